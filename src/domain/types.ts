@@ -1,0 +1,148 @@
+/**
+ * Runhook's vocabulary, used the same way in code, API, dashboard and docs.
+ *
+ * - organization: the tenant. Every other object belongs to exactly one.
+ * - API key: a Bearer credential of one organization (`sk_live_` + 40 alphanumerics).
+ * - agent: a thing under test. Has test runs and, optionally, its own webhook.
+ * - test run: one execution of an agent's scenarios; human id `TR-00042`, numbered per org.
+ * - webhook: where to POST when a run ends. Org-level (agent_id null) or per agent.
+ * - event: the immutable fact "this run finished", with its `standard` payload.
+ * - delivery: one event to one webhook; pending until it succeeds or runs out of retries.
+ * - attempt: one HTTP try of a delivery, logged with request and response.
+ *
+ * Times inside the program are epoch milliseconds (numbers); the API and payloads show them
+ * as UTC ISO-8601 to the second.
+ */
+
+export type RunStatus = 'pending' | 'running' | 'completed' | 'failed' | 'canceled';
+export const FINAL_RUN_STATUSES = ['completed', 'failed', 'canceled'] as const;
+export type FinalRunStatus = (typeof FINAL_RUN_STATUSES)[number];
+
+export type WebhookFormat = 'standard' | 'clix' | 'slack';
+export const WEBHOOK_FORMATS: readonly WebhookFormat[] = ['standard', 'clix', 'slack'];
+
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
+export type AttemptTrigger = 'scheduled' | 'manual' | 'test';
+export type ErrorClass =
+  | 'timeout'
+  | 'connection_refused'
+  | 'connection_reset'
+  | 'dns'
+  | 'tls'
+  | 'ssrf_blocked'
+  | 'http_status';
+
+export type EventType = 'test_run_completed' | 'test';
+
+export interface Organization {
+  id: string;
+  name: string;
+  createdAt: number;
+}
+
+export interface ApiKey {
+  id: string;
+  orgId: string;
+  name: string;
+  /** First characters of the key, safe to show (`sk_live_ab12…`). */
+  prefix: string;
+  createdAt: number;
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+}
+
+export interface Agent {
+  id: string;
+  orgId: string;
+  name: string;
+  description: string;
+  provider: string | null;
+  isActive: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface TestRun {
+  id: string;
+  orgId: string;
+  /** Sequence number within the org; shown as `TR-00042`. */
+  seq: number;
+  name: string;
+  agentId: string;
+  agentName: string;
+  status: RunStatus;
+  passedCount: number;
+  failedCount: number;
+  errorCount: number;
+  /** As given by the caller; null means "passed + failed + errored". */
+  totalScenarios: number | null;
+  startedAt: number;
+  completedAt: number | null;
+  createdAt: number;
+}
+
+export interface Webhook {
+  id: string;
+  orgId: string;
+  agentId: string | null;
+  url: string;
+  description: string;
+  isEnabled: boolean;
+  format: WebhookFormat;
+  headers: Record<string, string>;
+  hasSecret: boolean;
+  lastTriggeredAt: number | null;
+  consecutiveFailures: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface RunhookEvent {
+  id: string;
+  orgId: string;
+  type: EventType;
+  testRunId: string | null;
+  /** The `standard` payload, as JSON text. */
+  payload: string;
+  createdAt: number;
+}
+
+export interface Delivery {
+  id: string;
+  orgId: string;
+  eventId: string;
+  webhookId: string;
+  status: DeliveryStatus;
+  attemptCount: number;
+  nextAttemptAt: number | null;
+  lastHttpStatus: number | null;
+  lastResponseTimeMs: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface AttemptRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface AttemptResponse {
+  headers: Record<string, string>;
+  body: string;
+  truncated: boolean;
+}
+
+export interface Attempt {
+  id: string;
+  deliveryId: string;
+  attemptNumber: number;
+  trigger: AttemptTrigger;
+  startedAt: number;
+  responseTimeMs: number | null;
+  httpStatus: number | null;
+  errorClass: ErrorClass | null;
+  errorMessage: string | null;
+  request: AttemptRequest;
+  response: AttemptResponse | null;
+}
