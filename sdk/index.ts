@@ -1,0 +1,23 @@
+/**
+ * Runhook receiver SDK: verify that a webhook delivery really comes from your Runhook server.
+ * Depends on nothing but `node:crypto`.
+ *
+ * @example
+ * import { verifyWebhook } from 'runhook/sdk';
+ * const event = verifyWebhook(rawBody, req.headers, process.env.RUNHOOK_SECRET!);
+ */
+export {
+  signClixSignature,
+  signRunhookSignature,
+  verifyClixSignature,
+  verifyRunhookSignature,
+} from './signatures.js';
+export { signingKey } from './signingKey.js';
+export {
+  signStandardWebhook,
+  type VerifyOptions,
+  type WebhookHeaders,
+  verifyWebhook,
+  WebhookVerificationError,
+} from './standardWebhooks.js';
+export type { ClixPayload, RunhookEvent, TestEvent, TestRunCompletedEvent, TestRunSummary } from './types.js';

@@ -1,0 +1,140 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { signingKey } from './signingKey.js';
+import type { RunhookEvent } from './types.js';
+
+/** Thrown by {@link verifyWebhook} when a delivery must not be trusted. The message says why. */
+export class WebhookVerificationError extends Error {
+  override name = 'WebhookVerificationError';
+}
+
+export type WebhookHeaders = Record<string, string | string[] | undefined> | Headers;
+
+export interface VerifyOptions {
+  /** How far `webhook-timestamp` may be from now, either way. Default 300. `Infinity` disables the check. */
+  toleranceSeconds?: number;
+  /** The current time in epoch milliseconds, like `Date.now` (the default). */
+  now?: () => number;
+}
+
+const DEFAULT_TOLERANCE_SECONDS = 300;
+
+/**
+ * Computes a Standard Webhooks signature entry, `v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>`.
+ * Useful in a receiver's own tests, to build requests that look like Runhook's.
+ *
+ * @example
+ * const ts = Math.floor(Date.now() / 1000);
+ * const headers = {
+ *   'webhook-id': 'msg_1',
+ *   'webhook-timestamp': String(ts),
+ *   'webhook-signature': signStandardWebhook(secret, 'msg_1', ts, body),
+ * };
+ */
+export function signStandardWebhook(
+  secret: string,
+  msgId: string,
+  timestampSec: number,
+  body: string | Buffer,
+): string {
+  const mac = createHmac('sha256', signingKey(secret))
+    .update(`${msgId}.${timestampSec}.`)
+    .update(typeof body === 'string' ? Buffer.from(body, 'utf8') : body)
+    .digest('base64');
+  return `v1,${mac}`;
+}
+
+/**
+ * Verifies a Runhook delivery by its Standard Webhooks headers (`webhook-id`,
+ * `webhook-timestamp`, `webhook-signature`) and returns the parsed JSON body.
+ *
+ * Pass the body exactly as received (before any JSON parsing). `secret` may be a list, for
+ * while you rotate secrets; a signature made with any of them is accepted, and so is any one
+ * matching `v1,` entry of the header. Throws {@link WebhookVerificationError} otherwise.
+ *
+ * For a `clix` or `slack` webhook, name the body's type: `verifyWebhook<ClixPayload>(...)`.
+ *
+ * @example
+ * app.post('/runhook', express.raw({ type: 'application/json' }), (req, res) => {
+ *   const event = verifyWebhook(req.body, req.headers, process.env.RUNHOOK_SECRET!);
+ *   if (event.event === 'test_run_completed') console.log(event.test_run.pass_rate);
+ *   res.sendStatus(204);
+ * });
+ */
+export function verifyWebhook<T = RunhookEvent>(
+  rawBody: string | Buffer,
+  headers: WebhookHeaders,
+  secret: string | string[],
+  options: VerifyOptions = {},
+): T {
+  const msgId = readHeader(headers, 'webhook-id');
+  const timestampHeader = readHeader(headers, 'webhook-timestamp');
+  const signatureHeader = readHeader(headers, 'webhook-signature');
+
+  if (!/^[1-9][0-9]{0,15}$/.test(timestampHeader)) {
+    throw new WebhookVerificationError(
+      `webhook-timestamp must be Unix time in whole seconds, got ${JSON.stringify(timestampHeader)}`,
+    );
+  }
+  const timestamp = Number(timestampHeader);
+  const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+  const nowSec = Math.floor((options.now ?? Date.now)() / 1000);
+  if (nowSec - timestamp > tolerance) {
+    throw new WebhookVerificationError(
+      `webhook-timestamp is ${nowSec - timestamp} s in the past, more than the ${tolerance} s tolerance`,
+    );
+  }
+  if (timestamp - nowSec > tolerance) {
+    throw new WebhookVerificationError(
+      `webhook-timestamp is ${timestamp - nowSec} s in the future, more than the ${tolerance} s tolerance`,
+    );
+  }
+
+  // Entries are space-separated; a trailing comma appears when a proxy or `Headers.get` joined
+  // repeated headers with ", " (base64 never contains a comma).
+  const offered = signatureHeader
+    .split(/\s+/)
+    .map((entry) => entry.replace(/,+$/, ''))
+    .filter((entry) => entry.startsWith('v1,'))
+    .map((entry) => Buffer.from(entry.slice(3), 'latin1'));
+  if (offered.length === 0) {
+    throw new WebhookVerificationError('webhook-signature has no v1 entry');
+  }
+
+  const body = typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : rawBody;
+  const secrets = Array.isArray(secret) ? secret : [secret];
+  if (secrets.length === 0) throw new WebhookVerificationError('No secret given to verify with');
+  let matched = false;
+  for (const candidate of secrets) {
+    // Compare base64 text, as the reference implementation does: one canonical encoding per MAC.
+    const expected = Buffer.from(signStandardWebhook(candidate, msgId, timestamp, body).slice(3), 'latin1');
+    for (const signature of offered) {
+      if (signature.length === expected.length && timingSafeEqual(signature, expected)) matched = true;
+    }
+  }
+  if (!matched) {
+    throw new WebhookVerificationError('No webhook-signature entry matches the body and secret');
+  }
+
+  try {
+    return JSON.parse(body.toString('utf8')) as T;
+  } catch {
+    throw new WebhookVerificationError('The body is signed correctly but is not valid JSON');
+  }
+}
+
+/** One header's value, by case-insensitive name; repeated headers are joined with a space. */
+function readHeader(headers: WebhookHeaders, name: string): string {
+  let value: string | string[] | null | undefined;
+  if (typeof headers.get === 'function') {
+    value = (headers as Headers).get(name);
+  } else {
+    const record = headers as Record<string, string | string[] | undefined>;
+    const key = Object.keys(record).find((k) => k.toLowerCase() === name);
+    value = key === undefined ? undefined : record[key];
+  }
+  const text = Array.isArray(value) ? value.join(' ') : value;
+  if (text === undefined || text === null || text.trim() === '') {
+    throw new WebhookVerificationError(`Missing ${name} header`);
+  }
+  return text.trim();
+}
