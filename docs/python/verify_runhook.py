@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Verify a Runhook webhook delivery with nothing but the Python standard library.
+
+Use it from your web framework, passing the body exactly as received (bytes, before any JSON
+parsing) and the request headers:
+
+    from verify_runhook import verify, VerificationError
+
+    try:
+        event = verify(request.get_data(), request.headers, os.environ["RUNHOOK_SECRET"])
+    except VerificationError as error:
+        abort(401, str(error))
+
+Or from a shell, to check a saved delivery:
+
+    python3 verify_runhook.py delivery.json [--no-tolerance]
+
+where delivery.json is {"body": "<raw body>", "headers": {...}, "secret": "..."}. The exit
+status is 0 when the delivery is valid, 1 when it is not (the reason is printed), 2 on bad usage.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import sys
+import time
+
+DEFAULT_TOLERANCE_SECONDS = 300
+_STRICT_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+
+
+class VerificationError(Exception):
+    """The delivery must not be trusted; the message says why."""
+
+
+def signing_key(secret):
+    """A `whsec_<base64>` secret is used as its decoded bytes; any other string as UTF-8."""
+    if secret.startswith("whsec_"):
+        encoded = secret[len("whsec_"):]
+        if encoded and _STRICT_BASE64.fullmatch(encoded):
+            return base64.b64decode(encoded)
+    return secret.encode("utf-8")
+
+
+def verify(raw_body, headers, secret, tolerance=DEFAULT_TOLERANCE_SECONDS):
+    """Check the Standard Webhooks signature and return the parsed JSON body.
+
+    `secret` may be a list (during a rotation); `tolerance=None` disables the timestamp window.
+    Raises VerificationError on any failure.
+    """
+    lowered = {name.lower(): value for name, value in headers.items()}
+    for name in ("webhook-id", "webhook-timestamp", "webhook-signature"):
+        if not lowered.get(name, "").strip():
+            raise VerificationError("missing %s header" % name)
+    msg_id = lowered["webhook-id"].strip()
+    timestamp = lowered["webhook-timestamp"].strip()
+
+    if not re.fullmatch(r"[1-9][0-9]{0,15}", timestamp):
+        raise VerificationError("webhook-timestamp must be Unix time in whole seconds")
+    if tolerance is not None:
+        drift = int(time.time()) - int(timestamp)
+        if drift > tolerance:
+            raise VerificationError("webhook-timestamp is %d s in the past" % drift)
+        if -drift > tolerance:
+            raise VerificationError("webhook-timestamp is %d s in the future" % -drift)
+
+    offered = [
+        entry.rstrip(",")[len("v1,"):]
+        for entry in lowered["webhook-signature"].split()
+        if entry.startswith("v1,")
+    ]
+    if not offered:
+        raise VerificationError("webhook-signature has no v1 entry")
+
+    signed_content = b"%s.%s.%s" % (msg_id.encode("utf-8"), timestamp.encode("ascii"), raw_body)
+    secrets = secret if isinstance(secret, (list, tuple)) else [secret]
+    matched = False
+    for candidate in secrets:
+        mac = hmac.new(signing_key(candidate), signed_content, hashlib.sha256).digest()
+        expected = base64.b64encode(mac).decode("ascii")
+        for signature in offered:
+            if hmac.compare_digest(signature, expected):
+                matched = True
+    if not matched:
+        raise VerificationError("no webhook-signature entry matches the body and secret")
+
+    try:
+        return json.loads(raw_body.decode("utf-8"))
+    except ValueError:
+        raise VerificationError("the body is signed correctly but is not valid JSON")
+
+
+def verify_runhook_signature(raw_body, header_value, secret):
+    """Check `X-Runhook-Signature: sha256=<hex>`. It has no timestamp: prefer verify()."""
+    if not header_value or not header_value.startswith("sha256="):
+        return False
+    expected = hmac.new(signing_key(secret), raw_body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(header_value[len("sha256="):].strip().lower(), expected)
+
+
+def _main(argv):
+    args = [arg for arg in argv[1:] if arg != "--no-tolerance"]
+    if len(args) != 1:
+        print("usage: verify_runhook.py DELIVERY.json [--no-tolerance]", file=sys.stderr)
+        return 2
+    try:
+        with open(args[0], encoding="utf-8") as file:
+            delivery = json.load(file)
+        body = delivery["body"].encode("utf-8")
+        headers = delivery["headers"]
+        secret = delivery["secret"]
+    except (OSError, ValueError, KeyError, AttributeError) as error:
+        print("cannot read %s: %s" % (args[0], error), file=sys.stderr)
+        return 2
+
+    tolerance = None if "--no-tolerance" in argv else DEFAULT_TOLERANCE_SECONDS
+    try:
+        event = verify(body, headers, secret, tolerance)
+    except VerificationError as error:
+        print("invalid: %s" % error)
+        return 1
+    lowered = {name.lower(): value for name, value in headers.items()}
+    if "x-runhook-signature" in lowered and not verify_runhook_signature(
+        body, lowered["x-runhook-signature"], secret
+    ):
+        print("invalid: X-Runhook-Signature does not match the body and secret")
+        return 1
+    kind = event.get("event", "(no event field)") if isinstance(event, dict) else type(event).__name__
+    print("valid: %s, webhook-id %s" % (kind, lowered["webhook-id"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv))

@@ -1,0 +1,125 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { signRunhookSignature, signStandardWebhook } from '../../sdk/index.js';
+
+const SCRIPT = fileURLToPath(new URL('../../docs/python/verify_runhook.py', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'runhook-python-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Delivery {
+  body: string;
+  headers: Record<string, string>;
+  secret: string;
+}
+
+function runScript(delivery: Delivery, ...flags: string[]): { status: number | null; output: string } {
+  const file = join(dir, `${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(file, JSON.stringify(delivery));
+  const result = spawnSync('python3', [SCRIPT, file, ...flags], { encoding: 'utf8', timeout: 20_000 });
+  if (result.error) throw result.error;
+  return { status: result.status, output: result.stdout + result.stderr };
+}
+
+const SECRET = 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD';
+const BODY = JSON.stringify({
+  event: 'test_run_completed',
+  timestamp: '2026-01-30T10:32:45Z',
+  test_run: { id: '7c9e6679-7425-40de-944b-e07fc1f90ae7', name: 'Prüfung ✓' },
+});
+
+function signedNow(body: string, secret: string, id = 'msg_1'): Record<string, string> {
+  const ts = Math.floor(Date.now() / 1000);
+  return {
+    'Content-Type': 'application/json',
+    'Webhook-Id': id,
+    'Webhook-Timestamp': String(ts),
+    'Webhook-Signature': signStandardWebhook(secret, id, ts, body),
+    'X-Runhook-Signature': signRunhookSignature(secret, body),
+  };
+}
+
+describe('docs/python/verify_runhook.py', () => {
+  it('accepts the Standard Webhooks known-answer vector with --no-tolerance, and only then', () => {
+    const kat: Delivery = {
+      body: '{"test": 2432232314}',
+      headers: {
+        'webhook-id': 'msg_p5jXN8AQM9LWM0D4loKWxJek',
+        'webhook-timestamp': '1614265330',
+        'webhook-signature': 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+      },
+      secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    };
+    expect(runScript(kat, '--no-tolerance')).toMatchObject({ status: 0 });
+    const stale = runScript(kat);
+    expect(stale.status).toBe(1);
+    expect(stale.output).toMatch(/in the past/);
+  });
+
+  it.each([
+    ['valid, whsec_ secret', () => ({ body: BODY, headers: signedNow(BODY, SECRET), secret: SECRET }), 0],
+    [
+      'valid, plain-string secret',
+      () => ({ body: BODY, headers: signedNow(BODY, 'a plain secret'), secret: 'a plain secret' }),
+      0,
+    ],
+    [
+      'valid, second of two signature entries',
+      () => {
+        const headers = signedNow(BODY, SECRET);
+        headers['Webhook-Signature'] = `v1,bm9wZQ== ${headers['Webhook-Signature']}`;
+        return { body: BODY, headers, secret: SECRET };
+      },
+      0,
+    ],
+    [
+      'tampered body',
+      () => ({ body: BODY.replace('Prüfung', 'Prufung'), headers: signedNow(BODY, SECRET), secret: SECRET }),
+      1,
+    ],
+    ['wrong secret', () => ({ body: BODY, headers: signedNow(BODY, 'another secret'), secret: SECRET }), 1],
+    [
+      'stale timestamp',
+      () => {
+        const ts = Math.floor(Date.now() / 1000) - 600;
+        const headers = {
+          'webhook-id': 'msg_1',
+          'webhook-timestamp': String(ts),
+          'webhook-signature': signStandardWebhook(SECRET, 'msg_1', ts, BODY),
+        };
+        return { body: BODY, headers, secret: SECRET };
+      },
+      1,
+    ],
+    [
+      'missing webhook-signature',
+      () => {
+        const { 'Webhook-Signature': _, ...headers } = signedNow(BODY, SECRET);
+        return { body: BODY, headers, secret: SECRET };
+      },
+      1,
+    ],
+    [
+      'X-Runhook-Signature that does not match',
+      () => {
+        const headers = signedNow(BODY, SECRET);
+        headers['X-Runhook-Signature'] = signRunhookSignature('another secret', BODY);
+        return { body: BODY, headers, secret: SECRET };
+      },
+      1,
+    ],
+  ] as const)('%s → exit %i', (_name, build, status) => {
+    const result = runScript(build());
+    expect(result.status, result.output).toBe(status);
+    expect(result.output).toMatch(status === 0 ? /^valid: test_run_completed/ : /^invalid: /);
+  });
+
+  it('exits 2 on bad usage', () => {
+    const result = spawnSync('python3', [SCRIPT], { encoding: 'utf8' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/usage/);
+  });
+});
