@@ -1,0 +1,1 @@
+export { parseJUnitFiles } from './junit.js';
