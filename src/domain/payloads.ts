@@ -1,0 +1,195 @@
+/**
+ * Webhook bodies (SPEC §2). The `standard` payload is built once when the event is created and
+ * stored; renderBody turns it into the exact bytes sent, so every retry is byte-identical.
+ */
+import { durationSeconds, effectiveTotal, formatRunId, passRate } from './runMath.js';
+import { toIso } from './time.js';
+import type { EventType, FinalRunStatus, TestRun, WebhookFormat } from './types.js';
+import { FINAL_RUN_STATUSES } from './types.js';
+
+/** The `test_run` object of the standard payload; keys in SPEC order. */
+export interface StandardPayloadTestRun {
+  id: string;
+  test_run_id: string;
+  name: string;
+  agent_id: string;
+  agent_name: string;
+  status: FinalRunStatus;
+  pass_rate: number;
+  passed_count: number;
+  failed_count: number;
+  error_count: number;
+  total_scenarios: number;
+  started_at: string;
+  completed_at: string;
+  duration_seconds: number;
+}
+
+/** The `standard` body; keys in SPEC order, `is_test` present only on Test Webhook sends. */
+export interface StandardPayload {
+  event: EventType;
+  is_test?: true;
+  timestamp: string;
+  test_run: StandardPayloadTestRun;
+  results_url: string;
+}
+
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+/** Length of the sample run in a test payload. */
+const SAMPLE_RUN_MS = 165_000;
+
+function resultsUrl(publicUrl: string, runId: string): string {
+  return `${publicUrl.replace(/\/+$/, '')}/runs/${runId}`;
+}
+
+function isFinal(status: string): status is FinalRunStatus {
+  return (FINAL_RUN_STATUSES as readonly string[]).includes(status);
+}
+
+function testRunObject(run: TestRun): StandardPayloadTestRun {
+  if (!isFinal(run.status) || run.completedAt === null) {
+    // Events exist only for finished runs (SPEC §2); reaching here is a caller bug.
+    throw new Error(`test run ${run.id} is not finished (status ${run.status}); it has no payload yet`);
+  }
+  const total = effectiveTotal(run.passedCount, run.failedCount, run.errorCount, run.totalScenarios);
+  return {
+    id: run.id,
+    test_run_id: formatRunId(run.seq),
+    name: run.name,
+    agent_id: run.agentId,
+    agent_name: run.agentName,
+    status: run.status,
+    pass_rate: passRate(run.passedCount, total),
+    passed_count: run.passedCount,
+    failed_count: run.failedCount,
+    error_count: run.errorCount,
+    total_scenarios: total,
+    started_at: toIso(run.startedAt),
+    completed_at: toIso(run.completedAt),
+    duration_seconds: durationSeconds(run.startedAt, run.completedAt),
+  };
+}
+
+/** The `test_run_completed` payload of a finished run; `eventCreatedAt` becomes `timestamp`. */
+export function standardPayload(run: TestRun, eventCreatedAt: number, publicUrl: string): StandardPayload {
+  return {
+    event: 'test_run_completed',
+    timestamp: toIso(eventCreatedAt),
+    test_run: testRunObject(run),
+    results_url: resultsUrl(publicUrl, run.id),
+  };
+}
+
+/** The Test Webhook payload: `event: "test"`, `is_test: true`, a sample run with zero UUIDs. */
+export function testPayload(now: number, publicUrl: string): StandardPayload {
+  const sample: TestRun = {
+    id: ZERO_UUID,
+    orgId: ZERO_UUID,
+    seq: 0,
+    name: 'Sample test run',
+    agentId: ZERO_UUID,
+    agentName: 'Sample agent',
+    status: 'completed',
+    passedCount: 17,
+    failedCount: 3,
+    errorCount: 0,
+    totalScenarios: 20,
+    startedAt: now - SAMPLE_RUN_MS,
+    completedAt: now,
+    createdAt: now - SAMPLE_RUN_MS,
+  };
+  return {
+    event: 'test',
+    is_test: true,
+    timestamp: toIso(now),
+    test_run: testRunObject(sample),
+    results_url: resultsUrl(publicUrl, sample.id),
+  };
+}
+
+/** The run passed: completed, with no failed and no errored scenario. */
+function isPass(run: StandardPayloadTestRun): boolean {
+  return run.status === 'completed' && run.failed_count === 0 && run.error_count === 0;
+}
+
+/**
+ * The exact request body for a webhook of the given format. `eventCreatedAt` is the event's
+ * creation time in ms (the same value the standard payload's `timestamp` came from).
+ */
+export function renderBody(format: WebhookFormat, payload: StandardPayload, eventCreatedAt: number): string {
+  switch (format) {
+    case 'standard':
+      return JSON.stringify(payload);
+    case 'clix':
+      return renderClix(payload, eventCreatedAt);
+    case 'slack':
+      return JSON.stringify(slackMessage(payload));
+  }
+}
+
+function renderClix(payload: StandardPayload, eventCreatedAt: number): string {
+  const run = payload.test_run;
+  // TestCLIX sends Unix seconds with a fraction (like Python's time.time()); JSON.stringify
+  // would drop the fraction on a whole second, so the number is written with 3 decimals.
+  const timestamp = (eventCreatedAt / 1000).toFixed(3);
+  return (
+    `{"timestamp":${timestamp},"test_id":${JSON.stringify(run.id)},` +
+    `"status":${JSON.stringify(isPass(run) ? 'pass' : 'error')},"created_at":${JSON.stringify(run.started_at)}}`
+  );
+}
+
+interface SlackMessage {
+  text: string;
+  blocks: unknown[];
+}
+
+/** Outcome as Slack shows it: emoji and a verb phrase. */
+function slackOutcome(run: StandardPayloadTestRun): { emoji: string; words: string } {
+  if (run.status === 'canceled') return { emoji: '⚠️', words: 'was canceled' };
+  if (run.status === 'failed' || run.failed_count > 0) return { emoji: '❌', words: 'failed' };
+  if (run.error_count > 0) return { emoji: '⚠️', words: 'finished with errors' };
+  return { emoji: '✅', words: 'passed' };
+}
+
+/** Slack wants &, < and > escaped in text; names are user input and must stay one line. */
+function slackEscape(text: string): string {
+  return text
+    .replace(/[\r\n\t]+/g, ' ')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;');
+}
+
+function slackMessage(payload: StandardPayload): SlackMessage {
+  const run = payload.test_run;
+  const { emoji, words } = slackOutcome(run);
+  const name = slackEscape(run.name === '' ? run.test_run_id : run.name);
+  const agent = slackEscape(run.agent_name);
+  const prefix = payload.is_test ? '[Test webhook from Runhook] ' : '';
+  const text =
+    `${prefix}${emoji} ${name} ${words} · agent ${agent} · ` +
+    `${run.passed_count}/${run.total_scenarios} passed · ${run.pass_rate}% pass rate`;
+  const details = [
+    `${prefix}${emoji} *${name}* ${words}`,
+    `*Run:* ${run.test_run_id}`,
+    `*Agent:* ${agent}`,
+    `*Passed:* ${run.passed_count}/${run.total_scenarios} (${run.pass_rate}%)`,
+    `*Failed:* ${run.failed_count}  *Errors:* ${run.error_count}  *Duration:* ${run.duration_seconds}s`,
+  ].join('\n');
+  return {
+    text,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: details } },
+      {
+        type: 'actions',
+        elements: [
+          {
+            type: 'button',
+            text: { type: 'plain_text', text: 'View results' },
+            url: payload.results_url,
+          },
+        ],
+      },
+    ],
+  };
+}
