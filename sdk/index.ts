@@ -16,8 +16,8 @@ export { signingKey } from './signingKey.js';
 export {
   signStandardWebhook,
   type VerifyOptions,
-  type WebhookHeaders,
   verifyWebhook,
+  type WebhookHeaders,
   WebhookVerificationError,
 } from './standardWebhooks.js';
 export type { ClixPayload, RunhookEvent, TestEvent, TestRunCompletedEvent, TestRunSummary } from './types.js';

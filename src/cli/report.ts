@@ -1,1 +1,259 @@
-export { parseJUnitFiles } from './junit.js';
+/**
+ * `runhook report <files…> --agent NAME`: turn JUnit XML files into one finished test run on a
+ * Runhook server, through the public REST API (SPEC.md §5), as any CI script would.
+ */
+import type { Command } from 'commander';
+import { request } from 'undici';
+import { type JUnitSummary, parseJUnitFiles } from './junit.js';
+
+export { type JUnitSummary, parseJUnitFiles } from './junit.js';
+
+export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
+
+export interface ReportOptions {
+  files: string[];
+  /** Agent name; the agent is created when no agent has exactly this name. */
+  agent: string;
+  /** Base URL of the Runhook server (`http://host:port`; a trailing `/api/v1` is tolerated). */
+  apiUrl: string;
+  apiKey: string;
+  /** Run name; defaults to the files' suite name, else "JUnit report". */
+  name?: string;
+  /** Base of `results_url` (the server's RUNHOOK_PUBLIC_URL); defaults to `apiUrl`. */
+  publicUrl?: string;
+}
+
+export interface ReportResult {
+  id: string;
+  test_run_id: string;
+  results_url: string;
+  /** The run object as the server answered it. */
+  run: Record<string, unknown>;
+  summary: JUnitSummary;
+}
+
+/** A failure `runhook report` explains and exits with; `exitCode` 2 is a usage error. */
+export class ReportError extends Error {
+  override name = 'ReportError';
+  constructor(
+    message: string,
+    readonly exitCode: number = 1,
+  ) {
+    super(message);
+  }
+}
+
+const REQUEST_TIMEOUT_MS = 30_000;
+const PAGE_SIZE = 100;
+
+/** Parses the files, finds or creates the agent, and posts one finished run. */
+export async function reportRun(opts: ReportOptions): Promise<ReportResult> {
+  if (opts.files.length === 0) throw new ReportError('no JUnit files given', 2);
+  let summary: JUnitSummary;
+  try {
+    summary = await parseJUnitFiles(opts.files);
+  } catch (error) {
+    throw new ReportError((error as Error).message);
+  }
+
+  const api = new RunhookApi(opts.apiUrl, opts.apiKey);
+  const agentId = await findOrCreateAgent(api, opts.agent);
+  const failed = summary.failed > 0 || summary.errored > 0;
+  const body: Record<string, unknown> = {
+    agent_id: agentId,
+    name: opts.name ?? summary.name ?? 'JUnit report',
+    status: failed ? 'failed' : 'completed',
+    passed_count: summary.passed,
+    failed_count: summary.failed,
+    error_count: summary.errored,
+    total_scenarios: summary.passed + summary.failed + summary.errored,
+  };
+  if (summary.startedAt !== null) body.started_at = summary.startedAt;
+  const run = asObject(await api.call('POST', '/runs', body), 'POST /api/v1/runs');
+  const id = requireString(run, 'id', 'POST /api/v1/runs');
+  const testRunId = requireString(run, 'test_run_id', 'POST /api/v1/runs');
+  // Run objects carry no results_url (SPEC §5); it is <RUNHOOK_PUBLIC_URL>/runs/<id>, as in the payload.
+  const resultsUrl =
+    typeof run.results_url === 'string'
+      ? run.results_url
+      : `${stripSlashes(opts.publicUrl ?? api.baseUrl)}/runs/${encodeURIComponent(id)}`;
+  return { id, test_run_id: testRunId, results_url: resultsUrl, run, summary };
+}
+
+async function findOrCreateAgent(api: RunhookApi, name: string): Promise<string> {
+  const existing = await findAgent(api, name);
+  if (existing !== null) return existing;
+  try {
+    const agent = asObject(await api.call('POST', '/agents', { name }), 'POST /api/v1/agents');
+    return requireString(agent, 'id', 'POST /api/v1/agents');
+  } catch (error) {
+    // Another CI job created it between our read and our write.
+    if (error instanceof ApiError && error.status === 409 && error.code === 'ALREADY_EXISTS') {
+      const raced = await findAgent(api, name);
+      if (raced !== null) return raced;
+    }
+    throw error;
+  }
+}
+
+async function findAgent(api: RunhookApi, name: string): Promise<string | null> {
+  for (let offset = 0; ; offset += PAGE_SIZE) {
+    const path = `/agents?limit=${PAGE_SIZE}&offset=${offset}`;
+    const page = asObject(await api.call('GET', path), `GET /api/v1${path}`);
+    const agents = Array.isArray(page.agents) ? page.agents : [];
+    for (const agent of agents) {
+      if (isObject(agent) && agent.name === name && typeof agent.id === 'string') return agent.id;
+    }
+    const total = typeof page.total === 'number' ? page.total : 0;
+    if (agents.length === 0 || offset + agents.length >= total) return null;
+  }
+}
+
+class ApiError extends ReportError {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string | null,
+  ) {
+    super(message);
+  }
+}
+
+class RunhookApi {
+  readonly baseUrl: string;
+
+  constructor(
+    apiUrl: string,
+    private readonly apiKey: string,
+  ) {
+    this.baseUrl = stripSlashes(apiUrl).replace(/\/api\/v1$/, '');
+  }
+
+  async call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+    const url = `${this.baseUrl}/api/v1${path}`;
+    let response: Awaited<ReturnType<typeof request>>;
+    try {
+      response = await request(url, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.apiKey}`,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        headersTimeout: REQUEST_TIMEOUT_MS,
+        bodyTimeout: REQUEST_TIMEOUT_MS,
+      });
+    } catch (error) {
+      const err = error as Error & { code?: string };
+      throw new ReportError(`cannot reach Runhook at ${this.baseUrl}: ${err.code ?? err.message}`);
+    }
+    const text = await response.body.text();
+    let json: unknown;
+    try {
+      json = text === '' ? null : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (response.statusCode >= 200 && response.statusCode < 300 && json !== undefined) return json;
+    const where = `${method} /api/v1${path}`;
+    if (isObject(json) && typeof json.error === 'string') {
+      const code = typeof json.code === 'string' ? json.code : null;
+      throw new ApiError(
+        `${where} was refused: ${response.statusCode} ${code ?? ''} ${json.error}`.replace(/ {2,}/g, ' '),
+        response.statusCode,
+        code,
+      );
+    }
+    throw new ApiError(
+      `${where} answered ${response.statusCode} with ${json === undefined ? 'a body that is not JSON' : 'no error message'}: ${text.slice(0, 200)}`,
+      response.statusCode,
+      null,
+    );
+  }
+}
+
+/** Adds `report` to the `runhook` program. */
+export function registerReportCommand(program: Command): void {
+  program
+    .command('report')
+    .description(
+      'Post JUnit XML results to Runhook as one finished test run. Each <testcase> counts once: ' +
+        'failed if it has <failure>, errored if <error>, skipped if <skipped>, else passed. Skipped ' +
+        'test cases did not run, so they are not scenarios: total_scenarios = passed + failed + errored. ' +
+        'The run is "failed" when any test case failed or errored, else "completed". Prints ' +
+        '"<test_run_id> <results_url>".',
+    )
+    .argument('<files...>', 'JUnit XML files (several are added up)')
+    .requiredOption('--agent <name>', 'agent the run belongs to; created when missing')
+    .option('--name <name>', 'run name (default: the suite name in the files, else "JUnit report")')
+    .option('--api-url <url>', `Runhook server (default: $RUNHOOK_API_URL, else ${DEFAULT_API_URL})`)
+    .option('--api-key <key>', 'API key (default: $RUNHOOK_API_KEY)')
+    .option(
+      '--public-url <url>',
+      'base of results_url, i.e. the server RUNHOOK_PUBLIC_URL (default: the API URL)',
+    )
+    .option('--json', 'print the created run as JSON, with its results_url')
+    .action(async (files: string[], options: ReportCommandOptions, command: Command) => {
+      const apiKey = options.apiKey ?? process.env.RUNHOOK_API_KEY;
+      if (!apiKey) {
+        command.error('runhook report: no API key; pass --api-key or set RUNHOOK_API_KEY', {
+          exitCode: 2,
+          code: 'runhook.report.missingApiKey',
+        });
+      }
+      try {
+        const result = await reportRun({
+          files,
+          agent: options.agent,
+          apiUrl: options.apiUrl ?? process.env.RUNHOOK_API_URL ?? DEFAULT_API_URL,
+          apiKey: apiKey as string,
+          name: options.name,
+          publicUrl: options.publicUrl,
+        });
+        const { passed, failed, errored, skipped } = result.summary;
+        process.stderr.write(
+          `runhook report: ${passed} passed, ${failed} failed, ${errored} errored, ${skipped} skipped\n`,
+        );
+        process.stdout.write(
+          options.json
+            ? `${JSON.stringify({ ...result.run, results_url: result.results_url }, null, 2)}\n`
+            : `${result.test_run_id} ${result.results_url}\n`,
+        );
+      } catch (error) {
+        if (!(error instanceof ReportError)) throw error;
+        command.error(`runhook report: ${error.message}`, {
+          exitCode: error.exitCode,
+          code: 'runhook.report.failed',
+        });
+      }
+    });
+}
+
+interface ReportCommandOptions {
+  agent: string;
+  name?: string;
+  apiUrl?: string;
+  apiKey?: string;
+  publicUrl?: string;
+  json?: boolean;
+}
+
+function stripSlashes(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function asObject(value: unknown, where: string): Record<string, unknown> {
+  if (!isObject(value)) throw new ReportError(`${where} answered something other than a JSON object`);
+  return value;
+}
+
+function requireString(object: Record<string, unknown>, field: string, where: string): string {
+  const value = object[field];
+  if (typeof value !== 'string') throw new ReportError(`${where} answered without a string "${field}"`);
+  return value;
+}
