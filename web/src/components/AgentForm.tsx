@@ -1,0 +1,141 @@
+import { type FormEvent, type ReactNode, useState } from 'react';
+import { ApiError } from '../api';
+import type { Agent } from '../types';
+import { ErrorBanner, StatusMessage } from './Feedback';
+import { Field } from './Field';
+
+export interface AgentInput {
+  name: string;
+  description: string;
+  provider: string | null;
+  is_active: boolean;
+}
+
+interface AgentFormProps {
+  agent?: Agent;
+  idPrefix: string;
+  submitLabel: string;
+  onSubmit: (input: AgentInput) => Promise<void>;
+  extraActions?: ReactNode;
+}
+
+/** Name, description, provider and active flag — for both "create" and "edit". */
+export function AgentForm({ agent, idPrefix, submitLabel, onSubmit, extraActions }: AgentFormProps) {
+  const [name, setName] = useState(agent?.name ?? '');
+  const [description, setDescription] = useState(agent?.description ?? '');
+  const [provider, setProvider] = useState(agent?.provider ?? '');
+  const [active, setActive] = useState(agent?.is_active ?? true);
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [failure, setFailure] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [saved, setSaved] = useState(false);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setErrors({});
+    setFailure(null);
+    setSaved(false);
+    if (!name.trim()) {
+      setErrors({ name: 'An agent needs a name.' });
+      setFailure('The name is required.');
+      return;
+    }
+    setBusy(true);
+    try {
+      await onSubmit({
+        name: name.trim(),
+        description,
+        provider: provider.trim() || null,
+        is_active: active,
+      });
+      setSaved(true);
+    } catch (error) {
+      setFailure(error);
+      if (error instanceof ApiError && error.field) setErrors({ [error.field]: error.message });
+      else if (error instanceof ApiError && error.code === 'ALREADY_EXISTS')
+        setErrors({ name: error.message });
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form onSubmit={submit} noValidate aria-label={agent ? 'Agent details' : 'New agent'}>
+      <ErrorBanner error={failure} />
+      <div className="field-grid">
+        <Field id={`${idPrefix}-name`} label="Name" error={errors.name} hint="Unique in your organization.">
+          {(describedBy, invalid) => (
+            <input
+              id={`${idPrefix}-name`}
+              value={name}
+              maxLength={200}
+              required
+              aria-describedby={describedBy}
+              aria-invalid={invalid || undefined}
+              onChange={(e) => {
+                setName(e.target.value);
+                setSaved(false);
+              }}
+            />
+          )}
+        </Field>
+        <Field
+          id={`${idPrefix}-provider`}
+          label="Provider (optional)"
+          error={errors.provider}
+          hint="e.g. vapi, retell, openai"
+        >
+          {(describedBy, invalid) => (
+            <input
+              id={`${idPrefix}-provider`}
+              value={provider}
+              maxLength={200}
+              aria-describedby={describedBy}
+              aria-invalid={invalid || undefined}
+              onChange={(e) => {
+                setProvider(e.target.value);
+                setSaved(false);
+              }}
+            />
+          )}
+        </Field>
+      </div>
+      <Field id={`${idPrefix}-description`} label="Description (optional)" error={errors.description}>
+        {(describedBy, invalid) => (
+          <textarea
+            id={`${idPrefix}-description`}
+            value={description}
+            rows={2}
+            maxLength={2000}
+            aria-describedby={describedBy}
+            aria-invalid={invalid || undefined}
+            onChange={(e) => {
+              setDescription(e.target.value);
+              setSaved(false);
+            }}
+          />
+        )}
+      </Field>
+      <div className="field field-checkbox">
+        <input
+          id={`${idPrefix}-active`}
+          type="checkbox"
+          checked={active}
+          onChange={(e) => {
+            setActive(e.target.checked);
+            setSaved(false);
+          }}
+        />
+        <label htmlFor={`${idPrefix}-active`}>Active</label>
+      </div>
+      <div className="form-actions">
+        <button type="submit" className="button button-primary" disabled={busy}>
+          {busy ? 'Saving…' : submitLabel}
+        </button>
+        {saved && agent ? <StatusMessage testId="agent-save-status">Saved</StatusMessage> : null}
+        <span className="spacer" />
+        {extraActions}
+      </div>
+    </form>
+  );
+}

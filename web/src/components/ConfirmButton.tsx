@@ -1,0 +1,68 @@
+import { useId, useState } from 'react';
+
+interface ConfirmButtonProps {
+  /** Text of the first button, e.g. "Revoke". */
+  label: string;
+  /** Accessible name when the visible label is ambiguous in a list ("Revoke key CI"). */
+  ariaLabel?: string;
+  question: string;
+  confirmLabel: string;
+  onConfirm: () => void | Promise<void>;
+  disabled?: boolean;
+}
+
+/** A destructive action that asks inline (no window.confirm, which screen readers and tests dislike). */
+export function ConfirmButton({
+  label,
+  ariaLabel,
+  question,
+  confirmLabel,
+  onConfirm,
+  disabled,
+}: ConfirmButtonProps) {
+  const [asking, setAsking] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const questionId = useId();
+  if (!asking) {
+    return (
+      <button
+        type="button"
+        className="button button-danger-quiet"
+        aria-label={ariaLabel}
+        disabled={disabled}
+        onClick={() => setAsking(true)}
+      >
+        {label}
+      </button>
+    );
+  }
+  return (
+    <span className="confirm">
+      <span className="confirm-question" id={questionId}>
+        {question}
+      </span>
+      <button
+        type="button"
+        className="button button-danger"
+        aria-describedby={questionId}
+        disabled={busy}
+        // biome-ignore lint/a11y/noAutofocus: focus must follow the question the user just opened.
+        autoFocus
+        onClick={async () => {
+          setBusy(true);
+          try {
+            await onConfirm();
+          } finally {
+            setBusy(false);
+            setAsking(false);
+          }
+        }}
+      >
+        {confirmLabel}
+      </button>
+      <button type="button" className="button" onClick={() => setAsking(false)}>
+        Cancel
+      </button>
+    </span>
+  );
+}

@@ -1,0 +1,72 @@
+import { formatMs, shortId } from '../format';
+import { Link } from '../router';
+import type { Delivery } from '../types';
+import { HttpStatus, StatusBadge } from './Badges';
+import { Time } from './Time';
+
+interface DeliveriesTableProps {
+  deliveries: Delivery[];
+  caption: string;
+  /** Name of each delivery's webhook; the column is left out when not given. */
+  webhookName?: (webhookId: string) => string;
+}
+
+export function DeliveriesTable({ deliveries, caption, webhookName }: DeliveriesTableProps) {
+  return (
+    <div className="table-wrap">
+      <table className="table" data-testid="deliveries-table">
+        <caption className="visually-hidden">{caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Delivery</th>
+            <th scope="col">Created</th>
+            <th scope="col">Status</th>
+            {webhookName ? <th scope="col">Webhook</th> : null}
+            <th scope="col">Last HTTP status</th>
+            <th scope="col" className="num">
+              Response time
+            </th>
+            <th scope="col" className="num">
+              Attempts
+            </th>
+            <th scope="col">Next attempt</th>
+          </tr>
+        </thead>
+        <tbody>
+          {deliveries.map((d) => (
+            <tr key={d.id} data-testid="delivery-row" data-delivery-id={d.id} data-status={d.status}>
+              <td>
+                <Link to={`/deliveries/${d.id}`} className="mono" aria-label={`Delivery ${shortId(d.id)}`}>
+                  {shortId(d.id)}
+                </Link>
+              </td>
+              <td>
+                <Time iso={d.created_at} />
+              </td>
+              <td>
+                <StatusBadge status={d.status} />
+              </td>
+              {webhookName ? <td>{webhookName(d.webhook_id)}</td> : null}
+              <td>
+                {d.attempt_count === 0 ? (
+                  <span className="muted">—</span>
+                ) : (
+                  <HttpStatus code={d.last_http_status} />
+                )}
+              </td>
+              <td className="num">{formatMs(d.last_response_time_ms)}</td>
+              <td className="num">{d.attempt_count}</td>
+              <td>
+                {d.status === 'pending' ? (
+                  <Time iso={d.next_attempt_at} relative />
+                ) : (
+                  <span className="muted">—</span>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

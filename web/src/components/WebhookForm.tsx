@@ -1,0 +1,237 @@
+import { type FormEvent, useState } from 'react';
+import { ApiError, api } from '../api';
+import { WEBHOOK_FORMATS, type Webhook, type WebhookFormat } from '../types';
+import { ConfirmButton } from './ConfirmButton';
+import { ErrorBanner, StatusMessage } from './Feedback';
+import { Field } from './Field';
+import { type HeaderRow, HeadersEditor, headerRows, rowsToHeaders } from './HeadersEditor';
+import { type SecretChange, SecretField } from './SecretField';
+
+const FORMAT_LABELS: Record<WebhookFormat, string> = {
+  standard: 'Standard — Runhook JSON (test_run_completed)',
+  clix: 'TestCLIX — {timestamp, test_id, status, created_at}',
+  slack: 'Slack — incoming-webhook message',
+};
+
+type FieldName = 'url' | 'secret' | 'description' | 'format' | 'headers' | 'is_enabled';
+
+/** `details.field` from the API ("url", "headers.X-Team", "headers[0]"…) → the control to mark. */
+function fieldOf(error: ApiError): FieldName | undefined {
+  const field = error.field;
+  if (!field) return undefined;
+  const root = field.split(/[.[]/)[0] as FieldName;
+  return ['url', 'secret', 'description', 'format', 'headers', 'is_enabled'].includes(root)
+    ? root
+    : undefined;
+}
+
+interface WebhookFormProps {
+  /** The saved webhook, or null when none exists yet (Save creates it). */
+  webhook: Webhook | null;
+  /** null for the organization-level webhook. */
+  agentId: string | null;
+  idPrefix: string;
+  onSaved: (webhook: Webhook) => void;
+  onDeleted: () => void;
+  onDirtyChange?: (dirty: boolean) => void;
+  deleteLabel: string;
+}
+
+export function WebhookForm({
+  webhook,
+  agentId,
+  idPrefix,
+  onSaved,
+  onDeleted,
+  onDirtyChange,
+  deleteLabel,
+}: WebhookFormProps) {
+  const [enabled, setEnabled] = useState(webhook?.is_enabled ?? true);
+  const [url, setUrl] = useState(webhook?.url ?? '');
+  const [description, setDescription] = useState(webhook?.description ?? '');
+  const [format, setFormat] = useState<WebhookFormat>(webhook?.format ?? 'standard');
+  const [rows, setRows] = useState<HeaderRow[]>(() => headerRows(webhook?.headers ?? {}));
+  const [secret, setSecret] = useState<SecretChange>({ mode: 'keep' });
+  const [errors, setErrors] = useState<Partial<Record<FieldName, string>>>({});
+  const [failure, setFailure] = useState<unknown>(null);
+  const [saving, setSaving] = useState(false);
+  const [saved, setSaved] = useState(false);
+
+  function touched<T>(setter: (value: T) => void) {
+    return (value: T) => {
+      setter(value);
+      setSaved(false);
+      onDirtyChange?.(true);
+    };
+  }
+
+  async function save(event: FormEvent) {
+    event.preventDefault();
+    setErrors({});
+    setFailure(null);
+    setSaved(false);
+
+    const parsed = rowsToHeaders(rows);
+    if ('error' in parsed) {
+      setErrors({ headers: parsed.error });
+      setFailure('Please fix the custom headers.');
+      return;
+    }
+    if (!url.trim()) {
+      setErrors({ url: 'Enter the URL that should receive the webhook.' });
+      setFailure('The endpoint URL is required.');
+      return;
+    }
+
+    const body: Record<string, unknown> = {
+      url: url.trim(),
+      description,
+      is_enabled: enabled,
+      format,
+      headers: parsed.headers,
+    };
+    if (secret.mode === 'set' && secret.value !== '') body.secret = secret.value;
+    if (secret.mode === 'clear') body.secret = null;
+
+    setSaving(true);
+    try {
+      const result = webhook
+        ? await api.patch<Webhook>(`/webhooks/${encodeURIComponent(webhook.id)}`, body)
+        : await api.post<Webhook>('/webhooks', { ...body, ...(agentId ? { agent_id: agentId } : {}) });
+      setSecret({ mode: 'keep' });
+      setSaved(true);
+      onDirtyChange?.(false);
+      onSaved(result);
+    } catch (error) {
+      setFailure(error);
+      if (error instanceof ApiError) {
+        const field = fieldOf(error);
+        if (field) setErrors({ [field]: error.message });
+      }
+    } finally {
+      setSaving(false);
+    }
+  }
+
+  async function remove() {
+    if (!webhook) return;
+    setFailure(null);
+    try {
+      await api.delete(`/webhooks/${encodeURIComponent(webhook.id)}`);
+      onDirtyChange?.(false);
+      onDeleted();
+    } catch (error) {
+      setFailure(error);
+    }
+  }
+
+  return (
+    <form
+      className="webhook-form"
+      onSubmit={save}
+      noValidate
+      aria-label={agentId ? 'Agent webhook' : 'Organization webhook'}
+    >
+      <ErrorBanner error={failure} />
+      <div className="field field-switch">
+        <input
+          id={`${idPrefix}-enabled`}
+          type="checkbox"
+          role="switch"
+          aria-checked={enabled}
+          className="switch"
+          checked={enabled}
+          onChange={(e) => touched(setEnabled)(e.target.checked)}
+          aria-describedby={`${idPrefix}-enabled-hint`}
+        />
+        <label htmlFor={`${idPrefix}-enabled`}>Send webhook notifications</label>
+        <p className="hint" id={`${idPrefix}-enabled-hint`}>
+          {enabled ? 'On: a POST is sent when a test run finishes.' : 'Off: nothing is sent.'}
+          {agentId && !enabled ? ' While off, this agent’s runs go to the organization webhook.' : ''}
+        </p>
+      </div>
+
+      <Field
+        id={`${idPrefix}-url`}
+        label="Endpoint URL"
+        hint="http or https. Private and loopback addresses are refused unless the server allows them."
+        error={errors.url}
+      >
+        {(describedBy, invalid) => (
+          <input
+            id={`${idPrefix}-url`}
+            type="url"
+            inputMode="url"
+            placeholder="https://example.com/webhooks/runhook"
+            value={url}
+            maxLength={2048}
+            spellCheck={false}
+            autoComplete="off"
+            aria-describedby={describedBy}
+            aria-invalid={invalid || undefined}
+            onChange={(e) => touched(setUrl)(e.target.value)}
+          />
+        )}
+      </Field>
+
+      <SecretField
+        idPrefix={idPrefix}
+        hasSecret={webhook?.has_secret ?? false}
+        change={secret}
+        onChange={touched(setSecret)}
+        error={errors.secret}
+      />
+
+      <div className="field-grid">
+        <Field id={`${idPrefix}-format`} label="Payload format" error={errors.format}>
+          {(describedBy, invalid) => (
+            <select
+              id={`${idPrefix}-format`}
+              value={format}
+              aria-describedby={describedBy}
+              aria-invalid={invalid || undefined}
+              onChange={(e) => touched(setFormat)(e.target.value as WebhookFormat)}
+            >
+              {WEBHOOK_FORMATS.map((f) => (
+                <option key={f} value={f}>
+                  {FORMAT_LABELS[f]}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field id={`${idPrefix}-description`} label="Description (optional)" error={errors.description}>
+          {(describedBy, invalid) => (
+            <input
+              id={`${idPrefix}-description`}
+              value={description}
+              maxLength={2000}
+              placeholder="e.g. CI pipeline trigger"
+              aria-describedby={describedBy}
+              aria-invalid={invalid || undefined}
+              onChange={(e) => touched(setDescription)(e.target.value)}
+            />
+          )}
+        </Field>
+      </div>
+
+      <HeadersEditor idPrefix={idPrefix} rows={rows} onChange={touched(setRows)} error={errors.headers} />
+
+      <div className="form-actions">
+        <button type="submit" className="button button-primary" disabled={saving}>
+          {saving ? 'Saving…' : 'Save'}
+        </button>
+        {saved ? <StatusMessage testId="save-status">Saved</StatusMessage> : null}
+        <span className="spacer" />
+        {webhook ? (
+          <ConfirmButton
+            label={deleteLabel}
+            question="Delete this webhook?"
+            confirmLabel="Delete webhook"
+            onConfirm={remove}
+          />
+        ) : null}
+      </div>
+    </form>
+  );
+}

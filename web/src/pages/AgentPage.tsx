@@ -1,0 +1,206 @@
+import { type ReactNode, useState } from 'react';
+import { api } from '../api';
+import { AgentForm, type AgentInput } from '../components/AgentForm';
+import { EnabledBadge } from '../components/Badges';
+import { ConfirmButton } from '../components/ConfirmButton';
+import { DeliveryChart } from '../components/DeliveryChart';
+import { Empty, ErrorBanner, Loading } from '../components/Feedback';
+import { Page, Section } from '../components/Page';
+import { RunsTable } from '../components/RunsTable';
+import { TestWebhookPanel } from '../components/TestWebhookPanel';
+import { WebhookForm } from '../components/WebhookForm';
+import { WebhookStatusLine } from '../components/WebhookStatusLine';
+import { findAgentWebhook, findOrgWebhook } from '../queries';
+import { Link, navigate, withQuery } from '../router';
+import type { Agent, ListPage, TestRun, Webhook } from '../types';
+import { useLoad } from '../useApi';
+
+export function AgentPage({ agentId }: { agentId: string }) {
+  const id = encodeURIComponent(agentId);
+  const loaded = useLoad(`agent:${agentId}`, (signal) => api.get<Agent>(`/agents/${id}`, signal));
+  const [agent, setAgent] = useState<Agent | null>(null);
+  const current = agent ?? loaded.data;
+
+  if (loaded.error) {
+    return (
+      <Page title="Agent">
+        <ErrorBanner error={loaded.error} />
+        <p>
+          <Link to="/agents">Back to agents</Link>
+        </p>
+      </Page>
+    );
+  }
+  if (!current) {
+    return (
+      <Page title="Agent">
+        <Loading />
+      </Page>
+    );
+  }
+
+  async function save(input: AgentInput) {
+    setAgent(await api.put<Agent>(`/agents/${id}`, input));
+  }
+
+  async function remove() {
+    await api.delete(`/agents/${id}`);
+    navigate('/agents');
+  }
+
+  return (
+    <Page
+      title={current.name}
+      badge={<EnabledBadge enabled={current.is_active} on="active" off="inactive" />}
+      subtitle={
+        <>
+          <Link to="/agents">Agents</Link> / {current.name}
+        </>
+      }
+    >
+      <Section title="Details" id="agent-details">
+        <AgentForm
+          agent={current}
+          idPrefix="agent"
+          submitLabel="Save agent"
+          onSubmit={save}
+          extraActions={
+            <ConfirmButton
+              label="Delete agent"
+              question="Delete this agent and its webhook?"
+              confirmLabel="Delete agent"
+              onConfirm={remove}
+            />
+          }
+        />
+      </Section>
+      <AgentWebhookSection agentId={agentId} />
+      <Section
+        title="Recent test runs"
+        id="agent-runs"
+        actions={<Link to={withQuery('/runs', { agent_id: agentId })}>All runs of this agent</Link>}
+      >
+        <AgentRuns agentId={agentId} />
+      </Section>
+    </Page>
+  );
+}
+
+type Scope = 'own' | 'org' | 'none';
+
+/** SPEC §1: the agent's own webhook if it exists and is enabled, else the org's if enabled, else none. */
+function scopeOf(own: Webhook | null, org: Webhook | null): Scope {
+  if (own?.is_enabled) return 'own';
+  if (org?.is_enabled) return 'org';
+  return 'none';
+}
+
+function ScopeNotice({ own, org }: { own: Webhook | null; org: Webhook | null }) {
+  const scope = scopeOf(own, org);
+  let text: ReactNode;
+  if (scope === 'own') {
+    text = (
+      <>
+        <strong>This agent uses its own webhook.</strong> Its runs are delivered to{' '}
+        <span className="mono break">{own!.url}</span>, not to the organization webhook.
+      </>
+    );
+  } else if (scope === 'org') {
+    text = (
+      <>
+        <strong>This agent falls back to the organization webhook</strong>
+        {own ? ' because its own webhook is turned off' : ' because it has no webhook of its own'}. Its runs
+        are delivered to <span className="mono break">{org!.url}</span> (
+        <Link to="/settings/webhooks">organization settings</Link>).
+      </>
+    );
+  } else {
+    text = (
+      <>
+        <strong>Runs of this agent are not delivered anywhere.</strong>{' '}
+        {own ? 'Its own webhook is turned off' : 'It has no webhook of its own'} and the organization webhook
+        is {org ? 'turned off' : 'not set up'} (<Link to="/settings/webhooks">organization settings</Link>).
+      </>
+    );
+  }
+  return (
+    <div className={`scope scope-${scope}`} data-testid="webhook-scope" data-scope={scope}>
+      {text}
+    </div>
+  );
+}
+
+function AgentWebhookSection({ agentId }: { agentId: string }) {
+  const loaded = useLoad(`agent-webhook:${agentId}`, async (signal) => {
+    const [own, org] = await Promise.all([findAgentWebhook(agentId, signal), findOrgWebhook(signal)]);
+    return { own, org };
+  });
+  const [local, setLocal] = useState<{ webhook: Webhook | null } | null>(null);
+  const [formKey, setFormKey] = useState(0);
+  const [dirty, setDirty] = useState(false);
+  const [tests, setTests] = useState(0);
+
+  const own = local ? local.webhook : loaded.data?.own;
+  const org = loaded.data?.org ?? null;
+
+  return (
+    <Section
+      title="Webhook"
+      id="agent-webhook"
+      actions={
+        own ? <EnabledBadge enabled={own.is_enabled} on="notifications on" off="notifications off" /> : null
+      }
+    >
+      {loaded.error ? <ErrorBanner error={loaded.error} /> : null}
+      {own === undefined ? (
+        loaded.error ? null : (
+          <Loading />
+        )
+      ) : (
+        <>
+          <ScopeNotice own={own} org={org} />
+          {own ? (
+            <WebhookStatusLine webhook={own} />
+          ) : (
+            <p className="muted">
+              To override the organization webhook for this agent, fill in an endpoint and save.
+            </p>
+          )}
+          <WebhookForm
+            key={formKey}
+            webhook={own}
+            agentId={agentId}
+            idPrefix="webhook"
+            deleteLabel="Remove agent webhook"
+            onDirtyChange={setDirty}
+            onSaved={(saved) => setLocal({ webhook: saved })}
+            onDeleted={() => {
+              setLocal({ webhook: null });
+              setFormKey((k) => k + 1);
+            }}
+          />
+          <TestWebhookPanel
+            webhookId={own?.id ?? null}
+            dirty={dirty}
+            onTested={() => setTests((n) => n + 1)}
+          />
+          {own ? (
+            <div className="subsection">
+              <h3>Last 24 hours</h3>
+              <DeliveryChart webhookId={own.id} refreshKey={tests} />
+            </div>
+          ) : null}
+        </>
+      )}
+    </Section>
+  );
+}
+
+function AgentRuns({ agentId }: { agentId: string }) {
+  const path = withQuery('/runs', { agent_id: agentId, limit: 10 });
+  const loaded = useLoad(path, (signal) => api.get<ListPage & { runs: TestRun[] }>(path, signal));
+  if (loaded.error) return <ErrorBanner error={loaded.error} />;
+  if (!loaded.data) return <Loading />;
+  if (loaded.data.runs.length === 0) return <Empty>No test runs for this agent yet.</Empty>;
+  return <RunsTable runs={loaded.data.runs} caption="Recent test runs of this agent" showAgent={false} />;
+}

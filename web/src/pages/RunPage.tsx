@@ -1,0 +1,148 @@
+import { api } from '../api';
+import { StatusBadge } from '../components/Badges';
+import { DeliveriesTable } from '../components/DeliveriesTable';
+import { Empty, ErrorBanner, Loading } from '../components/Feedback';
+import { Page, Section } from '../components/Page';
+import { PassRate } from '../components/RunsTable';
+import { Time } from '../components/Time';
+import { formatDuration } from '../format';
+import { listAllAgents, listAllWebhooks, webhookLabel } from '../queries';
+import { Link } from '../router';
+import { findRunDeliveries } from '../runDeliveries';
+import type { TestRun } from '../types';
+import { useLoad } from '../useApi';
+
+const FINAL = ['completed', 'failed', 'canceled'];
+
+export function RunPage({ runId }: { runId: string }) {
+  const loaded = useLoad(`run:${runId}`, (signal) =>
+    api.get<TestRun>(`/runs/${encodeURIComponent(runId)}`, signal),
+  );
+  const run = loaded.data;
+
+  if (loaded.error) {
+    return (
+      <Page title="Test run">
+        <ErrorBanner error={loaded.error} />
+        <p>
+          <Link to="/runs">Back to test runs</Link>
+        </p>
+      </Page>
+    );
+  }
+  if (!run) {
+    return (
+      <Page title="Test run">
+        <Loading />
+      </Page>
+    );
+  }
+
+  return (
+    <Page
+      title={`${run.test_run_id}${run.name ? ` · ${run.name}` : ''}`}
+      badge={<StatusBadge status={run.status} />}
+      subtitle={
+        <>
+          <Link to="/runs">Test runs</Link> / {run.test_run_id}
+        </>
+      }
+    >
+      <Section title="Results" id="run-results">
+        <dl className="facts facts-grid" data-testid="run-facts">
+          <div>
+            <dt>Agent</dt>
+            <dd>
+              <Link to={`/agents/${run.agent_id}`}>{run.agent_name}</Link>
+            </dd>
+          </div>
+          <div>
+            <dt>Pass rate</dt>
+            <dd>
+              <PassRate run={run} />
+            </dd>
+          </div>
+          <div>
+            <dt>Scenarios</dt>
+            <dd>
+              <span className="text-ok">{run.passed_count} passed</span> ·{' '}
+              <span className="text-bad">{run.failed_count} failed</span> ·{' '}
+              <span className="text-warn">{run.error_count} errors</span> · {run.total_scenarios} total
+            </dd>
+          </div>
+          <div>
+            <dt>Started</dt>
+            <dd>
+              <Time iso={run.started_at} />
+            </dd>
+          </div>
+          <div>
+            <dt>Completed</dt>
+            <dd>
+              <Time iso={run.completed_at} />
+            </dd>
+          </div>
+          <div>
+            <dt>Duration</dt>
+            <dd>{formatDuration(run.duration_seconds)}</dd>
+          </div>
+          <div>
+            <dt>Run id</dt>
+            <dd className="mono small">{run.id}</dd>
+          </div>
+        </dl>
+      </Section>
+      <Section title="Webhook deliveries" id="run-deliveries">
+        {FINAL.includes(run.status) ? (
+          <RunDeliveries run={run} />
+        ) : (
+          <Empty>
+            This run is still {run.status}. Its event is sent when it completes, fails or is canceled.
+          </Empty>
+        )}
+      </Section>
+    </Page>
+  );
+}
+
+function RunDeliveries({ run }: { run: TestRun }) {
+  const loaded = useLoad(`run-deliveries:${run.id}`, async (signal) => {
+    const [found, webhooks, agents] = await Promise.all([
+      findRunDeliveries(run, signal),
+      listAllWebhooks(signal),
+      listAllAgents(signal),
+    ]);
+    return {
+      found,
+      webhooks: new Map(webhooks.map((w) => [w.id, w])),
+      agents: new Map(agents.map((a) => [a.id, a])),
+    };
+  });
+  if (loaded.error) return <ErrorBanner error={loaded.error} />;
+  if (!loaded.data) return <Loading label="Looking up this run’s deliveries…" />;
+  const { found, webhooks, agents } = loaded.data;
+  return (
+    <>
+      {found.deliveries.length === 0 ? (
+        <Empty>No delivery for this run: no enabled webhook applied when it finished.</Empty>
+      ) : (
+        <DeliveriesTable
+          deliveries={found.deliveries}
+          caption="Deliveries of this run"
+          webhookName={(id) => webhookLabel(webhooks.get(id), agents)}
+        />
+      )}
+      {found.capped ? (
+        <p className="hint">
+          Only the organization’s {found.scanned} most recent deliveries were searched; older ones of this run
+          may be missing here. See <Link to="/deliveries">all deliveries</Link>.
+        </p>
+      ) : null}
+      <p>
+        <button type="button" className="button" onClick={loaded.reload}>
+          Refresh
+        </button>
+      </p>
+    </>
+  );
+}

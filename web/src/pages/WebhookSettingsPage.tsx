@@ -1,0 +1,135 @@
+import { useState } from 'react';
+import { EnabledBadge } from '../components/Badges';
+import { DeliveryChart } from '../components/DeliveryChart';
+import { Empty, ErrorBanner, Loading } from '../components/Feedback';
+import { Page, Section } from '../components/Page';
+import { TestWebhookPanel } from '../components/TestWebhookPanel';
+import { WebhookForm } from '../components/WebhookForm';
+import { WebhookStatusLine } from '../components/WebhookStatusLine';
+import { findOrgWebhook, listAllAgents, listAllWebhooks } from '../queries';
+import { Link } from '../router';
+import type { Webhook } from '../types';
+import { useLoad } from '../useApi';
+
+export function WebhookSettingsPage() {
+  const loaded = useLoad('org-webhook', (signal) => findOrgWebhook(signal));
+  // After a save or delete the page trusts the API's answer over the first load.
+  const [local, setLocal] = useState<{ webhook: Webhook | null } | null>(null);
+  const [formKey, setFormKey] = useState(0);
+  const [dirty, setDirty] = useState(false);
+  const [tests, setTests] = useState(0);
+  const webhook = local ? local.webhook : loaded.data;
+
+  return (
+    <Page
+      title="Webhooks"
+      subtitle="The organization webhook receives the results of every agent’s test runs, unless an agent has its own enabled webhook."
+    >
+      <Section
+        title="Organization webhook"
+        id="org-webhook"
+        actions={
+          webhook ? (
+            <EnabledBadge enabled={webhook.is_enabled} on="notifications on" off="notifications off" />
+          ) : null
+        }
+      >
+        {loaded.error ? <ErrorBanner error={loaded.error} /> : null}
+        {webhook === undefined && !loaded.error ? <Loading /> : null}
+        {webhook !== undefined ? (
+          <>
+            {webhook ? (
+              <WebhookStatusLine webhook={webhook} />
+            ) : (
+              <p className="muted">
+                No organization webhook yet. Fill in the endpoint and save to create it.
+              </p>
+            )}
+            <WebhookForm
+              key={formKey}
+              webhook={webhook}
+              agentId={null}
+              idPrefix="webhook"
+              deleteLabel="Delete webhook"
+              onDirtyChange={setDirty}
+              onSaved={(saved) => setLocal({ webhook: saved })}
+              onDeleted={() => {
+                setLocal({ webhook: null });
+                setFormKey((k) => k + 1);
+              }}
+            />
+            <TestWebhookPanel
+              webhookId={webhook?.id ?? null}
+              dirty={dirty}
+              onTested={() => setTests((n) => n + 1)}
+            />
+          </>
+        ) : null}
+      </Section>
+
+      {webhook ? (
+        <Section title="Last 24 hours" id="org-webhook-chart">
+          <DeliveryChart webhookId={webhook.id} refreshKey={tests} />
+        </Section>
+      ) : null}
+
+      <AgentWebhooks />
+    </Page>
+  );
+}
+
+function AgentWebhooks() {
+  const loaded = useLoad('agent-webhooks', async (signal) => {
+    const [webhooks, agents] = await Promise.all([listAllWebhooks(signal), listAllAgents(signal)]);
+    return {
+      webhooks: webhooks.filter((w) => w.agent_id !== null),
+      agents: new Map(agents.map((a) => [a.id, a])),
+    };
+  });
+  return (
+    <Section title="Agent webhooks" id="agent-webhooks">
+      <p className="muted">
+        An agent’s own webhook overrides the organization webhook for that agent’s runs. Configure it on the
+        agent’s page.
+      </p>
+      {loaded.error ? <ErrorBanner error={loaded.error} /> : null}
+      {!loaded.data ? (
+        loaded.error ? null : (
+          <Loading />
+        )
+      ) : loaded.data.webhooks.length === 0 ? (
+        <Empty>No agent has its own webhook; all runs use the organization webhook.</Empty>
+      ) : (
+        <div className="table-wrap">
+          <table className="table">
+            <caption className="visually-hidden">Agent webhooks</caption>
+            <thead>
+              <tr>
+                <th scope="col">Agent</th>
+                <th scope="col">Endpoint URL</th>
+                <th scope="col">Format</th>
+                <th scope="col">State</th>
+              </tr>
+            </thead>
+            <tbody>
+              {loaded.data.webhooks.map((w) => (
+                <tr key={w.id}>
+                  <td>
+                    <Link to={`/agents/${w.agent_id}`}>
+                      {loaded.data?.agents.get(w.agent_id!)?.name ?? 'Agent'}
+                    </Link>
+                  </td>
+                  <td className="mono break">{w.url}</td>
+                  <td>{w.format}</td>
+                  <td>
+                    <EnabledBadge enabled={w.is_enabled} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Section>
+  );
+}

@@ -1,0 +1,128 @@
+/**
+ * The REST API's objects as the dashboard sees them (SPEC.md §1 and §5; JSON is snake_case).
+ * Times are UTC ISO-8601 strings such as `2026-01-30T10:32:45Z`.
+ */
+
+export type WebhookFormat = 'standard' | 'clix' | 'slack';
+export const WEBHOOK_FORMATS: readonly WebhookFormat[] = ['standard', 'clix', 'slack'];
+export const MAX_CUSTOM_HEADERS = 10;
+
+export type RunStatus = 'pending' | 'running' | 'completed' | 'failed' | 'canceled';
+export const RUN_STATUSES: readonly RunStatus[] = ['pending', 'running', 'completed', 'failed', 'canceled'];
+
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'succeeded', 'failed'];
+
+export type AttemptTrigger = 'scheduled' | 'manual' | 'test';
+
+export interface ListPage {
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export interface Webhook {
+  id: string;
+  url: string;
+  description: string;
+  agent_id: string | null;
+  is_enabled: boolean;
+  format: WebhookFormat;
+  headers: Record<string, string>;
+  has_secret: boolean;
+  last_triggered_at: string | null;
+  consecutive_failures: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WebhookTestResult {
+  success: boolean;
+  message: string;
+  http_status: number | null;
+  response_time_ms: number | null;
+  delivery_id: string | null;
+}
+
+export interface Agent {
+  id: string;
+  name: string;
+  description: string;
+  provider: string | null;
+  is_active: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface TestRun {
+  id: string;
+  test_run_id: string;
+  name: string;
+  agent_id: string;
+  agent_name: string;
+  status: RunStatus;
+  passed_count: number;
+  failed_count: number;
+  error_count: number;
+  total_scenarios: number;
+  pass_rate: number;
+  started_at: string | null;
+  completed_at: string | null;
+  duration_seconds: number | null;
+  created_at: string;
+}
+
+export interface Delivery {
+  id: string;
+  event_id: string;
+  webhook_id: string;
+  status: DeliveryStatus;
+  attempt_count: number;
+  next_attempt_at: string | null;
+  last_http_status: number | null;
+  last_response_time_ms: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Attempt {
+  attempt_number: number;
+  trigger: AttemptTrigger;
+  started_at: string;
+  response_time_ms: number | null;
+  http_status: number | null;
+  error_class: string | null;
+  error_message: string | null;
+  request: { url: string; headers: Record<string, string>; body: string };
+  response: { headers: Record<string, string>; body: string; truncated: boolean } | null;
+}
+
+export interface RunhookEvent {
+  id: string;
+  type: string;
+  payload: unknown;
+  test_run_id: string | null;
+  created_at: string;
+}
+
+export interface DeliveryDetail extends Delivery {
+  attempts: Attempt[];
+  event: RunhookEvent;
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  prefix: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+}
+
+export interface CreatedApiKey {
+  id: string;
+  name: string;
+  key: string;
+  created_at: string;
+  expires_at: string | null;
+}
