@@ -1,0 +1,79 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config.js';
+import { createWorker, type Worker } from '../delivery/worker.js';
+import { buildApp } from '../http/app.js';
+import { bootstrapOrganization, closeRuntime, openRuntime, type Runtime } from '../runtime.js';
+import { extraPlugins, recordWorkerResults } from './plugins.js';
+
+export function startWorker(rt: Runtime): Worker {
+  const worker = createWorker({
+    store: rt.store,
+    sender: rt.sender,
+    secretBox: rt.secretBox,
+    settings: rt.config,
+    logger: rt.logger.child({ component: 'worker' }),
+    onRecorded: recordWorkerResults,
+  });
+  worker.start();
+  return worker;
+}
+
+/** Stops cleanly on SIGTERM / SIGINT: no new claims, in-flight attempts finish or are released. */
+export function onShutdown(rt: Runtime, stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    rt.logger.info({ signal }, 'shutting down');
+    stop()
+      .then(() => closeRuntime(rt))
+      .then(
+        () => process.exit(0),
+        (err) => {
+          rt.logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.once('SIGTERM', handler);
+  process.once('SIGINT', handler);
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('run the API, the dashboard and (unless --no-worker) the delivery worker')
+    .option('--no-worker', 'do not deliver webhooks from this process (run `runhook worker` elsewhere)')
+    .action(async (opts: { worker: boolean }) => {
+      const config = loadConfig();
+      const rt = await openRuntime(config);
+      const boot = await bootstrapOrganization(rt);
+      const app = await buildApp({
+        store: rt.store,
+        config,
+        secretBox: rt.secretBox,
+        sender: rt.sender,
+        logger: rt.logger,
+        plugins: extraPlugins(rt),
+      });
+      await app.listen({ host: config.host, port: config.port });
+      const address = app.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      const shownHost = config.host.includes(':') ? `[${config.host}]` : config.host;
+      const worker = opts.worker ? startWorker(rt) : null;
+      process.stdout.write(
+        `\nRunhook is listening on http://${shownHost}:${port} (${config.database.kind}${opts.worker ? ', with delivery worker' : ', no worker'})\n`,
+      );
+      if (boot) {
+        process.stdout.write(
+          boot.generated
+            ? `\nCreated organization "default". Its API key, shown this once:\n\n    ${boot.apiKey}\n\nKeep it: Runhook stores only its hash. Try:\n    curl -H "Authorization: Bearer ${boot.apiKey}" http://${shownHost}:${port}/api/v1/agents\n\n`
+            : '\nCreated organization "default" with the key from RUNHOOK_BOOTSTRAP_API_KEY.\n\n',
+        );
+      }
+      onShutdown(rt, async () => {
+        await worker?.stop();
+        await app.close();
+      });
+    });
+}

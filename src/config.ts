@@ -1,0 +1,134 @@
+import { type Cidr, parseCidrList } from './domain/ipRules.js';
+import { parseDuration, parseDurationList } from './domain/time.js';
+import { type DatabaseTarget, parseDatabaseUrl } from './store/openStore.js';
+
+/** Runhook's configuration, read once from the environment (SPEC §6). */
+export interface Config {
+  database: DatabaseTarget;
+  host: string;
+  port: number;
+  publicUrl: string;
+  bootstrapApiKey: string | null;
+  retrySchedule: number[];
+  retryJitter: number;
+  attemptTimeoutMs: number;
+  workerConcurrency: number;
+  webhookConcurrency: number;
+  allowedCidrs: Cidr[];
+  secretKey: string | null;
+  logLevel: string;
+  metricsToken: string | null;
+  /** How long a worker's claim lasts without renewal; a dead worker's deliveries come back after it. */
+  claimLeaseMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+const API_KEY_PATTERN = /^sk_live_[A-Za-z0-9]{40}$/;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+type Env = Record<string, string | undefined>;
+
+function read<T>(env: Env, name: string, fallback: T, parse: (text: string) => T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  try {
+    return parse(raw.trim());
+  } catch (err) {
+    throw new ConfigError(name, `${(err as Error).message} (got "${raw}")`);
+  }
+}
+
+function integer(min: number, max: number) {
+  return (text: string): number => {
+    if (!/^\d+$/.test(text)) throw new Error(`must be a whole number from ${min} to ${max}`);
+    const n = Number(text);
+    if (n < min || n > max) throw new Error(`must be a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+/** Throws ConfigError naming the variable at the first bad value. */
+export function loadConfig(env: Env = process.env): Config {
+  const database = read(
+    env,
+    'RUNHOOK_DATABASE_URL',
+    parseDatabaseUrl('sqlite:./data/runhook.db'),
+    parseDatabaseUrl,
+  );
+  const host = read(env, 'RUNHOOK_HOST', '127.0.0.1', (t) => t);
+  const port = read(env, 'RUNHOOK_PORT', 8080, integer(0, 65535));
+  const publicUrl = read(env, 'RUNHOOK_PUBLIC_URL', '', (t) => {
+    const u = new URL(t);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('must be an http(s) URL');
+    return t.replace(/\/+$/, '');
+  });
+  const bootstrapApiKey = read<string | null>(env, 'RUNHOOK_BOOTSTRAP_API_KEY', null, (t) => {
+    if (!API_KEY_PATTERN.test(t)) throw new Error('must be sk_live_ followed by 40 letters and digits');
+    return t;
+  });
+  const retrySchedule = read(env, 'RUNHOOK_RETRY_SCHEDULE', [60_000, 300_000, 1_800_000], (t) => {
+    const list = parseDurationList(t);
+    if (list.length > 50) throw new Error('at most 50 retries');
+    return list;
+  });
+  const retryJitter = read(env, 'RUNHOOK_RETRY_JITTER', 0.1, (t) => {
+    const n = Number(t);
+    if (!/^\d*\.?\d+$/.test(t) || !Number.isFinite(n) || n < 0 || n > 1)
+      throw new Error('must be a number from 0 to 1');
+    return n;
+  });
+  const attemptTimeoutMs = read(env, 'RUNHOOK_ATTEMPT_TIMEOUT', 15_000, (t) => {
+    const ms = parseDuration(t);
+    if (ms < 1 || ms > 300_000) throw new Error('must be between 1ms and 5m');
+    return ms;
+  });
+  const workerConcurrency = read(env, 'RUNHOOK_WORKER_CONCURRENCY', 64, integer(1, 10_000));
+  const webhookConcurrency = read(env, 'RUNHOOK_WEBHOOK_CONCURRENCY', 8, integer(1, 10_000));
+  const allowedCidrs = read<Cidr[]>(env, 'RUNHOOK_ALLOWED_CIDRS', [], parseCidrList);
+  const secretKey = read<string | null>(env, 'RUNHOOK_SECRET_KEY', null, (t) => {
+    if (t.length < 32) throw new Error('must be at least 32 characters');
+    return t;
+  });
+  if (database.kind === 'postgres' && secretKey === null) {
+    throw new ConfigError(
+      'RUNHOOK_SECRET_KEY',
+      'is required with PostgreSQL (every API node and worker must share it); set a random string of at least 32 characters, e.g. `openssl rand -hex 32`',
+    );
+  }
+  const logLevel = read(env, 'RUNHOOK_LOG_LEVEL', 'info', (t) => {
+    if (!LOG_LEVELS.includes(t)) throw new Error(`must be one of ${LOG_LEVELS.join(', ')}`);
+    return t;
+  });
+  const metricsToken = read<string | null>(env, 'RUNHOOK_METRICS_TOKEN', null, (t) => t);
+  const claimLeaseMs = read(env, 'RUNHOOK_CLAIM_LEASE', 30_000, (t) => {
+    const ms = parseDuration(t);
+    if (ms < 100 || ms > 30_000) throw new Error('must be between 100ms and 30s');
+    return ms;
+  });
+  const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  return {
+    database,
+    host,
+    port,
+    publicUrl: publicUrl || `http://${shownHost}:${port}`,
+    bootstrapApiKey,
+    retrySchedule,
+    retryJitter,
+    attemptTimeoutMs,
+    workerConcurrency,
+    webhookConcurrency,
+    allowedCidrs,
+    secretKey,
+    logLevel,
+    metricsToken,
+    claimLeaseMs,
+  };
+}

@@ -1,0 +1,278 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { classifyAttempt } from '../domain/classifyOutcome.js';
+import { nextStep } from '../domain/retrySchedule.js';
+import type { SecretBox } from '../security/secretBox.js';
+import type { ClaimedDelivery, DeliveryResult, Store } from '../store/store.js';
+import type { HttpSender } from './httpClient.js';
+import { sendDelivery } from './sendDelivery.js';
+
+export interface WorkerSettings {
+  retrySchedule: readonly number[];
+  retryJitter: number;
+  attemptTimeoutMs: number;
+  workerConcurrency: number;
+  webhookConcurrency: number;
+  claimLeaseMs: number;
+}
+
+export interface WorkerDeps {
+  store: Store;
+  sender: HttpSender;
+  secretBox: SecretBox;
+  settings: WorkerSettings;
+  logger: Logger;
+  now?: () => number;
+  random?: () => number;
+  /** Called once per finished delivery attempt (or skip), after it is durably recorded. */
+  onRecorded?: (results: readonly DeliveryResult[]) => void;
+}
+
+export interface Worker {
+  readonly id: string;
+  start(): void;
+  /** Stops claiming, lets in-flight attempts finish (up to `graceMs`), releases the rest, writes everything. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Largest claim per round trip; also the group-commit size that triggers an immediate flush. */
+const CLAIM_BATCH = 256;
+/** How long finished attempts wait to be written together (group commit). */
+const FLUSH_DELAY_MS = 4;
+/** Upper bound on any sleep: a missed wake-up (another process's event on SQLite, a lost NOTIFY) costs at most this. */
+const FALLBACK_POLL_MS = 1_000;
+/** When work is due but every due webhook is at its cap, look again this soon. */
+const CAPPED_RETRY_MS = 25;
+
+/**
+ * The delivery worker: claims due deliveries under a lease, sends them, and records every attempt
+ * in group-committed batches. It wakes at once on new work and otherwise sleeps until the next
+ * due time.
+ */
+export function createWorker(deps: WorkerDeps): Worker {
+  const { store, settings, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const random = deps.random ?? Math.random;
+  const id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const inflight = new Map<string, ClaimedDelivery>();
+  let buffer: DeliveryResult[] = [];
+  let flushTimer: NodeJS.Timeout | null = null;
+  let flushing: Promise<void> | null = null;
+  let stopping = false;
+  let loopDone: Promise<void> | null = null;
+  let wakeUp: (() => void) | null = null;
+  let woken = false;
+  let unsubscribe: (() => void) | null = null;
+  let heartbeat: NodeJS.Timeout | null = null;
+
+  const wake = () => {
+    woken = true;
+    wakeUp?.();
+  };
+
+  function sleep(ms: number): Promise<void> {
+    if (woken) {
+      woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeUp = null;
+        woken = false;
+        resolve();
+      }
+      wakeUp = done;
+    });
+  }
+
+  function flushSoon(): void {
+    if (buffer.length >= CLAIM_BATCH) void flush();
+    else if (!flushTimer && !flushing) flushTimer = setTimeout(() => void flush(), FLUSH_DELAY_MS);
+  }
+
+  async function flush(): Promise<void> {
+    if (flushTimer) {
+      clearTimeout(flushTimer);
+      flushTimer = null;
+    }
+    if (flushing) return flushing;
+    if (buffer.length === 0) return;
+    const batch = buffer;
+    buffer = [];
+    flushing = (async () => {
+      try {
+        await store.recordResults(batch);
+        deps.onRecorded?.(batch);
+      } catch (err) {
+        // Keep them: written on the next flush. Meanwhile the leases keep others from resending.
+        logger.error({ err, count: batch.length }, 'could not record attempts; will retry');
+        buffer = batch.concat(buffer);
+        await new Promise((r) => setTimeout(r, 500));
+      } finally {
+        flushing = null;
+      }
+      if (buffer.length > 0) flushSoon();
+    })();
+    return flushing;
+  }
+
+  async function attempt(claimed: ClaimedDelivery): Promise<DeliveryResult> {
+    const base = {
+      deliveryId: claimed.deliveryId,
+      webhookId: claimed.webhookId,
+      leaseOwner: claimed.leaseOwner,
+      trigger: claimed.trigger,
+    };
+    if (!claimed.target) {
+      logger.info(
+        { delivery_id: claimed.deliveryId, webhook_id: claimed.webhookId },
+        'webhook disabled or deleted; delivery ends failed without sending',
+      );
+      return {
+        ...base,
+        attempt: null,
+        status: 'failed',
+        nextAttemptAt: null,
+        countsAsRetry: false,
+        disableWebhook: false,
+        finishedAt: now(),
+      };
+    }
+    const { record, result } = await sendDelivery(claimed, {
+      sender: deps.sender,
+      secretBox: deps.secretBox,
+      timeoutMs: settings.attemptTimeoutMs,
+      now,
+    });
+    const t = now();
+    const outcome = classifyAttempt({
+      httpStatus: result.httpStatus,
+      errorClass: result.errorClass,
+      retryAfter: result.retryAfter,
+      now: t,
+    });
+    const step = nextStep({
+      outcome,
+      schedule: settings.retrySchedule,
+      retriesDone: claimed.retriesDone,
+      now: t,
+      jitter: settings.retryJitter,
+      random,
+      finalAttempt: claimed.finalAttempt,
+    });
+    logger.info(
+      {
+        delivery_id: claimed.deliveryId,
+        webhook_id: claimed.webhookId,
+        attempt: record.attemptNumber,
+        trigger: claimed.trigger,
+        http_status: result.httpStatus,
+        error_class: result.errorClass,
+        response_time_ms: result.responseTimeMs,
+        next: step.kind,
+      },
+      'delivery attempt',
+    );
+    return {
+      ...base,
+      attempt: record,
+      status: step.kind === 'succeeded' ? 'succeeded' : step.kind === 'retry' ? 'pending' : 'failed',
+      nextAttemptAt: step.kind === 'retry' ? step.at : null,
+      countsAsRetry: step.kind === 'retry',
+      disableWebhook: step.kind === 'failed' && step.disableWebhook,
+      finishedAt: t,
+    };
+  }
+
+  function launch(claimed: ClaimedDelivery): void {
+    inflight.set(claimed.deliveryId, claimed);
+    void attempt(claimed)
+      .then((result) => {
+        buffer.push(result);
+        flushSoon();
+      })
+      .catch((err) => {
+        // Not recorded: the lease runs out and the delivery is tried again (at-least-once).
+        logger.error({ err, delivery_id: claimed.deliveryId }, 'delivery attempt crashed');
+      })
+      .finally(() => {
+        inflight.delete(claimed.deliveryId);
+        wake();
+      });
+  }
+
+  async function loop(): Promise<void> {
+    while (!stopping) {
+      const free = settings.workerConcurrency - inflight.size;
+      let claimedCount = 0;
+      if (free > 0) {
+        try {
+          const claimed = await store.claimDueDeliveries({
+            workerId: id,
+            now: now(),
+            limit: Math.min(free, CLAIM_BATCH),
+            leaseMs: settings.claimLeaseMs,
+            perWebhookCap: settings.webhookConcurrency,
+          });
+          claimedCount = claimed.length;
+          for (const c of claimed) launch(c);
+        } catch (err) {
+          logger.error({ err }, 'claiming deliveries failed; retrying in a second');
+          await sleep(FALLBACK_POLL_MS);
+          continue;
+        }
+        if (stopping) break;
+        if (claimedCount === Math.min(free, CLAIM_BATCH) && inflight.size < settings.workerConcurrency)
+          continue;
+      }
+      let delay = FALLBACK_POLL_MS;
+      if (inflight.size < settings.workerConcurrency) {
+        try {
+          const due = await store.nextDueAt();
+          if (due !== null) delay = Math.min(FALLBACK_POLL_MS, Math.max(CAPPED_RETRY_MS, due - now()));
+        } catch {
+          // The next claim will report the database problem.
+        }
+      }
+      await sleep(delay);
+    }
+  }
+
+  return {
+    id,
+    start() {
+      if (loopDone) return;
+      unsubscribe = store.onNewWork(wake);
+      heartbeat = setInterval(
+        () => {
+          const ids = [...inflight.keys(), ...buffer.map((r) => r.deliveryId)];
+          if (ids.length > 0) {
+            store
+              .extendLeases(id, ids, now() + settings.claimLeaseMs)
+              .catch((err) => logger.warn({ err }, 'lease renewal failed'));
+          }
+        },
+        Math.max(100, Math.floor(settings.claimLeaseMs / 3)),
+      );
+      heartbeat.unref();
+      loopDone = loop();
+    },
+    async stop(graceMs = Math.min(settings.attemptTimeoutMs + 1_000, 20_000)) {
+      stopping = true;
+      unsubscribe?.();
+      wake();
+      await loopDone;
+      const deadline = Date.now() + graceMs;
+      while (inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      if (inflight.size > 0) {
+        // Hand them back now rather than after the lease: another worker retries them at once.
+        await store.releaseLeases(id, [...inflight.keys()]).catch(() => {});
+      }
+      while (buffer.length > 0 || flushing) await flush();
+      if (heartbeat) clearInterval(heartbeat);
+    },
+  };
+}

@@ -1,0 +1,174 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type {} from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { HttpSender } from '../delivery/httpClient.js';
+import type { SecretBox } from '../security/secretBox.js';
+import type { Store } from '../store/store.js';
+import { registerAuth } from './auth.js';
+import { ApiError } from './errors.js';
+import { registerAgentRoutes } from './routes/agents.js';
+import { registerApiKeyRoutes } from './routes/apiKeys.js';
+import { registerDeliveryRoutes } from './routes/deliveries.js';
+import { registerRunRoutes } from './routes/runs.js';
+import { registerWebhookRoutes } from './routes/webhooks.js';
+import { createValidatorCompiler, validationToApiError } from './validation.js';
+
+export interface AppDeps {
+  store: Store;
+  config: Config;
+  secretBox: SecretBox;
+  sender: HttpSender;
+  logger?: Logger | false;
+  now?: () => number;
+  /** Resolves a webhook host at save time; the default asks the system resolver. */
+  resolveHost?: (hostname: string) => Promise<string[]>;
+  /** Extra plugins (metrics, OpenAPI) registered before the routes. */
+  plugins?: Array<(app: FastifyInstance) => Promise<void> | void>;
+}
+
+export const BODY_LIMIT = 1024 * 1024;
+// The built dashboard: dist/web, whether this file runs from dist/ or from source under the test runner.
+const WEB_ROOT = fileURLToPath(
+  new URL(import.meta.url.includes('/dist/src/') ? '../../web/' : '../../dist/web/', import.meta.url),
+);
+const NON_DASHBOARD = /^\/(api|healthz|readyz|metrics|openapi\.json|docs)(\/|$|\?)/;
+
+/** Builds the Fastify app: the REST API under /api/v1, health checks and the dashboard. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger as unknown as FastifyBaseLogger } : { logger: false }),
+    bodyLimit: BODY_LIMIT,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  });
+  app.setValidatorCompiler(createValidatorCompiler());
+
+  // JSON only. An empty body is "no body" (POST /runs/{id}/cancel needs none).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(
+        new ApiError(
+          'INVALID_JSON',
+          `the request body is not valid JSON: ${(err as Error).message}`,
+        ) as never,
+        undefined,
+      );
+    }
+  });
+
+  // A request without a body is a request with an empty object: optional bodies (cancel,
+  // redeliver) just work, and a required field is reported by name.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && request.method !== 'GET' && request.method !== 'DELETE')
+      request.body = {};
+  });
+
+  // Routes by path pattern, for 405 answers and the dashboard's fallback.
+  const routes: Array<{ pattern: RegExp; methods: Set<string> }> = [];
+  app.addHook('onRoute', (route) => {
+    const source = `^${route.url
+      .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+      .replace(/:[A-Za-z_]+/g, '[^/]+')
+      .replace(/\*/g, '.*')}/?$`;
+    let entry = routes.find((r) => r.pattern.source === source);
+    if (!entry) {
+      entry = { pattern: new RegExp(source), methods: new Set() };
+      routes.push(entry);
+    }
+    for (const m of Array.isArray(route.method) ? route.method : [route.method]) entry.methods.add(m);
+  });
+
+  app.setErrorHandler(
+    (err: FastifyError & { validation?: unknown; validationContext?: string }, request, reply) => {
+      let apiError: ApiError;
+      if (err instanceof ApiError) apiError = err;
+      else if (err.validation)
+        apiError = validationToApiError(err.validation as never, err.validationContext ?? 'body');
+      else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+        apiError = new ApiError('PAYLOAD_TOO_LARGE', `the request body is larger than ${BODY_LIMIT} bytes`);
+      else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+        apiError = new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send the request body as application/json');
+      else if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY')
+        apiError = new ApiError('INVALID_JSON', 'the request body is not valid JSON');
+      else if (err.statusCode === 413)
+        apiError = new ApiError('PAYLOAD_TOO_LARGE', 'the request body is too large');
+      else if (err.statusCode === 415)
+        apiError = new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send the request body as application/json');
+      else if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)
+        apiError = new ApiError('INVALID_FIELD_VALUE', err.message);
+      else {
+        request.log.error({ err }, 'request failed');
+        return reply
+          .code(500)
+          .send({ error: 'internal error; the details are in the server log', code: 'INTERNAL_ERROR' });
+      }
+      if (apiError.code === 'METHOD_NOT_ALLOWED' && apiError.details?.allow) {
+        reply.header('allow', (apiError.details.allow as string[]).join(', '));
+      }
+      return reply.code(apiError.status).send(apiError.toJSON());
+    },
+  );
+
+  const hasDashboard = existsSync(`${WEB_ROOT}index.html`);
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const match = routes.find((r) => r.pattern.test(path));
+    if (match && !match.methods.has(request.method)) {
+      const allow = [...match.methods].filter((m) => m !== 'HEAD').sort();
+      reply.header('allow', allow.join(', '));
+      return reply
+        .code(405)
+        .send(
+          new ApiError('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}`, {
+            allow,
+          }).toJSON(),
+        );
+    }
+    if (
+      hasDashboard &&
+      (request.method === 'GET' || request.method === 'HEAD') &&
+      !NON_DASHBOARD.test(path)
+    ) {
+      // Dashboard routes (/runs/{id}, /agents, ...) are drawn in the browser.
+      return reply.type('text/html').sendFile('index.html');
+    }
+    return reply.code(404).send(new ApiError('NOT_FOUND', `no route for ${request.method} ${path}`).toJSON());
+  });
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    try {
+      await deps.store.ping();
+      return { status: 'ok' };
+    } catch {
+      return reply.code(503).send({ status: 'unavailable', error: 'the database is not reachable' });
+    }
+  });
+
+  for (const plugin of deps.plugins ?? []) await plugin(app);
+
+  await app.register(
+    async (api) => {
+      registerAuth(api, deps);
+      registerAgentRoutes(api, deps);
+      registerRunRoutes(api, deps);
+      registerWebhookRoutes(api, deps);
+      registerDeliveryRoutes(api, deps);
+      registerApiKeyRoutes(api, deps);
+    },
+    { prefix: '/api/v1' },
+  );
+
+  if (hasDashboard) {
+    await app.register(fastifyStatic, { root: WEB_ROOT, wildcard: false, index: 'index.html' });
+  }
+  return app;
+}

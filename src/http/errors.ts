@@ -1,0 +1,70 @@
+/** The one wire shape of API errors (SPEC §5), built here and nowhere else. */
+
+export type ErrorCode =
+  | 'MISSING_REQUIRED_FIELD'
+  | 'INVALID_FIELD_VALUE'
+  | 'INVALID_JSON'
+  | 'UNAUTHORIZED'
+  | 'NOT_FOUND'
+  | 'AGENT_NOT_FOUND'
+  | 'RUN_NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'ALREADY_EXISTS'
+  | 'INVALID_STATE'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'RATE_LIMITED'
+  | 'INTERNAL_ERROR';
+
+const STATUS: Record<ErrorCode, number> = {
+  MISSING_REQUIRED_FIELD: 400,
+  INVALID_FIELD_VALUE: 400,
+  INVALID_JSON: 400,
+  UNAUTHORIZED: 401,
+  NOT_FOUND: 404,
+  AGENT_NOT_FOUND: 404,
+  RUN_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  ALREADY_EXISTS: 409,
+  INVALID_STATE: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+};
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.status = STATUS[code];
+  }
+
+  toJSON(): { error: string; code: ErrorCode; details?: Record<string, unknown> } {
+    return this.details
+      ? { error: this.message, code: this.code, details: this.details }
+      : { error: this.message, code: this.code };
+  }
+}
+
+export const invalidField = (field: string, message: string) =>
+  new ApiError('INVALID_FIELD_VALUE', message, { field });
+export const missingField = (field: string) =>
+  new ApiError('MISSING_REQUIRED_FIELD', `${field} is required`, { field });
+export const notFound = (what = 'resource') => new ApiError('NOT_FOUND', `${what} not found`);
+
+/** The JSON schema shape of an error, for route `response` declarations and OpenAPI. */
+export const errorSchema = {
+  $id: 'Error',
+  type: 'object',
+  required: ['error', 'code'],
+  properties: {
+    error: { type: 'string', description: 'A human-readable message.' },
+    code: { type: 'string', enum: Object.keys(STATUS).filter((c) => c !== 'INTERNAL_ERROR') },
+    details: { type: 'object', additionalProperties: true },
+  },
+} as const;

@@ -1,0 +1,107 @@
+/** Domain objects → API JSON (SPEC §1 field names, times as ISO-8601 to the second). */
+import { durationSeconds, effectiveTotal, formatRunId, passRate } from '../domain/runMath.js';
+import { toIso } from '../domain/time.js';
+import type { Agent, ApiKey, Attempt, Delivery, RunhookEvent, TestRun, Webhook } from '../domain/types.js';
+
+const iso = (ms: number | null) => (ms === null ? null : toIso(ms));
+
+export function presentAgent(a: Agent) {
+  return {
+    id: a.id,
+    name: a.name,
+    description: a.description,
+    provider: a.provider,
+    is_active: a.isActive,
+    created_at: toIso(a.createdAt),
+    updated_at: toIso(a.updatedAt),
+  };
+}
+
+export function presentRun(r: TestRun) {
+  const total = effectiveTotal(r.passedCount, r.failedCount, r.errorCount, r.totalScenarios);
+  return {
+    id: r.id,
+    test_run_id: formatRunId(r.seq),
+    name: r.name,
+    agent_id: r.agentId,
+    agent_name: r.agentName,
+    status: r.status,
+    passed_count: r.passedCount,
+    failed_count: r.failedCount,
+    error_count: r.errorCount,
+    total_scenarios: total,
+    pass_rate: passRate(r.passedCount, total),
+    started_at: toIso(r.startedAt),
+    completed_at: iso(r.completedAt),
+    duration_seconds: r.completedAt === null ? null : durationSeconds(r.startedAt, r.completedAt),
+    created_at: toIso(r.createdAt),
+  };
+}
+
+export function presentWebhook(w: Webhook) {
+  return {
+    id: w.id,
+    url: w.url,
+    description: w.description,
+    agent_id: w.agentId,
+    is_enabled: w.isEnabled,
+    format: w.format,
+    headers: w.headers,
+    has_secret: w.hasSecret,
+    last_triggered_at: iso(w.lastTriggeredAt),
+    consecutive_failures: w.consecutiveFailures,
+    created_at: toIso(w.createdAt),
+    updated_at: toIso(w.updatedAt),
+  };
+}
+
+export function presentDelivery(d: Delivery) {
+  return {
+    id: d.id,
+    event_id: d.eventId,
+    webhook_id: d.webhookId,
+    status: d.status,
+    attempt_count: d.attemptCount,
+    next_attempt_at: iso(d.nextAttemptAt),
+    last_http_status: d.lastHttpStatus,
+    last_response_time_ms: d.lastResponseTimeMs,
+    created_at: toIso(d.createdAt),
+    updated_at: toIso(d.updatedAt),
+  };
+}
+
+export function presentAttempt(a: Attempt) {
+  return {
+    id: a.id,
+    attempt_number: a.attemptNumber,
+    trigger: a.trigger,
+    started_at: toIso(a.startedAt),
+    response_time_ms: a.responseTimeMs,
+    http_status: a.httpStatus,
+    error_class: a.errorClass,
+    error_message: a.errorMessage,
+    request: a.request,
+    response: a.response,
+  };
+}
+
+export function presentEvent(e: RunhookEvent) {
+  return {
+    id: e.id,
+    type: e.type,
+    test_run_id: e.testRunId,
+    payload: JSON.parse(e.payload) as unknown,
+    created_at: toIso(e.createdAt),
+  };
+}
+
+export function presentApiKey(k: ApiKey) {
+  return {
+    id: k.id,
+    name: k.name,
+    prefix: k.prefix,
+    created_at: toIso(k.createdAt),
+    expires_at: iso(k.expiresAt),
+    last_used_at: iso(k.lastUsedAt),
+  };
+}

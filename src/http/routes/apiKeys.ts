@@ -1,0 +1,78 @@
+import type { FastifyInstance } from 'fastify';
+import { parseIsoTime, toIso } from '../../domain/time.js';
+import { generateApiKey, newApiKeyRecord } from '../../security/apiKeys.js';
+import type { AppDeps } from '../app.js';
+import { ApiError, invalidField } from '../errors.js';
+import { isUuid, pageOf } from '../params.js';
+import { presentApiKey } from '../present.js';
+import {
+  apiKeySchema,
+  createApiKeyBody,
+  createdApiKeySchema,
+  idParams,
+  listQuery,
+  listResponse,
+} from '../schemas.js';
+
+export function registerApiKeyRoutes(api: FastifyInstance, deps: AppDeps): void {
+  const { store } = deps;
+  const now = deps.now ?? Date.now;
+  const tags = ['api keys'];
+
+  api.post<{ Body: { name: string; expires_at?: string | null } }>(
+    '/api-keys',
+    {
+      schema: {
+        tags,
+        summary: 'Create an API key (its value is shown once)',
+        body: createApiKeyBody,
+        response: { 201: createdApiKeySchema },
+      },
+    },
+    async (req, reply) => {
+      const t = now();
+      let expiresAt: number | null = null;
+      if (req.body.expires_at != null) {
+        expiresAt = parseIsoTime(req.body.expires_at);
+        if (expiresAt === null) throw invalidField('expires_at', 'expires_at must be an ISO-8601 time');
+        if (expiresAt <= t) throw invalidField('expires_at', 'expires_at must be in the future');
+      }
+      const key = generateApiKey();
+      const created = await store.createApiKey(req.orgId, newApiKeyRecord(key, req.body.name, expiresAt), t);
+      return reply.code(201).send({
+        id: created.id,
+        name: created.name,
+        key,
+        created_at: toIso(created.createdAt),
+        expires_at: created.expiresAt === null ? null : toIso(created.expiresAt),
+      });
+    },
+  );
+
+  api.get<{ Querystring: { limit?: number; offset?: number } }>(
+    '/api-keys',
+    {
+      schema: {
+        tags,
+        summary: "List the organization's API keys",
+        querystring: listQuery(),
+        response: { 200: listResponse('api_keys', apiKeySchema) },
+      },
+    },
+    async (req) => {
+      const page = pageOf(req.query);
+      const { items, total } = await store.listApiKeys(req.orgId, page);
+      return { api_keys: items.map(presentApiKey), total, ...page };
+    },
+  );
+
+  api.delete<{ Params: { id: string } }>(
+    '/api-keys/:id',
+    { schema: { tags, summary: 'Revoke an API key (it stops working at once)', params: idParams } },
+    async (req, reply) => {
+      const revoked = isUuid(req.params.id) && (await store.revokeApiKey(req.orgId, req.params.id, now()));
+      if (!revoked) throw new ApiError('NOT_FOUND', 'API key not found');
+      return reply.code(204).send();
+    },
+  );
+}

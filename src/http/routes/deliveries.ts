@@ -1,0 +1,121 @@
+import type { FastifyInstance } from 'fastify';
+import type { DeliveryStatus } from '../../domain/types.js';
+import { InvalidStateError } from '../../store/store.js';
+import type { AppDeps } from '../app.js';
+import { ApiError } from '../errors.js';
+import { isUuid, pageOf } from '../params.js';
+import { presentAttempt, presentDelivery, presentEvent } from '../present.js';
+import {
+  deliveryDetailSchema,
+  deliveryListQuery,
+  deliverySchema,
+  idParams,
+  listResponse,
+  webhookDeliveryListQuery,
+} from '../schemas.js';
+
+interface ListQuery {
+  limit?: number;
+  offset?: number;
+  status?: DeliveryStatus;
+  webhook_id?: string;
+  test_run_id?: string;
+}
+
+const deliveryNotFound = () => new ApiError('NOT_FOUND', 'delivery not found');
+
+export function registerDeliveryRoutes(api: FastifyInstance, deps: AppDeps): void {
+  const { store } = deps;
+  const now = deps.now ?? Date.now;
+  const tags = ['deliveries'];
+
+  api.get<{ Params: { id: string }; Querystring: ListQuery }>(
+    '/webhooks/:id/deliveries',
+    {
+      schema: {
+        tags,
+        summary: "A webhook's delivery history, newest first",
+        params: idParams,
+        querystring: webhookDeliveryListQuery,
+        response: { 200: listResponse('deliveries', deliverySchema) },
+      },
+    },
+    async (req) => {
+      const webhook = isUuid(req.params.id) ? await store.getWebhook(req.orgId, req.params.id) : null;
+      if (!webhook) throw new ApiError('NOT_FOUND', 'webhook not found');
+      const page = pageOf(req.query);
+      const { items, total } = await store.listDeliveries(
+        req.orgId,
+        { webhookId: webhook.id, status: req.query.status },
+        page,
+      );
+      return { deliveries: items.map(presentDelivery), total, ...page };
+    },
+  );
+
+  api.get<{ Querystring: ListQuery }>(
+    '/deliveries',
+    {
+      schema: {
+        tags,
+        summary: "The organization's delivery history, newest first",
+        querystring: deliveryListQuery,
+        response: { 200: listResponse('deliveries', deliverySchema) },
+      },
+    },
+    async (req) => {
+      const page = pageOf(req.query);
+      const { items, total } = await store.listDeliveries(
+        req.orgId,
+        { webhookId: req.query.webhook_id, status: req.query.status, testRunId: req.query.test_run_id },
+        page,
+      );
+      return { deliveries: items.map(presentDelivery), total, ...page };
+    },
+  );
+
+  api.get<{ Params: { id: string } }>(
+    '/deliveries/:id',
+    {
+      schema: {
+        tags,
+        summary: 'A delivery with its attempts (oldest first) and its event',
+        params: idParams,
+        response: { 200: deliveryDetailSchema },
+      },
+    },
+    async (req) => {
+      const detail = isUuid(req.params.id) ? await store.getDelivery(req.orgId, req.params.id) : null;
+      if (!detail) throw deliveryNotFound();
+      return {
+        ...presentDelivery(detail.delivery),
+        attempts: detail.attempts.map(presentAttempt),
+        event: presentEvent(detail.event),
+      };
+    },
+  );
+
+  api.post<{ Params: { id: string } }>(
+    '/deliveries/:id/redeliver',
+    {
+      schema: {
+        tags,
+        summary: 'Queue a new attempt now (trigger manual, same webhook-id)',
+        params: idParams,
+        response: { 202: deliverySchema },
+      },
+    },
+    async (req, reply) => {
+      try {
+        const delivery = isUuid(req.params.id)
+          ? await store.redeliver(req.orgId, req.params.id, now())
+          : null;
+        if (!delivery) throw deliveryNotFound();
+        return reply.code(202).send(presentDelivery(delivery));
+      } catch (err) {
+        if (err instanceof InvalidStateError) throw new ApiError('INVALID_STATE', err.message);
+        throw err;
+      }
+    },
+  );
+}

@@ -1,0 +1,225 @@
+import type { FastifyInstance } from 'fastify';
+import { createEventRenderer } from '../eventRenderer.js';
+import { parseRunId } from '../../domain/runMath.js';
+import { parseIsoTime } from '../../domain/time.js';
+import type { FinalRunStatus, RunStatus, TestRun } from '../../domain/types.js';
+import { AgentMissingError } from '../../store/ops/runs.js';
+import { InvalidStateError, type RunFinish } from '../../store/store.js';
+import type { AppDeps } from '../app.js';
+import { ApiError, invalidField } from '../errors.js';
+import { isUuid, pageOf } from '../params.js';
+import { presentRun } from '../present.js';
+import {
+  cancelRunBody,
+  completeRunBody,
+  createRunBody,
+  idParams,
+  listResponse,
+  runListQuery,
+  runSchema,
+} from '../schemas.js';
+
+interface FinishBody {
+  passed_count?: number;
+  failed_count?: number;
+  error_count?: number;
+  total_scenarios?: number;
+  completed_at?: string;
+}
+
+interface CreateBody extends FinishBody {
+  agent_id: string;
+  name?: string;
+  started_at?: string;
+  status?: RunStatus;
+}
+
+const runNotFound = () => new ApiError('RUN_NOT_FOUND', 'test run not found');
+
+function time(field: string, text: string | undefined): number | null {
+  if (text === undefined) return null;
+  const t = parseIsoTime(text);
+  if (t === null) throw invalidField(field, `${field} must be an ISO-8601 time such as 2026-01-30T10:32:45Z`);
+  return t;
+}
+
+/** Checks a finish against the run's start and known total; SPEC §2: a total below the sum is a 400. */
+function finishOf(
+  status: FinalRunStatus,
+  body: FinishBody,
+  startedAt: number,
+  knownTotal: number | null,
+  now: number,
+): RunFinish {
+  const passed = body.passed_count ?? 0;
+  const failed = body.failed_count ?? 0;
+  const errored = body.error_count ?? 0;
+  const total = body.total_scenarios ?? knownTotal;
+  if (total !== null && total < passed + failed + errored) {
+    throw invalidField(
+      'total_scenarios',
+      `total_scenarios (${total}) is smaller than passed_count + failed_count + error_count (${passed + failed + errored})`,
+    );
+  }
+  const completedAt = time('completed_at', body.completed_at) ?? Math.max(now, startedAt);
+  if (completedAt < startedAt)
+    throw invalidField('completed_at', 'completed_at must not be before started_at');
+  return {
+    status,
+    passedCount: passed,
+    failedCount: failed,
+    errorCount: errored,
+    totalScenarios: body.total_scenarios ?? null,
+    completedAt,
+  };
+}
+
+export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
+  const { store } = deps;
+  const now = deps.now ?? Date.now;
+  const render = createEventRenderer(deps.config.publicUrl);
+  const tags = ['test runs'];
+
+  /** Runs are found by UUID or by their human id (`TR-00042`). */
+  async function findRun(orgId: string, id: string): Promise<TestRun> {
+    const seq = parseRunId(id);
+    const run = isUuid(id)
+      ? await store.getRun(orgId, id)
+      : seq !== null
+        ? await store.getRunBySeq(orgId, seq)
+        : null;
+    if (!run) throw runNotFound();
+    return run;
+  }
+
+  api.post<{ Body: CreateBody }>(
+    '/runs',
+    {
+      schema: {
+        tags,
+        summary: 'Create a test run (running, or already finished with a final status and counts)',
+        body: createRunBody,
+        response: { 201: runSchema },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      const t = now();
+      const startedAt = time('started_at', b.started_at);
+      const status = b.status ?? 'running';
+      const final = status === 'completed' || status === 'failed' || status === 'canceled';
+      const input = {
+        agentId: b.agent_id,
+        name: b.name ?? 'Test run',
+        totalScenarios: b.total_scenarios ?? null,
+        startedAt,
+      };
+      try {
+        if (!final) {
+          const counts = ['passed_count', 'failed_count', 'error_count', 'completed_at'] as const;
+          const extra = counts.find((k) => b[k] !== undefined);
+          if (extra)
+            throw invalidField(
+              extra,
+              `${extra} can only be given with a final status (completed, failed or canceled)`,
+            );
+          const run = await store.createRun(
+            req.orgId,
+            { ...input, status: status as 'pending' | 'running' },
+            t,
+          );
+          return reply.code(201).send(presentRun(run));
+        }
+        const finish = finishOf(status, b, startedAt ?? t, null, t);
+        const run = await store.createFinishedRun(req.orgId, input, finish, render, t);
+        return reply.code(201).send(presentRun(run));
+      } catch (err) {
+        if (err instanceof AgentMissingError)
+          throw new ApiError('AGENT_NOT_FOUND', 'agent not found', { field: 'agent_id' });
+        throw err;
+      }
+    },
+  );
+
+  async function finish(orgId: string, id: string, status: FinalRunStatus, body: FinishBody) {
+    const run = await findRun(orgId, id);
+    const t = now();
+    const f = finishOf(status, body, run.startedAt, run.totalScenarios, t);
+    try {
+      return presentRun(await store.finishRun(orgId, run.id, f, render, t));
+    } catch (err) {
+      if (err instanceof InvalidStateError) {
+        throw new ApiError('INVALID_STATE', `test run ${id} has already finished`, {
+          status: (await findRun(orgId, run.id)).status,
+        });
+      }
+      throw err;
+    }
+  }
+
+  api.post<{ Params: { id: string }; Body: FinishBody & { status: 'completed' | 'failed' } }>(
+    '/runs/:id/complete',
+    {
+      schema: {
+        tags,
+        summary: 'Finish a run; fires its event',
+        params: idParams,
+        body: completeRunBody,
+        response: { 200: runSchema },
+      },
+    },
+    async (req) => {
+      if (req.body === undefined)
+        throw new ApiError('MISSING_REQUIRED_FIELD', 'status is required', { field: 'status' });
+      return finish(req.orgId, req.params.id, req.body.status, req.body);
+    },
+  );
+
+  api.post<{ Params: { id: string }; Body: FinishBody | undefined }>(
+    '/runs/:id/cancel',
+    {
+      schema: {
+        tags,
+        summary: 'Cancel a run; fires its event',
+        params: idParams,
+        body: cancelRunBody,
+        response: { 200: runSchema },
+      },
+    },
+    async (req) => finish(req.orgId, req.params.id, 'canceled', req.body ?? {}),
+  );
+
+  api.get<{ Querystring: { limit?: number; offset?: number; status?: RunStatus; agent_id?: string } }>(
+    '/runs',
+    {
+      schema: {
+        tags,
+        summary: 'List test runs, newest first',
+        querystring: runListQuery,
+        response: { 200: listResponse('runs', runSchema) },
+      },
+    },
+    async (req) => {
+      const page = pageOf(req.query);
+      const { items, total } = await store.listRuns(
+        req.orgId,
+        { status: req.query.status, agentId: req.query.agent_id },
+        page,
+      );
+      return { runs: items.map(presentRun), total, ...page };
+    },
+  );
+
+  api.get<{ Params: { id: string } }>(
+    '/runs/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Get a test run (by UUID or TR- id)',
+        params: idParams,
+        response: { 200: runSchema },
+      },
+    },
+    async (req) => presentRun(await findRun(req.orgId, req.params.id)),
+  );
+}

@@ -1,0 +1,247 @@
+import { lookup } from 'node:dns/promises';
+import type { FastifyInstance } from 'fastify';
+import { forbiddenAddressReason, isAddressAllowed } from '../../domain/ipRules.js';
+import { renderBody, testPayload } from '../../domain/payloads.js';
+import { checkHeaders, checkSecret, checkWebhookUrl } from '../../domain/validateWebhook.js';
+import type { WebhookFormat } from '../../domain/types.js';
+import { sendDelivery } from '../../delivery/sendDelivery.js';
+import { ConflictError, type WebhookPatch } from '../../store/store.js';
+import type { AppDeps } from '../app.js';
+import { ApiError, invalidField } from '../errors.js';
+import { isUuid, pageOf } from '../params.js';
+import { presentWebhook } from '../present.js';
+import {
+  createWebhookBody,
+  idParams,
+  listResponse,
+  testResultSchema,
+  updateWebhookBody,
+  webhookListQuery,
+  webhookSchema,
+} from '../schemas.js';
+
+interface WebhookBody {
+  url?: string;
+  secret?: string | null;
+  description?: string;
+  agent_id?: string | null;
+  is_enabled?: boolean;
+  format?: WebhookFormat;
+  headers?: Record<string, string>;
+}
+
+const webhookNotFound = () => new ApiError('NOT_FOUND', 'webhook not found');
+const DNS_TIMEOUT_MS = 3_000;
+
+async function systemResolve(hostname: string): Promise<string[]> {
+  const answer = lookup(hostname, { all: true, verbatim: true }).then((list) => list.map((a) => a.address));
+  const timeout = new Promise<string[]>((resolve) => setTimeout(() => resolve([]), DNS_TIMEOUT_MS).unref());
+  return Promise.race([answer, timeout]).catch(() => []);
+}
+
+export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void {
+  const { store, config, secretBox } = deps;
+  const now = deps.now ?? Date.now;
+  const resolveHost = deps.resolveHost ?? systemResolve;
+  const tags = ['webhooks'];
+
+  /** SPEC §4 at save time: literal addresses and names that resolve to refused addresses are rejected. */
+  async function checkUrl(url: string): Promise<void> {
+    const checked = checkWebhookUrl(url, config.allowedCidrs);
+    if (!checked.ok) throw invalidField(checked.problem.field, checked.problem.message);
+    if (checked.literalAddress !== null) return;
+    // A name that does not resolve yet is accepted: it is checked again at every send.
+    for (const address of await resolveHost(checked.hostname)) {
+      if (!isAddressAllowed(address, config.allowedCidrs)) {
+        const reason = forbiddenAddressReason(address) ?? 'not a public address';
+        throw invalidField(
+          'url',
+          `url host ${checked.hostname} resolves to ${address} (${reason}); webhooks must point to public addresses`,
+        );
+      }
+    }
+  }
+
+  function checkFields(b: WebhookBody): void {
+    if (b.headers !== undefined) {
+      const problem = checkHeaders(b.headers);
+      if (problem) throw invalidField(problem.field, problem.message);
+    }
+    if (typeof b.secret === 'string') {
+      const problem = checkSecret(b.secret);
+      if (problem) throw invalidField(problem.field, problem.message);
+    }
+  }
+
+  api.post<{ Body: WebhookBody }>(
+    '/webhooks',
+    {
+      schema: {
+        tags,
+        summary: 'Create the org-level webhook, or an agent’s own webhook (agent_id)',
+        body: createWebhookBody,
+        response: { 201: webhookSchema },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      checkFields(b);
+      await checkUrl(b.url!);
+      const agentId = b.agent_id ?? null;
+      if (agentId !== null && !(await store.getAgent(req.orgId, agentId))) {
+        throw new ApiError('AGENT_NOT_FOUND', 'agent not found', { field: 'agent_id' });
+      }
+      try {
+        const webhook = await store.createWebhook(
+          req.orgId,
+          {
+            agentId,
+            url: b.url!,
+            description: b.description ?? '',
+            isEnabled: b.is_enabled ?? true,
+            format: b.format ?? 'standard',
+            headers: b.headers ?? {},
+            secretEnc: typeof b.secret === 'string' ? secretBox.seal(b.secret) : null,
+          },
+          now(),
+        );
+        return reply.code(201).send(presentWebhook(webhook));
+      } catch (err) {
+        if (err instanceof ConflictError) throw new ApiError('ALREADY_EXISTS', err.message);
+        throw err;
+      }
+    },
+  );
+
+  api.get<{ Querystring: { limit?: number; offset?: number; agent_id?: string } }>(
+    '/webhooks',
+    {
+      schema: {
+        tags,
+        summary: 'List webhooks (filter by agent_id)',
+        querystring: webhookListQuery,
+        response: { 200: listResponse('webhooks', webhookSchema) },
+      },
+    },
+    async (req) => {
+      const page = pageOf(req.query);
+      const { items, total } = await store.listWebhooks(req.orgId, { agentId: req.query.agent_id }, page);
+      return { webhooks: items.map(presentWebhook), total, ...page };
+    },
+  );
+
+  api.get<{ Params: { id: string } }>(
+    '/webhooks/:id',
+    { schema: { tags, summary: 'Get a webhook', params: idParams, response: { 200: webhookSchema } } },
+    async (req) => {
+      const webhook = isUuid(req.params.id) ? await store.getWebhook(req.orgId, req.params.id) : null;
+      if (!webhook) throw webhookNotFound();
+      return presentWebhook(webhook);
+    },
+  );
+
+  const update = async (req: { orgId: string; params: { id: string }; body: WebhookBody | undefined }) => {
+    const b = req.body;
+    if (b === undefined) throw new ApiError('INVALID_JSON', 'the request body must be a JSON object');
+    checkFields(b);
+    const current = isUuid(req.params.id) ? await store.getWebhook(req.orgId, req.params.id) : null;
+    if (!current) throw webhookNotFound();
+    if (b.agent_id !== undefined && b.agent_id !== current.agentId) {
+      throw invalidField(
+        'agent_id',
+        'agent_id cannot be changed; delete this webhook and create one for the other scope',
+      );
+    }
+    if (b.url !== undefined) await checkUrl(b.url);
+    const patch: WebhookPatch = {
+      url: b.url,
+      description: b.description,
+      isEnabled: b.is_enabled,
+      format: b.format,
+      headers: b.headers,
+      secretEnc: b.secret === undefined ? undefined : b.secret === null ? null : secretBox.seal(b.secret),
+    };
+    const webhook = await store.updateWebhook(req.orgId, req.params.id, patch, now());
+    if (!webhook) throw webhookNotFound();
+    return presentWebhook(webhook);
+  };
+  const updateSchema = {
+    tags,
+    summary: 'Update a webhook (partial; `secret: null` clears the secret)',
+    params: idParams,
+    body: updateWebhookBody,
+    response: { 200: webhookSchema },
+  };
+  api.put<{ Params: { id: string }; Body: WebhookBody }>('/webhooks/:id', { schema: updateSchema }, update);
+  api.patch<{ Params: { id: string }; Body: WebhookBody }>('/webhooks/:id', { schema: updateSchema }, update);
+
+  api.delete<{ Params: { id: string } }>(
+    '/webhooks/:id',
+    { schema: { tags, summary: 'Delete a webhook; its pending deliveries end failed', params: idParams } },
+    async (req, reply) => {
+      const deleted = isUuid(req.params.id) && (await store.deleteWebhook(req.orgId, req.params.id, now()));
+      if (!deleted) throw webhookNotFound();
+      return reply.code(204).send();
+    },
+  );
+
+  api.post<{ Params: { id: string } }>(
+    '/webhooks/:id/test',
+    {
+      schema: {
+        tags,
+        summary: 'Send a signed sample delivery now and report what the receiver answered',
+        params: idParams,
+        response: { 200: testResultSchema },
+      },
+    },
+    async (req) => {
+      const webhook = isUuid(req.params.id) ? await store.getWebhook(req.orgId, req.params.id) : null;
+      if (!webhook) throw webhookNotFound();
+      const t = now();
+      const payload = testPayload(t, config.publicUrl);
+      const payloadJson = JSON.stringify(payload);
+      const body = webhook.format === 'standard' ? payloadJson : renderBody(webhook.format, payload, t);
+      const claimed = await store.createTestDelivery(
+        req.orgId,
+        webhook.id,
+        payloadJson,
+        body,
+        t,
+        config.attemptTimeoutMs + 10_000,
+      );
+      const { record, result } = await sendDelivery(claimed, {
+        sender: deps.sender,
+        secretBox,
+        timeoutMs: config.attemptTimeoutMs,
+      });
+      const success = result.httpStatus !== null && result.httpStatus >= 200 && result.httpStatus < 300;
+      await store.recordResults([
+        {
+          deliveryId: claimed.deliveryId,
+          webhookId: webhook.id,
+          leaseOwner: claimed.leaseOwner,
+          trigger: 'test',
+          attempt: record,
+          status: success ? 'succeeded' : 'failed',
+          nextAttemptAt: null,
+          countsAsRetry: false,
+          disableWebhook: false,
+          finishedAt: now(),
+        },
+      ]);
+      const message = success
+        ? `Delivered: the receiver answered HTTP ${result.httpStatus} in ${result.responseTimeMs} ms`
+        : result.httpStatus !== null
+          ? `The receiver answered HTTP ${result.httpStatus}; only 2xx counts as delivered`
+          : `No answer (${result.errorClass}): ${result.errorMessage}`;
+      return {
+        success,
+        message,
+        http_status: result.httpStatus,
+        response_time_ms: result.responseTimeMs,
+        delivery_id: claimed.deliveryId,
+      };
+    },
+  );
+}

@@ -1,0 +1,343 @@
+/**
+ * JSON schemas of the API: the routes validate requests with them, and /openapi.json is generated
+ * from the same objects. Bodies reject unknown fields; lengths follow SPEC §5.
+ */
+import { LIMITS } from '../domain/validateWebhook.js';
+import { WEBHOOK_FORMATS } from '../domain/types.js';
+
+const nullable = (type: string) => ({ type: [type, 'null'] });
+const isoTime = { type: 'string', format: 'date-time', examples: ['2026-01-30T10:32:45Z'] };
+const isoTimeOrNull = { type: ['string', 'null'], format: 'date-time' };
+const uuid = { type: 'string', format: 'uuid' };
+const count = { type: 'integer', minimum: 0, maximum: 1_000_000_000 };
+const name = { type: 'string', minLength: 1, maxLength: LIMITS.name };
+const description = { type: 'string', maxLength: LIMITS.description };
+
+export const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', description: 'The object id (a UUID).' } },
+} as const;
+
+export const pageQuery = {
+  limit: {
+    type: 'integer',
+    minimum: 1,
+    default: 20,
+    description: 'At most 100 (larger values are treated as 100).',
+  },
+  offset: { type: 'integer', minimum: 0, default: 0 },
+};
+
+export function listQuery(extra: Record<string, unknown> = {}) {
+  return { type: 'object', additionalProperties: false, properties: { ...pageQuery, ...extra } };
+}
+
+export function listResponse(itemsKey: string, item: unknown) {
+  return {
+    type: 'object',
+    required: [itemsKey, 'total', 'limit', 'offset'],
+    properties: {
+      [itemsKey]: { type: 'array', items: item },
+      total: { type: 'integer' },
+      limit: { type: 'integer' },
+      offset: { type: 'integer' },
+    },
+  };
+}
+
+// ---- agents
+
+export const agentSchema = {
+  type: 'object',
+  properties: {
+    id: uuid,
+    name: { type: 'string' },
+    description: { type: 'string' },
+    provider: nullable('string'),
+    is_active: { type: 'boolean' },
+    created_at: isoTime,
+    updated_at: isoTime,
+  },
+} as const;
+
+export const createAgentBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    name,
+    description,
+    provider: { type: ['string', 'null'], maxLength: LIMITS.name },
+    is_active: { type: 'boolean' },
+  },
+  examples: [{ name: 'Healthcare Assistant', description: 'Triage bot', provider: 'openai' }],
+} as const;
+
+export const updateAgentBody = { ...createAgentBody, required: [] } as const;
+
+// ---- test runs
+
+export const RUN_STATUSES = ['pending', 'running', 'completed', 'failed', 'canceled'] as const;
+
+export const runSchema = {
+  type: 'object',
+  properties: {
+    id: uuid,
+    test_run_id: { type: 'string', examples: ['TR-00042'] },
+    name: { type: 'string' },
+    agent_id: uuid,
+    agent_name: { type: 'string' },
+    status: { type: 'string', enum: RUN_STATUSES },
+    passed_count: { type: 'integer' },
+    failed_count: { type: 'integer' },
+    error_count: { type: 'integer' },
+    total_scenarios: { type: 'integer' },
+    pass_rate: { type: 'number', minimum: 0, maximum: 100 },
+    started_at: isoTime,
+    completed_at: isoTimeOrNull,
+    duration_seconds: nullable('integer'),
+    created_at: isoTime,
+  },
+} as const;
+
+const finishFields = {
+  passed_count: count,
+  failed_count: count,
+  error_count: count,
+  total_scenarios: count,
+  completed_at: isoTime,
+};
+
+export const createRunBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['agent_id'],
+  properties: {
+    agent_id: uuid,
+    name,
+    started_at: isoTime,
+    status: { type: 'string', enum: RUN_STATUSES },
+    ...finishFields,
+  },
+  examples: [
+    {
+      agent_id: '6ba7b810-9dad-11d1-80b4-00c04fd430c8',
+      name: 'Emergency Response Test',
+      total_scenarios: 20,
+    },
+    {
+      agent_id: '6ba7b810-9dad-11d1-80b4-00c04fd430c8',
+      name: 'Nightly',
+      status: 'completed',
+      passed_count: 17,
+      failed_count: 3,
+      error_count: 0,
+    },
+  ],
+} as const;
+
+export const completeRunBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['status'],
+  properties: { status: { type: 'string', enum: ['completed', 'failed'] }, ...finishFields },
+  examples: [{ status: 'completed', passed_count: 17, failed_count: 3, error_count: 0 }],
+} as const;
+
+export const cancelRunBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { ...finishFields },
+} as const;
+
+export const runListQuery = listQuery({
+  status: { type: 'string', enum: RUN_STATUSES },
+  agent_id: uuid,
+});
+
+// ---- webhooks
+
+const headerMap = {
+  type: 'object',
+  maxProperties: LIMITS.headers,
+  additionalProperties: { type: 'string', maxLength: LIMITS.headerValue },
+  description: 'Custom headers sent with every delivery (at most 10).',
+};
+
+export const webhookSchema = {
+  type: 'object',
+  properties: {
+    id: uuid,
+    url: { type: 'string' },
+    description: { type: 'string' },
+    agent_id: { type: ['string', 'null'], format: 'uuid' },
+    is_enabled: { type: 'boolean' },
+    format: { type: 'string', enum: WEBHOOK_FORMATS },
+    headers: { type: 'object', additionalProperties: { type: 'string' } },
+    has_secret: { type: 'boolean' },
+    last_triggered_at: isoTimeOrNull,
+    consecutive_failures: { type: 'integer' },
+    created_at: isoTime,
+    updated_at: isoTime,
+  },
+} as const;
+
+const webhookFields = {
+  url: { type: 'string', minLength: 1, maxLength: LIMITS.url },
+  secret: {
+    type: ['string', 'null'],
+    minLength: LIMITS.secretMin,
+    maxLength: LIMITS.secretMax,
+    description: 'Write-only. `whsec_<base64>` or any string of 8–256 characters; null clears it.',
+  },
+  description,
+  is_enabled: { type: 'boolean' },
+  format: { type: 'string', enum: WEBHOOK_FORMATS },
+  headers: headerMap,
+};
+
+export const createWebhookBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['url'],
+  properties: { ...webhookFields, agent_id: { type: ['string', 'null'], format: 'uuid' } },
+  examples: [
+    { url: 'https://ci.example.com/hooks/runhook', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+  ],
+} as const;
+
+export const updateWebhookBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { ...webhookFields, agent_id: { type: ['string', 'null'], format: 'uuid' } },
+  examples: [{ is_enabled: false }],
+} as const;
+
+export const webhookListQuery = listQuery({ agent_id: uuid });
+
+export const testResultSchema = {
+  type: 'object',
+  properties: {
+    success: { type: 'boolean' },
+    message: { type: 'string' },
+    http_status: nullable('integer'),
+    response_time_ms: nullable('integer'),
+    delivery_id: uuid,
+  },
+} as const;
+
+// ---- deliveries
+
+export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed'] as const;
+
+export const deliverySchema = {
+  type: 'object',
+  properties: {
+    id: uuid,
+    event_id: uuid,
+    webhook_id: uuid,
+    status: { type: 'string', enum: DELIVERY_STATUSES },
+    attempt_count: { type: 'integer' },
+    next_attempt_at: isoTimeOrNull,
+    last_http_status: nullable('integer'),
+    last_response_time_ms: nullable('integer'),
+    created_at: isoTime,
+    updated_at: isoTime,
+  },
+} as const;
+
+const stringMap = { type: 'object', additionalProperties: { type: 'string' } };
+
+export const attemptSchema = {
+  type: 'object',
+  properties: {
+    id: uuid,
+    attempt_number: { type: 'integer' },
+    trigger: { type: 'string', enum: ['scheduled', 'manual', 'test'] },
+    started_at: isoTime,
+    response_time_ms: nullable('integer'),
+    http_status: nullable('integer'),
+    error_class: {
+      type: ['string', 'null'],
+      enum: [
+        'timeout',
+        'connection_refused',
+        'connection_reset',
+        'dns',
+        'tls',
+        'ssrf_blocked',
+        'http_status',
+        null,
+      ],
+    },
+    error_message: nullable('string'),
+    request: {
+      type: 'object',
+      properties: { url: { type: 'string' }, headers: stringMap, body: { type: 'string' } },
+    },
+    response: {
+      type: ['object', 'null'],
+      properties: { headers: stringMap, body: { type: 'string' }, truncated: { type: 'boolean' } },
+    },
+  },
+} as const;
+
+export const deliveryDetailSchema = {
+  type: 'object',
+  properties: {
+    ...deliverySchema.properties,
+    attempts: { type: 'array', items: attemptSchema },
+    event: {
+      type: 'object',
+      properties: {
+        id: uuid,
+        type: { type: 'string', enum: ['test_run_completed', 'test'] },
+        test_run_id: { type: ['string', 'null'] },
+        payload: { type: 'object', additionalProperties: true },
+        created_at: isoTime,
+      },
+    },
+  },
+} as const;
+
+export const deliveryListQuery = listQuery({
+  status: { type: 'string', enum: DELIVERY_STATUSES },
+  webhook_id: uuid,
+  test_run_id: uuid,
+});
+
+export const webhookDeliveryListQuery = listQuery({ status: { type: 'string', enum: DELIVERY_STATUSES } });
+
+// ---- API keys
+
+export const apiKeySchema = {
+  type: 'object',
+  properties: {
+    id: uuid,
+    name: { type: 'string' },
+    prefix: { type: 'string' },
+    created_at: isoTime,
+    expires_at: isoTimeOrNull,
+    last_used_at: isoTimeOrNull,
+  },
+} as const;
+
+export const createdApiKeySchema = {
+  type: 'object',
+  properties: {
+    id: uuid,
+    name: { type: 'string' },
+    key: { type: 'string', description: 'Shown only in this answer.' },
+    created_at: isoTime,
+    expires_at: isoTimeOrNull,
+  },
+} as const;
+
+export const createApiKeyBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: { name, expires_at: { type: ['string', 'null'], format: 'date-time' } },
+  examples: [{ name: 'CI pipeline' }],
+} as const;

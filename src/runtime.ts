@@ -1,0 +1,65 @@
+import pino, { type Logger } from 'pino';
+import type { Config } from './config.js';
+import { createHttpSender, type HttpSender } from './delivery/httpClient.js';
+import { generateApiKey, newApiKeyRecord } from './security/apiKeys.js';
+import { createSecretBox, loadOrCreateKeyFile, type SecretBox } from './security/secretBox.js';
+import { openStore } from './store/openStore.js';
+import type { Store } from './store/store.js';
+
+export interface Runtime {
+  config: Config;
+  store: Store;
+  secretBox: SecretBox;
+  sender: HttpSender;
+  logger: Logger;
+}
+
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino({ level: config.logLevel, base: { service: 'runhook' } });
+}
+
+/** Opens the database (migrating it) and everything that every command needs. */
+export async function openRuntime(config: Config, logger = createLogger(config)): Promise<Runtime> {
+  const store = openStore(config.database);
+  try {
+    await store.migrate();
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw err;
+  }
+  const secretKey =
+    config.secretKey ??
+    (config.database.kind === 'sqlite' ? loadOrCreateKeyFile(config.database.path) : null);
+  if (secretKey === null) throw new Error('RUNHOOK_SECRET_KEY is required with PostgreSQL');
+  const sender = createHttpSender({ allowedCidrs: config.allowedCidrs });
+  return { config, store, secretBox: createSecretBox(secretKey), sender, logger };
+}
+
+export async function closeRuntime(rt: Runtime): Promise<void> {
+  await rt.sender.close();
+  await rt.store.close();
+}
+
+/**
+ * On first start, with no organization yet: create `default` and return its API key, to be shown
+ * once. RUNHOOK_BOOTSTRAP_API_KEY chooses the key instead of generating one.
+ */
+export async function bootstrapOrganization(
+  rt: Runtime,
+): Promise<{ orgId: string; apiKey: string; generated: boolean } | null> {
+  if ((await rt.store.countOrganizations()) > 0) return null;
+  const apiKey = rt.config.bootstrapApiKey ?? generateApiKey();
+  let org: { id: string };
+  try {
+    org = await rt.store.createOrganization(
+      'default',
+      newApiKeyRecord(apiKey, 'bootstrap', null),
+      Date.now(),
+    );
+  } catch (err) {
+    // Another process starting at the same moment won the race: its organization stands.
+    if ((await rt.store.countOrganizations()) > 0) return null;
+    throw err;
+  }
+  return { orgId: org.id, apiKey, generated: rt.config.bootstrapApiKey === null };
+}

@@ -1,0 +1,76 @@
+import { Migrator, sql } from 'kysely';
+import type { Store } from './store.js';
+import type { Ctx } from './ops/context.js';
+import { migrationProvider } from './migrations/index.js';
+import * as agents from './ops/agents.js';
+import * as deliveries from './ops/deliveries.js';
+import * as orgs from './ops/orgs.js';
+import * as runs from './ops/runs.js';
+import * as webhooks from './ops/webhooks.js';
+import * as worker from './ops/worker.js';
+
+type Args<F> = F extends (ctx: Ctx, ...args: infer A) => unknown ? A : never;
+
+/** The Store, over Kysely; sqlite/ and postgres/ supply the connection and the DialectHooks. */
+export function createKyselyStore(ctx: Ctx): Store {
+  const bind =
+    <F extends (ctx: Ctx, ...args: never[]) => unknown>(fn: F) =>
+    (...args: Args<F>) =>
+      (fn as (ctx: Ctx, ...a: Args<F>) => ReturnType<F>)(ctx, ...args);
+
+  return {
+    dialect: ctx.hooks.dialect,
+    async migrate() {
+      const { error, results } = await new Migrator({
+        db: ctx.db,
+        provider: migrationProvider,
+      }).migrateToLatest();
+      if (error) {
+        const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+        throw new Error(`migration ${failed} failed: ${(error as Error).message ?? error}`);
+      }
+    },
+    async ping() {
+      await sql`SELECT 1`.execute(ctx.db);
+    },
+    async close() {
+      await ctx.hooks.close();
+      await ctx.db.destroy();
+    },
+    countOrganizations: bind(orgs.countOrganizations),
+    createOrganization: bind(orgs.createOrganization),
+    findApiKey: bind(orgs.findApiKey),
+    touchApiKey: bind(orgs.touchApiKey),
+    createApiKey: bind(orgs.createApiKey),
+    listApiKeys: bind(orgs.listApiKeys),
+    revokeApiKey: bind(orgs.revokeApiKey),
+    createAgent: bind(agents.createAgent),
+    listAgents: bind(agents.listAgents),
+    getAgent: bind(agents.getAgent),
+    updateAgent: bind(agents.updateAgent),
+    deleteAgent: bind(agents.deleteAgent),
+    createRun: bind(runs.createRun),
+    createFinishedRun: bind(runs.createFinishedRun),
+    finishRun: bind(runs.finishRun),
+    getRun: bind(runs.getRun),
+    getRunBySeq: bind(runs.getRunBySeq),
+    listRuns: bind(runs.listRuns),
+    createWebhook: bind(webhooks.createWebhook),
+    listWebhooks: bind(webhooks.listWebhooks),
+    getWebhook: bind(webhooks.getWebhook),
+    getWebhookSecret: bind(webhooks.getWebhookSecret),
+    updateWebhook: bind(webhooks.updateWebhook),
+    deleteWebhook: bind(webhooks.deleteWebhook),
+    listDeliveries: bind(deliveries.listDeliveries),
+    getDelivery: bind(deliveries.getDelivery),
+    redeliver: bind(deliveries.redeliver),
+    createTestDelivery: bind(deliveries.createTestDelivery),
+    claimDueDeliveries: bind(worker.claimDueDeliveries),
+    extendLeases: bind(worker.extendLeases),
+    releaseLeases: bind(worker.releaseLeases),
+    recordResults: bind(worker.recordResults),
+    nextDueAt: bind(worker.nextDueAt),
+    countPending: bind(worker.countPending),
+    onNewWork: (listener) => ctx.hooks.onNewWork(listener),
+  };
+}

@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Agent } from '../../domain/types.js';
+import { type AgentInput, ConflictError, type Page, type Paged } from '../store.js';
+import { type Ctx, isUniqueViolation } from './context.js';
+import { toAgent } from './mappers.js';
+
+export async function createAgent(
+  { db }: Ctx,
+  orgId: string,
+  input: AgentInput,
+  now: number,
+): Promise<Agent> {
+  try {
+    const row = await db
+      .insertInto('agents')
+      .values({
+        id: randomUUID(),
+        org_id: orgId,
+        name: input.name,
+        description: input.description,
+        provider: input.provider,
+        is_active: input.isActive ? 1 : 0,
+        created_at: now,
+        updated_at: now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toAgent(row);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new ConflictError(`an agent named "${input.name}" already exists`);
+    throw err;
+  }
+}
+
+export async function listAgents({ db }: Ctx, orgId: string, page: Page): Promise<Paged<Agent>> {
+  const base = db.selectFrom('agents').where('org_id', '=', orgId);
+  const [rows, total] = await Promise.all([
+    base
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .orderBy('id')
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute(),
+    base.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { items: rows.map(toAgent), total: Number(total.n) };
+}
+
+export async function getAgent({ db }: Ctx, orgId: string, id: string): Promise<Agent | null> {
+  const row = await db
+    .selectFrom('agents')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return row ? toAgent(row) : null;
+}
+
+export async function updateAgent(
+  { db }: Ctx,
+  orgId: string,
+  id: string,
+  patch: Partial<AgentInput>,
+  now: number,
+): Promise<Agent | null> {
+  try {
+    const row = await db
+      .updateTable('agents')
+      .set({
+        ...(patch.name !== undefined && { name: patch.name }),
+        ...(patch.description !== undefined && { description: patch.description }),
+        ...(patch.provider !== undefined && { provider: patch.provider }),
+        ...(patch.isActive !== undefined && { is_active: patch.isActive ? 1 : 0 }),
+        updated_at: now,
+      })
+      .where('org_id', '=', orgId)
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+    return row ? toAgent(row) : null;
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new ConflictError(`an agent named "${patch.name}" already exists`);
+    throw err;
+  }
+}
+
+export async function deleteAgent({ db }: Ctx, orgId: string, id: string, now: number): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const res = await trx
+      .deleteFrom('agents')
+      .where('org_id', '=', orgId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (Number(res.numDeletedRows) === 0) return false;
+    // The agent's webhook goes with it; its pending deliveries end `failed` at their next claim.
+    await trx
+      .updateTable('webhooks')
+      .set({ deleted_at: now, scope_key: null, updated_at: now })
+      .where('org_id', '=', orgId)
+      .where('agent_id', '=', id)
+      .where('deleted_at', 'is', null)
+      .execute();
+    return true;
+  });
+}

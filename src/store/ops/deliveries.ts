@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Delivery, DeliveryStatus } from '../../domain/types.js';
+import {
+  type ClaimedDelivery,
+  type DeliveryDetail,
+  InvalidStateError,
+  type Page,
+  type Paged,
+} from '../store.js';
+import type { Ctx } from './context.js';
+import { toAttempt, toDelivery, toEvent, toWebhook } from './mappers.js';
+
+export async function listDeliveries(
+  { db }: Ctx,
+  orgId: string,
+  filter: { webhookId?: string; status?: DeliveryStatus; testRunId?: string },
+  page: Page,
+): Promise<Paged<Delivery>> {
+  let base = db.selectFrom('deliveries').where('deliveries.org_id', '=', orgId);
+  if (filter.webhookId) base = base.where('deliveries.webhook_id', '=', filter.webhookId);
+  if (filter.status) base = base.where('deliveries.status', '=', filter.status);
+  if (filter.testRunId) {
+    const runId = filter.testRunId;
+    base = base.where('deliveries.event_id', 'in', (eb) =>
+      eb.selectFrom('events').select('events.id').where('events.test_run_id', '=', runId),
+    );
+  }
+  const [rows, total] = await Promise.all([
+    base
+      .selectAll('deliveries')
+      .orderBy('deliveries.created_at', 'desc')
+      .orderBy('deliveries.id', 'desc')
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute(),
+    base.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { items: rows.map(toDelivery), total: Number(total.n) };
+}
+
+export async function getDelivery({ db }: Ctx, orgId: string, id: string): Promise<DeliveryDetail | null> {
+  const row = await db
+    .selectFrom('deliveries')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  if (!row) return null;
+  const [event, attempts] = await Promise.all([
+    db.selectFrom('events').selectAll().where('id', '=', row.event_id).executeTakeFirstOrThrow(),
+    db.selectFrom('attempts').selectAll().where('delivery_id', '=', id).orderBy('attempt_number').execute(),
+  ]);
+  return { delivery: toDelivery(row), event: toEvent(event), attempts: attempts.map(toAttempt) };
+}
+
+export async function redeliver(ctx: Ctx, orgId: string, id: string, now: number): Promise<Delivery | null> {
+  const result = await ctx.db.transaction().execute(async (trx) => {
+    const row = await trx
+      .selectFrom('deliveries')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!row) return null;
+    if (row.lease_until !== null && Number(row.lease_until) >= now) {
+      throw new InvalidStateError('an attempt of this delivery is in flight; try again when it has finished');
+    }
+    const updated = await trx
+      .updateTable('deliveries')
+      .set({
+        status: 'pending',
+        next_attempt_at: now,
+        next_trigger: 'manual',
+        // A finished delivery gets one manual attempt; a pending one keeps its retry schedule.
+        final_attempt: row.status === 'pending' ? row.final_attempt : 1,
+        lease_owner: null,
+        lease_until: null,
+        updated_at: now,
+      })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toDelivery(updated);
+  });
+  if (result) await ctx.hooks.notifyNewWork();
+  return result;
+}
+
+/**
+ * Stores a `test` event and its delivery, leased to the caller for `leaseMs`. If the caller dies
+ * before recording the result, a worker sends it once when the lease ends, so nothing is left pending.
+ */
+export async function createTestDelivery(
+  { db }: Ctx,
+  orgId: string,
+  webhookId: string,
+  payload: string,
+  body: string,
+  now: number,
+  leaseMs: number,
+): Promise<ClaimedDelivery> {
+  const eventId = randomUUID();
+  const deliveryId = randomUUID();
+  const owner = `test:${deliveryId}`;
+  const webhook = await db.transaction().execute(async (trx) => {
+    const w = await trx
+      .selectFrom('webhooks')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('id', '=', webhookId)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    await trx
+      .insertInto('events')
+      .values({ id: eventId, org_id: orgId, type: 'test', test_run_id: null, payload, created_at: now })
+      .execute();
+    await trx
+      .insertInto('deliveries')
+      .values({
+        id: deliveryId,
+        org_id: orgId,
+        event_id: eventId,
+        webhook_id: webhookId,
+        body,
+        status: 'pending',
+        attempt_count: 0,
+        retries_done: 0,
+        next_attempt_at: now,
+        next_trigger: 'test',
+        final_attempt: 1,
+        lease_owner: owner,
+        lease_until: now + leaseMs,
+        last_http_status: null,
+        last_response_time_ms: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+    return w;
+  });
+  const w = toWebhook(webhook);
+  return {
+    deliveryId,
+    eventId,
+    orgId,
+    webhookId,
+    body,
+    attemptCount: 0,
+    retriesDone: 0,
+    trigger: 'test',
+    finalAttempt: true,
+    leaseOwner: owner,
+    target: { url: w.url, format: w.format, headers: w.headers, secretEnc: webhook.secret_enc },
+  };
+}

@@ -1,0 +1,135 @@
+import type { Selectable } from 'kysely';
+import type {
+  Agent,
+  ApiKey,
+  Attempt,
+  AttemptTrigger,
+  Delivery,
+  DeliveryStatus,
+  ErrorClass,
+  EventType,
+  RunhookEvent,
+  RunStatus,
+  TestRun,
+  Webhook,
+  WebhookFormat,
+} from '../../domain/types.js';
+import type {
+  AgentsTable,
+  ApiKeysTable,
+  AttemptsTable,
+  DeliveriesTable,
+  EventsTable,
+  TestRunsTable,
+  WebhooksTable,
+} from '../schema.js';
+
+/** Row → domain object mappers; the only place that knows both spellings. */
+
+const num = (v: number | string): number => (typeof v === 'number' ? v : Number(v));
+const numOrNull = (v: number | string | null): number | null => (v === null ? null : num(v));
+
+export function toApiKey(r: Selectable<ApiKeysTable>): ApiKey {
+  return {
+    id: r.id,
+    orgId: r.org_id,
+    name: r.name,
+    prefix: r.prefix,
+    createdAt: num(r.created_at),
+    expiresAt: numOrNull(r.expires_at),
+    lastUsedAt: numOrNull(r.last_used_at),
+  };
+}
+
+export function toAgent(r: Selectable<AgentsTable>): Agent {
+  return {
+    id: r.id,
+    orgId: r.org_id,
+    name: r.name,
+    description: r.description,
+    provider: r.provider,
+    isActive: num(r.is_active) === 1,
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+export function toRun(r: Selectable<TestRunsTable>): TestRun {
+  return {
+    id: r.id,
+    orgId: r.org_id,
+    seq: num(r.seq),
+    name: r.name,
+    agentId: r.agent_id,
+    agentName: r.agent_name,
+    status: r.status as RunStatus,
+    passedCount: num(r.passed_count),
+    failedCount: num(r.failed_count),
+    errorCount: num(r.error_count),
+    totalScenarios: numOrNull(r.total_scenarios),
+    startedAt: num(r.started_at),
+    completedAt: numOrNull(r.completed_at),
+    createdAt: num(r.created_at),
+  };
+}
+
+export function toWebhook(r: Selectable<WebhooksTable>): Webhook {
+  return {
+    id: r.id,
+    orgId: r.org_id,
+    agentId: r.agent_id,
+    url: r.url,
+    description: r.description,
+    isEnabled: num(r.is_enabled) === 1,
+    format: r.format as WebhookFormat,
+    headers: JSON.parse(r.headers) as Record<string, string>,
+    hasSecret: r.secret_enc !== null,
+    lastTriggeredAt: numOrNull(r.last_triggered_at),
+    consecutiveFailures: num(r.consecutive_failures),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+export function toEvent(r: Selectable<EventsTable>): RunhookEvent {
+  return {
+    id: r.id,
+    orgId: r.org_id,
+    type: r.type as EventType,
+    testRunId: r.test_run_id,
+    payload: r.payload,
+    createdAt: num(r.created_at),
+  };
+}
+
+export function toDelivery(r: Selectable<DeliveriesTable>): Delivery {
+  return {
+    id: r.id,
+    orgId: r.org_id,
+    eventId: r.event_id,
+    webhookId: r.webhook_id,
+    status: r.status as DeliveryStatus,
+    attemptCount: num(r.attempt_count),
+    nextAttemptAt: r.status === 'pending' ? numOrNull(r.next_attempt_at) : null,
+    lastHttpStatus: numOrNull(r.last_http_status),
+    lastResponseTimeMs: numOrNull(r.last_response_time_ms),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+export function toAttempt(r: Selectable<AttemptsTable>): Attempt {
+  return {
+    id: r.id,
+    deliveryId: r.delivery_id,
+    attemptNumber: num(r.attempt_number),
+    trigger: r.trigger as AttemptTrigger,
+    startedAt: num(r.started_at),
+    responseTimeMs: numOrNull(r.response_time_ms),
+    httpStatus: numOrNull(r.http_status),
+    errorClass: r.error_class as ErrorClass | null,
+    errorMessage: r.error_message,
+    request: JSON.parse(r.request),
+    response: r.response === null ? null : JSON.parse(r.response),
+  };
+}

@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { resolveWebhook } from '../../domain/scoping.js';
+import type { RunStatus, TestRun } from '../../domain/types.js';
+import {
+  type EventRenderer,
+  InvalidStateError,
+  type Page,
+  type Paged,
+  type RunFinish,
+  type RunInput,
+} from '../store.js';
+import type { Ctx, Db } from './context.js';
+import { toRun, toWebhook } from './mappers.js';
+
+export class AgentMissingError extends Error {}
+
+/** Takes the org's next run number under the row lock of its organization: no gaps, no duplicates. */
+async function nextRunSeq(trx: Db, orgId: string): Promise<number> {
+  const row = await trx
+    .updateTable('organizations')
+    .set((eb) => ({ run_seq: eb('run_seq', '+', 1) }))
+    .where('id', '=', orgId)
+    .returning('run_seq')
+    .executeTakeFirstOrThrow();
+  return Number(row.run_seq);
+}
+
+async function insertRun(
+  trx: Db,
+  orgId: string,
+  input: Omit<RunInput, 'status'>,
+  status: RunStatus,
+  finish: RunFinish | null,
+  now: number,
+): Promise<TestRun> {
+  const agent = await trx
+    .selectFrom('agents')
+    .select(['id', 'name'])
+    .where('org_id', '=', orgId)
+    .where('id', '=', input.agentId)
+    .executeTakeFirst();
+  if (!agent) throw new AgentMissingError('agent not found');
+  const seq = await nextRunSeq(trx, orgId);
+  const row = await trx
+    .insertInto('test_runs')
+    .values({
+      id: randomUUID(),
+      org_id: orgId,
+      seq,
+      name: input.name,
+      agent_id: agent.id,
+      agent_name: agent.name,
+      status,
+      passed_count: finish?.passedCount ?? 0,
+      failed_count: finish?.failedCount ?? 0,
+      error_count: finish?.errorCount ?? 0,
+      total_scenarios: finish?.totalScenarios ?? input.totalScenarios,
+      started_at: input.startedAt ?? now,
+      completed_at: finish?.completedAt ?? null,
+      created_at: now,
+      updated_at: now,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toRun(row);
+}
+
+/** Stores the run's event and, when a webhook applies, its pending delivery. Same transaction as the run. */
+async function insertEvent(trx: Db, run: TestRun, render: EventRenderer, now: number): Promise<boolean> {
+  const rows = await trx
+    .selectFrom('webhooks')
+    .selectAll()
+    .where('org_id', '=', run.orgId)
+    .where('deleted_at', 'is', null)
+    .where((eb) => eb.or([eb('agent_id', '=', run.agentId), eb('agent_id', 'is', null)]))
+    .execute();
+  const hooks = rows.map(toWebhook);
+  const webhook = resolveWebhook(
+    hooks.find((w) => w.agentId === run.agentId) ?? null,
+    hooks.find((w) => w.agentId === null) ?? null,
+  );
+  const eventId = randomUUID();
+  const payload = render.standardPayload(run, now);
+  await trx
+    .insertInto('events')
+    .values({
+      id: eventId,
+      org_id: run.orgId,
+      type: 'test_run_completed',
+      test_run_id: run.id,
+      payload,
+      created_at: now,
+    })
+    .execute();
+  if (!webhook) return false;
+  await trx
+    .insertInto('deliveries')
+    .values({
+      id: randomUUID(),
+      org_id: run.orgId,
+      event_id: eventId,
+      webhook_id: webhook.id,
+      body: render.body(webhook.format, payload, now),
+      status: 'pending',
+      attempt_count: 0,
+      retries_done: 0,
+      next_attempt_at: now,
+      next_trigger: 'scheduled',
+      final_attempt: 0,
+      lease_owner: null,
+      lease_until: null,
+      last_http_status: null,
+      last_response_time_ms: null,
+      created_at: now,
+      updated_at: now,
+    })
+    .execute();
+  return true;
+}
+
+export async function createRun(ctx: Ctx, orgId: string, input: RunInput, now: number): Promise<TestRun> {
+  return ctx.db.transaction().execute((trx) => insertRun(trx, orgId, input, input.status, null, now));
+}
+
+export async function createFinishedRun(
+  ctx: Ctx,
+  orgId: string,
+  input: Omit<RunInput, 'status'>,
+  finish: RunFinish,
+  render: EventRenderer,
+  now: number,
+): Promise<TestRun> {
+  let queued = false;
+  const run = await ctx.db.transaction().execute(async (trx) => {
+    const created = await insertRun(trx, orgId, input, finish.status, finish, now);
+    queued = await insertEvent(trx, created, render, now);
+    return created;
+  });
+  if (queued) await ctx.hooks.notifyNewWork();
+  return run;
+}
+
+export async function finishRun(
+  ctx: Ctx,
+  orgId: string,
+  id: string,
+  finish: RunFinish,
+  render: EventRenderer,
+  now: number,
+): Promise<TestRun> {
+  let queued = false;
+  const run = await ctx.db.transaction().execute(async (trx) => {
+    // The status guard makes the transition atomic: of two concurrent finishes, one updates a row.
+    const row = await trx
+      .updateTable('test_runs')
+      .set((eb) => ({
+        status: finish.status,
+        passed_count: finish.passedCount,
+        failed_count: finish.failedCount,
+        error_count: finish.errorCount,
+        total_scenarios: finish.totalScenarios ?? eb.ref('total_scenarios'),
+        completed_at: finish.completedAt,
+        updated_at: now,
+      }))
+      .where('org_id', '=', orgId)
+      .where('id', '=', id)
+      .where('status', 'in', ['pending', 'running'])
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) throw new InvalidStateError('the test run has already finished');
+    const finished = toRun(row);
+    queued = await insertEvent(trx, finished, render, now);
+    return finished;
+  });
+  if (queued) await ctx.hooks.notifyNewWork();
+  return run;
+}
+
+export async function getRun({ db }: Ctx, orgId: string, id: string): Promise<TestRun | null> {
+  const row = await db
+    .selectFrom('test_runs')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return row ? toRun(row) : null;
+}
+
+export async function getRunBySeq({ db }: Ctx, orgId: string, seq: number): Promise<TestRun | null> {
+  const row = await db
+    .selectFrom('test_runs')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('seq', '=', seq)
+    .executeTakeFirst();
+  return row ? toRun(row) : null;
+}
+
+export async function listRuns(
+  { db }: Ctx,
+  orgId: string,
+  filter: { status?: RunStatus; agentId?: string },
+  page: Page,
+): Promise<Paged<TestRun>> {
+  let base = db.selectFrom('test_runs').where('org_id', '=', orgId);
+  if (filter.status) base = base.where('status', '=', filter.status);
+  if (filter.agentId) base = base.where('agent_id', '=', filter.agentId);
+  const [rows, total] = await Promise.all([
+    base.selectAll().orderBy('seq', 'desc').limit(page.limit).offset(page.offset).execute(),
+    base.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { items: rows.map(toRun), total: Number(total.n) };
+}

@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Webhook } from '../../domain/types.js';
+import { ConflictError, type Page, type Paged, type WebhookInput, type WebhookPatch } from '../store.js';
+import { type Ctx, isUniqueViolation } from './context.js';
+import { toWebhook } from './mappers.js';
+
+/** One live webhook per scope: the org's default, or one per agent. */
+function scopeKey(orgId: string, agentId: string | null): string {
+  return agentId === null ? `${orgId}:org` : `${orgId}:agent:${agentId}`;
+}
+
+export async function createWebhook(
+  { db }: Ctx,
+  orgId: string,
+  input: WebhookInput,
+  now: number,
+): Promise<Webhook> {
+  try {
+    const row = await db
+      .insertInto('webhooks')
+      .values({
+        id: randomUUID(),
+        org_id: orgId,
+        agent_id: input.agentId,
+        scope_key: scopeKey(orgId, input.agentId),
+        url: input.url,
+        description: input.description,
+        is_enabled: input.isEnabled ? 1 : 0,
+        format: input.format,
+        headers: JSON.stringify(input.headers),
+        secret_enc: input.secretEnc,
+        last_triggered_at: null,
+        consecutive_failures: 0,
+        created_at: now,
+        updated_at: now,
+        deleted_at: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toWebhook(row);
+  } catch (err) {
+    if (isUniqueViolation(err)) {
+      throw new ConflictError(
+        input.agentId === null
+          ? 'the organization already has an org-level webhook; update it instead'
+          : 'this agent already has a webhook; update it instead',
+      );
+    }
+    throw err;
+  }
+}
+
+export async function listWebhooks(
+  { db }: Ctx,
+  orgId: string,
+  filter: { agentId?: string },
+  page: Page,
+): Promise<Paged<Webhook>> {
+  let base = db.selectFrom('webhooks').where('org_id', '=', orgId).where('deleted_at', 'is', null);
+  if (filter.agentId) base = base.where('agent_id', '=', filter.agentId);
+  const [rows, total] = await Promise.all([
+    base
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .orderBy('id')
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute(),
+    base.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { items: rows.map(toWebhook), total: Number(total.n) };
+}
+
+export async function getWebhook({ db }: Ctx, orgId: string, id: string): Promise<Webhook | null> {
+  const row = await db
+    .selectFrom('webhooks')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  return row ? toWebhook(row) : null;
+}
+
+export async function getWebhookSecret({ db }: Ctx, orgId: string, id: string): Promise<string | null> {
+  const row = await db
+    .selectFrom('webhooks')
+    .select('secret_enc')
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  return row?.secret_enc ?? null;
+}
+
+export async function updateWebhook(
+  { db }: Ctx,
+  orgId: string,
+  id: string,
+  patch: WebhookPatch,
+  now: number,
+): Promise<Webhook | null> {
+  const row = await db
+    .updateTable('webhooks')
+    .set({
+      ...(patch.url !== undefined && { url: patch.url }),
+      ...(patch.description !== undefined && { description: patch.description }),
+      ...(patch.isEnabled !== undefined && { is_enabled: patch.isEnabled ? 1 : 0 }),
+      ...(patch.format !== undefined && { format: patch.format }),
+      ...(patch.headers !== undefined && { headers: JSON.stringify(patch.headers) }),
+      ...(patch.secretEnc !== undefined && { secret_enc: patch.secretEnc }),
+      updated_at: now,
+    })
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
+  return row ? toWebhook(row) : null;
+}
+
+export async function deleteWebhook({ db }: Ctx, orgId: string, id: string, now: number): Promise<boolean> {
+  // Soft delete: the delivery history keeps pointing at it; pending deliveries end `failed` at their next claim.
+  const res = await db
+    .updateTable('webhooks')
+    .set({ deleted_at: now, scope_key: null, updated_at: now })
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}

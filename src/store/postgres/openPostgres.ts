@@ -1,0 +1,63 @@
+import { EventEmitter } from 'node:events';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { createKyselyStore } from '../kyselyStore.js';
+import type { DialectHooks } from '../ops/context.js';
+import type { Database } from '../schema.js';
+import type { Store } from '../store.js';
+
+const CHANNEL = 'runhook_work';
+/** Any constant works; it only has to be the same in every Runhook process. */
+const CLAIM_LOCK = 7_420_451;
+
+// int8 (bigint) columns hold epoch milliseconds and counts: well inside Number's exact range.
+const types = {
+  getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'),
+};
+
+export function openPostgresStore(url: string, options: { poolSize?: number } = {}): Store {
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const emitter = new EventEmitter();
+  emitter.setMaxListeners(0);
+
+  let listener: pg.Client | null = null;
+  let closed = false;
+  const listen = async () => {
+    const client = new pg.Client({ connectionString: url, types });
+    client.on('notification', () => emitter.emit('work'));
+    client.on('error', () => {
+      // A lost LISTEN connection only delays work until the workers' fallback timer; reconnect.
+      listener = null;
+      if (!closed) setTimeout(() => void listen().catch(() => {}), 1000);
+    });
+    await client.connect();
+    await client.query(`LISTEN ${CHANNEL}`);
+    listener = client;
+  };
+
+  const hooks: DialectHooks = {
+    dialect: 'postgres',
+    skipLocked: true,
+    lockForClaim: async (trx) => {
+      await sql`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`.execute(trx);
+    },
+    notifyNewWork: async () => {
+      await sql`SELECT pg_notify(${CHANNEL}, '')`.execute(db);
+    },
+    onNewWork: (fn) => {
+      if (!listener && emitter.listenerCount('work') === 0) void listen().catch(() => {});
+      emitter.on('work', fn);
+      return () => emitter.off('work', fn);
+    },
+    close: async () => {
+      closed = true;
+      emitter.removeAllListeners();
+      const l = listener;
+      listener = null;
+      await l?.end().catch(() => {});
+    },
+  };
+  return createKyselyStore({ db, hooks });
+}

@@ -1,0 +1,130 @@
+/**
+ * Table shapes as both dialects store them. Times are epoch milliseconds (bigint), booleans
+ * are 0/1 integers and JSON is text, so the same queries read the same values on SQLite and
+ * PostgreSQL.
+ */
+import type { Generated } from 'kysely';
+
+export interface OrganizationsTable {
+  id: string;
+  name: string;
+  run_seq: Generated<number>;
+  created_at: number;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  org_id: string;
+  name: string;
+  key_hash: string;
+  prefix: string;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface AgentsTable {
+  id: string;
+  org_id: string;
+  name: string;
+  description: string;
+  provider: string | null;
+  is_active: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface TestRunsTable {
+  id: string;
+  org_id: string;
+  seq: number;
+  name: string;
+  agent_id: string;
+  agent_name: string;
+  status: string;
+  passed_count: number;
+  failed_count: number;
+  error_count: number;
+  total_scenarios: number | null;
+  started_at: number;
+  completed_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface WebhooksTable {
+  id: string;
+  org_id: string;
+  agent_id: string | null;
+  /** `<org>:org` or `<org>:agent:<agent>` while the webhook exists, null once deleted: one per scope. */
+  scope_key: string | null;
+  url: string;
+  description: string;
+  is_enabled: number;
+  format: string;
+  headers: string;
+  secret_enc: string | null;
+  last_triggered_at: number | null;
+  consecutive_failures: number;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+export interface EventsTable {
+  id: string;
+  org_id: string;
+  type: string;
+  test_run_id: string | null;
+  payload: string;
+  created_at: number;
+}
+
+export interface DeliveriesTable {
+  id: string;
+  org_id: string;
+  event_id: string;
+  webhook_id: string;
+  /** The exact bytes sent on every attempt, rendered in the webhook's format when the event was created. */
+  body: string;
+  status: string;
+  attempt_count: number;
+  /** Retries made by the schedule so far (manual and test attempts do not count). */
+  retries_done: number;
+  next_attempt_at: number | null;
+  next_trigger: string;
+  /** 1 when the next attempt is a one-off (a redelivery of a finished delivery): no retry after it. */
+  final_attempt: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  last_http_status: number | null;
+  last_response_time_ms: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AttemptsTable {
+  id: string;
+  delivery_id: string;
+  attempt_number: number;
+  trigger: string;
+  started_at: number;
+  response_time_ms: number | null;
+  http_status: number | null;
+  error_class: string | null;
+  error_message: string | null;
+  request: string;
+  response: string | null;
+}
+
+export interface Database {
+  organizations: OrganizationsTable;
+  api_keys: ApiKeysTable;
+  agents: AgentsTable;
+  test_runs: TestRunsTable;
+  webhooks: WebhooksTable;
+  events: EventsTable;
+  deliveries: DeliveriesTable;
+  attempts: AttemptsTable;
+}

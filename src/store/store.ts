@@ -1,0 +1,237 @@
+/**
+ * What the rest of Runhook may ask of storage. Two implementations satisfy it: SQLite
+ * (store/sqlite) and PostgreSQL (store/postgres), sharing their queries through Kysely
+ * (store/ops). Nothing outside store/ knows which one it talks to.
+ */
+import type {
+  Agent,
+  ApiKey,
+  Attempt,
+  AttemptRequest,
+  AttemptResponse,
+  AttemptTrigger,
+  Delivery,
+  DeliveryStatus,
+  ErrorClass,
+  FinalRunStatus,
+  Organization,
+  RunhookEvent,
+  RunStatus,
+  TestRun,
+  Webhook,
+  WebhookFormat,
+} from '../domain/types.js';
+
+export interface Page {
+  limit: number;
+  offset: number;
+}
+
+export interface Paged<T> {
+  items: T[];
+  total: number;
+}
+
+export interface NewApiKey {
+  id: string;
+  name: string;
+  keyHash: string;
+  prefix: string;
+  expiresAt: number | null;
+}
+
+export interface AgentInput {
+  name: string;
+  description: string;
+  provider: string | null;
+  isActive: boolean;
+}
+
+export interface RunInput {
+  agentId: string;
+  name: string;
+  totalScenarios: number | null;
+  startedAt: number | null;
+  status: 'pending' | 'running';
+}
+
+export interface RunFinish {
+  status: FinalRunStatus;
+  passedCount: number;
+  failedCount: number;
+  errorCount: number;
+  /** null keeps what the run already has. */
+  totalScenarios: number | null;
+  completedAt: number;
+}
+
+/** Turns a finished run into its event payload and, per format, the bytes a delivery sends. */
+export interface EventRenderer {
+  standardPayload(run: TestRun, eventCreatedAt: number): string;
+  body(format: WebhookFormat, standardPayload: string, eventCreatedAt: number): string;
+}
+
+export interface WebhookInput {
+  agentId: string | null;
+  url: string;
+  description: string;
+  isEnabled: boolean;
+  format: WebhookFormat;
+  headers: Record<string, string>;
+  secretEnc: string | null;
+}
+
+export type WebhookPatch = Partial<Omit<WebhookInput, 'agentId'>>;
+
+export interface DeliveryDetail {
+  delivery: Delivery;
+  event: RunhookEvent;
+  attempts: Attempt[];
+}
+
+/** A delivery a worker holds a lease on, with everything needed to send it. */
+export interface ClaimedDelivery {
+  deliveryId: string;
+  eventId: string;
+  orgId: string;
+  webhookId: string;
+  body: string;
+  attemptCount: number;
+  retriesDone: number;
+  trigger: AttemptTrigger;
+  finalAttempt: boolean;
+  /** Who holds the lease; results are only applied while that holder still has it. */
+  leaseOwner: string;
+  /** Null when the webhook was disabled or deleted since: the delivery ends without sending. */
+  target: {
+    url: string;
+    format: WebhookFormat;
+    headers: Record<string, string>;
+    secretEnc: string | null;
+  } | null;
+}
+
+export interface AttemptRecord {
+  id: string;
+  attemptNumber: number;
+  startedAt: number;
+  responseTimeMs: number | null;
+  httpStatus: number | null;
+  errorClass: ErrorClass | null;
+  errorMessage: string | null;
+  request: AttemptRequest;
+  response: AttemptResponse | null;
+}
+
+/** The outcome of one claimed delivery, written back in a batch. */
+export interface DeliveryResult {
+  deliveryId: string;
+  webhookId: string;
+  leaseOwner: string;
+  trigger: AttemptTrigger;
+  /** Null when nothing was sent (webhook disabled or deleted). */
+  attempt: AttemptRecord | null;
+  status: DeliveryStatus;
+  nextAttemptAt: number | null;
+  /** True when this attempt used a step of the retry schedule. */
+  countsAsRetry: boolean;
+  disableWebhook: boolean;
+  finishedAt: number;
+}
+
+export class ConflictError extends Error {}
+export class InvalidStateError extends Error {}
+
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  migrate(): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  // organizations and API keys
+  countOrganizations(): Promise<number>;
+  createOrganization(name: string, key: NewApiKey, now: number): Promise<Organization>;
+  findApiKey(keyHash: string, now: number): Promise<ApiKey | null>;
+  touchApiKey(id: string, now: number): Promise<void>;
+  createApiKey(orgId: string, key: NewApiKey, now: number): Promise<ApiKey>;
+  listApiKeys(orgId: string, page: Page): Promise<Paged<ApiKey>>;
+  revokeApiKey(orgId: string, id: string, now: number): Promise<boolean>;
+
+  // agents
+  createAgent(orgId: string, input: AgentInput, now: number): Promise<Agent>;
+  listAgents(orgId: string, page: Page): Promise<Paged<Agent>>;
+  getAgent(orgId: string, id: string): Promise<Agent | null>;
+  updateAgent(orgId: string, id: string, patch: Partial<AgentInput>, now: number): Promise<Agent | null>;
+  /** Deletes the agent and its webhook. */
+  deleteAgent(orgId: string, id: string, now: number): Promise<boolean>;
+
+  // test runs
+  createRun(orgId: string, input: RunInput, now: number): Promise<TestRun>;
+  /** Creates a run that is already finished, with its event and delivery, in one transaction. */
+  createFinishedRun(
+    orgId: string,
+    input: Omit<RunInput, 'status'>,
+    finish: RunFinish,
+    render: EventRenderer,
+    now: number,
+  ): Promise<TestRun>;
+  /** Moves a running run to a final status and stores its event and delivery, exactly once. */
+  finishRun(
+    orgId: string,
+    id: string,
+    finish: RunFinish,
+    render: EventRenderer,
+    now: number,
+  ): Promise<TestRun>;
+  getRun(orgId: string, id: string): Promise<TestRun | null>;
+  getRunBySeq(orgId: string, seq: number): Promise<TestRun | null>;
+  listRuns(
+    orgId: string,
+    filter: { status?: RunStatus; agentId?: string },
+    page: Page,
+  ): Promise<Paged<TestRun>>;
+
+  // webhooks
+  createWebhook(orgId: string, input: WebhookInput, now: number): Promise<Webhook>;
+  listWebhooks(orgId: string, filter: { agentId?: string }, page: Page): Promise<Paged<Webhook>>;
+  getWebhook(orgId: string, id: string): Promise<Webhook | null>;
+  getWebhookSecret(orgId: string, id: string): Promise<string | null>;
+  updateWebhook(orgId: string, id: string, patch: WebhookPatch, now: number): Promise<Webhook | null>;
+  deleteWebhook(orgId: string, id: string, now: number): Promise<boolean>;
+
+  // deliveries
+  listDeliveries(
+    orgId: string,
+    filter: { webhookId?: string; status?: DeliveryStatus; testRunId?: string },
+    page: Page,
+  ): Promise<Paged<Delivery>>;
+  getDelivery(orgId: string, id: string): Promise<DeliveryDetail | null>;
+  /** Queues a manual attempt now. Throws InvalidStateError while an attempt is in flight. */
+  redeliver(orgId: string, id: string, now: number): Promise<Delivery | null>;
+  /** Stores a `test` event and its delivery, leased to the caller, who sends it at once. */
+  createTestDelivery(
+    orgId: string,
+    webhookId: string,
+    payload: string,
+    body: string,
+    now: number,
+    leaseMs: number,
+  ): Promise<ClaimedDelivery>;
+
+  // the worker's side
+  claimDueDeliveries(input: {
+    workerId: string;
+    now: number;
+    limit: number;
+    leaseMs: number;
+    perWebhookCap: number;
+  }): Promise<ClaimedDelivery[]>;
+  extendLeases(workerId: string, deliveryIds: string[], until: number): Promise<void>;
+  releaseLeases(workerId: string, deliveryIds: string[]): Promise<void>;
+  recordResults(results: DeliveryResult[]): Promise<void>;
+  /** When the next pending delivery becomes due (or its lease ends); null when none. */
+  nextDueAt(): Promise<number | null>;
+  /** Called whenever new work may be due (an event or redelivery in this or another process). */
+  onNewWork(listener: () => void): () => void;
+  countPending(now: number): Promise<{ pending: number; oldestDueAt: number | null }>;
+}
