@@ -124,13 +124,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (match && !match.methods.has(request.method)) {
       const allow = [...match.methods].filter((m) => m !== 'HEAD').sort();
       reply.header('allow', allow.join(', '));
-      return reply
-        .code(405)
-        .send(
-          new ApiError('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}`, {
-            allow,
-          }).toJSON(),
-        );
+      return reply.code(405).send(
+        new ApiError('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}`, {
+          allow,
+        }).toJSON(),
+      );
     }
     if (
       hasDashboard &&

@@ -1,0 +1,145 @@
+import type { FastifyInstance } from 'fastify';
+import { type Config, loadConfig } from '../../src/config.js';
+import { createWorker, type Worker } from '../../src/delivery/worker.js';
+import { buildApp } from '../../src/http/app.js';
+import {
+  bootstrapOrganization,
+  closeRuntime,
+  createLogger,
+  openRuntime,
+  type Runtime,
+} from '../../src/runtime.js';
+import { generateApiKey } from '../../src/security/apiKeys.js';
+import type { Backend, TestDatabase } from './backends.js';
+
+export interface ApiAnswer<T = any> {
+  status: number;
+  body: T;
+  headers: Record<string, unknown>;
+}
+
+export interface TestContext {
+  config: Config;
+  rt: Runtime;
+  app: FastifyInstance;
+  db: TestDatabase;
+  apiKey: string;
+  orgId: string;
+  worker: Worker | null;
+  /** Calls the real Fastify app in-process (no port). `key: null` sends no Authorization header. */
+  api<T = any>(method: string, path: string, body?: unknown, key?: string | null): Promise<ApiAnswer<T>>;
+  /** Creates a second organization and returns its key. */
+  newOrg(name?: string): Promise<{ orgId: string; apiKey: string }>;
+  close(): Promise<void>;
+}
+
+/** Test settings: loopback receivers allowed, retries in milliseconds, no jitter. */
+export const TEST_ENV = {
+  RUNHOOK_ALLOWED_CIDRS: '127.0.0.0/8,::1/128',
+  RUNHOOK_RETRY_SCHEDULE: '50ms,50ms,50ms',
+  RUNHOOK_RETRY_JITTER: '0',
+  RUNHOOK_ATTEMPT_TIMEOUT: '2s',
+  RUNHOOK_SECRET_KEY: 'test-secret-key-test-secret-key-0123456789',
+  RUNHOOK_LOG_LEVEL: 'silent',
+  RUNHOOK_CLAIM_LEASE: '3s',
+};
+
+export async function createTestContext(
+  backend: Backend,
+  options: { env?: Record<string, string>; worker?: boolean } = {},
+): Promise<TestContext> {
+  const db = await backend.create();
+  const apiKey = generateApiKey();
+  const config = loadConfig({
+    ...TEST_ENV,
+    RUNHOOK_DATABASE_URL: db.url,
+    RUNHOOK_BOOTSTRAP_API_KEY: apiKey,
+    RUNHOOK_PUBLIC_URL: 'http://runhook.test',
+    ...options.env,
+  });
+  const logger = createLogger(config);
+  const rt = await openRuntime(config, logger);
+  const boot = await bootstrapOrganization(rt);
+  if (!boot) throw new Error('a fresh test database already had an organization');
+  const app = await buildApp({ store: rt.store, config, secretBox: rt.secretBox, sender: rt.sender });
+  await app.ready();
+  let worker: Worker | null = null;
+  if (options.worker) {
+    worker = createWorker({
+      store: rt.store,
+      sender: rt.sender,
+      secretBox: rt.secretBox,
+      settings: config,
+      logger,
+    });
+    worker.start();
+  }
+
+  const api = async <T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    key: string | null = apiKey,
+  ): Promise<ApiAnswer<T>> => {
+    const headers: Record<string, string> = {};
+    if (key !== null) headers.authorization = `Bearer ${key}`;
+    let payload: string | undefined;
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = typeof body === 'string' ? body : JSON.stringify(body);
+    }
+    const res = await app.inject({ method: method as 'GET', url: path, headers, payload });
+    let parsed: unknown = res.body;
+    try {
+      parsed = res.body === '' ? undefined : JSON.parse(res.body);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.statusCode, body: parsed as T, headers: res.headers as Record<string, unknown> };
+  };
+
+  return {
+    config,
+    rt,
+    app,
+    db,
+    apiKey,
+    orgId: boot.orgId,
+    worker,
+    api,
+    async newOrg(name = 'second') {
+      const { newApiKeyRecord } = await import('../../src/security/apiKeys.js');
+      const key = generateApiKey();
+      const org = await rt.store.createOrganization(name, newApiKeyRecord(key, 'test', null), Date.now());
+      return { orgId: org.id, apiKey: key };
+    },
+    async close() {
+      await worker?.stop(2_000);
+      await app.close();
+      await closeRuntime(rt);
+      await db.drop();
+    },
+  };
+}
+
+/** Polls `check` until it returns a value that is not undefined/false, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`,
+  );
+}
