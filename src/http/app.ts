@@ -72,16 +72,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   // Routes by path pattern, for 405 answers and the dashboard's fallback.
-  const routes: Array<{ pattern: RegExp; methods: Set<string> }> = [];
+  const routes = new Map<string, { pattern: RegExp; methods: Set<string> }>();
   app.addHook('onRoute', (route) => {
-    const source = `^${route.url
-      .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
-      .replace(/:[A-Za-z_]+/g, '[^/]+')
-      .replace(/\*/g, '.*')}/?$`;
-    let entry = routes.find((r) => r.pattern.source === source);
+    const source = `^${route.url.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z_]+/g, '[^/]+').replace(/\*/g, '.*')}/?$`;
+    let entry = routes.get(source);
     if (!entry) {
       entry = { pattern: new RegExp(source), methods: new Set() };
-      routes.push(entry);
+      routes.set(source, entry);
     }
     for (const m of Array.isArray(route.method) ? route.method : [route.method]) entry.methods.add(m);
   });
@@ -120,7 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const hasDashboard = existsSync(`${WEB_ROOT}index.html`);
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '/';
-    const match = routes.find((r) => r.pattern.test(path));
+    const match = [...routes.values()].find((r) => r.pattern.test(path));
     if (match && !match.methods.has(request.method)) {
       const allow = [...match.methods].filter((m) => m !== 'HEAD').sort();
       reply.header('allow', allow.join(', '));

@@ -1,0 +1,166 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backends } from '../helpers/backends.js';
+import { createTestContext, type TestContext } from '../helpers/context.js';
+
+/** Every error code of SPEC §5, each with its status and the `{error, code, details?}` shape. */
+for (const backend of backends) {
+  describe(`error codes [${backend.name}]`, () => {
+    let ctx: TestContext;
+    let agentId: string;
+    beforeAll(async () => {
+      ctx = await createTestContext(backend);
+      agentId = (await ctx.api('POST', '/api/v1/agents', { name: 'A' })).body.id;
+    });
+    afterAll(async () => {
+      await ctx.close();
+    });
+
+    const expectError = (res: { status: number; body: any }, status: number, code: string) => {
+      expect(res.status, JSON.stringify(res.body)).toBe(status);
+      expect(res.body.code).toBe(code);
+      expect(typeof res.body.error).toBe('string');
+      expect(res.body.error.length).toBeGreaterThan(0);
+      expect(Object.keys(res.body).every((k) => ['error', 'code', 'details'].includes(k))).toBe(true);
+    };
+
+    it('400 MISSING_REQUIRED_FIELD names the field', async () => {
+      const res = await ctx.api('POST', '/api/v1/webhooks', { description: 'no url' });
+      expectError(res, 400, 'MISSING_REQUIRED_FIELD');
+      expect(res.body.details).toEqual({ field: 'url' });
+      expectError(await ctx.api('POST', '/api/v1/agents', {}), 400, 'MISSING_REQUIRED_FIELD');
+      expectError(await ctx.api('POST', '/api/v1/runs', { name: 'x' }), 400, 'MISSING_REQUIRED_FIELD');
+    });
+
+    it('400 INVALID_FIELD_VALUE for wrong types, unknown fields, bad enums and bad URLs', async () => {
+      const wrongType = await ctx.api('POST', '/api/v1/agents', { name: 42 });
+      expectError(wrongType, 400, 'INVALID_FIELD_VALUE');
+      expect(wrongType.body.details.field).toBe('name');
+      const unknown = await ctx.api('POST', '/api/v1/agents', { name: 'B', colour: 'red' });
+      expectError(unknown, 400, 'INVALID_FIELD_VALUE');
+      expect(unknown.body.details.field).toBe('colour');
+      expectError(
+        await ctx.api('POST', '/api/v1/webhooks', { url: 'https://example.com', format: 'xml' }),
+        400,
+        'INVALID_FIELD_VALUE',
+      );
+      const ssrf = await ctx.api('POST', '/api/v1/webhooks', { url: 'http://169.254.169.254/latest' });
+      expectError(ssrf, 400, 'INVALID_FIELD_VALUE');
+      expect(ssrf.body.details.field).toBe('url');
+      expectError(await ctx.api('GET', '/api/v1/runs?limit=abc'), 400, 'INVALID_FIELD_VALUE');
+      expectError(await ctx.api('GET', '/api/v1/runs?status=done'), 400, 'INVALID_FIELD_VALUE');
+    });
+
+    it('400 INVALID_JSON for malformed JSON and non-object bodies', async () => {
+      expectError(await ctx.api('POST', '/api/v1/agents', '{"name": '), 400, 'INVALID_JSON');
+      expectError(await ctx.api('POST', '/api/v1/agents', '[1,2]'), 400, 'INVALID_JSON');
+      expectError(await ctx.api('POST', '/api/v1/agents', '"text"'), 400, 'INVALID_JSON');
+    });
+
+    it('401 UNAUTHORIZED without, with a malformed, or with an unknown key', async () => {
+      expectError(await ctx.api('GET', '/api/v1/agents', undefined, null), 401, 'UNAUTHORIZED');
+      expectError(await ctx.api('GET', '/api/v1/agents', undefined, 'nonsense'), 401, 'UNAUTHORIZED');
+      expectError(
+        await ctx.api('GET', '/api/v1/agents', undefined, `sk_live_${'a'.repeat(40)}`),
+        401,
+        'UNAUTHORIZED',
+      );
+    });
+
+    it('404 NOT_FOUND / AGENT_NOT_FOUND / RUN_NOT_FOUND, also for unknown routes', async () => {
+      const missing = '00000000-0000-4000-8000-000000000000';
+      expectError(await ctx.api('GET', `/api/v1/webhooks/${missing}`), 404, 'NOT_FOUND');
+      expectError(await ctx.api('GET', `/api/v1/deliveries/${missing}`), 404, 'NOT_FOUND');
+      expectError(await ctx.api('GET', `/api/v1/agents/${missing}`), 404, 'AGENT_NOT_FOUND');
+      expectError(await ctx.api('GET', `/api/v1/runs/${missing}`), 404, 'RUN_NOT_FOUND');
+      expectError(await ctx.api('GET', '/api/v1/runs/not-a-uuid'), 404, 'RUN_NOT_FOUND');
+      expectError(await ctx.api('POST', '/api/v1/runs', { agent_id: missing }), 404, 'AGENT_NOT_FOUND');
+      expectError(await ctx.api('GET', '/api/v1/nothing-here'), 404, 'NOT_FOUND');
+    });
+
+    it('405 METHOD_NOT_ALLOWED with an Allow header', async () => {
+      const res = await ctx.api('DELETE', '/api/v1/runs');
+      expectError(res, 405, 'METHOD_NOT_ALLOWED');
+      expect(String(res.headers.allow)).toContain('GET');
+      expectError(await ctx.api('PUT', '/api/v1/deliveries'), 405, 'METHOD_NOT_ALLOWED');
+    });
+
+    it('409 ALREADY_EXISTS and INVALID_STATE', async () => {
+      expectError(await ctx.api('POST', '/api/v1/agents', { name: 'A' }), 409, 'ALREADY_EXISTS');
+      expect((await ctx.api('POST', '/api/v1/webhooks', { url: 'https://example.com/1' })).status).toBe(201);
+      expectError(
+        await ctx.api('POST', '/api/v1/webhooks', { url: 'https://example.com/2' }),
+        409,
+        'ALREADY_EXISTS',
+      );
+      const run = await ctx.api('POST', '/api/v1/runs', { agent_id: agentId });
+      expect(
+        (await ctx.api('POST', `/api/v1/runs/${run.body.id}/complete`, { status: 'completed' })).status,
+      ).toBe(200);
+      expectError(
+        await ctx.api('POST', `/api/v1/runs/${run.body.id}/complete`, { status: 'failed' }),
+        409,
+        'INVALID_STATE',
+      );
+      expectError(await ctx.api('POST', `/api/v1/runs/${run.body.id}/cancel`), 409, 'INVALID_STATE');
+      // Invalid and conflicting at once: the 400 wins.
+      expectError(
+        await ctx.api('POST', `/api/v1/runs/${run.body.id}/complete`, {
+          status: 'completed',
+          passed_count: -1,
+        }),
+        400,
+        'INVALID_FIELD_VALUE',
+      );
+    });
+
+    it('413 PAYLOAD_TOO_LARGE', async () => {
+      const big = JSON.stringify({ name: 'x', description: 'y'.repeat(1_100_000) });
+      expectError(await ctx.api('POST', '/api/v1/agents', big), 413, 'PAYLOAD_TOO_LARGE');
+    });
+
+    it('415 UNSUPPORTED_MEDIA_TYPE', async () => {
+      const res = await ctx.app.inject({
+        method: 'POST',
+        url: '/api/v1/agents',
+        headers: { authorization: `Bearer ${ctx.apiKey}`, 'content-type': 'text/plain' },
+        payload: 'name=A',
+      });
+      expect(res.statusCode).toBe(415);
+      expect(res.json()).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
+      const form = await ctx.app.inject({
+        method: 'POST',
+        url: '/api/v1/agents',
+        headers: {
+          authorization: `Bearer ${ctx.apiKey}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        payload: 'name=A',
+      });
+      expect(form.statusCode).toBe(415);
+    });
+
+    it('total_scenarios below the sum of counts is a 400; completed_at before started_at too', async () => {
+      const res = await ctx.api('POST', '/api/v1/runs', {
+        agent_id: agentId,
+        status: 'completed',
+        passed_count: 5,
+        failed_count: 1,
+        total_scenarios: 4,
+      });
+      expectError(res, 400, 'INVALID_FIELD_VALUE');
+      expect(res.body.details.field).toBe('total_scenarios');
+      const early = await ctx.api('POST', '/api/v1/runs', {
+        agent_id: agentId,
+        status: 'completed',
+        started_at: '2026-01-30T10:30:00Z',
+        completed_at: '2026-01-30T10:00:00Z',
+      });
+      expectError(early, 400, 'INVALID_FIELD_VALUE');
+    });
+
+    it('healthz and readyz need no key', async () => {
+      expect((await ctx.api('GET', '/healthz', undefined, null)).status).toBe(200);
+      expect((await ctx.api('GET', '/readyz', undefined, null)).status).toBe(200);
+    });
+  });
+}
