@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('loadConfig', () => {
+  it('has SPEC §6 defaults', () => {
+    const c = loadConfig({});
+    expect(c.database).toEqual({ kind: 'sqlite', path: './data/runhook.db' });
+    expect(c.host).toBe('127.0.0.1');
+    expect(c.port).toBe(8080);
+    expect(c.publicUrl).toBe('http://127.0.0.1:8080');
+    expect(c.retrySchedule).toEqual([60_000, 300_000, 1_800_000]);
+    expect(c.retryJitter).toBe(0.1);
+    expect(c.attemptTimeoutMs).toBe(15_000);
+    expect(c.workerConcurrency).toBe(64);
+    expect(c.webhookConcurrency).toBe(8);
+    expect(c.allowedCidrs).toEqual([]);
+    expect(c.secretKey).toBeNull();
+    expect(c.logLevel).toBe('info');
+    expect(c.claimLeaseMs).toBe(30_000);
+  });
+
+  it('reads every variable', () => {
+    const c = loadConfig({
+      RUNHOOK_DATABASE_URL: 'postgres://u@h:5432/db',
+      RUNHOOK_HOST: '0.0.0.0',
+      RUNHOOK_PORT: '9000',
+      RUNHOOK_PUBLIC_URL: 'https://hooks.example.com/',
+      RUNHOOK_BOOTSTRAP_API_KEY: `sk_live_${'A1'.repeat(20)}`,
+      RUNHOOK_RETRY_SCHEDULE: '10s, 1m,2h',
+      RUNHOOK_RETRY_JITTER: '0',
+      RUNHOOK_ATTEMPT_TIMEOUT: '500ms',
+      RUNHOOK_WORKER_CONCURRENCY: '8',
+      RUNHOOK_WEBHOOK_CONCURRENCY: '2',
+      RUNHOOK_ALLOWED_CIDRS: '127.0.0.0/8,::1/128',
+      RUNHOOK_SECRET_KEY: 'k'.repeat(32),
+      RUNHOOK_LOG_LEVEL: 'debug',
+    });
+    expect(c.database).toEqual({ kind: 'postgres', url: 'postgres://u@h:5432/db' });
+    expect(c.publicUrl).toBe('https://hooks.example.com');
+    expect(c.retrySchedule).toEqual([10_000, 60_000, 7_200_000]);
+    expect(c.retryJitter).toBe(0);
+    expect(c.attemptTimeoutMs).toBe(500);
+    expect(c.allowedCidrs).toHaveLength(2);
+  });
+
+  it.each([
+    ['RUNHOOK_DATABASE_URL', 'mysql://x'],
+    ['RUNHOOK_PORT', '80800'],
+    ['RUNHOOK_PORT', 'eighty'],
+    ['RUNHOOK_PUBLIC_URL', 'not a url'],
+    ['RUNHOOK_BOOTSTRAP_API_KEY', 'sk_live_short'],
+    ['RUNHOOK_RETRY_SCHEDULE', '1m,5 parsecs'],
+    ['RUNHOOK_RETRY_JITTER', '1.5'],
+    ['RUNHOOK_RETRY_JITTER', '-0.1'],
+    ['RUNHOOK_ATTEMPT_TIMEOUT', '15'],
+    ['RUNHOOK_WORKER_CONCURRENCY', '0'],
+    ['RUNHOOK_WEBHOOK_CONCURRENCY', '2.5'],
+    ['RUNHOOK_ALLOWED_CIDRS', '127.0.0.0/33'],
+    ['RUNHOOK_SECRET_KEY', 'too-short'],
+    ['RUNHOOK_LOG_LEVEL', 'loud'],
+  ])('%s=%s stops startup naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+
+  it('requires RUNHOOK_SECRET_KEY on PostgreSQL', () => {
+    expect(() => loadConfig({ RUNHOOK_DATABASE_URL: 'postgres://localhost/x' })).toThrow(
+      'RUNHOOK_SECRET_KEY',
+    );
+  });
+});
