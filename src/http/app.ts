@@ -74,7 +74,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Routes by path pattern, for 405 answers and the dashboard's fallback.
   const routes = new Map<string, { pattern: RegExp; methods: Set<string> }>();
   app.addHook('onRoute', (route) => {
-    const source = `^${route.url.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z_]+/g, '[^/]+').replace(/\*/g, '.*')}/?$`;
+    const source = `^${route.url
+      .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+      .replace(/:[A-Za-z_]+/g, '[^/]+')
+      .replace(/\*/g, '.*')}/?$`;
     let entry = routes.get(source);
     if (!entry) {
       entry = { pattern: new RegExp(source), methods: new Set() };
