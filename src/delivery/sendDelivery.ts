@@ -27,6 +27,7 @@ export async function sendDelivery(
     timestampSec: Math.floor(now() / 1000),
     body: claimed.body,
     secret: target.secretEnc === null ? null : deps.secretBox.open(target.secretEnc),
+    previousSecrets: target.previousSecretEnc === null ? [] : [deps.secretBox.open(target.previousSecretEnc)],
     customHeaders: target.headers,
     userAgent: USER_AGENT,
   });

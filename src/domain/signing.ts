@@ -68,6 +68,8 @@ export interface DeliveryHeadersInput {
   /** The exact body that will be sent. */
   body: string;
   secret: string | null;
+  /** Secrets being rotated out: they sign `webhook-signature` too, after the current one. */
+  previousSecrets?: readonly string[];
   customHeaders: Record<string, string>;
   /** `Runhook/<version>`. */
   userAgent: string;
@@ -89,7 +91,7 @@ export function buildDeliveryHeaders(input: DeliveryHeadersInput): Record<string
   headers['webhook-timestamp'] = String(input.timestampSec);
   if (input.secret !== null) {
     headers['webhook-signature'] = standardWebhookSignature(
-      [input.secret],
+      [input.secret, ...(input.previousSecrets ?? [])],
       input.eventId,
       input.timestampSec,
       input.body,

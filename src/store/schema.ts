@@ -65,6 +65,9 @@ export interface WebhooksTable {
   format: string;
   headers: string;
   secret_enc: string | null;
+  /** The secret replaced last, still signing until previous_secret_until (rotation grace). */
+  previous_secret_enc: string | null;
+  previous_secret_until: number | null;
   last_triggered_at: number | null;
   consecutive_failures: number;
   created_at: number;

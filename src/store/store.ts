@@ -83,6 +83,9 @@ export interface WebhookInput {
 
 export type WebhookPatch = Partial<Omit<WebhookInput, 'agentId'>>;
 
+/** How long a replaced secret keeps signing next to the new one. */
+export const SECRET_ROTATION_GRACE_MS = 24 * 60 * 60 * 1000;
+
 export interface DeliveryDetail {
   delivery: Delivery;
   event: RunhookEvent;
@@ -108,6 +111,8 @@ export interface ClaimedDelivery {
     format: WebhookFormat;
     headers: Record<string, string>;
     secretEnc: string | null;
+    /** The replaced secret while its rotation grace lasts: it signs too. */
+    previousSecretEnc: string | null;
   } | null;
 }
 

@@ -151,6 +151,15 @@ export async function createTestDelivery(
     trigger: 'test',
     finalAttempt: true,
     leaseOwner: owner,
-    target: { url: w.url, format: w.format, headers: w.headers, secretEnc: webhook.secret_enc },
+    target: {
+      url: w.url,
+      format: w.format,
+      headers: w.headers,
+      secretEnc: webhook.secret_enc,
+      previousSecretEnc:
+        webhook.previous_secret_until !== null && Number(webhook.previous_secret_until) > now
+          ? webhook.previous_secret_enc
+          : null,
+    },
   };
 }

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Webhook } from '../../domain/types.js';
-import { ConflictError, type Page, type Paged, type WebhookInput, type WebhookPatch } from '../store.js';
+import {
+  ConflictError,
+  type Page,
+  type Paged,
+  SECRET_ROTATION_GRACE_MS,
+  type WebhookInput,
+  type WebhookPatch,
+} from '../store.js';
 import { type Ctx, isUniqueViolation } from './context.js';
 import { toWebhook } from './mappers.js';
 
@@ -30,6 +37,8 @@ export async function createWebhook(
         format: input.format,
         headers: JSON.stringify(input.headers),
         secret_enc: input.secretEnc,
+        previous_secret_enc: null,
+        previous_secret_until: null,
         last_triggered_at: null,
         consecutive_failures: 0,
         created_at: now,
@@ -103,15 +112,21 @@ export async function updateWebhook(
 ): Promise<Webhook | null> {
   const row = await db
     .updateTable('webhooks')
-    .set({
+    .set((eb) => ({
       ...(patch.url !== undefined && { url: patch.url }),
       ...(patch.description !== undefined && { description: patch.description }),
       ...(patch.isEnabled !== undefined && { is_enabled: patch.isEnabled ? 1 : 0 }),
       ...(patch.format !== undefined && { format: patch.format }),
       ...(patch.headers !== undefined && { headers: JSON.stringify(patch.headers) }),
-      ...(patch.secretEnc !== undefined && { secret_enc: patch.secretEnc }),
+      ...(patch.secretEnc !== undefined && {
+        secret_enc: patch.secretEnc,
+        // Replacing a secret starts a rotation: the old one (as read by this UPDATE) keeps signing
+        // for a day. Clearing the secret ends signing at once.
+        previous_secret_enc: patch.secretEnc === null ? null : eb.ref('secret_enc'),
+        previous_secret_until: patch.secretEnc === null ? null : now + SECRET_ROTATION_GRACE_MS,
+      }),
       updated_at: now,
-    })
+    }))
     .where('org_id', '=', orgId)
     .where('id', '=', id)
     .where('deleted_at', 'is', null)

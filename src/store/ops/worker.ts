@@ -67,6 +67,8 @@ export async function claimDueDeliveries(
         'w.format',
         'w.headers',
         'w.secret_enc',
+        'w.previous_secret_enc',
+        'w.previous_secret_until',
         'w.is_enabled',
         'w.deleted_at',
       ])
@@ -92,6 +94,10 @@ export async function claimDueDeliveries(
             format: r.format as WebhookFormat,
             headers: JSON.parse(r.headers) as Record<string, string>,
             secretEnc: r.secret_enc,
+            previousSecretEnc:
+              r.previous_secret_until !== null && Number(r.previous_secret_until) > now
+                ? r.previous_secret_enc
+                : null,
           }
         : null,
   }));
