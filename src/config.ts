@@ -20,6 +20,8 @@ export interface Config {
   metricsToken: string | null;
   /** How long a worker's claim lasts without renewal; a dead worker's deliveries come back after it. */
   claimLeaseMs: number;
+  /** Requests per second per API key (bursts of twice that); 0 turns the limit off. */
+  rateLimit: number;
 }
 
 export class ConfigError extends Error {
@@ -113,6 +115,7 @@ export function loadConfig(env: Env = process.env): Config {
     if (ms < 100 || ms > 30_000) throw new Error('must be between 100ms and 30s');
     return ms;
   });
+  const rateLimit = read(env, 'RUNHOOK_RATE_LIMIT', 0, integer(0, 1_000_000));
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   return {
     database,
@@ -130,5 +133,6 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     metricsToken,
     claimLeaseMs,
+    rateLimit,
   };
 }

@@ -164,3 +164,23 @@ for (const backend of backends) {
     });
   });
 }
+
+describe('429 RATE_LIMITED', () => {
+  it('holds an API key to RUNHOOK_RATE_LIMIT requests a second, with Retry-After', async () => {
+    const ctx = await createTestContext(backends[0]!, { env: { RUNHOOK_RATE_LIMIT: '5' } });
+    try {
+      const answers = [];
+      for (let i = 0; i < 15; i++) answers.push(await ctx.api('GET', '/api/v1/agents'));
+      const limited = answers.filter((a) => a.status === 429);
+      expect(answers[0]?.status).toBe(200);
+      expect(limited.length).toBeGreaterThan(0);
+      expect(limited[0]?.body.code).toBe('RATE_LIMITED');
+      expect(Number(limited[0]?.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      // Another organization's key has its own budget.
+      const other = await ctx.newOrg();
+      expect((await ctx.api('GET', '/api/v1/agents', undefined, other.apiKey)).status).toBe(200);
+    } finally {
+      await ctx.close();
+    }
+  });
+});
