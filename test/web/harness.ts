@@ -1,0 +1,299 @@
+/**
+ * What the dashboard's browser test and the screenshot script both need: the real server on a
+ * temp SQLite file, a real receiver on 127.0.0.1, headless Chromium, and a small REST client.
+ * The server is the built CLI (`dist/src/cli/main.js`); `npm test` and `npm run screenshots`
+ * build before they run.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+
+/** The repository root, whether this file runs from test/web/ or from dist/test/web/. */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('package.json not found above the test harness');
+    dir = parent;
+  }
+  return dir;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` until it returns a value other than undefined/false, or throws after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < until) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+}
+
+// ---- Server -------------------------------------------------------------------------------
+
+export interface RunningServer {
+  baseUrl: string;
+  apiKey: string;
+  /** Everything the server printed, for failure messages. */
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+export async function startServer(extraEnv: Record<string, string> = {}): Promise<RunningServer> {
+  const root = repoRoot();
+  const main = join(root, 'dist/src/cli/main.js');
+  if (!existsSync(main)) throw new Error(`${main} does not exist: run \`npm run build\` first`);
+  if (!existsSync(join(root, 'dist/web/index.html')))
+    throw new Error('dist/web/index.html does not exist: run `npm run build` first');
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'runhook-web-'));
+  const port = await freePort();
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const apiKey = `sk_live_${Array.from(randomBytes(40), (b) => alphabet[b % alphabet.length]).join('')}`;
+  const child: ChildProcess = spawn(process.execPath, [main, 'serve'], {
+    cwd: dataDir,
+    env: {
+      ...process.env,
+      RUNHOOK_DATABASE_URL: `sqlite:${join(dataDir, 'runhook.db')}`,
+      RUNHOOK_PORT: String(port),
+      RUNHOOK_HOST: '127.0.0.1',
+      RUNHOOK_BOOTSTRAP_API_KEY: apiKey,
+      RUNHOOK_ALLOWED_CIDRS: '127.0.0.0/8',
+      RUNHOOK_RETRY_SCHEDULE: '100ms',
+      RUNHOOK_RETRY_JITTER: '0',
+      RUNHOOK_LOG_LEVEL: 'warn',
+      ...extraEnv,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    output += chunk;
+  });
+  let exited = false;
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
+
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (!exited) {
+      child.kill('SIGTERM');
+      await Promise.race([exit, sleep(5_000)]);
+      if (!exited) {
+        child.kill('SIGKILL');
+        await exit;
+      }
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+
+  try {
+    await waitFor(
+      'the server to answer /readyz',
+      async () => {
+        if (exited) throw new Error('the server exited');
+        const response = await fetch(`${baseUrl}/readyz`);
+        return response.status === 200;
+      },
+      30_000,
+    );
+  } catch (error) {
+    await stop();
+    throw new Error(`${String(error)}\n--- server output ---\n${output}`);
+  }
+  return { baseUrl, apiKey, output: () => output, stop };
+}
+
+// ---- Receiver -----------------------------------------------------------------------------
+
+export interface ReceivedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  at: number;
+}
+
+export interface Receiver {
+  /** A URL on this receiver, e.g. url('/org'). */
+  url: (path: string) => string;
+  requests: ReceivedRequest[];
+  /** 'ok' answers 200 with OK_BODY; 'fail' answers 500 with FAIL_BODY. */
+  setMode: (mode: 'ok' | 'fail') => void;
+  close: () => Promise<void>;
+}
+
+export const RECEIVER_OK_BODY = JSON.stringify({ received: true, note: 'hello from the test receiver' });
+export const RECEIVER_FAIL_BODY = JSON.stringify({ error: 'the test receiver is failing on purpose' });
+
+export async function startReceiver(): Promise<Receiver> {
+  const requests: ReceivedRequest[] = [];
+  let mode: 'ok' | 'fail' = 'ok';
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      requests.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        at: Date.now(),
+      });
+      const failing = mode === 'fail';
+      res.writeHead(failing ? 500 : 200, {
+        'content-type': 'application/json',
+        'x-receiver': 'runhook-test',
+      });
+      res.end(failing ? RECEIVER_FAIL_BODY : RECEIVER_OK_BODY);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: (path) => `http://127.0.0.1:${port}${path}`,
+    requests,
+    setMode: (next) => {
+      mode = next;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+// ---- Browser ------------------------------------------------------------------------------
+
+export const CHROMIUM_PATH = process.env.RUNHOOK_CHROMIUM ?? '/usr/bin/chromium';
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  });
+}
+
+export function newLaptopContext(browser: Browser, baseUrl: string): Promise<BrowserContext> {
+  return browser.newContext({
+    baseURL: baseUrl,
+    viewport: { width: 1280, height: 800 },
+    deviceScaleFactor: 1,
+  });
+}
+
+// ---- REST ---------------------------------------------------------------------------------
+
+export interface RestClient {
+  request: <T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ) => Promise<{ status: number; body: T }>;
+  get: <T = unknown>(path: string) => Promise<T>;
+  post: <T = unknown>(path: string, body?: unknown) => Promise<T>;
+}
+
+export function restClient(baseUrl: string, apiKey: string): RestClient {
+  async function request<T>(method: string, path: string, body?: unknown) {
+    const response = await fetch(`${baseUrl}/api/v1${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${apiKey}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
+  }
+  async function ok<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const answer = await request<T>(method, path, body);
+    if (answer.status >= 300)
+      throw new Error(`${method} ${path} → ${answer.status} ${JSON.stringify(answer.body)}`);
+    return answer.body;
+  }
+  return {
+    request,
+    get: (path) => ok('GET', path),
+    post: (path, body) => ok('POST', path, body ?? {}),
+  };
+}
+
+// ---- Everything together ----------------------------------------------------------------
+
+export interface Harness {
+  server: RunningServer;
+  receiver: Receiver;
+  browser: Browser;
+  rest: RestClient;
+  close: () => Promise<void>;
+}
+
+export async function startHarness(): Promise<Harness> {
+  const receiver = await startReceiver();
+  let server: RunningServer | undefined;
+  try {
+    server = await startServer();
+    const browser = await launchBrowser();
+    const running = server;
+    return {
+      server: running,
+      receiver,
+      browser,
+      rest: restClient(running.baseUrl, running.apiKey),
+      close: async () => {
+        await browser.close().catch(() => undefined);
+        await running.stop();
+        await receiver.close();
+      },
+    };
+  } catch (error) {
+    await server?.stop();
+    await receiver.close();
+    throw error;
+  }
+}
