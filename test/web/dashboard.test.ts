@@ -19,6 +19,7 @@ interface Webhook {
   url: string;
   headers: Record<string, string>;
   has_secret: boolean;
+  is_enabled: boolean;
 }
 interface Run {
   id: string;
@@ -187,6 +188,16 @@ describe('dashboard in headless Chromium', () => {
     await page
       .locator(`[data-testid="delivery-row"][data-delivery-id="${deliveriesOfRun.deliveries[0]!.id}"]`)
       .waitFor();
+
+    // Turning the agent's webhook off makes the agent fall back to the organization's.
+    await page.goto(`/agents/${agentId}`);
+    const agentForm2 = page.getByRole('form', { name: 'Agent webhook' });
+    await agentForm2.getByLabel('Send webhook notifications').uncheck();
+    await agentForm2.getByRole('button', { name: 'Save' }).click();
+    await agentForm2.getByTestId('save-status').waitFor();
+    await expect.poll(() => page.getByTestId('webhook-scope').getAttribute('data-scope')).toBe('org');
+    expect(await page.getByTestId('webhook-scope').textContent()).toContain('its own webhook is turned off');
+    expect((await agentWebhook(agentId)).is_enabled).toBe(false);
   }, 180_000);
 
   async function agentWebhook(agentId: string): Promise<Webhook> {
@@ -223,6 +234,39 @@ describe('dashboard in headless Chromium', () => {
     expect(await urlError.textContent()).toMatch(/\S/);
     expect(await form.getByLabel('Endpoint URL').getAttribute('aria-invalid')).toBe('true');
     await form.getByRole('alert').first().waitFor();
+  }, 60_000);
+
+  it('creates an API key shown once, lists it and revokes it', async () => {
+    await page.goto('/api-keys');
+    await page.getByLabel('Name').fill('GitHub Actions');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const value = page.getByTestId('new-key-value');
+    await value.waitFor();
+    const key = await value.inputValue();
+    expect(key).toMatch(/^sk_live_[A-Za-z0-9]{40}$/);
+    await page.getByRole('button', { name: 'Copy' }).click();
+    await page.getByTestId('new-key').getByRole('status').waitFor();
+
+    // The new key works against the API.
+    const asNewKey = await fetch(`${h.server.baseUrl}/api/v1/agents`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(asNewKey.status).toBe(200);
+
+    // Once dismissed, the value is gone from the page for good.
+    await page.getByRole('button', { name: 'Done' }).click();
+    await expect.poll(() => page.getByTestId('new-key').count()).toBe(0);
+    expect(await page.content()).not.toContain(key);
+
+    const row = page.getByTestId('api-key-row').filter({ hasText: 'GitHub Actions' });
+    await row.waitFor();
+    await row.getByRole('button', { name: 'Revoke key GitHub Actions' }).click();
+    await row.getByRole('button', { name: 'Revoke key', exact: true }).click();
+    await expect.poll(() => row.count()).toBe(0);
+    const revoked = await fetch(`${h.server.baseUrl}/api/v1/agents`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(revoked.status).toBe(401);
   }, 60_000);
 
   it('sends a rejected key to the sign-in screen', async () => {

@@ -89,8 +89,10 @@ export const api = {
 /** Forgets the key and goes to the sign-in screen, remembering where the user was. */
 export function signOut(reason?: 'expired'): void {
   clearApiKey();
+  // Several requests of one screen may fail at once; the first one already went to sign-in.
+  if (window.location.pathname === '/login') return;
   const here = window.location.pathname + window.location.search;
-  const next = here.startsWith('/login') ? '' : here;
+  const next = here;
   const params = new URLSearchParams();
   if (next && next !== '/') params.set('next', next);
   if (reason) params.set('reason', reason);

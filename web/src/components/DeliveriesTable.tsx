@@ -22,7 +22,7 @@ export function DeliveriesTable({ deliveries, caption, webhookName }: Deliveries
             <th scope="col">Created</th>
             <th scope="col">Status</th>
             {webhookName ? <th scope="col">Webhook</th> : null}
-            <th scope="col">Last HTTP status</th>
+            <th scope="col">HTTP</th>
             <th scope="col" className="num">
               Response time
             </th>

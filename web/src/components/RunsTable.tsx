@@ -4,17 +4,27 @@ import type { TestRun } from '../types';
 import { StatusBadge } from './Badges';
 import { Time } from './Time';
 
-export function PassRate({ run }: { run: TestRun }) {
+const FINAL = ['completed', 'failed', 'canceled'];
+
+export function PassRate({ run, counts = false }: { run: TestRun; counts?: boolean }) {
   const total = run.total_scenarios;
   const pct = (n: number) => (total > 0 ? (n / total) * 100 : 0);
+  if (!FINAL.includes(run.status) && total === 0) return <span className="muted">—</span>;
+  const title = `${run.passed_count} passed, ${run.failed_count} failed, ${run.error_count} errors of ${total}`;
   return (
-    <span className="pass-rate">
+    <span className="pass-rate" title={title}>
       <span className="pass-rate-bar" aria-hidden="true">
         <span className="seg seg-ok" style={{ width: `${pct(run.passed_count)}%` }} />
         <span className="seg seg-bad" style={{ width: `${pct(run.failed_count)}%` }} />
         <span className="seg seg-warn" style={{ width: `${pct(run.error_count)}%` }} />
       </span>
       <span className="pass-rate-text">{formatPercent(run.pass_rate)}</span>
+      {counts ? (
+        <span className="pass-rate-counts muted">
+          {run.passed_count}/{total}
+          {run.error_count ? <span className="text-warn"> · {run.error_count} err</span> : null}
+        </span>
+      ) : null}
     </span>
   );
 }
@@ -39,9 +49,6 @@ export function RunsTable({
             {showAgent ? <th scope="col">Agent</th> : null}
             <th scope="col">Status</th>
             <th scope="col">Pass rate</th>
-            <th scope="col" className="num">
-              Passed / failed / errors
-            </th>
             <th scope="col">Started</th>
             <th scope="col" className="num">
               Duration
@@ -66,10 +73,7 @@ export function RunsTable({
                 <StatusBadge status={run.status} />
               </td>
               <td>
-                <PassRate run={run} />
-              </td>
-              <td className="num">
-                {run.passed_count} / {run.failed_count} / {run.error_count}
+                <PassRate run={run} counts />
               </td>
               <td>
                 <Time iso={run.started_at ?? run.created_at} />

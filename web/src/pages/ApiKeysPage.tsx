@@ -202,7 +202,9 @@ export function ApiKeysPage() {
                     <tr key={key.id} data-testid="api-key-row">
                       <td>
                         {key.name}
-                        {isCurrentKey(key) ? <span className="badge badge-info">this session</span> : null}
+                        {isCurrentKey(key) ? (
+                          <span className="badge badge-info badge-aside">this session</span>
+                        ) : null}
                       </td>
                       <td className="mono">{key.prefix.replace(/…$/, '')}…</td>
                       <td>

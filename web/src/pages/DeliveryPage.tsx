@@ -194,8 +194,12 @@ export function DeliveryPage({ deliveryId }: { deliveryId: string }) {
           </p>
         ) : (
           <ol className="attempts">
-            {detail.attempts.map((attempt) => (
-              <AttemptItem key={attempt.attempt_number} attempt={attempt} />
+            {detail.attempts.map((attempt, index) => (
+              <AttemptItem
+                key={attempt.attempt_number}
+                attempt={attempt}
+                latest={index === detail.attempts.length - 1}
+              />
             ))}
           </ol>
         )}
@@ -216,7 +220,8 @@ export function DeliveryPage({ deliveryId }: { deliveryId: string }) {
   );
 }
 
-function AttemptItem({ attempt }: { attempt: Attempt }) {
+/** One HTTP try. Only the latest starts open: older ones mostly repeat the same request. */
+function AttemptItem({ attempt, latest }: { attempt: Attempt; latest: boolean }) {
   const headingId = `attempt-${attempt.attempt_number}`;
   return (
     <li
@@ -225,61 +230,69 @@ function AttemptItem({ attempt }: { attempt: Attempt }) {
       data-attempt-number={attempt.attempt_number}
       aria-labelledby={headingId}
     >
-      <div className="attempt-header">
-        <h3 id={headingId}>Attempt {attempt.attempt_number}</h3>
-        <span className={`badge badge-trigger-${attempt.trigger}`} data-testid="attempt-trigger">
-          {attempt.trigger}
-        </span>
-        <HttpStatus code={attempt.http_status} testId="attempt-status" />
-        <span data-testid="attempt-time">{formatMs(attempt.response_time_ms)}</span>
-        <Time iso={attempt.started_at} />
-        {attempt.error_class ? (
-          <span className="badge badge-bad" data-testid="attempt-error-class">
-            {attempt.error_class}
+      <details open={latest}>
+        <summary className="attempt-header">
+          <h3 id={headingId}>Attempt {attempt.attempt_number}</h3>
+          <span className={`badge badge-trigger-${attempt.trigger}`} data-testid="attempt-trigger">
+            {attempt.trigger}
           </span>
-        ) : null}
-      </div>
-      {attempt.error_message ? <p className="attempt-error">{attempt.error_message}</p> : null}
-      <div className="attempt-body">
-        <div>
-          <h4>Request</h4>
-          <p className="mono small break">POST {attempt.request.url}</p>
-          <details open>
-            <summary>Headers ({Object.keys(attempt.request.headers).length})</summary>
-            <HeadersTable
-              headers={attempt.request.headers}
-              caption={`Request headers of attempt ${attempt.attempt_number}`}
-            />
-          </details>
-          <CodeBlock
-            text={attempt.request.body}
-            label={`Request body of attempt ${attempt.attempt_number}`}
-            testId="attempt-request-body"
-          />
-        </div>
-        <div>
-          <h4>Response</h4>
-          {attempt.response ? (
-            <>
-              <details open>
-                <summary>Headers ({Object.keys(attempt.response.headers).length})</summary>
-                <HeadersTable
-                  headers={attempt.response.headers}
-                  caption={`Response headers of attempt ${attempt.attempt_number}`}
-                />
-              </details>
-              <CodeBlock
-                text={attempt.response.body}
-                label={`Response body of attempt ${attempt.attempt_number}`}
-                testId="attempt-response-body"
+          <span className="attempt-facts">
+            HTTP <HttpStatus code={attempt.http_status} testId="attempt-status" />
+          </span>
+          <span className="attempt-facts">
+            <span data-testid="attempt-time">{formatMs(attempt.response_time_ms)}</span> response time
+          </span>
+          <span className="attempt-facts">
+            <Time iso={attempt.started_at} />
+          </span>
+          {attempt.error_class ? (
+            <span className="badge badge-bad" data-testid="attempt-error-class">
+              {attempt.error_class}
+            </span>
+          ) : null}
+        </summary>
+        {attempt.error_message ? <p className="attempt-error">{attempt.error_message}</p> : null}
+        <div className="attempt-body">
+          <div>
+            <h4>Request</h4>
+            <p className="mono small break">POST {attempt.request.url}</p>
+            <details open>
+              <summary>Headers ({Object.keys(attempt.request.headers).length})</summary>
+              <HeadersTable
+                headers={attempt.request.headers}
+                caption={`Request headers of attempt ${attempt.attempt_number}`}
               />
-              {attempt.response.truncated ? <p className="hint">The body was cut at 64 KiB.</p> : null}
-            </>
-          ) : (
-            <p className="muted small">No response was received.</p>
-          )}
+            </details>
+            <CodeBlock
+              text={attempt.request.body}
+              label={`Request body of attempt ${attempt.attempt_number}`}
+              testId="attempt-request-body"
+            />
+          </div>
+          <div>
+            <h4>Response</h4>
+            {attempt.response ? (
+              <>
+                <details open>
+                  <summary>Headers ({Object.keys(attempt.response.headers).length})</summary>
+                  <HeadersTable
+                    headers={attempt.response.headers}
+                    caption={`Response headers of attempt ${attempt.attempt_number}`}
+                  />
+                </details>
+                <CodeBlock
+                  text={attempt.response.body}
+                  label={`Response body of attempt ${attempt.attempt_number}`}
+                  testId="attempt-response-body"
+                />
+                {attempt.response.truncated ? <p className="hint">The body was cut at 64 KiB.</p> : null}
+              </>
+            ) : (
+              <p className="muted small">No response was received.</p>
+            )}
+          </div>
         </div>
-      </div>
+      </details>
     </li>
   );
 }
