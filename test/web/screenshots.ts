@@ -116,6 +116,8 @@ async function main() {
       await settle(page);
       await prepare?.();
       await settle(page);
+      // A full-page capture scrolls the page, which would catch the sticky sidebar mid-way.
+      await page.addStyleTag({ content: '.sidebar { position: static; }' });
       await page.screenshot({ path: join(out, file), fullPage: true });
       console.log(`docs/screenshots/${file}`);
     };
