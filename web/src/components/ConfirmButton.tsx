@@ -1,4 +1,4 @@
-import { useId, useState } from 'react';
+import { type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
 
 interface ConfirmButtonProps {
   /** Text of the first button, e.g. "Revoke". */
@@ -23,10 +23,27 @@ export function ConfirmButton({
   const [asking, setAsking] = useState(false);
   const [busy, setBusy] = useState(false);
   const questionId = useId();
+  const opener = useRef<HTMLButtonElement>(null);
+  const returnFocus = useRef(false);
+  useEffect(() => {
+    if (!asking && returnFocus.current) {
+      returnFocus.current = false;
+      opener.current?.focus();
+    }
+  }, [asking]);
+  const cancel = () => {
+    returnFocus.current = true;
+    setAsking(false);
+  };
+  // Escape backs out, like closing a dialog.
+  const onEscape = (event: KeyboardEvent) => {
+    if (event.key === 'Escape') cancel();
+  };
   if (!asking) {
     return (
       <button
         type="button"
+        ref={opener}
         className="button button-danger-quiet"
         aria-label={ariaLabel}
         disabled={disabled}
@@ -45,6 +62,7 @@ export function ConfirmButton({
         type="button"
         className="button button-danger"
         aria-describedby={questionId}
+        onKeyDown={onEscape}
         disabled={busy}
         // biome-ignore lint/a11y/noAutofocus: focus must follow the question the user just opened.
         autoFocus
@@ -60,7 +78,7 @@ export function ConfirmButton({
       >
         {confirmLabel}
       </button>
-      <button type="button" className="button" onClick={() => setAsking(false)}>
+      <button type="button" className="button" onClick={cancel} onKeyDown={onEscape}>
         Cancel
       </button>
     </span>

@@ -39,9 +39,16 @@ interface HeadersEditorProps {
 export function HeadersEditor({ idPrefix, rows, onChange, error }: HeadersEditorProps) {
   const [limitMessage, setLimitMessage] = useState(false);
   const focusRow = useRef<number | null>(null);
+  const focusAdd = useRef(false);
+  const addButton = useRef<HTMLButtonElement>(null);
   const container = useRef<HTMLFieldSetElement>(null);
 
   useEffect(() => {
+    if (focusAdd.current) {
+      // The removed row's button is gone; keep keyboard users inside the editor.
+      addButton.current?.focus();
+      focusAdd.current = false;
+    }
     if (focusRow.current === null) return;
     const input = container.current?.querySelector<HTMLInputElement>(
       `#${idPrefix}-header-${focusRow.current}-name`,
@@ -69,6 +76,7 @@ export function HeadersEditor({ idPrefix, rows, onChange, error }: HeadersEditor
   }
 
   function remove(key: number) {
+    focusAdd.current = true;
     onChange(rows.filter((row) => row.key !== key));
   }
 
@@ -132,7 +140,7 @@ export function HeadersEditor({ idPrefix, rows, onChange, error }: HeadersEditor
         </div>
       ) : null}
       <div className="headers-footer">
-        <button type="button" className="button" onClick={add}>
+        <button type="button" className="button" onClick={add} ref={addButton}>
           Add header
         </button>
         {limitMessage ? (
