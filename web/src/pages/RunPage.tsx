@@ -132,12 +132,6 @@ function RunDeliveries({ run }: { run: TestRun }) {
           webhookName={(id) => webhookLabel(webhooks.get(id), agents)}
         />
       )}
-      {found.capped ? (
-        <p className="hint">
-          Only the organization’s {found.scanned} most recent deliveries were searched; older ones of this run
-          may be missing here. See <Link to="/deliveries">all deliveries</Link>.
-        </p>
-      ) : null}
       <p>
         <button type="button" className="button" onClick={loaded.reload}>
           Refresh
