@@ -1,0 +1,76 @@
+/** Small helpers shared by the delivery suites (test/delivery only). */
+import { createServer } from 'node:net';
+import { expect } from 'vitest';
+import { eventually, type TestContext } from '../helpers/context.js';
+
+/** A port nothing listens on: bound once by us, then closed. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export async function createAgent(ctx: TestContext, name = 'Delivery agent'): Promise<string> {
+  const res = await ctx.api('POST', '/api/v1/agents', { name });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body.id as string;
+}
+
+export async function createWebhook(ctx: TestContext, body: Record<string, unknown>): Promise<any> {
+  const res = await ctx.api('POST', '/api/v1/webhooks', body);
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body;
+}
+
+/** Creates a run of `agentId` that is already finished (one call from CI): it fires the event. */
+export async function finishedRun(
+  ctx: TestContext,
+  agentId: string,
+  extra: Record<string, unknown> = {},
+): Promise<any> {
+  const res = await ctx.api('POST', '/api/v1/runs', {
+    agent_id: agentId,
+    name: 'Emergency Response Test',
+    status: 'completed',
+    passed_count: 17,
+    failed_count: 3,
+    error_count: 0,
+    ...extra,
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body;
+}
+
+/** The only delivery of a run (SPEC §2: one event per run, one webhook per event). */
+export async function deliveryOfRun(ctx: TestContext, runId: string): Promise<any> {
+  const list = await ctx.api('GET', `/api/v1/deliveries?test_run_id=${runId}`);
+  expect(list.status).toBe(200);
+  expect(list.body.total).toBe(1);
+  return list.body.deliveries[0];
+}
+
+export async function getDelivery(ctx: TestContext, id: string): Promise<any> {
+  const res = await ctx.api('GET', `/api/v1/deliveries/${id}`);
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+/** Waits until the delivery is no longer pending and returns its detail (attempts included). */
+export async function settled(ctx: TestContext, id: string, timeoutMs = 10_000): Promise<any> {
+  return eventually(
+    async () => {
+      const d = await getDelivery(ctx, id);
+      return d.status !== 'pending' && d;
+    },
+    timeoutMs,
+    `delivery ${id} to leave pending`,
+  );
+}
+
+export async function getWebhook(ctx: TestContext, id: string): Promise<any> {
+  const res = await ctx.api('GET', `/api/v1/webhooks/${id}`);
+  expect(res.status).toBe(200);
+  return res.body;
+}
