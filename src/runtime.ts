@@ -1,4 +1,4 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Config } from './config.js';
 import { createHttpSender, type HttpSender } from './delivery/httpClient.js';
 import { generateApiKey, newApiKeyRecord } from './security/apiKeys.js';
@@ -14,8 +14,34 @@ export interface Runtime {
   logger: Logger;
 }
 
-export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({ level: config.logLevel, base: { service: 'runhook' } });
+/**
+ * Paths pino replaces with `[redacted]`. Fastify's request serializer leaves headers out already;
+ * this holds even if a line logs a request's headers or an object with a secret.
+ */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'headers.Authorization',
+  'authorization',
+  'secret',
+  '*.secret',
+  'body.secret',
+  'req.body.secret',
+  'apiKey',
+  'api_key',
+  '*.apiKey',
+  '*.api_key',
+];
+
+/** JSON lines on stdout (or `destination`, e.g. a test's stream), one object per line. */
+export function createLogger(config: Pick<Config, 'logLevel'>, destination?: DestinationStream): Logger {
+  const options = {
+    level: config.logLevel,
+    base: { service: 'runhook' },
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Opens the database (migrating it) and everything that every command needs. */

@@ -1,10 +1,25 @@
 import type { FastifyInstance } from 'fastify';
+import { createMetrics, type Metrics, metricsPlugin } from '../http/metrics.js';
+import { openApiPlugin } from '../http/openapi.js';
 import type { Runtime } from '../runtime.js';
 import type { DeliveryResult } from '../store/store.js';
 
-/** Metrics and OpenAPI plug in here (see src/http/metrics.ts, src/http/openapi.ts when present). */
-export function extraPlugins(_rt: Runtime): Array<(app: FastifyInstance) => Promise<void> | void> {
-  return [];
+/**
+ * This process's metrics. Created with the HTTP server (`serve`); a process that runs only
+ * `runhook worker` has no /metrics to show them on, so there it stays null and counts nothing.
+ */
+let processMetrics: Metrics | null = null;
+
+/** OpenAPI (/openapi.json, /docs) and Prometheus (/metrics) for `runhook serve`. */
+export function extraPlugins(rt: Runtime): Array<(app: FastifyInstance) => Promise<void> | void> {
+  processMetrics = createMetrics({ store: rt.store });
+  return [
+    openApiPlugin({ publicUrl: rt.config.publicUrl }),
+    metricsPlugin(processMetrics, { token: rt.config.metricsToken, logger: rt.logger }),
+  ];
 }
 
-export function recordWorkerResults(_results: readonly DeliveryResult[]): void {}
+/** The worker's `onRecorded`: counts deliveries and attempts once they are durably written. */
+export function recordWorkerResults(results: readonly DeliveryResult[]): void {
+  processMetrics?.recordResults(results);
+}

@@ -1,0 +1,186 @@
+/**
+ * Prometheus metrics at /metrics (prom-client, in a registry of their own, not the global one).
+ *
+ * - Deliveries and attempts are counted from what the worker of this process has durably
+ *   recorded (recordResults). Test Webhook sends are not counted: they answer the caller
+ *   directly and are not part of the delivery pipeline.
+ * - Pending deliveries and queue lag are read from the database at scrape time, so every process
+ *   reports the same, global value.
+ * - Events are counted where this process's API finishes a run.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { FINAL_RUN_STATUSES } from '../domain/types.js';
+import type { DeliveryResult, Store } from '../store/store.js';
+import { ApiError } from './errors.js';
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** Counts a batch of delivery results once the worker has written them. */
+  recordResults(results: readonly DeliveryResult[]): void;
+  /** Counts one event (a run that reached a final status). */
+  eventCreated(): void;
+}
+
+export interface MetricsDeps {
+  store: Pick<Store, 'countPending'>;
+  now?: () => number;
+  /** Node.js process metrics (CPU, memory, event loop, GC); on by default. */
+  processMetrics?: boolean;
+}
+
+/** Attempt latency buckets in seconds: from a fast receiver up to the longest allowed timeout (5 min). */
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 300];
+
+function statusClass(httpStatus: number | null): string {
+  return httpStatus === null ? 'none' : `${Math.floor(httpStatus / 100)}xx`;
+}
+
+function outcomeOf(result: DeliveryResult): 'succeeded' | 'failed' | 'retrying' {
+  return result.status === 'pending' ? 'retrying' : result.status;
+}
+
+export function createMetrics(deps: MetricsDeps): Metrics {
+  const registry = new Registry();
+  const now = deps.now ?? Date.now;
+  if (deps.processMetrics !== false) collectDefaultMetrics({ register: registry });
+
+  const deliveries = new Counter({
+    name: 'runhook_deliveries_total',
+    help: 'Delivery results recorded by this process: succeeded, failed (gave up, or webhook gone), retrying (another attempt scheduled).',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const attempts = new Counter({
+    name: 'runhook_attempts_total',
+    help: 'HTTP attempts recorded by this process, by status class (none = no answer) and error class (none = delivered).',
+    labelNames: ['status_class', 'error_class'],
+    registers: [registry],
+  });
+  const attemptDuration = new Histogram({
+    name: 'runhook_attempt_duration_seconds',
+    help: 'Time from sending an attempt to its answer, timeout or error.',
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+  const events = new Counter({
+    name: 'runhook_events_created_total',
+    help: 'Events created by this process: test runs that reached completed, failed or canceled.',
+    registers: [registry],
+  });
+  // Make the counters visible at 0 before anything happens, so rate() and absent() behave.
+  for (const outcome of ['succeeded', 'failed', 'retrying']) deliveries.inc({ outcome }, 0);
+
+  // Both gauges come from one query per scrape: prom-client collects them concurrently.
+  let snapshot: Promise<{ pending: number; oldestDueAt: number | null; at: number }> | null = null;
+  const readPending = () => {
+    if (!snapshot) {
+      const at = now();
+      snapshot = deps.store
+        .countPending(at)
+        .then((p) => ({ ...p, at }))
+        .finally(() => {
+          snapshot = null;
+        });
+    }
+    return snapshot;
+  };
+  new Gauge({
+    name: 'runhook_deliveries_pending',
+    help: 'Deliveries not finished yet (waiting, in flight or scheduled for a retry), in the whole database.',
+    registers: [registry],
+    async collect() {
+      this.set((await readPending()).pending);
+    },
+  });
+  new Gauge({
+    name: 'runhook_queue_lag_seconds',
+    help: 'How long the oldest due delivery has been waiting for an attempt (0 when none is due), in the whole database.',
+    registers: [registry],
+    async collect() {
+      const { oldestDueAt, at } = await readPending();
+      this.set(oldestDueAt === null ? 0 : Math.max(0, at - oldestDueAt) / 1000);
+    },
+  });
+
+  return {
+    registry,
+    recordResults(results) {
+      for (const r of results) {
+        deliveries.inc({ outcome: outcomeOf(r) });
+        if (!r.attempt) continue;
+        attempts.inc({
+          status_class: statusClass(r.attempt.httpStatus),
+          error_class: r.attempt.errorClass ?? 'none',
+        });
+        if (r.attempt.responseTimeMs !== null) attemptDuration.observe(r.attempt.responseTimeMs / 1000);
+      }
+    },
+    eventCreated() {
+      events.inc();
+    },
+  };
+}
+
+/** Routes whose success means "one event was created" (SPEC §2: one per run that ends). */
+const FINISHING_ROUTES: Record<string, number> = {
+  '/api/v1/runs/:id/complete': 200,
+  '/api/v1/runs/:id/cancel': 200,
+  '/api/v1/runs': 201,
+};
+const FINAL = new Set<string>(FINAL_RUN_STATUSES);
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/**
+ * The plugin for buildApp's `plugins`: GET /metrics (behind `Authorization: Bearer <token>` when
+ * RUNHOOK_METRICS_TOKEN is set) and the hook that counts events.
+ */
+export function metricsPlugin(
+  metrics: Metrics,
+  options: { token: string | null; logger?: Logger },
+): (app: FastifyInstance) => void {
+  return (app) => {
+    app.addHook('onResponse', async (request, reply) => {
+      if (request.method !== 'POST') return;
+      const expected = FINISHING_ROUTES[request.routeOptions.url ?? ''];
+      if (expected === undefined || reply.statusCode !== expected) return;
+      // POST /runs creates a finished run (and its event) only when given a final status.
+      if (request.routeOptions.url === '/api/v1/runs') {
+        const status = (request.body as { status?: unknown } | undefined)?.status;
+        if (typeof status !== 'string' || !FINAL.has(status)) return;
+      }
+      metrics.eventCreated();
+    });
+
+    app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+      if (options.token !== null) {
+        const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+        if (!match?.[1] || !sameSecret(match[1], options.token)) {
+          throw new ApiError(
+            'UNAUTHORIZED',
+            'send the metrics token as "Authorization: Bearer <RUNHOOK_METRICS_TOKEN>"',
+          );
+        }
+      }
+      let text: string;
+      try {
+        text = await metrics.registry.metrics();
+      } catch (err) {
+        // The gauges read the database: without it, say so instead of showing stale numbers.
+        (options.logger ?? request.log).warn({ err }, 'metrics scrape failed');
+        return reply
+          .code(503)
+          .type('text/plain; charset=utf-8')
+          .send('# runhook: the database is not reachable; no metrics this scrape\n');
+      }
+      return reply.type(metrics.registry.contentType).send(text);
+    });
+  };
+}

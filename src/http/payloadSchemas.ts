@@ -1,0 +1,316 @@
+/**
+ * What Runhook sends to receivers (SPEC §2–§3), as JSON Schema 2020-12: the bodies of each
+ * payload format and the headers of every delivery. The OpenAPI document's `webhooks` section
+ * (src/http/openapi.ts) and docs/payloads.md are generated from these objects; tests check real
+ * bodies from src/domain/payloads.ts against them. Examples are produced by those same
+ * functions, so they cannot drift from what is sent.
+ */
+import { renderBody, standardPayload, testPayload } from '../domain/payloads.js';
+import { buildDeliveryHeaders } from '../domain/signing.js';
+import { FINAL_RUN_STATUSES, type TestRun } from '../domain/types.js';
+import { USER_AGENT } from '../version.js';
+
+const isoSecond = {
+  type: 'string',
+  format: 'date-time',
+  pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z$',
+};
+const uuid = { type: 'string', format: 'uuid' };
+const count = { type: 'integer', minimum: 0 };
+
+/** The `test_run` object of the standard payload; properties in the order they are sent. */
+export const payloadTestRunSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'id',
+    'test_run_id',
+    'name',
+    'agent_id',
+    'agent_name',
+    'status',
+    'pass_rate',
+    'passed_count',
+    'failed_count',
+    'error_count',
+    'total_scenarios',
+    'started_at',
+    'completed_at',
+    'duration_seconds',
+  ],
+  properties: {
+    id: { ...uuid, description: 'The test run’s id. Receivers deduplicate on it.' },
+    test_run_id: {
+      type: 'string',
+      pattern: '^TR-\\d{5,}$',
+      description: 'Human id, numbered per organization: `TR-00042`.',
+    },
+    name: { type: 'string', description: 'The run’s name.' },
+    agent_id: { ...uuid, description: 'The agent the run belongs to.' },
+    agent_name: { type: 'string', description: 'The agent’s name when the run was created.' },
+    status: {
+      type: 'string',
+      enum: [...FINAL_RUN_STATUSES],
+      description: 'How the run ended.',
+    },
+    pass_rate: {
+      type: 'number',
+      minimum: 0,
+      maximum: 100,
+      description: 'passed_count / total_scenarios × 100, rounded to 2 decimals; 0 when the total is 0.',
+    },
+    passed_count: { ...count, description: 'Scenarios that passed.' },
+    failed_count: { ...count, description: 'Scenarios that failed.' },
+    error_count: { ...count, description: 'Scenarios that errored.' },
+    total_scenarios: {
+      ...count,
+      description: 'As given by the caller, else passed_count + failed_count + error_count.',
+    },
+    started_at: { ...isoSecond, description: 'When the run started (defaults to its creation).' },
+    completed_at: { ...isoSecond, description: 'When the run ended.' },
+    duration_seconds: {
+      ...count,
+      description: 'completed_at − started_at in whole seconds.',
+    },
+  },
+} as const;
+
+function standardBodySchema(event: 'test_run_completed' | 'test') {
+  const isTest = event === 'test';
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: isTest
+      ? ['event', 'is_test', 'timestamp', 'test_run', 'results_url']
+      : ['event', 'timestamp', 'test_run', 'results_url'],
+    properties: {
+      event: {
+        const: event,
+        description: isTest ? 'Always `test` for Test Webhook sends.' : 'The event type.',
+      },
+      ...(isTest
+        ? { is_test: { const: true, description: 'Present (and true) only on Test Webhook sends.' } }
+        : {}),
+      timestamp: {
+        ...isoSecond,
+        description: 'When the event was created. The body is byte-identical on every retry.',
+      },
+      test_run: isTest
+        ? {
+            ...payloadTestRunSchema,
+            description: 'A sample run: `id` and `agent_id` are all-zero UUIDs.',
+          }
+        : payloadTestRunSchema,
+      results_url: {
+        type: 'string',
+        format: 'uri',
+        description: 'The run in the dashboard: `<RUNHOOK_PUBLIC_URL>/runs/<test_run.id>`.',
+      },
+    },
+  };
+}
+
+/** Format `standard`: the `test_run_completed` event (SPEC §2). */
+export const standardPayloadSchema = standardBodySchema('test_run_completed');
+
+/** Format `standard`, sent by Test Webhook: `event: "test"`, `is_test: true`, a sample run. */
+export const testPayloadSchema = standardBodySchema('test');
+
+/** Format `clix` (TestCLIX-compatible). */
+export const clixPayloadSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['timestamp', 'test_id', 'status', 'created_at'],
+  properties: {
+    timestamp: {
+      type: 'number',
+      description: 'When the event was created, in Unix seconds with a fraction (written with 3 decimals).',
+    },
+    test_id: { ...uuid, description: 'The test run’s id (`test_run.id` of the standard payload).' },
+    status: {
+      type: 'string',
+      enum: ['pass', 'error'],
+      description: '`pass` when the run is `completed` with no failed and no errored scenario, else `error`.',
+    },
+    created_at: { ...isoSecond, description: 'When the run started (its `started_at`).' },
+  },
+} as const;
+
+const slackText = (type: 'mrkdwn' | 'plain_text', description: string) => ({
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'text'],
+  properties: { type: { const: type }, text: { type: 'string' } },
+  description,
+});
+
+/** Format `slack`: a Slack incoming-webhook message. */
+export const slackPayloadSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['text', 'blocks'],
+  properties: {
+    text: {
+      type: 'string',
+      description:
+        'One line: outcome emoji, run name, outcome, agent, passed/total, pass rate. Slack shows it in notifications.',
+    },
+    blocks: {
+      type: 'array',
+      description: 'A section with the same facts, then a “View results” button linking to the run.',
+      prefixItems: [
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['type', 'text'],
+          properties: {
+            type: { const: 'section' },
+            text: slackText('mrkdwn', 'Run, agent, passed/total, failed, errors and duration.'),
+          },
+        },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['type', 'elements'],
+          properties: {
+            type: { const: 'actions' },
+            elements: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 1,
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['type', 'text', 'url'],
+                properties: {
+                  type: { const: 'button' },
+                  text: slackText('plain_text', 'The button label.'),
+                  url: { type: 'string', format: 'uri', description: 'The run’s `results_url`.' },
+                },
+              },
+            },
+          },
+        },
+      ],
+      minItems: 2,
+      items: false,
+    },
+  },
+} as const;
+
+export type PayloadFormat = 'standard' | 'clix' | 'slack';
+
+/** A header Runhook sets on deliveries (SPEC §3). */
+export interface DeliveryHeader {
+  name: string;
+  /** Sent on every delivery of the formats listed, whatever the webhook's settings. */
+  always: boolean;
+  /** Formats whose deliveries may carry it. */
+  formats: readonly PayloadFormat[];
+  description: string;
+}
+
+const ALL_FORMATS: readonly PayloadFormat[] = ['standard', 'clix', 'slack'];
+
+export const DELIVERY_HEADERS: readonly DeliveryHeader[] = [
+  {
+    name: 'Content-Type',
+    always: true,
+    formats: ALL_FORMATS,
+    description: '`application/json`.',
+  },
+  {
+    name: 'User-Agent',
+    always: true,
+    formats: ALL_FORMATS,
+    description: '`Runhook/<version>`.',
+  },
+  {
+    name: 'webhook-id',
+    always: true,
+    formats: ALL_FORMATS,
+    description:
+      'Standard Webhooks: the event id. The same on every retry and redelivery of the event: deduplicate on it.',
+  },
+  {
+    name: 'webhook-timestamp',
+    always: true,
+    formats: ALL_FORMATS,
+    description:
+      'Standard Webhooks: Unix seconds when this attempt was sent. Refuse values far from your clock.',
+  },
+  {
+    name: 'webhook-signature',
+    always: false,
+    formats: ALL_FORMATS,
+    description:
+      'When the webhook has a secret: `v1,<base64 HMAC-SHA256(key, "<webhook-id>.<webhook-timestamp>.<body>")>`. ' +
+      'During a secret rotation, one `v1,…` entry per active secret, separated by spaces; one match is enough.',
+  },
+  {
+    name: 'X-Runhook-Signature',
+    always: false,
+    formats: ALL_FORMATS,
+    description:
+      'When the webhook has a secret: `sha256=<hex HMAC-SHA256(key, body)>`. Signs the body only (no timestamp).',
+  },
+  {
+    name: 'X-Clix-Signature',
+    always: false,
+    formats: ['clix'],
+    description: 'Format `clix` with a secret: `<hex HMAC-SHA1(key, body)>`, as TestCLIX sends it.',
+  },
+];
+
+/** The key of a signature: a `whsec_<base64>` secret's decoded bytes, any other secret's UTF-8 bytes. */
+export const SIGNING_KEY_RULE =
+  'The signing key is the decoded bytes of a `whsec_<base64>` secret, or the UTF-8 bytes of any other secret.';
+
+/** The run of SPEC §2, used for every example. */
+const SAMPLE_RUN: TestRun = {
+  id: '7c9e6679-7425-40de-944b-e07fc1f90ae7',
+  orgId: '00000000-0000-0000-0000-000000000001',
+  seq: 42,
+  name: 'Emergency Response Test',
+  agentId: '6ba7b810-9dad-11d1-80b4-00c04fd430c8',
+  agentName: 'Healthcare Assistant',
+  status: 'completed',
+  passedCount: 17,
+  failedCount: 3,
+  errorCount: 0,
+  totalScenarios: 20,
+  startedAt: Date.UTC(2026, 0, 30, 10, 30, 0),
+  completedAt: Date.UTC(2026, 0, 30, 10, 32, 45),
+  createdAt: Date.UTC(2026, 0, 30, 10, 30, 0),
+};
+const SAMPLE_PUBLIC_URL = 'https://runhook.example.com';
+
+/** The secret of the examples (the README's): anyone can recompute their signatures. */
+export const EXAMPLE_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+const EXAMPLE_EVENT_ID = '2f1c3e4a-9b7d-4c1e-8f00-5a6b7c8d9e0f';
+
+/**
+ * One delivery of the sample run in the given format, exactly as Runhook renders and signs it
+ * (with EXAMPLE_SECRET, sent 10 s after the event): `format: "test"` is the Test Webhook body.
+ */
+export function exampleDelivery(format: PayloadFormat | 'test'): {
+  headers: Record<string, string>;
+  body: string;
+} {
+  const eventAt = SAMPLE_RUN.completedAt!;
+  const standard = standardPayload(SAMPLE_RUN, eventAt, SAMPLE_PUBLIC_URL);
+  const body =
+    format === 'test'
+      ? JSON.stringify(testPayload(eventAt, SAMPLE_PUBLIC_URL))
+      : renderBody(format, standard, eventAt);
+  const headers = buildDeliveryHeaders({
+    format: format === 'test' ? 'standard' : format,
+    eventId: EXAMPLE_EVENT_ID,
+    timestampSec: Math.floor(eventAt / 1000) + 10,
+    body,
+    secret: EXAMPLE_SECRET,
+    customHeaders: {},
+    userAgent: USER_AGENT,
+  });
+  return { headers, body };
+}
