@@ -106,6 +106,10 @@ export function createWorker(deps: WorkerDeps): Worker {
       try {
         await store.recordResults(batch);
         deps.onRecorded?.(batch);
+        // The loop computed its sleep while these deliveries were still leased (due at the lease's
+        // end); now that their retry time is written, let it look again or a retry waits a full
+        // fallback poll past its schedule.
+        if (batch.some((r) => r.status === 'pending')) wake();
       } catch (err) {
         // Keep them: written on the next flush. Meanwhile the leases keep others from resending.
         logger.error({ err, count: batch.length }, 'could not record attempts; will retry');
