@@ -1,6 +1,7 @@
 /** Small helpers shared by the delivery suites (test/delivery only). */
 import { createServer } from 'node:net';
 import { expect } from 'vitest';
+import { createWorker, type Worker, type WorkerSettings } from '../../src/delivery/worker.js';
 import { eventually, type TestContext } from '../helpers/context.js';
 
 /** A port nothing listens on: bound once by us, then closed. */
@@ -73,4 +74,20 @@ export async function getWebhook(ctx: TestContext, id: string): Promise<any> {
   const res = await ctx.api('GET', `/api/v1/webhooks/${id}`);
   expect(res.status).toBe(200);
   return res.body;
+}
+
+/**
+ * Starts a worker over the context's runtime, for tests that create deliveries first and deliver
+ * later. Stop it before `ctx.close()`.
+ */
+export function startWorker(ctx: TestContext, settings: Partial<WorkerSettings> = {}): Worker {
+  const worker = createWorker({
+    store: ctx.rt.store,
+    sender: ctx.rt.sender,
+    secretBox: ctx.rt.secretBox,
+    settings: { ...ctx.config, ...settings },
+    logger: ctx.rt.logger,
+  });
+  worker.start();
+  return worker;
 }
