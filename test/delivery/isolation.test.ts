@@ -1,0 +1,97 @@
+/**
+ * SPEC §6 RUNHOOK_WEBHOOK_CONCURRENCY: one webhook whose receiver never answers holds at most its
+ * cap of attempts, across workers, and the rest of the slots keep other webhooks' deliveries
+ * flowing.
+ *
+ * The bound asserted: while the hung webhook holds its 4 slots (attempt timeout 10 s, so they stay
+ * held) and has 40 more deliveries due, each of 20 runs finished for another agent reaches that
+ * agent's receiver within ISOLATION_BOUND_MS of the API call that finished it.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Worker } from '../../src/delivery/worker.js';
+import { backends } from '../helpers/backends.js';
+import { createTestContext, eventually, type TestContext } from '../helpers/context.js';
+import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { createAgent, createWebhook, finishedRun, startWorker } from './support.js';
+
+const CAP = 4;
+const HUNG_RUNS = 40;
+const OTHER_RUNS = 20;
+/**
+ * A woken worker claims and sends in milliseconds (measured ~20 ms); 500 ms leaves room for a
+ * loaded 2-core CI box yet fails a delivery that had to wait for the 1 s fallback poll.
+ */
+const ISOLATION_BOUND_MS = 500;
+
+for (const backend of backends) {
+  describe(`webhook isolation [${backend.name}]`, () => {
+    let ctx: TestContext;
+    let second: Worker;
+    let hung: Receiver;
+    let fine: Receiver;
+    afterEach(async () => {
+      // Receivers first: the hung attempts fail at once instead of holding stop() for its grace.
+      await Promise.all([hung.close(), fine.close()]);
+      await second.stop(1_000);
+      await ctx.close();
+    });
+
+    it(`a hung receiver holds at most ${CAP} slots across two workers; another webhook's deliveries arrive within ${ISOLATION_BOUND_MS} ms`, async () => {
+      [ctx, hung, fine] = await Promise.all([
+        createTestContext(backend, {
+          worker: true,
+          env: {
+            RUNHOOK_WEBHOOK_CONCURRENCY: String(CAP),
+            // Fewer slots than the hung webhook has deliveries: without the cap it could take them all.
+            RUNHOOK_WORKER_CONCURRENCY: '16',
+            RUNHOOK_ATTEMPT_TIMEOUT: '10s',
+          },
+        }),
+        startReceiver(),
+        startReceiver(),
+      ]);
+      hung.behaviour = { kind: 'hang' };
+      second = startWorker(ctx); // a second worker on the same store: the cap is per webhook, not per worker
+
+      const stuckAgent = await createAgent(ctx, 'Stuck');
+      const okAgent = await createAgent(ctx, 'Fine');
+      await createWebhook(ctx, { url: hung.url, agent_id: stuckAgent });
+      await createWebhook(ctx, { url: fine.url }); // org-level: Fine's runs go here
+
+      for (let i = 0; i < HUNG_RUNS; i++) await finishedRun(ctx, stuckAgent);
+      await hung.waitFor(CAP);
+
+      const finishedAt = new Map<string, number>();
+      for (let i = 0; i < OTHER_RUNS; i++) {
+        const t0 = Date.now();
+        const run = await finishedRun(ctx, okAgent);
+        finishedAt.set(run.id, t0);
+      }
+      await fine.waitFor(OTHER_RUNS, 10_000);
+
+      const latencies = fine.requests.map((r) => {
+        const t0 = finishedAt.get(JSON.parse(r.body).test_run.id as string);
+        expect(t0).toBeDefined();
+        return r.at - t0!;
+      });
+      const worst = Math.max(...latencies);
+      console.log(
+        `[${backend.name}] isolation: ${OTHER_RUNS} deliveries beside a hung webhook, ` +
+          `worst ${worst} ms, median ${latencies.sort((a, b) => a - b)[OTHER_RUNS >> 1]} ms; ` +
+          `hung receiver: ${hung.requests.length} requests, max ${hung.maxInFlight} in flight`,
+      );
+      expect(worst).toBeLessThan(ISOLATION_BOUND_MS);
+
+      // The hung webhook got exactly its cap, and not one more while those hang.
+      expect(hung.maxInFlight).toBe(CAP);
+      expect(hung.requests).toHaveLength(CAP);
+      // The other webhook's deliveries are all recorded; only the hung webhook's stay pending.
+      await eventually(
+        async () =>
+          (await ctx.api('GET', '/api/v1/deliveries?status=succeeded&limit=1')).body.total === OTHER_RUNS,
+      );
+      const pending = await ctx.api('GET', '/api/v1/deliveries?status=pending&limit=1');
+      expect(pending.body.total).toBe(HUNG_RUNS);
+    });
+  });
+}
