@@ -56,6 +56,8 @@ export function createWorker(deps: WorkerDeps): Worker {
   const random = deps.random ?? Math.random;
   const id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const inflight = new Map<string, ClaimedDelivery>();
+  /** Deliveries stop() released while their attempt was still running: their outcome is dropped. */
+  const handedBack = new Set<string>();
   let buffer: DeliveryResult[] = [];
   let flushTimer: NodeJS.Timeout | null = null;
   let flushing: Promise<void> | null = null;
@@ -193,19 +195,36 @@ export function createWorker(deps: WorkerDeps): Worker {
 
   function launch(claimed: ClaimedDelivery): void {
     inflight.set(claimed.deliveryId, claimed);
-    void attempt(claimed)
-      .then((result) => {
-        buffer.push(result);
-        flushSoon();
-      })
-      .catch((err) => {
+    // Leaving `inflight` and entering the buffer happen in one step, so stop() sees each delivery
+    // in exactly one of them when it decides what to hand back.
+    void attempt(claimed).then(
+      (result) => {
+        inflight.delete(claimed.deliveryId);
+        if (handedBack.has(claimed.deliveryId)) {
+          // stop() released this delivery and another worker may already have sent it again:
+          // writing this late outcome would log an attempt and count a failure for a delivery
+          // this worker no longer holds.
+          logger.warn(
+            {
+              delivery_id: claimed.deliveryId,
+              http_status: result.attempt?.httpStatus ?? null,
+              error_class: result.attempt?.errorClass ?? null,
+            },
+            'attempt finished after shutdown handed its delivery back; not recorded',
+          );
+        } else {
+          buffer.push(result);
+          flushSoon();
+        }
+        wake();
+      },
+      (err) => {
+        inflight.delete(claimed.deliveryId);
         // Not recorded: the lease runs out and the delivery is tried again (at-least-once).
         logger.error({ err, delivery_id: claimed.deliveryId }, 'delivery attempt crashed');
-      })
-      .finally(() => {
-        inflight.delete(claimed.deliveryId);
         wake();
-      });
+      },
+    );
   }
 
   async function loop(): Promise<void> {
@@ -273,7 +292,9 @@ export function createWorker(deps: WorkerDeps): Worker {
       while (inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       if (inflight.size > 0) {
         // Hand them back now rather than after the lease: another worker retries them at once.
-        await store.releaseLeases(id, [...inflight.keys()]).catch(() => {});
+        const ids = [...inflight.keys()];
+        for (const deliveryId of ids) handedBack.add(deliveryId);
+        await store.releaseLeases(id, ids).catch(() => {});
       }
       while (buffer.length > 0 || flushing) await flush();
       if (heartbeat) clearInterval(heartbeat);
