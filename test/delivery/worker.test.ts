@@ -1,0 +1,113 @@
+/**
+ * The worker's life cycle: it wakes on new work instead of polling (issue 3: "a new event is on
+ * the wire within milliseconds"), and stop() lets in-flight attempts finish and records them, or
+ * hands back what did not finish within its grace period.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Worker } from '../../src/delivery/worker.js';
+import { backends } from '../helpers/backends.js';
+import { createTestContext, type TestContext } from '../helpers/context.js';
+import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import {
+  createAgent,
+  createWebhook,
+  deliveryOfRun,
+  finishedRun,
+  getDelivery,
+  getWebhook,
+  settled,
+  startWorker,
+} from './support.js';
+
+/**
+ * From the API call that finishes a run to the request arriving at the receiver, with the worker
+ * asleep. The worker's fallback poll is 1 s, so a missed wake-up averages ~500 ms; a woken worker
+ * takes a few ms (measured 5–15 ms). 200 ms separates the two with room for a loaded CI box.
+ */
+const WAKE_BOUND_MS = 200;
+const SAMPLES = 5;
+
+for (const backend of backends) {
+  describe(`worker life cycle [${backend.name}]`, () => {
+    let ctx: TestContext;
+    let receiver: Receiver;
+    let extra: Worker | undefined;
+    afterEach(async () => {
+      await receiver.close();
+      await extra?.stop(1_000);
+      extra = undefined;
+      await ctx.close();
+    });
+
+    async function setup(env: Record<string, string> = {}) {
+      [ctx, receiver] = await Promise.all([
+        createTestContext(backend, { worker: true, env }),
+        startReceiver(),
+      ]);
+      await createWebhook(ctx, { url: receiver.url });
+      return createAgent(ctx);
+    }
+
+    it(`an idle worker puts a new event on the wire within ${WAKE_BOUND_MS} ms`, async () => {
+      const agentId = await setup();
+      // Warm-up: the worker has started (and, on PostgreSQL, its LISTEN connection is up).
+      await settled(ctx, (await deliveryOfRun(ctx, (await finishedRun(ctx, agentId)).id)).id);
+      const latencies: number[] = [];
+      for (let i = 1; i <= SAMPLES; i++) {
+        // Let the worker go back to sleep: nothing is due, so it sleeps its full fallback poll.
+        await sleep(150);
+        const t0 = Date.now();
+        await finishedRun(ctx, agentId);
+        await receiver.waitFor(i + 1, 5_000);
+        latencies.push(receiver.requests[i]!.at - t0);
+      }
+      console.log(`[${backend.name}] wake-up latency, API call → receiver: ${latencies.join(', ')} ms`);
+      expect(Math.max(...latencies)).toBeLessThan(WAKE_BOUND_MS);
+    });
+
+    it('stop() waits for an attempt in flight, records it, and claims nothing more', async () => {
+      const agentId = await setup();
+      receiver.behaviour = { kind: 'slow', delayMs: 400 };
+      const run = await finishedRun(ctx, agentId);
+      await receiver.waitFor(1);
+      const t0 = Date.now();
+      await ctx.worker!.stop(5_000);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(300); // it waited for the answer
+
+      const d = await getDelivery(ctx, (await deliveryOfRun(ctx, run.id)).id);
+      expect(d).toMatchObject({ status: 'succeeded', attempt_count: 1, last_http_status: 200 });
+      expect(d.attempts).toHaveLength(1);
+
+      // Stopped: a new event stays pending (a short wait is the only way to see "nothing happens").
+      const later = await deliveryOfRun(ctx, (await finishedRun(ctx, agentId)).id);
+      await sleep(300);
+      expect((await getDelivery(ctx, later.id)).status).toBe('pending');
+      expect(receiver.requests).toHaveLength(1);
+    });
+
+    it('stop() hands back an attempt that outlives its grace; the abandoned attempt writes nothing later', async () => {
+      const agentId = await setup({ RUNHOOK_ATTEMPT_TIMEOUT: '800ms' });
+      receiver.script = [{ kind: 'hang' }, { kind: 'status', status: 200 }];
+      const run = await finishedRun(ctx, agentId);
+      const deliveryId = (await deliveryOfRun(ctx, run.id)).id;
+      await receiver.waitFor(1);
+      const t0 = Date.now();
+      await ctx.worker!.stop(100);
+      expect(Date.now() - t0).toBeLessThan(700);
+
+      // Released at once, not after the 3 s lease: a new worker sends it right away.
+      extra = startWorker(ctx);
+      const d = await settled(ctx, deliveryId, 2_000);
+      expect(d).toMatchObject({ status: 'succeeded', attempt_count: 1 });
+      // Past the first attempt's timeout: its late outcome must not reach the log or the webhook.
+      await sleep(1_000);
+      const after = await getDelivery(ctx, deliveryId);
+      expect(after.attempts.map((a: any) => [a.attempt_number, a.http_status])).toEqual([[1, 200]]);
+      expect(after.status).toBe('succeeded');
+      const hook = (await ctx.api('GET', '/api/v1/webhooks')).body.webhooks[0];
+      expect((await getWebhook(ctx, hook.id)).consecutive_failures).toBe(0);
+      expect(receiver.requests).toHaveLength(2);
+    });
+  });
+}
