@@ -10,14 +10,13 @@ import type { FastifyInstance } from 'fastify';
 import { VERSION } from '../version.js';
 import { errorSchema } from './errors.js';
 import {
-  clixPayloadSchema,
   DELIVERY_HEADERS,
+  EXAMPLE_SECRET,
   exampleDelivery,
-  type PayloadFormat,
+  PAYLOAD_KINDS,
+  type PayloadKind,
+  RECEIVER_ANSWERS,
   SIGNING_KEY_RULE,
-  slackPayloadSchema,
-  standardPayloadSchema,
-  testPayloadSchema,
 } from './payloadSchemas.js';
 
 export interface OpenApiOptions {
@@ -55,27 +54,18 @@ function extraSchemas(): Record<string, unknown> {
   const { $id: _id, ...error } = errorSchema;
   return {
     Error: error,
-    TestRunCompletedPayload: standardPayloadSchema,
-    TestPayload: testPayloadSchema,
-    ClixPayload: clixPayloadSchema,
-    SlackMessage: slackPayloadSchema,
+    ...Object.fromEntries(PAYLOAD_KINDS.map((kind) => [kind.schemaName, kind.schema])),
   };
 }
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
 /** One entry of the document's `webhooks`: what Runhook POSTs and what it expects back. */
-function webhookOperation(
-  format: PayloadFormat | 'test',
-  schemaName: string,
-  summary: string,
-  description: string,
-): Json {
-  const example = exampleDelivery(format);
-  const headerFormat: PayloadFormat = format === 'test' ? 'standard' : format;
+function webhookOperation(kind: PayloadKind): Json {
+  const example = exampleDelivery(kind.example);
   const parameters = DELIVERY_HEADERS.filter(
     // Content-Type is described by the request body, as OpenAPI requires.
-    (h) => h.formats.includes(headerFormat) && h.name !== 'Content-Type',
+    (h) => h.formats.includes(kind.format) && h.name !== 'Content-Type',
   ).map((h) => ({
     name: h.name,
     in: 'header',
@@ -86,56 +76,17 @@ function webhookOperation(
   }));
   return {
     post: {
-      summary,
-      description: `${description}\n\n${SIGNING_KEY_RULE} Examples are signed with \`whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\`.`,
+      summary: kind.title,
+      description: `${kind.description}\n\n${SIGNING_KEY_RULE} The examples are signed with \`${EXAMPLE_SECRET}\`.`,
       parameters,
       requestBody: {
         required: true,
-        content: { 'application/json': { schema: ref(schemaName), example: JSON.parse(example.body) } },
-      },
-      responses: {
-        '2XX': { description: 'Delivered. Any 2xx within the attempt timeout (default 15 s) counts.' },
-        '410': { description: 'Gone: Runhook disables the webhook at once and stops this delivery.' },
-        default: {
-          description:
-            'Anything else — another status, a redirect (never followed), a timeout or no answer — is retried ' +
-            'after 1 min, 5 min and 30 min by default. `Retry-After` on 429 and 503 lengthens the wait (up to 1 h).',
+        content: {
+          'application/json': { schema: ref(kind.schemaName), example: JSON.parse(example.body) },
         },
       },
+      responses: Object.fromEntries(RECEIVER_ANSWERS.map((a) => [a.status, { description: a.meaning }])),
     },
-  };
-}
-
-function webhooksSection(): Json {
-  return {
-    test_run_completed: webhookOperation(
-      'standard',
-      'TestRunCompletedPayload',
-      'A test run finished (format `standard`)',
-      'Sent once per finished run (`completed`, `failed` or `canceled`) to the agent’s webhook, or to the ' +
-        'organization’s when the agent has none enabled. The body is this exact object, keys in this order, ' +
-        'byte-identical on every retry. Deduplicate on `webhook-id` or `test_run.id`.',
-    ),
-    test: webhookOperation(
-      'test',
-      'TestPayload',
-      'Test Webhook (format `standard`)',
-      'Sent by `POST /webhooks/{id}/test` and the dashboard’s Test Webhook button: the standard shape with ' +
-        '`"event": "test"`, `"is_test": true` and a sample run whose ids are all zeros. Same signing; never retried. ' +
-        'Webhooks in `clix` or `slack` format get a test body in their own format.',
-    ),
-    test_run_completed_clix: webhookOperation(
-      'clix',
-      'ClixPayload',
-      'A test run finished (format `clix`, TestCLIX-compatible)',
-      'The same event for a webhook whose `format` is `clix`. With a secret it also carries `X-Clix-Signature`.',
-    ),
-    test_run_completed_slack: webhookOperation(
-      'slack',
-      'SlackMessage',
-      'A test run finished (format `slack`)',
-      'The same event for a webhook whose `format` is `slack`: a message for a Slack incoming webhook URL.',
-    ),
   };
 }
 
@@ -155,7 +106,7 @@ function finishDocument(doc: Json): Json {
     Error: { description: ERROR_DESCRIPTION, content: { 'application/json': { schema: ref('Error') } } },
   };
   doc.components = components;
-  doc.webhooks = webhooksSection();
+  doc.webhooks = Object.fromEntries(PAYLOAD_KINDS.map((kind) => [kind.key, webhookOperation(kind)]));
   for (const pathItem of Object.values((doc.paths ?? {}) as Record<string, Json>)) {
     for (const method of HTTP_METHODS) {
       const op = pathItem[method] as Operation | undefined;

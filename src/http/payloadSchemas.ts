@@ -93,7 +93,9 @@ function standardBodySchema(event: 'test_run_completed' | 'test') {
         : {}),
       timestamp: {
         ...isoSecond,
-        description: 'When the event was created. The body is byte-identical on every retry.',
+        description: isTest
+          ? 'When the test was sent.'
+          : 'When the event was created. The body is byte-identical on every retry.',
       },
       test_run: isTest
         ? {
@@ -265,6 +267,83 @@ export const DELIVERY_HEADERS: readonly DeliveryHeader[] = [
 /** The key of a signature: a `whsec_<base64>` secret's decoded bytes, any other secret's UTF-8 bytes. */
 export const SIGNING_KEY_RULE =
   'The signing key is the decoded bytes of a `whsec_<base64>` secret, or the UTF-8 bytes of any other secret.';
+
+/** One kind of body Runhook sends: its name in the OpenAPI `webhooks` section, and its schema. */
+export interface PayloadKind {
+  /** Key in the OpenAPI `webhooks` section. */
+  key: string;
+  /** What `exampleDelivery` renders; `test` is the Test Webhook body (format `standard`). */
+  example: PayloadFormat | 'test';
+  format: PayloadFormat;
+  /** Name under `components.schemas`. */
+  schemaName: string;
+  schema: object;
+  title: string;
+  description: string;
+}
+
+export const PAYLOAD_KINDS: readonly PayloadKind[] = [
+  {
+    key: 'test_run_completed',
+    example: 'standard',
+    format: 'standard',
+    schemaName: 'TestRunCompletedPayload',
+    schema: standardPayloadSchema,
+    title: 'A test run finished (format `standard`)',
+    description:
+      'Sent once per finished run (`completed`, `failed` or `canceled`) to the agent’s webhook, or to the ' +
+      'organization’s when the agent has none enabled. The body is this object with its keys in this order, ' +
+      'byte-identical on every retry. Deduplicate on `webhook-id` or `test_run.id`.',
+  },
+  {
+    key: 'test',
+    example: 'test',
+    format: 'standard',
+    schemaName: 'TestPayload',
+    schema: testPayloadSchema,
+    title: 'Test Webhook (format `standard`)',
+    description:
+      'Sent by `POST /api/v1/webhooks/{id}/test` and the dashboard’s Test Webhook button: the standard shape ' +
+      'with `"event": "test"`, `"is_test": true` and a sample run whose ids are all zeros. Signed the same way; ' +
+      'never retried. Webhooks in `clix` or `slack` format get the sample run in their own format.',
+  },
+  {
+    key: 'test_run_completed_clix',
+    example: 'clix',
+    format: 'clix',
+    schemaName: 'ClixPayload',
+    schema: clixPayloadSchema,
+    title: 'A test run finished (format `clix`, TestCLIX-compatible)',
+    description:
+      'The same event for a webhook whose `format` is `clix`. With a secret it also carries `X-Clix-Signature`.',
+  },
+  {
+    key: 'test_run_completed_slack',
+    example: 'slack',
+    format: 'slack',
+    schemaName: 'SlackMessage',
+    schema: slackPayloadSchema,
+    title: 'A test run finished (format `slack`)',
+    description:
+      'The same event for a webhook whose `format` is `slack`: a message for a Slack incoming-webhook URL.',
+  },
+];
+
+/** How Runhook reads the receiver's answer (SPEC §4), by status (OpenAPI response keys). */
+export const RECEIVER_ANSWERS: ReadonlyArray<{ status: string; meaning: string }> = [
+  { status: '2XX', meaning: 'Delivered: any 2xx within the attempt timeout (default 15 s).' },
+  {
+    status: '410',
+    meaning: 'Gone: Runhook disables the webhook at once and ends the delivery `failed`.',
+  },
+  {
+    status: 'default',
+    meaning:
+      'Anything else — another status, a redirect (never followed), a timeout, no answer — is retried after ' +
+      '1 min, 5 min and 30 min by default (±10 % jitter), then the delivery ends `failed`. `Retry-After` on ' +
+      '429 and 503 lengthens the next wait (up to 1 h), never shortens it.',
+  },
+];
 
 /** The run of SPEC §2, used for every example. */
 const SAMPLE_RUN: TestRun = {
