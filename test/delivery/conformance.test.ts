@@ -53,7 +53,7 @@ for (const backend of backends) {
       expect(detail.status).toBe('succeeded');
       expect(detail.attempts).toHaveLength(1);
       const got = receiver.requests[0]!;
-      return { run, detail, got, headers: flat(got.headers), attempt: detail.attempts[0] };
+      return { run, detail, got, headers: flat(got.headers), attempt: detail.attempts[0]! };
     }
 
     it('standard format, whsec_ secret: standardwebhooks verifies, X-Runhook-Signature matches, body is the logged body', async () => {
@@ -180,7 +180,7 @@ for (const backend of backends) {
       }
       expect(orgHook.has_secret).toBe(true);
       // Signatures may be logged (they are not the secret): the attempt shows what was sent.
-      expect(d1.attempts[0].request.headers['X-Clix-Signature']).toMatch(/^[0-9a-f]{40}$/);
+      expect(d1.attempts[0]!.request.headers['X-Clix-Signature']).toMatch(/^[0-9a-f]{40}$/);
     });
   });
 }

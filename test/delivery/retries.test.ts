@@ -58,13 +58,11 @@ for (const backend of backends) {
       );
       const d = await settled(c, deliveryId);
       expect(d).toMatchObject({ status: 'succeeded', attempt_count: 2, last_http_status: 200 });
-      expect(d.attempts.map((a: any) => [a.attempt_number, a.trigger, a.http_status, a.error_class])).toEqual(
-        [
-          [1, 'scheduled', 500, 'http_status'],
-          [2, 'scheduled', 200, null],
-        ],
-      );
-      expect(d.attempts[0].response).toMatchObject({ body: 'boom', truncated: false });
+      expect(d.attempts.map((a) => [a.attempt_number, a.trigger, a.http_status, a.error_class])).toEqual([
+        [1, 'scheduled', 500, 'http_status'],
+        [2, 'scheduled', 200, null],
+      ]);
+      expect(d.attempts[0]!.response).toMatchObject({ body: 'boom', truncated: false });
       const [first, second] = r.requests;
       expect(r.requests).toHaveLength(2);
       expect(second!.headers['webhook-id']).toBe(first!.headers['webhook-id']);
@@ -85,8 +83,8 @@ for (const backend of backends) {
       const { c, hook, deliveryId } = await fire(r.url);
       const d = await settled(c, deliveryId);
       expect(d).toMatchObject({ status: 'failed', attempt_count: 4, last_http_status: 500 });
-      expect(d.attempts.map((a: any) => a.attempt_number)).toEqual([1, 2, 3, 4]);
-      expect(d.attempts.every((a: any) => a.trigger === 'scheduled' && a.error_class === 'http_status')).toBe(
+      expect(d.attempts.map((a) => a.attempt_number)).toEqual([1, 2, 3, 4]);
+      expect(d.attempts.every((a) => a.trigger === 'scheduled' && a.error_class === 'http_status')).toBe(
         true,
       );
       expect(r.requests).toHaveLength(4);
@@ -127,7 +125,7 @@ for (const backend of backends) {
       const { c, deliveryId } = await fire(r.url, { RUNHOOK_ATTEMPT_TIMEOUT: '300ms' });
       const d = await settled(c, deliveryId);
       expect(d.status).toBe('succeeded');
-      const [timedOut] = d.attempts;
+      const timedOut = d.attempts[0]!;
       expect(timedOut).toMatchObject({ http_status: null, error_class: 'timeout', response: null });
       expect(timedOut.response_time_ms).toBeGreaterThanOrEqual(290);
       expect(timedOut.response_time_ms).toBeLessThan(2_000);
@@ -138,7 +136,7 @@ for (const backend of backends) {
       const { c, deliveryId } = await fire(`http://127.0.0.1:${port}/hook`);
       const d = await settled(c, deliveryId);
       expect(d).toMatchObject({ status: 'failed', attempt_count: 4, last_http_status: null });
-      expect(d.attempts.map((a: any) => a.error_class)).toEqual(Array(4).fill('connection_refused'));
+      expect(d.attempts.map((a) => a.error_class)).toEqual(Array(4).fill('connection_refused'));
     });
 
     it('a connection reset mid-request: connection_reset, then retried', async () => {
@@ -147,7 +145,7 @@ for (const backend of backends) {
       const { c, deliveryId } = await fire(r.url);
       const d = await settled(c, deliveryId);
       expect(d.status).toBe('succeeded');
-      expect(d.attempts.map((a: any) => a.error_class)).toEqual(['connection_reset', null]);
+      expect(d.attempts.map((a) => a.error_class)).toEqual(['connection_reset', null]);
     });
 
     it('410 Gone: the webhook is disabled at once and the delivery fails after one attempt', async () => {
@@ -173,7 +171,7 @@ for (const backend of backends) {
       const d = await settled(c, deliveryId, 5_000);
       expect(d.status).toBe('succeeded');
       expect(d.attempts[0]).toMatchObject({ http_status: 429, error_class: 'http_status' });
-      expect(d.attempts[0].response.headers['retry-after']).toBe('1');
+      expect(d.attempts[0]!.response!.headers['retry-after']).toBe('1');
       // Both `at`s are the receiver's clock; the retry is due 1 s after the 429 was read.
       expect(r.requests[1]!.at - r.requests[0]!.at).toBeGreaterThanOrEqual(990);
     });
@@ -184,7 +182,7 @@ for (const backend of backends) {
       const { c, deliveryId } = await fire(r.url);
       const d = await settled(c, deliveryId);
       expect(d).toMatchObject({ status: 'failed', attempt_count: 4, last_http_status: 302 });
-      expect(d.attempts[0].response.headers.location).toBe(target.url);
+      expect(d.attempts[0]!.response!.headers.location).toBe(target.url);
       expect(r.requests).toHaveLength(4);
       expect(target.requests).toHaveLength(0);
     });
@@ -196,8 +194,8 @@ for (const backend of backends) {
       const { c, deliveryId } = await fire(r.url);
       const d = await settled(c, deliveryId);
       expect(d.status).toBe('succeeded');
-      expect(d.attempts[0].response.truncated).toBe(true);
-      expect(d.attempts[0].response.body).toBe(big.slice(0, 64 * 1024));
+      expect(d.attempts[0]!.response!.truncated).toBe(true);
+      expect(d.attempts[0]!.response!.body).toBe(big.slice(0, 64 * 1024));
     });
   });
 }

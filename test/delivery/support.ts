@@ -4,6 +4,53 @@ import { expect } from 'vitest';
 import { createWorker, type Worker, type WorkerSettings } from '../../src/delivery/worker.js';
 import { eventually, type TestContext } from '../helpers/context.js';
 
+/** The API's JSON shapes (SPEC §1, §5), as far as these suites read them. */
+export interface WebhookJson {
+  id: string;
+  url: string;
+  agent_id: string | null;
+  is_enabled: boolean;
+  format: string;
+  has_secret: boolean;
+  last_triggered_at: string | null;
+  consecutive_failures: number;
+}
+
+export interface RunJson {
+  id: string;
+  test_run_id: string;
+  agent_id: string;
+  status: string;
+}
+
+export interface AttemptJson {
+  attempt_number: number;
+  trigger: 'scheduled' | 'manual' | 'test';
+  started_at: string;
+  response_time_ms: number | null;
+  http_status: number | null;
+  error_class: string | null;
+  error_message: string | null;
+  request: { url: string; headers: Record<string, string>; body: string };
+  response: { headers: Record<string, string>; body: string; truncated: boolean } | null;
+}
+
+export interface DeliveryJson {
+  id: string;
+  event_id: string;
+  webhook_id: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempt_count: number;
+  next_attempt_at: string | null;
+  last_http_status: number | null;
+  last_response_time_ms: number | null;
+}
+
+export interface DeliveryDetailJson extends DeliveryJson {
+  attempts: AttemptJson[];
+  event: { id: string; type: string; test_run_id: string | null; payload: Record<string, unknown> };
+}
+
 /** A port nothing listens on: bound once by us, then closed. */
 export async function closedPort(): Promise<number> {
   const server = createServer();
@@ -19,7 +66,7 @@ export async function createAgent(ctx: TestContext, name = 'Delivery agent'): Pr
   return res.body.id as string;
 }
 
-export async function createWebhook(ctx: TestContext, body: Record<string, unknown>): Promise<any> {
+export async function createWebhook(ctx: TestContext, body: Record<string, unknown>): Promise<WebhookJson> {
   const res = await ctx.api('POST', '/api/v1/webhooks', body);
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body;
@@ -30,7 +77,7 @@ export async function finishedRun(
   ctx: TestContext,
   agentId: string,
   extra: Record<string, unknown> = {},
-): Promise<any> {
+): Promise<RunJson> {
   const res = await ctx.api('POST', '/api/v1/runs', {
     agent_id: agentId,
     name: 'Emergency Response Test',
@@ -45,21 +92,21 @@ export async function finishedRun(
 }
 
 /** The only delivery of a run (SPEC §2: one event per run, one webhook per event). */
-export async function deliveryOfRun(ctx: TestContext, runId: string): Promise<any> {
+export async function deliveryOfRun(ctx: TestContext, runId: string): Promise<DeliveryJson> {
   const list = await ctx.api('GET', `/api/v1/deliveries?test_run_id=${runId}`);
   expect(list.status).toBe(200);
   expect(list.body.total).toBe(1);
   return list.body.deliveries[0];
 }
 
-export async function getDelivery(ctx: TestContext, id: string): Promise<any> {
+export async function getDelivery(ctx: TestContext, id: string): Promise<DeliveryDetailJson> {
   const res = await ctx.api('GET', `/api/v1/deliveries/${id}`);
   expect(res.status).toBe(200);
   return res.body;
 }
 
 /** Waits until the delivery is no longer pending and returns its detail (attempts included). */
-export async function settled(ctx: TestContext, id: string, timeoutMs = 10_000): Promise<any> {
+export async function settled(ctx: TestContext, id: string, timeoutMs = 10_000): Promise<DeliveryDetailJson> {
   return eventually(
     async () => {
       const d = await getDelivery(ctx, id);
@@ -70,7 +117,7 @@ export async function settled(ctx: TestContext, id: string, timeoutMs = 10_000):
   );
 }
 
-export async function getWebhook(ctx: TestContext, id: string): Promise<any> {
+export async function getWebhook(ctx: TestContext, id: string): Promise<WebhookJson> {
   const res = await ctx.api('GET', `/api/v1/webhooks/${id}`);
   expect(res.status).toBe(200);
   return res.body;

@@ -18,6 +18,7 @@ import {
   closedPort,
   createAgent,
   createWebhook,
+  type DeliveryJson,
   deliveryOfRun,
   finishedRun,
   getDelivery,
@@ -67,18 +68,20 @@ for (const backend of backends) {
       expect(ok.response_time_ms).toBeGreaterThanOrEqual(0);
       expect(ok.message).toMatch(/200/);
       const got = receiver.requests[1]!;
-      const body = new Webhook(SECRET).verify(got.body, got.headers as Record<string, string>) as any;
-      expect(body).toMatchObject({ event: 'test', is_test: true });
-      expect(body.test_run.id).toBe(ZERO);
+      const body = new Webhook(SECRET).verify(got.body, got.headers as Record<string, string>);
+      expect(body).toMatchObject({ event: 'test', is_test: true, test_run: { id: ZERO, agent_id: ZERO } });
       expect(got.body).toContain('"event":"test"');
       expect(got.body).toContain('"is_test":true');
 
-      const history = (await ctx.api('GET', `/api/v1/webhooks/${hook.id}/deliveries`)).body;
-      expect(history.deliveries.map((d: any) => d.id)).toContain(ok.delivery_id);
+      const history = await ctx.api<{ deliveries: DeliveryJson[] }>(
+        'GET',
+        `/api/v1/webhooks/${hook.id}/deliveries`,
+      );
+      expect(history.body.deliveries.map((d) => d.id)).toContain(ok.delivery_id);
       const okDetail = await getDelivery(ctx, ok.delivery_id);
       expect(okDetail).toMatchObject({ status: 'succeeded', attempt_count: 1, last_http_status: 200 });
       expect(okDetail.attempts).toMatchObject([{ attempt_number: 1, trigger: 'test', http_status: 200 }]);
-      expect(okDetail.attempts[0].request.body).toBe(got.body);
+      expect(okDetail.attempts[0]!.request.body).toBe(got.body);
       expect(okDetail.event.type).toBe('test');
 
       receiver.behaviour = { kind: 'status', status: 500, body: 'nope' };
@@ -91,7 +94,7 @@ for (const backend of backends) {
       expect(badDetail.attempts).toMatchObject([
         { trigger: 'test', http_status: 500, error_class: 'http_status' },
       ]);
-      expect(badDetail.attempts[0].response).toMatchObject({ body: 'nope', truncated: false });
+      expect(badDetail.attempts[0]!.response).toMatchObject({ body: 'nope', truncated: false });
 
       const after = await getWebhook(ctx, hook.id);
       expect(after.consecutive_failures).toBe(before.consecutive_failures);
@@ -140,7 +143,7 @@ for (const backend of backends) {
       expect(answer.message).toMatch(/ssrf_blocked/);
       const d = await getDelivery(ctx, answer.delivery_id);
       expect(d.attempts).toMatchObject([{ http_status: null, error_class: 'ssrf_blocked' }]);
-      expect(d.attempts[0].error_message).toMatch(/127\.0\.0\.1/);
+      expect(d.attempts[0]!.error_message).toMatch(/127\.0\.0\.1/);
 
       // The worker path refuses it the same way, on every attempt.
       const strict: Worker = startWorker({ ...ctx, rt }, {});
@@ -156,7 +159,7 @@ for (const backend of backends) {
       const run = created.json();
       const scheduled = await settled(ctx, (await deliveryOfRun(ctx, run.id)).id);
       expect(scheduled).toMatchObject({ status: 'failed', attempt_count: 4 });
-      expect(scheduled.attempts.map((a: any) => a.error_class)).toEqual(Array(4).fill('ssrf_blocked'));
+      expect(scheduled.attempts.map((a) => a.error_class)).toEqual(Array(4).fill('ssrf_blocked'));
       expect(receiver.requests).toHaveLength(0);
     });
   });

@@ -103,7 +103,7 @@ for (const backend of backends) {
       // Past the first attempt's timeout: its late outcome must not reach the log or the webhook.
       await sleep(1_000);
       const after = await getDelivery(ctx, deliveryId);
-      expect(after.attempts.map((a: any) => [a.attempt_number, a.http_status])).toEqual([[1, 200]]);
+      expect(after.attempts.map((a) => [a.attempt_number, a.http_status])).toEqual([[1, 200]]);
       expect(after.status).toBe('succeeded');
       const hook = (await ctx.api('GET', '/api/v1/webhooks')).body.webhooks[0];
       expect((await getWebhook(ctx, hook.id)).consecutive_failures).toBe(0);
