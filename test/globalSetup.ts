@@ -19,6 +19,19 @@ async function ensureDatabase(url: string): Promise<void> {
   } finally {
     await client.end();
   }
+  // In CI nothing else uses the test database: drop the per-test schemas earlier runs kept.
+  if (process.env.CI === 'true') {
+    const db = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+    await db.connect();
+    try {
+      const { rows } = await db.query<{ nspname: string }>(
+        "SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%'",
+      );
+      for (const { nspname } of rows) await db.query(`DROP SCHEMA IF EXISTS "${nspname}" CASCADE`);
+    } finally {
+      await db.end();
+    }
+  }
 }
 
 export default async function setup(): Promise<void> {

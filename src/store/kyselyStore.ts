@@ -21,9 +21,17 @@ export function createKyselyStore(ctx: Ctx): Store {
   return {
     dialect: ctx.hooks.dialect,
     async migrate() {
+      // On PostgreSQL, Kysely would look for its bookkeeping tables in any schema unless told which:
+      // pin them to the schema this connection works in (search_path), so databases holding several
+      // Runhook schemas (or other Kysely users) cannot confuse one another.
+      const migrationTableSchema =
+        ctx.hooks.dialect === 'postgres'
+          ? (await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(ctx.db)).rows[0]?.schema
+          : undefined;
       const { error, results } = await new Migrator({
         db: ctx.db,
         provider: migrationProvider,
+        ...(migrationTableSchema ? { migrationTableSchema } : {}),
       }).migrateToLatest();
       if (error) {
         const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
