@@ -123,8 +123,14 @@ for (const backend of backends) {
       const r = await receiver();
       r.script = [{ kind: 'hang' }, { kind: 'status', status: 200 }];
       const { c, deliveryId } = await fire(r.url, { RUNHOOK_ATTEMPT_TIMEOUT: '300ms' });
+      await r.waitFor(1);
+      // While that attempt hangs, a redelivery is refused rather than sent in parallel.
+      const during = await c.api('POST', `/api/v1/deliveries/${deliveryId}/redeliver`);
+      expect(during.status).toBe(409);
+      expect(during.body.code).toBe('INVALID_STATE');
       const d = await settled(c, deliveryId);
       expect(d.status).toBe('succeeded');
+      expect(r.requests).toHaveLength(2);
       const timedOut = d.attempts[0]!;
       expect(timedOut).toMatchObject({ http_status: null, error_class: 'timeout', response: null });
       expect(timedOut.response_time_ms).toBeGreaterThanOrEqual(290);

@@ -66,6 +66,18 @@ for (const backend of backends) {
       expect(Math.max(...latencies)).toBeLessThan(WAKE_BOUND_MS);
     });
 
+    it('an attempt slower than the claim lease keeps its lease: a second worker does not send it again', async () => {
+      // Lease 300 ms, answer after 1.2 s: only the holder's heartbeat (every lease/3) keeps it.
+      const agentId = await setup({ RUNHOOK_CLAIM_LEASE: '300ms' });
+      extra = startWorker(ctx);
+      receiver.behaviour = { kind: 'slow', delayMs: 1_200 };
+      const run = await finishedRun(ctx, agentId);
+      const d = await settled(ctx, (await deliveryOfRun(ctx, run.id)).id, 5_000);
+      expect(d).toMatchObject({ status: 'succeeded', attempt_count: 1 });
+      expect(receiver.requests).toHaveLength(1);
+      expect(receiver.maxInFlight).toBe(1);
+    });
+
     it('stop() waits for an attempt in flight, records it, and claims nothing more', async () => {
       const agentId = await setup();
       receiver.behaviour = { kind: 'slow', delayMs: 400 };
