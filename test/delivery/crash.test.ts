@@ -11,7 +11,7 @@ import { backends } from '../helpers/backends.js';
 import { ensureBuilt, runCli, type Spawned } from '../helpers/cli.js';
 import { createTestContext, eventually, TEST_ENV, type TestContext } from '../helpers/context.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
-import { createAgent, createWebhook } from './support.js';
+import { createAgent, createWebhook, finishedRun } from './support.js';
 
 const RUNS = 200;
 const KILL_AFTER = 40;
@@ -110,9 +110,39 @@ for (const backend of backends) {
       second.child.kill('SIGTERM');
       expect(await second.exited).toBe(0);
       console.log(
-        `[${backend.name}] crash: ${seenBeforeRestart} requests before the kill (${inFlightAtKill} in flight), ` +
+        `[${backend.name}] crash: ${seenBeforeRestart} requests before the restart (${inFlightAtKill} in flight at the kill), ` +
           `${receiver.requests.length} in all, ${duplicates} duplicates, ${RUNS} delivered`,
       );
+    });
+
+    it('SIGTERM with attempts in flight: they finish and are recorded, the process exits 0, nothing is sent twice', async () => {
+      [ctx, receiver] = await Promise.all([createTestContext(backend), startReceiver()]);
+      receiver.behaviour = { kind: 'slow', delayMs: 300 };
+      await createWebhook(ctx, { url: receiver.url });
+      const agentId = await createAgent(ctx);
+      const first = startWorkerProcess();
+      await first.waitForOutput('started');
+      for (let i = 0; i < 40; i++) await finishedRun(ctx, agentId);
+
+      await receiver.waitFor(8, 15_000);
+      const inFlightAtSignal = receiver.inFlight;
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+      expect(inFlightAtSignal).toBeGreaterThan(0);
+      // Everything the receiver got before the exit is recorded as delivered: no answer was lost.
+      const sent = new Set(receiver.requests.map((r) => r.headers['webhook-id']));
+      const succeeded = await ctx.api('GET', '/api/v1/deliveries?status=succeeded&limit=1');
+      expect(succeeded.body.total).toBe(sent.size);
+
+      const second = startWorkerProcess();
+      await second.waitForOutput('started');
+      await eventually(
+        async () => (await ctx.api('GET', '/api/v1/deliveries?status=succeeded&limit=1')).body.total === 40,
+        15_000,
+        'all 40 deliveries to succeed',
+      );
+      expect(receiver.requests).toHaveLength(40);
+      expect(new Set(receiver.requests.map((r) => r.headers['webhook-id'])).size).toBe(40);
     });
   });
 }
