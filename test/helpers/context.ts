@@ -58,7 +58,13 @@ export async function createTestContext(
     ...options.env,
   });
   const logger = createLogger(config);
-  const rt = await openRuntime(config, logger);
+  let rt: Runtime;
+  try {
+    rt = await openRuntime(config, logger);
+  } catch (err) {
+    await db.drop();
+    throw err;
+  }
   const boot = await bootstrapOrganization(rt);
   if (!boot) throw new Error('a fresh test database already had an organization');
   const app = await buildApp({ store: rt.store, config, secretBox: rt.secretBox, sender: rt.sender });
