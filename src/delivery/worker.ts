@@ -108,10 +108,9 @@ export function createWorker(deps: WorkerDeps): Worker {
       try {
         await store.recordResults(batch);
         deps.onRecorded?.(batch);
-        // The loop computed its sleep while these deliveries were still leased (due at the lease's
-        // end); now that their retry time is written, let it look again or a retry waits a full
-        // fallback poll past its schedule.
-        if (batch.some((r) => r.status === 'pending')) wake();
+        // Their leases are released now: a webhook at its cap may take more, and a retry's time is
+        // written (the loop computed its sleep while it was still leased, due at the lease's end).
+        wake();
       } catch (err) {
         // Keep them: written on the next flush. Meanwhile the leases keep others from resending.
         logger.error({ err, count: batch.length }, 'could not record attempts; will retry');
@@ -213,8 +212,13 @@ export function createWorker(deps: WorkerDeps): Worker {
             'attempt finished after shutdown handed its delivery back; not recorded',
           );
         } else {
+          // No wake-up here: the flush this schedules releases the lease and then wakes the loop,
+          // which claims for every slot freed meanwhile in one round trip. Waking on each answer
+          // claimed one delivery per answer, or under a per-webhook cap mostly nothing, since the
+          // lease counts until the result is written.
           buffer.push(result);
           flushSoon();
+          return;
         }
         wake();
       },
