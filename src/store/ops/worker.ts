@@ -9,98 +9,118 @@ import type { Ctx } from './context.js';
  * claims are serialised (a transaction lock on SQLite, an advisory lock on PostgreSQL), and a
  * webhook at its cap is left out of the scan, so one slow endpoint cannot crowd out the rest.
  * Candidates are taken round-robin across webhooks (`ORDER BY rn`).
+ *
+ * Leases are counted once, through `deliveries_lease` alone (`lease_until >= now`, no status
+ * test): only a pending delivery ever holds a lease, since every write that ends one
+ * (recordResults, redeliver) clears it. Testing `status` too, or grouping in the same query, made
+ * SQLite walk every pending row by another index, so each claim cost O(backlog); MATERIALIZED
+ * (SQLite ≥ 3.35, PostgreSQL ≥ 12) keeps the planner from folding the CTE back in.
  */
 export async function claimDueDeliveries(
-  { db, hooks }: Ctx,
+  { hooks }: Ctx,
   input: { workerId: string; now: number; limit: number; leaseMs: number; perWebhookCap: number },
 ): Promise<ClaimedDelivery[]> {
   const { workerId, now, limit, leaseMs, perWebhookCap: cap } = input;
   const lockClause = hooks.skipLocked ? sql`FOR UPDATE SKIP LOCKED` : sql``;
-  const rows = await db.transaction().execute(async (trx) => {
-    await hooks.lockForClaim(trx);
-    const picked = await sql<{ id: string }>`
-      SELECT c.id FROM (
-        SELECT d.id, d.webhook_id,
-               row_number() OVER (PARTITION BY d.webhook_id ORDER BY d.next_attempt_at, d.id) AS rn
-        FROM (
-          SELECT id, webhook_id, next_attempt_at FROM deliveries
-          WHERE status = 'pending' AND next_attempt_at <= ${now}
-            AND (lease_until IS NULL OR lease_until < ${now})
-            AND webhook_id NOT IN (
-              SELECT webhook_id FROM deliveries
-              WHERE lease_until >= ${now} AND status = 'pending'
-              GROUP BY webhook_id HAVING count(*) >= ${cap})
-          ORDER BY next_attempt_at
-          LIMIT ${limit * 4}
-          ${lockClause}
-        ) d
-      ) c
-      LEFT JOIN (
-        SELECT webhook_id, count(*) AS n FROM deliveries
-        WHERE lease_until >= ${now} AND status = 'pending'
-        GROUP BY webhook_id
-      ) f ON f.webhook_id = c.webhook_id
-      WHERE c.rn <= ${cap} - COALESCE(f.n, 0)
-      ORDER BY c.rn
-      LIMIT ${limit}`.execute(trx);
-    const ids = picked.rows.map((r) => r.id);
-    if (ids.length === 0) return [];
-    await trx
-      .updateTable('deliveries')
-      .set({ lease_owner: workerId, lease_until: now + leaseMs })
-      .where('id', 'in', ids)
-      .execute();
-    return trx
-      .selectFrom('deliveries as d')
-      .innerJoin('webhooks as w', 'w.id', 'd.webhook_id')
+  const { deliveries, webhooks } = await hooks.claimTransaction(async (trx) => {
+    // Pick and lease in one statement; the webhooks are read once each, not once per delivery.
+    const leased = await sql<ClaimedRow>`
+      WITH leased_rows AS MATERIALIZED (
+        SELECT webhook_id FROM deliveries WHERE lease_until >= ${now}
+      ),
+      leased AS (SELECT webhook_id, count(*) AS n FROM leased_rows GROUP BY webhook_id),
+      picked AS (
+        SELECT c.id FROM (
+          SELECT d.id, d.webhook_id,
+                 row_number() OVER (PARTITION BY d.webhook_id ORDER BY d.next_attempt_at, d.id) AS rn
+          FROM (
+            SELECT id, webhook_id, next_attempt_at FROM deliveries
+            WHERE status = 'pending' AND next_attempt_at <= ${now}
+              AND (lease_until IS NULL OR lease_until < ${now})
+              AND webhook_id NOT IN (SELECT webhook_id FROM leased WHERE n >= ${cap})
+            ORDER BY next_attempt_at
+            LIMIT ${limit * 4}
+            ${lockClause}
+          ) d
+        ) c
+        LEFT JOIN leased f ON f.webhook_id = c.webhook_id
+        WHERE c.rn <= ${cap} - COALESCE(f.n, 0)
+        ORDER BY c.rn
+        LIMIT ${limit}
+      )
+      UPDATE deliveries SET lease_owner = ${workerId}, lease_until = ${now + leaseMs}
+      WHERE id IN (SELECT id FROM picked)
+      RETURNING id, event_id, org_id, webhook_id, body, attempt_count, retries_done, next_trigger,
+                final_attempt`.execute(trx);
+    if (leased.rows.length === 0) return { deliveries: [], webhooks: [] };
+    const webhookIds = [...new Set(leased.rows.map((r) => r.webhook_id))];
+    const hooksRows = await trx
+      .selectFrom('webhooks')
       .select([
-        'd.id',
-        'd.event_id',
-        'd.org_id',
-        'd.webhook_id',
-        'd.body',
-        'd.attempt_count',
-        'd.retries_done',
-        'd.next_trigger',
-        'd.final_attempt',
-        'w.url',
-        'w.format',
-        'w.headers',
-        'w.secret_enc',
-        'w.previous_secret_enc',
-        'w.previous_secret_until',
-        'w.is_enabled',
-        'w.deleted_at',
+        'id',
+        'url',
+        'format',
+        'headers',
+        'secret_enc',
+        'previous_secret_enc',
+        'previous_secret_until',
+        'is_enabled',
+        'deleted_at',
       ])
-      .where('d.id', 'in', ids)
+      .where('id', 'in', webhookIds)
       .execute();
+    return { deliveries: leased.rows, webhooks: hooksRows };
   });
-  return rows.map((r) => ({
-    deliveryId: r.id,
-    eventId: r.event_id,
-    orgId: r.org_id,
-    webhookId: r.webhook_id,
-    body: r.body,
-    attemptCount: Number(r.attempt_count),
-    retriesDone: Number(r.retries_done),
-    trigger: r.next_trigger as AttemptTrigger,
-    finalAttempt: Number(r.final_attempt) === 1,
-    leaseOwner: workerId,
-    // Test deliveries are sent even to a disabled webhook (people test before they switch it on).
-    target:
-      r.deleted_at === null && (Number(r.is_enabled) === 1 || r.next_trigger === 'test')
-        ? {
-            url: r.url,
-            format: r.format as WebhookFormat,
-            headers: JSON.parse(r.headers) as Record<string, string>,
-            secretEnc: r.secret_enc,
-            previousSecretEnc:
-              r.previous_secret_until !== null && Number(r.previous_secret_until) > now
-                ? r.previous_secret_enc
-                : null,
-          }
-        : null,
-  }));
+
+  const targets = new Map(
+    webhooks.map((w) => [
+      w.id,
+      {
+        live: w.deleted_at === null,
+        enabled: Number(w.is_enabled) === 1,
+        target: {
+          url: w.url,
+          format: w.format as WebhookFormat,
+          headers: JSON.parse(w.headers) as Record<string, string>,
+          secretEnc: w.secret_enc,
+          previousSecretEnc:
+            w.previous_secret_until !== null && Number(w.previous_secret_until) > now
+              ? w.previous_secret_enc
+              : null,
+        },
+      },
+    ]),
+  );
+  return deliveries.map((r) => {
+    const w = targets.get(r.webhook_id);
+    return {
+      deliveryId: r.id,
+      eventId: r.event_id,
+      orgId: r.org_id,
+      webhookId: r.webhook_id,
+      body: r.body,
+      attemptCount: Number(r.attempt_count),
+      retriesDone: Number(r.retries_done),
+      trigger: r.next_trigger as AttemptTrigger,
+      finalAttempt: Number(r.final_attempt) === 1,
+      leaseOwner: workerId,
+      // Test deliveries are sent even to a disabled webhook (people test before they switch it on).
+      // Deliveries of one webhook share its target object: nothing downstream changes it.
+      target: w?.live && (w.enabled || r.next_trigger === 'test') ? w.target : null,
+    };
+  });
+}
+
+interface ClaimedRow {
+  id: string;
+  event_id: string;
+  org_id: string;
+  webhook_id: string;
+  body: string;
+  attempt_count: number | string;
+  retries_done: number | string;
+  next_trigger: string;
+  final_attempt: number | string;
 }
 
 export async function extendLeases(
@@ -239,17 +259,33 @@ function summariseWebhooks(chunk: DeliveryResult[]): WebhookSummary[] {
   return [...map.values()];
 }
 
-/** When the next pending delivery becomes claimable: its due time, or the end of its lease if later. */
+/**
+ * When the next pending delivery becomes claimable: its due time, or the end of its lease if later.
+ * Two index walks instead of one pass over every pending row: the earliest unleased delivery
+ * (`deliveries_due`), and the leased ones (`deliveries_lease`; only pending deliveries hold a
+ * lease, and there are about as many as attempts in flight).
+ */
 export async function nextDueAt({ db }: Ctx): Promise<number | null> {
-  const row = await db
-    .selectFrom('deliveries')
-    .select(
-      sql<number | string | null>`min(CASE WHEN lease_until IS NOT NULL AND lease_until > next_attempt_at
+  const [unleased, leased] = await Promise.all([
+    db
+      .selectFrom('deliveries')
+      .select('next_attempt_at as due')
+      .where('status', '=', 'pending')
+      .where('lease_until', 'is', null)
+      .orderBy('next_attempt_at')
+      .limit(1)
+      .executeTakeFirst(),
+    db
+      .selectFrom('deliveries')
+      .select(
+        sql<number | string | null>`min(CASE WHEN lease_until > next_attempt_at
                                         THEN lease_until ELSE next_attempt_at END)`.as('due'),
-    )
-    .where('status', '=', 'pending')
-    .executeTakeFirst();
-  return row?.due == null ? null : Number(row.due);
+      )
+      .where('lease_until', '>=', 0)
+      .executeTakeFirst(),
+  ]);
+  const due = [unleased?.due, leased?.due].filter((d) => d != null).map(Number);
+  return due.length === 0 ? null : Math.min(...due);
 }
 
 export async function countPending(

@@ -40,9 +40,13 @@ export function openPostgresStore(url: string, options: { poolSize?: number } = 
   const hooks: DialectHooks = {
     dialect: 'postgres',
     skipLocked: true,
-    lockForClaim: async (trx) => {
-      await sql`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`.execute(trx);
-    },
+    claimTransaction: (fn) =>
+      db.transaction().execute(async (trx) => {
+        // Not waiting for the WAL flush: a claim lost in a server crash is claimed again later.
+        await sql`SET LOCAL synchronous_commit = off`.execute(trx);
+        await sql`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`.execute(trx);
+        return fn(trx);
+      }),
     notifyNewWork: async () => {
       await sql`SELECT pg_notify(${CHANNEL}, '')`.execute(db);
     },

@@ -5,10 +5,11 @@ import SqliteDatabase from 'better-sqlite3';
 import {
   CompiledQuery,
   type DatabaseConnection,
+  type Driver,
   Kysely,
   SqliteDialect,
   SqliteDriver,
-  type Driver,
+  sql,
 } from 'kysely';
 import { createKyselyStore } from '../kyselyStore.js';
 import type { DialectHooks } from '../ops/context.js';
@@ -66,8 +67,18 @@ export function openSqliteStore(path: string): Store {
   const hooks: DialectHooks = {
     dialect: 'sqlite',
     skipLocked: false,
-    // BEGIN IMMEDIATE already serialises writers, claims included.
-    lockForClaim: async () => {},
+    // BEGIN IMMEDIATE already serialises writers, claims included. The claim holds the one
+    // connection so that its relaxed safety level cannot leak into another transaction: SQLite only
+    // lets it change outside a transaction.
+    claimTransaction: (fn) =>
+      db.connection().execute(async (conn) => {
+        await sql`PRAGMA synchronous = NORMAL`.execute(conn);
+        try {
+          return await conn.transaction().execute(fn);
+        } finally {
+          await sql`PRAGMA synchronous = FULL`.execute(conn);
+        }
+      }),
     // Workers in other processes find new work by their fallback timer (at most a second).
     notifyNewWork: async () => {
       emitter.emit('work');
