@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
-import { generateApiKey, newApiKeyRecord } from '../security/apiKeys.js';
 import { closeRuntime, openRuntime } from '../runtime.js';
+import { generateApiKey, newApiKeyRecord } from '../security/apiKeys.js';
 
 export function registerAdminCommands(program: Command): void {
   program
