@@ -1,5 +1,5 @@
-import type { EventRenderer } from '../store/store.js';
 import { renderBody, type StandardPayload, standardPayload } from '../domain/payloads.js';
+import type { EventRenderer } from '../store/store.js';
 
 /** What the store calls, inside the finishing transaction, to write an event and its delivery bodies. */
 export function createEventRenderer(publicUrl: string): EventRenderer {

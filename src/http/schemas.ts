@@ -2,8 +2,9 @@
  * JSON schemas of the API: the routes validate requests with them, and /openapi.json is generated
  * from the same objects. Bodies reject unknown fields; lengths follow SPEC §5.
  */
-import { LIMITS } from '../domain/validateWebhook.js';
+
 import { WEBHOOK_FORMATS } from '../domain/types.js';
+import { LIMITS } from '../domain/validateWebhook.js';
 
 const nullable = (type: string) => ({ type: [type, 'null'] });
 const isoTime = { type: 'string', format: 'date-time', examples: ['2026-01-30T10:32:45Z'] };

@@ -1,13 +1,13 @@
 import { Migrator, sql } from 'kysely';
-import type { Store } from './store.js';
-import type { Ctx } from './ops/context.js';
 import { migrationProvider } from './migrations/index.js';
 import * as agents from './ops/agents.js';
+import type { Ctx } from './ops/context.js';
 import * as deliveries from './ops/deliveries.js';
 import * as orgs from './ops/orgs.js';
 import * as runs from './ops/runs.js';
 import * as webhooks from './ops/webhooks.js';
 import * as worker from './ops/worker.js';
+import type { Store } from './store.js';
 
 type Args<F> = F extends (ctx: Ctx, ...args: infer A) => unknown ? A : never;
 

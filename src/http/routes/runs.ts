@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { createEventRenderer } from '../eventRenderer.js';
 import { parseRunId } from '../../domain/runMath.js';
 import { parseIsoTime } from '../../domain/time.js';
 import type { FinalRunStatus, RunStatus, TestRun } from '../../domain/types.js';
@@ -7,6 +6,7 @@ import { AgentMissingError } from '../../store/ops/runs.js';
 import { InvalidStateError, type RunFinish } from '../../store/store.js';
 import type { AppDeps } from '../app.js';
 import { ApiError, invalidField } from '../errors.js';
+import { createEventRenderer } from '../eventRenderer.js';
 import { isUuid, pageOf } from '../params.js';
 import { presentRun } from '../present.js';
 import {

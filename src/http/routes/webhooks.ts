@@ -1,10 +1,10 @@
 import { lookup } from 'node:dns/promises';
 import type { FastifyInstance } from 'fastify';
+import { sendDelivery } from '../../delivery/sendDelivery.js';
 import { forbiddenAddressReason, isAddressAllowed } from '../../domain/ipRules.js';
 import { renderBody, testPayload } from '../../domain/payloads.js';
-import { checkHeaders, checkSecret, checkWebhookUrl } from '../../domain/validateWebhook.js';
 import type { WebhookFormat } from '../../domain/types.js';
-import { sendDelivery } from '../../delivery/sendDelivery.js';
+import { checkHeaders, checkSecret, checkWebhookUrl } from '../../domain/validateWebhook.js';
 import { ConflictError, type WebhookPatch } from '../../store/store.js';
 import type { AppDeps } from '../app.js';
 import { ApiError, invalidField } from '../errors.js';
