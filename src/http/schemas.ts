@@ -289,6 +289,11 @@ export const deliveryDetailSchema = {
   properties: {
     ...deliverySchema.properties,
     attempts: { type: 'array', items: attemptSchema },
+    payload: {
+      type: 'object',
+      additionalProperties: true,
+      description: "The event's payload (the `standard` format); each attempt's request shows the bytes sent.",
+    },
     event: {
       type: 'object',
       properties: {

@@ -78,6 +78,7 @@ for (const backend of backends) {
       expect(detail.body.attempts).toEqual([]);
       expect(detail.body.event.type).toBe('test_run_completed');
       expect(detail.body.event.test_run_id).toBe(run.body.id);
+      expect(detail.body.payload).toEqual(detail.body.event.payload);
       const payload = detail.body.event.payload;
       expect(Object.keys(payload)).toEqual(['event', 'timestamp', 'test_run', 'results_url']);
       expect(payload.test_run).toEqual({

@@ -87,10 +87,12 @@ export function registerDeliveryRoutes(api: FastifyInstance, deps: AppDeps): voi
     async (req) => {
       const detail = isUuid(req.params.id) ? await store.getDelivery(req.orgId, req.params.id) : null;
       if (!detail) throw deliveryNotFound();
+      const event = presentEvent(detail.event);
       return {
         ...presentDelivery(detail.delivery),
         attempts: detail.attempts.map(presentAttempt),
-        event: presentEvent(detail.event),
+        event,
+        payload: event.payload,
       };
     },
   );
