@@ -292,7 +292,8 @@ export const deliveryDetailSchema = {
     payload: {
       type: 'object',
       additionalProperties: true,
-      description: "The event's payload (the `standard` format); each attempt's request shows the bytes sent.",
+      description:
+        "The event's payload (the `standard` format); each attempt's request shows the bytes sent.",
     },
     event: {
       type: 'object',
