@@ -234,13 +234,14 @@ export function createWorker(deps: WorkerDeps): Worker {
   async function loop(): Promise<void> {
     while (!stopping) {
       const free = settings.workerConcurrency - inflight.size;
-      let claimedCount = 0;
-      if (free > 0) {
+      const limit = Math.min(free, CLAIM_BATCH);
+      if (limit > 0) {
+        let claimedCount = 0;
         try {
           const claimed = await store.claimDueDeliveries({
             workerId: id,
             now: now(),
-            limit: Math.min(free, CLAIM_BATCH),
+            limit,
             leaseMs: settings.claimLeaseMs,
             perWebhookCap: settings.webhookConcurrency,
           });
@@ -252,8 +253,12 @@ export function createWorker(deps: WorkerDeps): Worker {
           continue;
         }
         if (stopping) break;
-        if (claimedCount === Math.min(free, CLAIM_BATCH) && inflight.size < settings.workerConcurrency)
+        if (claimedCount === limit && limit < free) continue;
+        // Some came back: their flush wakes the loop to look again, no need to ask when.
+        if (claimedCount > 0) {
+          await sleep(FALLBACK_POLL_MS);
           continue;
+        }
       }
       let delay = FALLBACK_POLL_MS;
       if (inflight.size < settings.workerConcurrency) {
