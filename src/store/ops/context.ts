@@ -1,17 +1,24 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { CompiledQuery, Kysely, Transaction } from 'kysely';
 import type { Database } from '../schema.js';
 
 /** What differs between the two databases; everything else is shared Kysely code. */
 export interface DialectHooks {
   readonly dialect: 'sqlite' | 'postgres';
   /**
-   * Runs one claim in a transaction serialised with every other claim (across processes too), so
-   * the per-webhook cap holds. Its commit need not be durable: a lease lost to an OS crash or
-   * power cut only means the delivery is claimed and sent again (at-least-once), and leases never
-   * outlive the workers that hold them anyway. Skipping the flush makes a claim cost a fraction
-   * of a millisecond instead of an fsync.
+   * Runs `statements` in order in one transaction and returns each one's rows: the hot path's
+   * writes, in as few round trips as the database allows (SQLite: one message to its thread;
+   * PostgreSQL: one pooled connection, no Kysely per-statement overhead).
+   *
+   * `durable: false` lets the commit skip the wait for the disk. Claims use it: a lease lost to an
+   * OS crash or power cut only means the delivery is claimed and sent again (at-least-once), and
+   * leases never outlive the workers that hold them anyway. Attempts and events stay durable.
+   * `claimLock` serialises the batch with every other claim, across processes too, so that the
+   * per-webhook cap holds (SQLite's IMMEDIATE transactions already serialise all writers).
    */
-  claimTransaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  runBatch(
+    statements: readonly CompiledQuery[],
+    options: { durable: boolean; claimLock?: boolean },
+  ): Promise<Array<{ rows: Record<string, unknown>[] }>>;
   /** `FOR UPDATE SKIP LOCKED` where the database has it. */
   readonly skipLocked: boolean;
   /** Tells every worker (in this process and others) that work may be due. */

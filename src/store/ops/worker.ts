@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type CompiledQuery, sql } from 'kysely';
 import type { AttemptTrigger, WebhookFormat } from '../../domain/types.js';
 import type { ClaimedDelivery, DeliveryResult } from '../store.js';
 import type { Ctx } from './context.js';
@@ -17,60 +17,69 @@ import type { Ctx } from './context.js';
  * (SQLite ≥ 3.35, PostgreSQL ≥ 12) keeps the planner from folding the CTE back in.
  */
 export async function claimDueDeliveries(
-  { hooks }: Ctx,
+  { db, hooks }: Ctx,
   input: { workerId: string; now: number; limit: number; leaseMs: number; perWebhookCap: number },
 ): Promise<ClaimedDelivery[]> {
   const { workerId, now, limit, leaseMs, perWebhookCap: cap } = input;
+  const until = now + leaseMs;
   const lockClause = hooks.skipLocked ? sql`FOR UPDATE SKIP LOCKED` : sql``;
-  const { deliveries, webhooks } = await hooks.claimTransaction(async (trx) => {
-    // Pick and lease in one statement; the webhooks are read once each, not once per delivery.
-    const leased = await sql<ClaimedRow>`
-      WITH leased_rows AS MATERIALIZED (
-        SELECT webhook_id FROM deliveries WHERE lease_until >= ${now}
-      ),
-      leased AS (SELECT webhook_id, count(*) AS n FROM leased_rows GROUP BY webhook_id),
-      picked AS (
-        SELECT c.id FROM (
-          SELECT d.id, d.webhook_id,
-                 row_number() OVER (PARTITION BY d.webhook_id ORDER BY d.next_attempt_at, d.id) AS rn
-          FROM (
-            SELECT id, webhook_id, next_attempt_at FROM deliveries
-            WHERE status = 'pending' AND next_attempt_at <= ${now}
-              AND (lease_until IS NULL OR lease_until < ${now})
-              AND webhook_id NOT IN (SELECT webhook_id FROM leased WHERE n >= ${cap})
-            ORDER BY next_attempt_at
-            LIMIT ${limit * 4}
-            ${lockClause}
-          ) d
-        ) c
-        LEFT JOIN leased f ON f.webhook_id = c.webhook_id
-        WHERE c.rn <= ${cap} - COALESCE(f.n, 0)
-        ORDER BY c.rn
-        LIMIT ${limit}
-      )
-      UPDATE deliveries SET lease_owner = ${workerId}, lease_until = ${now + leaseMs}
-      WHERE id IN (SELECT id FROM picked)
-      RETURNING id, event_id, org_id, webhook_id, body, attempt_count, retries_done, next_trigger,
-                final_attempt`.execute(trx);
-    if (leased.rows.length === 0) return { deliveries: [], webhooks: [] };
-    const webhookIds = [...new Set(leased.rows.map((r) => r.webhook_id))];
-    const hooksRows = await trx
-      .selectFrom('webhooks')
-      .select([
-        'id',
-        'url',
-        'format',
-        'headers',
-        'secret_enc',
-        'previous_secret_enc',
-        'previous_secret_until',
-        'is_enabled',
-        'deleted_at',
-      ])
-      .where('id', 'in', webhookIds)
-      .execute();
-    return { deliveries: leased.rows, webhooks: hooksRows };
+  // Pick and lease in one statement, then read each webhook involved once (the leases just written
+  // are the ones with this owner and this exact end): one batch, one round trip on SQLite.
+  const pickAndLease = sql`
+    WITH leased_rows AS MATERIALIZED (
+      SELECT webhook_id FROM deliveries WHERE lease_until >= ${now}
+    ),
+    leased AS (SELECT webhook_id, count(*) AS n FROM leased_rows GROUP BY webhook_id),
+    picked AS (
+      SELECT c.id FROM (
+        SELECT d.id, d.webhook_id,
+               row_number() OVER (PARTITION BY d.webhook_id ORDER BY d.next_attempt_at, d.id) AS rn
+        FROM (
+          SELECT id, webhook_id, next_attempt_at FROM deliveries
+          WHERE status = 'pending' AND next_attempt_at <= ${now}
+            AND (lease_until IS NULL OR lease_until < ${now})
+            AND webhook_id NOT IN (SELECT webhook_id FROM leased WHERE n >= ${cap})
+          ORDER BY next_attempt_at
+          LIMIT ${limit * 4}
+          ${lockClause}
+        ) d
+      ) c
+      LEFT JOIN leased f ON f.webhook_id = c.webhook_id
+      WHERE c.rn <= ${cap} - COALESCE(f.n, 0)
+      ORDER BY c.rn
+      LIMIT ${limit}
+    )
+    UPDATE deliveries SET lease_owner = ${workerId}, lease_until = ${until}
+    WHERE id IN (SELECT id FROM picked)
+    RETURNING id, event_id, org_id, webhook_id, body, attempt_count, retries_done, next_trigger,
+              final_attempt`.compile(db);
+  const readWebhooks = db
+    .selectFrom('webhooks')
+    .select([
+      'id',
+      'url',
+      'format',
+      'headers',
+      'secret_enc',
+      'previous_secret_enc',
+      'previous_secret_until',
+      'is_enabled',
+      'deleted_at',
+    ])
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('deliveries')
+        .select('webhook_id')
+        .where('lease_owner', '=', workerId)
+        .where('lease_until', '=', until),
+    )
+    .compile();
+  const [leasedRows, webhookRows] = await hooks.runBatch([pickAndLease, readWebhooks], {
+    durable: false,
+    claimLock: true,
   });
+  const deliveries = (leasedRows?.rows ?? []) as unknown as ClaimedRow[];
+  const webhooks = (webhookRows?.rows ?? []) as unknown as WebhookRow[];
 
   const targets = new Map(
     webhooks.map((w) => [
@@ -109,6 +118,18 @@ export async function claimDueDeliveries(
       target: w?.live && (w.enabled || r.next_trigger === 'test') ? w.target : null,
     };
   });
+}
+
+interface WebhookRow {
+  id: string;
+  url: string;
+  format: string;
+  headers: string;
+  secret_enc: string | null;
+  previous_secret_enc: string | null;
+  previous_secret_until: number | string | null;
+  is_enabled: number | string;
+  deleted_at: number | string | null;
 }
 
 interface ClaimedRow {
@@ -154,79 +175,84 @@ const CHUNK = 200;
 /**
  * Writes a batch of outcomes in one transaction: the attempts, the deliveries' new state, and
  * each webhook's `consecutive_failures` / `last_triggered_at` / `is_enabled`. Three statements per
- * chunk whatever its size: this is the group commit that keeps the hot path fast.
+ * chunk whatever its size, all sent as one batch: this is the group commit that keeps the hot
+ * path fast.
  */
-export async function recordResults({ db }: Ctx, results: DeliveryResult[]): Promise<void> {
+export async function recordResults({ db, hooks }: Ctx, results: DeliveryResult[]): Promise<void> {
   if (results.length === 0) return;
-  await db.transaction().execute(async (trx) => {
-    for (let i = 0; i < results.length; i += CHUNK) {
-      const chunk = results.slice(i, i + CHUNK);
-      const attempts = chunk.flatMap((r) =>
-        r.attempt
-          ? [
-              {
-                id: r.attempt.id,
-                delivery_id: r.deliveryId,
-                attempt_number: r.attempt.attemptNumber,
-                trigger: r.trigger,
-                started_at: r.attempt.startedAt,
-                response_time_ms: r.attempt.responseTimeMs,
-                http_status: r.attempt.httpStatus,
-                error_class: r.attempt.errorClass,
-                error_message: r.attempt.errorMessage,
-                request: JSON.stringify(r.attempt.request),
-                response: r.attempt.response === null ? null : JSON.stringify(r.attempt.response),
-              },
-            ]
-          : [],
-      );
-      if (attempts.length > 0) await trx.insertInto('attempts').values(attempts).execute();
+  const statements: CompiledQuery[] = [];
+  for (let i = 0; i < results.length; i += CHUNK) {
+    const chunk = results.slice(i, i + CHUNK);
+    const attempts = chunk.flatMap((r) =>
+      r.attempt
+        ? [
+            {
+              id: r.attempt.id,
+              delivery_id: r.deliveryId,
+              attempt_number: r.attempt.attemptNumber,
+              trigger: r.trigger,
+              started_at: r.attempt.startedAt,
+              response_time_ms: r.attempt.responseTimeMs,
+              http_status: r.attempt.httpStatus,
+              error_class: r.attempt.errorClass,
+              error_message: r.attempt.errorMessage,
+              request: JSON.stringify(r.attempt.request),
+              response: r.attempt.response === null ? null : JSON.stringify(r.attempt.response),
+            },
+          ]
+        : [],
+    );
+    if (attempts.length > 0) statements.push(db.insertInto('attempts').values(attempts).compile());
 
-      const values = chunk.map(
+    const values = chunk.map(
+      (
+        r,
+      ) => sql`(CAST(${r.deliveryId} AS text), CAST(${r.status} AS text), CAST(${r.attempt ? 1 : 0} AS integer),
+        CAST(${r.countsAsRetry ? 1 : 0} AS integer), CAST(${r.nextAttemptAt} AS bigint), CAST(${r.leaseOwner} AS text),
+        CAST(${r.attempt?.httpStatus ?? null} AS integer), CAST(${r.attempt?.responseTimeMs ?? null} AS integer),
+        CAST(${r.finishedAt} AS bigint))`,
+    );
+    statements.push(
+      sql`
+      WITH v(id, status, add_attempt, add_retry, next_at, owner, http_status, rt, done_at) AS (VALUES ${sql.join(values)})
+      UPDATE deliveries SET
+        status = v.status,
+        attempt_count = deliveries.attempt_count + v.add_attempt,
+        retries_done = deliveries.retries_done + v.add_retry,
+        next_attempt_at = v.next_at,
+        next_trigger = 'scheduled',
+        final_attempt = 0,
+        lease_owner = NULL,
+        lease_until = NULL,
+        last_http_status = CASE WHEN v.add_attempt = 1 THEN v.http_status ELSE deliveries.last_http_status END,
+        last_response_time_ms = CASE WHEN v.add_attempt = 1 THEN v.rt ELSE deliveries.last_response_time_ms END,
+        updated_at = v.done_at
+      FROM v
+      WHERE deliveries.id = v.id AND deliveries.lease_owner = v.owner`.compile(db),
+    );
+
+    const perWebhook = summariseWebhooks(chunk);
+    if (perWebhook.length > 0) {
+      const wv = perWebhook.map(
         (
-          r,
-        ) => sql`(CAST(${r.deliveryId} AS text), CAST(${r.status} AS text), CAST(${r.attempt ? 1 : 0} AS integer),
-          CAST(${r.countsAsRetry ? 1 : 0} AS integer), CAST(${r.nextAttemptAt} AS bigint), CAST(${r.leaseOwner} AS text),
-          CAST(${r.attempt?.httpStatus ?? null} AS integer), CAST(${r.attempt?.responseTimeMs ?? null} AS integer),
-          CAST(${r.finishedAt} AS bigint))`,
+          w,
+        ) => sql`(CAST(${w.webhookId} AS text), CAST(${w.reset ? 1 : 0} AS integer), CAST(${w.failures} AS integer),
+          CAST(${w.lastTriggeredAt} AS bigint), CAST(${w.disable ? 1 : 0} AS integer))`,
       );
-      await sql`
-        WITH v(id, status, add_attempt, add_retry, next_at, owner, http_status, rt, done_at) AS (VALUES ${sql.join(values)})
-        UPDATE deliveries SET
-          status = v.status,
-          attempt_count = deliveries.attempt_count + v.add_attempt,
-          retries_done = deliveries.retries_done + v.add_retry,
-          next_attempt_at = v.next_at,
-          next_trigger = 'scheduled',
-          final_attempt = 0,
-          lease_owner = NULL,
-          lease_until = NULL,
-          last_http_status = CASE WHEN v.add_attempt = 1 THEN v.http_status ELSE deliveries.last_http_status END,
-          last_response_time_ms = CASE WHEN v.add_attempt = 1 THEN v.rt ELSE deliveries.last_response_time_ms END,
-          updated_at = v.done_at
+      statements.push(
+        sql`
+        WITH v(id, reset, failures, triggered_at, disable) AS (VALUES ${sql.join(wv)})
+        UPDATE webhooks SET
+          consecutive_failures = CASE WHEN v.reset = 1 THEN v.failures ELSE webhooks.consecutive_failures + v.failures END,
+          last_triggered_at = CASE WHEN webhooks.last_triggered_at IS NULL OR webhooks.last_triggered_at < v.triggered_at
+                                   THEN v.triggered_at ELSE webhooks.last_triggered_at END,
+          is_enabled = CASE WHEN v.disable = 1 THEN 0 ELSE webhooks.is_enabled END
         FROM v
-        WHERE deliveries.id = v.id AND deliveries.lease_owner = v.owner`.execute(trx);
-
-      const perWebhook = summariseWebhooks(chunk);
-      if (perWebhook.length > 0) {
-        const wv = perWebhook.map(
-          (
-            w,
-          ) => sql`(CAST(${w.webhookId} AS text), CAST(${w.reset ? 1 : 0} AS integer), CAST(${w.failures} AS integer),
-            CAST(${w.lastTriggeredAt} AS bigint), CAST(${w.disable ? 1 : 0} AS integer))`,
-        );
-        await sql`
-          WITH v(id, reset, failures, triggered_at, disable) AS (VALUES ${sql.join(wv)})
-          UPDATE webhooks SET
-            consecutive_failures = CASE WHEN v.reset = 1 THEN v.failures ELSE webhooks.consecutive_failures + v.failures END,
-            last_triggered_at = CASE WHEN webhooks.last_triggered_at IS NULL OR webhooks.last_triggered_at < v.triggered_at
-                                     THEN v.triggered_at ELSE webhooks.last_triggered_at END,
-            is_enabled = CASE WHEN v.disable = 1 THEN 0 ELSE webhooks.is_enabled END
-          FROM v
-          WHERE webhooks.id = v.id`.execute(trx);
-      }
+        WHERE webhooks.id = v.id`.compile(db),
+      );
     }
-  });
+  }
+  await hooks.runBatch(statements, { durable: true });
 }
 
 interface WebhookSummary {

@@ -40,13 +40,32 @@ export function openPostgresStore(url: string, options: { poolSize?: number } = 
   const hooks: DialectHooks = {
     dialect: 'postgres',
     skipLocked: true,
-    claimTransaction: (fn) =>
-      db.transaction().execute(async (trx) => {
-        // Not waiting for the WAL flush: a claim lost in a server crash is claimed again later.
-        await sql`SET LOCAL synchronous_commit = off`.execute(trx);
-        await sql`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`.execute(trx);
-        return fn(trx);
-      }),
+    runBatch: async (statements, { durable, claimLock }) => {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        // One simple-protocol round trip for the transaction's setup. Not waiting for the WAL
+        // flush (durable: false): a claim lost in a server crash is claimed again later.
+        const setup = ['BEGIN'];
+        if (!durable) setup.push('SET LOCAL synchronous_commit = off');
+        if (claimLock) setup.push(`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`);
+        await client.query(setup.join('; '));
+        const results: Array<{ rows: Record<string, unknown>[] }> = [];
+        for (const q of statements) {
+          const res = await client.query(q.sql, q.parameters as unknown[]);
+          results.push({ rows: res.rows });
+        }
+        await client.query('COMMIT');
+        return results;
+      } catch (err) {
+        await client.query('ROLLBACK').catch((e: Error) => {
+          broken = e; // the connection is unusable: the pool drops it
+        });
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    },
     notifyNewWork: async () => {
       await sql`SELECT pg_notify(${CHANNEL}, '')`.execute(db);
     },
