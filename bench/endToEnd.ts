@@ -83,7 +83,7 @@ export async function measureEndToEnd(input: {
   const renderer = createEventRenderer(config.publicUrl);
 
   const now0 = Date.now();
-  const orgs: Array<{ id: string; agents: string[] }> = [];
+  const orgs: Array<{ id: string; agents: string[]; next: number }> = [];
   for (let o = 0; o < input.organizations; o++) {
     const org = await store.createOrganization(
       `bench ${o}`,
@@ -113,14 +113,14 @@ export async function measureEndToEnd(input: {
       );
       agents.push(agent.id);
     }
-    orgs.push({ id: org.id, agents });
+    orgs.push({ id: org.id, agents, next: 0 });
   }
 
-  let counter = 0;
   /** Finishes one run of the org's next agent; returns its id and the event's creation time. */
-  const finishOne = async (org: { id: string; agents: string[] }) => {
+  const finishOne = async (org: { id: string; agents: string[]; next: number }) => {
     const now = Date.now();
-    const agentId = org.agents[counter++ % org.agents.length] as string;
+    // Each organization's runs go round its agents, so all 16 webhooks get the same share.
+    const agentId = org.agents[org.next++ % org.agents.length] as string;
     const run = await store.createFinishedRun(
       org.id,
       { agentId, name: 'Emergency Response Test', totalScenarios: null, startedAt: now - 165_000 },
@@ -207,7 +207,7 @@ export async function measureEndToEnd(input: {
     const due = Math.min(latencyEvents, Math.floor(((Date.now() - start) / 10 + 1) * perTick));
     while (made < due) {
       made++;
-      const org = orgs[o++ % orgs.length] as { id: string; agents: string[] };
+      const org = orgs[o++ % orgs.length] as (typeof orgs)[number];
       pending.push(finishOne(org).then((r) => created.set(r.id, r.createdAt)));
     }
     await new Promise((r) => setTimeout(r, 10 - ((Date.now() - start) % 10)));
