@@ -68,6 +68,8 @@ export async function measureEndToEnd(input: {
   logLevel: string;
   /** Counts the durable outcome (deliveries succeeded, attempts rows) straight from the database. */
   countLogged(): Promise<{ succeeded: number; attempts: number }>;
+  /** Runs once the backlog exists, before the worker starts (PostgreSQL: ANALYZE). */
+  afterBacklog?: () => Promise<void>;
 }): Promise<EndToEndResult> {
   const config = loadConfig({
     RUNHOOK_DATABASE_URL: input.databaseUrl,
@@ -147,6 +149,7 @@ export async function measureEndToEnd(input: {
     }),
   );
   const createSeconds = (performance.now() - c0) / 1000;
+  await input.afterBacklog?.();
   await input.receiver.collect();
 
   let succeeded = 0;

@@ -12,40 +12,46 @@ export interface RawResult {
   rps: number;
 }
 
+/** Posts for `seconds` after `warmupSeconds`, `concurrency` requests at a time. */
 export async function measureRawCeiling(input: {
   origin: string;
   path: string;
   bodies: readonly string[];
   headers: Record<string, string>;
   concurrency: number;
-  count: number;
-  warmup: number;
+  seconds: number;
+  warmupSeconds: number;
 }): Promise<RawResult> {
   const pool = new Pool(input.origin, { connections: input.concurrency, keepAliveTimeout: 30_000 });
   try {
-    const post = async (i: number) => {
+    let sent = 0;
+    const post = async () => {
       const res = await pool.request({
         path: input.path,
         method: 'POST',
         headers: input.headers,
-        body: input.bodies[i % input.bodies.length] as string,
+        body: input.bodies[sent++ % input.bodies.length] as string,
       });
       // Read the answer as Runhook does (it keeps it in the attempt log).
       await res.body.text();
       if (res.statusCode !== 200) throw new Error(`receiver answered ${res.statusCode}`);
     };
-    const drive = async (count: number) => {
-      let next = 0;
+    const drive = async (seconds: number) => {
+      const end = performance.now() + seconds * 1000;
+      let done = 0;
       const lanes = Array.from({ length: input.concurrency }, async () => {
-        while (next < count) await post(next++);
+        while (performance.now() < end) {
+          await post();
+          done++;
+        }
       });
+      const t0 = performance.now();
       await Promise.all(lanes);
+      return { requests: done, seconds: (performance.now() - t0) / 1000 };
     };
-    await drive(input.warmup);
-    const t0 = performance.now();
-    await drive(input.count);
-    const seconds = (performance.now() - t0) / 1000;
-    return { requests: input.count, seconds, rps: input.count / seconds };
+    await drive(input.warmupSeconds);
+    const { requests, seconds } = await drive(input.seconds);
+    return { requests, seconds, rps: requests / seconds };
   } finally {
     await pool.close();
   }

@@ -3,9 +3,11 @@
  * PostgreSQL, against one receiver in its own process. Prints a table; the last line is one JSON
  * object with the figures. See bench/README.md.
  *
- * Knobs (environment): BENCH_RUNS (events per throughput phase, default 20000), BENCH_LOG_LEVEL
+ * Knobs (environment): BENCH_RUNS (events per throughput phase, default 10000), BENCH_LOG_LEVEL
  * (the engine's pino level, default info, written to /dev/null), BENCH_PG_URL (default
- * postgres://postgres@127.0.0.1:5432/runhook_bench; `off` skips PostgreSQL).
+ * postgres://postgres@127.0.0.1:5432/runhook_bench; `off` skips PostgreSQL), BENCH_PG_ANALYZE=0
+ * (skip the ANALYZE after the PostgreSQL backlog is created), BENCH_CPU_PROFILE (a folder: CPU
+ * profile of each throughput phase).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -23,7 +25,7 @@ import { measureRawCeiling } from './rawCeiling.js';
 import type { Arrival, ReceiverMessage } from './receiver.js';
 
 const CONCURRENCY = 64; // RUNHOOK_WORKER_CONCURRENCY's default, and the raw Pool's connections
-const RUNS = Number(process.env.BENCH_RUNS ?? 20_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 10_000);
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'info';
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/runhook_bench';
 /** 16 webhooks (4 organizations × 4 agents) at the default per-webhook cap of 8: up to 128 in flight, so the 64 slots fill. */
@@ -166,6 +168,15 @@ async function benchPostgres(receiver: ReceiverHandle): Promise<EndToEndResult> 
       latencyRate: LATENCY_RATE,
       latencySeconds: LATENCY_SECONDS,
       logLevel: LOG_LEVEL,
+      // A fresh table has no statistics yet, and the planner then scans every pending row for a
+      // claim (bitmap scan and sort) instead of walking deliveries_due; autovacuum analyzes a live
+      // database within a minute. BENCH_PG_ANALYZE=0 measures the cold table.
+      afterBacklog:
+        process.env.BENCH_PG_ANALYZE === '0'
+          ? undefined
+          : async () => {
+              await admin.query(`ANALYZE ${schema}.deliveries, ${schema}.webhooks, ${schema}.attempts`);
+            },
       countLogged: async () => {
         const s = await admin.query(
           `SELECT count(*)::int AS n FROM ${schema}.deliveries WHERE status = 'succeeded'`,
@@ -208,8 +219,8 @@ async function main(): Promise<void> {
       bodies,
       headers,
       concurrency: CONCURRENCY,
-      count: RUNS,
-      warmup: 2_000,
+      seconds: 3,
+      warmupSeconds: 0.5,
     });
     await receiver.handle.collect();
 
