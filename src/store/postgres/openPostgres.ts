@@ -22,19 +22,35 @@ export function openPostgresStore(url: string, options: { poolSize?: number } = 
   const emitter = new EventEmitter();
   emitter.setMaxListeners(0);
 
+  // One LISTEN connection per store, opened when the first worker subscribes. If it is lost (or
+  // cannot be opened), it is reopened a second later; meanwhile the workers' fallback timer finds
+  // new work within a second, and after every (re)connect they look once, for what was notified
+  // while nobody listened.
   let listener: pg.Client | null = null;
+  let retry: NodeJS.Timeout | null = null;
   let closed = false;
-  const listen = async () => {
+  const listen = () => {
+    if (closed || listener) return;
     const client = new pg.Client({ connectionString: url, types });
-    client.on('notification', () => emitter.emit('work'));
-    client.on('error', () => {
-      // A lost LISTEN connection only delays work until the workers' fallback timer; reconnect.
-      listener = null;
-      if (!closed) setTimeout(() => void listen().catch(() => {}), 1000);
-    });
-    await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
     listener = client;
+    let lost = false;
+    const reconnect = () => {
+      if (lost) return;
+      lost = true;
+      if (listener === client) listener = null;
+      client.end().catch(() => {});
+      if (!closed) {
+        retry = setTimeout(listen, 1_000);
+        retry.unref();
+      }
+    };
+    client.on('notification', () => emitter.emit('work'));
+    client.on('error', reconnect);
+    client.on('end', reconnect);
+    client
+      .connect()
+      .then(() => client.query(`LISTEN ${CHANNEL}`))
+      .then(() => emitter.emit('work'), reconnect);
   };
 
   const hooks: DialectHooks = {
@@ -70,12 +86,13 @@ export function openPostgresStore(url: string, options: { poolSize?: number } = 
       await sql`SELECT pg_notify(${CHANNEL}, '')`.execute(db);
     },
     onNewWork: (fn) => {
-      if (!listener && emitter.listenerCount('work') === 0) void listen().catch(() => {});
+      listen();
       emitter.on('work', fn);
       return () => emitter.off('work', fn);
     },
     close: async () => {
       closed = true;
+      if (retry) clearTimeout(retry);
       emitter.removeAllListeners();
       const l = listener;
       listener = null;
