@@ -47,8 +47,20 @@ function threadMain(): void {
   const { parentPort, workerData } = req('node:worker_threads');
   const data = workerData as ThreadData;
   const Database = req(data.driverPath);
-  const db = new Database(data.path);
-  for (const pragma of data.pragmas) db.pragma(pragma);
+  // biome-ignore lint/suspicious/noExplicitAny: a better-sqlite3 Database, untyped here.
+  let db: any;
+  try {
+    db = new Database(data.path);
+    for (const pragma of data.pragmas) db.pragma(pragma);
+  } catch (err) {
+    // Reported as message 0; every query then fails with it. The thread ends (nothing listens).
+    const e = err as { message?: string; code?: string };
+    parentPort.postMessage({
+      id: 0,
+      error: { message: `cannot open SQLite database ${data.path}: ${e?.message ?? err}`, code: e?.code },
+    });
+    return;
+  }
   // Kysely prepares every query it runs; caching statements by SQL text saves that work.
   // biome-ignore lint/suspicious/noExplicitAny: better-sqlite3 statements, untyped here.
   const statements = new Map<string, any>();
@@ -123,13 +135,20 @@ class SqliteThread {
     // The thread keeps the process alive only while a query waits for it, like a socket would.
     this.#worker.unref();
     this.#worker.on('message', (reply: ThreadReply) => {
+      if (reply.id === 0) {
+        this.#fail(replyError(reply) ?? new Error('the SQLite thread failed'));
+        return;
+      }
       const waiter = this.#pending.get(reply.id);
       if (!waiter) return;
       this.#pending.delete(reply.id);
       if (this.#pending.size === 0) this.#worker.unref();
       waiter.resolve(reply);
     });
-    this.#worker.on('error', (err) => this.#fail(err));
+    this.#worker.on('error', (err) =>
+      // An error thrown on the thread arrives as a structured clone, not always an Error.
+      this.#fail(err instanceof Error ? err : new Error(`the SQLite thread failed: ${JSON.stringify(err)}`)),
+    );
     this.#worker.on('exit', (code) => this.#fail(new Error(`the SQLite thread exited (code ${code})`)));
   }
 
