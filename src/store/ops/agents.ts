@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import type { Agent } from '../../domain/types.js';
 import { type AgentInput, ConflictError, type Page, type Paged } from '../store.js';
-import { type Ctx, isUniqueViolation } from './context.js';
+import { type Ctx, countAll, isUniqueViolation, readPage } from './context.js';
 import { toAgent } from './mappers.js';
 
 export async function createAgent(
@@ -35,17 +34,11 @@ export async function createAgent(
 
 export async function listAgents({ db }: Ctx, orgId: string, page: Page): Promise<Paged<Agent>> {
   const base = db.selectFrom('agents').where('org_id', '=', orgId);
-  const [rows, total] = await Promise.all([
-    base
-      .selectAll()
-      .orderBy('created_at', 'desc')
-      .orderBy('id')
-      .limit(page.limit)
-      .offset(page.offset)
-      .execute(),
-    base.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow(),
-  ]);
-  return { items: rows.map(toAgent), total: Number(total.n) };
+  return readPage(
+    base.selectAll().orderBy('created_at', 'desc').orderBy('id').limit(page.limit).offset(page.offset),
+    base.select(countAll),
+    toAgent,
+  );
 }
 
 export async function getAgent({ db }: Ctx, orgId: string, id: string): Promise<Agent | null> {

@@ -1,5 +1,6 @@
-import type { CompiledQuery, Kysely, Transaction } from 'kysely';
+import { type CompiledQuery, type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../schema.js';
+import type { Paged } from '../store.js';
 
 /** What differs between the two databases; everything else is shared Kysely code. */
 export interface DialectHooks {
@@ -43,9 +44,15 @@ export function isUniqueViolation(err: unknown): boolean {
   );
 }
 
-export async function countOf(query: {
-  executeTakeFirstOrThrow(): Promise<{ n: number | string }>;
-}): Promise<number> {
-  const row = await query.executeTakeFirstOrThrow();
-  return Number(row.n);
+/** `count(*) AS n`: the total that goes beside a page of rows. */
+export const countAll = sql<number>`count(*)`.as('n');
+
+/** Reads one page of rows and the number of rows its filter matches, together. */
+export async function readPage<Row, T>(
+  rows: { execute(): Promise<Row[]> },
+  total: { executeTakeFirstOrThrow(): Promise<{ n: number | string }> },
+  toItem: (row: Row) => T,
+): Promise<Paged<T>> {
+  const [list, count] = await Promise.all([rows.execute(), total.executeTakeFirstOrThrow()]);
+  return { items: list.map(toItem), total: Number(count.n) };
 }

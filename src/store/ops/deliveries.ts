@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import type { Delivery, DeliveryStatus } from '../../domain/types.js';
 import {
   type ClaimedDelivery,
@@ -8,7 +7,7 @@ import {
   type Page,
   type Paged,
 } from '../store.js';
-import type { Ctx } from './context.js';
+import { type Ctx, countAll, readPage } from './context.js';
 import { toAttempt, toDelivery, toEvent, toWebhook } from './mappers.js';
 
 export async function listDeliveries(
@@ -26,17 +25,16 @@ export async function listDeliveries(
       eb.selectFrom('events').select('events.id').where('events.test_run_id', '=', runId),
     );
   }
-  const [rows, total] = await Promise.all([
+  return readPage(
     base
       .selectAll('deliveries')
       .orderBy('deliveries.created_at', 'desc')
       .orderBy('deliveries.id', 'desc')
       .limit(page.limit)
-      .offset(page.offset)
-      .execute(),
-    base.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow(),
-  ]);
-  return { items: rows.map(toDelivery), total: Number(total.n) };
+      .offset(page.offset),
+    base.select(countAll),
+    toDelivery,
+  );
 }
 
 export async function getDelivery({ db }: Ctx, orgId: string, id: string): Promise<DeliveryDetail | null> {

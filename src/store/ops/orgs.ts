@@ -1,15 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import type { ApiKey, Organization } from '../../domain/types.js';
 import type { NewApiKey, Page, Paged } from '../store.js';
-import type { Ctx } from './context.js';
+import { type Ctx, countAll, readPage } from './context.js';
 import { toApiKey } from './mappers.js';
 
 export async function countOrganizations({ db }: Ctx): Promise<number> {
-  const row = await db
-    .selectFrom('organizations')
-    .select(sql<number>`count(*)`.as('n'))
-    .executeTakeFirstOrThrow();
+  const row = await db.selectFrom('organizations').select(countAll).executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -76,17 +72,11 @@ export async function createApiKey({ db }: Ctx, orgId: string, key: NewApiKey, n
 
 export async function listApiKeys({ db }: Ctx, orgId: string, page: Page): Promise<Paged<ApiKey>> {
   const base = db.selectFrom('api_keys').where('org_id', '=', orgId).where('revoked_at', 'is', null);
-  const [rows, total] = await Promise.all([
-    base
-      .selectAll()
-      .orderBy('created_at', 'desc')
-      .orderBy('id')
-      .limit(page.limit)
-      .offset(page.offset)
-      .execute(),
-    base.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow(),
-  ]);
-  return { items: rows.map(toApiKey), total: Number(total.n) };
+  return readPage(
+    base.selectAll().orderBy('created_at', 'desc').orderBy('id').limit(page.limit).offset(page.offset),
+    base.select(countAll),
+    toApiKey,
+  );
 }
 
 export async function revokeApiKey({ db }: Ctx, orgId: string, id: string, now: number): Promise<boolean> {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import { resolveWebhook } from '../../domain/scoping.js';
 import type { RunStatus, TestRun } from '../../domain/types.js';
 import {
@@ -10,7 +9,7 @@ import {
   type RunFinish,
   type RunInput,
 } from '../store.js';
-import type { Ctx, Db } from './context.js';
+import { type Ctx, countAll, type Db, readPage } from './context.js';
 import { toRun, toWebhook } from './mappers.js';
 
 export class AgentMissingError extends Error {}
@@ -206,9 +205,9 @@ export async function listRuns(
   let base = db.selectFrom('test_runs').where('org_id', '=', orgId);
   if (filter.status) base = base.where('status', '=', filter.status);
   if (filter.agentId) base = base.where('agent_id', '=', filter.agentId);
-  const [rows, total] = await Promise.all([
-    base.selectAll().orderBy('seq', 'desc').limit(page.limit).offset(page.offset).execute(),
-    base.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow(),
-  ]);
-  return { items: rows.map(toRun), total: Number(total.n) };
+  return readPage(
+    base.selectAll().orderBy('seq', 'desc').limit(page.limit).offset(page.offset),
+    base.select(countAll),
+    toRun,
+  );
 }

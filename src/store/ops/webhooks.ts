@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import type { Webhook } from '../../domain/types.js';
 import {
   ConflictError,
@@ -9,7 +8,7 @@ import {
   type WebhookInput,
   type WebhookPatch,
 } from '../store.js';
-import { type Ctx, isUniqueViolation } from './context.js';
+import { type Ctx, countAll, isUniqueViolation, readPage } from './context.js';
 import { toWebhook } from './mappers.js';
 
 /** One live webhook per scope: the org's default, or one per agent. */
@@ -68,17 +67,11 @@ export async function listWebhooks(
 ): Promise<Paged<Webhook>> {
   let base = db.selectFrom('webhooks').where('org_id', '=', orgId).where('deleted_at', 'is', null);
   if (filter.agentId) base = base.where('agent_id', '=', filter.agentId);
-  const [rows, total] = await Promise.all([
-    base
-      .selectAll()
-      .orderBy('created_at', 'desc')
-      .orderBy('id')
-      .limit(page.limit)
-      .offset(page.offset)
-      .execute(),
-    base.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow(),
-  ]);
-  return { items: rows.map(toWebhook), total: Number(total.n) };
+  return readPage(
+    base.selectAll().orderBy('created_at', 'desc').orderBy('id').limit(page.limit).offset(page.offset),
+    base.select(countAll),
+    toWebhook,
+  );
 }
 
 export async function getWebhook({ db }: Ctx, orgId: string, id: string): Promise<Webhook | null> {
