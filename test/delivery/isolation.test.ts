@@ -82,11 +82,14 @@ for (const backend of backends) {
           `stuck receiver: ${hung.requests.length} requests, max ${hung.maxInFlight} in flight`,
       );
       expect(worst).toBeLessThan(ISOLATION_BOUND_MS);
-      expect(hung.maxInFlight).toBe(CAP);
+      // Never over the cap. (Reaching it exactly is asserted for the hung receiver, whose slots
+      // stay held; a slow one frees a slot every 50 ms, so on a loaded box it may peak below.)
+      expect(hung.maxInFlight).toBeLessThanOrEqual(CAP);
     }
 
     it(`a hung receiver holds at most ${CAP} slots across two workers; another webhook's deliveries arrive within ${ISOLATION_BOUND_MS} ms`, async () => {
       await race({ kind: 'hang' });
+      expect(hung.maxInFlight).toBe(CAP);
       // The hung webhook got exactly its cap, and not one more while those hang.
       expect(hung.requests).toHaveLength(CAP);
       // The other webhook's deliveries are all recorded; only the hung webhook's stay pending.
