@@ -1,5 +1,5 @@
 /**
- * Turns a webhook secret into HMAC key bytes (SPEC.md §3): a `whsec_<base64>` secret is used
+ * Turns a webhook secret into HMAC key bytes (Runhook's docs/receiving-webhooks.md#checking-the-signature): a `whsec_<base64>` secret is used
  * as its decoded bytes, as in Standard Webhooks; any other string as its UTF-8 bytes.
  *
  * "Of the form `whsec_<base64>`" is read strictly (standard alphabet, length a multiple of 4,

@@ -1,5 +1,5 @@
 /**
- * The bodies Runhook POSTs to a webhook, as described in SPEC.md §2.
+ * The bodies Runhook POSTs to a webhook, as described in Runhook's docs/payloads.md.
  *
  * Times are UTC ISO-8601 to the second (`2026-01-30T10:32:45Z`).
  */

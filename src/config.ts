@@ -2,7 +2,7 @@ import { type Cidr, parseCidrList } from './domain/ipRules.js';
 import { parseDuration, parseDurationList } from './domain/time.js';
 import { type DatabaseTarget, parseDatabaseUrl } from './store/openStore.js';
 
-/** Runhook's configuration, read once from the environment (SPEC §6). */
+/** Runhook's configuration, read once from the environment (docs/configuration.md). */
 export interface Config {
   database: DatabaseTarget;
   host: string;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 
 describe('loadConfig', () => {
-  it('has SPEC §6 defaults', () => {
+  it('has the defaults of docs/configuration.md', () => {
     const c = loadConfig({});
     expect(c.database).toEqual({ kind: 'sqlite', path: './data/runhook.db' });
     expect(c.host).toBe('127.0.0.1');

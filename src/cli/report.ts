@@ -1,6 +1,6 @@
 /**
  * `runhook report <files…> --agent NAME`: turn JUnit XML files into one finished test run on a
- * Runhook server, through the public REST API (SPEC.md §5), as any CI script would.
+ * Runhook server, through the public REST API (docs/api.md), as any CI script would.
  */
 import type { Command } from 'commander';
 import { request } from 'undici';
@@ -72,7 +72,7 @@ export async function reportRun(opts: ReportOptions): Promise<ReportResult> {
   const run = asObject(await api.call('POST', '/runs', body), 'POST /api/v1/runs');
   const id = requireString(run, 'id', 'POST /api/v1/runs');
   const testRunId = requireString(run, 'test_run_id', 'POST /api/v1/runs');
-  // Run objects carry no results_url (SPEC §5); it is <RUNHOOK_PUBLIC_URL>/runs/<id>, as in the payload.
+  // Run objects carry no results_url (docs/api.md); it is <RUNHOOK_PUBLIC_URL>/runs/<id>, as in the payload.
   const resultsUrl =
     typeof run.results_url === 'string'
       ? run.results_url

@@ -5,7 +5,7 @@ import { Agent } from 'undici';
 import { type Cidr, isAddressAllowed } from '../domain/ipRules.js';
 import type { AttemptResponse, ErrorClass } from '../domain/types.js';
 
-/** Response bodies are kept up to this size in the attempt log (SPEC §1). */
+/** Response bodies are kept up to this size in the attempt log (docs/delivery.md#attempts-and-error-classes). */
 export const RESPONSE_BODY_CAP = 64 * 1024;
 
 export interface SendRequest {
@@ -78,7 +78,7 @@ function flattenHeaders(headers: Record<string, string | string[] | undefined>):
   return out;
 }
 
-/** Maps a transport failure to SPEC's error classes. */
+/** Maps a transport failure to an attempt's error class (docs/delivery.md#attempts-and-error-classes). */
 export function classifyError(err: unknown): { errorClass: ErrorClass; message: string } {
   const seen = new Set<unknown>();
   let e = err as (Error & { code?: string; cause?: unknown }) | undefined;

@@ -1,5 +1,5 @@
 /**
- * What one attempt's answer means for its delivery (SPEC §4): delivered on 2xx, gone on 410
+ * What one attempt's answer means for its delivery (docs/delivery.md#success-and-failure): delivered on 2xx, gone on 410
  * (the webhook gets disabled), anything else is worth retrying. Redirects are not followed,
  * so 3xx is a failure like any other non-2xx.
  */
@@ -23,7 +23,7 @@ export function classifyAttempt(input: AttemptResult): AttemptOutcome {
   const status = input.httpStatus;
   if (status !== null && status >= 200 && status <= 299) return { kind: 'delivered' };
   if (status === 410) return { kind: 'gone' };
-  // Retry-After is only honoured where HTTP gives it a meaning for a retry (SPEC §4).
+  // Retry-After is only honoured where HTTP gives it a meaning for a retry (docs/delivery.md#retry-after).
   if ((status === 429 || status === 503) && input.retryAfter !== null) {
     return { kind: 'retryable', retryAfterMs: parseRetryAfter(input.retryAfter, input.now) };
   }

@@ -1,5 +1,5 @@
 /**
- * SSRF rules (SPEC §4): which destination addresses a webhook may reach. An address is
+ * SSRF rules (docs/delivery.md#ssrf-rules): which destination addresses a webhook may reach. An address is
  * refused unless it is globally routable or inside the operator's allowlist
  * (`RUNHOOK_ALLOWED_CIDRS`). IPv6 forms that carry an IPv4 address (IPv4-mapped, NAT64,
  * 6to4, Teredo) are judged by that IPv4 address, since that is where packets end up.

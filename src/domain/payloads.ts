@@ -1,5 +1,5 @@
 /**
- * Webhook bodies (SPEC §2). The `standard` payload is built once when the event is created and
+ * Webhook bodies (docs/payloads.md). The `standard` payload is built once when the event is created and
  * stored; renderBody turns it into the exact bytes sent, so every retry is byte-identical.
  */
 import { durationSeconds, effectiveTotal, formatRunId, passRate } from './runMath.js';
@@ -7,7 +7,7 @@ import { toIso } from './time.js';
 import type { EventType, FinalRunStatus, TestRun, WebhookFormat } from './types.js';
 import { FINAL_RUN_STATUSES } from './types.js';
 
-/** The `test_run` object of the standard payload; keys in SPEC order. */
+/** The `test_run` object of the standard payload; keys in the order of docs/payloads.md. */
 export interface StandardPayloadTestRun {
   id: string;
   test_run_id: string;
@@ -25,7 +25,7 @@ export interface StandardPayloadTestRun {
   duration_seconds: number;
 }
 
-/** The `standard` body; keys in SPEC order, `is_test` present only on Test Webhook sends. */
+/** The `standard` body; keys in the order of docs/payloads.md, `is_test` present only on Test Webhook sends. */
 export interface StandardPayload {
   event: EventType;
   is_test?: true;
@@ -48,7 +48,7 @@ function isFinal(status: string): status is FinalRunStatus {
 
 function testRunObject(run: TestRun): StandardPayloadTestRun {
   if (!isFinal(run.status) || run.completedAt === null) {
-    // Events exist only for finished runs (SPEC §2); reaching here is a caller bug.
+    // Events exist only for finished runs (docs/delivery.md#one-event-per-run); reaching here is a caller bug.
     throw new Error(`test run ${run.id} is not finished (status ${run.status}); it has no payload yet`);
   }
   const total = effectiveTotal(run.passedCount, run.failedCount, run.errorCount, run.totalScenarios);

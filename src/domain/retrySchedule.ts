@@ -1,10 +1,10 @@
 /**
- * The retry policy (SPEC §4) as one pure function of (outcome, schedule, retries done, now,
+ * The retry policy (docs/delivery.md#retries) as one pure function of (outcome, schedule, retries done, now,
  * random): deliver, give up, or retry at a given time.
  */
 import type { AttemptOutcome } from './classifyOutcome.js';
 
-/** Retry-After may lengthen a delay up to this much, never more (SPEC §4). */
+/** Retry-After may lengthen a delay up to this much, never more (docs/delivery.md#retry-after). */
 export const MAX_RETRY_AFTER_MS = 3_600_000;
 
 export type NextStep =

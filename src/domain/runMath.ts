@@ -1,4 +1,4 @@
-/** Arithmetic of a test run's numbers, shared by the API, payloads and dashboard (SPEC §1–§2). */
+/** Arithmetic of a test run's numbers, shared by the API, payloads and dashboard (docs/payloads.md). */
 
 /** `total_scenarios`: the caller's value when given, else passed + failed + errored. */
 export function effectiveTotal(

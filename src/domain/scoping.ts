@@ -1,5 +1,5 @@
 /**
- * Which webhook receives a run's event (SPEC §1): the agent's own webhook when it exists and is
+ * Which webhook receives a run's event (docs/delivery.md#which-webhook-receives-an-event): the agent's own webhook when it exists and is
  * enabled, else the org-level webhook when enabled, else none. A disabled agent webhook falls
  * back to the org's rather than silencing the agent.
  */

@@ -1,5 +1,5 @@
 /**
- * Request signing (SPEC §3): Standard Webhooks `webhook-signature`, `X-Runhook-Signature`
+ * Request signing (docs/receiving-webhooks.md#checking-the-signature): Standard Webhooks `webhook-signature`, `X-Runhook-Signature`
  * and TestCLIX's `X-Clix-Signature`, plus the full header set of a delivery attempt.
  */
 import { createHmac } from 'node:crypto';

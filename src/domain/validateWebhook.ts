@@ -1,5 +1,5 @@
 /**
- * Validation of a webhook's user-supplied fields (SPEC §3–§5). Each check returns the first
+ * Validation of a webhook's user-supplied fields (docs/api.md#conventions, docs/payloads.md#headers). Each check returns the first
  * problem found, naming the field, or null / ok; the HTTP layer turns a problem into a 400.
  */
 import { type Cidr, forbiddenAddressReason, isInCidrList, parseAddress } from './ipRules.js';
@@ -94,7 +94,7 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // What undici (and RFC 7230 field-value) accepts: HTAB, visible ASCII, space, obs-text.
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const EXACT_RESERVED = new Set([
-  // Set by Runhook itself for every delivery (SPEC §3).
+  // Set by Runhook itself for every delivery (docs/payloads.md#headers).
   'content-type',
   'content-length',
   'host',

@@ -1,4 +1,4 @@
-/** The one wire shape of API errors (SPEC §5), built here and nowhere else. */
+/** The one wire shape of API errors (docs/api.md#errors), built here and nowhere else. */
 
 export type ErrorCode =
   | 'MISSING_REQUIRED_FIELD'

@@ -124,7 +124,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   };
 }
 
-/** Routes whose success means "one event was created" (SPEC §2: one per run that ends). */
+/** Routes whose success means "one event was created" (one per run that ends: docs/delivery.md#one-event-per-run). */
 const FINISHING_ROUTES: Record<string, number> = {
   '/api/v1/runs/:id/complete': 200,
   '/api/v1/runs/:id/cancel': 200,

@@ -97,7 +97,7 @@ const isPlaceholder = (response: { description?: string } | undefined) =>
 
 /**
  * Finishes the generated document: the shared schemas, the webhooks, an error response on every
- * operation, and 204 for DELETE routes (SPEC §5), which declare no response schema of their own.
+ * operation, and 204 for DELETE routes (docs/api.md), which declare no response schema of their own.
  */
 function finishDocument(doc: Json): Json {
   const components = (doc.components ?? {}) as Json;

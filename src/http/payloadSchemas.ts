@@ -1,5 +1,5 @@
 /**
- * What Runhook sends to receivers (SPEC §2–§3), as JSON Schema 2020-12: the bodies of each
+ * What Runhook sends to receivers (docs/payloads.md), as JSON Schema 2020-12: the bodies of each
  * payload format and the headers of every delivery. The OpenAPI document's `webhooks` section
  * (src/http/openapi.ts) and docs/payloads.md are generated from these objects; tests check real
  * bodies from src/domain/payloads.ts against them. Examples are produced by those same
@@ -112,7 +112,7 @@ function standardBodySchema(event: 'test_run_completed' | 'test') {
   };
 }
 
-/** Format `standard`: the `test_run_completed` event (SPEC §2). */
+/** Format `standard`: the `test_run_completed` event (docs/payloads.md). */
 export const standardPayloadSchema = standardBodySchema('test_run_completed');
 
 /** Format `standard`, sent by Test Webhook: `event: "test"`, `is_test: true`, a sample run. */
@@ -202,7 +202,7 @@ export const slackPayloadSchema = {
 
 export type PayloadFormat = 'standard' | 'clix' | 'slack';
 
-/** A header Runhook sets on deliveries (SPEC §3). */
+/** A header Runhook sets on deliveries (docs/payloads.md#headers). */
 export interface DeliveryHeader {
   name: string;
   /** Sent on every delivery of the formats listed, whatever the webhook's settings. */
@@ -329,7 +329,7 @@ export const PAYLOAD_KINDS: readonly PayloadKind[] = [
   },
 ];
 
-/** How Runhook reads the receiver's answer (SPEC §4), by status (OpenAPI response keys). */
+/** How Runhook reads the receiver's answer (docs/delivery.md#success-and-failure), by status (OpenAPI response keys). */
 export const RECEIVER_ANSWERS: ReadonlyArray<{ status: string; meaning: string }> = [
   { status: '2XX', meaning: 'Delivered: any 2xx within the attempt timeout (default 15 s).' },
   {
@@ -345,7 +345,7 @@ export const RECEIVER_ANSWERS: ReadonlyArray<{ status: string; meaning: string }
   },
 ];
 
-/** The run of SPEC §2, used for every example. */
+/** The example run of docs/payloads.md, used for every example. */
 const SAMPLE_RUN: TestRun = {
   id: '7c9e6679-7425-40de-944b-e07fc1f90ae7',
   orgId: '00000000-0000-0000-0000-000000000001',

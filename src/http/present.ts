@@ -1,4 +1,4 @@
-/** Domain objects → API JSON (SPEC §1 field names, times as ISO-8601 to the second). */
+/** Domain objects → API JSON (field names as in docs/api.md, times as ISO-8601 to the second). */
 import { durationSeconds, effectiveTotal, formatRunId, passRate } from '../domain/runMath.js';
 import { toIso } from '../domain/time.js';
 import type { Agent, ApiKey, Attempt, Delivery, RunhookEvent, TestRun, Webhook } from '../domain/types.js';

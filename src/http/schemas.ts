@@ -1,6 +1,6 @@
 /**
  * JSON schemas of the API: the routes validate requests with them, and /openapi.json is generated
- * from the same objects. Bodies reject unknown fields; lengths follow SPEC §5.
+ * from the same objects. Bodies reject unknown fields; lengths follow docs/api.md#conventions.
  */
 
 import { WEBHOOK_FORMATS } from '../domain/types.js';

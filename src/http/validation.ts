@@ -49,7 +49,7 @@ function fieldName(prefix: string, error: ErrorObject): string {
   return path || prefix;
 }
 
-/** Turns the first schema violation into SPEC's error shape, naming the field. */
+/** Turns the first schema violation into the API's error shape (docs/api.md#errors), naming the field. */
 export function validationToApiError(errors: ErrorObject[], context: string): ApiError {
   const error = errors[0];
   if (!error) return new ApiError('INVALID_FIELD_VALUE', 'invalid request');

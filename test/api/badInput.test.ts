@@ -213,7 +213,7 @@ for (const backend of backends) {
       ),
     ]);
 
-    it.each(cases)('%s → 4xx, SPEC shape', async (_label, route, body) => {
+    it.each(cases)('%s → 4xx, error shape', async (_label, route, body) => {
       const res = await ctx.api(route.method, route.path(ids), body(ids));
       expect(res.status, JSON.stringify(res.body)).toBeGreaterThanOrEqual(400);
       expect(res.status).toBeLessThan(500);

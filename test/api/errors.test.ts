@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../helpers/backends.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 
-/** Every error code of SPEC §5, each with its status and the `{error, code, details?}` shape. */
+/** Every error code of docs/api.md#errors, each with its status and the `{error, code, details?}` shape. */
 for (const backend of backends) {
   describe(`error codes [${backend.name}]`, () => {
     let ctx: TestContext;

@@ -1,5 +1,5 @@
 /**
- * `runhook report` against a small HTTP server that answers like SPEC.md §5 describes, to pin
+ * `runhook report` against a small HTTP server that answers like docs/api.md describes, to pin
  * down the client's side: paging through agents, the create race (409), the request body, and
  * how refusals and an unreachable server surface. The real server is exercised by
  * report.e2e.test.ts.

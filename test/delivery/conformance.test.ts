@@ -1,5 +1,5 @@
 /**
- * SPEC §2–§3 on the wire: real deliveries from the in-process worker to a real receiver, checked
+ * docs/payloads.md on the wire: real deliveries from the in-process worker to a real receiver, checked
  * by the npm `standardwebhooks` library and by HMACs computed here with node:crypto (not with
  * src/domain/signing.ts), against the attempt log the API shows.
  */
@@ -19,7 +19,7 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
   version: string;
 };
 
-/** The key bytes SPEC §3 prescribes, derived here independently of src/. */
+/** The key bytes docs/receiving-webhooks.md#checking-the-signature prescribes, derived here independently of src/. */
 const keyOf = (secret: string) =>
   secret.startsWith('whsec_') ? Buffer.from(secret.slice(6), 'base64') : Buffer.from(secret, 'utf8');
 const hmac = (algo: 'sha256' | 'sha1', secret: string, body: string) =>

@@ -1,5 +1,5 @@
 /**
- * SPEC §4 at-least-once: `runhook worker` in a child process is SIGKILLed while attempts are in
+ * At-least-once (docs/delivery.md#leases-and-at-least-once): `runhook worker` in a child process is SIGKILLed while attempts are in
  * flight and events are still being accepted; a second worker started afterwards delivers every
  * event. The API runs in this process (no in-process worker), the worker only in the child.
  *

@@ -1,5 +1,5 @@
 /**
- * SPEC §6 RUNHOOK_WEBHOOK_CONCURRENCY: one webhook whose receiver never answers (or answers slowly
+ * RUNHOOK_WEBHOOK_CONCURRENCY (docs/configuration.md#runhook_webhook_concurrency): one webhook whose receiver never answers (or answers slowly
  * with an older backlog) holds at most its cap of attempts, across workers, and the rest of the
  * slots keep other webhooks' deliveries flowing.
  *

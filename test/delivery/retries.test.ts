@@ -1,5 +1,5 @@
 /**
- * SPEC §4 end to end: the in-process worker against a real receiver told to fail in each way
+ * docs/delivery.md#retries end to end: the in-process worker against a real receiver told to fail in each way
  * the spec names, with the retry schedule in milliseconds (TEST_ENV: 50ms,50ms,50ms, no jitter).
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -70,7 +70,7 @@ for (const backend of backends) {
       expect(Number(second!.headers['webhook-timestamp'])).toBeGreaterThan(
         Number(first!.headers['webhook-timestamp']),
       );
-      expect(second!.body).toBe(first!.body); // byte-identical on every retry (SPEC §2)
+      expect(second!.body).toBe(first!.body); // byte-identical on every retry (docs/payloads.md)
       expect(second!.at - first!.at).toBeGreaterThanOrEqual(1_100);
       const w = await getWebhook(c, hook.id);
       expect(w.consecutive_failures).toBe(0);
@@ -162,7 +162,7 @@ for (const backend of backends) {
       expect(d).toMatchObject({ status: 'failed', attempt_count: 1, last_http_status: 410 });
       expect(r.requests).toHaveLength(1);
       expect((await getWebhook(c, hook.id)).is_enabled).toBe(false);
-      // With the webhook off, a new run has no delivery at all (SPEC §1 scoping).
+      // With the webhook off, a new run has no delivery at all (docs/delivery.md#which-webhook-receives-an-event).
       const run = await finishedRun(c, await createAgent(c, 'After gone'));
       expect((await c.api('GET', `/api/v1/deliveries?test_run_id=${run.id}`)).body.total).toBe(0);
     });

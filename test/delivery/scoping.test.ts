@@ -1,5 +1,5 @@
 /**
- * SPEC §1 scoping and §4 "disabled or deleted while pending", end to end: which receiver a real
+ * Scoping and "disabled or deleted while pending" (docs/delivery.md), end to end: which receiver a real
  * worker sends to, and what it does with deliveries whose webhook went away before they were sent.
  */
 import { afterEach, describe, expect, it } from 'vitest';

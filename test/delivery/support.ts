@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import { createWorker, type Worker, type WorkerSettings } from '../../src/delivery/worker.js';
 import { eventually, type TestContext } from '../helpers/context.js';
 
-/** The API's JSON shapes (SPEC §1, §5), as far as these suites read them. */
+/** The API's JSON shapes (docs/api.md), as far as these suites read them. */
 export interface WebhookJson {
   id: string;
   url: string;
@@ -91,7 +91,7 @@ export async function finishedRun(
   return res.body;
 }
 
-/** The only delivery of a run (SPEC §2: one event per run, one webhook per event). */
+/** The only delivery of a run (docs/delivery.md#one-event-per-run). */
 export async function deliveryOfRun(ctx: TestContext, runId: string): Promise<DeliveryJson> {
   const list = await ctx.api('GET', `/api/v1/deliveries?test_run_id=${runId}`);
   expect(list.status).toBe(200);

@@ -1,6 +1,6 @@
 /**
- * POST /webhooks/{id}/test (SPEC §5) against real receivers, and the SSRF rules at send time
- * (SPEC §4): a destination allowed when the webhook was saved is refused by a sender without the
+ * POST /webhooks/{id}/test (docs/delivery.md#test-webhook) against real receivers, and the SSRF rules at send time
+ * (docs/delivery.md#ssrf-rules): a destination allowed when the webhook was saved is refused by a sender without the
  * allowlist, before anything reaches the receiver.
  */
 import { Webhook } from 'standardwebhooks';

@@ -72,4 +72,32 @@ describe('docs', () => {
     }
     expect(broken).toEqual([]);
   });
+
+  it('source comments point into docs/ at files and headings that exist, and never at a contract outside the repository', () => {
+    const tracked = (dir: string): string[] =>
+      readdirSync(join(ROOT, dir), { withFileTypes: true, recursive: true })
+        .filter((e) => e.isFile() && /\.(ts|tsx|js|mjs|md)$/.test(e.name))
+        .map((e) => join(e.parentPath, e.name))
+        .filter((f) => !f.includes('node_modules') && !f.includes('/dist/'));
+    const files = ['src', 'test', 'web/src', 'sdk', 'bench'].flatMap(tracked);
+    expect(files.length).toBeGreaterThan(50);
+    // The word is assembled so that this file does not match itself.
+    const outside = new RegExp(`\\b${'SP'}EC\\b`);
+    const broken: string[] = [];
+    let pointers = 0;
+    for (const file of files) {
+      const text = read(file);
+      const name = file.slice(ROOT.length);
+      if (outside.test(text)) broken.push(`${name}: cites a document that is not in the repository`);
+      for (const [, doc, anchor] of text.matchAll(/\bdocs\/([a-z-]+\.md)(?:#([a-z0-9_-]+))?/g)) {
+        pointers++;
+        const target = join(DOCS, doc!);
+        if (!existsSync(target)) broken.push(`${name}: docs/${doc} does not exist`);
+        else if (anchor && !anchors(read(target)).has(anchor))
+          broken.push(`${name}: docs/${doc}#${anchor} (no such heading)`);
+      }
+    }
+    expect(pointers).toBeGreaterThan(30);
+    expect(broken).toEqual([]);
+  });
 });

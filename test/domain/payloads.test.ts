@@ -52,7 +52,7 @@ const RUN_KEYS = [
 ];
 
 describe('standardPayload', () => {
-  it('has the SPEC key order and exact bytes for a fixed run', () => {
+  it('has the key order of docs/payloads.md and exact bytes for a fixed run', () => {
     const payload = standardPayload(run(), EVENT_AT, 'https://runhook.example.com');
     expect(Object.keys(payload)).toEqual(['event', 'timestamp', 'test_run', 'results_url']);
     expect(Object.keys(payload.test_run)).toEqual(RUN_KEYS);

@@ -191,7 +191,7 @@ describe('checkTextLength', () => {
     expect(problem).toEqual(message === null ? null : { field, message });
   });
 
-  it('exports the SPEC limits', () => {
+  it('exports the limits of docs/api.md', () => {
     expect(LIMITS).toEqual({
       name: 200,
       description: 2000,

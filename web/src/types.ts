@@ -1,5 +1,5 @@
 /**
- * The REST API's objects as the dashboard sees them (SPEC.md §1 and §5; JSON is snake_case).
+ * The REST API's objects as the dashboard sees them (docs/api.md and /openapi.json; JSON is snake_case).
  * Times are UTC ISO-8601 strings such as `2026-01-30T10:32:45Z`.
  */
 

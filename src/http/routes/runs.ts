@@ -43,7 +43,7 @@ function time(field: string, text: string | undefined): number | null {
   return t;
 }
 
-/** Checks a finish against the run's start and known total; SPEC §2: a total below the sum is a 400. */
+/** Checks a finish against the run's start and known total; a total below the sum is a 400 (docs/api.md#errors). */
 function finishOf(
   status: FinalRunStatus,
   body: FinishBody,

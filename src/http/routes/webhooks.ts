@@ -45,7 +45,7 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
   const resolveHost = deps.resolveHost ?? systemResolve;
   const tags = ['webhooks'];
 
-  /** SPEC §4 at save time: literal addresses and names that resolve to refused addresses are rejected. */
+  /** The SSRF rules at save time (docs/delivery.md#ssrf-rules): literal addresses and names that resolve to refused addresses are rejected. */
   async function checkUrl(url: string): Promise<void> {
     const checked = checkWebhookUrl(url, config.allowedCidrs);
     if (!checked.ok) throw invalidField(checked.problem.field, checked.problem.message);

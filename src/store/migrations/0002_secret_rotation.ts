@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 
 /**
- * Secret rotation (SPEC §3): after a secret is replaced, the previous one keeps signing alongside
+ * Secret rotation (docs/delivery.md#signing-and-secret-rotation): after a secret is replaced, the previous one keeps signing alongside
  * it for a grace period, so receivers can switch without dropping deliveries.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {

@@ -88,7 +88,7 @@ export function AgentPage({ agentId }: { agentId: string }) {
 
 type Scope = 'own' | 'org' | 'none';
 
-/** SPEC §1: the agent's own webhook if it exists and is enabled, else the org's if enabled, else none. */
+/** docs/delivery.md#which-webhook-receives-an-event: the agent's own webhook if it exists and is enabled, else the org's if enabled, else none. */
 function scopeOf(own: Webhook | null, org: Webhook | null): Scope {
   if (own?.is_enabled) return 'own';
   if (org?.is_enabled) return 'org';
