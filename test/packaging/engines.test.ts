@@ -4,13 +4,18 @@
  * pinned back by `overrides` still do the jobs their parents use them for.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import Fastify from 'fastify';
-import semver from 'semver';
 import { afterAll, expect, it } from 'vitest';
 
+// semver ships no types, and everyone's node_modules already has it (fastify uses it): typed here.
+const semver = createRequire(import.meta.url)('semver') as {
+  minVersion(range: string): { version: string } | null;
+  satisfies(version: string, range: string): boolean;
+};
 const readJson = (file: string) =>
   JSON.parse(readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8'));
 const pkg = readJson('package.json') as { engines: { node: string } };
