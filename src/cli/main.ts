@@ -2,8 +2,10 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config.js';
 import { VERSION } from '../version.js';
-import { registerAdminCommands } from './admin.js';
+import { registerKeysCommand } from './keys.js';
 import { registerListenCommand } from './listen.js';
+import { registerMigrateCommand } from './migrate.js';
+import { registerOrgsCommand } from './orgs.js';
 import { registerReportCommand } from './report.js';
 import { registerServeCommand } from './serve.js';
 import { registerWorkerCommand } from './worker.js';
@@ -15,7 +17,9 @@ const program = new Command()
 
 registerServeCommand(program);
 registerWorkerCommand(program);
-registerAdminCommands(program);
+registerMigrateCommand(program);
+registerOrgsCommand(program);
+registerKeysCommand(program);
 registerListenCommand(program);
 registerReportCommand(program);
 

@@ -47,7 +47,6 @@ export function registerServeCommand(program: Command): void {
     .action(async (opts: { worker: boolean }) => {
       const config = loadConfig();
       const rt = await openRuntime(config);
-      const boot = await bootstrapOrganization(rt);
       const app = await buildApp({
         store: rt.store,
         config,
@@ -59,6 +58,9 @@ export function registerServeCommand(program: Command): void {
       await app.listen({ host: config.host, port: config.port });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
+      // Only now, with the port bound: a start that fails earlier (port taken) must not create
+      // the first organization without ever showing its key.
+      const boot = await bootstrapOrganization(rt);
       const shownHost = config.host.includes(':') ? `[${config.host}]` : config.host;
       const worker = opts.worker ? startWorker(rt) : null;
       process.stdout.write(

@@ -49,6 +49,8 @@ export interface ApiKey {
   createdAt: number;
   expiresAt: number | null;
   lastUsedAt: number | null;
+  /** When the key was revoked; revoked keys are kept (audit) but never authenticate. */
+  revokedAt: number | null;
 }
 
 export interface Agent {

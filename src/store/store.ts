@@ -144,6 +144,17 @@ export interface DeliveryResult {
   finishedAt: number;
 }
 
+export interface OrganizationSummary extends Organization {
+  /** Keys that authenticate now (not revoked, not expired). */
+  activeKeys: number;
+}
+
+export type RevokeOutcome =
+  | { kind: 'revoked'; key: ApiKey }
+  | { kind: 'not_found' }
+  /** Refused: it is the organization's last key that still authenticates. */
+  | { kind: 'last_active_key' };
+
 export class ConflictError extends Error {}
 export class InvalidStateError extends Error {}
 
@@ -160,7 +171,16 @@ export interface Store {
   touchApiKey(id: string, now: number): Promise<void>;
   createApiKey(orgId: string, key: NewApiKey, now: number): Promise<ApiKey>;
   listApiKeys(orgId: string, page: Page): Promise<Paged<ApiKey>>;
-  revokeApiKey(orgId: string, id: string, now: number): Promise<boolean>;
+  /** `orgId` null looks the key up in every organization (the admin CLI). */
+  revokeApiKey(input: {
+    id: string;
+    orgId: string | null;
+    now: number;
+    keepLastActiveKey: boolean;
+  }): Promise<RevokeOutcome>;
+  listOrganizations(now: number): Promise<OrganizationSummary[]>;
+  findOrganizations(idOrName: string): Promise<Organization[]>;
+  listAllApiKeys(orgId: string): Promise<ApiKey[]>;
 
   // agents
   createAgent(orgId: string, input: AgentInput, now: number): Promise<Agent>;

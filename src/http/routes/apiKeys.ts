@@ -68,10 +68,28 @@ export function registerApiKeyRoutes(api: FastifyInstance, deps: AppDeps): void 
 
   api.delete<{ Params: { id: string } }>(
     '/api-keys/:id',
-    { schema: { tags, summary: 'Revoke an API key (it stops working at once)', params: idParams } },
+    {
+      schema: {
+        tags,
+        summary: "Revoke an API key (it stops working at once); not the organization's last active one",
+        params: idParams,
+      },
+    },
     async (req, reply) => {
-      const revoked = isUuid(req.params.id) && (await store.revokeApiKey(req.orgId, req.params.id, now()));
-      if (!revoked) throw new ApiError('NOT_FOUND', 'API key not found');
+      if (!isUuid(req.params.id)) throw new ApiError('NOT_FOUND', 'API key not found');
+      const outcome = await store.revokeApiKey({
+        id: req.params.id,
+        orgId: req.orgId,
+        now: now(),
+        keepLastActiveKey: true,
+      });
+      if (outcome.kind === 'not_found') throw new ApiError('NOT_FOUND', 'API key not found');
+      if (outcome.kind === 'last_active_key') {
+        throw new ApiError(
+          'INVALID_STATE',
+          "this is the organization's last active API key; create another one before revoking it",
+        );
+      }
       return reply.code(204).send();
     },
   );

@@ -38,6 +38,7 @@ export function toApiKey(r: Selectable<ApiKeysTable>): ApiKey {
     createdAt: num(r.created_at),
     expiresAt: numOrNull(r.expires_at),
     lastUsedAt: numOrNull(r.last_used_at),
+    revokedAt: numOrNull(r.revoked_at),
   };
 }
 

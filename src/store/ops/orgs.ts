@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import type { ExpressionBuilder } from 'kysely';
 import type { ApiKey, Organization } from '../../domain/types.js';
-import type { NewApiKey, Page, Paged } from '../store.js';
+import type { Database } from '../schema.js';
+import type { NewApiKey, OrganizationSummary, Page, Paged, RevokeOutcome } from '../store.js';
 import { type Ctx, countAll, readPage } from './context.js';
 import { toApiKey } from './mappers.js';
 
@@ -79,13 +81,93 @@ export async function listApiKeys({ db }: Ctx, orgId: string, page: Page): Promi
   );
 }
 
-export async function revokeApiKey({ db }: Ctx, orgId: string, id: string, now: number): Promise<boolean> {
-  const res = await db
-    .updateTable('api_keys')
-    .set({ revoked_at: now })
+/** Keys that authenticate at `now`: not revoked, not expired. */
+function activeAt(now: number) {
+  return (eb: ExpressionBuilder<Database, 'api_keys'>) =>
+    eb.and([eb('revoked_at', 'is', null), eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])]);
+}
+
+/**
+ * Revokes a key. With `keepLastActiveKey`, an organization's last key that still authenticates is
+ * refused (the API's rule: revoking it would lock the organization out); the admin CLI passes
+ * false. The count and the revocation happen in one transaction, with the organization's row
+ * locked on PostgreSQL, so two concurrent revocations cannot both remove "the other" key.
+ */
+export async function revokeApiKey(
+  { db, hooks }: Ctx,
+  input: { id: string; orgId: string | null; now: number; keepLastActiveKey: boolean },
+): Promise<RevokeOutcome> {
+  const { id, orgId, now, keepLastActiveKey } = input;
+  return db.transaction().execute(async (trx): Promise<RevokeOutcome> => {
+    let find = trx.selectFrom('api_keys').selectAll().where('id', '=', id).where('revoked_at', 'is', null);
+    if (orgId !== null) find = find.where('org_id', '=', orgId);
+    const row = await find.executeTakeFirst();
+    if (!row) return { kind: 'not_found' };
+    const key = toApiKey(row);
+    const active = key.expiresAt === null || key.expiresAt > now;
+    if (keepLastActiveKey && active) {
+      if (hooks.dialect === 'postgres') {
+        await trx.selectFrom('organizations').select('id').where('id', '=', key.orgId).forUpdate().execute();
+      }
+      const others = await trx
+        .selectFrom('api_keys')
+        .select(countAll)
+        .where('org_id', '=', key.orgId)
+        .where('id', '!=', key.id)
+        .where(activeAt(now))
+        .executeTakeFirstOrThrow();
+      if (Number(others.n) === 0) return { kind: 'last_active_key' };
+    }
+    await trx.updateTable('api_keys').set({ revoked_at: now }).where('id', '=', key.id).execute();
+    return { kind: 'revoked', key: { ...key, revokedAt: now } };
+  });
+}
+
+/** Every organization with the number of its keys that authenticate now, oldest first. */
+export async function listOrganizations({ db }: Ctx, now: number): Promise<OrganizationSummary[]> {
+  const rows = await db
+    .selectFrom('organizations as o')
+    .select((eb) => [
+      'o.id',
+      'o.name',
+      'o.created_at',
+      eb
+        .selectFrom('api_keys')
+        .select(countAll)
+        .whereRef('api_keys.org_id', '=', 'o.id')
+        .where(activeAt(now))
+        .as('active_keys'),
+    ])
+    .orderBy('o.created_at')
+    .orderBy('o.id')
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    createdAt: Number(r.created_at),
+    activeKeys: Number(r.active_keys ?? 0),
+  }));
+}
+
+/** Organizations whose id or name is `idOrName` (names are not unique, so there may be several). */
+export async function findOrganizations({ db }: Ctx, idOrName: string): Promise<Organization[]> {
+  const rows = await db
+    .selectFrom('organizations')
+    .select(['id', 'name', 'created_at'])
+    .where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)]))
+    .orderBy('created_at')
+    .execute();
+  return rows.map((r) => ({ id: r.id, name: r.name, createdAt: Number(r.created_at) }));
+}
+
+/** All of an organization's keys, revoked ones included, newest first (for the admin CLI). */
+export async function listAllApiKeys({ db }: Ctx, orgId: string): Promise<ApiKey[]> {
+  const rows = await db
+    .selectFrom('api_keys')
+    .selectAll()
     .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows) > 0;
+    .orderBy('created_at', 'desc')
+    .orderBy('id')
+    .execute();
+  return rows.map(toApiKey);
 }

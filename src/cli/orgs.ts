@@ -1,19 +1,11 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config.js';
-import { closeRuntime, openRuntime } from '../runtime.js';
+import { toIso } from '../domain/time.js';
 import { generateApiKey, newApiKeyRecord } from '../security/apiKeys.js';
+import { printJsonLine, withRuntime } from './adminStore.js';
 
-export function registerAdminCommands(program: Command): void {
-  program
-    .command('migrate')
-    .description('apply database migrations and exit')
-    .action(async () => {
-      const rt = await openRuntime(loadConfig());
-      await closeRuntime(rt);
-      process.stdout.write(`migrations applied (${rt.config.database.kind})\n`);
-    });
-
+export function registerOrgsCommand(program: Command): void {
   const orgs = program.command('orgs').description('manage organizations');
+
   orgs
     .command('create')
     .description('create an organization and print {"org_id","api_key"} (the key is shown only here)')
@@ -21,17 +13,32 @@ export function registerAdminCommands(program: Command): void {
     .action(async (opts: { name: string }) => {
       const name = opts.name.trim();
       if (name.length === 0 || name.length > 200) throw new Error('--name must be 1 to 200 characters');
-      const rt = await openRuntime(loadConfig());
-      try {
+      await withRuntime(async (rt) => {
         const apiKey = generateApiKey();
         const org = await rt.store.createOrganization(
           name,
           newApiKeyRecord(apiKey, 'created by runhook orgs create', null),
           Date.now(),
         );
-        process.stdout.write(`${JSON.stringify({ org_id: org.id, api_key: apiKey })}\n`);
-      } finally {
-        await closeRuntime(rt);
-      }
+        printJsonLine({ org_id: org.id, api_key: apiKey });
+      });
+    });
+
+  orgs
+    .command('list')
+    .description(
+      'print every organization, one JSON object per line: {"id","name","created_at","active_keys"}',
+    )
+    .action(async () => {
+      await withRuntime(async (rt) => {
+        for (const o of await rt.store.listOrganizations(Date.now())) {
+          printJsonLine({
+            id: o.id,
+            name: o.name,
+            created_at: toIso(o.createdAt),
+            active_keys: o.activeKeys,
+          });
+        }
+      });
     });
 }

@@ -1,0 +1,84 @@
+import type { Command } from 'commander';
+import { toIso } from '../domain/time.js';
+import { generateApiKey, newApiKeyRecord } from '../security/apiKeys.js';
+import { printJsonLine, resolveOrganization, withRuntime } from './adminStore.js';
+
+const iso = (ms: number | null) => (ms === null ? null : toIso(ms));
+
+/**
+ * API keys from the server's side: the way back in when an organization has lost every key.
+ * Unlike the API, `revoke` may remove an organization's last key (the operator can always create
+ * another here); it says so on stderr.
+ */
+export function registerKeysCommand(program: Command): void {
+  const keys = program.command('keys').description("manage organizations' API keys (access recovery)");
+
+  keys
+    .command('create')
+    .description(
+      'create an API key for an organization and print {"id","api_key"} (the key is shown only here)',
+    )
+    .requiredOption('--org <id or name>', 'the organization')
+    .option('--name <name>', 'a name for the key', 'created by runhook keys create')
+    .action(async (opts: { org: string; name: string }) => {
+      const name = opts.name.trim();
+      if (name.length === 0 || name.length > 200) throw new Error('--name must be 1 to 200 characters');
+      await withRuntime(async (rt) => {
+        const org = await resolveOrganization(rt, opts.org);
+        const apiKey = generateApiKey();
+        const created = await rt.store.createApiKey(org.id, newApiKeyRecord(apiKey, name, null), Date.now());
+        printJsonLine({ id: created.id, api_key: apiKey });
+      });
+    });
+
+  keys
+    .command('list')
+    .description(
+      "print an organization's API keys (revoked ones too), one JSON object per line, newest first",
+    )
+    .requiredOption('--org <id or name>', 'the organization')
+    .action(async (opts: { org: string }) => {
+      await withRuntime(async (rt) => {
+        const org = await resolveOrganization(rt, opts.org);
+        const now = Date.now();
+        for (const k of await rt.store.listAllApiKeys(org.id)) {
+          printJsonLine({
+            id: k.id,
+            name: k.name,
+            prefix: k.prefix,
+            active: k.revokedAt === null && (k.expiresAt === null || k.expiresAt > now),
+            created_at: toIso(k.createdAt),
+            expires_at: iso(k.expiresAt),
+            last_used_at: iso(k.lastUsedAt),
+            revoked_at: iso(k.revokedAt),
+          });
+        }
+      });
+    });
+
+  keys
+    .command('revoke')
+    .description(
+      'revoke an API key by its id (it stops working at once) and print {"id","org_id","revoked_at"}',
+    )
+    .argument('<key id>', 'the key id, as `runhook keys list` shows it')
+    .action(async (id: string) => {
+      await withRuntime(async (rt) => {
+        const now = Date.now();
+        const outcome = await rt.store.revokeApiKey({
+          id: id.trim(),
+          orgId: null,
+          now,
+          keepLastActiveKey: false,
+        });
+        if (outcome.kind !== 'revoked') throw new Error(`no active API key has the id "${id}"`);
+        printJsonLine({ id: outcome.key.id, org_id: outcome.key.orgId, revoked_at: toIso(now) });
+        const left = (await rt.store.listOrganizations(now)).find((o) => o.id === outcome.key.orgId);
+        if (left && left.activeKeys === 0) {
+          process.stderr.write(
+            `runhook: organization ${left.id} ("${left.name}") has no active API key left; create one with \`runhook keys create --org ${left.id}\`\n`,
+          );
+        }
+      });
+    });
+}

@@ -1,0 +1,59 @@
+/** Revoking API keys through the API never locks an organization out (docs/api.md). */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { backends } from '../helpers/backends.js';
+import { createTestContext, type TestContext } from '../helpers/context.js';
+
+for (const backend of backends) {
+  describe(`API keys: the last active key (${backend.name})`, () => {
+    let ctx: TestContext;
+    beforeEach(async () => {
+      ctx = await createTestContext(backend);
+    });
+    afterEach(async () => {
+      await ctx.close();
+    });
+
+    const keyIds = async (key = ctx.apiKey) =>
+      ((await ctx.api('GET', '/api/v1/api-keys', undefined, key)).body.api_keys as Array<{ id: string }>).map(
+        (k) => k.id,
+      );
+
+    it("revoking the organization's last active key is 409 INVALID_STATE and the key keeps working", async () => {
+      const [only] = await keyIds();
+      const res = await ctx.api('DELETE', `/api/v1/api-keys/${only}`);
+      expect(res.status).toBe(409);
+      expect(res.body).toMatchObject({ code: 'INVALID_STATE' });
+      expect(res.body.error).toContain('last active API key');
+      expect((await ctx.api('GET', '/api/v1/agents')).status).toBe(200);
+    });
+
+    it('an expired key does not count as active: the last unexpired one is kept', async () => {
+      const soon = new Date(Date.now() + 1_500).toISOString();
+      const expiring = await ctx.api('POST', '/api/v1/api-keys', { name: 'short', expires_at: soon });
+      expect(expiring.status).toBe(201);
+      await new Promise((r) => setTimeout(r, 1_600));
+      const [bootstrap] = (await keyIds()).filter((id) => id !== expiring.body.id);
+      expect((await ctx.api('DELETE', `/api/v1/api-keys/${bootstrap}`)).status).toBe(409);
+      // The expired one itself can be revoked: it authenticates nothing.
+      expect((await ctx.api('DELETE', `/api/v1/api-keys/${expiring.body.id}`)).status).toBe(204);
+    });
+
+    it('two concurrent revocations of the last two keys: one succeeds, the other is refused', async () => {
+      const second = await ctx.api('POST', '/api/v1/api-keys', { name: 'second' });
+      const ids = await keyIds();
+      expect(ids).toHaveLength(2);
+      const answers = await Promise.all(
+        ids.map((id) => ctx.api('DELETE', `/api/v1/api-keys/${id}`, undefined, second.body.key)),
+      );
+      expect(answers.map((a) => a.status).sort()).toEqual([204, 409]);
+      // Whichever went first, exactly one key is left, and it works.
+      const works = await Promise.all(
+        [ctx.apiKey, second.body.key].map(
+          async (k) => (await ctx.api('GET', '/api/v1/agents', undefined, k)).status === 200,
+        ),
+      );
+      expect(works.filter(Boolean)).toHaveLength(1);
+      expect(await keyIds(works[0] ? ctx.apiKey : second.body.key)).toHaveLength(1);
+    });
+  });
+}
