@@ -31,7 +31,7 @@ export function createSecretBox(secretKey: string): SecretBox {
 export function loadOrCreateKeyFile(databasePath: string): string {
   const file = join(dirname(databasePath), 'secret.key');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const key = randomBytes(32).toString('hex');
   try {
     writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' });

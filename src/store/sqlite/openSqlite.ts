@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Kysely } from 'kysely';
 import { createKyselyStore } from '../kyselyStore.js';
@@ -8,8 +8,23 @@ import type { Database } from '../schema.js';
 import type { Store } from '../store.js';
 import { ThreadSqliteDialect } from './sqliteThread.js';
 
+/**
+ * The database holds webhooks' custom header values (often a receiver's `Authorization` token) and
+ * attempt logs: owner-only, like secret.key. A folder Runhook creates is 0700; the database file is
+ * created 0600 before SQLite opens it, and SQLite gives its -wal and -shm files the database file's
+ * mode. Files an older version left readable by others are tightened; an existing folder is left as
+ * it is (it may be shared, e.g. /var/lib).
+ */
+export function prepareDatabaseFiles(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    if (existsSync(file) && (statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+  }
+}
+
 export function openSqliteStore(path: string): Store {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') prepareDatabaseFiles(path);
   const dialect = new ThreadSqliteDialect(path, [
     'journal_mode = WAL',
     // FULL: an acknowledged event survives a power cut, not only a process crash.
