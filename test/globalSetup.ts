@@ -1,10 +1,31 @@
 /**
- * Decides once per `npm test` whether the PostgreSQL half of the suite runs. With CI=true a
- * missing PostgreSQL is a failure; on a laptop without one the SQLite half runs and this says so loudly.
+ * Decides once per `npm test` what the machine can run: the PostgreSQL half of the suite, the
+ * dashboard suites in Chromium, the Flask example. With CI=true anything missing is a failure; on a
+ * laptop without them the rest runs, this says so loudly at the start, and test/skipReport.ts
+ * repeats it after the summary with how to enable each part.
  */
 import pg from 'pg';
+import {
+  CHROMIUM_ENV,
+  FLASK_ENV,
+  findChromium,
+  hasFlask,
+  SKIPPED_ENV,
+  type Skipped,
+} from './helpers/environment.js';
 
 export const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/runhook_test';
+
+/** The URL without its password, for messages. */
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(an unparsable URL)';
+  }
+}
 
 async function ensureDatabase(url: string): Promise<void> {
   const target = new URL(url);
@@ -34,19 +55,65 @@ async function ensureDatabase(url: string): Promise<void> {
   }
 }
 
+const inCI = () => process.env.CI === 'true';
+
+function banner(lines: string[]): void {
+  const line = '!'.repeat(78);
+  process.stderr.write(`\n${line}\n${lines.map((l) => `!! ${l}`).join('\n')}\n${line}\n\n`);
+}
+
 export default async function setup(): Promise<void> {
+  const skipped: Skipped[] = [];
+  await setupPostgres(skipped);
+
+  const browser = await findChromium();
+  process.env[CHROMIUM_ENV] = browser.path ?? '';
+  if (browser.path === null) {
+    if (inCI()) throw new Error(`Chromium is required in CI but was not found: ${browser.why}`);
+    skipped.push({
+      what: 'the dashboard suites in Chromium (test/web)',
+      why: browser.why,
+      enable: 'apt-get install chromium (Debian/Ubuntu), or set CHROMIUM_PATH to a Chrome/Chromium binary',
+    });
+    banner([`Chromium not found: ${browser.why}`, 'THE DASHBOARD SUITES (test/web) ARE SKIPPED.']);
+  }
+
+  const flask = hasFlask();
+  process.env[FLASK_ENV] = flask ? '1' : '';
+  if (!flask) {
+    if (inCI()) throw new Error("Flask is required in CI: `python3 -c 'import flask'` failed");
+    skipped.push({
+      what: 'the Flask example (examples/flask)',
+      why: "`python3 -c 'import flask'` failed",
+      enable: 'apt-get install python3-flask, or pip install flask',
+    });
+  }
+
+  process.env[SKIPPED_ENV] = JSON.stringify(skipped);
+}
+
+async function setupPostgres(skipped: Skipped[]): Promise<void> {
   const url = process.env.RUNHOOK_TEST_DATABASE_URL ?? DEFAULT_PG_URL;
   try {
     await ensureDatabase(url);
     process.env.RUNHOOK_TEST_PG = url;
   } catch (err) {
-    if (process.env.CI === 'true' || process.env.RUNHOOK_TEST_REQUIRE_PG === '1') {
-      throw new Error(`PostgreSQL is required in CI but not reachable at ${url}: ${(err as Error).message}`);
+    if (inCI() || process.env.RUNHOOK_TEST_REQUIRE_PG === '1') {
+      throw new Error(
+        `PostgreSQL is required in CI but not reachable at ${redact(url)}: ${(err as Error).message}`,
+      );
     }
     process.env.RUNHOOK_TEST_PG = '';
-    const line = '!'.repeat(78);
-    process.stderr.write(
-      `\n${line}\n!! PostgreSQL not reachable at ${url}\n!! (${(err as Error).message})\n!! ONLY THE SQLITE HALF OF THE SUITE RUNS. The PostgreSQL tests were NOT run.\n!! Start PostgreSQL or set RUNHOOK_TEST_DATABASE_URL; CI=true makes this an error.\n${line}\n\n`,
-    );
+    const why = `not reachable at ${redact(url)} (${(err as Error).message})`;
+    skipped.push({
+      what: 'the PostgreSQL half of every integration suite, and test/scale',
+      why,
+      enable: 'start PostgreSQL (pg_ctlcluster 15 main start) or set RUNHOOK_TEST_DATABASE_URL',
+    });
+    banner([
+      `PostgreSQL ${why}`,
+      'ONLY THE SQLITE HALF OF THE SUITE RUNS. The PostgreSQL tests were NOT run.',
+      'Start PostgreSQL or set RUNHOOK_TEST_DATABASE_URL; CI=true makes this an error.',
+    ]);
   }
 }

@@ -5,6 +5,7 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  chromiumFound,
   type Harness,
   newLaptopContext,
   RECEIVER_FAIL_BODY,
@@ -32,7 +33,7 @@ interface Delivery {
 
 const STEP = 20_000;
 
-describe('dashboard in headless Chromium', () => {
+describe.skipIf(!chromiumFound)('dashboard in headless Chromium', () => {
   let h: Harness;
   let context: BrowserContext;
   let page: Page;

@@ -13,6 +13,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import { CHROMIUM_ENV, findChromium } from '../helpers/environment.js';
+
+/**
+ * For `describe.skipIf(!chromiumFound)(…)` in every suite that drives the browser: false only when
+ * test/globalSetup.ts found none (never in CI, where that fails the run and says so).
+ */
+export const chromiumFound = Boolean(process.env[CHROMIUM_ENV]);
 
 /** The repository root, whether this file runs from test/web/ or from dist/test/web/. */
 export function repoRoot(): string {
@@ -199,11 +206,19 @@ export async function startReceiver(): Promise<Receiver> {
 
 // ---- Browser ------------------------------------------------------------------------------
 
-export const CHROMIUM_PATH = process.env.RUNHOOK_CHROMIUM ?? '/usr/bin/chromium';
-
-export function launchBrowser(): Promise<Browser> {
+/**
+ * Launches headless Chromium: the one test/globalSetup.ts found, or (outside vitest, e.g. `npm run
+ * screenshots`) the first of CHROMIUM_PATH, PATH, /usr/bin/chromium, Playwright's own install.
+ */
+export async function launchBrowser(): Promise<Browser> {
+  let executablePath = process.env[CHROMIUM_ENV];
+  if (!executablePath) {
+    const search = await findChromium();
+    if (search.path === null) throw new Error(`Chromium not found: ${search.why}`);
+    executablePath = search.path;
+  }
   return chromium.launch({
-    executablePath: CHROMIUM_PATH,
+    executablePath,
     args: [
       '--headless',
       '--no-sandbox',
