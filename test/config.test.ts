@@ -2,6 +2,26 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 
 describe('loadConfig', () => {
+  /** A value for every variable, each different from its default. */
+  const everyVariable = {
+    RUNHOOK_DATABASE_URL: 'postgres://u@h:5432/db',
+    RUNHOOK_HOST: '0.0.0.0',
+    RUNHOOK_PORT: '9000',
+    RUNHOOK_PUBLIC_URL: 'https://hooks.example.com/',
+    RUNHOOK_BOOTSTRAP_API_KEY: `sk_live_${'A1'.repeat(20)}`,
+    RUNHOOK_RETRY_SCHEDULE: '10s, 1m,2h',
+    RUNHOOK_RETRY_JITTER: '0',
+    RUNHOOK_ATTEMPT_TIMEOUT: '500ms',
+    RUNHOOK_WORKER_CONCURRENCY: '8',
+    RUNHOOK_WEBHOOK_CONCURRENCY: '2',
+    RUNHOOK_ALLOWED_CIDRS: '127.0.0.0/8, ::1/128',
+    RUNHOOK_SECRET_KEY: 'k'.repeat(32),
+    RUNHOOK_LOG_LEVEL: 'debug',
+    RUNHOOK_METRICS_TOKEN: 'scrape-token',
+    RUNHOOK_CLAIM_LEASE: '2s',
+    RUNHOOK_RATE_LIMIT: '50',
+  };
+
   it('has the defaults of docs/configuration.md', () => {
     const c = loadConfig({});
     expect(c.database).toEqual({ kind: 'sqlite', path: './data/runhook.db' });
@@ -17,30 +37,66 @@ describe('loadConfig', () => {
     expect(c.secretKey).toBeNull();
     expect(c.logLevel).toBe('info');
     expect(c.claimLeaseMs).toBe(30_000);
+    expect(c.bootstrapApiKey).toBeNull();
+    expect(c.metricsToken).toBeNull();
+    expect(c.rateLimit).toBe(0);
+    expect(Object.keys(c).sort()).toEqual(Object.keys(loadConfig(everyVariable)).sort());
   });
 
-  it('reads every variable', () => {
-    const c = loadConfig({
-      RUNHOOK_DATABASE_URL: 'postgres://u@h:5432/db',
-      RUNHOOK_HOST: '0.0.0.0',
-      RUNHOOK_PORT: '9000',
-      RUNHOOK_PUBLIC_URL: 'https://hooks.example.com/',
-      RUNHOOK_BOOTSTRAP_API_KEY: `sk_live_${'A1'.repeat(20)}`,
-      RUNHOOK_RETRY_SCHEDULE: '10s, 1m,2h',
-      RUNHOOK_RETRY_JITTER: '0',
-      RUNHOOK_ATTEMPT_TIMEOUT: '500ms',
-      RUNHOOK_WORKER_CONCURRENCY: '8',
-      RUNHOOK_WEBHOOK_CONCURRENCY: '2',
-      RUNHOOK_ALLOWED_CIDRS: '127.0.0.0/8,::1/128',
-      RUNHOOK_SECRET_KEY: 'k'.repeat(32),
-      RUNHOOK_LOG_LEVEL: 'debug',
+  it('reads every variable, each into its own field', () => {
+    const c = loadConfig(everyVariable);
+    const { allowedCidrs, ...rest } = c;
+    expect(rest).toEqual({
+      database: { kind: 'postgres', url: 'postgres://u@h:5432/db' },
+      host: '0.0.0.0',
+      port: 9000,
+      publicUrl: 'https://hooks.example.com',
+      bootstrapApiKey: `sk_live_${'A1'.repeat(20)}`,
+      retrySchedule: [10_000, 60_000, 7_200_000],
+      retryJitter: 0,
+      attemptTimeoutMs: 500,
+      workerConcurrency: 8,
+      webhookConcurrency: 2,
+      secretKey: 'k'.repeat(32),
+      logLevel: 'debug',
+      metricsToken: 'scrape-token',
+      claimLeaseMs: 2_000,
+      rateLimit: 50,
     });
-    expect(c.database).toEqual({ kind: 'postgres', url: 'postgres://u@h:5432/db' });
-    expect(c.publicUrl).toBe('https://hooks.example.com');
-    expect(c.retrySchedule).toEqual([10_000, 60_000, 7_200_000]);
-    expect(c.retryJitter).toBe(0);
-    expect(c.attemptTimeoutMs).toBe(500);
-    expect(c.allowedCidrs).toHaveLength(2);
+    expect(allowedCidrs.map((cidr) => [cidr.text, cidr.prefixLength])).toEqual([
+      ['127.0.0.0/8', 8],
+      ['::1/128', 128],
+    ]);
+  });
+
+  it('is tested on every variable it reads', () => {
+    // loadConfig reports which names it looks up; a variable added there must be added above.
+    const looked = new Set<string>();
+    const spy = new Proxy<Record<string, string | undefined>>(
+      {},
+      {
+        get: (_target, name) => {
+          if (typeof name === 'string') looked.add(name);
+          return undefined;
+        },
+      },
+    );
+    loadConfig(spy);
+    expect([...looked].sort()).toEqual(Object.keys(everyVariable).sort());
+  });
+
+  it.each(Object.entries(everyVariable).filter(([name]) => name !== 'RUNHOOK_DATABASE_URL'))(
+    '%s alone moves the config away from the defaults',
+    (name, value) => {
+      expect(loadConfig({ [name]: value })).not.toEqual(loadConfig({}));
+    },
+  );
+
+  it('0.0.0.0 is shown as 127.0.0.1 in the default public URL, an IPv6 host in brackets', () => {
+    expect(loadConfig({ RUNHOOK_HOST: '0.0.0.0', RUNHOOK_PORT: '9000' }).publicUrl).toBe(
+      'http://127.0.0.1:9000',
+    );
+    expect(loadConfig({ RUNHOOK_HOST: '::1' }).publicUrl).toBe('http://[::1]:8080');
   });
 
   it.each([

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backends } from '../helpers/backends.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
+import { failInserts, openRawSql } from '../helpers/rawSql.js';
 
 for (const backend of backends) {
   describe(`concurrency [${backend.name}]`, () => {
@@ -52,7 +53,7 @@ for (const backend of backends) {
       expect(numbers).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     });
 
-    it('a failed request leaves nothing behind and does not burn a TR- number', async () => {
+    it('a request refused before its transaction leaves nothing behind and does not burn a TR- number', async () => {
       const agent = await ctx.api('POST', '/api/v1/agents', { name: 'A' });
       const bad = await ctx.api('POST', '/api/v1/runs', {
         agent_id: agent.body.id,
@@ -68,6 +69,49 @@ for (const backend of backends) {
       const good = await ctx.api('POST', '/api/v1/runs', { agent_id: agent.body.id });
       expect(good.body.test_run_id).toBe('TR-00001');
       expect((await ctx.api('GET', '/api/v1/runs')).body.total).toBe(1);
+    });
+
+    it('a failure inside the transaction rolls back the run, its TR- number, its event and its delivery', async () => {
+      const agent = await ctx.api('POST', '/api/v1/agents', { name: 'A' });
+      expect((await ctx.api('POST', '/api/v1/webhooks', { url: 'https://example.com/h' })).status).toBe(201);
+      const running = await ctx.api('POST', '/api/v1/runs', { agent_id: agent.body.id });
+      expect(running.body.test_run_id).toBe('TR-00001');
+      const raw = await openRawSql(ctx.db.url);
+      try {
+        // The delivery is the last row the transaction writes: by the time its insert fails, the
+        // run (with its number) and the event are already written and must be rolled back.
+        const fault = failInserts(backend.name, 'deliveries');
+        await raw.exec(fault.install);
+        const created = await ctx.api('POST', '/api/v1/runs', {
+          agent_id: agent.body.id,
+          status: 'completed',
+        });
+        expect(created.status).toBe(500);
+        expect(created.body.code).toBe('INTERNAL_ERROR');
+        const finished = await ctx.api('POST', `/api/v1/runs/${running.body.id}/complete`, {
+          status: 'failed',
+          failed_count: 1,
+        });
+        expect(finished.status).toBe(500);
+        expect(await raw.count('SELECT count(*) FROM test_runs')).toBe(1);
+        expect(await raw.count('SELECT count(*) FROM events')).toBe(0);
+        expect(await raw.count('SELECT count(*) FROM deliveries')).toBe(0);
+        const unchanged = await ctx.api('GET', `/api/v1/runs/${running.body.id}`);
+        expect(unchanged.body).toEqual(running.body);
+        await raw.exec(fault.remove);
+      } finally {
+        await raw.close();
+      }
+      // With the fault gone the same requests succeed, and the failed creation burned no number.
+      const next = await ctx.api('POST', '/api/v1/runs', { agent_id: agent.body.id, status: 'completed' });
+      expect(next.status).toBe(201);
+      expect(next.body.test_run_id).toBe('TR-00002');
+      const done = await ctx.api('POST', `/api/v1/runs/${running.body.id}/complete`, {
+        status: 'failed',
+        failed_count: 1,
+      });
+      expect(done.status).toBe(200);
+      expect((await ctx.api('GET', '/api/v1/deliveries')).body.total).toBe(2);
     });
   });
 }

@@ -190,17 +190,4 @@ describe('checkTextLength', () => {
     const problem = checkTextLength(field, value, max);
     expect(problem).toEqual(message === null ? null : { field, message });
   });
-
-  it('exports the limits of docs/api.md', () => {
-    expect(LIMITS).toEqual({
-      name: 200,
-      description: 2000,
-      url: 2048,
-      headerName: 256,
-      headerValue: 4096,
-      headers: 10,
-      secretMin: 8,
-      secretMax: 256,
-    });
-  });
 });

@@ -46,7 +46,12 @@ export const TEST_ENV = {
 
 export async function createTestContext(
   backend: Backend,
-  options: { env?: Record<string, string>; worker?: boolean } = {},
+  options: {
+    env?: Record<string, string>;
+    worker?: boolean;
+    /** The clock of the app and the worker (default: the real one). */
+    now?: () => number;
+  } = {},
 ): Promise<TestContext> {
   const db = await backend.create();
   const apiKey = generateApiKey();
@@ -67,7 +72,13 @@ export async function createTestContext(
   }
   const boot = await bootstrapOrganization(rt);
   if (!boot) throw new Error('a fresh test database already had an organization');
-  const app = await buildApp({ store: rt.store, config, secretBox: rt.secretBox, sender: rt.sender });
+  const app = await buildApp({
+    store: rt.store,
+    config,
+    secretBox: rt.secretBox,
+    sender: rt.sender,
+    now: options.now,
+  });
   await app.ready();
   let worker: Worker | null = null;
   if (options.worker) {
@@ -77,6 +88,7 @@ export async function createTestContext(
       secretBox: rt.secretBox,
       settings: config,
       logger,
+      now: options.now,
     });
     worker.start();
   }
