@@ -26,6 +26,8 @@ export class Receiver {
   script: Behaviour[] = [];
   inFlight = 0;
   maxInFlight = 0;
+  /** Answers sent in full (a hang, a reset or an answer cut off by the client never count). */
+  answered = 0;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly waiters: Array<{ n: number; resolve: () => void }> = [];
@@ -47,6 +49,7 @@ export class Receiver {
         this.inFlight++;
         this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
         res.on('close', () => this.inFlight--);
+        res.on('finish', () => this.answered++);
         const behaviour =
           this.script.length > 0
             ? (this.script[Math.min(index, this.script.length - 1)] as Behaviour)
