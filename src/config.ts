@@ -1,5 +1,7 @@
+import type { HealthPolicy } from './domain/health.js';
 import { type Cidr, parseCidrList } from './domain/ipRules.js';
 import { parseDuration, parseDurationList } from './domain/time.js';
+import { checkSecret } from './domain/validateWebhook.js';
 import { type DatabaseTarget, parseDatabaseUrl } from './store/openStore.js';
 
 /** Runhook's configuration, read once from the environment (docs/configuration.md). */
@@ -22,6 +24,10 @@ export interface Config {
   claimLeaseMs: number;
   /** Requests per second per API key (bursts of twice that); 0 turns the limit off. */
   rateLimit: number;
+  /** When a webhook counts as degraded, is turned off, and is probed (docs/receiving-webhooks.md). */
+  health: HealthPolicy;
+  /** Operator alerts on webhook health changes; null url = none. */
+  alerts: { url: string | null; secret: string | null; format: 'standard' | 'slack' };
 }
 
 export class ConfigError extends Error {
@@ -116,6 +122,37 @@ export function loadConfig(env: Env = process.env): Config {
     return ms;
   });
   const rateLimit = read(env, 'RUNHOOK_RATE_LIMIT', 0, integer(0, 1_000_000));
+  const degradedAfter = read(env, 'RUNHOOK_DEGRADED_AFTER', 3, integer(1, 1_000_000));
+  const disableAfterFailures = read(env, 'RUNHOOK_DISABLE_AFTER_FAILURES', 10, integer(0, 1_000_000));
+  const disableAfterMs = read(env, 'RUNHOOK_DISABLE_AFTER', 86_400_000, parseDuration);
+  const probeSchedule = read(
+    env,
+    'RUNHOOK_PROBE_SCHEDULE',
+    [600_000, 3_600_000, 21_600_000, 86_400_000],
+    (t) => {
+      const list = parseDurationList(t);
+      if (list.length === 0 || list.length > 50) throw new Error('must list 1 to 50 delays');
+      if (list.some((ms) => ms < 1)) throw new Error('every delay must be at least 1ms');
+      return list;
+    },
+  );
+  const alertUrl = read<string | null>(env, 'RUNHOOK_ALERT_URL', null, (t) => {
+    const u = new URL(t);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('must be an http(s) URL');
+    return t;
+  });
+  // Never echoed in an error: it is a secret.
+  const rawAlertSecret = env.RUNHOOK_ALERT_SECRET?.trim() || null;
+  if (rawAlertSecret !== null && checkSecret(rawAlertSecret) !== null) {
+    throw new ConfigError(
+      'RUNHOOK_ALERT_SECRET',
+      'must be 8 to 256 characters (whsec_ followed by base64, or any other text); the value is not shown',
+    );
+  }
+  const alertFormat = read<'standard' | 'slack'>(env, 'RUNHOOK_ALERT_FORMAT', 'standard', (t) => {
+    if (t !== 'standard' && t !== 'slack') throw new Error('must be standard or slack');
+    return t;
+  });
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   return {
     database,
@@ -134,5 +171,7 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken,
     claimLeaseMs,
     rateLimit,
+    health: { degradedAfter, disableAfterFailures, disableAfterMs, probeSchedule },
+    alerts: { url: alertUrl, secret: rawAlertSecret, format: alertFormat },
   };
 }

@@ -8,6 +8,7 @@ import { registerMigrateCommand } from './migrate.js';
 import { registerOrgsCommand } from './orgs.js';
 import { registerReportCommand } from './report.js';
 import { registerServeCommand } from './serve.js';
+import { registerWebhookCommands } from './webhooks.js';
 import { registerWorkerCommand } from './worker.js';
 
 const program = new Command()
@@ -22,6 +23,7 @@ registerOrgsCommand(program);
 registerKeysCommand(program);
 registerListenCommand(program);
 registerReportCommand(program);
+registerWebhookCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

@@ -22,7 +22,23 @@ export type WebhookFormat = 'standard' | 'clix' | 'slack';
 export const WEBHOOK_FORMATS: readonly WebhookFormat[] = ['standard', 'clix', 'slack'];
 
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
-export type AttemptTrigger = 'scheduled' | 'manual' | 'test';
+export const ATTEMPT_TRIGGERS = ['scheduled', 'manual', 'test', 'recover', 'probe'] as const;
+export type AttemptTrigger = (typeof ATTEMPT_TRIGGERS)[number];
+
+/** What a delivery carries: a finished run's event, a Test Webhook sample, or a probe of a disabled webhook. */
+export const DELIVERY_KINDS = ['event', 'test', 'probe'] as const;
+export type DeliveryKind = (typeof DELIVERY_KINDS)[number];
+
+/** Why a delivery ended `failed` (docs/receiving-webhooks.md, "When your endpoint fails"). */
+export const FAILURE_REASONS = ['attempts_exhausted', 'gone', 'webhook_disabled', 'webhook_deleted'] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+/** Why a webhook is off: by a person, after a 410, or automatically after a long failure streak. */
+export const DISABLED_REASONS = ['manual', 'gone', 'failing'] as const;
+export type DisabledReason = (typeof DISABLED_REASONS)[number];
+
+export const WEBHOOK_HEALTH = ['healthy', 'degraded', 'disabled'] as const;
+export type WebhookHealth = (typeof WEBHOOK_HEALTH)[number];
 export type ErrorClass =
   | 'timeout'
   | 'connection_refused'
@@ -95,6 +111,13 @@ export interface Webhook {
   hasSecret: boolean;
   lastTriggeredAt: number | null;
   consecutiveFailures: number;
+  /** null while enabled. */
+  disabledReason: DisabledReason | null;
+  disabledAt: number | null;
+  /** When the first failed attempt since the last success started; null after a success. */
+  failingSince: number | null;
+  /** Event deliveries that ended failed in a row since the last success. */
+  failedStreak: number;
   createdAt: number;
   updatedAt: number;
 }
@@ -119,6 +142,11 @@ export interface Delivery {
   nextAttemptAt: number | null;
   lastHttpStatus: number | null;
   lastResponseTimeMs: number | null;
+  kind: DeliveryKind;
+  /** The run an `event` delivery reports; null for `test` and `probe`. */
+  testRunId: string | null;
+  /** Why it failed; null unless `status` is `failed`. */
+  failureReason: FailureReason | null;
   createdAt: number;
   updatedAt: number;
 }

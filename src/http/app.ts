@@ -14,6 +14,7 @@ import { registerAgentRoutes } from './routes/agents.js';
 import { registerApiKeyRoutes } from './routes/apiKeys.js';
 import { registerDeliveryRoutes } from './routes/deliveries.js';
 import { registerRunRoutes } from './routes/runs.js';
+import { registerWebhookHealthRoutes } from './routes/webhookHealth.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 import { createValidatorCompiler, validationToApiError } from './validation.js';
 
@@ -159,6 +160,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       registerAgentRoutes(api, deps);
       registerRunRoutes(api, deps);
       registerWebhookRoutes(api, deps);
+      registerWebhookHealthRoutes(api, deps);
       registerDeliveryRoutes(api, deps);
       registerApiKeyRoutes(api, deps);
     },

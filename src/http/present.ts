@@ -1,4 +1,5 @@
 /** Domain objects → API JSON (field names as in docs/api.md, times as ISO-8601 to the second). */
+import { webhookHealth } from '../domain/health.js';
 import { durationSeconds, effectiveTotal, formatRunId, passRate } from '../domain/runMath.js';
 import { toIso } from '../domain/time.js';
 import type { Agent, ApiKey, Attempt, Delivery, RunhookEvent, TestRun, Webhook } from '../domain/types.js';
@@ -38,7 +39,8 @@ export function presentRun(r: TestRun) {
   };
 }
 
-export function presentWebhook(w: Webhook) {
+/** `degradedAfter`: RUNHOOK_DEGRADED_AFTER, which decides `health`. */
+export function presentWebhook(w: Webhook, degradedAfter: number) {
   return {
     id: w.id,
     url: w.url,
@@ -50,6 +52,9 @@ export function presentWebhook(w: Webhook) {
     has_secret: w.hasSecret,
     last_triggered_at: iso(w.lastTriggeredAt),
     consecutive_failures: w.consecutiveFailures,
+    health: webhookHealth(w, degradedAfter),
+    disabled_reason: w.disabledReason,
+    disabled_at: iso(w.disabledAt),
     created_at: toIso(w.createdAt),
     updated_at: toIso(w.updatedAt),
   };
@@ -60,11 +65,14 @@ export function presentDelivery(d: Delivery) {
     id: d.id,
     event_id: d.eventId,
     webhook_id: d.webhookId,
+    kind: d.kind,
+    test_run_id: d.testRunId,
     status: d.status,
     attempt_count: d.attemptCount,
     next_attempt_at: iso(d.nextAttemptAt),
     last_http_status: d.lastHttpStatus,
     last_response_time_ms: d.lastResponseTimeMs,
+    failure_reason: d.failureReason,
     created_at: toIso(d.createdAt),
     updated_at: toIso(d.updatedAt),
   };

@@ -3,7 +3,15 @@
  * from the same objects. Bodies reject unknown fields; lengths follow docs/api.md#conventions.
  */
 
-import { WEBHOOK_FORMATS } from '../domain/types.js';
+import { STATS_WINDOWS } from '../domain/stats.js';
+import {
+  ATTEMPT_TRIGGERS,
+  DELIVERY_KINDS,
+  DISABLED_REASONS,
+  FAILURE_REASONS,
+  WEBHOOK_FORMATS,
+  WEBHOOK_HEALTH,
+} from '../domain/types.js';
 import { LIMITS } from '../domain/validateWebhook.js';
 
 const nullable = (type: string) => ({ type: [type, 'null'] });
@@ -179,6 +187,19 @@ export const webhookSchema = {
     has_secret: { type: 'boolean' },
     last_triggered_at: isoTimeOrNull,
     consecutive_failures: { type: 'integer' },
+    health: {
+      type: 'string',
+      enum: WEBHOOK_HEALTH,
+      description:
+        '`degraded` from RUNHOOK_DEGRADED_AFTER consecutive failed attempts; `disabled` while off.',
+    },
+    disabled_reason: {
+      type: ['string', 'null'],
+      enum: [...DISABLED_REASONS, null],
+      description:
+        '`manual` (turned off through the API or dashboard), `gone` (answered 410), `failing` (turned off automatically); null while enabled.',
+    },
+    disabled_at: isoTimeOrNull,
     created_at: isoTime,
     updated_at: isoTime,
   },
@@ -228,6 +249,74 @@ export const testResultSchema = {
   },
 } as const;
 
+export const statsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { window: { type: 'string', enum: STATS_WINDOWS, default: '24h' } },
+} as const;
+
+export const statsSchema = {
+  type: 'object',
+  properties: {
+    window: { type: 'string', enum: STATS_WINDOWS },
+    deliveries: {
+      type: 'integer',
+      description: 'Event deliveries created in the window (tests and probes are not counted).',
+    },
+    succeeded: { type: 'integer' },
+    failed: { type: 'integer' },
+    pending: { type: 'integer' },
+    success_rate: {
+      type: ['number', 'null'],
+      description: 'succeeded / (succeeded + failed) × 100, 2 decimals; null when none has finished.',
+    },
+    p50_ms: { ...nullable('integer'), description: 'Median last response time of the finished deliveries.' },
+    p95_ms: nullable('integer'),
+    last_success_at: { ...isoTimeOrNull, description: 'Last event delivery that succeeded, ever.' },
+    last_failure_at: { ...isoTimeOrNull, description: 'Last event delivery that ended failed, ever.' },
+    buckets: {
+      type: 'array',
+      description:
+        'Oldest first: 24 hourly buckets for 24h, 7 daily (UTC) buckets for 7d; the last is the current one.',
+      items: {
+        type: 'object',
+        properties: {
+          start: isoTime,
+          succeeded: { type: 'integer' },
+          failed: { type: 'integer' },
+          p95_ms: nullable('integer'),
+        },
+      },
+    },
+  },
+} as const;
+
+export const recoverBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['since'],
+  properties: {
+    since: { ...isoTime, description: 'Deliveries created at or after this time.' },
+    until: {
+      ...isoTime,
+      description: 'Deliveries created before this time; default now. At most a year after since.',
+    },
+    dry_run: { type: 'boolean', description: 'Only count; change nothing.' },
+  },
+  examples: [{ since: '2026-12-02T08:00:00Z', dry_run: true }],
+} as const;
+
+export const recoverResultSchema = {
+  type: 'object',
+  properties: {
+    count: {
+      type: 'integer',
+      description: 'Failed deliveries queued again (or that would be, with dry_run).',
+    },
+    dry_run: { type: 'boolean' },
+  },
+} as const;
+
 // ---- deliveries
 
 export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed'] as const;
@@ -238,11 +327,18 @@ export const deliverySchema = {
     id: uuid,
     event_id: uuid,
     webhook_id: uuid,
+    kind: { type: 'string', enum: DELIVERY_KINDS },
+    test_run_id: {
+      type: ['string', 'null'],
+      format: 'uuid',
+      description: 'The run an `event` delivery reports; null for `test` and `probe`.',
+    },
     status: { type: 'string', enum: DELIVERY_STATUSES },
     attempt_count: { type: 'integer' },
     next_attempt_at: isoTimeOrNull,
     last_http_status: nullable('integer'),
     last_response_time_ms: nullable('integer'),
+    failure_reason: { type: ['string', 'null'], enum: [...FAILURE_REASONS, null] },
     created_at: isoTime,
     updated_at: isoTime,
   },
@@ -255,7 +351,7 @@ export const attemptSchema = {
   properties: {
     id: uuid,
     attempt_number: { type: 'integer' },
-    trigger: { type: 'string', enum: ['scheduled', 'manual', 'test'] },
+    trigger: { type: 'string', enum: ATTEMPT_TRIGGERS },
     started_at: isoTime,
     response_time_ms: nullable('integer'),
     http_status: nullable('integer'),
@@ -308,13 +404,19 @@ export const deliveryDetailSchema = {
   },
 } as const;
 
+const kindQuery = { type: 'string', enum: DELIVERY_KINDS };
+
 export const deliveryListQuery = listQuery({
   status: { type: 'string', enum: DELIVERY_STATUSES },
+  kind: kindQuery,
   webhook_id: uuid,
   test_run_id: uuid,
 });
 
-export const webhookDeliveryListQuery = listQuery({ status: { type: 'string', enum: DELIVERY_STATUSES } });
+export const webhookDeliveryListQuery = listQuery({
+  status: { type: 'string', enum: DELIVERY_STATUSES },
+  kind: kindQuery,
+});
 
 // ---- API keys
 

@@ -4,7 +4,9 @@ import * as agents from './ops/agents.js';
 import type { Ctx } from './ops/context.js';
 import * as deliveries from './ops/deliveries.js';
 import * as orgs from './ops/orgs.js';
+import * as recover from './ops/recover.js';
 import * as runs from './ops/runs.js';
+import * as stats from './ops/stats.js';
 import * as webhooks from './ops/webhooks.js';
 import * as worker from './ops/worker.js';
 import type { Store } from './store.js';
@@ -70,8 +72,11 @@ export function createKyselyStore(ctx: Ctx): Store {
     listWebhooks: bind(webhooks.listWebhooks),
     getWebhook: bind(webhooks.getWebhook),
     getWebhookSecret: bind(webhooks.getWebhookSecret),
+    findWebhook: bind(webhooks.findWebhook),
     updateWebhook: bind(webhooks.updateWebhook),
     deleteWebhook: bind(webhooks.deleteWebhook),
+    webhookStats: bind(stats.webhookStats),
+    recoverDeliveries: bind(recover.recoverDeliveries),
     listDeliveries: bind(deliveries.listDeliveries),
     getDelivery: bind(deliveries.getDelivery),
     redeliver: bind(deliveries.redeliver),

@@ -73,6 +73,20 @@ export interface WebhooksTable {
   created_at: number;
   updated_at: number;
   deleted_at: number | null;
+  /** Why the webhook is off (`manual`, `gone`, `failing`); null while enabled. */
+  disabled_reason: Generated<string | null>;
+  disabled_at: Generated<number | null>;
+  /** When the first failed attempt since the last success started; null after a success. */
+  failing_since: Generated<number | null>;
+  /** Event deliveries that ended failed, in a row, since the last success. */
+  failed_streak: Generated<number>;
+  /** Probes sent since the system turned the webhook off, and when the next is due. */
+  probe_count: Generated<number>;
+  next_probe_at: Generated<number | null>;
+  /** The health an operator alert was last raised for: `healthy`, `degraded` or `disabled`. */
+  alert_state: Generated<string>;
+  /** Who re-enabled a system-disabled webhook (`probe`, `manual`), until the alert says so. */
+  recovered_by: Generated<string | null>;
 }
 
 export interface EventsTable {
@@ -105,6 +119,12 @@ export interface DeliveriesTable {
   last_response_time_ms: number | null;
   created_at: number;
   updated_at: number;
+  /** `event` (a finished run), `test` (Test Webhook) or `probe` (checking a disabled webhook). */
+  kind: Generated<string>;
+  /** The run an `event` delivery reports; null for tests and probes. */
+  test_run_id: Generated<string | null>;
+  /** Why a failed delivery failed; null otherwise. */
+  failure_reason: Generated<string | null>;
 }
 
 export interface AttemptsTable {
@@ -121,6 +141,24 @@ export interface AttemptsTable {
   response: string | null;
 }
 
+/** Operator alerts (RUNHOOK_ALERT_URL), queued in the transaction of the transition they report. */
+export interface AlertsTable {
+  id: string;
+  org_id: string;
+  webhook_id: string;
+  event: string;
+  reason: string | null;
+  consecutive_failures: number;
+  status: string;
+  attempt_count: number;
+  next_attempt_at: number | null;
+  lease_until: number | null;
+  last_http_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   api_keys: ApiKeysTable;
@@ -130,4 +168,5 @@ export interface Database {
   events: EventsTable;
   deliveries: DeliveriesTable;
   attempts: AttemptsTable;
+  alerts: AlertsTable;
 }

@@ -3,6 +3,7 @@
  * (store/sqlite) and PostgreSQL (store/postgres), sharing their queries through Kysely
  * (store/ops). Nothing outside store/ knows which one it talks to.
  */
+import type { WindowBounds } from '../domain/stats.js';
 import type {
   Agent,
   ApiKey,
@@ -11,6 +12,7 @@ import type {
   AttemptResponse,
   AttemptTrigger,
   Delivery,
+  DeliveryKind,
   DeliveryStatus,
   ErrorClass,
   FinalRunStatus,
@@ -86,6 +88,13 @@ export type WebhookPatch = Partial<Omit<WebhookInput, 'agentId'>>;
 /** How long a replaced secret keeps signing next to the new one. */
 export const SECRET_ROTATION_GRACE_MS = 24 * 60 * 60 * 1000;
 
+export interface DeliveryFilter {
+  webhookId?: string;
+  status?: DeliveryStatus;
+  kind?: DeliveryKind;
+  testRunId?: string;
+}
+
 export interface DeliveryDetail {
   delivery: Delivery;
   event: RunhookEvent;
@@ -155,6 +164,21 @@ export type RevokeOutcome =
   /** Refused: it is the organization's last key that still authenticates. */
   | { kind: 'last_active_key' };
 
+/** A webhook's health numbers over a stats window (event deliveries only). */
+export interface WebhookStats {
+  deliveries: number;
+  succeeded: number;
+  failed: number;
+  pending: number;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  lastSuccessAt: number | null;
+  lastFailureAt: number | null;
+  buckets: Array<{ start: number; succeeded: number; failed: number; p95Ms: number | null }>;
+}
+
+export type RecoverResult = { kind: 'done'; count: number } | { kind: 'not_found' } | { kind: 'disabled' };
+
 export class ConflictError extends Error {}
 export class InvalidStateError extends Error {}
 
@@ -221,15 +245,22 @@ export interface Store {
   listWebhooks(orgId: string, filter: { agentId?: string }, page: Page): Promise<Paged<Webhook>>;
   getWebhook(orgId: string, id: string): Promise<Webhook | null>;
   getWebhookSecret(orgId: string, id: string): Promise<string | null>;
+  /** Any organization's webhook, by id: for operator commands on the server only. */
+  findWebhook(id: string): Promise<Webhook | null>;
   updateWebhook(orgId: string, id: string, patch: WebhookPatch, now: number): Promise<Webhook | null>;
   deleteWebhook(orgId: string, id: string, now: number): Promise<boolean>;
+  webhookStats(orgId: string, webhookId: string, window: WindowBounds): Promise<WebhookStats>;
+  /** Failed event deliveries created in [since, until) become pending, due now (trigger `recover`). */
+  recoverDeliveries(
+    orgId: string,
+    webhookId: string,
+    range: { since: number; until: number },
+    dryRun: boolean,
+    now: number,
+  ): Promise<RecoverResult>;
 
   // deliveries
-  listDeliveries(
-    orgId: string,
-    filter: { webhookId?: string; status?: DeliveryStatus; testRunId?: string },
-    page: Page,
-  ): Promise<Paged<Delivery>>;
+  listDeliveries(orgId: string, filter: DeliveryFilter, page: Page): Promise<Paged<Delivery>>;
   getDelivery(orgId: string, id: string): Promise<DeliveryDetail | null>;
   /** Queues a manual attempt now. Throws InvalidStateError while an attempt is in flight. */
   redeliver(orgId: string, id: string, now: number): Promise<Delivery | null>;

@@ -14,6 +14,10 @@ export interface WebhookJson {
   has_secret: boolean;
   last_triggered_at: string | null;
   consecutive_failures: number;
+  health: 'healthy' | 'degraded' | 'disabled';
+  disabled_reason: 'manual' | 'gone' | 'failing' | null;
+  disabled_at: string | null;
+  created_at: string;
 }
 
 export interface RunJson {
@@ -25,7 +29,7 @@ export interface RunJson {
 
 export interface AttemptJson {
   attempt_number: number;
-  trigger: 'scheduled' | 'manual' | 'test';
+  trigger: 'scheduled' | 'manual' | 'test' | 'recover' | 'probe';
   started_at: string;
   response_time_ms: number | null;
   http_status: number | null;
@@ -39,7 +43,10 @@ export interface DeliveryJson {
   id: string;
   event_id: string;
   webhook_id: string;
+  kind: 'event' | 'test' | 'probe';
+  test_run_id: string | null;
   status: 'pending' | 'succeeded' | 'failed';
+  failure_reason: string | null;
   attempt_count: number;
   next_attempt_at: string | null;
   last_http_status: number | null;

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { DeliveryStatus } from '../../domain/types.js';
+import type { DeliveryKind, DeliveryStatus } from '../../domain/types.js';
 import { InvalidStateError } from '../../store/store.js';
 import type { AppDeps } from '../app.js';
 import { ApiError } from '../errors.js';
@@ -18,6 +18,7 @@ interface ListQuery {
   limit?: number;
   offset?: number;
   status?: DeliveryStatus;
+  kind?: DeliveryKind;
   webhook_id?: string;
   test_run_id?: string;
 }
@@ -46,7 +47,7 @@ export function registerDeliveryRoutes(api: FastifyInstance, deps: AppDeps): voi
       const page = pageOf(req.query);
       const { items, total } = await store.listDeliveries(
         req.orgId,
-        { webhookId: webhook.id, status: req.query.status },
+        { webhookId: webhook.id, status: req.query.status, kind: req.query.kind },
         page,
       );
       return { deliveries: items.map(presentDelivery), total, ...page };
@@ -67,7 +68,12 @@ export function registerDeliveryRoutes(api: FastifyInstance, deps: AppDeps): voi
       const page = pageOf(req.query);
       const { items, total } = await store.listDeliveries(
         req.orgId,
-        { webhookId: req.query.webhook_id, status: req.query.status, testRunId: req.query.test_run_id },
+        {
+          webhookId: req.query.webhook_id,
+          status: req.query.status,
+          kind: req.query.kind,
+          testRunId: req.query.test_run_id,
+        },
         page,
       );
       return { deliveries: items.map(presentDelivery), total, ...page };

@@ -43,6 +43,7 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
   const { store, config, secretBox } = deps;
   const now = deps.now ?? Date.now;
   const resolveHost = deps.resolveHost ?? systemResolve;
+  const degradedAfter = config.health.degradedAfter;
   const tags = ['webhooks'];
 
   /** The SSRF rules at save time (docs/delivery.md#ssrf-rules): literal addresses and names that resolve to refused addresses are rejected. */
@@ -105,7 +106,7 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
           },
           now(),
         );
-        return reply.code(201).send(presentWebhook(webhook));
+        return reply.code(201).send(presentWebhook(webhook, degradedAfter));
       } catch (err) {
         if (err instanceof ConflictError) throw new ApiError('ALREADY_EXISTS', err.message);
         throw err;
@@ -126,7 +127,7 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
     async (req) => {
       const page = pageOf(req.query);
       const { items, total } = await store.listWebhooks(req.orgId, { agentId: req.query.agent_id }, page);
-      return { webhooks: items.map(presentWebhook), total, ...page };
+      return { webhooks: items.map((w) => presentWebhook(w, degradedAfter)), total, ...page };
     },
   );
 
@@ -136,7 +137,7 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
     async (req) => {
       const webhook = isUuid(req.params.id) ? await store.getWebhook(req.orgId, req.params.id) : null;
       if (!webhook) throw webhookNotFound();
-      return presentWebhook(webhook);
+      return presentWebhook(webhook, degradedAfter);
     },
   );
 
@@ -163,7 +164,7 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
     };
     const webhook = await store.updateWebhook(req.orgId, req.params.id, patch, now());
     if (!webhook) throw webhookNotFound();
-    return presentWebhook(webhook);
+    return presentWebhook(webhook, degradedAfter);
   };
   const updateSchema = {
     tags,

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Delivery, DeliveryStatus } from '../../domain/types.js';
+import type { Delivery } from '../../domain/types.js';
 import {
   type ClaimedDelivery,
   type DeliveryDetail,
+  type DeliveryFilter,
   InvalidStateError,
   type Page,
   type Paged,
@@ -13,18 +14,14 @@ import { toAttempt, toDelivery, toEvent, toWebhook } from './mappers.js';
 export async function listDeliveries(
   { db }: Ctx,
   orgId: string,
-  filter: { webhookId?: string; status?: DeliveryStatus; testRunId?: string },
+  filter: DeliveryFilter,
   page: Page,
 ): Promise<Paged<Delivery>> {
   let base = db.selectFrom('deliveries').where('deliveries.org_id', '=', orgId);
   if (filter.webhookId) base = base.where('deliveries.webhook_id', '=', filter.webhookId);
   if (filter.status) base = base.where('deliveries.status', '=', filter.status);
-  if (filter.testRunId) {
-    const runId = filter.testRunId;
-    base = base.where('deliveries.event_id', 'in', (eb) =>
-      eb.selectFrom('events').select('events.id').where('events.test_run_id', '=', runId),
-    );
-  }
+  if (filter.kind) base = base.where('deliveries.kind', '=', filter.kind);
+  if (filter.testRunId) base = base.where('deliveries.test_run_id', '=', filter.testRunId);
   return readPage(
     base
       .selectAll('deliveries')

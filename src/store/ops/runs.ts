@@ -65,7 +65,10 @@ async function insertRun(
   return toRun(row);
 }
 
-/** Stores the run's event and, when a webhook applies, its pending delivery. Same transaction as the run. */
+/**
+ * Stores the run's event and, when a webhook applies, its delivery (pending, or failed at once for a
+ * webhook the system turned off). Same transaction as the run. True when there is something to send.
+ */
 async function insertEvent(trx: Db, run: TestRun, render: EventRenderer, now: number): Promise<boolean> {
   const rows = await trx
     .selectFrom('webhooks')
@@ -75,7 +78,7 @@ async function insertEvent(trx: Db, run: TestRun, render: EventRenderer, now: nu
     .where((eb) => eb.or([eb('agent_id', '=', run.agentId), eb('agent_id', 'is', null)]))
     .execute();
   const hooks = rows.map(toWebhook);
-  const webhook = resolveWebhook(
+  const route = resolveWebhook(
     hooks.find((w) => w.agentId === run.agentId) ?? null,
     hooks.find((w) => w.agentId === null) ?? null,
   );
@@ -92,7 +95,11 @@ async function insertEvent(trx: Db, run: TestRun, render: EventRenderer, now: nu
       created_at: now,
     })
     .execute();
-  if (!webhook) return false;
+  if (route.kind === 'none') return false;
+  const { webhook } = route;
+  // A webhook the system turned off gets the delivery too, failed at once and never sent: the
+  // history shows what was missed, and recover resends it once the endpoint is back.
+  const blocked = route.kind === 'blocked';
   await trx
     .insertInto('deliveries')
     .values({
@@ -101,21 +108,24 @@ async function insertEvent(trx: Db, run: TestRun, render: EventRenderer, now: nu
       event_id: eventId,
       webhook_id: webhook.id,
       body: render.body(webhook.format, payload, now),
-      status: 'pending',
+      status: blocked ? 'failed' : 'pending',
       attempt_count: 0,
       retries_done: 0,
-      next_attempt_at: now,
+      next_attempt_at: blocked ? null : now,
       next_trigger: 'scheduled',
       final_attempt: 0,
       lease_owner: null,
       lease_until: null,
       last_http_status: null,
       last_response_time_ms: null,
+      kind: 'event',
+      test_run_id: run.id,
+      failure_reason: blocked ? 'webhook_disabled' : null,
       created_at: now,
       updated_at: now,
     })
     .execute();
-  return true;
+  return !blocked;
 }
 
 export async function createRun(ctx: Ctx, orgId: string, input: RunInput, now: number): Promise<TestRun> {

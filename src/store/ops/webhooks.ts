@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Webhook } from '../../domain/types.js';
 import {
   ConflictError,
@@ -40,6 +41,8 @@ export async function createWebhook(
         previous_secret_until: null,
         last_triggered_at: null,
         consecutive_failures: 0,
+        disabled_reason: input.isEnabled ? null : 'manual',
+        disabled_at: input.isEnabled ? null : now,
         created_at: now,
         updated_at: now,
         deleted_at: null,
@@ -85,6 +88,16 @@ export async function getWebhook({ db }: Ctx, orgId: string, id: string): Promis
   return row ? toWebhook(row) : null;
 }
 
+export async function findWebhook({ db }: Ctx, id: string): Promise<Webhook | null> {
+  const row = await db
+    .selectFrom('webhooks')
+    .selectAll()
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  return row ? toWebhook(row) : null;
+}
+
 export async function getWebhookSecret({ db }: Ctx, orgId: string, id: string): Promise<string | null> {
   const row = await db
     .selectFrom('webhooks')
@@ -108,7 +121,25 @@ export async function updateWebhook(
     .set((eb) => ({
       ...(patch.url !== undefined && { url: patch.url }),
       ...(patch.description !== undefined && { description: patch.description }),
-      ...(patch.isEnabled !== undefined && { is_enabled: patch.isEnabled ? 1 : 0 }),
+      ...(patch.isEnabled === false && {
+        // Turned off by a person: `manual`, dated now. A webhook already off keeps its reason and
+        // date (saving the form of a webhook the system disabled does not make it `manual`).
+        is_enabled: 0,
+        disabled_reason: sql<string>`CASE WHEN is_enabled = 1 THEN 'manual' ELSE disabled_reason END`,
+        disabled_at: sql<number>`CASE WHEN is_enabled = 1 THEN ${now} ELSE disabled_at END`,
+      }),
+      ...(patch.isEnabled === true && {
+        // Turned back on: a fresh start, so the old failure streak cannot turn it off again at once.
+        is_enabled: 1,
+        disabled_reason: null,
+        disabled_at: null,
+        consecutive_failures: sql<number>`CASE WHEN is_enabled = 1 THEN consecutive_failures ELSE 0 END`,
+        failed_streak: sql<number>`CASE WHEN is_enabled = 1 THEN failed_streak ELSE 0 END`,
+        failing_since: sql<number | null>`CASE WHEN is_enabled = 1 THEN failing_since ELSE NULL END`,
+        probe_count: 0,
+        next_probe_at: null,
+        recovered_by: sql<string | null>`CASE WHEN is_enabled = 1 THEN recovered_by ELSE 'manual' END`,
+      }),
       ...(patch.format !== undefined && { format: patch.format }),
       ...(patch.headers !== undefined && { headers: JSON.stringify(patch.headers) }),
       ...(patch.secretEnc !== undefined && {
