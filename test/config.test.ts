@@ -20,6 +20,13 @@ describe('loadConfig', () => {
     RUNHOOK_METRICS_TOKEN: 'scrape-token',
     RUNHOOK_CLAIM_LEASE: '2s',
     RUNHOOK_RATE_LIMIT: '50',
+    RUNHOOK_DEGRADED_AFTER: '5',
+    RUNHOOK_DISABLE_AFTER_FAILURES: '0',
+    RUNHOOK_DISABLE_AFTER: '2h',
+    RUNHOOK_PROBE_SCHEDULE: '1m, 30m',
+    RUNHOOK_ALERT_URL: 'http://10.0.0.5:9000/alerts',
+    RUNHOOK_ALERT_SECRET: 'alert-secret-value',
+    RUNHOOK_ALERT_FORMAT: 'slack',
   };
 
   it('has the defaults of docs/configuration.md', () => {
@@ -40,6 +47,13 @@ describe('loadConfig', () => {
     expect(c.bootstrapApiKey).toBeNull();
     expect(c.metricsToken).toBeNull();
     expect(c.rateLimit).toBe(0);
+    expect(c.health).toEqual({
+      degradedAfter: 3,
+      disableAfterFailures: 10,
+      disableAfterMs: 86_400_000,
+      probeSchedule: [600_000, 3_600_000, 21_600_000, 86_400_000],
+    });
+    expect(c.alerts).toEqual({ url: null, secret: null, format: 'standard' });
     expect(Object.keys(c).sort()).toEqual(Object.keys(loadConfig(everyVariable)).sort());
   });
 
@@ -62,6 +76,13 @@ describe('loadConfig', () => {
       metricsToken: 'scrape-token',
       claimLeaseMs: 2_000,
       rateLimit: 50,
+      health: {
+        degradedAfter: 5,
+        disableAfterFailures: 0,
+        disableAfterMs: 7_200_000,
+        probeSchedule: [60_000, 1_800_000],
+      },
+      alerts: { url: 'http://10.0.0.5:9000/alerts', secret: 'alert-secret-value', format: 'slack' },
     });
     expect(allowedCidrs.map((cidr) => [cidr.text, cidr.prefixLength])).toEqual([
       ['127.0.0.0/8', 8],
@@ -114,9 +135,26 @@ describe('loadConfig', () => {
     ['RUNHOOK_ALLOWED_CIDRS', '127.0.0.0/33'],
     ['RUNHOOK_SECRET_KEY', 'too-short'],
     ['RUNHOOK_LOG_LEVEL', 'loud'],
+    ['RUNHOOK_DEGRADED_AFTER', '0'],
+    ['RUNHOOK_DISABLE_AFTER_FAILURES', '-1'],
+    ['RUNHOOK_DISABLE_AFTER', '24'],
+    ['RUNHOOK_PROBE_SCHEDULE', '10m,,1h'],
+    ['RUNHOOK_ALERT_URL', 'ftp://alerts.example.com'],
+    ['RUNHOOK_ALERT_SECRET', 'short'],
+    ['RUNHOOK_ALERT_FORMAT', 'teams'],
   ])('%s=%s stops startup naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+
+  it('a bad RUNHOOK_ALERT_SECRET is named but never shown', () => {
+    const secret = 'whsec_not base64!';
+    expect(() => loadConfig({ RUNHOOK_ALERT_SECRET: secret })).toThrow('RUNHOOK_ALERT_SECRET');
+    try {
+      loadConfig({ RUNHOOK_ALERT_SECRET: secret });
+    } catch (err) {
+      expect((err as Error).message).not.toContain(secret);
+    }
   });
 
   it('requires RUNHOOK_SECRET_KEY on PostgreSQL', () => {
