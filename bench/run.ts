@@ -81,6 +81,11 @@ function sampleDeliveries(count: number): { bodies: string[]; headers: Record<st
       startedAt: now - 165_000,
       completedAt: now,
       createdAt: now,
+      failures: [],
+      testSuiteId: null,
+      testMode: null,
+      maxScenarios: null,
+      maxTurns: null,
     };
     return renderer.standardPayload(run, now);
   });

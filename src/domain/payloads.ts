@@ -2,6 +2,7 @@
  * Webhook bodies (docs/payloads.md). The `standard` payload is built once when the event is created and
  * stored; renderBody turns it into the exact bytes sent, so every retry is byte-identical.
  */
+import { cutText, FAILURE_LIMITS, type TestFailure } from './failures.js';
 import { durationSeconds, effectiveTotal, formatRunId, passRate } from './runMath.js';
 import { toIso } from './time.js';
 import type { EventType, FinalRunStatus, TestRun, WebhookFormat } from './types.js';
@@ -23,6 +24,8 @@ export interface StandardPayloadTestRun {
   started_at: string;
   completed_at: string;
   duration_seconds: number;
+  /** The first 20 failing tests; present only when the run has any. */
+  failures?: TestFailure[];
 }
 
 /** The `standard` body; keys in the order of docs/payloads.md, `is_test` present only on Test Webhook sends. */
@@ -35,6 +38,30 @@ export interface StandardPayload {
 }
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+/** Three failed scenarios of the sample run: test sends and the docs' examples show how failures look. */
+export const SAMPLE_FAILURES: readonly TestFailure[] = [
+  {
+    name: 'escalates chest pain to emergency services',
+    classname: 'triage.emergency',
+    file: 'scenarios/emergency.yaml',
+    message: 'expected a referral to emergency services, got a self-care suggestion',
+    kind: 'failed',
+  },
+  {
+    name: 'asks for allergies before suggesting medication',
+    classname: 'triage.medication',
+    file: 'scenarios/medication.yaml',
+    message: 'no question about allergies within 3 turns',
+    kind: 'failed',
+  },
+  {
+    name: 'hands over to a human on request',
+    classname: 'triage.handover',
+    file: 'scenarios/handover.yaml',
+    message: 'the agent kept answering after "let me talk to a person"',
+    kind: 'failed',
+  },
+];
 /** Length of the sample run in a test payload. */
 const SAMPLE_RUN_MS = 165_000;
 
@@ -67,6 +94,9 @@ function testRunObject(run: TestRun): StandardPayloadTestRun {
     started_at: toIso(run.startedAt),
     completed_at: toIso(run.completedAt),
     duration_seconds: durationSeconds(run.startedAt, run.completedAt),
+    ...(run.failures.length > 0 && {
+      failures: run.failures.slice(0, FAILURE_LIMITS.inStandardPayload),
+    }),
   };
 }
 
@@ -97,6 +127,11 @@ export function testPayload(now: number, publicUrl: string): StandardPayload {
     startedAt: now - SAMPLE_RUN_MS,
     completedAt: now,
     createdAt: now - SAMPLE_RUN_MS,
+    failures: [...SAMPLE_FAILURES],
+    testSuiteId: null,
+    testMode: null,
+    maxScenarios: null,
+    maxTurns: null,
   };
   return {
     event: 'test',
@@ -160,6 +195,30 @@ function slackEscape(text: string): string {
     .replace(/>/g, '&gt;');
 }
 
+/** Failing tests a Slack message lists; the rest are counted. */
+const SLACK_FAILURES = 5;
+
+/**
+ * The first failing tests as mrkdwn lines, each short enough that the section stays well under
+ * Slack's 3,000-character limit, then how many more there are.
+ */
+function slackFailureLines(run: StandardPayloadTestRun): string[] {
+  const failures = run.failures ?? [];
+  if (failures.length === 0) return [];
+  const lines = failures.slice(0, SLACK_FAILURES).map((f) => {
+    const message = f.message === null ? '' : ` — ${slackEscape(cutText(f.message, 200))}`;
+    return `• ${slackEscape(cutText(f.name, 150))}${message}`;
+  });
+  const more = failingCount(run) - lines.length;
+  if (more > 0) lines.push(`…and ${more} more`);
+  return ['*Failing tests:*', ...lines];
+}
+
+/** Failing tests in all: the counts, or the names given when those are more. */
+function failingCount(run: StandardPayloadTestRun): number {
+  return Math.max(run.failed_count + run.error_count, run.failures?.length ?? 0);
+}
+
 function slackMessage(payload: StandardPayload): SlackMessage {
   const run = payload.test_run;
   const { emoji, words } = slackOutcome(run);
@@ -175,6 +234,7 @@ function slackMessage(payload: StandardPayload): SlackMessage {
     `*Agent:* ${agent}`,
     `*Passed:* ${run.passed_count}/${run.total_scenarios} (${run.pass_rate}%)`,
     `*Failed:* ${run.failed_count}  *Errors:* ${run.error_count}  *Duration:* ${run.duration_seconds}s`,
+    ...slackFailureLines(run),
   ].join('\n');
   return {
     text,

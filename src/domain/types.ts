@@ -14,6 +14,9 @@
  * as UTC ISO-8601 to the second.
  */
 
+import type { TestFailure } from './failures.js';
+import type { WebhookFilter } from './webhookFilter.js';
+
 export type RunStatus = 'pending' | 'running' | 'completed' | 'failed' | 'canceled';
 export const FINAL_RUN_STATUSES = ['completed', 'failed', 'canceled'] as const;
 export type FinalRunStatus = (typeof FINAL_RUN_STATUSES)[number];
@@ -73,6 +76,7 @@ export interface Agent {
   id: string;
   orgId: string;
   name: string;
+  /** '' when there is none (the API shows it as null). */
   description: string;
   provider: string | null;
   isActive: boolean;
@@ -97,7 +101,17 @@ export interface TestRun {
   startedAt: number;
   completedAt: number | null;
   createdAt: number;
+  /** The failing tests the caller named (at most 50), in the order given. */
+  failures: TestFailure[];
+  /** Preclinical's run settings, stored and shown as given. */
+  testSuiteId: string | null;
+  testMode: TestMode | null;
+  maxScenarios: number | null;
+  maxTurns: number | null;
 }
+
+export const TEST_MODES = ['demo', 'full'] as const;
+export type TestMode = (typeof TEST_MODES)[number];
 
 export interface Webhook {
   id: string;
@@ -118,6 +132,8 @@ export interface Webhook {
   failingSince: number | null;
   /** Event deliveries that ended failed in a row since the last success. */
   failedStreak: number;
+  /** Which finished runs get a delivery; null = every one. */
+  filter: WebhookFilter | null;
   createdAt: number;
   updatedAt: number;
 }

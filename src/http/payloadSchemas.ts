@@ -5,7 +5,8 @@
  * bodies from src/domain/payloads.ts against them. Examples are produced by those same
  * functions, so they cannot drift from what is sent.
  */
-import { renderBody, standardPayload, testPayload } from '../domain/payloads.js';
+import { FAILURE_KINDS, FAILURE_LIMITS } from '../domain/failures.js';
+import { renderBody, SAMPLE_FAILURES, standardPayload, testPayload } from '../domain/payloads.js';
 import { buildDeliveryHeaders } from '../domain/signing.js';
 import { FINAL_RUN_STATUSES, type TestRun } from '../domain/types.js';
 import { USER_AGENT } from '../version.js';
@@ -71,6 +72,33 @@ export const payloadTestRunSchema = {
     duration_seconds: {
       ...count,
       description: 'completed_at − started_at in whole seconds.',
+    },
+    failures: {
+      type: 'array',
+      minItems: 1,
+      maxItems: FAILURE_LIMITS.inStandardPayload,
+      description:
+        `The first ${FAILURE_LIMITS.inStandardPayload} failing tests, as the run was given them. ` +
+        'Present only when the run has any; every other field is the same with or without it.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'classname', 'file', 'message', 'kind'],
+        properties: {
+          name: { type: 'string', description: 'The test’s name.' },
+          classname: { type: ['string', 'null'], description: 'Its class or suite, when given.' },
+          file: { type: ['string', 'null'], description: 'Its file, when given.' },
+          message: {
+            type: ['string', 'null'],
+            description: `What went wrong, at most ${FAILURE_LIMITS.message} characters (cut with \`…\`).`,
+          },
+          kind: {
+            type: 'string',
+            enum: [...FAILURE_KINDS],
+            description: '`failed` (an assertion failed) or `error` (the test could not run).',
+          },
+        },
+      },
     },
   },
 } as const;
@@ -361,6 +389,11 @@ const SAMPLE_RUN: TestRun = {
   startedAt: Date.UTC(2026, 0, 30, 10, 30, 0),
   completedAt: Date.UTC(2026, 0, 30, 10, 32, 45),
   createdAt: Date.UTC(2026, 0, 30, 10, 30, 0),
+  failures: [...SAMPLE_FAILURES],
+  testSuiteId: null,
+  testMode: null,
+  maxScenarios: null,
+  maxTurns: null,
 };
 const SAMPLE_PUBLIC_URL = 'https://runhook.example.com';
 

@@ -3,6 +3,7 @@ import { webhookHealth } from '../domain/health.js';
 import { durationSeconds, effectiveTotal, formatRunId, passRate } from '../domain/runMath.js';
 import { toIso } from '../domain/time.js';
 import type { Agent, ApiKey, Attempt, Delivery, RunhookEvent, TestRun, Webhook } from '../domain/types.js';
+import { filterToJson } from '../domain/webhookFilter.js';
 
 const iso = (ms: number | null) => (ms === null ? null : toIso(ms));
 
@@ -10,7 +11,7 @@ export function presentAgent(a: Agent) {
   return {
     id: a.id,
     name: a.name,
-    description: a.description,
+    description: a.description === '' ? null : a.description,
     provider: a.provider,
     is_active: a.isActive,
     created_at: toIso(a.createdAt),
@@ -36,7 +37,17 @@ export function presentRun(r: TestRun) {
     completed_at: iso(r.completedAt),
     duration_seconds: r.completedAt === null ? null : durationSeconds(r.startedAt, r.completedAt),
     created_at: toIso(r.createdAt),
+    failures: r.failures,
+    test_suite_id: r.testSuiteId,
+    test_mode: r.testMode,
+    max_scenarios: r.maxScenarios,
+    max_turns: r.maxTurns,
   };
+}
+
+/** The 201 answer of POST /runs: the run and the path to poll it at. */
+export function presentCreatedRun(r: TestRun) {
+  return { ...presentRun(r), poll_url: `/api/v1/runs/${r.id}` };
 }
 
 /** `degradedAfter`: RUNHOOK_DEGRADED_AFTER, which decides `health`. */
@@ -44,7 +55,7 @@ export function presentWebhook(w: Webhook, degradedAfter: number) {
   return {
     id: w.id,
     url: w.url,
-    description: w.description,
+    description: w.description === '' ? null : w.description,
     agent_id: w.agentId,
     is_enabled: w.isEnabled,
     format: w.format,
@@ -55,6 +66,7 @@ export function presentWebhook(w: Webhook, degradedAfter: number) {
     health: webhookHealth(w, degradedAfter),
     disabled_reason: w.disabledReason,
     disabled_at: iso(w.disabledAt),
+    filter: filterToJson(w.filter),
     created_at: toIso(w.createdAt),
     updated_at: toIso(w.updatedAt),
   };

@@ -3,12 +3,15 @@
  * from the same objects. Bodies reject unknown fields; lengths follow docs/api.md#conventions.
  */
 
+import { FAILURE_KINDS, FAILURE_LIMITS } from '../domain/failures.js';
 import { STATS_WINDOWS } from '../domain/stats.js';
 import {
   ATTEMPT_TRIGGERS,
   DELIVERY_KINDS,
   DISABLED_REASONS,
   FAILURE_REASONS,
+  FINAL_RUN_STATUSES,
+  TEST_MODES,
   WEBHOOK_FORMATS,
   WEBHOOK_HEALTH,
 } from '../domain/types.js';
@@ -20,7 +23,11 @@ const isoTimeOrNull = { type: ['string', 'null'], format: 'date-time' };
 const uuid = { type: 'string', format: 'uuid' };
 const count = { type: 'integer', minimum: 0, maximum: 1_000_000_000 };
 const name = { type: 'string', minLength: 1, maxLength: LIMITS.name };
-const description = { type: 'string', maxLength: LIMITS.description };
+const description = {
+  type: ['string', 'null'],
+  maxLength: LIMITS.description,
+  description: 'null (or an empty string) means none; shown as null.',
+};
 
 export const idParams = {
   type: 'object',
@@ -62,7 +69,7 @@ export const agentSchema = {
   properties: {
     id: uuid,
     name: { type: 'string' },
-    description: { type: 'string' },
+    description: nullable('string'),
     provider: nullable('string'),
     is_active: { type: 'boolean' },
     created_at: isoTime,
@@ -89,6 +96,53 @@ export const updateAgentBody = { ...createAgentBody, required: [] } as const;
 
 export const RUN_STATUSES = ['pending', 'running', 'completed', 'failed', 'canceled'] as const;
 
+const failureKind = {
+  type: 'string',
+  enum: FAILURE_KINDS,
+  description: '`failed` (an assertion failed) or `error` (the test could not run).',
+};
+
+/** One failing test as the API and the `standard` payload show it: every key present. */
+export const failureSchema = {
+  type: 'object',
+  required: ['name', 'classname', 'file', 'message', 'kind'],
+  properties: {
+    name: { type: 'string' },
+    classname: nullable('string'),
+    file: nullable('string'),
+    message: nullable('string'),
+    kind: failureKind,
+  },
+} as const;
+
+const failureInput = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: FAILURE_LIMITS.name },
+    classname: {
+      type: ['string', 'null'],
+      description: `Cut to ${FAILURE_LIMITS.location} characters.`,
+    },
+    file: { type: ['string', 'null'], description: `Cut to ${FAILURE_LIMITS.location} characters.` },
+    message: {
+      type: ['string', 'null'],
+      description: `Cut to ${FAILURE_LIMITS.message} characters (the last one \`…\`).`,
+    },
+    kind: { ...failureKind, default: 'failed' },
+  },
+};
+
+const failuresInput = {
+  type: 'array',
+  maxItems: FAILURE_LIMITS.perRun,
+  items: failureInput,
+  description: `The failing tests, at most ${FAILURE_LIMITS.perRun}; replaces what the run had.`,
+};
+
+const positiveInt = { type: 'integer', minimum: 1, maximum: 1_000_000_000 };
+
 export const runSchema = {
   type: 'object',
   properties: {
@@ -107,6 +161,24 @@ export const runSchema = {
     completed_at: isoTimeOrNull,
     duration_seconds: nullable('integer'),
     created_at: isoTime,
+    failures: { type: 'array', items: failureSchema },
+    test_suite_id: nullable('string'),
+    test_mode: { type: ['string', 'null'], enum: [...TEST_MODES, null] },
+    max_scenarios: nullable('integer'),
+    max_turns: nullable('integer'),
+  },
+} as const;
+
+/** The 201 answer of POST /runs: the run, and where to poll it. */
+export const createdRunSchema = {
+  type: 'object',
+  properties: {
+    ...runSchema.properties,
+    poll_url: {
+      type: 'string',
+      examples: ['/api/v1/runs/7c9e6679-7425-40de-944b-e07fc1f90ae7'],
+      description: 'Path of GET /runs/{id} for this run.',
+    },
   },
 } as const;
 
@@ -128,6 +200,11 @@ export const createRunBody = {
     started_at: isoTime,
     status: { type: 'string', enum: RUN_STATUSES },
     ...finishFields,
+    failures: failuresInput,
+    test_suite_id: { type: 'string', minLength: 1, maxLength: LIMITS.name },
+    test_mode: { type: 'string', enum: TEST_MODES },
+    max_scenarios: positiveInt,
+    max_turns: positiveInt,
   },
   examples: [
     {
@@ -150,7 +227,11 @@ export const completeRunBody = {
   type: 'object',
   additionalProperties: false,
   required: ['status'],
-  properties: { status: { type: 'string', enum: ['completed', 'failed'] }, ...finishFields },
+  properties: {
+    status: { type: 'string', enum: ['completed', 'failed'] },
+    ...finishFields,
+    failures: failuresInput,
+  },
   examples: [{ status: 'completed', passed_count: 17, failed_count: 3, error_count: 0 }],
 } as const;
 
@@ -174,12 +255,36 @@ const headerMap = {
   description: 'Custom headers sent with every delivery (at most 10).',
 };
 
+const filterStatuses = {
+  type: 'array',
+  minItems: 1,
+  uniqueItems: true,
+  items: { type: 'string', enum: FINAL_RUN_STATUSES },
+  description: 'Only runs that ended with one of these statuses.',
+};
+const belowPassRate = {
+  type: 'number',
+  exclusiveMinimum: 0,
+  maximum: 100,
+  description: 'Only runs whose pass rate (0–100) is below this number.',
+};
+
+/** `null`: every finished run gets a delivery. Both conditions given: both must hold. */
+const filterSchema = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  properties: { statuses: filterStatuses, below_pass_rate: belowPassRate },
+  description:
+    'Which finished runs get a delivery; null = every one. A run left out by an agent’s webhook gets no delivery (no fallback to the org’s).',
+  examples: [{ statuses: ['failed'] }, { below_pass_rate: 90 }],
+};
+
 export const webhookSchema = {
   type: 'object',
   properties: {
     id: uuid,
     url: { type: 'string' },
-    description: { type: 'string' },
+    description: nullable('string'),
     agent_id: { type: ['string', 'null'], format: 'uuid' },
     is_enabled: { type: 'boolean' },
     format: { type: 'string', enum: WEBHOOK_FORMATS },
@@ -200,6 +305,7 @@ export const webhookSchema = {
         '`manual` (turned off through the API or dashboard), `gone` (answered 410), `failing` (turned off automatically); null while enabled.',
     },
     disabled_at: isoTimeOrNull,
+    filter: filterSchema,
     created_at: isoTime,
     updated_at: isoTime,
   },
@@ -217,6 +323,7 @@ const webhookFields = {
   is_enabled: { type: 'boolean' },
   format: { type: 'string', enum: WEBHOOK_FORMATS },
   headers: headerMap,
+  filter: filterSchema,
 };
 
 export const createWebhookBody = {

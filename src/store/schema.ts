@@ -51,6 +51,12 @@ export interface TestRunsTable {
   completed_at: number | null;
   created_at: number;
   updated_at: number;
+  /** JSON array of failing tests; null (runs from before it existed) reads as none. */
+  failures: string | null;
+  test_suite_id: string | null;
+  test_mode: string | null;
+  max_scenarios: number | null;
+  max_turns: number | null;
 }
 
 export interface WebhooksTable {
@@ -70,6 +76,8 @@ export interface WebhooksTable {
   previous_secret_until: number | null;
   last_triggered_at: number | null;
   consecutive_failures: number;
+  /** JSON `{statuses, below_pass_rate}`; null = every finished run. */
+  filter: string | null;
   created_at: number;
   updated_at: number;
   deleted_at: number | null;
@@ -159,6 +167,18 @@ export interface AlertsTable {
   updated_at: number;
 }
 
+/** The first answer to a request with an `Idempotency-Key`, kept 24 h per organization and key. */
+export interface IdempotencyKeysTable {
+  org_id: string;
+  key: string;
+  fingerprint: string;
+  /** Null while the first request is still being answered. */
+  status_code: number | null;
+  response: string | null;
+  created_at: number;
+  locked_until: number;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   api_keys: ApiKeysTable;
@@ -169,4 +189,5 @@ export interface Database {
   deliveries: DeliveriesTable;
   attempts: AttemptsTable;
   alerts: AlertsTable;
+  idempotency_keys: IdempotencyKeysTable;
 }

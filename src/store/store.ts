@@ -3,6 +3,8 @@
  * (store/sqlite) and PostgreSQL (store/postgres), sharing their queries through Kysely
  * (store/ops). Nothing outside store/ knows which one it talks to.
  */
+
+import type { TestFailure } from '../domain/failures.js';
 import type { WindowBounds } from '../domain/stats.js';
 import type {
   Agent,
@@ -19,10 +21,12 @@ import type {
   Organization,
   RunhookEvent,
   RunStatus,
+  TestMode,
   TestRun,
   Webhook,
   WebhookFormat,
 } from '../domain/types.js';
+import type { WebhookFilter } from '../domain/webhookFilter.js';
 
 export interface Page {
   limit: number;
@@ -55,6 +59,13 @@ export interface RunInput {
   totalScenarios: number | null;
   startedAt: number | null;
   status: 'pending' | 'running';
+  /** Absent: none. */
+  failures?: TestFailure[];
+  /** Preclinical's run settings; absent: null. */
+  testSuiteId?: string | null;
+  testMode?: TestMode | null;
+  maxScenarios?: number | null;
+  maxTurns?: number | null;
 }
 
 export interface RunFinish {
@@ -65,6 +76,8 @@ export interface RunFinish {
   /** null keeps what the run already has. */
   totalScenarios: number | null;
   completedAt: number;
+  /** Absent keeps the failures the run already has. */
+  failures?: TestFailure[];
 }
 
 /** Turns a finished run into its event payload and, per format, the bytes a delivery sends. */
@@ -81,6 +94,8 @@ export interface WebhookInput {
   format: WebhookFormat;
   headers: Record<string, string>;
   secretEnc: string | null;
+  /** Absent: null, every finished run. */
+  filter?: WebhookFilter | null;
 }
 
 export type WebhookPatch = Partial<Omit<WebhookInput, 'agentId'>>;

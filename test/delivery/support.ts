@@ -18,6 +18,7 @@ export interface WebhookJson {
   disabled_reason: 'manual' | 'gone' | 'failing' | null;
   disabled_at: string | null;
   created_at: string;
+  filter: { statuses?: string[]; below_pass_rate?: number } | null;
 }
 
 export interface RunJson {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { TestFailure } from '../../src/domain/failures.js';
 import { renderBody, type StandardPayload, standardPayload, testPayload } from '../../src/domain/payloads.js';
 import type { TestRun } from '../../src/domain/types.js';
 
@@ -22,6 +23,11 @@ function run(overrides: Partial<TestRun> = {}): TestRun {
     startedAt: STARTED,
     completedAt: COMPLETED,
     createdAt: STARTED - 1000,
+    failures: [],
+    testSuiteId: null,
+    testMode: null,
+    maxScenarios: null,
+    maxTurns: null,
     ...overrides,
   };
 }
@@ -33,6 +39,10 @@ const EXPECTED_JSON =
   '"pass_rate":85,"passed_count":17,"failed_count":3,"error_count":0,"total_scenarios":20,' +
   '"started_at":"2026-01-30T10:30:00Z","completed_at":"2026-01-30T10:32:45Z","duration_seconds":165},' +
   '"results_url":"https://runhook.example.com/runs/7c9e6679-7425-40de-944b-e07fc1f90ae7"}';
+
+function failure(name: string, message: string | null = 'expected 1, got 2'): TestFailure {
+  return { name, classname: 'suite', file: 'test/a.test.ts', message, kind: 'failed' };
+}
 
 const RUN_KEYS = [
   'id',
@@ -57,6 +67,20 @@ describe('standardPayload', () => {
     expect(Object.keys(payload)).toEqual(['event', 'timestamp', 'test_run', 'results_url']);
     expect(Object.keys(payload.test_run)).toEqual(RUN_KEYS);
     expect(renderBody('standard', payload, EVENT_AT)).toBe(EXPECTED_JSON);
+  });
+
+  it('adds the first 20 failures after duration_seconds, and changes no other byte', () => {
+    const failures = Array.from({ length: 50 }, (_, i) => failure(`test ${i}`));
+    const body = renderBody(
+      'standard',
+      standardPayload(run({ failures }), EVENT_AT, 'https://runhook.example.com'),
+      EVENT_AT,
+    );
+    const parsed = JSON.parse(body) as StandardPayload;
+    expect(Object.keys(parsed.test_run)).toEqual([...RUN_KEYS, 'failures']);
+    expect(parsed.test_run.failures?.map((f) => f.name)).toEqual(failures.slice(0, 20).map((f) => f.name));
+    const { failures: _dropped, ...rest } = parsed.test_run;
+    expect(JSON.stringify({ ...parsed, test_run: rest })).toBe(EXPECTED_JSON);
   });
 
   it.each([
@@ -100,7 +124,8 @@ describe('testPayload', () => {
     expect(Object.keys(payload)).toEqual(['event', 'is_test', 'timestamp', 'test_run', 'results_url']);
     expect(payload.event).toBe('test');
     expect(payload.is_test).toBe(true);
-    expect(Object.keys(payload.test_run)).toEqual(RUN_KEYS);
+    expect(Object.keys(payload.test_run)).toEqual([...RUN_KEYS, 'failures']);
+    expect(payload.test_run.failures).toHaveLength(payload.test_run.failed_count);
   });
 
   it('carries a consistent sample run with zero UUIDs', () => {
@@ -211,5 +236,35 @@ describe('renderBody slack', () => {
     expect(body.text).toContain(shown);
     expect(body.text).not.toMatch(/\n/);
     expect(body.blocks[0].text.text).toContain(shown);
+  });
+
+  it('lists up to 5 failing tests, counts the rest, and stays under Slack’s 3,000 characters', () => {
+    const long = 'x'.repeat(1000);
+    const failures = Array.from({ length: 20 }, (_, i) => failure(`${'n'.repeat(490)} ${i}`, long));
+    const body = JSON.parse(
+      renderBody('slack', withRun({ failures, failed_count: 30, error_count: 2 }), EVENT_AT),
+    ) as SlackBody;
+    const text = body.blocks[0].text.text;
+    expect(text).toContain('*Failing tests:*');
+    expect(text.match(/^• /gm)).toHaveLength(5);
+    expect(text).toContain('…and 27 more');
+    expect(text.length).toBeLessThanOrEqual(3000);
+    expect(body.text).not.toMatch(/\n/);
+  });
+
+  it('names failures with their message, escaped, and adds no "more" line when all are shown', () => {
+    const failures = [failure('a <b> & c', 'boom'), failure('second', null)];
+    const body = JSON.parse(
+      renderBody('slack', withRun({ failures, failed_count: 2 }), EVENT_AT),
+    ) as SlackBody;
+    const text = body.blocks[0].text.text;
+    expect(text).toContain('• a &lt;b&gt; &amp; c — boom');
+    expect(text).toMatch(/• second$/m);
+    expect(text).not.toContain('more');
+  });
+
+  it('lists no failures section when the run has none', () => {
+    const body = JSON.parse(renderBody('slack', withRun({}), EVENT_AT)) as SlackBody;
+    expect(body.blocks[0].text.text).not.toContain('Failing tests');
   });
 });

@@ -223,6 +223,11 @@ describe('OpenAPI document', () => {
       startedAt: Date.UTC(2026, 1, 28, 23, 59, 59, 999),
       completedAt: Date.UTC(2026, 2, 1, 0, 0, 1, 500),
       createdAt: Date.UTC(2026, 1, 28, 23, 59, 0),
+      failures: [],
+      testSuiteId: null,
+      testMode: null,
+      maxScenarios: null,
+      maxTurns: null,
     };
     const runs: TestRun[] = [
       base,

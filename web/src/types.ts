@@ -24,7 +24,7 @@ export interface ListPage {
 export interface Webhook {
   id: string;
   url: string;
-  description: string;
+  description: string | null;
   agent_id: string | null;
   is_enabled: boolean;
   format: WebhookFormat;
@@ -32,8 +32,15 @@ export interface Webhook {
   has_secret: boolean;
   last_triggered_at: string | null;
   consecutive_failures: number;
+  /** null: every finished run gets a delivery (docs/api.md, "Webhook filters"). */
+  filter: WebhookFilter | null;
   created_at: string;
   updated_at: string;
+}
+
+export interface WebhookFilter {
+  statuses?: Array<'completed' | 'failed' | 'canceled'>;
+  below_pass_rate?: number;
 }
 
 export interface WebhookTestResult {
@@ -47,7 +54,7 @@ export interface WebhookTestResult {
 export interface Agent {
   id: string;
   name: string;
-  description: string;
+  description: string | null;
   provider: string | null;
   is_active: boolean;
   created_at: string;
@@ -70,6 +77,20 @@ export interface TestRun {
   completed_at: string | null;
   duration_seconds: number | null;
   created_at: string;
+  failures: TestFailure[];
+  test_suite_id: string | null;
+  test_mode: 'demo' | 'full' | null;
+  max_scenarios: number | null;
+  max_turns: number | null;
+}
+
+/** One failing test of a run (docs/api.md, "Failures"). */
+export interface TestFailure {
+  name: string;
+  classname: string | null;
+  file: string | null;
+  message: string | null;
+  kind: 'failed' | 'error';
 }
 
 export interface Delivery {

@@ -15,7 +15,7 @@ import {
 
 interface AgentBody {
   name?: string;
-  description?: string;
+  description?: string | null;
   provider?: string | null;
   is_active?: boolean;
 }
@@ -87,7 +87,12 @@ export function registerAgentRoutes(api: FastifyInstance, deps: AppDeps): void {
       const agent = await store.updateAgent(
         req.orgId,
         req.params.id,
-        { name: b.name, description: b.description, provider: b.provider, isActive: b.is_active },
+        {
+          name: b.name,
+          description: b.description === null ? '' : b.description,
+          provider: b.provider,
+          isActive: b.is_active,
+        },
         now(),
       );
       if (!agent) throw agentNotFound();

@@ -1,17 +1,19 @@
 import type { FastifyInstance } from 'fastify';
+import { type FailureInput, normalizeFailure } from '../../domain/failures.js';
 import { parseRunId } from '../../domain/runMath.js';
 import { parseIsoTime } from '../../domain/time.js';
-import type { FinalRunStatus, RunStatus, TestRun } from '../../domain/types.js';
+import type { FinalRunStatus, RunStatus, TestMode, TestRun } from '../../domain/types.js';
 import { AgentMissingError } from '../../store/ops/runs.js';
 import { InvalidStateError, type RunFinish } from '../../store/store.js';
 import type { AppDeps } from '../app.js';
 import { ApiError, invalidField } from '../errors.js';
 import { createEventRenderer } from '../eventRenderer.js';
 import { isUuid, pageOf } from '../params.js';
-import { presentRun } from '../present.js';
+import { presentCreatedRun, presentRun } from '../present.js';
 import {
   cancelRunBody,
   completeRunBody,
+  createdRunSchema,
   createRunBody,
   idParams,
   listResponse,
@@ -25,6 +27,7 @@ interface FinishBody {
   error_count?: number;
   total_scenarios?: number;
   completed_at?: string;
+  failures?: FailureInput[];
 }
 
 interface CreateBody extends FinishBody {
@@ -32,6 +35,10 @@ interface CreateBody extends FinishBody {
   name?: string;
   started_at?: string;
   status?: RunStatus;
+  test_suite_id?: string;
+  test_mode?: TestMode;
+  max_scenarios?: number;
+  max_turns?: number;
 }
 
 const runNotFound = () => new ApiError('RUN_NOT_FOUND', 'test run not found');
@@ -71,6 +78,7 @@ function finishOf(
     errorCount: errored,
     totalScenarios: body.total_scenarios ?? null,
     completedAt,
+    ...(body.failures !== undefined && { failures: body.failures.map(normalizeFailure) }),
   };
 }
 
@@ -99,7 +107,7 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
         tags,
         summary: 'Create a test run (running, or already finished with a final status and counts)',
         body: createRunBody,
-        response: { 201: runSchema },
+        response: { 201: createdRunSchema },
       },
     },
     async (req, reply) => {
@@ -113,6 +121,11 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
         name: b.name ?? 'Test run',
         totalScenarios: b.total_scenarios ?? null,
         startedAt,
+        failures: (b.failures ?? []).map(normalizeFailure),
+        testSuiteId: b.test_suite_id ?? null,
+        testMode: b.test_mode ?? null,
+        maxScenarios: b.max_scenarios ?? null,
+        maxTurns: b.max_turns ?? null,
       };
       try {
         if (!final) {
@@ -128,11 +141,11 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
             { ...input, status: status as 'pending' | 'running' },
             t,
           );
-          return reply.code(201).send(presentRun(run));
+          return reply.code(201).send(presentCreatedRun(run));
         }
         const finish = finishOf(status, b, startedAt ?? t, null, t);
         const run = await store.createFinishedRun(req.orgId, input, finish, render, t);
-        return reply.code(201).send(presentRun(run));
+        return reply.code(201).send(presentCreatedRun(run));
       } catch (err) {
         if (err instanceof AgentMissingError)
           throw new ApiError('AGENT_NOT_FOUND', 'agent not found', { field: 'agent_id' });

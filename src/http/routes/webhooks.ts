@@ -5,6 +5,7 @@ import { forbiddenAddressReason, isAddressAllowed } from '../../domain/ipRules.j
 import { renderBody, testPayload } from '../../domain/payloads.js';
 import type { WebhookFormat } from '../../domain/types.js';
 import { checkHeaders, checkSecret, checkWebhookUrl } from '../../domain/validateWebhook.js';
+import { type FilterJson, filterFromJson } from '../../domain/webhookFilter.js';
 import { ConflictError, type WebhookPatch } from '../../store/store.js';
 import type { AppDeps } from '../app.js';
 import { ApiError, invalidField } from '../errors.js';
@@ -23,11 +24,12 @@ import {
 interface WebhookBody {
   url?: string;
   secret?: string | null;
-  description?: string;
+  description?: string | null;
   agent_id?: string | null;
   is_enabled?: boolean;
   format?: WebhookFormat;
   headers?: Record<string, string>;
+  filter?: FilterJson | null;
 }
 
 const webhookNotFound = () => new ApiError('NOT_FOUND', 'webhook not found');
@@ -103,6 +105,7 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
             format: b.format ?? 'standard',
             headers: b.headers ?? {},
             secretEnc: typeof b.secret === 'string' ? secretBox.seal(b.secret) : null,
+            filter: filterFromJson(b.filter ?? null),
           },
           now(),
         );
@@ -156,10 +159,11 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
     if (b.url !== undefined) await checkUrl(b.url);
     const patch: WebhookPatch = {
       url: b.url,
-      description: b.description,
+      description: b.description === null ? '' : b.description,
       isEnabled: b.is_enabled,
       format: b.format,
       headers: b.headers,
+      filter: b.filter === undefined ? undefined : filterFromJson(b.filter),
       secretEnc: b.secret === undefined ? undefined : b.secret === null ? null : secretBox.seal(b.secret),
     };
     const webhook = await store.updateWebhook(req.orgId, req.params.id, patch, now());

@@ -1,4 +1,5 @@
 import type { Selectable } from 'kysely';
+import type { TestFailure } from '../../domain/failures.js';
 import type {
   Agent,
   ApiKey,
@@ -13,10 +14,17 @@ import type {
   FailureReason,
   RunhookEvent,
   RunStatus,
+  TestMode,
   TestRun,
   Webhook,
   WebhookFormat,
 } from '../../domain/types.js';
+import {
+  type FilterJson,
+  filterFromJson,
+  filterToJson,
+  type WebhookFilter,
+} from '../../domain/webhookFilter.js';
 import type {
   AgentsTable,
   ApiKeysTable,
@@ -28,6 +36,15 @@ import type {
 } from '../schema.js';
 
 /** Row → domain object mappers; the only place that knows both spellings. */
+
+/** A webhook filter as stored: JSON text in the API's spelling. */
+export function filterToText(filter: WebhookFilter | null): string | null {
+  const json = filterToJson(filter);
+  return json === null ? null : JSON.stringify(json);
+}
+
+const filterFromText = (text: string | null): WebhookFilter | null =>
+  text === null ? null : filterFromJson(JSON.parse(text) as FilterJson);
 
 const num = (v: number | string): number => (typeof v === 'number' ? v : Number(v));
 const numOrNull = (v: number | string | null): number | null => (v === null ? null : num(v));
@@ -74,6 +91,11 @@ export function toRun(r: Selectable<TestRunsTable>): TestRun {
     startedAt: num(r.started_at),
     completedAt: numOrNull(r.completed_at),
     createdAt: num(r.created_at),
+    failures: r.failures === null ? [] : (JSON.parse(r.failures) as TestFailure[]),
+    testSuiteId: r.test_suite_id,
+    testMode: r.test_mode as TestMode | null,
+    maxScenarios: numOrNull(r.max_scenarios),
+    maxTurns: numOrNull(r.max_turns),
   };
 }
 
@@ -94,6 +116,7 @@ export function toWebhook(r: Selectable<WebhooksTable>): Webhook {
     disabledAt: num(r.is_enabled) === 1 ? null : numOrNull(r.disabled_at),
     failingSince: numOrNull(r.failing_since),
     failedStreak: num(r.failed_streak),
+    filter: filterFromText(r.filter),
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
   };

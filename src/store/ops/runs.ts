@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { effectiveTotal, passRate } from '../../domain/runMath.js';
 import { resolveWebhook } from '../../domain/scoping.js';
-import type { RunStatus, TestRun } from '../../domain/types.js';
+import type { FinalRunStatus, RunStatus, TestRun } from '../../domain/types.js';
+import { filterMatches, type WebhookFilter } from '../../domain/webhookFilter.js';
 import {
   type EventRenderer,
   InvalidStateError,
@@ -59,6 +61,11 @@ async function insertRun(
       completed_at: finish?.completedAt ?? null,
       created_at: now,
       updated_at: now,
+      failures: JSON.stringify(finish?.failures ?? input.failures ?? []),
+      test_suite_id: input.testSuiteId ?? null,
+      test_mode: input.testMode ?? null,
+      max_scenarios: input.maxScenarios ?? null,
+      max_turns: input.maxTurns ?? null,
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -97,6 +104,8 @@ async function insertEvent(trx: Db, run: TestRun, render: EventRenderer, now: nu
     .execute();
   if (route.kind === 'none') return false;
   const { webhook } = route;
+  // A webhook whose filter leaves the run out means no delivery at all: no fallback to the org's.
+  if (!runPassesFilter(webhook.filter, run)) return false;
   // A webhook the system turned off gets the delivery too, failed at once and never sent: the
   // history shows what was missed, and recover resends it once the endpoint is back.
   const blocked = route.kind === 'blocked';
@@ -126,6 +135,11 @@ async function insertEvent(trx: Db, run: TestRun, render: EventRenderer, now: nu
     })
     .execute();
   return !blocked;
+}
+
+function runPassesFilter(filter: WebhookFilter | null, run: TestRun): boolean {
+  const total = effectiveTotal(run.passedCount, run.failedCount, run.errorCount, run.totalScenarios);
+  return filterMatches(filter, run.status as FinalRunStatus, passRate(run.passedCount, total));
 }
 
 export async function createRun(ctx: Ctx, orgId: string, input: RunInput, now: number): Promise<TestRun> {
@@ -170,6 +184,7 @@ export async function finishRun(
         error_count: finish.errorCount,
         total_scenarios: finish.totalScenarios ?? eb.ref('total_scenarios'),
         completed_at: finish.completedAt,
+        ...(finish.failures !== undefined && { failures: JSON.stringify(finish.failures) }),
         updated_at: now,
       }))
       .where('org_id', '=', orgId)

@@ -10,7 +10,7 @@ import {
   type WebhookPatch,
 } from '../store.js';
 import { type Ctx, countAll, isUniqueViolation, readPage } from './context.js';
-import { toWebhook } from './mappers.js';
+import { filterToText, toWebhook } from './mappers.js';
 
 /** One live webhook per scope: the org's default, or one per agent. */
 function scopeKey(orgId: string, agentId: string | null): string {
@@ -43,6 +43,7 @@ export async function createWebhook(
         consecutive_failures: 0,
         disabled_reason: input.isEnabled ? null : 'manual',
         disabled_at: input.isEnabled ? null : now,
+        filter: filterToText(input.filter ?? null),
         created_at: now,
         updated_at: now,
         deleted_at: null,
@@ -142,6 +143,7 @@ export async function updateWebhook(
       }),
       ...(patch.format !== undefined && { format: patch.format }),
       ...(patch.headers !== undefined && { headers: JSON.stringify(patch.headers) }),
+      ...(patch.filter !== undefined && { filter: filterToText(patch.filter) }),
       ...(patch.secretEnc !== undefined && {
         secret_enc: patch.secretEnc,
         // Replacing a secret starts a rotation: the old one (as read by this UPDATE) keeps signing
