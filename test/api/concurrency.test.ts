@@ -97,7 +97,8 @@ for (const backend of backends) {
         expect(await raw.count('SELECT count(*) FROM events')).toBe(0);
         expect(await raw.count('SELECT count(*) FROM deliveries')).toBe(0);
         const unchanged = await ctx.api('GET', `/api/v1/runs/${running.body.id}`);
-        expect(unchanged.body).toEqual(running.body);
+        const { poll_url: _onlyIn201, ...asCreated } = running.body;
+        expect(unchanged.body).toEqual(asCreated);
         await raw.exec(fault.remove);
       } finally {
         await raw.close();
