@@ -28,6 +28,8 @@ export interface Config {
   health: HealthPolicy;
   /** Operator alerts on webhook health changes; null url = none. */
   alerts: { url: string | null; secret: string | null; format: 'standard' | 'slack' };
+  /** How long finished deliveries (and their attempts and events) are kept; null keeps everything. */
+  retentionMs: number | null;
 }
 
 export class ConfigError extends Error {
@@ -153,6 +155,13 @@ export function loadConfig(env: Env = process.env): Config {
     if (t !== 'standard' && t !== 'slack') throw new Error('must be standard or slack');
     return t;
   });
+  const retentionMs = read<number | null>(env, 'RUNHOOK_RETENTION', 30 * 86_400_000, (t) => {
+    if (t === '0') return null;
+    const ms = parseDuration(t);
+    if (ms === 0) return null;
+    if (ms < 1_000) throw new Error('must be at least 1s, or 0 to keep everything');
+    return ms;
+  });
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   return {
     database,
@@ -173,5 +182,6 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimit,
     health: { degradedAfter, disableAfterFailures, disableAfterMs, probeSchedule },
     alerts: { url: alertUrl, secret: rawAlertSecret, format: alertFormat },
+    retentionMs,
   };
 }

@@ -27,6 +27,7 @@ describe('loadConfig', () => {
     RUNHOOK_ALERT_URL: 'http://10.0.0.5:9000/alerts',
     RUNHOOK_ALERT_SECRET: 'alert-secret-value',
     RUNHOOK_ALERT_FORMAT: 'slack',
+    RUNHOOK_RETENTION: '90d',
   };
 
   it('has the defaults of docs/configuration.md', () => {
@@ -55,6 +56,17 @@ describe('loadConfig', () => {
     });
     expect(c.alerts).toEqual({ url: null, secret: null, format: 'standard' });
     expect(Object.keys(c).sort()).toEqual(Object.keys(loadConfig(everyVariable)).sort());
+    expect(c.retentionMs).toBe(30 * 24 * 3_600_000);
+  });
+
+  it.each([
+    ['0', null],
+    ['0d', null],
+    ['90d', 90 * 24 * 3_600_000],
+    ['12h', 12 * 3_600_000],
+    ['1s', 1_000],
+  ])('RUNHOOK_RETENTION=%s → %s ms (null keeps everything)', (value, ms) => {
+    expect(loadConfig({ RUNHOOK_RETENTION: value }).retentionMs).toBe(ms);
   });
 
   it('reads every variable, each into its own field', () => {
@@ -83,6 +95,7 @@ describe('loadConfig', () => {
         probeSchedule: [60_000, 1_800_000],
       },
       alerts: { url: 'http://10.0.0.5:9000/alerts', secret: 'alert-secret-value', format: 'slack' },
+      retentionMs: 90 * 86_400_000,
     });
     expect(allowedCidrs.map((cidr) => [cidr.text, cidr.prefixLength])).toEqual([
       ['127.0.0.0/8', 8],
@@ -142,6 +155,10 @@ describe('loadConfig', () => {
     ['RUNHOOK_ALERT_URL', 'ftp://alerts.example.com'],
     ['RUNHOOK_ALERT_SECRET', 'short'],
     ['RUNHOOK_ALERT_FORMAT', 'teams'],
+    ['RUNHOOK_RETENTION', '-1d'],
+    ['RUNHOOK_RETENTION', 'abc'],
+    ['RUNHOOK_RETENTION', '30'],
+    ['RUNHOOK_RETENTION', '500ms'],
   ])('%s=%s stops startup naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);

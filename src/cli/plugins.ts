@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createMetrics, type Metrics, metricsPlugin } from '../http/metrics.js';
 import { openApiPlugin } from '../http/openapi.js';
+import type { SweepTotals } from '../retention/sweeper.js';
 import type { Runtime } from '../runtime.js';
 import type { DeliveryResult } from '../store/store.js';
 
@@ -22,4 +23,9 @@ export function extraPlugins(rt: Runtime): Array<(app: FastifyInstance) => Promi
 /** The worker's `onRecorded`: counts deliveries and attempts once they are durably written. */
 export function recordWorkerResults(results: readonly DeliveryResult[]): void {
   processMetrics?.recordResults(results);
+}
+
+/** The retention sweeper's `onSwept`: rows deleted and when the last sweep ran. */
+export function recordSweep(totals: SweepTotals, at: number): void {
+  processMetrics?.recordSweep(totals, at);
 }

@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { createWorker, type Worker } from '../delivery/worker.js';
 import { buildApp } from '../http/app.js';
+import { createRetentionSweeper, type RetentionSweeper } from '../retention/sweeper.js';
 import { bootstrapOrganization, closeRuntime, openRuntime, type Runtime } from '../runtime.js';
-import { extraPlugins, recordWorkerResults } from './plugins.js';
+import { extraPlugins, recordSweep, recordWorkerResults } from './plugins.js';
 
 export function startWorker(rt: Runtime): Worker {
   const worker = createWorker({
@@ -16,6 +17,19 @@ export function startWorker(rt: Runtime): Worker {
   });
   worker.start();
   return worker;
+}
+
+/** The retention sweeper, unless RUNHOOK_RETENTION=0 keeps everything. */
+export function startRetention(rt: Runtime): RetentionSweeper | null {
+  if (rt.config.retentionMs === null) return null;
+  const sweeper = createRetentionSweeper({
+    store: rt.store,
+    retentionMs: rt.config.retentionMs,
+    logger: rt.logger.child({ component: 'retention' }),
+    onSwept: recordSweep,
+  });
+  sweeper.start();
+  return sweeper;
 }
 
 /** Stops cleanly on SIGTERM / SIGINT: no new claims, in-flight attempts finish or are released. */
@@ -63,6 +77,7 @@ export function registerServeCommand(program: Command): void {
       const boot = await bootstrapOrganization(rt);
       const shownHost = config.host.includes(':') ? `[${config.host}]` : config.host;
       const worker = opts.worker ? startWorker(rt) : null;
+      const retention = startRetention(rt);
       process.stdout.write(
         `\nRunhook is listening on http://${shownHost}:${port} (${config.database.kind}${opts.worker ? ', with delivery worker' : ', no worker'})\n`,
       );
@@ -74,6 +89,7 @@ export function registerServeCommand(program: Command): void {
         );
       }
       onShutdown(rt, async () => {
+        await retention?.stop();
         await worker?.stop();
         await app.close();
       });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { openRuntime } from '../runtime.js';
-import { onShutdown, startWorker } from './serve.js';
+import { onShutdown, startRetention, startWorker } from './serve.js';
 
 export function registerWorkerCommand(program: Command): void {
   program
@@ -10,8 +10,12 @@ export function registerWorkerCommand(program: Command): void {
     .action(async () => {
       const rt = await openRuntime(loadConfig());
       const worker = startWorker(rt);
+      const retention = startRetention(rt);
       rt.logger.info({ worker_id: worker.id, database: rt.config.database.kind }, 'worker started');
       process.stdout.write(`Runhook worker ${worker.id} started (${rt.config.database.kind})\n`);
-      onShutdown(rt, () => worker.stop());
+      onShutdown(rt, async () => {
+        await retention?.stop();
+        await worker.stop();
+      });
     });
 }

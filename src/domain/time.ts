@@ -46,9 +46,16 @@ export function parseIsoTime(text: string): number | null {
   return date.getTime() - offsetMinutes * 60_000;
 }
 
-const DURATION_UNITS_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
 const DURATION = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]+)$/;
-const DURATION_HELP = 'expected a number followed by ms, s, m or h, e.g. "500ms", "30s", "5m", "1.5h"';
+const DURATION_HELP =
+  'expected a number followed by ms, s, m, h or d, e.g. "500ms", "30s", "5m", "1.5h", "30d"';
 
 /**
  * Parses a duration such as `500ms`, `30s`, `5m`, `1h` or `1.5s` into whole milliseconds

@@ -108,6 +108,8 @@ export interface TestRun {
   testMode: TestMode | null;
   maxScenarios: number | null;
   maxTurns: number | null;
+  /** When retention deleted this run's delivery history; null while it is kept. */
+  deliveriesExpiredAt?: number | null;
 }
 
 export const TEST_MODES = ['demo', 'full'] as const;

@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { FINAL_RUN_STATUSES } from '../domain/types.js';
+import type { SweepTotals } from '../retention/sweeper.js';
 import type { DeliveryResult, Store } from '../store/store.js';
 import { ApiError } from './errors.js';
 
@@ -22,10 +23,12 @@ export interface Metrics {
   recordResults(results: readonly DeliveryResult[]): void;
   /** Counts one event (a run that reached a final status). */
   eventCreated(): void;
+  /** Counts what a retention sweep of this process deleted. */
+  recordSweep(totals: SweepTotals, at: number): void;
 }
 
 export interface MetricsDeps {
-  store: Pick<Store, 'countPending'>;
+  store: Pick<Store, 'countPending' | 'storeStats'>;
   now?: () => number;
   /** Node.js process metrics (CPU, memory, event loop, GC); on by default. */
   processMetrics?: boolean;
@@ -105,8 +108,59 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     },
   });
 
+  // Store size and backlog age: one query pair per scrape, shared by both gauges.
+  let stats: Promise<{ sizeBytes: number; oldestPendingCreatedAt: number | null; at: number }> | null = null;
+  const readStats = () => {
+    if (!stats) {
+      const at = now();
+      stats = deps.store
+        .storeStats()
+        .then((s) => ({ ...s, at }))
+        .finally(() => {
+          stats = null;
+        });
+    }
+    return stats;
+  };
+  new Gauge({
+    name: 'runhook_store_size_bytes',
+    help: 'Size of the database: the SQLite file (pages in use and free), or the PostgreSQL tables with their indexes.',
+    registers: [registry],
+    async collect() {
+      this.set((await readStats()).sizeBytes);
+    },
+  });
+  new Gauge({
+    name: 'runhook_backlog_age_seconds',
+    help: 'Age of the oldest delivery still pending (since its event), in the whole database; 0 when none is.',
+    registers: [registry],
+    async collect() {
+      const { oldestPendingCreatedAt, at } = await readStats();
+      this.set(oldestPendingCreatedAt === null ? 0 : Math.max(0, at - oldestPendingCreatedAt) / 1000);
+    },
+  });
+  const pruned = new Counter({
+    name: 'runhook_retention_deleted_rows_total',
+    help: 'Rows the retention sweeper of this process deleted, by table (deliveries, attempts, events).',
+    labelNames: ['table'],
+    registers: [registry],
+  });
+  for (const table of ['deliveries', 'attempts', 'events']) pruned.inc({ table }, 0);
+  const lastSweep = new Gauge({
+    name: 'runhook_retention_last_sweep_timestamp_seconds',
+    help: 'When the retention sweeper of this process last finished a sweep (Unix seconds); 0 before the first.',
+    registers: [registry],
+  });
+  lastSweep.set(0);
+
   return {
     registry,
+    recordSweep(totals, at) {
+      pruned.inc({ table: 'deliveries' }, totals.deliveries);
+      pruned.inc({ table: 'attempts' }, totals.attempts);
+      pruned.inc({ table: 'events' }, totals.events);
+      lastSweep.set(at / 1000);
+    },
     recordResults(results) {
       for (const r of results) {
         deliveries.inc({ outcome: outcomeOf(r) });

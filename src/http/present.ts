@@ -42,6 +42,7 @@ export function presentRun(r: TestRun) {
     test_mode: r.testMode,
     max_scenarios: r.maxScenarios,
     max_turns: r.maxTurns,
+    deliveries_expired_at: iso(r.deliveriesExpiredAt ?? null),
   };
 }
 

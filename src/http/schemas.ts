@@ -166,6 +166,11 @@ export const runSchema = {
     test_mode: { type: ['string', 'null'], enum: [...TEST_MODES, null] },
     max_scenarios: nullable('integer'),
     max_turns: nullable('integer'),
+    deliveries_expired_at: {
+      ...isoTimeOrNull,
+      description:
+        "When retention (RUNHOOK_RETENTION) deleted this run's deliveries and attempts; null while they are kept. The run itself is never deleted.",
+    },
   },
 } as const;
 

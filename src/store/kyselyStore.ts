@@ -5,6 +5,7 @@ import type { Ctx } from './ops/context.js';
 import * as deliveries from './ops/deliveries.js';
 import * as orgs from './ops/orgs.js';
 import * as recover from './ops/recover.js';
+import * as retention from './ops/retention.js';
 import * as runs from './ops/runs.js';
 import * as stats from './ops/stats.js';
 import * as webhooks from './ops/webhooks.js';
@@ -88,5 +89,9 @@ export function createKyselyStore(ctx: Ctx): Store {
     nextDueAt: bind(worker.nextDueAt),
     countPending: bind(worker.countPending),
     onNewWork: (listener) => ctx.hooks.onNewWork(listener),
+    withRetentionLock: (sweep) => retention.withRetentionLock(ctx, sweep),
+    pruneExpired: bind(retention.pruneExpired),
+    releaseFreePages: bind(retention.releaseFreePages),
+    storeStats: bind(retention.storeStats),
   };
 }

@@ -57,6 +57,8 @@ export interface TestRunsTable {
   test_mode: string | null;
   max_scenarios: number | null;
   max_turns: number | null;
+  /** When retention deleted the run's deliveries (docs/operations.md#retention); null while they exist. */
+  deliveries_expired_at: number | null;
 }
 
 export interface WebhooksTable {

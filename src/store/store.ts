@@ -193,6 +193,23 @@ export interface WebhookStats {
 }
 
 export type RecoverResult = { kind: 'done'; count: number } | { kind: 'not_found' } | { kind: 'disabled' };
+/** What one retention transaction deleted (docs/operations.md#retention). */
+export interface PruneBatch {
+  deliveries: number;
+  attempts: number;
+  events: number;
+  /** Runs whose delivery history this batch expired (they get `deliveries_expired_at`). */
+  runsMarked: number;
+  /** Nothing expired is left. */
+  done: boolean;
+}
+
+export interface StoreStats {
+  /** The database's size: SQLite pages in use and free; PostgreSQL tables with indexes. */
+  sizeBytes: number;
+  /** When the oldest delivery still pending was created; null when none is. */
+  oldestPendingCreatedAt: number | null;
+}
 
 export class ConflictError extends Error {}
 export class InvalidStateError extends Error {}
@@ -305,4 +322,13 @@ export interface Store {
   /** Called whenever new work may be due (an event or redelivery in this or another process). */
   onNewWork(listener: () => void): () => void;
   countPending(now: number): Promise<{ pending: number; oldestDueAt: number | null }>;
+
+  // retention and upkeep
+  /** Runs `sweep` as the only sweeper (an advisory lock on PostgreSQL); null when another holds it. */
+  withRetentionLock<T>(sweep: () => Promise<T>): Promise<T | null>;
+  /** Deletes one transaction's worth of expired rows (at most 1,000). */
+  pruneExpired(input: { cutoff: number; now: number }): Promise<PruneBatch>;
+  /** SQLite: returns most free pages to the filesystem; the pages released. */
+  releaseFreePages(): Promise<number>;
+  storeStats(): Promise<StoreStats>;
 }

@@ -82,6 +82,8 @@ export interface TestRun {
   test_mode: 'demo' | 'full' | null;
   max_scenarios: number | null;
   max_turns: number | null;
+  /** When retention deleted this run's deliveries; null while they are kept. */
+  deliveries_expired_at?: string | null;
 }
 
 /** One failing test of a run (docs/api.md, "Failures"). */

@@ -96,6 +96,7 @@ export function toRun(r: Selectable<TestRunsTable>): TestRun {
     testMode: r.test_mode as TestMode | null,
     maxScenarios: numOrNull(r.max_scenarios),
     maxTurns: numOrNull(r.max_turns),
+    deliveriesExpiredAt: numOrNull(r.deliveries_expired_at),
   };
 }
 

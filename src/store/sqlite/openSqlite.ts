@@ -26,7 +26,12 @@ export function prepareDatabaseFiles(path: string): void {
 export function openSqliteStore(path: string): Store {
   if (path !== ':memory:') prepareDatabaseFiles(path);
   const dialect = new ThreadSqliteDialect(path, [
+    // Only takes effect on a new file (before the first table): then retention can give freed pages
+    // back to the filesystem (docs/operations.md#the-sqlite-file). Older files reuse them instead.
+    'auto_vacuum = INCREMENTAL',
     'journal_mode = WAL',
+    // After a checkpoint the -wal file is cut back to this, instead of keeping its largest size.
+    'journal_size_limit = 67108864',
     // FULL: an acknowledged event survives a power cut, not only a process crash.
     'synchronous = FULL',
     'busy_timeout = 5000',

@@ -123,7 +123,15 @@ function RunDeliveries({ run }: { run: TestRun }) {
   const { found, webhooks, agents } = loaded.data;
   return (
     <>
-      {found.deliveries.length === 0 ? (
+      {found.deliveries.length === 0 && run.deliveries_expired_at ? (
+        <Empty>
+          <span data-testid="deliveries-expired">
+            This run’s delivery history has expired: it was deleted on{' '}
+            <Time iso={run.deliveries_expired_at} />, after the retention period the server keeps
+            (RUNHOOK_RETENTION). The run itself is kept.
+          </span>
+        </Empty>
+      ) : found.deliveries.length === 0 ? (
         <Empty>No delivery for this run: no enabled webhook applied when it finished.</Empty>
       ) : (
         <DeliveriesTable

@@ -1,0 +1,130 @@
+/**
+ * The retention sweeper (docs/operations.md#retention). Every min(1 hour, retention / 4) it deletes
+ * finished deliveries last updated more than RUNHOOK_RETENTION ago, their attempts, and the events
+ * they leave behind, in transactions of at most 1,000 rows with a pause between them, so delivery
+ * goes on while it works. Every `serve` and `worker` process runs one; on PostgreSQL an advisory
+ * lock lets only one of them sweep at a time.
+ */
+import type { Logger } from 'pino';
+import type { PruneBatch, Store } from '../store/store.js';
+
+export interface SweepTotals {
+  deliveries: number;
+  attempts: number;
+  events: number;
+  runsMarked: number;
+  /** Pages given back to the filesystem (SQLite). */
+  pagesReleased: number;
+  /** Whether every expired row is gone (false when stopped or interrupted half way). */
+  complete: boolean;
+}
+
+export interface RetentionSweeper {
+  start(): void;
+  /** Sweeps now; null when a sweep is already running here or another process holds the lock. */
+  sweepOnce(): Promise<SweepTotals | null>;
+  /** Stops the timer and waits for a sweep in progress to end its current batch. */
+  stop(): Promise<void>;
+}
+
+export interface SweeperDeps {
+  store: Pick<Store, 'withRetentionLock' | 'pruneExpired' | 'releaseFreePages'>;
+  retentionMs: number;
+  logger: Logger;
+  now?: () => number;
+  /** Called after each sweep that ran (metrics). */
+  onSwept?: (totals: SweepTotals, at: number) => void;
+}
+
+const HOUR = 3_600_000;
+/** The first sweep comes soon after start: an upgrade with months of history starts cleaning at once. */
+const FIRST_SWEEP_MAX_DELAY_MS = 60_000;
+
+/** How often a sweep runs for a given retention: min(1 hour, retention / 4). */
+export function sweepIntervalMs(retentionMs: number): number {
+  return Math.max(250, Math.min(HOUR, Math.floor(retentionMs / 4)));
+}
+
+export function createRetentionSweeper(deps: SweeperDeps): RetentionSweeper {
+  const { store, retentionMs, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const interval = sweepIntervalMs(retentionMs);
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<SweepTotals | null> | null = null;
+  let stopping = false;
+
+  async function sweep(): Promise<SweepTotals> {
+    const totals: SweepTotals = {
+      deliveries: 0,
+      attempts: 0,
+      events: 0,
+      runsMarked: 0,
+      pagesReleased: 0,
+      complete: false,
+    };
+    const cutoff = now() - retentionMs;
+    while (!stopping) {
+      const started = Date.now();
+      const batch: PruneBatch = await store.pruneExpired({ cutoff, now: now() });
+      totals.deliveries += batch.deliveries;
+      totals.attempts += batch.attempts;
+      totals.events += batch.events;
+      totals.runsMarked += batch.runsMarked;
+      if (batch.done) {
+        totals.complete = true;
+        break;
+      }
+      // Leave the database to deliveries for at least as long as the batch held it.
+      await new Promise((r) => setTimeout(r, Math.max(10, Date.now() - started)));
+    }
+    if (totals.deliveries + totals.events > 0) totals.pagesReleased = await store.releaseFreePages();
+    return totals;
+  }
+
+  function sweepOnce(): Promise<SweepTotals | null> {
+    if (running) return Promise.resolve(null);
+    running = (async () => {
+      try {
+        const totals = await store.withRetentionLock(sweep);
+        if (totals) {
+          deps.onSwept?.(totals, now());
+          if (totals.deliveries + totals.attempts + totals.events > 0) {
+            logger.info(
+              { ...totals, retention_ms: retentionMs },
+              'retention: expired delivery history deleted',
+            );
+          }
+        }
+        return totals;
+      } catch (err) {
+        logger.warn({ err }, 'retention sweep failed; trying again at the next interval');
+        return null;
+      } finally {
+        running = null;
+      }
+    })();
+    return running;
+  }
+
+  function schedule(delay: number): void {
+    if (stopping) return;
+    timer = setTimeout(() => {
+      void sweepOnce().finally(() => schedule(interval));
+    }, delay);
+    timer.unref();
+  }
+
+  return {
+    start() {
+      if (timer || stopping) return;
+      schedule(Math.min(interval, FIRST_SWEEP_MAX_DELAY_MS));
+    },
+    sweepOnce,
+    async stop() {
+      stopping = true;
+      if (timer) clearTimeout(timer);
+      timer = null;
+      await running;
+    },
+  };
+}
