@@ -1,7 +1,7 @@
 /** Reads that several screens share. */
 import { api } from './api';
 import { withQuery } from './router';
-import type { Agent, Delivery, ListPage, Webhook } from './types';
+import type { Agent, ListPage, Webhook } from './types';
 
 type Page<K extends string, T> = ListPage & { [key in K]: T[] };
 
@@ -51,20 +51,6 @@ export function listAllWebhooks(signal?: AbortSignal): Promise<Webhook[]> {
 
 export function listAllAgents(signal?: AbortSignal): Promise<Agent[]> {
   return collectPages<'agents', Agent>('/agents', 'agents', signal);
-}
-
-/** A webhook's deliveries created at or after `sinceMs` (newest first). */
-export function deliveriesSince(
-  webhookId: string,
-  sinceMs: number,
-  signal?: AbortSignal,
-): Promise<Delivery[]> {
-  return collectPages<'deliveries', Delivery>(
-    `/webhooks/${encodeURIComponent(webhookId)}/deliveries`,
-    'deliveries',
-    signal,
-    { stop: (page) => page.some((d) => Date.parse(d.created_at) < sinceMs) },
-  ).then((all) => all.filter((d) => Date.parse(d.created_at) >= sinceMs));
 }
 
 /** A readable name for a webhook: "Organization webhook" or "Agent <name>". */

@@ -13,7 +13,13 @@ export const RUN_STATUSES: readonly RunStatus[] = ['pending', 'running', 'comple
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'succeeded', 'failed'];
 
-export type AttemptTrigger = 'scheduled' | 'manual' | 'test';
+export type AttemptTrigger = 'scheduled' | 'manual' | 'test' | 'recover' | 'probe';
+
+export type DeliveryKind = 'event' | 'test' | 'probe';
+export const DELIVERY_KINDS: readonly DeliveryKind[] = ['event', 'test', 'probe'];
+
+export type WebhookHealth = 'healthy' | 'degraded' | 'disabled';
+export type DisabledReason = 'manual' | 'gone' | 'failing';
 
 export interface ListPage {
   total: number;
@@ -34,6 +40,9 @@ export interface Webhook {
   consecutive_failures: number;
   /** null: every finished run gets a delivery (docs/api.md, "Webhook filters"). */
   filter: WebhookFilter | null;
+  health: WebhookHealth;
+  disabled_reason: DisabledReason | null;
+  disabled_at: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -41,6 +50,21 @@ export interface Webhook {
 export interface WebhookFilter {
   statuses?: Array<'completed' | 'failed' | 'canceled'>;
   below_pass_rate?: number;
+}
+
+/** GET /webhooks/{id}/stats: event deliveries only. */
+export interface WebhookStats {
+  window: '24h' | '7d';
+  deliveries: number;
+  succeeded: number;
+  failed: number;
+  pending: number;
+  success_rate: number | null;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  last_success_at: string | null;
+  last_failure_at: string | null;
+  buckets: Array<{ start: string; succeeded: number; failed: number; p95_ms: number | null }>;
 }
 
 export interface WebhookTestResult {
@@ -99,7 +123,10 @@ export interface Delivery {
   id: string;
   event_id: string;
   webhook_id: string;
+  kind: DeliveryKind;
+  test_run_id: string | null;
   status: DeliveryStatus;
+  failure_reason: string | null;
   attempt_count: number;
   next_attempt_at: string | null;
   last_http_status: number | null;

@@ -4,6 +4,14 @@ import type { Delivery } from '../types';
 import { HttpStatus, StatusBadge } from './Badges';
 import { Time } from './Time';
 
+/** failure_reason in words (docs/api.md). */
+const FAILURE_REASONS: Record<string, string> = {
+  attempts_exhausted: 'out of retries',
+  gone: '410 Gone',
+  webhook_disabled: 'webhook disabled',
+  webhook_deleted: 'webhook deleted',
+};
+
 interface DeliveriesTableProps {
   deliveries: Delivery[];
   caption: string;
@@ -21,6 +29,8 @@ export function DeliveriesTable({ deliveries, caption, webhookName }: Deliveries
             <th scope="col">Delivery</th>
             <th scope="col">Created</th>
             <th scope="col">Status</th>
+            <th scope="col">Kind</th>
+            <th scope="col">Run</th>
             {webhookName ? <th scope="col">Webhook</th> : null}
             <th scope="col">HTTP</th>
             <th scope="col" className="num">
@@ -34,7 +44,13 @@ export function DeliveriesTable({ deliveries, caption, webhookName }: Deliveries
         </thead>
         <tbody>
           {deliveries.map((d) => (
-            <tr key={d.id} data-testid="delivery-row" data-delivery-id={d.id} data-status={d.status}>
+            <tr
+              key={d.id}
+              data-testid="delivery-row"
+              data-delivery-id={d.id}
+              data-status={d.status}
+              data-kind={d.kind}
+            >
               <td>
                 <Link to={`/deliveries/${d.id}`} className="mono" aria-label={`Delivery ${shortId(d.id)}`}>
                   {shortId(d.id)}
@@ -45,6 +61,28 @@ export function DeliveriesTable({ deliveries, caption, webhookName }: Deliveries
               </td>
               <td>
                 <StatusBadge status={d.status} />
+                {d.failure_reason ? (
+                  <span className="muted failure-reason" data-testid="failure-reason">
+                    {' '}
+                    {FAILURE_REASONS[d.failure_reason] ?? d.failure_reason}
+                  </span>
+                ) : null}
+              </td>
+              <td>
+                <span className={`kind kind-${d.kind}`}>{d.kind}</span>
+              </td>
+              <td>
+                {d.test_run_id ? (
+                  <Link
+                    to={`/runs/${d.test_run_id}`}
+                    className="mono"
+                    aria-label={`Run ${shortId(d.test_run_id)}`}
+                  >
+                    {shortId(d.test_run_id)}
+                  </Link>
+                ) : (
+                  <span className="muted">—</span>
+                )}
               </td>
               {webhookName ? <td>{webhookName(d.webhook_id)}</td> : null}
               <td>

@@ -1,7 +1,6 @@
-import { useState } from 'react';
-import { type HourBucket, summarizeLast24h } from '../deliveryStats';
-import { formatMs } from '../format';
-import { deliveriesSince } from '../queries';
+import { api } from '../api';
+import { formatMs, formatPercent } from '../format';
+import type { WebhookStats } from '../types';
 import { useLoad } from '../useApi';
 import { ErrorBanner, Loading } from './Feedback';
 
@@ -31,28 +30,49 @@ function niceMax(value: number): number {
   return value;
 }
 
-function bucketTitle(b: HourBucket): string {
+interface Bucket {
+  start: number;
+  succeeded: number;
+  failed: number;
+  p95: number | null;
+}
+
+function bucketTitle(b: Bucket): string {
   const parts = [
     `${hourLabel(b.start)}–${hourLabel(b.start + 3_600_000)}`,
     `${b.succeeded} succeeded`,
     `${b.failed} failed`,
   ];
-  if (b.pending) parts.push(`${b.pending} pending`);
   if (b.p95 !== null) parts.push(`p95 ${formatMs(b.p95)}`);
   return parts.join(', ');
 }
 
-/** Deliveries of one webhook over the last 24 hours, by outcome, with p95 response time. */
+/**
+ * Event deliveries of one webhook over the last 24 hours (GET /webhooks/{id}/stats), by outcome,
+ * with the p95 response time; test sends and probes are not counted.
+ */
 export function DeliveryChart({ webhookId, refreshKey = 0 }: { webhookId: string; refreshKey?: number }) {
-  const [now] = useState(() => Date.now());
   const loaded = useLoad(`${webhookId}:${refreshKey}`, (signal) =>
-    deliveriesSince(webhookId, now - 24 * 3_600_000, signal),
+    api.get<WebhookStats>(`/webhooks/${encodeURIComponent(webhookId)}/stats?window=24h`, signal),
   );
   if (loaded.error) return <ErrorBanner error={loaded.error} />;
   if (!loaded.data) return <Loading label="Loading the last 24 hours…" />;
 
-  const summary = summarizeLast24h(loaded.data, Date.now());
-  const maxCount = niceMax(Math.max(...summary.buckets.map((b) => b.succeeded + b.failed + b.pending), 0));
+  const stats = loaded.data;
+  const summary = {
+    total: stats.deliveries,
+    succeeded: stats.succeeded,
+    failed: stats.failed,
+    pending: stats.pending,
+    p95: stats.p95_ms,
+    buckets: stats.buckets.map((b) => ({
+      start: Date.parse(b.start),
+      succeeded: b.succeeded,
+      failed: b.failed,
+      p95: b.p95_ms,
+    })),
+  };
+  const maxCount = niceMax(Math.max(...summary.buckets.map((b) => b.succeeded + b.failed), 0));
   const maxP95 = niceMax(Math.max(...summary.buckets.map((b) => b.p95 ?? 0), 0));
   const y = (count: number) => (count / maxCount) * BARS_HEIGHT;
   const lineY = (ms: number) => LINE_TOP + LINE_HEIGHT - (ms / maxP95) * LINE_HEIGHT;
@@ -60,7 +80,7 @@ export function DeliveryChart({ webhookId, refreshKey = 0 }: { webhookId: string
     .map((b, i) => (b.p95 === null ? null : `${LEFT + SLOT * i + SLOT / 2},${lineY(b.p95)}`))
     .filter((p): p is string => p !== null);
 
-  const description = `Last 24 hours: ${summary.total} deliveries, ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.pending} pending; p95 response time ${formatMs(summary.p95)}.`;
+  const description = `Last 24 hours: ${summary.total} deliveries, ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.pending} pending; success rate ${formatPercent(stats.success_rate)}; p95 response time ${formatMs(summary.p95)}.`;
 
   return (
     <figure className="chart" data-testid="delivery-chart">
@@ -71,6 +91,7 @@ export function DeliveryChart({ webhookId, refreshKey = 0 }: { webhookId: string
         <span className="legend legend-ok">{summary.succeeded} succeeded</span>
         <span className="legend legend-bad">{summary.failed} failed</span>
         <span className="legend legend-warn">{summary.pending} pending</span>
+        <span data-testid="success-rate">{formatPercent(stats.success_rate)} success</span>
         <span className="legend legend-line">p95 {formatMs(summary.p95)}</span>
       </figcaption>
       <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label={description} className="chart-svg">
@@ -98,7 +119,7 @@ export function DeliveryChart({ webhookId, refreshKey = 0 }: { webhookId: string
           const x = LEFT + SLOT * i + 2;
           const w = SLOT - 4;
           let top = BARS_TOP + BARS_HEIGHT;
-          const parts = (['succeeded', 'failed', 'pending'] as const).map((key) => {
+          const parts = (['succeeded', 'failed'] as const).map((key) => {
             const h = y(b[key]);
             top -= h;
             return h > 0 ? (

@@ -9,6 +9,7 @@ import { Page, Section } from '../components/Page';
 import { RunsTable } from '../components/RunsTable';
 import { TestWebhookPanel } from '../components/TestWebhookPanel';
 import { WebhookForm } from '../components/WebhookForm';
+import { HealthBadge, WebhookHealthBanner } from '../components/WebhookHealth';
 import { WebhookStatusLine } from '../components/WebhookStatusLine';
 import { findAgentWebhook, findOrgWebhook } from '../queries';
 import { Link, navigate, withQuery } from '../router';
@@ -86,12 +87,21 @@ export function AgentPage({ agentId }: { agentId: string }) {
   );
 }
 
-type Scope = 'own' | 'org' | 'none';
+type Scope = 'own' | 'org' | 'blocked' | 'none';
 
-/** docs/delivery.md#which-webhook-receives-an-event: the agent's own webhook if it exists and is enabled, else the org's if enabled, else none. */
+const systemDisabled = (w: Webhook | null) =>
+  w?.disabled_reason === 'gone' || w?.disabled_reason === 'failing';
+
+/**
+ * docs/delivery.md#which-webhook-receives-an-event: the agent's own webhook if it exists and is
+ * enabled, else the org's if enabled, else none — but a webhook the system turned off is never
+ * routed around: runs are recorded as failed deliveries to it.
+ */
 function scopeOf(own: Webhook | null, org: Webhook | null): Scope {
   if (own?.is_enabled) return 'own';
+  if (systemDisabled(own)) return 'blocked';
   if (org?.is_enabled) return 'org';
+  if (systemDisabled(org)) return 'blocked';
   return 'none';
 }
 
@@ -112,6 +122,15 @@ function ScopeNotice({ own, org }: { own: Webhook | null; org: Webhook | null })
         {own ? ' because its own webhook is turned off' : ' because it has no webhook of its own'}. Its runs
         are delivered to <span className="mono break">{org!.url}</span> (
         <Link to="/settings/webhooks">organization settings</Link>).
+      </>
+    );
+  } else if (scope === 'blocked') {
+    const which = systemDisabled(own) ? 'Its own webhook' : 'The organization webhook';
+    text = (
+      <>
+        <strong>Runs of this agent are not being delivered.</strong> {which} was disabled by Runhook because
+        its endpoint stopped accepting deliveries. Each run is recorded as a failed delivery (not sent to
+        another webhook) and can be resent once the endpoint works again.
       </>
     );
   } else {
@@ -148,7 +167,12 @@ function AgentWebhookSection({ agentId }: { agentId: string }) {
       title="Webhook"
       id="agent-webhook"
       actions={
-        own ? <EnabledBadge enabled={own.is_enabled} on="notifications on" off="notifications off" /> : null
+        own ? (
+          <>
+            <HealthBadge webhook={own} />
+            <EnabledBadge enabled={own.is_enabled} on="notifications on" off="notifications off" />
+          </>
+        ) : null
       }
     >
       {loaded.error ? <ErrorBanner error={loaded.error} /> : null}
@@ -160,7 +184,17 @@ function AgentWebhookSection({ agentId }: { agentId: string }) {
         <>
           <ScopeNotice own={own} org={org} />
           {own ? (
-            <WebhookStatusLine webhook={own} />
+            <>
+              <WebhookHealthBanner
+                webhook={own}
+                fallsBack={org?.is_enabled === true}
+                onChanged={(changed) => {
+                  setLocal({ webhook: changed });
+                  setFormKey((k) => k + 1);
+                }}
+              />
+              <WebhookStatusLine webhook={own} />
+            </>
           ) : (
             <p className="muted">
               To override the organization webhook for this agent, fill in an endpoint and save.

@@ -6,7 +6,7 @@ import { Page, Section } from '../components/Page';
 import { Pagination } from '../components/Pagination';
 import { listAllAgents, listAllWebhooks, webhookLabel } from '../queries';
 import { navigate, useLocation, withQuery } from '../router';
-import { DELIVERY_STATUSES, type Delivery, type ListPage } from '../types';
+import { DELIVERY_KINDS, DELIVERY_STATUSES, type Delivery, type ListPage } from '../types';
 import { useLoad } from '../useApi';
 
 const LIMIT = 20;
@@ -15,8 +15,9 @@ export function DeliveriesPage() {
   const { search } = useLocation();
   const status = search.get('status') ?? '';
   const webhookId = search.get('webhook_id') ?? '';
+  const kind = search.get('kind') ?? '';
   const offset = Math.max(0, Number(search.get('offset')) || 0);
-  const path = withQuery('/deliveries', { status, webhook_id: webhookId, limit: LIMIT, offset });
+  const path = withQuery('/deliveries', { status, kind, webhook_id: webhookId, limit: LIMIT, offset });
   const loaded = useLoad(path, (signal) => api.get<ListPage & { deliveries: Delivery[] }>(path, signal));
   const names = useLoad('webhook-names', async (signal) => {
     const [webhooks, agents] = await Promise.all([listAllWebhooks(signal), listAllAgents(signal)]);
@@ -37,10 +38,11 @@ export function DeliveriesPage() {
     a.agent_id === null ? -1 : b.agent_id === null ? 1 : nameOf(a.id).localeCompare(nameOf(b.id)),
   );
 
-  function setFilter(next: { status?: string; webhook_id?: string; offset?: number }) {
+  function setFilter(next: { status?: string; kind?: string; webhook_id?: string; offset?: number }) {
     navigate(
       withQuery('/deliveries', {
         status: next.status ?? status,
+        kind: next.kind ?? kind,
         webhook_id: next.webhook_id ?? webhookId,
         offset: next.offset || null,
       }),
@@ -82,6 +84,17 @@ export function DeliveriesPage() {
             </select>
           </div>
           <div className="field field-inline">
+            <label htmlFor="deliveries-kind">Kind</label>
+            <select id="deliveries-kind" value={kind} onChange={(e) => setFilter({ kind: e.target.value })}>
+              <option value="">All kinds</option>
+              {DELIVERY_KINDS.map((k) => (
+                <option key={k} value={k}>
+                  {k === 'event' ? 'event (test runs)' : k}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div className="field field-inline">
             <label htmlFor="deliveries-webhook">Webhook</label>
             <select
               id="deliveries-webhook"
@@ -107,7 +120,7 @@ export function DeliveriesPage() {
           )
         ) : loaded.data.deliveries.length === 0 ? (
           <Empty>
-            {status || webhookId
+            {status || kind || webhookId
               ? 'No deliveries match these filters.'
               : 'No deliveries yet. They appear here when a test run finishes or you press Test Webhook.'}
           </Empty>

@@ -5,6 +5,7 @@ import { Empty, ErrorBanner, Loading } from '../components/Feedback';
 import { Page, Section } from '../components/Page';
 import { TestWebhookPanel } from '../components/TestWebhookPanel';
 import { WebhookForm } from '../components/WebhookForm';
+import { HealthBadge, WebhookHealthBanner } from '../components/WebhookHealth';
 import { WebhookStatusLine } from '../components/WebhookStatusLine';
 import { findOrgWebhook, listAllAgents, listAllWebhooks } from '../queries';
 import { Link } from '../router';
@@ -30,7 +31,10 @@ export function WebhookSettingsPage() {
         id="org-webhook"
         actions={
           webhook ? (
-            <EnabledBadge enabled={webhook.is_enabled} on="notifications on" off="notifications off" />
+            <>
+              <HealthBadge webhook={webhook} />
+              <EnabledBadge enabled={webhook.is_enabled} on="notifications on" off="notifications off" />
+            </>
           ) : null
         }
       >
@@ -39,7 +43,16 @@ export function WebhookSettingsPage() {
         {webhook !== undefined ? (
           <>
             {webhook ? (
-              <WebhookStatusLine webhook={webhook} />
+              <>
+                <WebhookHealthBanner
+                  webhook={webhook}
+                  onChanged={(changed) => {
+                    setLocal({ webhook: changed });
+                    setFormKey((k) => k + 1);
+                  }}
+                />
+                <WebhookStatusLine webhook={webhook} />
+              </>
             ) : (
               <p className="muted">
                 No organization webhook yet. Fill in the endpoint and save to create it.
@@ -109,6 +122,7 @@ function AgentWebhooks() {
                 <th scope="col">Endpoint URL</th>
                 <th scope="col">Format</th>
                 <th scope="col">State</th>
+                <th scope="col">Health</th>
               </tr>
             </thead>
             <tbody>
@@ -123,6 +137,9 @@ function AgentWebhooks() {
                   <td>{w.format}</td>
                   <td>
                     <EnabledBadge enabled={w.is_enabled} />
+                  </td>
+                  <td>
+                    <HealthBadge webhook={w} />
                   </td>
                 </tr>
               ))}
