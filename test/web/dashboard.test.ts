@@ -149,7 +149,10 @@ describe.skipIf(!chromiumFound)('dashboard in headless Chromium', () => {
       )
       .toBe('succeeded');
     expect(await rows.count()).toBe(1);
-    await rows.first().getByRole('link').click();
+    await rows
+      .first()
+      .getByRole('link', { name: /^Delivery / })
+      .click();
     await page.waitForURL(/\/deliveries\/[0-9a-f-]{36}$/);
 
     const attempts = page.getByTestId('attempt');
