@@ -30,6 +30,8 @@ export interface Config {
   alerts: { url: string | null; secret: string | null; format: 'standard' | 'slack' };
   /** How long finished deliveries (and their attempts and events) are kept; null keeps everything. */
   retentionMs: number | null;
+  /** Manual sends (Test Webhook, redeliver, recover) per webhook per minute. */
+  manualSendLimit: number;
 }
 
 export class ConfigError extends Error {
@@ -162,6 +164,7 @@ export function loadConfig(env: Env = process.env): Config {
     if (ms < 1_000) throw new Error('must be at least 1s, or 0 to keep everything');
     return ms;
   });
+  const manualSendLimit = read(env, 'RUNHOOK_MANUAL_SEND_LIMIT', 10, integer(1, 100_000));
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   return {
     database,
@@ -183,5 +186,6 @@ export function loadConfig(env: Env = process.env): Config {
     health: { degradedAfter, disableAfterFailures, disableAfterMs, probeSchedule },
     alerts: { url: alertUrl, secret: rawAlertSecret, format: alertFormat },
     retentionMs,
+    manualSendLimit,
   };
 }

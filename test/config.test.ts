@@ -28,6 +28,7 @@ describe('loadConfig', () => {
     RUNHOOK_ALERT_SECRET: 'alert-secret-value',
     RUNHOOK_ALERT_FORMAT: 'slack',
     RUNHOOK_RETENTION: '90d',
+    RUNHOOK_MANUAL_SEND_LIMIT: '3',
   };
 
   it('has the defaults of docs/configuration.md', () => {
@@ -57,6 +58,7 @@ describe('loadConfig', () => {
     expect(c.alerts).toEqual({ url: null, secret: null, format: 'standard' });
     expect(Object.keys(c).sort()).toEqual(Object.keys(loadConfig(everyVariable)).sort());
     expect(c.retentionMs).toBe(30 * 24 * 3_600_000);
+    expect(c.manualSendLimit).toBe(10);
   });
 
   it.each([
@@ -96,6 +98,7 @@ describe('loadConfig', () => {
       },
       alerts: { url: 'http://10.0.0.5:9000/alerts', secret: 'alert-secret-value', format: 'slack' },
       retentionMs: 90 * 86_400_000,
+      manualSendLimit: 3,
     });
     expect(allowedCidrs.map((cidr) => [cidr.text, cidr.prefixLength])).toEqual([
       ['127.0.0.0/8', 8],
@@ -159,6 +162,8 @@ describe('loadConfig', () => {
     ['RUNHOOK_RETENTION', 'abc'],
     ['RUNHOOK_RETENTION', '30'],
     ['RUNHOOK_RETENTION', '500ms'],
+    ['RUNHOOK_MANUAL_SEND_LIMIT', '0'],
+    ['RUNHOOK_MANUAL_SEND_LIMIT', 'ten'],
   ])('%s=%s stops startup naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);

@@ -10,6 +10,7 @@ import type { SecretBox } from '../security/secretBox.js';
 import type { Store } from '../store/store.js';
 import { registerAuth } from './auth.js';
 import { ApiError } from './errors.js';
+import { ManualSendLimiter } from './manualSendLimit.js';
 import { registerAgentRoutes } from './routes/agents.js';
 import { registerApiKeyRoutes } from './routes/apiKeys.js';
 import { registerDeliveryRoutes } from './routes/deliveries.js';
@@ -46,6 +47,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   });
   app.setValidatorCompiler(createValidatorCompiler());
+  app.decorate('manualSends', new ManualSendLimiter(deps.config.manualSendLimit));
 
   // JSON only. An empty body is "no body" (POST /runs/{id}/cancel needs none).
   app.removeAllContentTypeParsers();

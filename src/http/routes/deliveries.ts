@@ -3,6 +3,7 @@ import type { DeliveryKind, DeliveryStatus } from '../../domain/types.js';
 import { InvalidStateError } from '../../store/store.js';
 import type { AppDeps } from '../app.js';
 import { ApiError } from '../errors.js';
+import { takeManualSend } from '../manualSendLimit.js';
 import { isUuid, pageOf } from '../params.js';
 import { presentAttempt, presentDelivery, presentEvent } from '../present.js';
 import {
@@ -114,13 +115,16 @@ export function registerDeliveryRoutes(api: FastifyInstance, deps: AppDeps): voi
       },
     },
     async (req, reply) => {
+      const found = isUuid(req.params.id) ? await store.getDelivery(req.orgId, req.params.id) : null;
+      if (!found) throw deliveryNotFound();
+      const t = now();
+      const giveBack = takeManualSend(api, reply, found.delivery.webhookId, t);
       try {
-        const delivery = isUuid(req.params.id)
-          ? await store.redeliver(req.orgId, req.params.id, now())
-          : null;
+        const delivery = await store.redeliver(req.orgId, req.params.id, t);
         if (!delivery) throw deliveryNotFound();
         return reply.code(202).send(presentDelivery(delivery));
       } catch (err) {
+        giveBack();
         if (err instanceof InvalidStateError) throw new ApiError('INVALID_STATE', err.message);
         throw err;
       }

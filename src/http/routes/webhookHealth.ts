@@ -8,6 +8,7 @@ import { type StatsWindow, statsWindow, successRate } from '../../domain/stats.j
 import { toIso } from '../../domain/time.js';
 import type { AppDeps } from '../app.js';
 import { ApiError, invalidField } from '../errors.js';
+import { takeManualSend } from '../manualSendLimit.js';
 import { isUuid } from '../params.js';
 import { idParams, recoverBody, recoverResultSchema, statsQuery, statsSchema } from '../schemas.js';
 
@@ -73,7 +74,11 @@ export function registerWebhookHealthRoutes(api: FastifyInstance, deps: AppDeps)
       if (!range.ok) throw invalidField(range.field, range.message);
       if (!isUuid(req.params.id)) throw webhookNotFound();
       const dryRun = req.body.dry_run === true;
+      // A dry run sends nothing: it is not a manual send. Nor is a refused recover, or one with
+      // nothing to resend: those give their send back.
+      const giveBack = dryRun ? () => {} : takeManualSend(api, reply, req.params.id, t);
       const result = await store.recoverDeliveries(req.orgId, req.params.id, range, dryRun, t);
+      if (result.kind !== 'done' || result.count === 0) giveBack();
       switch (result.kind) {
         case 'not_found':
           throw webhookNotFound();
