@@ -2,13 +2,21 @@
  * `runhook report <files…> --agent NAME`: turn JUnit XML files into one finished test run on a
  * Runhook server, through the public REST API (docs/api.md), as any CI script would.
  */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { request } from 'undici';
 import { type JUnitSummary, parseJUnitFiles } from './junit.js';
+import { cut, oneLine } from './junitFailure.js';
 
-export { type JUnitSummary, parseJUnitFiles } from './junit.js';
+export { type JUnitFailure, type JUnitSummary, parseJUnitFiles } from './junit.js';
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
+/** A run's name is at most 200 characters; longer ones from a suite are shortened, not refused. */
+export const RUN_NAME_MAX = 200;
+/** A run carries at most 50 failures; the first 50 in file order are sent. */
+export const FAILURES_MAX = 50;
+export const DEFAULT_RUN_NAME = 'JUnit report';
 
 export interface ReportOptions {
   files: string[];
@@ -17,10 +25,12 @@ export interface ReportOptions {
   /** Base URL of the Runhook server (`http://host:port`; a trailing `/api/v1` is tolerated). */
   apiUrl: string;
   apiKey: string;
-  /** Run name; defaults to the files' suite name, else "JUnit report". */
+  /** Run name; defaults to the first suite name in the files, else "JUnit report". */
   name?: string;
   /** Base of `results_url` (the server's RUNHOOK_PUBLIC_URL); defaults to `apiUrl`. */
   publicUrl?: string;
+  /** `Idempotency-Key` of the POST /runs; defaults to one derived from the files, agent and name. */
+  idempotencyKey?: string;
 }
 
 export interface ReportResult {
@@ -30,6 +40,10 @@ export interface ReportResult {
   /** The run object as the server answered it. */
   run: Record<string, unknown>;
   summary: JUnitSummary;
+  /** The Idempotency-Key sent with POST /runs. */
+  idempotency_key: string;
+  /** True when the server had already created this run for the same key (a retried CI step). */
+  replayed: boolean;
 }
 
 /** A failure `runhook report` explains and exits with; `exitCode` 2 is a usage error. */
@@ -45,31 +59,75 @@ export class ReportError extends Error {
 
 const REQUEST_TIMEOUT_MS = 30_000;
 const PAGE_SIZE = 100;
+const IDEMPOTENCY_KEY_MAX = 255;
+
+/**
+ * The key a retried CI step sends again: the same files (by content), agent and `--name` give the
+ * same key, so the server answers the first run instead of creating a second one.
+ */
+export async function deriveIdempotencyKey(files: string[], agent: string, name?: string): Promise<string> {
+  const hash = createHash('sha256');
+  hash.update(`runhook report v1\0${agent}\0${name ?? ''}\0${files.length}\0`);
+  for (const file of files) {
+    const bytes = await readFile(file);
+    hash.update(createHash('sha256').update(bytes).digest());
+  }
+  return `runhook-report-${hash.digest('hex')}`;
+}
+
+/** The POST /runs body for a summary: a finished run with counts, failures and the run's span. */
+export function runBody(agentId: string, summary: JUnitSummary, name?: string): Record<string, unknown> {
+  const failed = summary.failed > 0 || summary.errored > 0;
+  const runName = oneLine(name ?? '') || oneLine(summary.name ?? '') || DEFAULT_RUN_NAME;
+  const body: Record<string, unknown> = {
+    agent_id: agentId,
+    name: cut(runName, RUN_NAME_MAX),
+    status: failed ? 'failed' : 'completed',
+    passed_count: summary.passed,
+    failed_count: summary.failed,
+    error_count: summary.errored,
+    total_scenarios: summary.passed + summary.failed + summary.errored,
+    started_at: summary.startedAt,
+    completed_at: summary.completedAt,
+  };
+  if (summary.failures.length > 0) body.failures = summary.failures.slice(0, FAILURES_MAX);
+  return body;
+}
 
 /** Parses the files, finds or creates the agent, and posts one finished run. */
 export async function reportRun(opts: ReportOptions): Promise<ReportResult> {
   if (opts.files.length === 0) throw new ReportError('no JUnit files given', 2);
+  if (opts.idempotencyKey !== undefined) {
+    const length = Array.from(opts.idempotencyKey).length;
+    if (length === 0 || length > IDEMPOTENCY_KEY_MAX) {
+      throw new ReportError(`--idempotency-key must be 1 to ${IDEMPOTENCY_KEY_MAX} characters`, 2);
+    }
+  }
   let summary: JUnitSummary;
+  let key: string;
   try {
     summary = await parseJUnitFiles(opts.files);
+    key = opts.idempotencyKey ?? (await deriveIdempotencyKey(opts.files, opts.agent, opts.name));
   } catch (error) {
     throw new ReportError((error as Error).message);
   }
 
   const api = new RunhookApi(opts.apiUrl, opts.apiKey);
   const agentId = await findOrCreateAgent(api, opts.agent);
-  const failed = summary.failed > 0 || summary.errored > 0;
-  const body: Record<string, unknown> = {
-    agent_id: agentId,
-    name: opts.name ?? summary.name ?? 'JUnit report',
-    status: failed ? 'failed' : 'completed',
-    passed_count: summary.passed,
-    failed_count: summary.failed,
-    error_count: summary.errored,
-    total_scenarios: summary.passed + summary.failed + summary.errored,
-  };
-  if (summary.startedAt !== null) body.started_at = summary.startedAt;
-  const run = asObject(await api.call('POST', '/runs', body), 'POST /api/v1/runs');
+  let answer: ApiAnswer;
+  try {
+    answer = await api.send('POST', '/runs', runBody(agentId, summary, opts.name), {
+      'idempotency-key': key,
+    });
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 409 && error.code === 'ALREADY_EXISTS') {
+      throw new ReportError(
+        `${error.message}. These files were already reported with this Idempotency-Key (${key}) but a different run came out of them (a file was touched or copied since, changing its times?); pass --idempotency-key with a new value to report them again`,
+      );
+    }
+    throw error;
+  }
+  const run = asObject(answer.json, 'POST /api/v1/runs');
   const id = requireString(run, 'id', 'POST /api/v1/runs');
   const testRunId = requireString(run, 'test_run_id', 'POST /api/v1/runs');
   // Run objects carry no results_url (docs/api.md); it is <RUNHOOK_PUBLIC_URL>/runs/<id>, as in the payload.
@@ -77,7 +135,15 @@ export async function reportRun(opts: ReportOptions): Promise<ReportResult> {
     typeof run.results_url === 'string'
       ? run.results_url
       : `${stripSlashes(opts.publicUrl ?? api.baseUrl)}/runs/${encodeURIComponent(id)}`;
-  return { id, test_run_id: testRunId, results_url: resultsUrl, run, summary };
+  return {
+    id,
+    test_run_id: testRunId,
+    results_url: resultsUrl,
+    run,
+    summary,
+    idempotency_key: key,
+    replayed: answer.replayed,
+  };
 }
 
 async function findOrCreateAgent(api: RunhookApi, name: string): Promise<string> {
@@ -119,6 +185,12 @@ class ApiError extends ReportError {
   }
 }
 
+interface ApiAnswer {
+  json: unknown;
+  /** The server's `Idempotent-Replayed: true`: this answer is the one kept from a first request. */
+  replayed: boolean;
+}
+
 class RunhookApi {
   readonly baseUrl: string;
 
@@ -130,6 +202,15 @@ class RunhookApi {
   }
 
   async call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+    return (await this.send(method, path, body)).json;
+  }
+
+  async send(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiAnswer> {
     const url = `${this.baseUrl}/api/v1${path}`;
     let response: Awaited<ReturnType<typeof request>>;
     try {
@@ -139,6 +220,7 @@ class RunhookApi {
           authorization: `Bearer ${this.apiKey}`,
           accept: 'application/json',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
         },
         body: body === undefined ? undefined : JSON.stringify(body),
         headersTimeout: REQUEST_TIMEOUT_MS,
@@ -155,7 +237,9 @@ class RunhookApi {
     } catch {
       json = undefined;
     }
-    if (response.statusCode >= 200 && response.statusCode < 300 && json !== undefined) return json;
+    if (response.statusCode >= 200 && response.statusCode < 300 && json !== undefined) {
+      return { json, replayed: String(response.headers['idempotent-replayed']).toLowerCase() === 'true' };
+    }
     const where = `${method} /api/v1${path}`;
     if (isObject(json) && typeof json.error === 'string') {
       const code = typeof json.code === 'string' ? json.code : null;
@@ -181,17 +265,26 @@ export function registerReportCommand(program: Command): void {
       'Post JUnit XML results to Runhook as one finished test run. Each <testcase> counts once: ' +
         'failed if it has <failure>, errored if <error>, skipped if <skipped>, else passed. Skipped ' +
         'test cases did not run, so they are not scenarios: total_scenarios = passed + failed + errored. ' +
-        'The run is "failed" when any test case failed or errored, else "completed". Prints ' +
-        '"<test_run_id> <results_url>".',
+        'The run is "failed" when any test case failed or errored, else "completed". The first 50 ' +
+        'failing test cases are sent with their messages; the run spans the JUnit time from the ' +
+        'earliest suite timestamp. Sending the same files again (a retried CI step) answers the ' +
+        'run already made instead of making a second one. Prints "<test_run_id> <results_url>".',
     )
     .argument('<files...>', 'JUnit XML files (several are added up)')
     .requiredOption('--agent <name>', 'agent the run belongs to; created when missing')
-    .option('--name <name>', 'run name (default: the suite name in the files, else "JUnit report")')
+    .option(
+      '--name <name>',
+      'run name, up to 200 characters (default: the first suite name in the files, shortened to 200, else "JUnit report")',
+    )
     .option('--api-url <url>', `Runhook server (default: $RUNHOOK_API_URL, else ${DEFAULT_API_URL})`)
     .option('--api-key <key>', 'API key (default: $RUNHOOK_API_KEY)')
     .option(
       '--public-url <url>',
       'base of results_url, i.e. the server RUNHOOK_PUBLIC_URL (default: the API URL)',
+    )
+    .option(
+      '--idempotency-key <key>',
+      'Idempotency-Key of the run, up to 255 characters (default: derived from the files, --agent and --name)',
     )
     .option('--json', 'print the created run as JSON, with its results_url')
     .action(async (files: string[], options: ReportCommandOptions, command: Command) => {
@@ -210,10 +303,12 @@ export function registerReportCommand(program: Command): void {
           apiKey: apiKey as string,
           name: options.name,
           publicUrl: options.publicUrl,
+          idempotencyKey: options.idempotencyKey,
         });
         const { passed, failed, errored, skipped } = result.summary;
+        const again = result.replayed ? ' (already reported: this is the same run)' : '';
         process.stderr.write(
-          `runhook report: ${passed} passed, ${failed} failed, ${errored} errored, ${skipped} skipped\n`,
+          `runhook report: ${passed} passed, ${failed} failed, ${errored} errored, ${skipped} skipped${again}\n`,
         );
         process.stdout.write(
           options.json
@@ -236,6 +331,7 @@ interface ReportCommandOptions {
   apiUrl?: string;
   apiKey?: string;
   publicUrl?: string;
+  idempotencyKey?: string;
   json?: boolean;
 }
 

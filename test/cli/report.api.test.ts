@@ -4,6 +4,7 @@
  * how refusals and an unreachable server surface. The real server is exercised by
  * report.e2e.test.ts.
  */
+import { statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,7 @@ interface Seen {
   method: string;
   url: string;
   auth: string | undefined;
+  idempotencyKey: string | undefined;
   body: unknown;
 }
 
@@ -28,6 +30,8 @@ const state = {
   /** Agents created by "another CI job" just before our POST /agents arrives. */
   raceOnCreate: false,
   refuseRuns: null as null | { status: number; body: string },
+  /** Answer POST /runs as a replay of an earlier request (`Idempotent-Replayed: true`). */
+  replay: false,
 };
 
 let server: Server;
@@ -42,9 +46,15 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
 beforeAll(async () => {
   server = createServer(async (req, res) => {
     const body = await readBody(req);
-    state.seen.push({ method: req.method!, url: req.url!, auth: req.headers.authorization, body });
-    const send = (status: number, json: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
+    state.seen.push({
+      method: req.method!,
+      url: req.url!,
+      auth: req.headers.authorization,
+      idempotencyKey: req.headers['idempotency-key'] as string | undefined,
+      body,
+    });
+    const send = (status: number, json: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(json));
     };
     if (req.headers.authorization !== `Bearer ${KEY}`) {
       return send(401, { error: 'Missing or invalid API key', code: 'UNAUTHORIZED' });
@@ -71,11 +81,11 @@ beforeAll(async () => {
         res.writeHead(state.refuseRuns.status, { 'content-type': 'application/json' });
         return res.end(state.refuseRuns.body);
       }
-      return send(201, {
-        id: 'run-uuid-1',
-        test_run_id: 'TR-00001',
-        status: (body as { status: string }).status,
-      });
+      return send(
+        201,
+        { id: 'run-uuid-1', test_run_id: 'TR-00001', status: (body as { status: string }).status },
+        state.replay ? { 'idempotent-replayed': 'true' } : {},
+      );
     }
     send(404, { error: 'Not found', code: 'NOT_FOUND' });
   });
@@ -90,6 +100,7 @@ afterEach(() => {
   state.seen = [];
   state.raceOnCreate = false;
   state.refuseRuns = null;
+  state.replay = false;
   vi.restoreAllMocks();
 });
 
@@ -113,16 +124,29 @@ describe('reportRun', () => {
       'GET /api/v1/agents?limit=100&offset=200',
       'POST /api/v1/runs',
     ]);
-    expect(state.seen.at(-1)!.body).toEqual({
+    const sent = state.seen.at(-1)!;
+    expect(sent.body).toEqual({
       agent_id: 'agent-230',
-      name: 'pytest tests',
+      name: 'triage',
       status: 'failed',
       passed_count: 8,
       failed_count: 2,
       error_count: 3,
       total_scenarios: 13,
-      started_at: expect.stringMatching(/^2026-01-30T\d\d:\d\d:30Z$/),
+      // From the earliest suite timestamp (jenkins-style.xml, local time) to the latest end.
+      started_at: new Date('2026-01-30T10:29:30').toISOString(),
+      completed_at: '2026-11-23T09:40:55.413Z',
+      failures: [
+        expect.objectContaining({ name: 'test_fails_on_purpose', classname: 'test_triage', kind: 'failed' }),
+        expect.objectContaining({ name: 'test_needs_database', kind: 'error' }),
+        expect.objectContaining({ name: 'handlesOverdose', message: 'expected ESCALATE but was ADVISE' }),
+        expect.objectContaining({ name: 'cancelsAppointment', kind: 'error' }),
+        expect.objectContaining({ name: 'timesOutOnProvider', kind: 'error' }),
+      ],
     });
+    expect(sent.idempotencyKey).toBe(result.idempotency_key);
+    expect(sent.idempotencyKey).toMatch(/^runhook-report-[0-9a-f]{64}$/);
+    expect(result.replayed).toBe(false);
   });
 
   it('creates a missing agent and names the run after the suite', async () => {
@@ -143,7 +167,8 @@ describe('reportRun', () => {
     expect(state.seen[2]!.body).toMatchObject({
       agent_id: 'agent-1',
       name: 'triage',
-      started_at: '2026-11-23T09:40:55Z',
+      started_at: '2026-11-23T09:40:55.386Z',
+      completed_at: '2026-11-23T09:40:55.413Z',
     });
   });
 
@@ -173,6 +198,7 @@ describe('reportRun', () => {
       '<testsuite name="green"><testcase name="a"/><testcase name="b"><skipped/></testcase></testsuite>',
     );
     await reportRun({ files: [path], agent: 'ci', apiUrl: baseUrl, apiKey: KEY });
+    const written = new Date(Math.floor(statSync(path).mtimeMs)).toISOString();
     expect(state.seen.at(-1)!.body).toEqual({
       agent_id: 'agent-1',
       name: 'green',
@@ -181,6 +207,9 @@ describe('reportRun', () => {
       failed_count: 0,
       error_count: 0,
       total_scenarios: 1,
+      // No timestamp and no time: the run ended when the file was written, and took no time.
+      started_at: written,
+      completed_at: written,
     });
   });
 
@@ -199,6 +228,45 @@ describe('reportRun', () => {
     await expect(
       reportRun({ files: [fixture('pytest.xml')], agent: 'ci', apiUrl: baseUrl, apiKey: KEY }),
     ).rejects.toThrow(/answered 502 with a body that is not JSON: <html>Bad Gateway/);
+  });
+});
+
+describe('reportRun and the Idempotency-Key', () => {
+  it('sends the same derived key when the same step runs again, and --idempotency-key when given', async () => {
+    const opts = { files: [fixture('vitest.xml')], agent: 'ci', apiUrl: baseUrl, apiKey: KEY };
+    const first = await reportRun(opts);
+    state.replay = true;
+    const again = await reportRun(opts);
+    expect(again.replayed).toBe(true);
+    const keys = state.seen.filter((s) => s.url === '/api/v1/runs').map((s) => s.idempotencyKey);
+    expect(keys).toEqual([first.idempotency_key, first.idempotency_key]);
+    await reportRun({ ...opts, idempotencyKey: 'build-4711-attempt-1' });
+    expect(state.seen.at(-1)!.idempotencyKey).toBe('build-4711-attempt-1');
+  });
+
+  it('refuses an --idempotency-key over 255 characters before calling the server', async () => {
+    await expect(
+      reportRun({
+        files: [fixture('vitest.xml')],
+        agent: 'ci',
+        apiUrl: baseUrl,
+        apiKey: KEY,
+        idempotencyKey: 'k'.repeat(256),
+      }),
+    ).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/1 to 255 characters/) });
+    expect(state.seen).toEqual([]);
+  });
+
+  it('explains a 409 on the derived key: the same files were reported with other details', async () => {
+    state.refuseRuns = {
+      status: 409,
+      body: JSON.stringify({ error: 'Idempotency-Key reused with another body', code: 'ALREADY_EXISTS' }),
+    };
+    await expect(
+      reportRun({ files: [fixture('vitest.xml')], agent: 'ci', apiUrl: baseUrl, apiKey: KEY }),
+    ).rejects.toThrow(
+      /already reported with this Idempotency-Key \(runhook-report-[0-9a-f]{64}\).*--idempotency-key/,
+    );
   });
 });
 
@@ -246,6 +314,25 @@ describe('runhook report (command line)', () => {
       exitCode: 0,
       stdout: `TR-00001 ${baseUrl}/runs/run-uuid-1\n`,
       stderr: 'runhook report: 4 passed, 2 failed, 0 errored, 3 skipped\n',
+    });
+  });
+
+  it('says on stderr when the server answered the run made by an earlier try', async () => {
+    state.replay = true;
+    const out = await runCli([
+      fixture('playwright.xml'),
+      '--agent',
+      'ci',
+      '--api-url',
+      baseUrl,
+      '--api-key',
+      KEY,
+    ]);
+    expect(out).toEqual({
+      exitCode: 0,
+      stdout: `TR-00001 ${baseUrl}/runs/run-uuid-1\n`,
+      stderr:
+        'runhook report: 2 passed, 1 failed, 1 errored, 1 skipped (already reported: this is the same run)\n',
     });
   });
 

@@ -1,81 +1,162 @@
 /**
- * JUnit file → `reportRun` → a real Runhook server → the real delivery worker → a webhook
- * received by a real HTTP server on 127.0.0.1, whose counts must match the file.
+ * JUnit file → `runhook report` → a real Runhook server → the real delivery worker → a webhook
+ * received by a real HTTP server on 127.0.0.1, whose counts and failures must match the file;
+ * and the same CI step run twice makes one run. On every backend.
  */
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhook } from '../../sdk/index.js';
 import { reportRun } from '../../src/cli/report.js';
+import { backends, type TestDatabase } from '../helpers/backends.js';
+import { runCli } from '../helpers/cli.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { type RealServer, startRealServer } from '../sdk/realServer.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/junit/${name}`, import.meta.url));
 const SECRET = 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD';
 
-let server: RealServer;
-let receiver: Receiver;
+for (const backend of backends) {
+  describe(`runhook report against a real server (${backend.name})`, () => {
+    let db: TestDatabase;
+    let server: RealServer;
+    let receiver: Receiver;
 
-beforeAll(async () => {
-  [server, receiver] = await Promise.all([startRealServer(), startReceiver()]);
-  const created = await server.api('POST', '/webhooks', { url: receiver.url, secret: SECRET });
-  expect(created.status, JSON.stringify(created.json)).toBe(201);
-}, 120_000);
+    beforeAll(async () => {
+      db = await backend.create();
+      [server, receiver] = await Promise.all([startRealServer({ databaseUrl: db.url }), startReceiver()]);
+      const created = await server.api('POST', '/webhooks', { url: receiver.url, secret: SECRET });
+      expect(created.status, JSON.stringify(created.json)).toBe(201);
+    }, 120_000);
 
-afterAll(async () => {
-  await Promise.all([server?.stop(), receiver?.close()]);
-});
+    afterAll(async () => {
+      await Promise.all([server?.stop(), receiver?.close()]);
+      await db?.drop();
+    });
 
-it('turns JUnit files into a run and a delivered test_run_completed with the same counts', async () => {
-  const result = await reportRun({
-    files: [fixture('pytest.xml'), fixture('jenkins-style.xml')],
-    agent: 'Healthcare Assistant',
-    apiUrl: server.baseUrl,
-    apiKey: server.apiKey,
-    name: 'Nightly regression',
+    it('turns JUnit files into a run and a delivered test_run_completed with the same counts and failures', async () => {
+      const result = await reportRun({
+        files: [fixture('pytest.xml'), fixture('jenkins-style.xml')],
+        agent: 'Healthcare Assistant',
+        apiUrl: server.baseUrl,
+        apiKey: server.apiKey,
+        name: 'Nightly regression',
+      });
+      expect(result.test_run_id).toMatch(/^TR-\d{5}$/);
+      expect(result.results_url).toBe(`${server.baseUrl}/runs/${result.id}`);
+
+      await receiver.waitFor(1, 15_000);
+      const delivery = receiver.requests[0]!;
+      const event = verifyWebhook(delivery.body, delivery.headers, SECRET);
+      expect(event.event).toBe('test_run_completed');
+      // pytest.xml 3/1/1/2 + jenkins-style.xml 5/1/2/2 (passed/failed/errored/skipped)
+      expect(event.test_run).toMatchObject({
+        id: result.id,
+        test_run_id: result.test_run_id,
+        name: 'Nightly regression',
+        agent_name: 'Healthcare Assistant',
+        status: 'failed',
+        passed_count: 8,
+        failed_count: 2,
+        error_count: 3,
+        total_scenarios: 13,
+        pass_rate: 61.54,
+        // jenkins-style.xml's nested suite started first (local time); pytest.xml ended last.
+        started_at: `${new Date('2026-01-30T10:29:30').toISOString().slice(0, 19)}Z`,
+        completed_at: '2026-11-23T09:40:55Z',
+      });
+      expect((event.test_run as unknown as { failures: unknown[] }).failures).toEqual([
+        {
+          name: 'test_fails_on_purpose',
+          classname: 'test_triage',
+          file: null,
+          message: expect.stringMatching(
+            /^AssertionError: assert \{'pass_rate': 85\} == \{'pass_rate': 90\}\n/,
+          ),
+          kind: 'failed',
+        },
+        {
+          name: 'test_needs_database',
+          classname: 'test_triage',
+          file: null,
+          message: 'failed on setup with "ConnectionError: database is not reachable"',
+          kind: 'error',
+        },
+        {
+          name: 'handlesOverdose',
+          classname: 'triage.EmergencyTest',
+          file: null,
+          message: 'expected ESCALATE but was ADVISE',
+          kind: 'failed',
+        },
+        {
+          name: 'cancelsAppointment',
+          classname: 'scheduling.BookingTest',
+          file: null,
+          message: 'Connection refused',
+          kind: 'error',
+        },
+        {
+          name: 'timesOutOnProvider',
+          classname: 'scheduling.ReminderTest',
+          file: null,
+          message: 'java.util.concurrent.TimeoutException',
+          kind: 'error',
+        },
+      ]);
+      expect(event.results_url).toBe(result.results_url);
+
+      // GET /runs/{id} keeps the failures.
+      const stored = await server.api('GET', `/runs/${result.id}`);
+      expect(stored.json.failures).toHaveLength(5);
+    });
+
+    it('makes one run and one delivery when the same CI step runs twice, and a second agent lookup finds the agent', async () => {
+      const before = receiver.requests.length;
+      const runsBefore = (await server.api('GET', '/runs?limit=100')).json.total as number;
+      const args = [
+        'report',
+        fixture('playwright.xml'),
+        '--agent',
+        'Healthcare Assistant',
+        '--api-url',
+        server.baseUrl,
+        '--api-key',
+        server.apiKey,
+      ];
+      const deliveriesBefore = (await server.api('GET', '/deliveries?limit=1')).json.total as number;
+      const first = runCli(args, {});
+      expect(await first.exited, first.output()).toBe(0);
+      const second = runCli(args, {});
+      expect(await second.exited, second.output()).toBe(0);
+      expect(second.output()).toMatch(/already reported: this is the same run/);
+      // Both print the same "<test_run_id> <results_url>".
+      const line = (out: string) => out.split('\n').find((l) => /^TR-\d{5} http/.test(l));
+      expect(line(first.output())).toMatch(/^TR-\d{5} http/);
+      expect(line(second.output())).toBe(line(first.output()));
+
+      const runs = await server.api('GET', '/runs?limit=100');
+      expect(runs.json.total).toBe(runsBefore + 1);
+      const run = runs.json.runs.find((r: { name: string }) => r.name === 'booking.spec.js');
+      expect(run).toMatchObject({
+        status: 'failed',
+        passed_count: 2,
+        failed_count: 1,
+        error_count: 1,
+        total_scenarios: 4,
+        started_at: '2026-12-01T00:15:29Z',
+        completed_at: '2026-12-01T00:15:35Z',
+        duration_seconds: 5,
+      });
+      const agents = await server.api('GET', '/agents?limit=100');
+      expect(
+        agents.json.agents.filter((a: { name: string }) => a.name === 'Healthcare Assistant'),
+      ).toHaveLength(1);
+
+      // One run, one event, one delivery (each event is stored with its run, so a second run
+      // would show here at once).
+      const deliveries = await server.api('GET', '/deliveries?limit=1');
+      expect(deliveries.json.total).toBe(deliveriesBefore + 1);
+      await receiver.waitFor(before + 1, 15_000);
+    });
   });
-  expect(result.test_run_id).toMatch(/^TR-\d{5}$/);
-  expect(result.results_url).toBe(`${server.baseUrl}/runs/${result.id}`);
-
-  await receiver.waitFor(1, 15_000);
-  const delivery = receiver.requests[0]!;
-  const event = verifyWebhook(delivery.body, delivery.headers, SECRET);
-  expect(event.event).toBe('test_run_completed');
-  // pytest.xml 3/1/1/2 + jenkins-style.xml 5/1/2/2 (passed/failed/errored/skipped)
-  expect(event.test_run).toMatchObject({
-    id: result.id,
-    test_run_id: result.test_run_id,
-    name: 'Nightly regression',
-    agent_name: 'Healthcare Assistant',
-    status: 'failed',
-    passed_count: 8,
-    failed_count: 2,
-    error_count: 3,
-    total_scenarios: 13,
-    pass_rate: 61.54,
-    started_at: result.summary.startedAt,
-  });
-  expect(event.results_url).toBe(result.results_url);
-  expect(delivery.headers['webhook-id']).toBeTruthy();
-
-  // The run is as the API tells it, and a second report finds the agent instead of creating one.
-  const again = await reportRun({
-    files: [fixture('vitest.xml')],
-    agent: 'Healthcare Assistant',
-    apiUrl: server.baseUrl,
-    apiKey: server.apiKey,
-  });
-  const agents = await server.api('GET', '/agents?limit=100');
-  expect(agents.json.agents.filter((a: { name: string }) => a.name === 'Healthcare Assistant')).toHaveLength(
-    1,
-  );
-  await receiver.waitFor(2, 15_000);
-  const second = verifyWebhook(receiver.requests[1]!.body, receiver.requests[1]!.headers, SECRET);
-  expect(second.test_run).toMatchObject({
-    id: again.id,
-    name: 'triage.test.ts',
-    passed_count: 3,
-    failed_count: 2,
-    error_count: 0,
-    total_scenarios: 5,
-  });
-});
+}

@@ -29,14 +29,15 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startRealServer(): Promise<RealServer> {
+/** `databaseUrl`: a RUNHOOK_DATABASE_URL (e.g. a backend's test database); default a fresh SQLite file. */
+export async function startRealServer(options: { databaseUrl?: string } = {}): Promise<RealServer> {
   ensureBuilt();
   const dir = mkdtempSync(join(tmpdir(), 'runhook-real-'));
   const port = await freePort();
   const apiKey = `sk_live_${Array.from({ length: 40 }, () => ALNUM[randomInt(ALNUM.length)]).join('')}`;
   const baseUrl = `http://127.0.0.1:${port}`;
   const serve = runCli(['serve'], {
-    RUNHOOK_DATABASE_URL: `sqlite:${join(dir, 'r.db')}`,
+    RUNHOOK_DATABASE_URL: options.databaseUrl ?? `sqlite:${join(dir, 'r.db')}`,
     RUNHOOK_PORT: String(port),
     RUNHOOK_BOOTSTRAP_API_KEY: apiKey,
     RUNHOOK_ALLOWED_CIDRS: '127.0.0.0/8',
