@@ -1,3 +1,5 @@
+import { cutText, FAILURE_LIMITS, type TestFailure } from '../domain/failures.js';
+
 /**
  * One failing `<testcase>` as `runhook report` sends it in a run's `failures` (docs/api.md):
  * who failed, where, and a message a person can read in a chat notification.
@@ -6,17 +8,8 @@
 /** A parsed element: attributes under `@_name`, text under `#text`, child elements by tag name. */
 export type XmlNode = Record<string, unknown>;
 
-export interface JUnitFailure {
-  name: string;
-  classname: string | null;
-  file: string | null;
-  message: string | null;
-  kind: 'failed' | 'error';
-}
-
-/** Longest `name` (and `classname`, `file`) and `message` the API keeps. */
-export const FAILURE_NAME_MAX = 500;
-export const FAILURE_MESSAGE_MAX = 1000;
+/** A failing test case in the shape the API takes and keeps (docs/api.md, "Failures"). */
+export type JUnitFailure = TestFailure;
 
 /**
  * Messages that only restate the kind: go-junit-report and gotestsum write `Failed` and
@@ -36,12 +29,15 @@ export function failureOf(
   const name = nonEmpty(testCase['@_name']) ?? '(unnamed test case)';
   const classname = nonEmpty(testCase['@_classname']);
   return {
-    name: cut(oneLine(name), FAILURE_NAME_MAX),
+    name: cutText(oneLine(name), FAILURE_LIMITS.name),
     // jest-junit repeats the name as the class name by default; saying it twice helps no one.
-    classname: classname === null || classname === name ? null : cut(oneLine(classname), FAILURE_NAME_MAX),
-    file: mapNullable(nonEmpty(testCase['@_file']) ?? suiteFile, (file) => cut(file, FAILURE_NAME_MAX)),
+    classname:
+      classname === null || classname === name ? null : cutText(oneLine(classname), FAILURE_LIMITS.location),
+    file: mapNullable(nonEmpty(testCase['@_file']) ?? suiteFile, (file) =>
+      cutText(file, FAILURE_LIMITS.location),
+    ),
     message: mapNullable(messageOf(testCase[kind === 'failed' ? 'failure' : 'error']), (m) =>
-      cut(m, FAILURE_MESSAGE_MAX),
+      cutText(m, FAILURE_LIMITS.message),
     ),
     kind,
   };
@@ -82,12 +78,6 @@ function cleanBody(text: string): string | null {
     .replace(/\n{3,}/g, '\n\n')
     .trim();
   return body === '' ? null : body;
-}
-
-/** Shortens to at most `max` characters (code points), the last one `…` when cut. */
-export function cut(text: string, max: number): string {
-  const chars = Array.from(text);
-  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
 }
 
 export function oneLine(text: string): string {

@@ -6,16 +6,16 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { request } from 'undici';
+import { cutText, FAILURE_LIMITS } from '../domain/failures.js';
+import { LIMITS } from '../domain/validateWebhook.js';
 import { type JUnitSummary, parseJUnitFiles } from './junit.js';
-import { cut, oneLine } from './junitFailure.js';
+import { oneLine } from './junitFailure.js';
 
 export { type JUnitFailure, type JUnitSummary, parseJUnitFiles } from './junit.js';
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
 /** A run's name is at most 200 characters; longer ones from a suite are shortened, not refused. */
-export const RUN_NAME_MAX = 200;
-/** A run carries at most 50 failures; the first 50 in file order are sent. */
-export const FAILURES_MAX = 50;
+export const RUN_NAME_MAX = LIMITS.name;
 export const DEFAULT_RUN_NAME = 'JUnit report';
 
 export interface ReportOptions {
@@ -81,7 +81,7 @@ export function runBody(agentId: string, summary: JUnitSummary, name?: string): 
   const runName = oneLine(name ?? '') || oneLine(summary.name ?? '') || DEFAULT_RUN_NAME;
   const body: Record<string, unknown> = {
     agent_id: agentId,
-    name: cut(runName, RUN_NAME_MAX),
+    name: cutText(runName, RUN_NAME_MAX),
     status: failed ? 'failed' : 'completed',
     passed_count: summary.passed,
     failed_count: summary.failed,
@@ -90,7 +90,7 @@ export function runBody(agentId: string, summary: JUnitSummary, name?: string): 
     started_at: summary.startedAt,
     completed_at: summary.completedAt,
   };
-  if (summary.failures.length > 0) body.failures = summary.failures.slice(0, FAILURES_MAX);
+  if (summary.failures.length > 0) body.failures = summary.failures.slice(0, FAILURE_LIMITS.perRun);
   return body;
 }
 

@@ -3,7 +3,7 @@
  * for the tests that need deliveries made by the real worker: test/sdk/realDelivery.test.ts and
  * test/cli/report.e2e.test.ts.
  */
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -38,6 +38,7 @@ export async function startRealServer(options: { databaseUrl?: string } = {}): P
   const baseUrl = `http://127.0.0.1:${port}`;
   const serve = runCli(['serve'], {
     RUNHOOK_DATABASE_URL: options.databaseUrl ?? `sqlite:${join(dir, 'r.db')}`,
+    RUNHOOK_SECRET_KEY: randomBytes(32).toString('hex'),
     RUNHOOK_PORT: String(port),
     RUNHOOK_BOOTSTRAP_API_KEY: apiKey,
     RUNHOOK_ALLOWED_CIDRS: '127.0.0.0/8',
