@@ -3,8 +3,8 @@
  * Depends on nothing but `node:crypto`.
  *
  * @example
- * import { verifyWebhook } from 'runhook/sdk';
- * const event = verifyWebhook(rawBody, req.headers, process.env.RUNHOOK_SECRET!);
+ * import { verifyWebhook } from '@runhook/sdk'; // or 'runhook/sdk' from the server package
+ * const event = verifyWebhook(rawBody, req.headers, process.env.RUNHOOK_WEBHOOK_SECRET!);
  */
 export {
   signClixSignature,

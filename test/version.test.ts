@@ -9,3 +9,9 @@ it('src/version.ts matches package.json', () => {
   expect(VERSION).toBe(pkg.version);
   expect(USER_AGENT).toBe(`Runhook/${pkg.version}`);
 });
+
+it('the SDK package (sdk/package.json) has the same version', () => {
+  const read = (path: string) =>
+    (JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { version: string }).version;
+  expect(read('../sdk/package.json')).toBe(read('../package.json'));
+});
