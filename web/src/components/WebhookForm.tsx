@@ -1,26 +1,33 @@
 import { type FormEvent, useState } from 'react';
+import { WEBHOOK_FORMATS, type WebhookFormat } from '../../../src/domain/types';
 import { ApiError, api } from '../api';
-import { WEBHOOK_FORMATS, type Webhook, type WebhookFormat } from '../types';
+import type { Webhook } from '../types';
+import { draftOf, type FilterDraft, filterOfDraft } from '../webhookFilter';
 import { ConfirmButton } from './ConfirmButton';
 import { ErrorBanner, StatusMessage } from './Feedback';
 import { Field } from './Field';
+import { FilterEditor } from './FilterEditor';
+import { FormatPreview } from './FormatPreview';
 import { type HeaderRow, HeadersEditor, headerRows, rowsToHeaders } from './HeadersEditor';
 import { type SecretChange, SecretField } from './SecretField';
 
-const FORMAT_LABELS: Record<WebhookFormat, string> = {
+/** Labels of the formats the server knows (the list comes from src/domain/types.ts). */
+const FORMAT_LABELS: Record<string, string> = {
   standard: 'Standard — Runhook JSON (test_run_completed)',
   clix: 'TestCLIX — {timestamp, test_id, status, created_at}',
   slack: 'Slack — incoming-webhook message',
+  discord: 'Discord — webhook message with one embed',
+  teams: 'Microsoft Teams — workflow webhook, Adaptive Card',
 };
 
-type FieldName = 'url' | 'secret' | 'description' | 'format' | 'headers' | 'is_enabled';
+type FieldName = 'url' | 'secret' | 'description' | 'format' | 'headers' | 'is_enabled' | 'filter';
 
 /** `details.field` from the API ("url", "headers.X-Team", "headers[0]"…) → the control to mark. */
 function fieldOf(error: ApiError): FieldName | undefined {
   const field = error.field;
   if (!field) return undefined;
   const root = field.split(/[.[]/)[0] as FieldName;
-  return ['url', 'secret', 'description', 'format', 'headers', 'is_enabled'].includes(root)
+  return ['url', 'secret', 'description', 'format', 'headers', 'is_enabled', 'filter'].includes(root)
     ? root
     : undefined;
 }
@@ -50,6 +57,7 @@ export function WebhookForm({
   const [url, setUrl] = useState(webhook?.url ?? '');
   const [description, setDescription] = useState(webhook?.description ?? '');
   const [format, setFormat] = useState<WebhookFormat>(webhook?.format ?? 'standard');
+  const [filterDraft, setFilterDraft] = useState<FilterDraft>(() => draftOf(webhook?.filter));
   const [rows, setRows] = useState<HeaderRow[]>(() => headerRows(webhook?.headers ?? {}));
   const [secret, setSecret] = useState<SecretChange>({ mode: 'keep' });
   const [errors, setErrors] = useState<Partial<Record<FieldName, string>>>({});
@@ -77,6 +85,12 @@ export function WebhookForm({
       setFailure('Please fix the custom headers.');
       return;
     }
+    const filter = filterOfDraft(filterDraft);
+    if ('error' in filter) {
+      setErrors({ filter: filter.error });
+      setFailure('Please fix which runs are sent.');
+      return;
+    }
     if (!url.trim()) {
       setErrors({ url: 'Enter the URL that should receive the webhook.' });
       setFailure('The endpoint URL is required.');
@@ -89,6 +103,7 @@ export function WebhookForm({
       is_enabled: enabled,
       format,
       headers: parsed.headers,
+      filter: filter.filter,
     };
     if (secret.mode === 'set' && secret.value !== '') body.secret = secret.value;
     if (secret.mode === 'clear') body.secret = null;
@@ -194,7 +209,7 @@ export function WebhookForm({
             >
               {WEBHOOK_FORMATS.map((f) => (
                 <option key={f} value={f}>
-                  {FORMAT_LABELS[f]}
+                  {FORMAT_LABELS[f] ?? f}
                 </option>
               ))}
             </select>
@@ -214,6 +229,15 @@ export function WebhookForm({
           )}
         </Field>
       </div>
+
+      <FormatPreview format={format} id={`${idPrefix}-format-preview`} />
+
+      <FilterEditor
+        idPrefix={idPrefix}
+        draft={filterDraft}
+        onChange={touched(setFilterDraft)}
+        error={errors.filter}
+      />
 
       <HeadersEditor idPrefix={idPrefix} rows={rows} onChange={touched(setRows)} error={errors.headers} />
 

@@ -1,5 +1,6 @@
 import { Link, withQuery } from '../router';
 import type { Webhook } from '../types';
+import { describeFilter } from '../webhookFilter';
 import { Time } from './Time';
 
 /** When the webhook last fired and how it has been doing since its last success. */
@@ -15,6 +16,7 @@ export function WebhookStatusLine({ webhook }: { webhook: Webhook }) {
           : `${webhook.consecutive_failures} failed attempts`}{' '}
         since the last success
       </span>
+      <span data-testid="webhook-filter-line">Sent for {describeFilter(webhook.filter)}</span>
       <Link to={withQuery('/deliveries', { webhook_id: webhook.id })}>View delivery history</Link>
     </p>
   );

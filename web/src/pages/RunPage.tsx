@@ -3,6 +3,7 @@ import { StatusBadge } from '../components/Badges';
 import { DeliveriesTable } from '../components/DeliveriesTable';
 import { Empty, ErrorBanner, Loading } from '../components/Feedback';
 import { Page, Section } from '../components/Page';
+import { RunFailures } from '../components/RunFailures';
 import { PassRate } from '../components/RunsTable';
 import { Time } from '../components/Time';
 import { formatDuration } from '../format';
@@ -92,6 +93,11 @@ export function RunPage({ runId }: { runId: string }) {
           </div>
         </dl>
       </Section>
+      {FINAL.includes(run.status) ? (
+        <Section title="Failing tests" id="run-failures" testId="run-failures">
+          <RunFailures run={run} />
+        </Section>
+      ) : null}
       <Section title="Webhook deliveries" id="run-deliveries">
         {FINAL.includes(run.status) ? (
           <RunDeliveries run={run} />
