@@ -31,6 +31,8 @@ export interface ReportOptions {
   publicUrl?: string;
   /** `Idempotency-Key` of the POST /runs; defaults to one derived from the files, agent and name. */
   idempotencyKey?: string;
+  /** Waits before each retry of a request that failed for a passing reason (tests shorten them). */
+  retryDelaysMs?: number[];
 }
 
 export interface ReportResult {
@@ -60,6 +62,13 @@ export class ReportError extends Error {
 const REQUEST_TIMEOUT_MS = 30_000;
 const PAGE_SIZE = 100;
 const IDEMPOTENCY_KEY_MAX = 255;
+/**
+ * Waits before the second and third try of a request that got no answer or a 429/502/503/504:
+ * safe for POST /runs because its Idempotency-Key makes a repeat answer the first run.
+ */
+const RETRY_DELAYS_MS = [1_000, 3_000];
+const RETRY_AFTER_MAX_MS = 30_000;
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 
 /**
  * The key a retried CI step sends again: the same files (by content), agent and `--name` give the
@@ -98,9 +107,12 @@ export function runBody(agentId: string, summary: JUnitSummary, name?: string): 
 export async function reportRun(opts: ReportOptions): Promise<ReportResult> {
   if (opts.files.length === 0) throw new ReportError('no JUnit files given', 2);
   if (opts.idempotencyKey !== undefined) {
-    const length = Array.from(opts.idempotencyKey).length;
-    if (length === 0 || length > IDEMPOTENCY_KEY_MAX) {
-      throw new ReportError(`--idempotency-key must be 1 to ${IDEMPOTENCY_KEY_MAX} characters`, 2);
+    // An HTTP header value: visible ASCII and spaces only.
+    if (!new RegExp(`^[\\x20-\\x7e]{1,${IDEMPOTENCY_KEY_MAX}}$`).test(opts.idempotencyKey)) {
+      throw new ReportError(
+        `--idempotency-key must be 1 to ${IDEMPOTENCY_KEY_MAX} characters of printable ASCII`,
+        2,
+      );
     }
   }
   let summary: JUnitSummary;
@@ -112,7 +124,7 @@ export async function reportRun(opts: ReportOptions): Promise<ReportResult> {
     throw new ReportError((error as Error).message);
   }
 
-  const api = new RunhookApi(opts.apiUrl, opts.apiKey);
+  const api = new RunhookApi(opts.apiUrl, opts.apiKey, opts.retryDelaysMs ?? RETRY_DELAYS_MS);
   const agentId = await findOrCreateAgent(api, opts.agent);
   let answer: ApiAnswer;
   try {
@@ -122,7 +134,7 @@ export async function reportRun(opts: ReportOptions): Promise<ReportResult> {
   } catch (error) {
     if (error instanceof ApiError && error.status === 409 && error.code === 'ALREADY_EXISTS') {
       throw new ReportError(
-        `${error.message}. These files were already reported with this Idempotency-Key (${key}) but a different run came out of them (a file was touched or copied since, changing its times?); pass --idempotency-key with a new value to report them again`,
+        `${error.message}. The Idempotency-Key was ${key}: if these files were reported with it before and now make a different run (a file without timestamps was copied or touched since, changing its times), pass --idempotency-key with a new value to report them again`,
       );
     }
     throw error;
@@ -180,10 +192,15 @@ class ApiError extends ReportError {
     message: string,
     readonly status: number,
     readonly code: string | null,
+    /** The answer's `Retry-After`, in ms, when it had one. */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(message);
   }
 }
+
+/** No answer at all: refused, reset, timed out. */
+class Unreachable extends ReportError {}
 
 interface ApiAnswer {
   json: unknown;
@@ -197,6 +214,7 @@ class RunhookApi {
   constructor(
     apiUrl: string,
     private readonly apiKey: string,
+    private readonly retryDelaysMs: number[],
   ) {
     this.baseUrl = stripSlashes(apiUrl).replace(/\/api\/v1$/, '');
   }
@@ -205,11 +223,34 @@ class RunhookApi {
     return (await this.send(method, path, body)).json;
   }
 
+  /** Sends the request, and again after each of `retryDelaysMs` while the failure is a passing one. */
   async send(
     method: 'GET' | 'POST',
     path: string,
     body?: unknown,
     headers: Record<string, string> = {},
+  ): Promise<ApiAnswer> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.once(method, path, body, headers);
+      } catch (error) {
+        const passing =
+          error instanceof Unreachable || (error instanceof ApiError && RETRYABLE_STATUS.has(error.status));
+        const delay = this.retryDelaysMs[attempt];
+        if (!passing || delay === undefined) throw error;
+        const retryAfter = error instanceof ApiError ? error.retryAfterMs : null;
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.min(retryAfter ?? delay, RETRY_AFTER_MAX_MS)),
+        );
+      }
+    }
+  }
+
+  private async once(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    headers: Record<string, string>,
   ): Promise<ApiAnswer> {
     const url = `${this.baseUrl}/api/v1${path}`;
     let response: Awaited<ReturnType<typeof request>>;
@@ -228,7 +269,7 @@ class RunhookApi {
       });
     } catch (error) {
       const err = error as Error & { code?: string };
-      throw new ReportError(`cannot reach Runhook at ${this.baseUrl}: ${err.code ?? err.message}`);
+      throw new Unreachable(`cannot reach Runhook at ${this.baseUrl}: ${err.code ?? err.message}`);
     }
     const text = await response.body.text();
     let json: unknown;
@@ -241,18 +282,22 @@ class RunhookApi {
       return { json, replayed: String(response.headers['idempotent-replayed']).toLowerCase() === 'true' };
     }
     const where = `${method} /api/v1${path}`;
+    const retryAfter = Number(response.headers['retry-after']);
+    const retryAfterMs = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : null;
     if (isObject(json) && typeof json.error === 'string') {
       const code = typeof json.code === 'string' ? json.code : null;
       throw new ApiError(
         `${where} was refused: ${response.statusCode} ${code ?? ''} ${json.error}`.replace(/ {2,}/g, ' '),
         response.statusCode,
         code,
+        retryAfterMs,
       );
     }
     throw new ApiError(
       `${where} answered ${response.statusCode} with ${json === undefined ? 'a body that is not JSON' : 'no error message'}: ${text.slice(0, 200)}`,
       response.statusCode,
       null,
+      retryAfterMs,
     );
   }
 }

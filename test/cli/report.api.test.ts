@@ -32,6 +32,8 @@ const state = {
   refuseRuns: null as null | { status: number; body: string },
   /** Answer POST /runs as a replay of an earlier request (`Idempotent-Replayed: true`). */
   replay: false,
+  /** Answer this many POST /runs with 503 (or with `flaky.status`) before the 201. */
+  flaky: { times: 0, status: 503, retryAfter: null as string | null },
 };
 
 let server: Server;
@@ -77,6 +79,13 @@ beforeAll(async () => {
       return send(201, agent);
     }
     if (req.method === 'POST' && url.pathname === '/api/v1/runs') {
+      if (state.flaky.times > 0) {
+        state.flaky.times -= 1;
+        const headers: Record<string, string> = state.flaky.retryAfter
+          ? { 'retry-after': state.flaky.retryAfter }
+          : {};
+        return send(state.flaky.status, { error: 'try again later', code: 'RATE_LIMITED' }, headers);
+      }
       if (state.refuseRuns) {
         res.writeHead(state.refuseRuns.status, { 'content-type': 'application/json' });
         return res.end(state.refuseRuns.body);
@@ -101,6 +110,7 @@ afterEach(() => {
   state.raceOnCreate = false;
   state.refuseRuns = null;
   state.replay = false;
+  state.flaky = { times: 0, status: 503, retryAfter: null };
   vi.restoreAllMocks();
 });
 
@@ -244,7 +254,58 @@ describe('reportRun and the Idempotency-Key', () => {
     expect(state.seen.at(-1)!.idempotencyKey).toBe('build-4711-attempt-1');
   });
 
-  it('refuses an --idempotency-key over 255 characters before calling the server', async () => {
+  it('tries POST /runs again with the same key after a 503 or a 429 (Retry-After), up to three times', async () => {
+    const opts = {
+      files: [fixture('vitest.xml')],
+      agent: 'ci',
+      apiUrl: baseUrl,
+      apiKey: KEY,
+      retryDelaysMs: [20, 20],
+    };
+    state.flaky = { times: 2, status: 503, retryAfter: null };
+    const result = await reportRun(opts);
+    let posts = state.seen.filter((s) => s.url === '/api/v1/runs');
+    expect(posts.map((p) => p.idempotencyKey)).toEqual(Array(3).fill(result.idempotency_key));
+    expect(result.test_run_id).toBe('TR-00001');
+
+    state.seen = [];
+    state.flaky = { times: 1, status: 429, retryAfter: '0' };
+    await reportRun(opts);
+    expect(state.seen.filter((s) => s.url === '/api/v1/runs')).toHaveLength(2);
+
+    state.seen = [];
+    state.flaky = { times: 3, status: 503, retryAfter: null };
+    await expect(reportRun(opts)).rejects.toThrow(
+      'POST /api/v1/runs was refused: 503 RATE_LIMITED try again later',
+    );
+    posts = state.seen.filter((s) => s.url === '/api/v1/runs');
+    expect(posts).toHaveLength(3);
+  });
+
+  it('does not try a refused request again (400)', async () => {
+    state.refuseRuns = { status: 400, body: JSON.stringify({ error: 'bad', code: 'INVALID_FIELD_VALUE' }) };
+    await expect(
+      reportRun({
+        files: [fixture('vitest.xml')],
+        agent: 'ci',
+        apiUrl: baseUrl,
+        apiKey: KEY,
+        retryDelaysMs: [20, 20],
+      }),
+    ).rejects.toThrow(/400 INVALID_FIELD_VALUE bad/);
+    expect(state.seen.filter((s) => s.url === '/api/v1/runs')).toHaveLength(1);
+  });
+
+  it('refuses an --idempotency-key that is not 1 to 255 printable ASCII characters, before calling the server', async () => {
+    await expect(
+      reportRun({
+        files: [fixture('vitest.xml')],
+        agent: 'ci',
+        apiUrl: baseUrl,
+        apiKey: KEY,
+        idempotencyKey: 'clé',
+      }),
+    ).rejects.toMatchObject({ exitCode: 2 });
     await expect(
       reportRun({
         files: [fixture('vitest.xml')],
@@ -253,7 +314,10 @@ describe('reportRun and the Idempotency-Key', () => {
         apiKey: KEY,
         idempotencyKey: 'k'.repeat(256),
       }),
-    ).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/1 to 255 characters/) });
+    ).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(/1 to 255 characters of printable ASCII/),
+    });
     expect(state.seen).toEqual([]);
   });
 
@@ -265,7 +329,7 @@ describe('reportRun and the Idempotency-Key', () => {
     await expect(
       reportRun({ files: [fixture('vitest.xml')], agent: 'ci', apiUrl: baseUrl, apiKey: KEY }),
     ).rejects.toThrow(
-      /already reported with this Idempotency-Key \(runhook-report-[0-9a-f]{64}\).*--idempotency-key/,
+      /409 ALREADY_EXISTS Idempotency-Key reused with another body\. The Idempotency-Key was runhook-report-[0-9a-f]{64}: .*--idempotency-key with a new value/,
     );
   });
 });
@@ -377,11 +441,12 @@ describe('runhook report (command line)', () => {
     expect(out.stdout).toBe('');
   });
 
-  it('exits 1 when the server is unreachable', async () => {
+  it('exits 1 when the server is unreachable, after trying three times (1 s and 3 s apart)', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const started = Date.now();
     const out = await runCli([
       fixture('vitest.xml'),
       '--agent',
@@ -391,9 +456,10 @@ describe('runhook report (command line)', () => {
       '--api-key',
       KEY,
     ]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3_900);
     expect(out.exitCode).toBe(1);
     expect(out.stderr).toMatch(new RegExp(`cannot reach Runhook at http://127.0.0.1:${port}: ECONNREFUSED`));
-  });
+  }, 20_000);
 
   it('exits 1 on a file that is not JUnit, before calling the server', async () => {
     const out = await runCli([fixture('README.md'), '--agent', 'ci', '--api-url', baseUrl, '--api-key', KEY]);
