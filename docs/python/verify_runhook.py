@@ -7,15 +7,17 @@ parsing) and the request headers:
     from verify_runhook import verify, VerificationError
 
     try:
-        event = verify(request.get_data(), request.headers, os.environ["RUNHOOK_SECRET"])
+        event = verify(request.get_data(), request.headers, os.environ["RUNHOOK_WEBHOOK_SECRET"])
     except VerificationError as error:
-        abort(401, str(error))
+        return str(error), 400      # answer 400: Runhook records the refusal and retries
+
+Runnable receivers (standard library, Flask) are in the repository's examples/ folder.
 
 Or from a shell, to check a saved delivery:
 
     python3 verify_runhook.py delivery.json [--no-tolerance]
 
-where delivery.json is {"body": "<raw body>", "headers": {...}, "secret": "..."}. The exit
+where delivery.json is {"body": "<raw body>", "headers": {...}, "secret": "..." or [...]}. The exit
 status is 0 when the delivery is valid, 1 when it is not (the reason is printed), 2 on bad usage.
 """
 
@@ -75,9 +77,8 @@ def verify(raw_body, headers, secret, tolerance=DEFAULT_TOLERANCE_SECONDS):
         raise VerificationError("webhook-signature has no v1 entry")
 
     signed_content = b"%s.%s.%s" % (msg_id.encode("utf-8"), timestamp.encode("ascii"), raw_body)
-    secrets = secret if isinstance(secret, (list, tuple)) else [secret]
     matched = False
-    for candidate in secrets:
+    for candidate in _as_list(secret):
         mac = hmac.new(signing_key(candidate), signed_content, hashlib.sha256).digest()
         expected = base64.b64encode(mac).decode("ascii")
         for signature in offered:
@@ -92,12 +93,24 @@ def verify(raw_body, headers, secret, tolerance=DEFAULT_TOLERANCE_SECONDS):
         raise VerificationError("the body is signed correctly but is not valid JSON")
 
 
+def _as_list(secret):
+    return list(secret) if isinstance(secret, (list, tuple)) else [secret]
+
+
 def verify_runhook_signature(raw_body, header_value, secret):
-    """Check `X-Runhook-Signature: sha256=<hex>`. It has no timestamp: prefer verify()."""
+    """Check `X-Runhook-Signature: sha256=<hex>`. It has no timestamp: prefer verify().
+
+    `secret` may be a list: True when any of them made the header.
+    """
     if not header_value or not header_value.startswith("sha256="):
         return False
-    expected = hmac.new(signing_key(secret), raw_body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(header_value[len("sha256="):].strip().lower(), expected)
+    offered = header_value[len("sha256="):].strip().lower()
+    matched = False
+    for candidate in _as_list(secret):
+        expected = hmac.new(signing_key(candidate), raw_body, hashlib.sha256).hexdigest()
+        if hmac.compare_digest(offered, expected):
+            matched = True
+    return matched
 
 
 def _main(argv):
@@ -113,6 +126,9 @@ def _main(argv):
         secret = delivery["secret"]
     except (OSError, ValueError, KeyError, AttributeError) as error:
         print("cannot read %s: %s" % (args[0], error), file=sys.stderr)
+        return 2
+    if not _as_list(secret) or not all(isinstance(one, str) and one for one in _as_list(secret)):
+        print("cannot read %s: \"secret\" must be a string or a list of strings" % args[0], file=sys.stderr)
         return 2
 
     tolerance = None if "--no-tolerance" in argv else DEFAULT_TOLERANCE_SECONDS

@@ -13,7 +13,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 interface Delivery {
   body: string;
   headers: Record<string, string>;
-  secret: string;
+  secret: string | string[];
 }
 
 function runScript(delivery: Delivery, ...flags: string[]): { status: number | null; output: string } {
@@ -115,6 +115,17 @@ describe('docs/python/verify_runhook.py', () => {
     const rotated = runScript({ body: BODY, headers, secret: SECRET });
     expect(rotated.status).toBe(0);
     expect(rotated.output).toMatch(/X-Runhook-Signature: made with another secret/);
+  });
+
+  it('takes a list of secrets (a rotation) from the delivery file, for both signature headers', () => {
+    const headers = signedNow(BODY, SECRET);
+    const both = runScript({ body: BODY, headers, secret: ['whsec_b2xkZXIgc2VjcmV0IGtleQ==', SECRET] });
+    expect(both.output).toMatch(/valid: test_run_completed/);
+    expect(both.output).toMatch(/X-Runhook-Signature: matches/);
+    expect(both.status).toBe(0);
+    const neither = runScript({ body: BODY, headers, secret: ['one-wrong-secret', 'another-wrong-one'] });
+    expect(neither.status).toBe(1);
+    expect(neither.output).toMatch(/no webhook-signature entry matches/);
   });
 
   it('exits 2 on bad usage', () => {
