@@ -1,4 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { failureOf, type JUnitFailure, nonEmpty, type XmlNode } from './junitFailure.js';
 
@@ -89,9 +90,13 @@ export async function parseJUnitFiles(paths: string[]): Promise<JUnitSummary> {
     }
     let earliest: number | null = null;
     const container = root.kind === 'testsuites' ? root.node : { testsuite: root.suites };
+    const erroredBefore = counts.errored;
     walk(container, null, counts, failures, (timestamp) => {
       if (earliest === null || timestamp < earliest) earliest = timestamp;
     });
+    if (root.kind === 'testsuites') {
+      addUnlistedErrors(root.node, counts.errored - erroredBefore, path, counts, failures);
+    }
     files.push({ durationSeconds: timeOf(container), earliest, modifiedAt });
   }
 
@@ -157,6 +162,33 @@ function parseRoot(
 }
 
 type Counts = Pick<JUnitSummary, 'passed' | 'failed' | 'errored' | 'skipped' | 'total'>;
+
+/**
+ * Errors a `<testsuites errors="N">` root counts beyond its test cases: gotestsum writes a Go
+ * package that does not compile only there, with no test case. Left out, a build failure would
+ * report a green run, so each becomes one errored test case. (Other count attributes are not
+ * trusted: the test cases are counted instead; an error nobody listed is the exception.)
+ */
+function addUnlistedErrors(
+  root: XmlNode,
+  listed: number,
+  path: string,
+  counts: Counts,
+  failures: JUnitFailure[],
+): void {
+  const declared = Number(root['@_errors']);
+  if (!Number.isInteger(declared) || declared <= listed) return;
+  const unlisted = declared - listed;
+  counts.errored += unlisted;
+  counts.total += unlisted;
+  failures.push({
+    name: `${unlisted === 1 ? 'an error' : `${unlisted} errors`} outside any test case`,
+    classname: null,
+    file: basename(path),
+    message: `The report counts errors="${declared}" but lists ${listed}: the runner failed outside the tests (e.g. a Go package that does not compile).`,
+    kind: 'error',
+  });
+}
 
 function walk(
   node: XmlNode,

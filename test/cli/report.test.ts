@@ -198,9 +198,10 @@ describe('parseJUnitFiles on files written by real runners (test/fixtures/junit/
       {
         passed: 3,
         failed: 3,
-        errored: 0,
+        // The package that does not compile is only in the root's errors="1": one errored case.
+        errored: 1,
         skipped: 1,
-        total: 7,
+        total: 8,
         name: 'example.com/carebot/booking',
         durationSeconds: 0.859,
         startedAt: '2026-12-01T00:15:18.000Z',
@@ -218,6 +219,12 @@ describe('parseJUnitFiles on files written by real runners (test/fixtures/junit/
             'triage_test.go:18: expected ESCALATE, got ADVISE',
           ),
           failed('TestSeverity', 'example.com/carebot/triage', 'Failed'),
+          error(
+            'an error outside any test case',
+            null,
+            'The report counts errors="1" but lists 0: the runner failed outside the tests (e.g. a Go package that does not compile).',
+            'gotestsum.xml',
+          ),
         ],
       },
     ],
@@ -454,6 +461,24 @@ describe('what report sends for a parsed file', () => {
       failed('(unnamed test case)', null, 'Expected 3 but got 2', 'suite_file.py'),
       error('empty', null, 'TimeoutError', 'own_file.py'),
     ]);
+  });
+});
+
+describe('errors a report counts outside its test cases', () => {
+  it('turns a build failure that only the root counts into an errored case, so the run is not green', async () => {
+    const path = writeTmp(
+      'build-failed.xml',
+      '<testsuites tests="1" errors="1"><testsuite name="pkg/ok" tests="1"><testcase name="TestOk"/></testsuite></testsuites>',
+    );
+    const summary = await parseJUnitFiles([path]);
+    expect(summary).toMatchObject({ passed: 1, errored: 1, total: 2 });
+    expect(runBody('agent-1', summary)).toMatchObject({ status: 'failed', error_count: 1 });
+    // Errors that are listed as test cases are not counted twice.
+    const listed = writeTmp(
+      'listed.xml',
+      '<testsuites errors="1"><testsuite name="s"><testcase name="a"><error/></testcase></testsuite></testsuites>',
+    );
+    expect(await parseJUnitFiles([listed])).toMatchObject({ errored: 1, total: 1 });
   });
 });
 
