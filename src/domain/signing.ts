@@ -80,10 +80,10 @@ export function buildDeliveryHeaders(input: DeliveryHeadersInput): Record<string
   if (!Number.isSafeInteger(input.timestampSec)) {
     throw new RangeError(`webhook timestamp must be whole Unix seconds, got ${input.timestampSec}`);
   }
-  const headers: Record<string, string> = {
-    'Content-Type': 'application/json',
-    'User-Agent': input.userAgent,
-  };
+  // No prototype: a stored name such as `__proto__` is an ordinary key here, not a setter.
+  const headers: Record<string, string> = Object.create(null);
+  headers['Content-Type'] = 'application/json';
+  headers['User-Agent'] = input.userAgent;
   for (const [name, value] of Object.entries(input.customHeaders)) {
     if (!isOwnHeaderName(name)) headers[name] = value;
   }

@@ -114,6 +114,11 @@ const EXACT_RESERVED = new Set([
 // to) an intermediary, not the receiver.
 const RESERVED_PREFIXES = ['webhook-', 'x-runhook-', 'x-clix-', 'proxy-'];
 
+// Names that mean something to a JavaScript object rather than to HTTP: `__proto__` as a key of a
+// header object silently vanishes (it sets the prototype), so such a header would be saved but
+// never sent. Refused rather than half-supported.
+const OBJECT_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
 function isReservedHeaderName(name: string): boolean {
   const lower = name.toLowerCase();
   return EXACT_RESERVED.has(lower) || RESERVED_PREFIXES.some((prefix) => lower.startsWith(prefix));
@@ -142,6 +147,9 @@ export function checkHeaders(headers: unknown): FieldProblem | null {
     }
     if (!TOKEN.test(name)) {
       return { field, message: "header name may only contain letters, digits and !#$%&'*+-.^_`|~" };
+    }
+    if (OBJECT_KEYS.has(name.toLowerCase())) {
+      return { field, message: `${name} cannot be used as a header name` };
     }
     if (isReservedHeaderName(name)) {
       return {

@@ -10,6 +10,13 @@ import type { SecretBox } from '../security/secretBox.js';
 import type { Store } from '../store/store.js';
 import { registerAuth } from './auth.js';
 import { ApiError } from './errors.js';
+import {
+  MAX_URL_LENGTH,
+  onClientError,
+  onFrameworkError,
+  sendApiError,
+  toApiError,
+} from './frameworkErrors.js';
 import { ManualSendLimiter } from './manualSendLimit.js';
 import { registerAgentRoutes } from './routes/agents.js';
 import { registerApiKeyRoutes } from './routes/apiKeys.js';
@@ -17,7 +24,8 @@ import { registerDeliveryRoutes } from './routes/deliveries.js';
 import { registerRunRoutes } from './routes/runs.js';
 import { registerWebhookHealthRoutes } from './routes/webhookHealth.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
-import { createValidatorCompiler, validationToApiError } from './validation.js';
+import { SECURITY_HEADERS } from './securityHeaders.js';
+import { createValidatorCompiler, findNul } from './validation.js';
 
 export interface AppDeps {
   store: Store;
@@ -45,6 +53,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.logger ? { loggerInstance: deps.logger as unknown as FastifyBaseLogger } : { logger: false }),
     bodyLimit: BODY_LIMIT,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    frameworkErrors: onFrameworkError,
+    clientErrorHandler: onClientError,
+  });
+  // On every answer, errors and the dashboard included (docs/api.md "Security headers").
+  app.addHook('onSend', async (_request, reply) => {
+    reply.headers(SECURITY_HEADERS);
+  });
+  app.addHook('onRequest', async (request) => {
+    if (request.url.length > MAX_URL_LENGTH) {
+      throw new ApiError(
+        'INVALID_FIELD_VALUE',
+        `the URL is longer than ${MAX_URL_LENGTH} characters`,
+        undefined,
+        414,
+      );
+    }
   });
   app.setValidatorCompiler(createValidatorCompiler());
   app.decorate('manualSends', new ManualSendLimiter(deps.config.manualSendLimit));
@@ -72,6 +96,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('preValidation', async (request) => {
     if (request.body === undefined && request.method !== 'GET' && request.method !== 'DELETE')
       request.body = {};
+    // Text with NUL is refused on both backends alike (PostgreSQL cannot store it).
+    for (const [part, value] of [
+      ['', request.body],
+      ['query parameter ', request.query],
+      ['path parameter ', request.params],
+    ] as const) {
+      const field = findNul(value);
+      if (field !== null) {
+        const shown = field.replace(/\0/g, '\\0');
+        throw new ApiError('INVALID_FIELD_VALUE', `${part}${shown} must not contain a NUL character`, {
+          field: shown,
+        });
+      }
+    }
   });
 
   // Routes by path pattern, for 405 answers and the dashboard's fallback.
@@ -89,36 +127,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     for (const m of Array.isArray(route.method) ? route.method : [route.method]) entry.methods.add(m);
   });
 
-  app.setErrorHandler(
-    (err: FastifyError & { validation?: unknown; validationContext?: string }, request, reply) => {
-      let apiError: ApiError;
-      if (err instanceof ApiError) apiError = err;
-      else if (err.validation)
-        apiError = validationToApiError(err.validation as never, err.validationContext ?? 'body');
-      else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-        apiError = new ApiError('PAYLOAD_TOO_LARGE', `the request body is larger than ${BODY_LIMIT} bytes`);
-      else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
-        apiError = new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send the request body as application/json');
-      else if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY')
-        apiError = new ApiError('INVALID_JSON', 'the request body is not valid JSON');
-      else if (err.statusCode === 413)
-        apiError = new ApiError('PAYLOAD_TOO_LARGE', 'the request body is too large');
-      else if (err.statusCode === 415)
-        apiError = new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send the request body as application/json');
-      else if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)
-        apiError = new ApiError('INVALID_FIELD_VALUE', err.message);
-      else {
-        request.log.error({ err }, 'request failed');
-        return reply
-          .code(500)
-          .send({ error: 'internal error; the details are in the server log', code: 'INTERNAL_ERROR' });
-      }
-      if (apiError.code === 'METHOD_NOT_ALLOWED' && apiError.details?.allow) {
-        reply.header('allow', (apiError.details.allow as string[]).join(', '));
-      }
-      return reply.code(apiError.status).send(apiError.toJSON());
-    },
-  );
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const apiError = toApiError(err, BODY_LIMIT);
+    if (apiError) return sendApiError(reply, apiError);
+    request.log.error({ err }, 'request failed');
+    return reply
+      .code(500)
+      .send({ error: 'internal error; the details are in the server log', code: 'INTERNAL_ERROR' });
+  });
 
   const hasDashboard = existsSync(`${WEB_ROOT}index.html`);
   app.setNotFoundHandler((request, reply) => {

@@ -35,13 +35,18 @@ const STATUS: Record<ErrorCode, number> = {
 
 export class ApiError extends Error {
   readonly status: number;
+  /**
+   * `status` overrides the code's usual status where HTTP has a more precise one for the same
+   * fault: a URL or request head that is too long is `INVALID_FIELD_VALUE` with 414 or 431.
+   */
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,
+    status?: 408 | 414 | 431,
   ) {
     super(message);
-    this.status = STATUS[code];
+    this.status = status ?? STATUS[code];
   }
 
   toJSON(): { error: string; code: ErrorCode; details?: Record<string, unknown> } {

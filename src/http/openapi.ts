@@ -47,7 +47,8 @@ const ERROR_DESCRIPTION =
   'An error in the one shape every route uses. 400 `MISSING_REQUIRED_FIELD`, `INVALID_FIELD_VALUE`, ' +
   '`INVALID_JSON`; 401 `UNAUTHORIZED`; 404 `NOT_FOUND`, `AGENT_NOT_FOUND`, `RUN_NOT_FOUND` (also for ' +
   'another organization’s objects); 405 `METHOD_NOT_ALLOWED`; 409 `ALREADY_EXISTS`, `INVALID_STATE`; ' +
-  '413 `PAYLOAD_TOO_LARGE`; 415 `UNSUPPORTED_MEDIA_TYPE`; 429 `RATE_LIMITED` (with `Retry-After`).';
+  '413 `PAYLOAD_TOO_LARGE`; 414 and 431 `INVALID_FIELD_VALUE` (URL or request headers too long); ' +
+  '415 `UNSUPPORTED_MEDIA_TYPE`; 429 `RATE_LIMITED` (with `Retry-After`).';
 
 /** Components the generated document references: the error shape and the webhook bodies. */
 function extraSchemas(): Record<string, unknown> {
@@ -168,7 +169,14 @@ export function openApiPlugin(options: OpenApiOptions): (app: FastifyInstance) =
     });
     await app.register(fastifySwaggerUi, {
       routePrefix: '/docs',
-      uiConfig: { deepLinking: true, docExpansion: 'list', defaultModelsExpandDepth: 0 },
+      // BaseLayout: without Swagger's top bar, whose logo is an SVG with an inline <style> that
+      // the Content-Security-Policy (docs/api.md "Security headers") would block.
+      uiConfig: {
+        deepLinking: true,
+        docExpansion: 'list',
+        defaultModelsExpandDepth: 0,
+        layout: 'BaseLayout',
+      },
       theme: { title: 'Runhook API' },
     });
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -16,6 +16,7 @@ import {
   WEBHOOK_HEALTH,
 } from '../domain/types.js';
 import { LIMITS } from '../domain/validateWebhook.js';
+import { MAX_LIMIT, MAX_OFFSET } from './params.js';
 
 const nullable = (type: string) => ({ type: [type, 'null'] });
 const isoTime = { type: 'string', format: 'date-time', examples: ['2026-01-30T10:32:45Z'] };
@@ -36,13 +37,14 @@ export const idParams = {
 } as const;
 
 export const pageQuery = {
-  limit: {
+  limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: 20, description: '1 to 100.' },
+  offset: {
     type: 'integer',
-    minimum: 1,
-    default: 20,
-    description: 'At most 100 (larger values are treated as 100).',
+    minimum: 0,
+    maximum: MAX_OFFSET,
+    default: 0,
+    description: 'How many items to skip; 0 to 1,000,000,000.',
   },
-  offset: { type: 'integer', minimum: 0, default: 0 },
 };
 
 export function listQuery(extra: Record<string, unknown> = {}) {

@@ -85,3 +85,26 @@ export function validationToApiError(errors: ErrorObject[], context: string): Ap
       return new ApiError('INVALID_FIELD_VALUE', `${field} ${error.message ?? 'is invalid'}`, { field });
   }
 }
+
+/**
+ * The first place a NUL character appears in parsed JSON (a value or a key), as a field path, or
+ * null. PostgreSQL cannot store NUL in text, so both backends refuse it the same way up front.
+ */
+export function findNul(value: unknown, path = ''): string | null {
+  if (typeof value === 'string') return value.includes('\0') ? path || 'body' : null;
+  if (typeof value !== 'object' || value === null) return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findNul(value[i], path ? `${path}.${i}` : String(i));
+      if (found !== null) return found;
+    }
+    return null;
+  }
+  for (const [key, item] of Object.entries(value)) {
+    const field = path ? `${path}.${key}` : key;
+    if (key.includes('\0')) return field;
+    const found = findNul(item, field);
+    if (found !== null) return found;
+  }
+  return null;
+}

@@ -15,6 +15,7 @@ const GENERIC: Array<[string, unknown]> = [
   ['unknown field', { zzz_unknown: 1 }],
   ['prototype pollution', '{"__proto__": {"admin": true}}'],
   ['deep nesting', `${'{"a":'.repeat(200)}1${'}'.repeat(200)}`],
+  ['NUL in a key', '{"na\\u0000me": "x"}'],
 ];
 
 const LONG = (n: number) => 'x'.repeat(n);
@@ -33,6 +34,9 @@ const ROUTES: Array<{ method: string; path: (i: Ids) => string; bad: Array<[stri
         ['description too long', () => ({ name: 'n', description: LONG(2001) })],
         ['name wrong type', () => ({ name: ['a'] })],
         ['is_active as string', () => ({ name: 'n2', is_active: 'yes' })],
+        ['NUL in name', () => ({ name: 'n\u0000' })],
+        ['NUL in description', () => ({ name: 'n3', description: 'd\u0000d' })],
+        ['NUL in provider', () => ({ name: 'n4', provider: '\u0000' })],
         ['duplicate name', () => ({ name: 'existing' })],
       ],
     },
@@ -64,6 +68,7 @@ const ROUTES: Array<{ method: string; path: (i: Ids) => string; bad: Array<[stri
         ],
         ['counts without final status', (i) => ({ agent_id: i.agent, passed_count: 3 })],
         ['name too long', (i) => ({ agent_id: i.agent, name: LONG(201) })],
+        ['NUL in name', (i) => ({ agent_id: i.agent, name: 'run\u0000' })],
         ['huge count', (i) => ({ agent_id: i.agent, status: 'completed', passed_count: 1e300 })],
       ],
     },
@@ -130,6 +135,10 @@ const ROUTES: Array<{ method: string; path: (i: Ids) => string; bad: Array<[stri
         ],
         ['bad header name', () => ({ url: 'https://example.com/x', headers: { 'X A': 'v' } })],
         ['header value not a string', () => ({ url: 'https://example.com/x', headers: { 'X-A': 1 } })],
+        ['NUL in description', () => ({ url: 'https://example.com/x', description: '\u0000' })],
+        ['NUL in header value', () => ({ url: 'https://example.com/x', headers: { 'X-A': 'a\u0000' } })],
+        ['__proto__ header', () => '{"url":"https://example.com/x","headers":{"__proto__":"v"}}'],
+        ['constructor header', () => ({ url: 'https://example.com/x', headers: { constructor: 'v' } })],
         ['header value too long', () => ({ url: 'https://example.com/x', headers: { 'X-A': LONG(4097) } })],
         ['headers not an object', () => ({ url: 'https://example.com/x', headers: ['X-A: 1'] })],
         ['bad format', () => ({ url: 'https://example.com/x', format: 'soap' })],
@@ -155,6 +164,7 @@ const ROUTES: Array<{ method: string; path: (i: Ids) => string; bad: Array<[stri
       path: () => '/api/v1/api-keys',
       bad: [
         ['missing name', () => ({})],
+        ['NUL in name', () => ({ name: 'key\u0000' })],
         ['expires in the past', () => ({ name: 'k', expires_at: '2001-01-01T00:00:00Z' })],
         ['expires not a time', () => ({ name: 'k', expires_at: 'soon' })],
       ],

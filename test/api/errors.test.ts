@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../helpers/backends.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
@@ -156,6 +157,116 @@ for (const backend of backends) {
         completed_at: '2026-01-30T10:00:00Z',
       });
       expectError(early, 400, 'INVALID_FIELD_VALUE');
+    });
+
+    it('414 INVALID_FIELD_VALUE, not the framework body, for a path segment or URL that is too long', async () => {
+      const longSegment = await ctx.api('GET', `/api/v1/runs/${'a'.repeat(2000)}`);
+      expectError(longSegment, 414, 'INVALID_FIELD_VALUE');
+      expect(JSON.stringify(longSegment.body)).not.toContain('FST_');
+      expect(longSegment.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+      expectError(
+        await ctx.api('GET', `/api/v1/runs?status=${'x'.repeat(9000)}`),
+        414,
+        'INVALID_FIELD_VALUE',
+      );
+      // Bad percent-encoding is the framework's too.
+      const badUrl = await ctx.api('GET', '/api/v1/runs/%E0%A4%A');
+      expectError(badUrl, 400, 'INVALID_FIELD_VALUE');
+      expect(JSON.stringify(badUrl.body)).not.toContain('FST_');
+    });
+
+    it('400 for limit and offset out of range (offset=1e20 included), on every list', async () => {
+      for (const list of ['agents', 'runs', 'webhooks', 'deliveries', 'api-keys']) {
+        for (const query of [
+          'offset=1e20',
+          'offset=99999999999999999999999',
+          'offset=-1',
+          'offset=1.5',
+          'limit=0',
+          'limit=101',
+          'limit=1e20',
+          'limit=Infinity',
+        ]) {
+          const res = await ctx.api('GET', `/api/v1/${list}?${query}`);
+          expectError(res, 400, 'INVALID_FIELD_VALUE');
+          expect(res.body.details.field).toBe(query.split('=')[0]);
+        }
+        const edge = await ctx.api('GET', `/api/v1/${list}?limit=100&offset=1000000000`);
+        expect(edge.status, JSON.stringify(edge.body)).toBe(200);
+        expect(edge.body).toMatchObject({ total: expect.any(Number), limit: 100, offset: 1_000_000_000 });
+      }
+      expectError(
+        await ctx.api('GET', `/api/v1/webhooks/${agentId}/deliveries?offset=1e20`),
+        400,
+        'INVALID_FIELD_VALUE',
+      );
+    });
+
+    it('400 for text containing NUL, in a body, a query or a path, and nothing is stored', async () => {
+      const before = (await ctx.api('GET', '/api/v1/agents')).body.total;
+      const name = await ctx.api('POST', '/api/v1/agents', { name: 'nul\u0000name' });
+      expectError(name, 400, 'INVALID_FIELD_VALUE');
+      expect(name.body.details.field).toBe('name');
+      expectError(
+        await ctx.api('POST', '/api/v1/agents', { name: 'ok', description: 'a\u0000' }),
+        400,
+        'INVALID_FIELD_VALUE',
+      );
+      expect((await ctx.api('GET', '/api/v1/agents')).body.total).toBe(before);
+      expectError(
+        await ctx.api('POST', '/api/v1/runs', { agent_id: agentId, name: '\u0000' }),
+        400,
+        'INVALID_FIELD_VALUE',
+      );
+      expectError(await ctx.api('POST', '/api/v1/api-keys', { name: 'k\u0000' }), 400, 'INVALID_FIELD_VALUE');
+      const key = await ctx.api('POST', '/api/v1/agents', JSON.stringify({ 'bad\u0000key': 1 }));
+      expectError(key, 400, 'INVALID_FIELD_VALUE');
+      expectError(await ctx.api('GET', '/api/v1/runs?status=%00'), 400, 'INVALID_FIELD_VALUE');
+      expectError(await ctx.api('GET', '/api/v1/runs/TR-%00'), 400, 'INVALID_FIELD_VALUE');
+    });
+
+    it('400 for a custom header named like an object key (__proto__, constructor, prototype)', async () => {
+      for (const name of ['__proto__', 'constructor', 'prototype', '__PROTO__']) {
+        const res = await ctx.api(
+          'POST',
+          '/api/v1/webhooks',
+          // As raw JSON: an object literal with __proto__ would set a prototype, not a key.
+          `{"url":"https://example.com/proto","agent_id":"${agentId}","headers":{"${name}":"v"}}`,
+        );
+        expectError(res, 400, 'INVALID_FIELD_VALUE');
+        expect(res.body.details.field).toBe(`headers.${name}`);
+      }
+      expect((await ctx.api('GET', `/api/v1/webhooks?agent_id=${agentId}`)).body.total).toBe(0);
+    });
+
+    it('431 and 400 from the HTTP parser itself are in the one shape, with the security headers', async () => {
+      await ctx.app.listen({ host: '127.0.0.1', port: 0 });
+      const address = ctx.app.server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      const raw = (request: string) =>
+        new Promise<string>((resolve, reject) => {
+          const socket = connect(port, '127.0.0.1');
+          let answer = '';
+          socket.on('data', (d) => {
+            answer += d.toString();
+          });
+          socket.on('error', () => resolve(answer));
+          socket.on('close', () => resolve(answer));
+          socket.setTimeout(10_000, () => reject(new Error('no answer')));
+          socket.write(request);
+        });
+      const parse = (answer: string) => {
+        const [head = '', body = ''] = answer.split('\r\n\r\n');
+        return { status: Number(head.split(' ')[1]), head: head.toLowerCase(), body: JSON.parse(body) };
+      };
+      const big = parse(
+        await raw(`GET /api/v1/agents HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`),
+      );
+      expectError(big, 431, 'INVALID_FIELD_VALUE');
+      expect(big.head).toContain('x-content-type-options: nosniff');
+      expect(big.head).toContain("content-security-policy: default-src 'self'");
+      const garbage = parse(await raw('NOT HTTP AT ALL\r\n\r\n'));
+      expectError(garbage, 400, 'INVALID_FIELD_VALUE');
     });
 
     it('healthz and readyz need no key', async () => {

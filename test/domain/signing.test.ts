@@ -81,6 +81,14 @@ describe('buildDeliveryHeaders', () => {
     userAgent: 'Runhook/0.1.0',
   };
 
+  it('keeps a stored header named __proto__ as a header (no prototype setter on the way)', () => {
+    const customHeaders = JSON.parse('{"__proto__":"v","X-Team":"qa"}') as Record<string, string>;
+    const headers = buildDeliveryHeaders({ ...base, customHeaders, format: 'standard', secret: null });
+    expect(Object.keys(headers)).toContain('__proto__');
+    expect(Object.getOwnPropertyDescriptor(headers, '__proto__')?.value).toBe('v');
+    expect(JSON.parse(JSON.stringify(headers))['X-Team']).toBe('qa');
+  });
+
   it.each([
     [
       'standard',
