@@ -6,6 +6,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  chromiumFound,
   launchBrowser,
   newLaptopContext,
   type Receiver,
@@ -30,7 +31,7 @@ const RECORD_VIOLATIONS = `
   });
 `;
 
-describe('every page in Chromium, under the Content-Security-Policy', () => {
+describe.skipIf(!chromiumFound)('every page in Chromium, under the Content-Security-Policy', () => {
   let server: RunningServer;
   let ok: Receiver;
   let failing: Receiver;
