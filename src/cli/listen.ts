@@ -1,5 +1,6 @@
-import { createServer } from 'node:http';
-import type { Command } from 'commander';
+import { createServer, type IncomingHttpHeaders, STATUS_CODES } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Command, InvalidArgumentError } from 'commander';
 import { verifyClixSignature, verifyRunhookSignature, verifyWebhook } from '../../sdk/index.js';
 
 interface Summary {
@@ -63,21 +64,117 @@ export function checkSignatures(
   return verdicts;
 }
 
+/** Headers that describe one hop, not the delivery: never forwarded. */
+const HOP_BY_HOP = new Set([
+  'host',
+  'connection',
+  'content-length',
+  'transfer-encoding',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+]);
+
+export type ForwardOutcome =
+  | { kind: 'answered'; status: number; contentType: string | null; body: Buffer; ms: number }
+  | { kind: 'unreachable'; error: string; ms: number };
+
+/**
+ * Sends one delivery on to the local app: same method, body bytes and headers (the signature
+ * headers, Content-Type, User-Agent and the webhook's custom headers), no redirects followed.
+ */
+export async function forwardDelivery(
+  target: string,
+  method: string,
+  headers: IncomingHttpHeaders,
+  body: Buffer,
+  timeoutMs = 30_000,
+): Promise<ForwardOutcome> {
+  const outgoing = new Headers();
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+    for (const one of Array.isArray(value) ? value : [value]) outgoing.append(name, one);
+  }
+  const started = performance.now();
+  try {
+    const res = await fetch(target, {
+      method,
+      headers: outgoing,
+      body: method === 'GET' || method === 'HEAD' ? undefined : body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const answer = Buffer.from(await res.arrayBuffer());
+    return {
+      kind: 'answered',
+      status: res.status,
+      contentType: res.headers.get('content-type'),
+      body: answer,
+      ms: Math.round(performance.now() - started),
+    };
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    return {
+      kind: 'unreachable',
+      error: cause?.code ?? cause?.message ?? (err as Error).message,
+      ms: Math.round(performance.now() - started),
+    };
+  }
+}
+
+/** The app's answer body for the terminal: one line, at most 200 characters. */
+function preview(body: Buffer): string {
+  const text = body.toString('utf8').replace(/\s+/g, ' ').trim();
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+interface ListenOptions {
+  port: number;
+  host: string;
+  secret?: string;
+  forwardTo?: string;
+}
+
+function parseForwardTo(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(
+      'expected an http:// or https:// URL, e.g. http://localhost:3000/webhooks',
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InvalidArgumentError('expected an http:// or https:// URL');
+  return url.toString();
+}
+
 export function registerListenCommand(program: Command): void {
   program
     .command('listen')
     .description(
-      'a local receiver for development: prints each delivery and whether its signatures verify, answers 200',
+      'a local receiver for development: prints each delivery and whether its signatures verify; answers 200, ' +
+        "or with --forward-to passes each verified delivery on to your app and answers with your app's status",
     )
     .requiredOption('--port <port>', 'port to listen on (127.0.0.1)', (v) => Number.parseInt(v, 10))
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--secret <secret>', "the webhook's secret, to check signatures")
-    .action(async (opts: { port: number; host: string; secret?: string }) => {
+    .option(
+      '--forward-to <url>',
+      'forward each delivery (same body and headers) to this URL and answer Runhook with its status; ' +
+        'with --secret, a delivery whose webhook-signature does not verify is answered 400 and not forwarded',
+      parseForwardTo,
+    )
+    .action(async (opts: ListenOptions) => {
       const server = createServer((req, res) => {
         const chunks: Buffer[] = [];
         req.on('data', (c: Buffer) => chunks.push(c));
-        req.on('end', () => {
-          const body = Buffer.concat(chunks).toString('utf8');
+        req.on('end', async () => {
+          const raw = Buffer.concat(chunks);
+          const body = raw.toString('utf8');
           const s = summarise(body);
           const verdicts = checkSignatures(body, req.headers, opts.secret);
           const sigs =
@@ -89,14 +186,48 @@ export function registerListenCommand(program: Command): void {
           process.stdout.write(
             `${new Date().toISOString()}  ${req.method} ${req.url}  event=${s.event} run=${s.run} status=${s.status}  webhook-id=${req.headers['webhook-id'] ?? '-'}\n    signatures: ${sigs}\n`,
           );
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end('{"received":true}');
+          if (!opts.forwardTo) {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.end('{"received":true}');
+            return;
+          }
+          const verdict = verdicts['webhook-signature'];
+          if (opts.secret && verdict !== 'ok') {
+            const why = verdict ?? 'no webhook-signature header';
+            process.stdout.write(`    not forwarded: ${why}\n    <- 400 to the sender\n`);
+            res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
+            res.end(`runhook listen: not forwarded, the signature does not verify (${why})`);
+            return;
+          }
+          const outcome = await forwardDelivery(opts.forwardTo, req.method ?? 'POST', req.headers, raw);
+          if (outcome.kind === 'unreachable') {
+            process.stdout.write(
+              `    -> ${opts.forwardTo}  FAILED after ${outcome.ms} ms: ${outcome.error}\n    <- 502 to the sender\n`,
+            );
+            res.writeHead(502, { 'content-type': 'text/plain; charset=utf-8' });
+            res.end(`runhook listen: could not reach ${opts.forwardTo} (${outcome.error})`);
+            return;
+          }
+          const text = preview(outcome.body);
+          process.stdout.write(
+            `    -> ${opts.forwardTo}  ${outcome.status} ${STATUS_CODES[outcome.status] ?? ''} (${outcome.ms} ms)${text ? `  ${text}` : ''}\n`,
+          );
+          res.writeHead(outcome.status, outcome.contentType ? { 'content-type': outcome.contentType } : {});
+          res.end(outcome.body);
         });
       });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(opts.port, opts.host, () => resolve());
       });
-      process.stdout.write(`runhook listen: waiting for deliveries on http://${opts.host}:${opts.port}/\n`);
+      const { port } = server.address() as AddressInfo;
+      process.stdout.write(
+        `runhook listen: waiting for deliveries on http://${opts.host}:${port}/` +
+          (opts.forwardTo ? `, forwarding to ${opts.forwardTo}` : '') +
+          (opts.forwardTo && !opts.secret
+            ? ' (no --secret: nothing is verified, everything is forwarded)'
+            : '') +
+          '\n',
+      );
     });
 }
