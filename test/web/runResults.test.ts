@@ -195,5 +195,22 @@ describe.skipIf(!chromiumFound)('run results in the dashboard (headless Chromium
     await form.getByTestId('save-status').waitFor();
     saved = (await h.rest.get<{ webhooks: Webhook[] }>('/webhooks')).webhooks.find((w) => !w.agent_id);
     expect(saved?.filter).toBeNull();
+
+    // An agent's own webhook says what its filter means for the agent's runs.
+    const agent = await h.rest.post<{ id: string }>('/agents', { name: 'Filtered Bot' });
+    await h.rest.post('/webhooks', {
+      url: h.receiver.url('/agent-filter'),
+      agent_id: agent.id,
+      filter: { statuses: ['failed', 'canceled'] },
+    });
+    await page.goto(`/agents/${agent.id}`);
+    const agentForm = page.getByRole('form', { name: 'Agent webhook' });
+    await agentForm.getByTestId('filter-editor').waitFor();
+    expect(await page.getByTestId('webhook-filter-line').textContent()).toBe(
+      'Sent for only failed or canceled runs',
+    );
+    expect(await agentForm.getByTestId('filter-preview').textContent()).toContain(
+      'it does not go to the organization webhook instead',
+    );
   });
 });

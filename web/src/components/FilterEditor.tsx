@@ -3,11 +3,14 @@ import { describeFilter, FILTER_STATUSES, type FilterDraft, filterOfDraft } from
 /** Which finished runs the webhook is sent for: statuses, a pass-rate threshold, or every run. */
 export function FilterEditor({
   idPrefix,
+  agentScoped,
   draft,
   onChange,
   error,
 }: {
   idPrefix: string;
+  /** An agent's own webhook: a run it leaves out does not go to the organization webhook. */
+  agentScoped: boolean;
   draft: FilterDraft;
   onChange: (draft: FilterDraft) => void;
   error?: string;
@@ -72,7 +75,7 @@ export function FilterEditor({
       <p className="hint" data-testid="filter-preview">
         Sent for {'filter' in parsed ? describeFilter(parsed.filter) : '…'}. Both conditions set: both must
         hold. A run this webhook leaves out gets no delivery at all
-        {idPrefix.includes('agent') ? ' (it does not go to the organization webhook instead)' : ''}.
+        {agentScoped ? ' (it does not go to the organization webhook instead)' : ''}.
       </p>
     </fieldset>
   );

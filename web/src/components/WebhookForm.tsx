@@ -234,6 +234,7 @@ export function WebhookForm({
 
       <FilterEditor
         idPrefix={idPrefix}
+        agentScoped={agentId !== null}
         draft={filterDraft}
         onChange={touched(setFilterDraft)}
         error={errors.filter}
