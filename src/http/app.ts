@@ -17,6 +17,7 @@ import {
   sendApiError,
   toApiError,
 } from './frameworkErrors.js';
+import { registerIdempotency } from './idempotency.js';
 import { ManualSendLimiter } from './manualSendLimit.js';
 import { registerAgentRoutes } from './routes/agents.js';
 import { registerApiKeyRoutes } from './routes/apiKeys.js';
@@ -175,6 +176,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(
     async (api) => {
       registerAuth(api, deps);
+      registerIdempotency(api, deps);
       registerAgentRoutes(api, deps);
       registerRunRoutes(api, deps);
       registerWebhookRoutes(api, deps);

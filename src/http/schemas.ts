@@ -16,6 +16,7 @@ import {
   WEBHOOK_HEALTH,
 } from '../domain/types.js';
 import { LIMITS } from '../domain/validateWebhook.js';
+import { IDEMPOTENCY_KEY_MAX } from './idempotency.js';
 import { MAX_LIMIT, MAX_OFFSET } from './params.js';
 
 const nullable = (type: string) => ({ type: [type, 'null'] });
@@ -29,6 +30,22 @@ const description = {
   maxLength: LIMITS.description,
   description: 'null (or an empty string) means none; shown as null.',
 };
+
+/** The `Idempotency-Key` header of the POSTs that create or finish something (docs/api.md#idempotency). */
+export const idempotencyHeaders = {
+  type: 'object',
+  properties: {
+    'idempotency-key': {
+      type: 'string',
+      minLength: 1,
+      maxLength: IDEMPOTENCY_KEY_MAX,
+      description:
+        'Optional. The first answer is kept 24 hours for your organization and this key; the same key with the ' +
+        'same request answers it again (header `Idempotent-Replayed: true`) without doing anything, even when ' +
+        'both arrive at once; the same key with another request is a 409 `ALREADY_EXISTS`.',
+    },
+  },
+} as const;
 
 export const idParams = {
   type: 'object',

@@ -3,6 +3,7 @@ import { migrationProvider } from './migrations/index.js';
 import * as agents from './ops/agents.js';
 import type { Ctx } from './ops/context.js';
 import * as deliveries from './ops/deliveries.js';
+import * as idempotency from './ops/idempotency.js';
 import * as orgs from './ops/orgs.js';
 import * as recover from './ops/recover.js';
 import * as retention from './ops/retention.js';
@@ -93,5 +94,9 @@ export function createKyselyStore(ctx: Ctx): Store {
     pruneExpired: bind(retention.pruneExpired),
     releaseFreePages: bind(retention.releaseFreePages),
     storeStats: bind(retention.storeStats),
+    claimIdempotencyKey: bind(idempotency.claimIdempotencyKey),
+    completeIdempotencyKey: bind(idempotency.completeIdempotencyKey),
+    releaseIdempotencyKey: bind(idempotency.releaseIdempotencyKey),
+    pruneIdempotencyKeys: bind(idempotency.pruneIdempotencyKeys),
   };
 }

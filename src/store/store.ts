@@ -211,6 +211,13 @@ export interface StoreStats {
   oldestPendingCreatedAt: number | null;
 }
 
+/** What `claimIdempotencyKey` found (docs/api.md#idempotency). */
+export type IdempotencyClaim =
+  | { kind: 'claimed' }
+  | { kind: 'replay'; statusCode: number; body: string }
+  | { kind: 'mismatch' }
+  | { kind: 'in_progress' };
+
 export class ConflictError extends Error {}
 export class InvalidStateError extends Error {}
 
@@ -331,4 +338,22 @@ export interface Store {
   /** SQLite: returns most free pages to the filesystem; the pages released. */
   releaseFreePages(): Promise<number>;
   storeStats(): Promise<StoreStats>;
+  // Idempotency-Key: the first answer per organization and key, kept 24 hours
+  /** Takes the key for this request, or returns the kept answer, a mismatch, or "in progress". */
+  claimIdempotencyKey(input: {
+    orgId: string;
+    key: string;
+    fingerprint: string;
+    now: number;
+    lockMs: number;
+  }): Promise<IdempotencyClaim>;
+  completeIdempotencyKey(input: {
+    orgId: string;
+    key: string;
+    statusCode: number;
+    body: string;
+  }): Promise<void>;
+  releaseIdempotencyKey(orgId: string, key: string): Promise<void>;
+  /** Deletes answers kept since before `before`; returns how many. Also done on every keyed request. */
+  pruneIdempotencyKeys(before: number): Promise<number>;
 }

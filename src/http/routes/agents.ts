@@ -7,6 +7,7 @@ import { presentAgent } from '../present.js';
 import {
   agentSchema,
   createAgentBody,
+  idempotencyHeaders,
   idParams,
   listQuery,
   listResponse,
@@ -29,7 +30,16 @@ export function registerAgentRoutes(api: FastifyInstance, deps: AppDeps): void {
 
   api.post<{ Body: AgentBody }>(
     '/agents',
-    { schema: { tags, summary: 'Create an agent', body: createAgentBody, response: { 201: agentSchema } } },
+    {
+      config: { idempotent: true },
+      schema: {
+        headers: idempotencyHeaders,
+        tags,
+        summary: 'Create an agent',
+        body: createAgentBody,
+        response: { 201: agentSchema },
+      },
+    },
     async (req, reply) => {
       const b = req.body;
       try {

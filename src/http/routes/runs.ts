@@ -15,6 +15,7 @@ import {
   completeRunBody,
   createdRunSchema,
   createRunBody,
+  idempotencyHeaders,
   idParams,
   listResponse,
   runListQuery,
@@ -103,7 +104,9 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
   api.post<{ Body: CreateBody }>(
     '/runs',
     {
+      config: { idempotent: true },
       schema: {
+        headers: idempotencyHeaders,
         tags,
         summary: 'Create a test run (running, or already finished with a final status and counts)',
         body: createRunBody,
@@ -173,7 +176,9 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
   api.post<{ Params: { id: string }; Body: FinishBody & { status: 'completed' | 'failed' } }>(
     '/runs/:id/complete',
     {
+      config: { idempotent: true },
       schema: {
+        headers: idempotencyHeaders,
         tags,
         summary: 'Finish a run; fires its event',
         params: idParams,
@@ -191,7 +196,9 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
   api.post<{ Params: { id: string }; Body: FinishBody | undefined }>(
     '/runs/:id/cancel',
     {
+      config: { idempotent: true },
       schema: {
+        headers: idempotencyHeaders,
         tags,
         summary: 'Cancel a run; fires its event',
         params: idParams,

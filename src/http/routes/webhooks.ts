@@ -13,6 +13,7 @@ import { isUuid, pageOf } from '../params.js';
 import { presentWebhook } from '../present.js';
 import {
   createWebhookBody,
+  idempotencyHeaders,
   idParams,
   listResponse,
   testResultSchema,
@@ -79,7 +80,9 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
   api.post<{ Body: WebhookBody }>(
     '/webhooks',
     {
+      config: { idempotent: true },
       schema: {
+        headers: idempotencyHeaders,
         tags,
         summary: 'Create the org-level webhook, or an agent’s own webhook (agent_id)',
         body: createWebhookBody,
