@@ -541,7 +541,16 @@ export const deliveryListQuery = listQuery({
   status: { type: 'string', enum: DELIVERY_STATUSES },
   kind: kindQuery,
   webhook_id: uuid,
-  test_run_id: uuid,
+  test_run_id: {
+    type: 'string',
+    pattern: '^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|TR-[0-9]{5,})$',
+    description: 'The test run: its UUID or its TR- id (`TR-00042`).',
+    examples: ['TR-00042'],
+  },
+  event_id: {
+    ...uuid,
+    description: 'The event: the `webhook-id` header of what your receiver got.',
+  },
 });
 
 export const webhookDeliveryListQuery = listQuery({

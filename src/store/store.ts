@@ -108,6 +108,8 @@ export interface DeliveryFilter {
   status?: DeliveryStatus;
   kind?: DeliveryKind;
   testRunId?: string;
+  /** The event's id: the `webhook-id` header a receiver logged. */
+  eventId?: string;
 }
 
 export interface DeliveryDetail {

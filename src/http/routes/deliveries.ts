@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { parseRunId } from '../../domain/runMath.js';
 import type { DeliveryKind, DeliveryStatus } from '../../domain/types.js';
 import { InvalidStateError } from '../../store/store.js';
 import type { AppDeps } from '../app.js';
@@ -22,6 +23,7 @@ interface ListQuery {
   kind?: DeliveryKind;
   webhook_id?: string;
   test_run_id?: string;
+  event_id?: string;
 }
 
 const deliveryNotFound = () => new ApiError('NOT_FOUND', 'delivery not found');
@@ -67,13 +69,22 @@ export function registerDeliveryRoutes(api: FastifyInstance, deps: AppDeps): voi
     },
     async (req) => {
       const page = pageOf(req.query);
+      // A TR- id names the run by its number; one that does not exist matches nothing.
+      let testRunId = req.query.test_run_id;
+      if (testRunId !== undefined && !isUuid(testRunId)) {
+        const seq = parseRunId(testRunId);
+        const run = seq === null ? null : await store.getRunBySeq(req.orgId, seq);
+        if (!run) return { deliveries: [], total: 0, ...page };
+        testRunId = run.id;
+      }
       const { items, total } = await store.listDeliveries(
         req.orgId,
         {
           webhookId: req.query.webhook_id,
           status: req.query.status,
           kind: req.query.kind,
-          testRunId: req.query.test_run_id,
+          testRunId: testRunId?.toLowerCase(),
+          eventId: req.query.event_id?.toLowerCase(),
         },
         page,
       );

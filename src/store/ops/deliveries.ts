@@ -22,6 +22,7 @@ export async function listDeliveries(
   if (filter.status) base = base.where('deliveries.status', '=', filter.status);
   if (filter.kind) base = base.where('deliveries.kind', '=', filter.kind);
   if (filter.testRunId) base = base.where('deliveries.test_run_id', '=', filter.testRunId);
+  if (filter.eventId) base = base.where('deliveries.event_id', '=', filter.eventId);
   return readPage(
     base
       .selectAll('deliveries')

@@ -63,7 +63,12 @@ export function AgentForm({ agent, idPrefix, submitLabel, onSubmit, extraActions
     <form onSubmit={submit} noValidate aria-label={agent ? 'Agent details' : 'New agent'}>
       <ErrorBanner error={failure} />
       <div className="field-grid">
-        <Field id={`${idPrefix}-name`} label="Name" error={errors.name} hint="Unique in your organization.">
+        <Field
+          id={`${idPrefix}-name`}
+          label="Name"
+          error={errors.name}
+          hint="What your tests exercise: an app, service or suite, e.g. checkout-api. Unique in your organization; runhook report --agent finds it by this name."
+        >
           {(describedBy, invalid) => (
             <input
               id={`${idPrefix}-name`}
@@ -81,9 +86,9 @@ export function AgentForm({ agent, idPrefix, submitLabel, onSubmit, extraActions
         </Field>
         <Field
           id={`${idPrefix}-provider`}
-          label="Provider (optional)"
+          label="Built with (optional)"
           error={errors.provider}
-          hint="e.g. vapi, retell, openai"
+          hint="A note for your team, such as the framework, platform or vendor behind it (playwright, vapi). Runhook only stores it, as provider."
         >
           {(describedBy, invalid) => (
             <input
@@ -121,12 +126,16 @@ export function AgentForm({ agent, idPrefix, submitLabel, onSubmit, extraActions
           id={`${idPrefix}-active`}
           type="checkbox"
           checked={active}
+          aria-describedby={`${idPrefix}-active-hint`}
           onChange={(e) => {
             setActive(e.target.checked);
             setSaved(false);
           }}
         />
         <label htmlFor={`${idPrefix}-active`}>Active</label>
+        <p className="hint" id={`${idPrefix}-active-hint`}>
+          A label for your lists: runs of an inactive agent are still recorded and delivered.
+        </p>
       </div>
       <div className="form-actions">
         <button type="submit" className="button button-primary" disabled={busy}>

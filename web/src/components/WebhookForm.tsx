@@ -53,7 +53,10 @@ export function WebhookForm({
   onDirtyChange,
   deleteLabel,
 }: WebhookFormProps) {
-  const [enabled, setEnabled] = useState(webhook?.is_enabled ?? true);
+  // Before a webhook exists nothing is sent, so the switch shows Off; typing an endpoint turns it
+  // on (what Save will create) unless the user set the switch themselves.
+  const [enabled, setEnabled] = useState(webhook?.is_enabled ?? false);
+  const [switchTouched, setSwitchTouched] = useState(false);
   const [url, setUrl] = useState(webhook?.url ?? '');
   const [description, setDescription] = useState(webhook?.description ?? '');
   const [format, setFormat] = useState<WebhookFormat>(webhook?.format ?? 'standard');
@@ -156,12 +159,21 @@ export function WebhookForm({
           aria-checked={enabled}
           className="switch"
           checked={enabled}
-          onChange={(e) => touched(setEnabled)(e.target.checked)}
+          onChange={(e) => {
+            setSwitchTouched(true);
+            touched(setEnabled)(e.target.checked);
+          }}
           aria-describedby={`${idPrefix}-enabled-hint`}
         />
         <label htmlFor={`${idPrefix}-enabled`}>Send webhook notifications</label>
         <p className="hint" id={`${idPrefix}-enabled-hint`}>
-          {enabled ? 'On: a POST is sent when a test run finishes.' : 'Off: nothing is sent.'}
+          {webhook
+            ? enabled
+              ? 'On: a POST is sent when a test run finishes.'
+              : 'Off: nothing is sent.'
+            : enabled
+              ? 'On once saved: a POST is sent when a test run finishes.'
+              : 'Off: there is no webhook yet. Enter an endpoint URL and save to turn it on.'}
           {agentId && !enabled ? ' While off, this agent’s runs go to the organization webhook.' : ''}
         </p>
       </div>
@@ -184,7 +196,10 @@ export function WebhookForm({
             autoComplete="off"
             aria-describedby={describedBy}
             aria-invalid={invalid || undefined}
-            onChange={(e) => touched(setUrl)(e.target.value)}
+            onChange={(e) => {
+              touched(setUrl)(e.target.value);
+              if (!webhook && !switchTouched) setEnabled(e.target.value.trim() !== '');
+            }}
           />
         )}
       </Field>

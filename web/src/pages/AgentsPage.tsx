@@ -65,7 +65,7 @@ export function AgentsPage() {
                 <thead>
                   <tr>
                     <th scope="col">Name</th>
-                    <th scope="col">Provider</th>
+                    <th scope="col">Built with</th>
                     <th scope="col">State</th>
                     <th scope="col">Description</th>
                     <th scope="col">Created</th>

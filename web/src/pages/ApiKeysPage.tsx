@@ -1,5 +1,6 @@
 import { type FormEvent, useState } from 'react';
 import { ApiError, api, signOut } from '../api';
+import { copyText } from '../clipboard';
 import { ConfirmButton } from '../components/ConfirmButton';
 import { Empty, ErrorBanner, Loading, StatusMessage } from '../components/Feedback';
 import { Field } from '../components/Field';
@@ -20,21 +21,8 @@ function isCurrentKey(key: ApiKey): boolean {
   return Boolean(mine && prefix.length >= 8 && mine.startsWith(prefix));
 }
 
-async function copyText(text: string, fallbackInput: HTMLInputElement | null): Promise<boolean> {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch {
-    // Clipboard API needs a secure context; plain http on a LAN address falls back to selection.
-    if (!fallbackInput) return false;
-    fallbackInput.select();
-    return document.execCommand('copy');
-  }
-}
-
 function NewKeyNotice({ created, onDone }: { created: CreatedApiKey; onDone: () => void }) {
   const [copied, setCopied] = useState<boolean | null>(null);
-  const [input, setInput] = useState<HTMLInputElement | null>(null);
   return (
     <div className="new-key" data-testid="new-key">
       <p>
@@ -47,7 +35,6 @@ function NewKeyNotice({ created, onDone }: { created: CreatedApiKey; onDone: () 
         </label>
         <input
           id="new-key-value"
-          ref={setInput}
           className="mono"
           readOnly
           value={created.key}
@@ -57,7 +44,7 @@ function NewKeyNotice({ created, onDone }: { created: CreatedApiKey; onDone: () 
         <button
           type="button"
           className="button button-primary"
-          onClick={async () => setCopied(await copyText(created.key, input))}
+          onClick={async () => setCopied(await copyText(created.key))}
         >
           Copy
         </button>

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { api, errorMessage } from '../api';
 import { HttpStatus, StatusBadge } from '../components/Badges';
-import { CodeBlock, HeadersTable } from '../components/CodeBlock';
+import { BodyView, CodeBlock, HeadersTable } from '../components/CodeBlock';
 import { ErrorBanner, Loading, StatusMessage } from '../components/Feedback';
 import { Page, Section } from '../components/Page';
 import { Time } from '../components/Time';
@@ -263,8 +263,8 @@ function AttemptItem({ attempt, latest }: { attempt: Attempt; latest: boolean })
                 caption={`Request headers of attempt ${attempt.attempt_number}`}
               />
             </details>
-            <CodeBlock
-              text={attempt.request.body}
+            <BodyView
+              body={attempt.request.body}
               label={`Request body of attempt ${attempt.attempt_number}`}
               testId="attempt-request-body"
             />
@@ -280,8 +280,8 @@ function AttemptItem({ attempt, latest }: { attempt: Attempt; latest: boolean })
                     caption={`Response headers of attempt ${attempt.attempt_number}`}
                   />
                 </details>
-                <CodeBlock
-                  text={attempt.response.body}
+                <BodyView
+                  body={attempt.response.body}
                   label={`Response body of attempt ${attempt.attempt_number}`}
                   testId="attempt-response-body"
                 />
