@@ -3,7 +3,7 @@
  * folder, and `npm pack ./sdk` installed alone into another empty folder, whose receiver verifies a
  * real delivery from that server. See docs/installing.md.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -138,6 +138,34 @@ const server = createServer((req, res) => {
 server.listen(0, '127.0.0.1', () => console.log('port ' + server.address().port));
 `,
     );
+    // TypeScript users get the types from the package's exports alone.
+    writeFileSync(
+      join(receiverDir, 'consumer.ts'),
+      `import { type RunhookEvent, verifyWebhook, WebhookVerificationError } from '@runhook/sdk';
+export function check(body: string, headers: Record<string, string>): RunhookEvent | string {
+  try {
+    const event = verifyWebhook(body, headers, ['whsec_old', 'whsec_new'], { toleranceSeconds: 60 });
+    return event.event === 'test_run_completed' ? event.test_run.test_run_id : event;
+  } catch (error) {
+    if (error instanceof WebhookVerificationError) return error.message;
+    throw error;
+  }
+}
+`,
+    );
+    const tsc = spawnSync(
+      process.execPath,
+      [
+        join(ROOT, 'node_modules/typescript/bin/tsc'),
+        ...['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext'],
+        ...['--target', 'es2022', '--types', 'node', '--typeRoots', join(ROOT, 'node_modules/@types')],
+        'consumer.ts',
+      ],
+      { cwd: receiverDir, encoding: 'utf8' },
+    );
+    expect(tsc.stdout + tsc.stderr).toBe('');
+    expect(tsc.status).toBe(0);
+
     const receiver = start(process.execPath, ['receiver.mjs'], receiverDir, {
       RUNHOOK_WEBHOOK_SECRET: SECRET,
     });
