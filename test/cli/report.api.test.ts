@@ -233,11 +233,18 @@ describe('reportRun', () => {
     ).rejects.toThrow('POST /api/v1/runs was refused: 400 INVALID_FIELD_VALUE total_scenarios is too small');
   });
 
-  it('says so when the server answers something that is not JSON', async () => {
+  it('says so when the server answers something that is not JSON (a proxy’s 502, tried three times)', async () => {
     state.refuseRuns = { status: 502, body: '<html>Bad Gateway</html>' };
     await expect(
-      reportRun({ files: [fixture('pytest.xml')], agent: 'ci', apiUrl: baseUrl, apiKey: KEY }),
+      reportRun({
+        files: [fixture('pytest.xml')],
+        agent: 'ci',
+        apiUrl: baseUrl,
+        apiKey: KEY,
+        retryDelaysMs: [10, 10],
+      }),
     ).rejects.toThrow(/answered 502 with a body that is not JSON: <html>Bad Gateway/);
+    expect(state.seen.filter((s) => s.url === '/api/v1/runs')).toHaveLength(3);
   });
 });
 

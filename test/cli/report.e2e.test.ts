@@ -1,13 +1,14 @@
 /**
  * JUnit file → `runhook report` → a real Runhook server → the real delivery worker → a webhook
- * received by a real HTTP server on 127.0.0.1, whose counts and failures must match the file.
- * On every backend.
+ * received by a real HTTP server on 127.0.0.1, whose counts and failures must match the file;
+ * and the same CI step run twice makes one run. On every backend.
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhook } from '../../sdk/index.js';
 import { reportRun } from '../../src/cli/report.js';
 import { backends, type TestDatabase } from '../helpers/backends.js';
+import { runCli } from '../helpers/cli.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { type RealServer, startRealServer } from '../sdk/realServer.js';
 
@@ -107,6 +108,83 @@ for (const backend of backends) {
       // GET /runs/{id} keeps the failures.
       const stored = await server.api('GET', `/runs/${result.id}`);
       expect(stored.json.failures).toHaveLength(5);
+    });
+
+    it('makes one run and one delivery when the same CI step runs twice, and a second agent lookup finds the agent', async () => {
+      const before = receiver.requests.length;
+      const runsBefore = (await server.api('GET', '/runs?limit=100')).json.total as number;
+      const args = [
+        'report',
+        fixture('playwright.xml'),
+        '--agent',
+        'Healthcare Assistant',
+        '--api-url',
+        server.baseUrl,
+        '--api-key',
+        server.apiKey,
+      ];
+      const deliveriesBefore = (await server.api('GET', '/deliveries?limit=1')).json.total as number;
+      const first = runCli(args, {});
+      expect(await first.exited, first.output()).toBe(0);
+      const second = runCli(args, {});
+      expect(await second.exited, second.output()).toBe(0);
+      expect(second.output()).toMatch(/already reported: this is the same run/);
+      // Both print the same "<test_run_id> <results_url>".
+      const line = (out: string) => out.split('\n').find((l) => /^TR-\d{5} http/.test(l));
+      expect(line(first.output())).toMatch(/^TR-\d{5} http/);
+      expect(line(second.output())).toBe(line(first.output()));
+
+      const runs = await server.api('GET', '/runs?limit=100');
+      expect(runs.json.total).toBe(runsBefore + 1);
+      const run = runs.json.runs.find((r: { name: string }) => r.name === 'booking.spec.js');
+      expect(run).toMatchObject({
+        status: 'failed',
+        passed_count: 2,
+        failed_count: 1,
+        error_count: 1,
+        total_scenarios: 4,
+        started_at: '2026-12-01T00:15:29Z',
+        completed_at: '2026-12-01T00:15:35Z',
+        duration_seconds: 5,
+      });
+      const agents = await server.api('GET', '/agents?limit=100');
+      expect(
+        agents.json.agents.filter((a: { name: string }) => a.name === 'Healthcare Assistant'),
+      ).toHaveLength(1);
+
+      // One run, one event, one delivery (each event is stored with its run, so a second run
+      // would show here at once).
+      const deliveries = await server.api('GET', '/deliveries?limit=1');
+      expect(deliveries.json.total).toBe(deliveriesBefore + 1);
+      await receiver.waitFor(before + 1, 15_000);
+    });
+
+    it('makes one run when two jobs report the same file at the same moment (and one agent)', async () => {
+      const runsBefore = (await server.api('GET', '/runs?limit=1')).json.total as number;
+      const args = [
+        'report',
+        fixture('jest-junit.xml'),
+        '--agent',
+        'Parallel Bot',
+        '--api-url',
+        server.baseUrl,
+        '--api-key',
+        server.apiKey,
+      ];
+      const jobs = [runCli(args, {}), runCli(args, {})];
+      const codes = await Promise.all(jobs.map((job) => job.exited));
+      expect(codes, jobs.map((job) => job.output()).join('\n---\n')).toEqual([0, 0]);
+      const lines = jobs.map((job) =>
+        job
+          .output()
+          .split('\n')
+          .find((l) => /^TR-\d{5} http/.test(l)),
+      );
+      expect(lines[0]).toMatch(/^TR-\d{5} http/);
+      expect(lines[1]).toBe(lines[0]);
+      expect((await server.api('GET', '/runs?limit=1')).json.total).toBe(runsBefore + 1);
+      const agents = await server.api('GET', '/agents?limit=100');
+      expect(agents.json.agents.filter((a: { name: string }) => a.name === 'Parallel Bot')).toHaveLength(1);
     });
   });
 }
