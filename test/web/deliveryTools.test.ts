@@ -96,7 +96,9 @@ describe.skipIf(!chromiumFound)('delivery page and search in Chromium', () => {
     await attempt.getByRole('button', { name: 'Raw (as sent)' }).first().click();
     expect(await body.textContent()).toBe(received.body);
 
-    await attempt.getByRole('button', { name: 'Copy request body of attempt 1 exactly as sent' }).click();
+    await attempt
+      .getByRole('button', { name: 'Copy raw: Request body of attempt 1, exactly as sent' })
+      .click();
     await attempt.getByText('Copied, byte for byte.').waitFor();
     const copied = await page.evaluate<string>('navigator.clipboard.readText()');
     expect(copied).toBe(received.body);

@@ -32,6 +32,7 @@ export function AgentForm({ agent, idPrefix, submitLabel, onSubmit, extraActions
 
   async function submit(event: FormEvent) {
     event.preventDefault();
+    if (busy) return;
     setErrors({});
     setFailure(null);
     setSaved(false);
@@ -138,7 +139,7 @@ export function AgentForm({ agent, idPrefix, submitLabel, onSubmit, extraActions
         </p>
       </div>
       <div className="form-actions">
-        <button type="submit" className="button button-primary" disabled={busy}>
+        <button type="submit" className="button button-primary" aria-disabled={busy || undefined}>
           {busy ? 'Saving…' : submitLabel}
         </button>
         {saved && agent ? <StatusMessage testId="agent-save-status">Saved</StatusMessage> : null}

@@ -67,7 +67,7 @@ export function BodyView({ body, label, testId }: { body: string; label: string;
         <button
           type="button"
           className="button button-small"
-          aria-label={`Copy ${label.charAt(0).toLowerCase()}${label.slice(1)} exactly as sent`}
+          aria-label={`Copy raw: ${label}, exactly as sent`}
           onClick={async () => setCopied(await copyText(body))}
         >
           Copy raw

@@ -31,7 +31,7 @@ export function TestWebhookPanel({
   const [failure, setFailure] = useState<unknown>(null);
 
   async function run() {
-    if (!webhookId) return;
+    if (!webhookId || busy) return;
     setBusy(true);
     setFailure(null);
     setOutcome(null);
@@ -69,7 +69,9 @@ export function TestWebhookPanel({
           type="button"
           className="button"
           onClick={run}
-          disabled={!webhookId || busy}
+          disabled={!webhookId}
+          // While busy the button stays focusable (a disabled one drops keyboard focus to the page).
+          aria-disabled={busy || undefined}
           aria-describedby="test-webhook-hint"
         >
           {busy ? 'Sending test…' : 'Test Webhook'}

@@ -78,6 +78,7 @@ export function WebhookForm({
 
   async function save(event: FormEvent) {
     event.preventDefault();
+    if (saving) return;
     setErrors({});
     setFailure(null);
     setSaved(false);
@@ -258,7 +259,7 @@ export function WebhookForm({
       <HeadersEditor idPrefix={idPrefix} rows={rows} onChange={touched(setRows)} error={errors.headers} />
 
       <div className="form-actions">
-        <button type="submit" className="button button-primary" disabled={saving}>
+        <button type="submit" className="button button-primary" aria-disabled={saving || undefined}>
           {saving ? 'Saving…' : 'Save'}
         </button>
         {saved ? <StatusMessage testId="save-status">Saved</StatusMessage> : null}

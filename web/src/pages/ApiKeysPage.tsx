@@ -74,6 +74,7 @@ export function ApiKeysPage() {
 
   async function create(event: FormEvent) {
     event.preventDefault();
+    if (busy) return;
     setErrors({});
     setFailure(null);
     if (!name.trim()) {
@@ -152,7 +153,7 @@ export function ApiKeysPage() {
             )}
           </Field>
           <div className="form-actions">
-            <button type="submit" className="button button-primary" disabled={busy}>
+            <button type="submit" className="button button-primary" aria-disabled={busy || undefined}>
               {busy ? 'Creating…' : 'Create key'}
             </button>
           </div>

@@ -51,7 +51,7 @@ export function DeliveryPage({ deliveryId }: { deliveryId: string }) {
   });
 
   async function doRedeliver() {
-    if (!detail) return;
+    if (!detail || busy) return;
     const before = detail.attempts.length;
     setRedeliver({ state: 'sending' });
     try {
@@ -117,7 +117,12 @@ export function DeliveryPage({ deliveryId }: { deliveryId: string }) {
       }
       actions={
         <div className="redeliver">
-          <button type="button" className="button button-primary" onClick={doRedeliver} disabled={busy}>
+          <button
+            type="button"
+            className="button button-primary"
+            onClick={doRedeliver}
+            aria-disabled={busy || undefined}
+          >
             {busy ? 'Redelivering…' : 'Redeliver'}
           </button>
           {redeliver.state === 'waiting' ? (
