@@ -55,7 +55,7 @@ export function signStandardWebhook(
  *
  * @example
  * app.post('/runhook', express.raw({ type: 'application/json' }), (req, res) => {
- *   const event = verifyWebhook(req.body, req.headers, process.env.RUNHOOK_SECRET!);
+ *   const event = verifyWebhook(req.body, req.headers, process.env.RUNHOOK_WEBHOOK_SECRET!);
  *   if (event.event === 'test_run_completed') console.log(event.test_run.pass_rate);
  *   res.sendStatus(204);
  * });

@@ -44,8 +44,15 @@ describe('examples in the docs', () => {
     }
   });
 
-  it('no doc still uses the old variable name or status for the Python verifier', () => {
-    for (const doc of ['docs/receiving-webhooks.md', 'docs/python/verify_runhook.py', 'sdk/README.md']) {
+  it('no doc or SDK comment still uses the old variable name (RUNHOOK_SECRET) or status (401)', () => {
+    const places = ['docs/receiving-webhooks.md', 'docs/python/verify_runhook.py', 'sdk/README.md'];
+    for (const doc of [
+      ...places,
+      'sdk/index.ts',
+      'sdk/standardWebhooks.ts',
+      'README.md',
+      'docs/quickstart.md',
+    ]) {
       expect(read(doc)).not.toMatch(/RUNHOOK_SECRET\b|abort\(401/);
     }
     expect(read('docs/receiving-webhooks.md')).not.toMatch(/Python: standard library only/);
