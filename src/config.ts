@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { HealthPolicy } from './domain/health.js';
 import { type Cidr, parseCidrList } from './domain/ipRules.js';
 import { parseDuration, parseDurationList } from './domain/time.js';
@@ -43,10 +44,37 @@ export class ConfigError extends Error {
   }
 }
 
+// RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens.
+const HOST_NAME =
+  /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
 const API_KEY_PATTERN = /^sk_live_[A-Za-z0-9]{40}$/;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 type Env = Record<string, string | undefined>;
+
+/**
+ * Variables whose value is never printed, not even when it is wrong: keys, tokens, and the alert
+ * URL (a Slack or Teams webhook URL is itself a credential).
+ */
+const SECRET_VARIABLES = new Set([
+  'RUNHOOK_SECRET_KEY',
+  'RUNHOOK_BOOTSTRAP_API_KEY',
+  'RUNHOOK_METRICS_TOKEN',
+  'RUNHOOK_ALERT_SECRET',
+  'RUNHOOK_ALERT_URL',
+]);
+
+/** A database URL with its password replaced, safe to print. */
+export function redactDatabaseUrl(url: string): string {
+  return url.replace(/(\/\/[^/@:]*:)[^/@]*@/, '$1***@').replace(/(password=)[^&]*/gi, '$1***');
+}
+
+/** How a bad value is quoted in an error: as given, redacted, or not at all. */
+function shownValue(name: string, raw: string): string {
+  if (SECRET_VARIABLES.has(name)) return `the value, ${raw.length} characters, is not shown`;
+  if (name === 'RUNHOOK_DATABASE_URL') return `got "${redactDatabaseUrl(raw)}"`;
+  return `got "${raw}"`;
+}
 
 function read<T>(env: Env, name: string, fallback: T, parse: (text: string) => T): T {
   const raw = env[name];
@@ -54,7 +82,7 @@ function read<T>(env: Env, name: string, fallback: T, parse: (text: string) => T
   try {
     return parse(raw.trim());
   } catch (err) {
-    throw new ConfigError(name, `${(err as Error).message} (got "${raw}")`);
+    throw new ConfigError(name, `${(err as Error).message} (${shownValue(name, raw)})`);
   }
 }
 
@@ -75,7 +103,11 @@ export function loadConfig(env: Env = process.env): Config {
     parseDatabaseUrl('sqlite:./data/runhook.db'),
     parseDatabaseUrl,
   );
-  const host = read(env, 'RUNHOOK_HOST', '127.0.0.1', (t) => t);
+  const host = read(env, 'RUNHOOK_HOST', '127.0.0.1', (t) => {
+    if (isIP(t) === 0 && !HOST_NAME.test(t))
+      throw new Error('must be an IP address of this machine (e.g. 127.0.0.1, 0.0.0.0, ::) or a host name');
+    return t;
+  });
   const port = read(env, 'RUNHOOK_PORT', 8080, integer(0, 65535));
   const publicUrl = read(env, 'RUNHOOK_PUBLIC_URL', '', (t) => {
     const u = new URL(t);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config.js';
+import { type Config, ConfigError, loadConfig } from '../config.js';
 import { createWorker, type Worker } from '../delivery/worker.js';
 import { buildApp } from '../http/app.js';
 import { createRetentionSweeper, type RetentionSweeper } from '../retention/sweeper.js';
@@ -53,6 +53,40 @@ export function onShutdown(rt: Runtime, stop: () => Promise<void>): void {
   process.once('SIGINT', handler);
 }
 
+/**
+ * Why the server could not bind, named by the variable to change (a bare `getaddrinfo ENOTFOUND`
+ * says neither what nor where).
+ */
+export function listenError(err: unknown, config: Pick<Config, 'host' | 'port'>): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_NONAME':
+      return new ConfigError(
+        'RUNHOOK_HOST',
+        `"${config.host}" is neither an IP address nor a host name this machine can resolve; use an address of this machine, e.g. 127.0.0.1 or 0.0.0.0 for all interfaces`,
+      );
+    case 'EADDRNOTAVAIL':
+      return new ConfigError(
+        'RUNHOOK_HOST',
+        `${config.host} is not an address of this machine; use one it has, e.g. 127.0.0.1 or 0.0.0.0 for all interfaces`,
+      );
+    case 'EADDRINUSE':
+      return new ConfigError(
+        'RUNHOOK_PORT',
+        `port ${config.port} on ${config.host} is already in use; stop what uses it or choose another port`,
+      );
+    case 'EACCES':
+      return new ConfigError(
+        'RUNHOOK_PORT',
+        `port ${config.port} needs privileges this process does not have; choose a port above 1023`,
+      );
+    default:
+      return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
@@ -69,7 +103,13 @@ export function registerServeCommand(program: Command): void {
         logger: rt.logger,
         plugins: extraPlugins(rt),
       });
-      await app.listen({ host: config.host, port: config.port });
+      try {
+        await app.listen({ host: config.host, port: config.port });
+      } catch (err) {
+        await app.close().catch(() => {});
+        await closeRuntime(rt).catch(() => {});
+        throw listenError(err, config);
+      }
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       // Only now, with the port bound: a start that fails earlier (port taken) must not create

@@ -2,7 +2,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Agent } from 'undici';
-import { type Cidr, isAddressAllowed } from '../domain/ipRules.js';
+import { ALLOWED_CIDRS_HINT, type Cidr, isAddressAllowed } from '../domain/ipRules.js';
 import type { AttemptResponse, ErrorClass } from '../domain/types.js';
 
 /** Response bodies are kept up to this size in the attempt log (docs/delivery.md#attempts-and-error-classes). */
@@ -58,7 +58,7 @@ function safeLookup(allowed: readonly Cidr[]) {
         const seen = addresses.map((a) => a.address).join(', ');
         return callback(
           new SsrfBlockedError(
-            `${hostname} resolves to ${seen}, which is not a public address`,
+            `${hostname} resolves to ${seen}, which is not a public address; ${ALLOWED_CIDRS_HINT}`,
           ) as NodeJS.ErrnoException,
           [],
         );
@@ -151,7 +151,7 @@ export function createHttpSender(options: {
     }
     const host = url.hostname.replace(/^\[|\]$/g, '');
     if (isIP(host) !== 0 && !isAddressAllowed(host, options.allowedCidrs)) {
-      return fail(new SsrfBlockedError(`${host} is not a public address`));
+      return fail(new SsrfBlockedError(`${host} is not a public address; ${ALLOWED_CIDRS_HINT}`));
     }
     const controller = new AbortController();
     const timer = setTimeout(

@@ -197,3 +197,10 @@ export function isInCidrList(ip: string, allowed: readonly Cidr[]): boolean {
 export function isAddressAllowed(ip: string, allowed: readonly Cidr[]): boolean {
   return isInCidrList(ip, allowed) || !isForbiddenAddress(ip);
 }
+
+/**
+ * Appended to every refusal of a non-public destination: the operator's way out, for a receiver
+ * on the same machine or network (docs/configuration.md).
+ */
+export const ALLOWED_CIDRS_HINT =
+  'to allow it, add its range to RUNHOOK_ALLOWED_CIDRS (e.g. 127.0.0.0/8,::1/128 for a receiver on this machine)';

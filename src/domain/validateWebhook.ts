@@ -2,7 +2,13 @@
  * Validation of a webhook's user-supplied fields (docs/api.md#conventions, docs/payloads.md#headers). Each check returns the first
  * problem found, naming the field, or null / ok; the HTTP layer turns a problem into a 400.
  */
-import { type Cidr, forbiddenAddressReason, isInCidrList, parseAddress } from './ipRules.js';
+import {
+  ALLOWED_CIDRS_HINT,
+  type Cidr,
+  forbiddenAddressReason,
+  isInCidrList,
+  parseAddress,
+} from './ipRules.js';
 
 export type FieldProblem = { field: string; message: string };
 
@@ -75,7 +81,7 @@ export function checkWebhookUrl(url: string, allowed: readonly Cidr[]): UrlCheck
       const reason = forbiddenAddressReason(hostname);
       if (reason !== null) {
         return urlProblem(
-          `url must not point to a private, loopback or link-local address (${hostname} is ${reason})`,
+          `url must not point to a private, loopback or link-local address (${hostname} is ${reason}); ${ALLOWED_CIDRS_HINT}`,
         );
       }
     }
@@ -83,7 +89,7 @@ export function checkWebhookUrl(url: string, allowed: readonly Cidr[]): UrlCheck
   }
   if (isLocalhostName(hostname) && !isInCidrList('127.0.0.1', allowed)) {
     return urlProblem(
-      `url must not point to a private, loopback or link-local address (${hostname} is loopback)`,
+      `url must not point to a private, loopback or link-local address (${hostname} is loopback); ${ALLOWED_CIDRS_HINT}`,
     );
   }
   return { ok: true, hostname, literalAddress: null };

@@ -1,6 +1,6 @@
 /**
  * Finding deliveries by what a user has at hand: the run's UUID or TR- id from CI, or the event id
- * (the `webhook-id` header) from a receiver's log. docs/api.md#deliveries.
+ * (the `webhook-id` header) from a receiver's log; see docs/api.md.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../helpers/backends.js';

@@ -47,6 +47,10 @@ for (const backend of backends) {
       const ssrf = await ctx.api('POST', '/api/v1/webhooks', { url: 'http://169.254.169.254/latest' });
       expectError(ssrf, 400, 'INVALID_FIELD_VALUE');
       expect(ssrf.body.details.field).toBe('url');
+      // The refusal says how an operator allows a private receiver on purpose.
+      expect(ssrf.body.error).toContain('RUNHOOK_ALLOWED_CIDRS');
+      const loopback = await ctx.api('POST', '/api/v1/webhooks', { url: 'http://10.1.2.3/hook' });
+      expect(loopback.body.error).toMatch(/private.*RUNHOOK_ALLOWED_CIDRS/);
       expectError(await ctx.api('GET', '/api/v1/runs?limit=abc'), 400, 'INVALID_FIELD_VALUE');
       expectError(await ctx.api('GET', '/api/v1/runs?status=done'), 400, 'INVALID_FIELD_VALUE');
     });

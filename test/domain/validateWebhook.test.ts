@@ -75,7 +75,9 @@ describe('checkWebhookUrl', () => {
       ok: false,
       problem: {
         field: 'url',
-        message: 'url must not point to a private, loopback or link-local address (127.0.0.1 is loopback)',
+        message:
+          'url must not point to a private, loopback or link-local address (127.0.0.1 is loopback); ' +
+          'to allow it, add its range to RUNHOOK_ALLOWED_CIDRS (e.g. 127.0.0.0/8,::1/128 for a receiver on this machine)',
       },
     });
   });

@@ -1,7 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import type { FastifyInstance } from 'fastify';
 import { sendDelivery } from '../../delivery/sendDelivery.js';
-import { forbiddenAddressReason, isAddressAllowed } from '../../domain/ipRules.js';
+import { ALLOWED_CIDRS_HINT, forbiddenAddressReason, isAddressAllowed } from '../../domain/ipRules.js';
 import { renderBody, testPayload } from '../../domain/payloads.js';
 import type { WebhookFormat } from '../../domain/types.js';
 import { checkHeaders, checkSecret, checkWebhookUrl } from '../../domain/validateWebhook.js';
@@ -60,7 +60,7 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
         const reason = forbiddenAddressReason(address) ?? 'not a public address';
         throw invalidField(
           'url',
-          `url host ${checked.hostname} resolves to ${address} (${reason}); webhooks must point to public addresses`,
+          `url host ${checked.hostname} resolves to ${address} (${reason}); webhooks must point to public addresses; ${ALLOWED_CIDRS_HINT}`,
         );
       }
     }
