@@ -4,7 +4,7 @@
  * Used by test/packaging/install.test.ts and test/examples/examples.test.ts.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureBuilt, ROOT } from './cli.js';
 
@@ -37,9 +37,31 @@ function pack(args: string[], destination: string): { tarball: string; files: st
   return { tarball: join(destination, result!.filename), files: result!.files.map((f) => f.path) };
 }
 
-/** `npm pack ./sdk` (its prepack compiles sdk/ into sdk/dist). */
+/**
+ * `npm pack ./sdk`, done on a copy of sdk/ so that test files packing at the same time never see
+ * each other's half-written sdk/dist: the copy is compiled the way its prepack does, then packed.
+ */
 export function packSdk(destination: string) {
-  return pack(['./sdk'], destination);
+  const copy = join(destination, 'sdk-source');
+  mkdirSync(copy, { recursive: true });
+  for (const file of readdirSync(join(ROOT, 'sdk'))) {
+    if (file === 'package.json' || file === 'README.md' || file === 'LICENSE' || file === 'tsconfig.json')
+      copyFileSync(join(ROOT, 'sdk', file), join(copy, file));
+    else if (file.endsWith('.ts') && !file.endsWith('.test.ts'))
+      copyFileSync(join(ROOT, 'sdk', file), join(copy, file));
+  }
+  execFileSync(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules/typescript/bin/tsc'),
+      ...['-p', join(copy, 'tsconfig.json'), '--typeRoots', join(ROOT, 'node_modules/@types')],
+    ],
+    { stdio: 'pipe' },
+  );
+  const [result] = JSON.parse(
+    npm(['pack', '--ignore-scripts', '--json', '--pack-destination', destination], copy),
+  ) as PackResult[];
+  return { tarball: join(destination, result!.filename), files: result!.files.map((f) => f.path) };
 }
 
 /**
