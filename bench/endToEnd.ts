@@ -1,6 +1,6 @@
 /**
- * Runhook end to end on one database: finished runs created through the store (with the real
- * event renderer), the real worker delivering them to the benchmark receiver, and the attempt log
+ * Runhook end to end on one database: finished runs created through the store (rendered by
+ * domain/payloads.ts as in production), the real worker delivering them to the benchmark receiver, and the attempt log
  * checked afterwards.
  *
  * Two phases on the same database and worker:
@@ -18,8 +18,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { loadConfig } from '../src/config.js';
-import { createWorker } from '../src/delivery/worker.js';
-import { createEventRenderer } from '../src/http/eventRenderer.js';
+import { createWorker } from '../src/delivery/deliveryWorker.js';
 import { closeRuntime, createLogger, openRuntime } from '../src/runtime.js';
 import { generateApiKey, newApiKeyRecord } from '../src/security/apiKeys.js';
 import type { DeliveryResult } from '../src/store/store.js';
@@ -82,7 +81,6 @@ export async function measureEndToEnd(input: {
   const logger = createLogger(config, pino.destination({ dest: '/dev/null', sync: false }));
   const rt = await openRuntime(config, logger);
   const { store } = rt;
-  const renderer = createEventRenderer(config.publicUrl);
 
   const now0 = Date.now();
   const orgs: Array<{ id: string; agents: string[]; next: number }> = [];
@@ -134,7 +132,7 @@ export async function measureEndToEnd(input: {
         totalScenarios: null,
         completedAt: now,
       },
-      renderer,
+      config.publicUrl,
       now,
     );
     return { id: run.id, createdAt: now };
@@ -156,7 +154,7 @@ export async function measureEndToEnd(input: {
   let target = input.runs;
   let reached: (() => void) | null = null;
   const onRecorded = (results: readonly DeliveryResult[]) => {
-    for (const r of results) if (r.status === 'succeeded') succeeded++;
+    for (const r of results) if (r.outcome.kind === 'delivered') succeeded++;
     if (succeeded >= target && reached) reached();
   };
   const until = (n: number) =>

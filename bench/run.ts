@@ -16,9 +16,9 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
+import { standardPayload } from '../src/domain/payloads.js';
 import { buildDeliveryHeaders } from '../src/domain/signing.js';
 import type { TestRun } from '../src/domain/types.js';
-import { createEventRenderer } from '../src/http/eventRenderer.js';
 import { USER_AGENT } from '../src/version.js';
 import { type EndToEndResult, measureEndToEnd, type ReceiverHandle } from './endToEnd.js';
 import { measureRawCeiling } from './rawCeiling.js';
@@ -63,7 +63,6 @@ async function startReceiver(): Promise<{ handle: ReceiverHandle; origin: string
 
 /** Bodies and headers shaped exactly like Runhook's standard deliveries, for the raw ceiling. */
 function sampleDeliveries(count: number): { bodies: string[]; headers: Record<string, string> } {
-  const renderer = createEventRenderer('http://runhook.bench');
   const now = Date.now();
   const bodies = Array.from({ length: count }, (_, i) => {
     const run: TestRun = {
@@ -87,7 +86,7 @@ function sampleDeliveries(count: number): { bodies: string[]; headers: Record<st
       maxScenarios: null,
       maxTurns: null,
     };
-    return renderer.standardPayload(run, now);
+    return JSON.stringify(standardPayload(run, now, 'http://runhook.bench'));
   });
   const headers = buildDeliveryHeaders({
     format: 'standard',

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { type Config, ConfigError, loadConfig } from '../config.js';
-import { createWorker, type Worker } from '../delivery/worker.js';
+import { createWorker, type Worker } from '../delivery/deliveryWorker.js';
 import { buildApp } from '../http/app.js';
 import { createRetentionSweeper, type RetentionSweeper } from '../retention/sweeper.js';
 import { bootstrapOrganization, closeRuntime, openRuntime, type Runtime } from '../runtime.js';

@@ -15,15 +15,14 @@ export interface SendRequest {
   timeoutMs: number;
 }
 
-export interface SendResult {
-  startedAt: number;
-  responseTimeMs: number;
-  httpStatus: number | null;
-  errorClass: ErrorClass | null;
-  errorMessage: string | null;
-  response: AttemptResponse | null;
-  retryAfter: string | null;
-}
+/**
+ * What the wire gave back: an answer (any status; what it means is decided in
+ * domain/classifyOutcome.ts), or a transport error and its class.
+ */
+export type SendResult = { startedAt: number; responseTimeMs: number } & (
+  | { httpStatus: number; response: AttemptResponse; errorClass: null; errorMessage: null }
+  | { httpStatus: null; response: null; errorClass: ErrorClass; errorMessage: string }
+);
 
 export interface HttpSender {
   send(request: SendRequest): Promise<SendResult>;
@@ -140,7 +139,6 @@ export function createHttpSender(options: {
         errorClass,
         errorMessage: message,
         response: null,
-        retryAfter: null,
       };
     };
     let url: URL;
@@ -184,15 +182,17 @@ export function createHttpSender(options: {
         chunks.push(buf);
         size += buf.length;
       }
-      const headers = flattenHeaders(res.headers);
       return {
         startedAt,
         responseTimeMs: elapsed(),
         httpStatus: res.statusCode,
-        errorClass: res.statusCode >= 200 && res.statusCode < 300 ? null : 'http_status',
-        errorMessage: res.statusCode >= 200 && res.statusCode < 300 ? null : `HTTP ${res.statusCode}`,
-        response: { headers, body: Buffer.concat(chunks).toString('utf8'), truncated },
-        retryAfter: headers['retry-after'] ?? null,
+        errorClass: null,
+        errorMessage: null,
+        response: {
+          headers: flattenHeaders(res.headers),
+          body: Buffer.concat(chunks).toString('utf8'),
+          truncated,
+        },
       };
     } catch (err) {
       if (controller.signal.aborted) return fail(controller.signal.reason);

@@ -1,27 +1,33 @@
 /**
- * What one attempt's answer means for its delivery (docs/delivery.md#success-and-failure): delivered on 2xx, gone on 410
- * (the webhook gets disabled), anything else is worth retrying. Redirects are not followed,
- * so 3xx is a failure like any other non-2xx.
+ * What a receiver's answer means, decided here and nowhere else (docs/delivery.md#success-and-failure): delivered on 2xx, gone
+ * on 410 (the webhook gets disabled), anything else is worth retrying. Redirects are not
+ * followed, so 3xx is a failure like any other non-2xx.
  */
-import type { ErrorClass } from './types.js';
+import type { WebhookFormat } from './types.js';
 
-export type AttemptOutcome =
+export type AnswerClass =
   | { kind: 'delivered' }
   | { kind: 'gone' }
   | { kind: 'retryable'; retryAfterMs: number | null };
 
-export interface AttemptResult {
+export interface Answer {
+  /** The format the delivery was sent in: what counts as delivered may depend on the receiver. */
+  format: WebhookFormat;
   /** null when there was no HTTP answer (timeout, refused, DNS, TLS, SSRF block...). */
   httpStatus: number | null;
-  errorClass: ErrorClass | null;
   /** The raw `Retry-After` response header, if any. */
   retryAfter: string | null;
   now: number;
 }
 
-export function classifyAttempt(input: AttemptResult): AttemptOutcome {
+/** The one "this status means delivered" rule, per webhook format. */
+export function isDelivered(_format: WebhookFormat, httpStatus: number | null): boolean {
+  return httpStatus !== null && httpStatus >= 200 && httpStatus <= 299;
+}
+
+export function classifyAttempt(input: Answer): AnswerClass {
   const status = input.httpStatus;
-  if (status !== null && status >= 200 && status <= 299) return { kind: 'delivered' };
+  if (isDelivered(input.format, status)) return { kind: 'delivered' };
   if (status === 410) return { kind: 'gone' };
   // Retry-After is only honoured where HTTP gives it a meaning for a retry (docs/delivery.md#retry-after).
   if ((status === 429 || status === 503) && input.retryAfter !== null) {

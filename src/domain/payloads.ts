@@ -162,6 +162,22 @@ export function renderBody(format: WebhookFormat, payload: StandardPayload, even
   }
 }
 
+/** An event's stored payload text and, per webhook format, the body its delivery sends. */
+export interface RenderedEvent {
+  /** The `standard` payload as JSON text: what the event stores. */
+  payload: string;
+  body(format: WebhookFormat): string;
+}
+
+/** Renders an event once: the standard body is the stored payload text itself. */
+export function renderEvent(payload: StandardPayload, eventCreatedAt: number): RenderedEvent {
+  const json = JSON.stringify(payload);
+  return {
+    payload: json,
+    body: (format) => (format === 'standard' ? json : renderBody(format, payload, eventCreatedAt)),
+  };
+}
+
 function renderClix(payload: StandardPayload, eventCreatedAt: number): string {
   const run = payload.test_run;
   // TestCLIX sends Unix seconds with a fraction (like Python's time.time()); JSON.stringify

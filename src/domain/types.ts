@@ -17,24 +17,63 @@
 import type { TestFailure } from './failures.js';
 import type { WebhookFilter } from './webhookFilter.js';
 
-export type RunStatus = 'pending' | 'running' | 'completed' | 'failed' | 'canceled';
-export const FINAL_RUN_STATUSES = ['completed', 'failed', 'canceled'] as const;
+/**
+ * Each status vocabulary is one frozen object: TypeScript and SQL (through `sql.lit`) read the
+ * same spelling, and the type is derived from it.
+ */
+export const RUN_STATUS = Object.freeze({
+  pending: 'pending',
+  running: 'running',
+  completed: 'completed',
+  failed: 'failed',
+  canceled: 'canceled',
+} as const);
+export type RunStatus = (typeof RUN_STATUS)[keyof typeof RUN_STATUS];
+export const FINAL_RUN_STATUSES = [RUN_STATUS.completed, RUN_STATUS.failed, RUN_STATUS.canceled] as const;
 export type FinalRunStatus = (typeof FINAL_RUN_STATUSES)[number];
 
-export type WebhookFormat = 'standard' | 'clix' | 'slack';
-export const WEBHOOK_FORMATS: readonly WebhookFormat[] = ['standard', 'clix', 'slack'];
+export const WEBHOOK_FORMAT = Object.freeze({ standard: 'standard', clix: 'clix', slack: 'slack' } as const);
+export type WebhookFormat = (typeof WEBHOOK_FORMAT)[keyof typeof WEBHOOK_FORMAT];
+export const WEBHOOK_FORMATS: readonly WebhookFormat[] = Object.values(WEBHOOK_FORMAT);
 
-export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
-export const ATTEMPT_TRIGGERS = ['scheduled', 'manual', 'test', 'recover', 'probe'] as const;
-export type AttemptTrigger = (typeof ATTEMPT_TRIGGERS)[number];
+export const DELIVERY_STATUS = Object.freeze({
+  pending: 'pending',
+  succeeded: 'succeeded',
+  failed: 'failed',
+} as const);
+export type DeliveryStatus = (typeof DELIVERY_STATUS)[keyof typeof DELIVERY_STATUS];
+
+/**
+ * Why an attempt was made: the retry schedule, a manual redelivery, Test Webhook, a recover
+ * request, or a probe of a disabled webhook.
+ */
+export const ATTEMPT_TRIGGER = Object.freeze({
+  scheduled: 'scheduled',
+  manual: 'manual',
+  test: 'test',
+  recover: 'recover',
+  probe: 'probe',
+} as const);
+export type AttemptTrigger = (typeof ATTEMPT_TRIGGER)[keyof typeof ATTEMPT_TRIGGER];
+export const ATTEMPT_TRIGGERS: readonly AttemptTrigger[] = Object.values(ATTEMPT_TRIGGER);
 
 /** What a delivery carries: a finished run's event, a Test Webhook sample, or a probe of a disabled webhook. */
 export const DELIVERY_KINDS = ['event', 'test', 'probe'] as const;
 export type DeliveryKind = (typeof DELIVERY_KINDS)[number];
 
 /** Why a delivery ended `failed` (docs/receiving-webhooks.md, "When your endpoint fails"). */
-export const FAILURE_REASONS = ['attempts_exhausted', 'gone', 'webhook_disabled', 'webhook_deleted'] as const;
-export type FailureReason = (typeof FAILURE_REASONS)[number];
+export const FAILURE_REASON = Object.freeze({
+  /** The retry schedule ran out, or the attempt was a one-off (manual redelivery, Test Webhook). */
+  attempts_exhausted: 'attempts_exhausted',
+  /** The receiver answered 410 Gone; the webhook is disabled. */
+  gone: 'gone',
+  /** Nothing was sent: the webhook had been switched off since the event. */
+  webhook_disabled: 'webhook_disabled',
+  /** Nothing was sent: the webhook had been deleted since the event. */
+  webhook_deleted: 'webhook_deleted',
+} as const);
+export type FailureReason = (typeof FAILURE_REASON)[keyof typeof FAILURE_REASON];
+export const FAILURE_REASONS: readonly FailureReason[] = Object.values(FAILURE_REASON);
 
 /** Why a webhook is off: by a person, after a 410, or automatically after a long failure streak. */
 export const DISABLED_REASONS = ['manual', 'gone', 'failing'] as const;
@@ -42,14 +81,27 @@ export type DisabledReason = (typeof DISABLED_REASONS)[number];
 
 export const WEBHOOK_HEALTH = ['healthy', 'degraded', 'disabled'] as const;
 export type WebhookHealth = (typeof WEBHOOK_HEALTH)[number];
-export type ErrorClass =
-  | 'timeout'
-  | 'connection_refused'
-  | 'connection_reset'
-  | 'dns'
-  | 'tls'
-  | 'ssrf_blocked'
-  | 'http_status';
+
+/** Why an attempt got no acceptable answer; `http_status` when the receiver answered but not "delivered". */
+export const ERROR_CLASS = Object.freeze({
+  timeout: 'timeout',
+  connection_refused: 'connection_refused',
+  connection_reset: 'connection_reset',
+  dns: 'dns',
+  tls: 'tls',
+  ssrf_blocked: 'ssrf_blocked',
+  http_status: 'http_status',
+} as const);
+export type ErrorClass = (typeof ERROR_CLASS)[keyof typeof ERROR_CLASS];
+
+/**
+ * What one attempt (or the decision not to send) means for its delivery. Decided once, where the
+ * answer arrives; the store and the metrics read `kind` and never look at a status code again.
+ */
+export type DeliveryOutcome =
+  | { kind: 'delivered' }
+  | { kind: 'retry'; at: number }
+  | { kind: 'failed'; reason: FailureReason };
 
 export type EventType = 'test_run_completed' | 'test';
 
@@ -70,6 +122,15 @@ export interface ApiKey {
   lastUsedAt: number | null;
   /** When the key was revoked; revoked keys are kept (audit) but never authenticate. */
   revokedAt: number | null;
+}
+
+/** A new API key as stored: its hash and display prefix, never the key itself. */
+export interface NewApiKey {
+  id: string;
+  name: string;
+  keyHash: string;
+  prefix: string;
+  expiresAt: number | null;
 }
 
 export interface Agent {

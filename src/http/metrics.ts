@@ -42,7 +42,8 @@ function statusClass(httpStatus: number | null): string {
 }
 
 function outcomeOf(result: DeliveryResult): 'succeeded' | 'failed' | 'retrying' {
-  return result.status === 'pending' ? 'retrying' : result.status;
+  const { kind } = result.outcome;
+  return kind === 'delivered' ? 'succeeded' : kind === 'retry' ? 'retrying' : 'failed';
 }
 
 export function createMetrics(deps: MetricsDeps): Metrics {

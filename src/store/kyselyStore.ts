@@ -1,16 +1,19 @@
 import { Migrator, sql } from 'kysely';
 import { migrationProvider } from './migrations/index.js';
 import * as agents from './ops/agents.js';
+import { claimDueDeliveries } from './ops/claimDueDeliveries.js';
 import type { Ctx } from './ops/context.js';
 import * as deliveries from './ops/deliveries.js';
 import * as idempotency from './ops/idempotency.js';
+import { extendLeases, releaseLeases } from './ops/leases.js';
 import * as orgs from './ops/orgs.js';
+import { countPending, nextDueAt } from './ops/pendingDeliveries.js';
+import { recordResults } from './ops/recordResults.js';
 import * as recover from './ops/recover.js';
 import * as retention from './ops/retention.js';
 import * as runs from './ops/runs.js';
 import * as stats from './ops/stats.js';
 import * as webhooks from './ops/webhooks.js';
-import * as worker from './ops/worker.js';
 import type { Store } from './store.js';
 
 type Args<F> = F extends (ctx: Ctx, ...args: infer A) => unknown ? A : never;
@@ -73,7 +76,6 @@ export function createKyselyStore(ctx: Ctx): Store {
     createWebhook: bind(webhooks.createWebhook),
     listWebhooks: bind(webhooks.listWebhooks),
     getWebhook: bind(webhooks.getWebhook),
-    getWebhookSecret: bind(webhooks.getWebhookSecret),
     findWebhook: bind(webhooks.findWebhook),
     updateWebhook: bind(webhooks.updateWebhook),
     deleteWebhook: bind(webhooks.deleteWebhook),
@@ -83,12 +85,12 @@ export function createKyselyStore(ctx: Ctx): Store {
     getDelivery: bind(deliveries.getDelivery),
     redeliver: bind(deliveries.redeliver),
     createTestDelivery: bind(deliveries.createTestDelivery),
-    claimDueDeliveries: bind(worker.claimDueDeliveries),
-    extendLeases: bind(worker.extendLeases),
-    releaseLeases: bind(worker.releaseLeases),
-    recordResults: bind(worker.recordResults),
-    nextDueAt: bind(worker.nextDueAt),
-    countPending: bind(worker.countPending),
+    claimDueDeliveries: bind(claimDueDeliveries),
+    extendLeases: bind(extendLeases),
+    releaseLeases: bind(releaseLeases),
+    recordResults: bind(recordResults),
+    nextDueAt: bind(nextDueAt),
+    countPending: bind(countPending),
     onNewWork: (listener) => ctx.hooks.onNewWork(listener),
     withRetentionLock: (sweep) => retention.withRetentionLock(ctx, sweep),
     pruneExpired: bind(retention.pruneExpired),

@@ -10,14 +10,13 @@ import type {
   Agent,
   ApiKey,
   Attempt,
-  AttemptRequest,
-  AttemptResponse,
   AttemptTrigger,
   Delivery,
   DeliveryKind,
+  DeliveryOutcome,
   DeliveryStatus,
-  ErrorClass,
   FinalRunStatus,
+  NewApiKey,
   Organization,
   RunhookEvent,
   RunStatus,
@@ -28,6 +27,8 @@ import type {
 } from '../domain/types.js';
 import type { WebhookFilter } from '../domain/webhookFilter.js';
 
+export type { NewApiKey };
+
 export interface Page {
   limit: number;
   offset: number;
@@ -36,14 +37,6 @@ export interface Page {
 export interface Paged<T> {
   items: T[];
   total: number;
-}
-
-export interface NewApiKey {
-  id: string;
-  name: string;
-  keyHash: string;
-  prefix: string;
-  expiresAt: number | null;
 }
 
 export interface AgentInput {
@@ -80,12 +73,6 @@ export interface RunFinish {
   failures?: TestFailure[];
 }
 
-/** Turns a finished run into its event payload and, per format, the bytes a delivery sends. */
-export interface EventRenderer {
-  standardPayload(run: TestRun, eventCreatedAt: number): string;
-  body(format: WebhookFormat, standardPayload: string, eventCreatedAt: number): string;
-}
-
 export interface WebhookInput {
   agentId: string | null;
   url: string;
@@ -118,7 +105,17 @@ export interface DeliveryDetail {
   attempts: Attempt[];
 }
 
-/** A delivery a worker holds a lease on, with everything needed to send it. */
+/** Where a claimed delivery is sent. */
+export interface DeliveryTarget {
+  url: string;
+  format: WebhookFormat;
+  headers: Record<string, string>;
+  secretEnc: string | null;
+  /** The replaced secret while its rotation grace lasts: it signs too. */
+  previousSecretEnc: string | null;
+}
+
+/** A delivery a worker (or Test Webhook) holds a lease on, with everything needed to send it. */
 export interface ClaimedDelivery {
   deliveryId: string;
   eventId: string;
@@ -131,42 +128,21 @@ export interface ClaimedDelivery {
   finalAttempt: boolean;
   /** Who holds the lease; results are only applied while that holder still has it. */
   leaseOwner: string;
-  /** Null when the webhook was disabled or deleted since: the delivery ends without sending. */
-  target: {
-    url: string;
-    format: WebhookFormat;
-    headers: Record<string, string>;
-    secretEnc: string | null;
-    /** The replaced secret while its rotation grace lasts: it signs too. */
-    previousSecretEnc: string | null;
-  } | null;
+  /** Where to send it, or why it is not sent at all: the webhook was disabled or deleted since. */
+  target: DeliveryTarget | { unsendable: 'webhook_disabled' | 'webhook_deleted' };
 }
 
-export interface AttemptRecord {
-  id: string;
-  attemptNumber: number;
-  startedAt: number;
-  responseTimeMs: number | null;
-  httpStatus: number | null;
-  errorClass: ErrorClass | null;
-  errorMessage: string | null;
-  request: AttemptRequest;
-  response: AttemptResponse | null;
-}
-
-/** The outcome of one claimed delivery, written back in a batch. */
+/**
+ * One claimed delivery's attempt and what it means, written back in a batch: the attempt as
+ * logged (null when nothing was sent) and the outcome the store applies.
+ */
 export interface DeliveryResult {
   deliveryId: string;
   webhookId: string;
   leaseOwner: string;
   trigger: AttemptTrigger;
-  /** Null when nothing was sent (webhook disabled or deleted). */
-  attempt: AttemptRecord | null;
-  status: DeliveryStatus;
-  nextAttemptAt: number | null;
-  /** True when this attempt used a step of the retry schedule. */
-  countsAsRetry: boolean;
-  disableWebhook: boolean;
+  attempt: Attempt | null;
+  outcome: DeliveryOutcome;
   finishedAt: number;
 }
 
@@ -222,6 +198,8 @@ export type IdempotencyClaim =
 
 export class ConflictError extends Error {}
 export class InvalidStateError extends Error {}
+/** The run's agent does not exist in the organization. */
+export class AgentMissingError extends Error {}
 
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
@@ -262,7 +240,8 @@ export interface Store {
     orgId: string,
     input: Omit<RunInput, 'status'>,
     finish: RunFinish,
-    render: EventRenderer,
+    /** The server's public URL, for the payload's `results_url`. */
+    publicUrl: string,
     now: number,
   ): Promise<TestRun>;
   /** Moves a running run to a final status and stores its event and delivery, exactly once. */
@@ -270,7 +249,8 @@ export interface Store {
     orgId: string,
     id: string,
     finish: RunFinish,
-    render: EventRenderer,
+    /** The server's public URL, for the payload's `results_url`. */
+    publicUrl: string,
     now: number,
   ): Promise<TestRun>;
   getRun(orgId: string, id: string): Promise<TestRun | null>;
@@ -285,7 +265,6 @@ export interface Store {
   createWebhook(orgId: string, input: WebhookInput, now: number): Promise<Webhook>;
   listWebhooks(orgId: string, filter: { agentId?: string }, page: Page): Promise<Paged<Webhook>>;
   getWebhook(orgId: string, id: string): Promise<Webhook | null>;
-  getWebhookSecret(orgId: string, id: string): Promise<string | null>;
   /** Any organization's webhook, by id: for operator commands on the server only. */
   findWebhook(id: string): Promise<Webhook | null>;
   updateWebhook(orgId: string, id: string, patch: WebhookPatch, now: number): Promise<Webhook | null>;

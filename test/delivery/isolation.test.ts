@@ -8,7 +8,7 @@
  * agent's receiver within ISOLATION_BOUND_MS of the API call that finished it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Worker } from '../../src/delivery/worker.js';
+import type { Worker } from '../../src/delivery/deliveryWorker.js';
 import { backends } from '../helpers/backends.js';
 import { createTestContext, eventually, type TestContext } from '../helpers/context.js';
 import { type Behaviour, type Receiver, startReceiver } from '../helpers/receiver.js';

@@ -3,7 +3,7 @@
  * worker sends to, and what it does with deliveries whose webhook went away before they were sent.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Worker } from '../../src/delivery/worker.js';
+import type { Worker } from '../../src/delivery/deliveryWorker.js';
 import { backends } from '../helpers/backends.js';
 import { createTestContext, eventually, type TestContext } from '../helpers/context.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';

@@ -1,7 +1,7 @@
 /** Small helpers shared by the delivery suites (test/delivery only). */
 import { createServer } from 'node:net';
 import { expect } from 'vitest';
-import { createWorker, type Worker, type WorkerSettings } from '../../src/delivery/worker.js';
+import { createWorker, type Worker, type WorkerSettings } from '../../src/delivery/deliveryWorker.js';
 import { eventually, type TestContext } from '../helpers/context.js';
 
 /** The API's JSON shapes (docs/api.md), as far as these suites read them. */

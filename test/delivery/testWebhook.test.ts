@@ -6,8 +6,8 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import type { Worker } from '../../src/delivery/deliveryWorker.js';
 import { createHttpSender } from '../../src/delivery/httpClient.js';
-import type { Worker } from '../../src/delivery/worker.js';
 import { parseCidrList } from '../../src/domain/ipRules.js';
 import { buildApp } from '../../src/http/app.js';
 import { closeRuntime, openRuntime } from '../../src/runtime.js';

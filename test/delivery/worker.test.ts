@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Worker } from '../../src/delivery/worker.js';
+import type { Worker } from '../../src/delivery/deliveryWorker.js';
 import { backends } from '../helpers/backends.js';
 import { createTestContext, eventually, type TestContext } from '../helpers/context.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { type Config, loadConfig } from '../../src/config.js';
-import { createWorker, type Worker } from '../../src/delivery/worker.js';
+import { createWorker, type Worker } from '../../src/delivery/deliveryWorker.js';
 import { buildApp } from '../../src/http/app.js';
 import {
   bootstrapOrganization,

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createWorker, type Worker } from '../../src/delivery/worker.js';
+import { createWorker, type Worker } from '../../src/delivery/deliveryWorker.js';
 import { createLogger } from '../../src/runtime.js';
 import { backends } from '../helpers/backends.js';
 import { createTestContext, eventually, type TestContext } from '../helpers/context.js';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startWorker } from '../../src/cli/serve.js';
-import type { Worker } from '../../src/delivery/worker.js';
+import type { Worker } from '../../src/delivery/deliveryWorker.js';
 import { buildApp } from '../../src/http/app.js';
 import { createMetrics, metricsPlugin } from '../../src/http/metrics.js';
 import { backends, sqliteBackend } from '../helpers/backends.js';

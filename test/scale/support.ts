@@ -5,7 +5,6 @@
  */
 import pg from 'pg';
 import { expect } from 'vitest';
-import { createEventRenderer } from '../../src/http/eventRenderer.js';
 import { generateApiKey, newApiKeyRecord } from '../../src/security/apiKeys.js';
 import { type Backend, postgresBackend } from '../helpers/backends.js';
 import { runCli, type Spawned } from '../helpers/cli.js';
@@ -116,7 +115,6 @@ export async function createTenants(ctx: TestContext, receivers: Receiver[]): Pr
  * the API uses: run, event and delivery together). One sequence per organization, in parallel.
  */
 export async function finishRuns(ctx: TestContext, tenants: Tenant[], total: number): Promise<void> {
-  const render = createEventRenderer(ctx.config.publicUrl);
   await Promise.all(
     tenants.map(async (t, i) => {
       const share = Math.floor(total / tenants.length) + (i < total % tenants.length ? 1 : 0);
@@ -133,7 +131,7 @@ export async function finishRuns(ctx: TestContext, tenants: Tenant[], total: num
             totalScenarios: null,
             completedAt: now,
           },
-          render,
+          ctx.config.publicUrl,
           now,
         );
       }

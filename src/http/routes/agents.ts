@@ -90,7 +90,6 @@ export function registerAgentRoutes(api: FastifyInstance, deps: AppDeps): void {
   );
 
   const update = async (req: { orgId: string; params: { id: string }; body: AgentBody }) => {
-    if (req.body === undefined) throw new ApiError('INVALID_JSON', 'the request body must be a JSON object');
     if (!isUuid(req.params.id)) throw agentNotFound();
     const b = req.body;
     try {

@@ -3,11 +3,9 @@ import { type FailureInput, normalizeFailure } from '../../domain/failures.js';
 import { parseRunId } from '../../domain/runMath.js';
 import { parseIsoTime } from '../../domain/time.js';
 import type { FinalRunStatus, RunStatus, TestMode, TestRun } from '../../domain/types.js';
-import { AgentMissingError } from '../../store/ops/runs.js';
-import { InvalidStateError, type RunFinish } from '../../store/store.js';
+import { AgentMissingError, InvalidStateError, type RunFinish } from '../../store/store.js';
 import type { AppDeps } from '../app.js';
 import { ApiError, invalidField } from '../errors.js';
-import { createEventRenderer } from '../eventRenderer.js';
 import { isUuid, pageOf } from '../params.js';
 import { presentCreatedRun, presentRun } from '../present.js';
 import {
@@ -86,7 +84,7 @@ function finishOf(
 export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
   const { store } = deps;
   const now = deps.now ?? Date.now;
-  const render = createEventRenderer(deps.config.publicUrl);
+  const { publicUrl } = deps.config;
   const tags = ['test runs'];
 
   /** Runs are found by UUID or by their human id (`TR-00042`). */
@@ -147,7 +145,7 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
           return reply.code(201).send(presentCreatedRun(run));
         }
         const finish = finishOf(status, b, startedAt ?? t, null, t);
-        const run = await store.createFinishedRun(req.orgId, input, finish, render, t);
+        const run = await store.createFinishedRun(req.orgId, input, finish, publicUrl, t);
         return reply.code(201).send(presentCreatedRun(run));
       } catch (err) {
         if (err instanceof AgentMissingError)
@@ -162,7 +160,7 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
     const t = now();
     const f = finishOf(status, body, run.startedAt, run.totalScenarios, t);
     try {
-      return presentRun(await store.finishRun(orgId, run.id, f, render, t));
+      return presentRun(await store.finishRun(orgId, run.id, f, publicUrl, t));
     } catch (err) {
       if (err instanceof InvalidStateError) {
         throw new ApiError('INVALID_STATE', `test run ${id} has already finished`, {
@@ -186,14 +184,10 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
         response: { 200: runSchema },
       },
     },
-    async (req) => {
-      if (req.body === undefined)
-        throw new ApiError('MISSING_REQUIRED_FIELD', 'status is required', { field: 'status' });
-      return finish(req.orgId, req.params.id, req.body.status, req.body);
-    },
+    async (req) => finish(req.orgId, req.params.id, req.body.status, req.body),
   );
 
-  api.post<{ Params: { id: string }; Body: FinishBody | undefined }>(
+  api.post<{ Params: { id: string }; Body: FinishBody }>(
     '/runs/:id/cancel',
     {
       config: { idempotent: true },
@@ -206,7 +200,7 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
         response: { 200: runSchema },
       },
     },
-    async (req) => finish(req.orgId, req.params.id, 'canceled', req.body ?? {}),
+    async (req) => finish(req.orgId, req.params.id, 'canceled', req.body),
   );
 
   api.get<{ Querystring: { limit?: number; offset?: number; status?: RunStatus; agent_id?: string } }>(

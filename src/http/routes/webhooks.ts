@@ -1,8 +1,8 @@
 import { lookup } from 'node:dns/promises';
 import type { FastifyInstance } from 'fastify';
-import { sendDelivery } from '../../delivery/sendDelivery.js';
+import { attemptDelivery } from '../../delivery/attempt.js';
 import { ALLOWED_CIDRS_HINT, forbiddenAddressReason, isAddressAllowed } from '../../domain/ipRules.js';
-import { renderBody, testPayload } from '../../domain/payloads.js';
+import { renderEvent, testPayload } from '../../domain/payloads.js';
 import type { WebhookFormat } from '../../domain/types.js';
 import { checkHeaders, checkSecret, checkWebhookUrl } from '../../domain/validateWebhook.js';
 import { type FilterJson, filterFromJson } from '../../domain/webhookFilter.js';
@@ -147,9 +147,8 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
     },
   );
 
-  const update = async (req: { orgId: string; params: { id: string }; body: WebhookBody | undefined }) => {
+  const update = async (req: { orgId: string; params: { id: string }; body: WebhookBody }) => {
     const b = req.body;
-    if (b === undefined) throw new ApiError('INVALID_JSON', 'the request body must be a JSON object');
     checkFields(b);
     const current = isUuid(req.params.id) ? await store.getWebhook(req.orgId, req.params.id) : null;
     if (!current) throw webhookNotFound();
@@ -207,47 +206,38 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
       const webhook = isUuid(req.params.id) ? await store.getWebhook(req.orgId, req.params.id) : null;
       if (!webhook) throw webhookNotFound();
       const t = now();
-      const payload = testPayload(t, config.publicUrl);
-      const payloadJson = JSON.stringify(payload);
-      const body = webhook.format === 'standard' ? payloadJson : renderBody(webhook.format, payload, t);
+      const rendered = renderEvent(testPayload(t, config.publicUrl), t);
       const claimed = await store.createTestDelivery(
         req.orgId,
         webhook.id,
-        payloadJson,
-        body,
+        rendered.payload,
+        rendered.body(webhook.format),
         t,
         config.attemptTimeoutMs + 10_000,
       );
-      const { record, result } = await sendDelivery(claimed, {
+      const result = await attemptDelivery(claimed, {
         sender: deps.sender,
         secretBox,
         timeoutMs: config.attemptTimeoutMs,
+        retrySchedule: config.retrySchedule,
+        retryJitter: config.retryJitter,
+        now,
+        random: Math.random,
       });
-      const success = result.httpStatus !== null && result.httpStatus >= 200 && result.httpStatus < 300;
-      await store.recordResults([
-        {
-          deliveryId: claimed.deliveryId,
-          webhookId: webhook.id,
-          leaseOwner: claimed.leaseOwner,
-          trigger: 'test',
-          attempt: record,
-          status: success ? 'succeeded' : 'failed',
-          nextAttemptAt: null,
-          countsAsRetry: false,
-          disableWebhook: false,
-          finishedAt: now(),
-        },
-      ]);
+      await store.recordResults([result]);
+      const attempt = result.attempt;
+      if (!attempt) throw new Error('a Test Webhook delivery always has a target to send to');
+      const success = result.outcome.kind === 'delivered';
       const message = success
-        ? `Delivered: the receiver answered HTTP ${result.httpStatus} in ${result.responseTimeMs} ms`
-        : result.httpStatus !== null
-          ? `The receiver answered HTTP ${result.httpStatus}; only 2xx counts as delivered`
-          : `No answer (${result.errorClass}): ${result.errorMessage}`;
+        ? `Delivered: the receiver answered HTTP ${attempt.httpStatus} in ${attempt.responseTimeMs} ms`
+        : attempt.httpStatus !== null
+          ? `The receiver answered HTTP ${attempt.httpStatus}; only 2xx counts as delivered`
+          : `No answer (${attempt.errorClass}): ${attempt.errorMessage}`;
       return {
         success,
         message,
-        http_status: result.httpStatus,
-        response_time_ms: result.responseTimeMs,
+        http_status: attempt.httpStatus,
+        response_time_ms: attempt.responseTimeMs,
         delivery_id: claimed.deliveryId,
       };
     },

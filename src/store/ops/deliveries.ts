@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Delivery } from '../../domain/types.js';
+import { ATTEMPT_TRIGGER, DELIVERY_STATUS, type Delivery, type DeliveryStatus } from '../../domain/types.js';
 import {
   type ClaimedDelivery,
   type DeliveryDetail,
@@ -65,11 +65,11 @@ export async function redeliver(ctx: Ctx, orgId: string, id: string, now: number
     const updated = await trx
       .updateTable('deliveries')
       .set({
-        status: 'pending',
+        status: DELIVERY_STATUS.pending,
         next_attempt_at: now,
-        next_trigger: 'manual',
+        next_trigger: ATTEMPT_TRIGGER.manual,
         // A finished delivery gets one manual attempt; a pending one keeps its retry schedule.
-        final_attempt: row.status === 'pending' ? row.final_attempt : 1,
+        final_attempt: row.status === DELIVERY_STATUS.pending ? row.final_attempt : 1,
         lease_owner: null,
         lease_until: null,
         updated_at: now,
@@ -119,11 +119,11 @@ export async function createTestDelivery(
         event_id: eventId,
         webhook_id: webhookId,
         body,
-        status: 'pending',
+        status: DELIVERY_STATUS.pending,
         attempt_count: 0,
         retries_done: 0,
         next_attempt_at: now,
-        next_trigger: 'test',
+        next_trigger: ATTEMPT_TRIGGER.test,
         final_attempt: 1,
         lease_owner: owner,
         lease_until: now + leaseMs,
@@ -144,7 +144,7 @@ export async function createTestDelivery(
     body,
     attemptCount: 0,
     retriesDone: 0,
-    trigger: 'test',
+    trigger: ATTEMPT_TRIGGER.test,
     finalAttempt: true,
     leaseOwner: owner,
     target: {

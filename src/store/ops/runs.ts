@@ -1,10 +1,18 @@
 import { randomUUID } from 'node:crypto';
+import { renderEvent, standardPayload } from '../../domain/payloads.js';
 import { effectiveTotal, passRate } from '../../domain/runMath.js';
 import { resolveWebhook } from '../../domain/scoping.js';
-import type { FinalRunStatus, RunStatus, TestRun } from '../../domain/types.js';
+import {
+  ATTEMPT_TRIGGER,
+  DELIVERY_STATUS,
+  type FinalRunStatus,
+  RUN_STATUS,
+  type RunStatus,
+  type TestRun,
+} from '../../domain/types.js';
 import { filterMatches, type WebhookFilter } from '../../domain/webhookFilter.js';
 import {
-  type EventRenderer,
+  AgentMissingError,
   InvalidStateError,
   type Page,
   type Paged,
@@ -13,8 +21,6 @@ import {
 } from '../store.js';
 import { type Ctx, countAll, type Db, readPage } from './context.js';
 import { toRun, toWebhook } from './mappers.js';
-
-export class AgentMissingError extends Error {}
 
 /** Takes the org's next run number under the row lock of its organization: no gaps, no duplicates. */
 async function nextRunSeq(trx: Db, orgId: string): Promise<number> {
@@ -76,7 +82,7 @@ async function insertRun(
  * Stores the run's event and, when a webhook applies, its delivery (pending, or failed at once for a
  * webhook the system turned off). Same transaction as the run. True when there is something to send.
  */
-async function insertEvent(trx: Db, run: TestRun, render: EventRenderer, now: number): Promise<boolean> {
+async function insertEvent(trx: Db, run: TestRun, publicUrl: string, now: number): Promise<boolean> {
   const rows = await trx
     .selectFrom('webhooks')
     .selectAll()
@@ -90,7 +96,7 @@ async function insertEvent(trx: Db, run: TestRun, render: EventRenderer, now: nu
     hooks.find((w) => w.agentId === null) ?? null,
   );
   const eventId = randomUUID();
-  const payload = render.standardPayload(run, now);
+  const rendered = renderEvent(standardPayload(run, now, publicUrl), now);
   await trx
     .insertInto('events')
     .values({
@@ -98,7 +104,7 @@ async function insertEvent(trx: Db, run: TestRun, render: EventRenderer, now: nu
       org_id: run.orgId,
       type: 'test_run_completed',
       test_run_id: run.id,
-      payload,
+      payload: rendered.payload,
       created_at: now,
     })
     .execute();
@@ -116,12 +122,12 @@ async function insertEvent(trx: Db, run: TestRun, render: EventRenderer, now: nu
       org_id: run.orgId,
       event_id: eventId,
       webhook_id: webhook.id,
-      body: render.body(webhook.format, payload, now),
-      status: blocked ? 'failed' : 'pending',
+      body: rendered.body(webhook.format),
+      status: blocked ? DELIVERY_STATUS.failed : DELIVERY_STATUS.pending,
       attempt_count: 0,
       retries_done: 0,
       next_attempt_at: blocked ? null : now,
-      next_trigger: 'scheduled',
+      next_trigger: ATTEMPT_TRIGGER.scheduled,
       final_attempt: 0,
       lease_owner: null,
       lease_until: null,
@@ -151,13 +157,13 @@ export async function createFinishedRun(
   orgId: string,
   input: Omit<RunInput, 'status'>,
   finish: RunFinish,
-  render: EventRenderer,
+  publicUrl: string,
   now: number,
 ): Promise<TestRun> {
   let queued = false;
   const run = await ctx.db.transaction().execute(async (trx) => {
     const created = await insertRun(trx, orgId, input, finish.status, finish, now);
-    queued = await insertEvent(trx, created, render, now);
+    queued = await insertEvent(trx, created, publicUrl, now);
     return created;
   });
   if (queued) await ctx.hooks.notifyNewWork();
@@ -169,7 +175,7 @@ export async function finishRun(
   orgId: string,
   id: string,
   finish: RunFinish,
-  render: EventRenderer,
+  publicUrl: string,
   now: number,
 ): Promise<TestRun> {
   let queued = false;
@@ -189,12 +195,12 @@ export async function finishRun(
       }))
       .where('org_id', '=', orgId)
       .where('id', '=', id)
-      .where('status', 'in', ['pending', 'running'])
+      .where('status', 'in', [RUN_STATUS.pending, RUN_STATUS.running])
       .returningAll()
       .executeTakeFirst();
     if (!row) throw new InvalidStateError('the test run has already finished');
     const finished = toRun(row);
-    queued = await insertEvent(trx, finished, render, now);
+    queued = await insertEvent(trx, finished, publicUrl, now);
     return finished;
   });
   if (queued) await ctx.hooks.notifyNewWork();

@@ -99,17 +99,6 @@ export async function findWebhook({ db }: Ctx, id: string): Promise<Webhook | nu
   return row ? toWebhook(row) : null;
 }
 
-export async function getWebhookSecret({ db }: Ctx, orgId: string, id: string): Promise<string | null> {
-  const row = await db
-    .selectFrom('webhooks')
-    .select('secret_enc')
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
-  return row?.secret_enc ?? null;
-}
-
 export async function updateWebhook(
   { db }: Ctx,
   orgId: string,

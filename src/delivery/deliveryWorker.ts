@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { classifyAttempt } from '../domain/classifyOutcome.js';
-import { nextStep } from '../domain/retrySchedule.js';
 import type { SecretBox } from '../security/secretBox.js';
 import type { ClaimedDelivery, DeliveryResult, Store } from '../store/store.js';
+import { attemptDelivery } from './attempt.js';
 import type { HttpSender } from './httpClient.js';
-import { sendDelivery } from './sendDelivery.js';
 
 export interface WorkerSettings {
   retrySchedule: readonly number[];
@@ -125,71 +123,37 @@ export function createWorker(deps: WorkerDeps): Worker {
   }
 
   async function attempt(claimed: ClaimedDelivery): Promise<DeliveryResult> {
-    const base = {
-      deliveryId: claimed.deliveryId,
-      webhookId: claimed.webhookId,
-      leaseOwner: claimed.leaseOwner,
-      trigger: claimed.trigger,
-    };
-    if (!claimed.target) {
+    const result = await attemptDelivery(claimed, {
+      sender: deps.sender,
+      secretBox: deps.secretBox,
+      timeoutMs: settings.attemptTimeoutMs,
+      retrySchedule: settings.retrySchedule,
+      retryJitter: settings.retryJitter,
+      now,
+      random,
+    });
+    const { attempt: sent, outcome } = result;
+    if (!sent) {
       logger.info(
         { delivery_id: claimed.deliveryId, webhook_id: claimed.webhookId },
         'webhook disabled or deleted; delivery ends failed without sending',
       );
-      return {
-        ...base,
-        attempt: null,
-        status: 'failed',
-        nextAttemptAt: null,
-        countsAsRetry: false,
-        disableWebhook: false,
-        finishedAt: now(),
-      };
+    } else {
+      logger.info(
+        {
+          delivery_id: claimed.deliveryId,
+          webhook_id: claimed.webhookId,
+          attempt: sent.attemptNumber,
+          trigger: claimed.trigger,
+          http_status: sent.httpStatus,
+          error_class: sent.errorClass,
+          response_time_ms: sent.responseTimeMs,
+          next: outcome.kind === 'delivered' ? 'succeeded' : outcome.kind,
+        },
+        'delivery attempt',
+      );
     }
-    const { record, result } = await sendDelivery(claimed, {
-      sender: deps.sender,
-      secretBox: deps.secretBox,
-      timeoutMs: settings.attemptTimeoutMs,
-      now,
-    });
-    const t = now();
-    const outcome = classifyAttempt({
-      httpStatus: result.httpStatus,
-      errorClass: result.errorClass,
-      retryAfter: result.retryAfter,
-      now: t,
-    });
-    const step = nextStep({
-      outcome,
-      schedule: settings.retrySchedule,
-      retriesDone: claimed.retriesDone,
-      now: t,
-      jitter: settings.retryJitter,
-      random,
-      finalAttempt: claimed.finalAttempt,
-    });
-    logger.info(
-      {
-        delivery_id: claimed.deliveryId,
-        webhook_id: claimed.webhookId,
-        attempt: record.attemptNumber,
-        trigger: claimed.trigger,
-        http_status: result.httpStatus,
-        error_class: result.errorClass,
-        response_time_ms: result.responseTimeMs,
-        next: step.kind,
-      },
-      'delivery attempt',
-    );
-    return {
-      ...base,
-      attempt: record,
-      status: step.kind === 'succeeded' ? 'succeeded' : step.kind === 'retry' ? 'pending' : 'failed',
-      nextAttemptAt: step.kind === 'retry' ? step.at : null,
-      countsAsRetry: step.kind === 'retry',
-      disableWebhook: step.kind === 'failed' && step.disableWebhook,
-      finishedAt: t,
-    };
+    return result;
   }
 
   function launch(claimed: ClaimedDelivery): void {
