@@ -70,7 +70,8 @@ function safeLookup(allowed: readonly Cidr[]) {
 }
 
 function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
+  // No prototype: a receiver's `__proto__` header is kept as a header, not taken for a setter.
+  const out: Record<string, string> = Object.create(null);
   for (const [k, v] of Object.entries(headers)) {
     if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
   }

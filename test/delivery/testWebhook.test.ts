@@ -53,6 +53,15 @@ for (const backend of backends) {
       return res.body;
     };
 
+    it("logs a receiver's header named like an object key (__proto__) like any other", async () => {
+      await setup();
+      const hook = await createWebhook(ctx, { url: receiver.url });
+      receiver.behaviour = { kind: 'status', status: 200, headers: JSON.parse('{"__proto__":"kept"}') };
+      const detail = await getDelivery(ctx, (await test(hook.id)).delivery_id);
+      const headers = detail.attempts[0]!.response!.headers;
+      expect(Object.getOwnPropertyDescriptor(headers, '__proto__')?.value).toBe('kept');
+    });
+
     it('200, then 500: answered as it happened, logged with trigger test, never retried, consecutive_failures untouched', async () => {
       // One real failed attempt first (retry a minute away), so that the count is 1, not 0.
       await setup({ RUNHOOK_RETRY_SCHEDULE: '1m' });
