@@ -23,6 +23,8 @@ export interface WorkerDeps {
   logger: Logger;
   now?: () => number;
   random?: () => number;
+  /** The longest the worker sleeps without a wake-up (default 1 s); tests raise it to prove wake-ups. */
+  idlePollMs?: number;
   /** Called once per finished delivery attempt (or skip), after it is durably recorded. */
   onRecorded?: (results: readonly DeliveryResult[]) => void;
 }
@@ -52,6 +54,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   const { store, settings, logger } = deps;
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
+  const idlePollMs = deps.idlePollMs ?? FALLBACK_POLL_MS;
   const id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const inflight = new Map<string, ClaimedDelivery>();
   /** Deliveries stop() released while their attempt was still running: their outcome is dropped. */
@@ -220,15 +223,15 @@ export function createWorker(deps: WorkerDeps): Worker {
         if (claimedCount === limit && limit < free) continue;
         // Some came back: their flush wakes the loop to look again, no need to ask when.
         if (claimedCount > 0) {
-          await sleep(FALLBACK_POLL_MS);
+          await sleep(idlePollMs);
           continue;
         }
       }
-      let delay = FALLBACK_POLL_MS;
+      let delay = idlePollMs;
       if (inflight.size < settings.workerConcurrency) {
         try {
           const due = await store.nextDueAt();
-          if (due !== null) delay = Math.min(FALLBACK_POLL_MS, Math.max(CAPPED_RETRY_MS, due - now()));
+          if (due !== null) delay = Math.min(idlePollMs, Math.max(CAPPED_RETRY_MS, due - now()));
         } catch {
           // The next claim will report the database problem.
         }

@@ -135,13 +135,18 @@ export async function getWebhook(ctx: TestContext, id: string): Promise<WebhookJ
  * Starts a worker over the context's runtime, for tests that create deliveries first and deliver
  * later. Stop it before `ctx.close()`.
  */
-export function startWorker(ctx: TestContext, settings: Partial<WorkerSettings> = {}): Worker {
+export function startWorker(
+  ctx: TestContext,
+  settings: Partial<WorkerSettings> = {},
+  options: { idlePollMs?: number } = {},
+): Worker {
   const worker = createWorker({
     store: ctx.rt.store,
     sender: ctx.rt.sender,
     secretBox: ctx.rt.secretBox,
     settings: { ...ctx.config, ...settings },
     logger: ctx.rt.logger,
+    ...options,
   });
   worker.start();
   return worker;
