@@ -272,6 +272,12 @@ describe.skipIf(!chromiumFound)('every page in Chromium, under the Content-Secur
     const revoke = page.getByRole('button', { name: 'Revoke key axe check' });
     await revoke.click();
     await expectAccessibleNow();
+
+    // The failing webhook's banner and its "resend failed deliveries" dialog.
+    await page.goto(`/agents/${ids.flakyAgent}`);
+    await page.getByRole('button', { name: 'Resend failed deliveries…' }).click();
+    await page.locator('.recover-dialog').waitFor();
+    await expectAccessibleNow();
   });
 
   it('the API reference at /docs renders with no CSP violation or console error', async () => {

@@ -63,10 +63,12 @@ export function ConfirmButton({
         className="button button-danger"
         aria-describedby={questionId}
         onKeyDown={onEscape}
-        disabled={busy}
+        // Focusable while busy: a disabled button would drop keyboard focus to the page.
+        aria-disabled={busy || undefined}
         // biome-ignore lint/a11y/noAutofocus: focus must follow the question the user just opened.
         autoFocus
         onClick={async () => {
+          if (busy) return;
           setBusy(true);
           try {
             await onConfirm();

@@ -90,6 +90,7 @@ export function WebhookHealthBanner({
   const [recovering, setRecovering] = useState(false);
 
   async function reenable() {
+    if (busy) return;
     setBusy(true);
     setError(null);
     try {
@@ -157,7 +158,12 @@ export function WebhookHealthBanner({
       </p>
       <div className="health-actions">
         {webhook.is_enabled ? null : (
-          <button type="button" className="button button-primary" onClick={reenable} disabled={busy}>
+          <button
+            type="button"
+            className="button button-primary"
+            onClick={reenable}
+            aria-disabled={busy || undefined}
+          >
             {busy ? 'Re-enabling…' : 'Re-enable'}
           </button>
         )}
@@ -212,6 +218,7 @@ export function RecoverDialog({
   const path = `/webhooks/${encodeURIComponent(webhook.id)}/recover`;
 
   async function count() {
+    if (busy) return;
     setError(null);
     const sinceIso = new Date(from).toISOString();
     const untilIso = new Date(to).toISOString();
@@ -231,6 +238,7 @@ export function RecoverDialog({
   }
 
   async function resend(since: string, until: string) {
+    if (busy) return;
     setError(null);
     setBusy(true);
     try {
@@ -265,7 +273,8 @@ export function RecoverDialog({
               type="button"
               className="button button-primary"
               onClick={count}
-              disabled={busy || !from || !to}
+              disabled={!from || !to}
+              aria-disabled={busy || undefined}
             >
               {busy ? 'Counting…' : 'Count failed deliveries'}
             </button>
@@ -288,7 +297,7 @@ export function RecoverDialog({
                 type="button"
                 className="button button-primary"
                 onClick={() => resend(step.since, step.until)}
-                disabled={busy}
+                aria-disabled={busy || undefined}
               >
                 {busy ? 'Resending…' : `Resend ${plural(step.count, 'delivery', 'deliveries')}`}
               </button>
