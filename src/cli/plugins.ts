@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { AlertEvent } from '../domain/health.js';
 import { createMetrics, type Metrics, metricsPlugin } from '../http/metrics.js';
 import { openApiPlugin } from '../http/openapi.js';
 import type { SweepTotals } from '../retention/sweeper.js';
@@ -29,3 +30,10 @@ export function recordWorkerResults(results: readonly DeliveryResult[]): void {
 export function recordSweep(totals: SweepTotals, at: number): void {
   processMetrics?.recordSweep(totals, at);
 }
+
+/** The health monitor's events: operator alerts sent. */
+export const healthMetrics = {
+  onAlertSent(event: AlertEvent, outcome: 'sent' | 'retrying' | 'failed'): void {
+    processMetrics?.alertAttempt(event, outcome);
+  },
+};

@@ -1,19 +1,22 @@
 import type { Command } from 'commander';
 import { type Config, ConfigError, loadConfig } from '../config.js';
-import { createWorker, type Worker } from '../delivery/deliveryWorker.js';
+import type { Worker } from '../delivery/deliveryWorker.js';
+import { createWorkerWithHealth } from '../delivery/workerWithHealth.js';
 import { buildApp } from '../http/app.js';
 import { createRetentionSweeper, type RetentionSweeper } from '../retention/sweeper.js';
 import { bootstrapOrganization, closeRuntime, openRuntime, type Runtime } from '../runtime.js';
-import { extraPlugins, recordSweep, recordWorkerResults } from './plugins.js';
+import { extraPlugins, healthMetrics, recordSweep, recordWorkerResults } from './plugins.js';
 
 export function startWorker(rt: Runtime): Worker {
-  const worker = createWorker({
+  const worker = createWorkerWithHealth({
     store: rt.store,
     sender: rt.sender,
     secretBox: rt.secretBox,
     settings: rt.config,
+    config: rt.config,
     logger: rt.logger.child({ component: 'worker' }),
     onRecorded: recordWorkerResults,
+    events: healthMetrics,
   });
   worker.start();
   return worker;

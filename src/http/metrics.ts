@@ -12,7 +12,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { FINAL_RUN_STATUSES } from '../domain/types.js';
+import type { AlertEvent } from '../domain/health.js';
+import { DISABLED_REASONS, FINAL_RUN_STATUSES } from '../domain/types.js';
 import type { SweepTotals } from '../retention/sweeper.js';
 import type { DeliveryResult, Store } from '../store/store.js';
 import { ApiError } from './errors.js';
@@ -25,10 +26,14 @@ export interface Metrics {
   eventCreated(): void;
   /** Counts what a retention sweep of this process deleted. */
   recordSweep(totals: SweepTotals, at: number): void;
+  /** Counts one attempt to send an operator alert (docs/configuration.md#runhook_alert_url). */
+  alertAttempt(event: AlertEvent, outcome: 'sent' | 'retrying' | 'failed'): void;
+  /** Counts failed deliveries queued again by POST /webhooks/{id}/recover. */
+  deliveriesRecovered(count: number): void;
 }
 
 export interface MetricsDeps {
-  store: Pick<Store, 'countPending' | 'storeStats'>;
+  store: Pick<Store, 'countPending' | 'storeStats' | 'countDisabledWebhooks'>;
   now?: () => number;
   /** Node.js process metrics (CPU, memory, event loop, GC); on by default. */
   processMetrics?: boolean;
@@ -154,7 +159,44 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   });
   lastSweep.set(0);
 
+  // Endpoint health (docs/receiving-webhooks.md, "When your endpoint fails").
+  new Gauge({
+    name: 'runhook_webhooks_disabled',
+    help: 'Webhooks turned off, by reason (manual, gone, failing), in the whole database.',
+    labelNames: ['reason'],
+    registers: [registry],
+    async collect() {
+      const counts = await deps.store.countDisabledWebhooks();
+      for (const reason of DISABLED_REASONS) this.set({ reason }, counts[reason] ?? 0);
+    },
+  });
+  const probes = new Counter({
+    name: 'runhook_probes_total',
+    help: 'Probes of disabled webhooks sent by this process, by outcome (succeeded: the webhook is back on; failed).',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const alerts = new Counter({
+    name: 'runhook_alerts_total',
+    help: 'Operator alert attempts made by this process, by event and outcome (sent, retrying, failed).',
+    labelNames: ['event', 'outcome'],
+    registers: [registry],
+  });
+  const recovered = new Counter({
+    name: 'runhook_deliveries_recovered_total',
+    help: 'Failed deliveries queued again by recover through this process’s API.',
+    registers: [registry],
+  });
+  for (const outcome of ['succeeded', 'failed']) probes.inc({ outcome }, 0);
+  recovered.inc(0);
+
   return {
+    alertAttempt(event, outcome) {
+      alerts.inc({ event, outcome });
+    },
+    deliveriesRecovered(count) {
+      recovered.inc(count);
+    },
     registry,
     recordSweep(totals, at) {
       pruned.inc({ table: 'deliveries' }, totals.deliveries);
@@ -166,6 +208,8 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       for (const r of results) {
         deliveries.inc({ outcome: outcomeOf(r) });
         if (!r.attempt) continue;
+        if (r.trigger === 'probe')
+          probes.inc({ outcome: r.outcome.kind === 'delivered' ? 'succeeded' : 'failed' });
         attempts.inc({
           status_class: statusClass(r.attempt.httpStatus),
           error_class: r.attempt.errorClass ?? 'none',
@@ -212,6 +256,19 @@ export function metricsPlugin(
         if (typeof status !== 'string' || !FINAL.has(status)) return;
       }
       metrics.eventCreated();
+    });
+
+    app.addHook('onSend', async (request, reply, payload) => {
+      if (request.routeOptions.url !== '/api/v1/webhooks/:id/recover' || reply.statusCode !== 202)
+        return payload;
+      try {
+        const answer = JSON.parse(String(payload)) as { count?: unknown; dry_run?: unknown };
+        if (answer.dry_run === false && typeof answer.count === 'number')
+          metrics.deliveriesRecovered(answer.count);
+      } catch {
+        // Not the answer we wrote: nothing to count.
+      }
+      return payload;
     });
 
     app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {

@@ -1,13 +1,16 @@
 import { Migrator, sql } from 'kysely';
 import { migrationProvider } from './migrations/index.js';
 import * as agents from './ops/agents.js';
+import * as alerts from './ops/alerts.js';
 import { claimDueDeliveries } from './ops/claimDueDeliveries.js';
 import type { Ctx } from './ops/context.js';
 import * as deliveries from './ops/deliveries.js';
+import * as health from './ops/health.js';
 import * as idempotency from './ops/idempotency.js';
 import { extendLeases, releaseLeases } from './ops/leases.js';
 import * as orgs from './ops/orgs.js';
 import { countPending, nextDueAt } from './ops/pendingDeliveries.js';
+import * as probes from './ops/probes.js';
 import { recordResults } from './ops/recordResults.js';
 import * as recover from './ops/recover.js';
 import * as retention from './ops/retention.js';
@@ -100,5 +103,14 @@ export function createKyselyStore(ctx: Ctx): Store {
     completeIdempotencyKey: bind(idempotency.completeIdempotencyKey),
     releaseIdempotencyKey: bind(idempotency.releaseIdempotencyKey),
     pruneIdempotencyKeys: bind(idempotency.pruneIdempotencyKeys),
+    reconcileHealth: bind(health.reconcileHealth),
+    dueProbes: bind(probes.dueProbes),
+    startProbe: bind(probes.startProbe),
+    reenableAfterProbe: bind(probes.reenableAfterProbe),
+    trackFailureStreaks: bind(health.trackFailureStreaks),
+    claimDueAlerts: bind(alerts.claimDueAlerts),
+    recordAlertAttempt: bind(alerts.recordAlertAttempt),
+    nextAlertDueAt: bind(alerts.nextAlertDueAt),
+    countDisabledWebhooks: bind(health.countDisabledWebhooks),
   };
 }

@@ -5,6 +5,7 @@
  */
 
 import type { TestFailure } from '../domain/failures.js';
+import type { AlertEvent, AlertTransition, HealthPolicy } from '../domain/health.js';
 import type { WindowBounds } from '../domain/stats.js';
 import type {
   Agent,
@@ -15,6 +16,8 @@ import type {
   DeliveryKind,
   DeliveryOutcome,
   DeliveryStatus,
+  DisabledReason,
+  ErrorClass,
   FinalRunStatus,
   NewApiKey,
   Organization,
@@ -196,6 +199,47 @@ export type IdempotencyClaim =
   | { kind: 'mismatch' }
   | { kind: 'in_progress' };
 
+/** What one recorded batch says about a webhook's failure streak (folded in order by the caller). */
+export interface StreakUpdate {
+  webhookId: string;
+  /** A delivery succeeded in the batch: the streak restarts from what came after it. */
+  reset: boolean;
+  /** Deliveries that ended failed (after the last success of the batch). */
+  failedDeliveries: number;
+  /** The first failed attempt after the last success of the batch, if any. */
+  firstFailureAt: number | null;
+}
+
+/** What reconcileHealth changed for one webhook. */
+export interface HealthChange {
+  webhookId: string;
+  orgId: string;
+  /** Turned off automatically (reason `failing`) by this pass. */
+  disabled: boolean;
+  /** The alert this change raised (queued when alerts are configured). */
+  alert: AlertTransition | null;
+}
+
+/** A webhook the system turned off whose next probe is due. */
+export interface DueProbe {
+  webhookId: string;
+  orgId: string;
+  format: WebhookFormat;
+  probesDone: number;
+}
+
+/** An operator alert leased to this process for sending. */
+export interface ClaimedAlert {
+  id: string;
+  event: AlertEvent;
+  reason: string | null;
+  consecutiveFailures: number;
+  attemptCount: number;
+  createdAt: number;
+  organization: { id: string; name: string };
+  webhook: { id: string; url: string; agentId: string | null };
+}
+
 export class ConflictError extends Error {}
 export class InvalidStateError extends Error {}
 /** The run's agent does not exist in the organization. */
@@ -337,4 +381,36 @@ export interface Store {
   releaseIdempotencyKey(orgId: string, key: string): Promise<void>;
   /** Deletes answers kept since before `before`; returns how many. Also done on every keyed request. */
   pruneIdempotencyKeys(before: number): Promise<number>;
+  // endpoint health: auto-disable, alerts, probes
+  /** Turns off webhooks that failed long enough and queues one alert per change of health. */
+  reconcileHealth(input: {
+    policy: HealthPolicy;
+    now: number;
+    alerts: boolean;
+    webhookIds: string[] | null;
+  }): Promise<HealthChange[]>;
+  dueProbes(input: { now: number; firstDelayMs: number; limit: number }): Promise<DueProbe[]>;
+  /** Creates a probe delivery leased to the caller and schedules the next probe; null if the webhook changed. */
+  startProbe(input: {
+    probe: DueProbe;
+    payload: string;
+    body: string;
+    now: number;
+    schedule: readonly number[];
+    leaseMs: number;
+  }): Promise<ClaimedDelivery | null>;
+  /** A probe got a 2xx: turns the webhook back on (only while the system has it off). */
+  reenableAfterProbe(webhookId: string, now: number): Promise<boolean>;
+  trackFailureStreaks(updates: StreakUpdate[]): Promise<void>;
+  claimDueAlerts(input: { now: number; limit: number; leaseMs: number }): Promise<ClaimedAlert[]>;
+  recordAlertAttempt(input: {
+    id: string;
+    status: 'pending' | 'sent' | 'failed';
+    nextAttemptAt: number | null;
+    httpStatus: number | null;
+    error: string | null;
+    now: number;
+  }): Promise<void>;
+  nextAlertDueAt(): Promise<number | null>;
+  countDisabledWebhooks(): Promise<Partial<Record<DisabledReason, number>>>;
 }

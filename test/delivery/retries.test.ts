@@ -159,12 +159,22 @@ for (const backend of backends) {
       r.behaviour = { kind: 'status', status: 410 };
       const { c, hook, deliveryId } = await fire(r.url);
       const d = await settled(c, deliveryId);
-      expect(d).toMatchObject({ status: 'failed', attempt_count: 1, last_http_status: 410 });
+      expect(d).toMatchObject({
+        status: 'failed',
+        attempt_count: 1,
+        last_http_status: 410,
+        failure_reason: 'gone',
+      });
       expect(r.requests).toHaveLength(1);
-      expect((await getWebhook(c, hook.id)).is_enabled).toBe(false);
-      // With the webhook off, a new run has no delivery at all (docs/delivery.md#which-webhook-receives-an-event).
+      expect(await getWebhook(c, hook.id)).toMatchObject({ is_enabled: false, disabled_reason: 'gone' });
+      // Turned off by the system, the webhook still gets each run's delivery, failed at once and
+      // never sent, so it can be recovered (docs/delivery.md#which-webhook-receives-an-event).
       const run = await finishedRun(c, await createAgent(c, 'After gone'));
-      expect((await c.api('GET', `/api/v1/deliveries?test_run_id=${run.id}`)).body.total).toBe(0);
+      const after = (await c.api('GET', `/api/v1/deliveries?test_run_id=${run.id}`)).body;
+      expect(after.deliveries).toMatchObject([
+        { webhook_id: hook.id, status: 'failed', failure_reason: 'webhook_disabled', attempt_count: 0 },
+      ]);
+      expect(r.requests).toHaveLength(1);
     });
 
     it('429 with Retry-After: 1 lengthens the 50 ms delay to at least a second', async () => {

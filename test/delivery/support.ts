@@ -1,7 +1,8 @@
 /** Small helpers shared by the delivery suites (test/delivery only). */
 import { createServer } from 'node:net';
 import { expect } from 'vitest';
-import { createWorker, type Worker, type WorkerSettings } from '../../src/delivery/deliveryWorker.js';
+import type { Worker, WorkerSettings } from '../../src/delivery/deliveryWorker.js';
+import { createWorkerWithHealth } from '../../src/delivery/workerWithHealth.js';
 import { eventually, type TestContext } from '../helpers/context.js';
 
 /** The API's JSON shapes (docs/api.md), as far as these suites read them. */
@@ -48,6 +49,7 @@ export interface DeliveryJson {
   test_run_id: string | null;
   status: 'pending' | 'succeeded' | 'failed';
   failure_reason: string | null;
+  created_at: string;
   attempt_count: number;
   next_attempt_at: string | null;
   last_http_status: number | null;
@@ -140,11 +142,12 @@ export function startWorker(
   settings: Partial<WorkerSettings> = {},
   options: { idlePollMs?: number } = {},
 ): Worker {
-  const worker = createWorker({
+  const worker = createWorkerWithHealth({
     store: ctx.rt.store,
     sender: ctx.rt.sender,
     secretBox: ctx.rt.secretBox,
     settings: { ...ctx.config, ...settings },
+    config: ctx.config,
     logger: ctx.rt.logger,
     ...options,
   });

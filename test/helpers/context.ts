@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { type Config, loadConfig } from '../../src/config.js';
-import { createWorker, type Worker } from '../../src/delivery/deliveryWorker.js';
+import type { Worker } from '../../src/delivery/deliveryWorker.js';
+import { createWorkerWithHealth } from '../../src/delivery/workerWithHealth.js';
 import { buildApp } from '../../src/http/app.js';
 import {
   bootstrapOrganization,
@@ -82,11 +83,12 @@ export async function createTestContext(
   await app.ready();
   let worker: Worker | null = null;
   if (options.worker) {
-    worker = createWorker({
+    worker = createWorkerWithHealth({
       store: rt.store,
       sender: rt.sender,
       secretBox: rt.secretBox,
       settings: config,
+      config,
       logger,
       now: options.now,
     });

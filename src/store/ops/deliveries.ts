@@ -68,6 +68,7 @@ export async function redeliver(ctx: Ctx, orgId: string, id: string, now: number
         status: DELIVERY_STATUS.pending,
         next_attempt_at: now,
         next_trigger: ATTEMPT_TRIGGER.manual,
+        failure_reason: null,
         // A finished delivery gets one manual attempt; a pending one keeps its retry schedule.
         final_attempt: row.status === DELIVERY_STATUS.pending ? row.final_attempt : 1,
         lease_owner: null,
@@ -124,6 +125,7 @@ export async function createTestDelivery(
         retries_done: 0,
         next_attempt_at: now,
         next_trigger: ATTEMPT_TRIGGER.test,
+        kind: 'test',
         final_attempt: 1,
         lease_owner: owner,
         lease_until: now + leaseMs,

@@ -114,7 +114,9 @@ export function toWebhook(r: Selectable<WebhooksTable>): Webhook {
     hasSecret: r.secret_enc !== null,
     lastTriggeredAt: numOrNull(r.last_triggered_at),
     consecutiveFailures: num(r.consecutive_failures),
-    disabledReason: num(r.is_enabled) === 1 ? null : ((r.disabled_reason ?? 'manual') as DisabledReason),
+    // Every way a person turns a webhook off records `manual`; an off webhook without a reason was
+    // turned off by a 410 whose reason the health pass has not written yet.
+    disabledReason: num(r.is_enabled) === 1 ? null : ((r.disabled_reason ?? 'gone') as DisabledReason),
     disabledAt: num(r.is_enabled) === 1 ? null : numOrNull(r.disabled_at),
     failingSince: numOrNull(r.failing_since),
     failedStreak: num(r.failed_streak),
@@ -148,10 +150,20 @@ export function toDelivery(r: Selectable<DeliveriesTable>): Delivery {
     lastResponseTimeMs: numOrNull(r.last_response_time_ms),
     kind: r.kind as DeliveryKind,
     testRunId: r.test_run_id,
-    failureReason: r.status === 'failed' ? ((r.failure_reason ?? null) as FailureReason | null) : null,
+    failureReason:
+      r.status === 'failed' ? ((r.failure_reason ?? impliedFailureReason(r)) as FailureReason) : null,
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
   };
+}
+
+/**
+ * The reason of a failed delivery whose reason the health pass has not written yet (it labels each
+ * batch just after the worker records it): read from what the delivery itself shows.
+ */
+function impliedFailureReason(r: Selectable<DeliveriesTable>): FailureReason {
+  if (num(r.attempt_count) === 0) return 'webhook_disabled';
+  return numOrNull(r.last_http_status) === 410 ? 'gone' : 'attempts_exhausted';
 }
 
 export function toAttempt(r: Selectable<AttemptsTable>): Attempt {

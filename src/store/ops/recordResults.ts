@@ -48,11 +48,11 @@ export async function recordResults({ db, hooks }: Ctx, results: DeliveryResult[
       ) => sql`(CAST(${r.deliveryId} AS text), CAST(${statusAfter(r.outcome)} AS text), CAST(${r.attempt ? 1 : 0} AS integer),
         CAST(${r.outcome.kind === 'retry' ? 1 : 0} AS integer), CAST(${r.outcome.kind === 'retry' ? r.outcome.at : null} AS bigint), CAST(${r.leaseOwner} AS text),
         CAST(${r.attempt?.httpStatus ?? null} AS integer), CAST(${r.attempt?.responseTimeMs ?? null} AS integer),
-        CAST(${r.finishedAt} AS bigint))`,
+        CAST(${r.finishedAt} AS bigint), CAST(${r.outcome.kind === 'failed' ? r.outcome.reason : null} AS text))`,
     );
     statements.push(
       sql`
-      WITH v(id, status, add_attempt, add_retry, next_at, owner, http_status, rt, done_at) AS (VALUES ${sql.join(values)})
+      WITH v(id, status, add_attempt, add_retry, next_at, owner, http_status, rt, done_at, failure_reason) AS (VALUES ${sql.join(values)})
       UPDATE deliveries SET
         status = v.status,
         attempt_count = deliveries.attempt_count + v.add_attempt,
@@ -64,7 +64,8 @@ export async function recordResults({ db, hooks }: Ctx, results: DeliveryResult[
         lease_until = NULL,
         last_http_status = CASE WHEN v.add_attempt = 1 THEN v.http_status ELSE deliveries.last_http_status END,
         last_response_time_ms = CASE WHEN v.add_attempt = 1 THEN v.rt ELSE deliveries.last_response_time_ms END,
-        updated_at = v.done_at
+        updated_at = v.done_at,
+        failure_reason = v.failure_reason
       FROM v
       WHERE deliveries.id = v.id AND deliveries.lease_owner = v.owner`.compile(db),
     );
@@ -84,7 +85,12 @@ export async function recordResults({ db, hooks }: Ctx, results: DeliveryResult[
           consecutive_failures = CASE WHEN v.reset = 1 THEN v.failures ELSE webhooks.consecutive_failures + v.failures END,
           last_triggered_at = CASE WHEN webhooks.last_triggered_at IS NULL OR webhooks.last_triggered_at < v.triggered_at
                                    THEN v.triggered_at ELSE webhooks.last_triggered_at END,
-          is_enabled = CASE WHEN v.disable = 1 THEN 0 ELSE webhooks.is_enabled END
+          is_enabled = CASE WHEN v.disable = 1 THEN 0 ELSE webhooks.is_enabled END,
+          -- A 410 turns the webhook off with reason gone, dated, its probes starting from here.
+          disabled_reason = CASE WHEN v.disable = 1 AND webhooks.is_enabled = 1 THEN 'gone' ELSE webhooks.disabled_reason END,
+          disabled_at = CASE WHEN v.disable = 1 AND webhooks.is_enabled = 1 THEN v.triggered_at ELSE webhooks.disabled_at END,
+          probe_count = CASE WHEN v.disable = 1 AND webhooks.is_enabled = 1 THEN 0 ELSE webhooks.probe_count END,
+          next_probe_at = CASE WHEN v.disable = 1 AND webhooks.is_enabled = 1 THEN NULL ELSE webhooks.next_probe_at END
         FROM v
         WHERE webhooks.id = v.id`.compile(db),
       );

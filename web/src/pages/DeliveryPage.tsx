@@ -163,6 +163,16 @@ export function DeliveryPage({ deliveryId }: { deliveryId: string }) {
             </dd>
           </div>
           <div>
+            <dt>Kind</dt>
+            <dd data-testid="delivery-kind">{detail.kind}</dd>
+          </div>
+          {detail.failure_reason ? (
+            <div>
+              <dt>Why it failed</dt>
+              <dd data-testid="delivery-failure-reason">{detail.failure_reason.replaceAll('_', ' ')}</dd>
+            </div>
+          ) : null}
+          <div>
             <dt>Created</dt>
             <dd>
               <Time iso={detail.created_at} />

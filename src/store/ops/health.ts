@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import {
+  type AlertState,
+  type AlertTransition,
+  alertTransition,
+  type HealthPolicy,
+  shouldAutoDisable,
+} from '../../domain/health.js';
+import type { DisabledReason } from '../../domain/types.js';
+import type { HealthChange, StreakUpdate } from '../store.js';
+import type { Ctx } from './context.js';
+
+/**
+ * Brings webhooks' health in line with their counters (docs/receiving-webhooks.md, "When your
+ * endpoint fails"): turns off the ones whose failure streak is long and old enough (`failing`),
+ * and raises one operator alert per change of health. Alert state is kept on the webhook and the
+ * alert row is written in the transaction that changes it, so every change gets exactly one alert
+ * even if a process dies in between (the next pass finds the change still unreported). Every write
+ * is guarded by the value it read, so two processes reconciling at once raise one alert, not two.
+ *
+ * `webhookIds` null looks at every webhook that is not plainly healthy.
+ */
+export async function reconcileHealth(
+  { db }: Ctx,
+  input: { policy: HealthPolicy; now: number; alerts: boolean; webhookIds: string[] | null },
+): Promise<HealthChange[]> {
+  const { policy, now } = input;
+  if (input.webhookIds !== null && input.webhookIds.length === 0) return [];
+  // A 410 turns a webhook off without saying why or when: say so now (reason `gone`, probes from here).
+  await db
+    .updateTable('webhooks')
+    .set({ disabled_reason: 'gone', disabled_at: now, probe_count: 0, next_probe_at: null, updated_at: now })
+    .where('is_enabled', '=', 0)
+    .where('disabled_reason', 'is', null)
+    .where('deleted_at', 'is', null)
+    .execute();
+  if (input.webhookIds === null) {
+    // No failed attempt since the last success means no failure streak, whichever process
+    // recorded that success.
+    await db
+      .updateTable('webhooks')
+      .set({ failed_streak: 0, failing_since: null })
+      .where('consecutive_failures', '=', 0)
+      .where((eb) => eb.or([eb('failed_streak', '>', 0), eb('failing_since', 'is not', null)]))
+      .execute();
+  }
+  let q = db
+    .selectFrom('webhooks')
+    .select([
+      'id',
+      'org_id',
+      'is_enabled',
+      'consecutive_failures',
+      'disabled_reason',
+      'failing_since',
+      'failed_streak',
+      'alert_state',
+      'recovered_by',
+    ])
+    .where('deleted_at', 'is', null);
+  q =
+    input.webhookIds !== null
+      ? q.where('id', 'in', input.webhookIds)
+      : q.where((eb) =>
+          eb.or([
+            eb('consecutive_failures', '>', 0),
+            eb('failed_streak', '>', 0),
+            eb('alert_state', '<>', 'healthy'),
+            eb('is_enabled', '=', 0),
+          ]),
+        );
+  const rows = await q.execute();
+  const changes: HealthChange[] = [];
+  for (const row of rows) {
+    const facts = {
+      isEnabled: Number(row.is_enabled) === 1,
+      consecutiveFailures: Number(row.consecutive_failures),
+      disabledReason: (Number(row.is_enabled) === 1
+        ? null
+        : (row.disabled_reason ?? 'gone')) as DisabledReason | null,
+      failingSince: row.failing_since === null ? null : Number(row.failing_since),
+      failedStreak: Number(row.failed_streak),
+      recoveredBy: row.recovered_by,
+    };
+    const disable = shouldAutoDisable(facts, policy, now);
+    if (disable) {
+      facts.isEnabled = false;
+      facts.disabledReason = 'failing';
+    }
+    const alerted = row.alert_state as AlertState;
+    const transition = alertTransition(alerted, facts, policy.degradedAfter);
+    if (!disable && transition === null) continue;
+    const change = await db.transaction().execute(async (trx) => {
+      let disabled = false;
+      if (disable) {
+        const res = await trx
+          .updateTable('webhooks')
+          .set({
+            is_enabled: 0,
+            disabled_reason: 'failing',
+            disabled_at: now,
+            probe_count: 0,
+            next_probe_at: null,
+            updated_at: now,
+          })
+          .where('id', '=', row.id)
+          .where('is_enabled', '=', 1)
+          .where('deleted_at', 'is', null)
+          .executeTakeFirst();
+        disabled = Number(res.numUpdatedRows) === 1;
+        if (!disabled) return null; // someone else changed it first; the next pass sees the new state
+      }
+      let raised: AlertTransition | null = null;
+      if (transition !== null) {
+        const res = await trx
+          .updateTable('webhooks')
+          .set({ alert_state: transition.state, recovered_by: null })
+          .where('id', '=', row.id)
+          .where('alert_state', '=', alerted)
+          .executeTakeFirst();
+        if (Number(res.numUpdatedRows) === 1) {
+          raised = transition;
+          if (input.alerts) {
+            await trx
+              .insertInto('alerts')
+              .values({
+                id: randomUUID(),
+                org_id: row.org_id,
+                webhook_id: row.id,
+                event: transition.event,
+                reason: transition.reason,
+                consecutive_failures: facts.consecutiveFailures,
+                status: 'pending',
+                attempt_count: 0,
+                next_attempt_at: now,
+                lease_until: null,
+                last_http_status: null,
+                last_error: null,
+                created_at: now,
+                updated_at: now,
+              })
+              .execute();
+          }
+        }
+      }
+      return { webhookId: row.id, orgId: row.org_id, disabled, alert: raised };
+    });
+    if (change) changes.push(change);
+  }
+  return changes;
+}
+
+/** Webhooks turned off, by reason, for /metrics. */
+export async function countDisabledWebhooks({ db }: Ctx): Promise<Partial<Record<DisabledReason, number>>> {
+  const rows = await db
+    .selectFrom('webhooks')
+    .select(['disabled_reason', sql<number | string>`count(*)`.as('n')])
+    .where('is_enabled', '=', 0)
+    .where('deleted_at', 'is', null)
+    .groupBy('disabled_reason')
+    .execute();
+  const counts: Partial<Record<DisabledReason, number>> = {};
+  for (const r of rows) {
+    const reason = (r.disabled_reason ?? 'gone') as DisabledReason;
+    counts[reason] = (counts[reason] ?? 0) + Number(r.n);
+  }
+  return counts;
+}
+
+/**
+ * Keeps each webhook's failure streak (`failed_streak`, `failing_since`), which auto-disable reads.
+ * One statement for the whole batch, like the worker's own writes.
+ */
+export async function trackFailureStreaks({ db }: Ctx, updates: StreakUpdate[]): Promise<void> {
+  if (updates.length === 0) return;
+  const values = updates.map(
+    (u) => sql`(CAST(${u.webhookId} AS text), CAST(${u.reset ? 1 : 0} AS integer),
+      CAST(${u.failedDeliveries} AS integer), CAST(${u.firstFailureAt} AS bigint))`,
+  );
+  await sql`
+    WITH v(id, reset, failed, first_failure) AS (VALUES ${sql.join(values)})
+    UPDATE webhooks SET
+      failed_streak = CASE WHEN v.reset = 1 THEN v.failed ELSE webhooks.failed_streak + v.failed END,
+      failing_since = CASE WHEN v.reset = 1 THEN v.first_failure
+                           ELSE COALESCE(webhooks.failing_since, v.first_failure) END
+    FROM v
+    WHERE webhooks.id = v.id`.execute(db);
+}
