@@ -108,6 +108,14 @@ for (const backend of backends) {
         failure_reason: null,
       });
 
+      const test = await c.api('POST', `/api/v1/webhooks/${hook.id}/test`);
+      expect(test.body.success).toBe(true);
+      const tests = await c.api('GET', '/api/v1/deliveries?kind=test');
+      expect(tests.body.deliveries).toMatchObject([
+        { id: test.body.delivery_id, kind: 'test', test_run_id: null },
+      ]);
+      const all = await c.api('GET', `/api/v1/webhooks/${hook.id}/deliveries`);
+      expect(all.body.total).toBe(2);
       const events = await c.api('GET', `/api/v1/webhooks/${hook.id}/deliveries?kind=event`);
       expect(events.body.deliveries.map((d: { id: string }) => d.id)).toEqual([event.id]);
       const probes = await c.api('GET', `/api/v1/deliveries?kind=probe`);
@@ -162,8 +170,9 @@ for (const backend of backends) {
       r.behaviour = { kind: 'slow', delayMs: 400 };
       await runAt(t0);
       r.behaviour = { kind: 'status', status: 200 };
-      // Outside the window (25 hours ago): not counted.
+      // Outside the window (25 hours ago), and a test send: neither is counted.
       await runAt(t0 - 25 * HOUR);
+      expect((await c.api('POST', `/api/v1/webhooks/${hook.id}/test`)).body.success).toBe(true);
 
       clock = t0;
       const stats = await call('GET', `/api/v1/webhooks/${hook.id}/stats?window=24h`);
