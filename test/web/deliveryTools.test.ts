@@ -59,6 +59,19 @@ describe.skipIf(!chromiumFound)('delivery page and search in Chromium', () => {
     expect(await form.getByLabel('Send webhook notifications').isChecked()).toBe(false);
   });
 
+  it('a custom header named __proto__ is refused by name, not silently dropped', async () => {
+    await page.goto(`/agents/${agentId}`);
+    const form = page.getByRole('form', { name: 'Agent webhook' });
+    await form.getByLabel('Endpoint URL').fill(h.receiver.url('/proto'));
+    await form.getByRole('button', { name: 'Add header' }).click();
+    await form.getByLabel('Header 1 name').fill('__proto__');
+    await form.getByLabel('Header 1 value').fill('x');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await form.getByText('__proto__ cannot be used as a header name').first().waitFor();
+    const hooks = await h.rest.get<{ total: number }>(`/webhooks?agent_id=${agentId}`);
+    expect(hooks.total).toBe(0);
+  });
+
   it('the agent form explains its fields without AI-vendor jargon', async () => {
     await page.goto('/agents');
     await page.getByRole('button', { name: 'New agent' }).click();

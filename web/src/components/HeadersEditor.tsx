@@ -15,7 +15,9 @@ export function headerRows(headers: Record<string, string>): HeaderRow[] {
 
 /** Rows → the API's headers object; blank rows are dropped. Returns a message for a bad row. */
 export function rowsToHeaders(rows: HeaderRow[]): { headers: Record<string, string> } | { error: string } {
-  const headers: Record<string, string> = {};
+  // No prototype: a row named `__proto__` must reach the server (which refuses it by name), not
+  // vanish into the object's prototype.
+  const headers: Record<string, string> = Object.create(null);
   const seen = new Set<string>();
   for (const [index, row] of rows.entries()) {
     const name = row.name.trim();
