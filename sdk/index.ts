@@ -20,4 +20,11 @@ export {
   type WebhookHeaders,
   WebhookVerificationError,
 } from './standardWebhooks.js';
-export type { ClixPayload, RunhookEvent, TestEvent, TestRunCompletedEvent, TestRunSummary } from './types.js';
+export type {
+  ClixPayload,
+  RunhookEvent,
+  TestEvent,
+  TestFailure,
+  TestRunCompletedEvent,
+  TestRunSummary,
+} from './types.js';

@@ -1,60 +1,95 @@
 /**
  * The bodies Runhook POSTs to a webhook, as described in Runhook's docs/payloads.md.
- *
  * Times are UTC ISO-8601 to the second (`2026-01-30T10:32:45Z`).
+ *
+ * Generated from src/domain/payloadSchemas.ts; do not edit. After changing the schemas, run
+ * UPDATE_TYPES=1 npx vitest run test/types/generatedTypes.test.ts
  */
+
+/** One failing test of a run. */
+export interface TestFailure {
+  /** The test’s name. */
+  name: string;
+  /** Its class or suite, when given. */
+  classname: string | null;
+  /** Its file, when given. */
+  file: string | null;
+  /** What went wrong, at most 1000 characters (cut with `…`). */
+  message: string | null;
+  /** `failed` (an assertion failed) or `error` (the test could not run). */
+  kind: 'failed' | 'error';
+}
 
 /** The test run as it appears inside a `standard` payload. */
 export interface TestRunSummary {
-  /** The run's UUID; receivers deduplicate on it. */
+  /** The test run’s id. Receivers deduplicate on it. */
   id: string;
-  /** Human id, sequential per organization: `TR-00042`. */
+  /** Human id, numbered per organization: `TR-00042`. */
   test_run_id: string;
+  /** The run’s name. */
   name: string;
+  /** The agent the run belongs to. */
   agent_id: string;
+  /** The agent’s name when the run was created. */
   agent_name: string;
+  /** How the run ended. */
   status: 'completed' | 'failed' | 'canceled';
-  /** passed / total × 100, rounded to 2 decimals; 0 when total is 0. */
+  /** passed_count / total_scenarios × 100, rounded to 2 decimals; 0 when the total is 0. */
   pass_rate: number;
+  /** Scenarios that passed. */
   passed_count: number;
+  /** Scenarios that failed. */
   failed_count: number;
+  /** Scenarios that errored. */
   error_count: number;
+  /** As given by the caller, else passed_count + failed_count + error_count. */
   total_scenarios: number;
+  /** When the run started (defaults to its creation). */
   started_at: string;
+  /** When the run ended. */
   completed_at: string;
+  /** completed_at − started_at in whole seconds. */
   duration_seconds: number;
+  /** The first 20 failing tests, as the run was given them. Present only when the run has any; every other field is the same with or without it. */
+  failures?: TestFailure[];
 }
 
 /** Format `standard`: sent once per finished test run (and on each retry, byte for byte). */
 export interface TestRunCompletedEvent {
+  /** The event type. */
   event: 'test_run_completed';
-  /** When the event was created (not when this attempt was sent). */
+  /** When the event was created. The body is byte-identical on every retry. */
   timestamp: string;
   test_run: TestRunSummary;
-  /** `<RUNHOOK_PUBLIC_URL>/runs/<test_run.id>` */
+  /** The run in the dashboard: `<RUNHOOK_PUBLIC_URL>/runs/<test_run.id>`. */
   results_url: string;
 }
 
 /** Format `standard`, sent by "Test Webhook": a sample run with all-zero UUIDs. */
 export interface TestEvent {
+  /** Always `test` for Test Webhook sends. */
   event: 'test';
+  /** Present (and true) only on Test Webhook sends. */
   is_test: true;
+  /** When the test was sent. */
   timestamp: string;
+  /** A sample run: `id` and `agent_id` are all-zero UUIDs. */
   test_run: TestRunSummary;
+  /** The run in the dashboard: `<RUNHOOK_PUBLIC_URL>/runs/<test_run.id>`. */
   results_url: string;
+}
+
+/** Format `clix` (TestCLIX-compatible). */
+export interface ClixPayload {
+  /** When the event was created, in Unix seconds with a fraction (written with 3 decimals). */
+  timestamp: number;
+  /** The test run’s id (`test_run.id` of the standard payload). */
+  test_id: string;
+  /** `pass` when the run is `completed` with no failed and no errored scenario, else `error`. */
+  status: 'pass' | 'error';
+  /** When the run started (its `started_at`). */
+  created_at: string;
 }
 
 /** Any `standard` body. Switch on `event`. */
 export type RunhookEvent = TestRunCompletedEvent | TestEvent;
-
-/** Format `clix` (TestCLIX-compatible). */
-export interface ClixPayload {
-  /** Unix seconds, with fraction. */
-  timestamp: number;
-  /** The run's UUID. */
-  test_id: string;
-  /** `pass` when the run completed with no failed and no errored scenarios. */
-  status: 'pass' | 'error';
-  /** The run's `started_at`. */
-  created_at: string;
-}

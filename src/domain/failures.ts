@@ -3,17 +3,13 @@
  * nobody has to open another tool to learn what broke.
  */
 
+import type { PayloadFailure } from './payloadSchemas.js';
+
 export const FAILURE_KINDS = ['failed', 'error'] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
 
-/** One failing (or erroring) test, as stored on a run and sent in payloads. */
-export interface TestFailure {
-  name: string;
-  classname: string | null;
-  file: string | null;
-  message: string | null;
-  kind: FailureKind;
-}
+/** One failing (or erroring) test, as stored on a run and sent in payloads (its schema: payloadSchemas.ts). */
+export type TestFailure = PayloadFailure;
 
 export const FAILURE_LIMITS = {
   /** Failures one run keeps. */

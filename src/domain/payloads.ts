@@ -5,37 +5,18 @@
 import { cutText, FAILURE_LIMITS, type TestFailure } from './failures.js';
 import { durationSeconds, effectiveTotal, formatRunId, passRate } from './runMath.js';
 import { toIso } from './time.js';
-import type { EventType, FinalRunStatus, TestRun, WebhookFormat } from './types.js';
+
+// The payload types are derived from their schemas, in one place.
+export type { StandardPayload, StandardPayloadTestRun } from './payloadSchemas.js';
+
+import type {
+  StandardPayload,
+  StandardPayloadTestRun,
+  TestEvent,
+  TestRunCompletedEvent,
+} from './payloadSchemas.js';
+import type { FinalRunStatus, TestRun, WebhookFormat } from './types.js';
 import { FINAL_RUN_STATUSES } from './types.js';
-
-/** The `test_run` object of the standard payload; keys in the order of docs/payloads.md. */
-export interface StandardPayloadTestRun {
-  id: string;
-  test_run_id: string;
-  name: string;
-  agent_id: string;
-  agent_name: string;
-  status: FinalRunStatus;
-  pass_rate: number;
-  passed_count: number;
-  failed_count: number;
-  error_count: number;
-  total_scenarios: number;
-  started_at: string;
-  completed_at: string;
-  duration_seconds: number;
-  /** The first 20 failing tests; present only when the run has any. */
-  failures?: TestFailure[];
-}
-
-/** The `standard` body; keys in the order of docs/payloads.md, `is_test` present only on Test Webhook sends. */
-export interface StandardPayload {
-  event: EventType;
-  is_test?: true;
-  timestamp: string;
-  test_run: StandardPayloadTestRun;
-  results_url: string;
-}
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 /** Three failed scenarios of the sample run: test sends and the docs' examples show how failures look. */
@@ -101,7 +82,11 @@ function testRunObject(run: TestRun): StandardPayloadTestRun {
 }
 
 /** The `test_run_completed` payload of a finished run; `eventCreatedAt` becomes `timestamp`. */
-export function standardPayload(run: TestRun, eventCreatedAt: number, publicUrl: string): StandardPayload {
+export function standardPayload(
+  run: TestRun,
+  eventCreatedAt: number,
+  publicUrl: string,
+): TestRunCompletedEvent {
   return {
     event: 'test_run_completed',
     timestamp: toIso(eventCreatedAt),
@@ -111,7 +96,7 @@ export function standardPayload(run: TestRun, eventCreatedAt: number, publicUrl:
 }
 
 /** The Test Webhook payload: `event: "test"`, `is_test: true`, a sample run with zero UUIDs. */
-export function testPayload(now: number, publicUrl: string): StandardPayload {
+export function testPayload(now: number, publicUrl: string): TestEvent {
   const sample: TestRun = {
     id: ZERO_UUID,
     orgId: ZERO_UUID,
@@ -240,7 +225,7 @@ function slackMessage(payload: StandardPayload): SlackMessage {
   const { emoji, words } = slackOutcome(run);
   const name = slackEscape(run.name === '' ? run.test_run_id : run.name);
   const agent = slackEscape(run.agent_name);
-  const prefix = payload.is_test ? '[Test webhook from Runhook] ' : '';
+  const prefix = payload.event === 'test' ? '[Test webhook from Runhook] ' : '';
   const text =
     `${prefix}${emoji} ${name} ${words} · agent ${agent} · ` +
     `${run.passed_count}/${run.total_scenarios} passed · ${run.pass_rate}% pass rate`;

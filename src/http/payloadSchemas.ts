@@ -1,170 +1,24 @@
 /**
  * What Runhook sends to receivers (docs/payloads.md), as JSON Schema 2020-12: the bodies of each
- * payload format and the headers of every delivery. The OpenAPI document's `webhooks` section
- * (src/http/openapi.ts) and docs/payloads.md are generated from these objects; tests check real
- * bodies from src/domain/payloads.ts against them. Examples are produced by those same
- * functions, so they cannot drift from what is sent.
+ * payload format and the headers of every delivery. The `standard` and `clix` bodies are defined
+ * once in src/domain/payloadSchemas.ts (with their TypeScript types) and re-exported here. The
+ * OpenAPI document's `webhooks` section (src/http/openapi.ts) and docs/payloads.md are generated
+ * from these objects; tests check real bodies from src/domain/payloads.ts against them. Examples
+ * are produced by those same functions, so they cannot drift from what is sent.
  */
-import { FAILURE_KINDS, FAILURE_LIMITS } from '../domain/failures.js';
+import {
+  clixPayloadSchema,
+  payloadTestRunSchema,
+  standardPayloadSchema,
+  testPayloadSchema,
+} from '../domain/payloadSchemas.js';
 import { renderBody, SAMPLE_FAILURES, standardPayload, testPayload } from '../domain/payloads.js';
 import { buildDeliveryHeaders } from '../domain/signing.js';
-import { FINAL_RUN_STATUSES, type TestRun } from '../domain/types.js';
+import type { TestRun } from '../domain/types.js';
+
+export { clixPayloadSchema, payloadTestRunSchema, standardPayloadSchema, testPayloadSchema };
+
 import { USER_AGENT } from '../version.js';
-
-const isoSecond = {
-  type: 'string',
-  format: 'date-time',
-  pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z$',
-};
-const uuid = { type: 'string', format: 'uuid' };
-const count = { type: 'integer', minimum: 0 };
-
-/** The `test_run` object of the standard payload; properties in the order they are sent. */
-export const payloadTestRunSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: [
-    'id',
-    'test_run_id',
-    'name',
-    'agent_id',
-    'agent_name',
-    'status',
-    'pass_rate',
-    'passed_count',
-    'failed_count',
-    'error_count',
-    'total_scenarios',
-    'started_at',
-    'completed_at',
-    'duration_seconds',
-  ],
-  properties: {
-    id: { ...uuid, description: 'The test run’s id. Receivers deduplicate on it.' },
-    test_run_id: {
-      type: 'string',
-      pattern: '^TR-\\d{5,}$',
-      description: 'Human id, numbered per organization: `TR-00042`.',
-    },
-    name: { type: 'string', description: 'The run’s name.' },
-    agent_id: { ...uuid, description: 'The agent the run belongs to.' },
-    agent_name: { type: 'string', description: 'The agent’s name when the run was created.' },
-    status: {
-      type: 'string',
-      enum: [...FINAL_RUN_STATUSES],
-      description: 'How the run ended.',
-    },
-    pass_rate: {
-      type: 'number',
-      minimum: 0,
-      maximum: 100,
-      description: 'passed_count / total_scenarios × 100, rounded to 2 decimals; 0 when the total is 0.',
-    },
-    passed_count: { ...count, description: 'Scenarios that passed.' },
-    failed_count: { ...count, description: 'Scenarios that failed.' },
-    error_count: { ...count, description: 'Scenarios that errored.' },
-    total_scenarios: {
-      ...count,
-      description: 'As given by the caller, else passed_count + failed_count + error_count.',
-    },
-    started_at: { ...isoSecond, description: 'When the run started (defaults to its creation).' },
-    completed_at: { ...isoSecond, description: 'When the run ended.' },
-    duration_seconds: {
-      ...count,
-      description: 'completed_at − started_at in whole seconds.',
-    },
-    failures: {
-      type: 'array',
-      minItems: 1,
-      maxItems: FAILURE_LIMITS.inStandardPayload,
-      description:
-        `The first ${FAILURE_LIMITS.inStandardPayload} failing tests, as the run was given them. ` +
-        'Present only when the run has any; every other field is the same with or without it.',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['name', 'classname', 'file', 'message', 'kind'],
-        properties: {
-          name: { type: 'string', description: 'The test’s name.' },
-          classname: { type: ['string', 'null'], description: 'Its class or suite, when given.' },
-          file: { type: ['string', 'null'], description: 'Its file, when given.' },
-          message: {
-            type: ['string', 'null'],
-            description: `What went wrong, at most ${FAILURE_LIMITS.message} characters (cut with \`…\`).`,
-          },
-          kind: {
-            type: 'string',
-            enum: [...FAILURE_KINDS],
-            description: '`failed` (an assertion failed) or `error` (the test could not run).',
-          },
-        },
-      },
-    },
-  },
-} as const;
-
-function standardBodySchema(event: 'test_run_completed' | 'test') {
-  const isTest = event === 'test';
-  return {
-    type: 'object',
-    additionalProperties: false,
-    required: isTest
-      ? ['event', 'is_test', 'timestamp', 'test_run', 'results_url']
-      : ['event', 'timestamp', 'test_run', 'results_url'],
-    properties: {
-      event: {
-        const: event,
-        description: isTest ? 'Always `test` for Test Webhook sends.' : 'The event type.',
-      },
-      ...(isTest
-        ? { is_test: { const: true, description: 'Present (and true) only on Test Webhook sends.' } }
-        : {}),
-      timestamp: {
-        ...isoSecond,
-        description: isTest
-          ? 'When the test was sent.'
-          : 'When the event was created. The body is byte-identical on every retry.',
-      },
-      test_run: isTest
-        ? {
-            ...payloadTestRunSchema,
-            description: 'A sample run: `id` and `agent_id` are all-zero UUIDs.',
-          }
-        : payloadTestRunSchema,
-      results_url: {
-        type: 'string',
-        format: 'uri',
-        description: 'The run in the dashboard: `<RUNHOOK_PUBLIC_URL>/runs/<test_run.id>`.',
-      },
-    },
-  };
-}
-
-/** Format `standard`: the `test_run_completed` event (docs/payloads.md). */
-export const standardPayloadSchema = standardBodySchema('test_run_completed');
-
-/** Format `standard`, sent by Test Webhook: `event: "test"`, `is_test: true`, a sample run. */
-export const testPayloadSchema = standardBodySchema('test');
-
-/** Format `clix` (TestCLIX-compatible). */
-export const clixPayloadSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['timestamp', 'test_id', 'status', 'created_at'],
-  properties: {
-    timestamp: {
-      type: 'number',
-      description: 'When the event was created, in Unix seconds with a fraction (written with 3 decimals).',
-    },
-    test_id: { ...uuid, description: 'The test run’s id (`test_run.id` of the standard payload).' },
-    status: {
-      type: 'string',
-      enum: ['pass', 'error'],
-      description: '`pass` when the run is `completed` with no failed and no errored scenario, else `error`.',
-    },
-    created_at: { ...isoSecond, description: 'When the run started (its `started_at`).' },
-  },
-} as const;
 
 const slackText = (type: 'mrkdwn' | 'plain_text', description: string) => ({
   type: 'object',

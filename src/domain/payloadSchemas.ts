@@ -1,0 +1,177 @@
+/**
+ * The one definition of the bodies Runhook sends (docs/payloads.md), as JSON Schema 2020-12, and
+ * the TypeScript types derived from it. Everything else follows from here: the domain's payload
+ * types (below), the OpenAPI document's `webhooks` section and docs/payloads.md (src/http/), the
+ * SDK's exported types (sdk/types.ts, generated and checked by test/types/generatedTypes.test.ts).
+ * Pure data: no I/O, importable from any layer.
+ */
+import type { FromSchema } from 'json-schema-to-ts';
+import { FAILURE_KINDS, FAILURE_LIMITS } from './failures.js';
+import { FINAL_RUN_STATUSES } from './types.js';
+
+const isoSecond = {
+  type: 'string',
+  format: 'date-time',
+  pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z$',
+} as const;
+const uuid = { type: 'string', format: 'uuid' } as const;
+const count = { type: 'integer', minimum: 0 } as const;
+
+/** One failing test in a payload (and on a run): docs/payloads.md. */
+export const failureSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'classname', 'file', 'message', 'kind'],
+  properties: {
+    name: { type: 'string', description: 'The test’s name.' },
+    classname: { type: ['string', 'null'], description: 'Its class or suite, when given.' },
+    file: { type: ['string', 'null'], description: 'Its file, when given.' },
+    message: {
+      type: ['string', 'null'],
+      description: `What went wrong, at most ${FAILURE_LIMITS.message} characters (cut with \`…\`).`,
+    },
+    kind: {
+      type: 'string',
+      enum: [...FAILURE_KINDS],
+      description: '`failed` (an assertion failed) or `error` (the test could not run).',
+    },
+  },
+} as const;
+
+/** The `test_run` object of the standard payload; properties in the order they are sent. */
+export const payloadTestRunSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'id',
+    'test_run_id',
+    'name',
+    'agent_id',
+    'agent_name',
+    'status',
+    'pass_rate',
+    'passed_count',
+    'failed_count',
+    'error_count',
+    'total_scenarios',
+    'started_at',
+    'completed_at',
+    'duration_seconds',
+  ],
+  properties: {
+    id: { ...uuid, description: 'The test run’s id. Receivers deduplicate on it.' },
+    test_run_id: {
+      type: 'string',
+      pattern: '^TR-\\d{5,}$',
+      description: 'Human id, numbered per organization: `TR-00042`.',
+    },
+    name: { type: 'string', description: 'The run’s name.' },
+    agent_id: { ...uuid, description: 'The agent the run belongs to.' },
+    agent_name: { type: 'string', description: 'The agent’s name when the run was created.' },
+    status: {
+      type: 'string',
+      enum: [...FINAL_RUN_STATUSES],
+      description: 'How the run ended.',
+    },
+    pass_rate: {
+      type: 'number',
+      minimum: 0,
+      maximum: 100,
+      description: 'passed_count / total_scenarios × 100, rounded to 2 decimals; 0 when the total is 0.',
+    },
+    passed_count: { ...count, description: 'Scenarios that passed.' },
+    failed_count: { ...count, description: 'Scenarios that failed.' },
+    error_count: { ...count, description: 'Scenarios that errored.' },
+    total_scenarios: {
+      ...count,
+      description: 'As given by the caller, else passed_count + failed_count + error_count.',
+    },
+    started_at: { ...isoSecond, description: 'When the run started (defaults to its creation).' },
+    completed_at: { ...isoSecond, description: 'When the run ended.' },
+    duration_seconds: {
+      ...count,
+      description: 'completed_at − started_at in whole seconds.',
+    },
+    failures: {
+      type: 'array',
+      minItems: 1,
+      maxItems: FAILURE_LIMITS.inStandardPayload,
+      description:
+        `The first ${FAILURE_LIMITS.inStandardPayload} failing tests, as the run was given them. ` +
+        'Present only when the run has any; every other field is the same with or without it.',
+      items: failureSchema,
+    },
+  },
+} as const;
+
+const resultsUrl = {
+  type: 'string',
+  format: 'uri',
+  description: 'The run in the dashboard: `<RUNHOOK_PUBLIC_URL>/runs/<test_run.id>`.',
+} as const;
+
+/** Format `standard`: the `test_run_completed` event (docs/payloads.md). */
+export const standardPayloadSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['event', 'timestamp', 'test_run', 'results_url'],
+  properties: {
+    event: { const: 'test_run_completed', description: 'The event type.' },
+    timestamp: {
+      ...isoSecond,
+      description: 'When the event was created. The body is byte-identical on every retry.',
+    },
+    test_run: payloadTestRunSchema,
+    results_url: resultsUrl,
+  },
+} as const;
+
+/** Format `standard`, sent by Test Webhook: `event: "test"`, `is_test: true`, a sample run. */
+export const testPayloadSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['event', 'is_test', 'timestamp', 'test_run', 'results_url'],
+  properties: {
+    event: { const: 'test', description: 'Always `test` for Test Webhook sends.' },
+    is_test: { const: true, description: 'Present (and true) only on Test Webhook sends.' },
+    timestamp: { ...isoSecond, description: 'When the test was sent.' },
+    test_run: {
+      ...payloadTestRunSchema,
+      description: 'A sample run: `id` and `agent_id` are all-zero UUIDs.',
+    },
+    results_url: resultsUrl,
+  },
+} as const;
+
+/** Format `clix` (TestCLIX-compatible). */
+export const clixPayloadSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['timestamp', 'test_id', 'status', 'created_at'],
+  properties: {
+    timestamp: {
+      type: 'number',
+      description: 'When the event was created, in Unix seconds with a fraction (written with 3 decimals).',
+    },
+    test_id: { ...uuid, description: 'The test run’s id (`test_run.id` of the standard payload).' },
+    status: {
+      type: 'string',
+      enum: ['pass', 'error'],
+      description: '`pass` when the run is `completed` with no failed and no errored scenario, else `error`.',
+    },
+    created_at: { ...isoSecond, description: 'When the run started (its `started_at`).' },
+  },
+} as const;
+
+/** One failing test, as a run keeps it and a payload carries it. */
+export type PayloadFailure = FromSchema<typeof failureSchema>;
+/** The `test_run` object of the standard payload. */
+export type StandardPayloadTestRun = FromSchema<typeof payloadTestRunSchema>;
+/** Format `standard`: sent once per finished test run. */
+export type TestRunCompletedEvent = FromSchema<typeof standardPayloadSchema>;
+/** Format `standard`, sent by Test Webhook. */
+export type TestEvent = FromSchema<typeof testPayloadSchema>;
+/** Any `standard` body; `event` tells which. */
+export type StandardPayload = TestRunCompletedEvent | TestEvent;
+/** Format `clix` (TestCLIX-compatible). */
+export type ClixPayload = FromSchema<typeof clixPayloadSchema>;
