@@ -117,7 +117,10 @@ async function main() {
       await prepare?.();
       await settle(page);
       // A full-page capture scrolls the page, which would catch the sticky sidebar mid-way.
-      await page.addStyleTag({ content: '.sidebar { position: static; }' });
+      // Set through the CSSOM: the server's Content-Security-Policy refuses an injected <style>.
+      await page.evaluate(
+        "document.querySelectorAll('.sidebar').forEach((e) => { e.style.position = 'static'; })",
+      );
       await page.screenshot({ path: join(out, file), fullPage: true });
       console.log(`docs/screenshots/${file}`);
     };
