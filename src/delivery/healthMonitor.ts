@@ -19,14 +19,7 @@ import { renderBody, testPayload } from '../domain/payloads.js';
 import { nextStep } from '../domain/retrySchedule.js';
 import { buildDeliveryHeaders } from '../domain/signing.js';
 import type { SecretBox } from '../security/secretBox.js';
-import type {
-  ClaimedAlert,
-  ClaimedDelivery,
-  DeliveryResult,
-  HealthChange,
-  Store,
-  StreakUpdate,
-} from '../store/store.js';
+import type { ClaimedAlert, ClaimedDelivery, DeliveryResult, HealthChange, Store } from '../store/store.js';
 import { USER_AGENT } from '../version.js';
 import { attemptDelivery } from './attempt.js';
 import { createHttpSender, type HttpSender } from './httpClient.js';
@@ -272,24 +265,18 @@ export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
       alertSender = null;
     },
     afterRecorded(results) {
-      // Only webhooks that failed lately need their streak written: a healthy one has none.
-      const streaks = foldStreaks(results).filter(
-        (u) => u.failedDeliveries > 0 || u.firstFailureAt !== null || watched.has(u.webhookId),
-      );
       const ids = new Set<string>();
       for (const r of results) {
         if (!r.attempt) continue;
-        const status = r.attempt.httpStatus;
-        const ok = status !== null && status >= 200 && status < 300;
+        const ok = r.outcome.kind === 'delivered';
         if (!ok) watched.add(r.webhookId);
         if (watched.has(r.webhookId)) ids.add(r.webhookId);
         if (ok && r.trigger !== 'probe') watched.delete(r.webhookId);
       }
       const gone = (r: DeliveryResult) => r.outcome.kind === 'failed' && r.outcome.reason === 'gone';
-      // In order, one batch after another: a streak must be written before the pass that reads it.
+      // One pass after another, in the order the batches were recorded.
       chain = chain
         .then(async () => {
-          if (streaks.length > 0) await store.trackFailureStreaks(streaks);
           if (ids.size > 0 || results.some(gone)) {
             for (const r of results) if (gone(r)) ids.add(r.webhookId);
             await reconcile([...ids]);
@@ -300,30 +287,4 @@ export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
         );
     },
   };
-}
-
-/**
- * A batch's effect on each webhook's failure streak, folded in order: a success restarts it; each
- * delivery that ended failed after an attempt adds one; the first failed attempt after the last
- * success starts it. Test sends and probes do not count.
- */
-export function foldStreaks(results: readonly DeliveryResult[]): StreakUpdate[] {
-  const map = new Map<string, StreakUpdate>();
-  for (const r of results) {
-    if (!r.attempt || r.trigger === 'test' || r.trigger === 'probe') continue;
-    let u = map.get(r.webhookId);
-    if (!u) {
-      u = { webhookId: r.webhookId, reset: false, failedDeliveries: 0, firstFailureAt: null };
-      map.set(r.webhookId, u);
-    }
-    if (r.outcome.kind === 'delivered') {
-      u.reset = true;
-      u.failedDeliveries = 0;
-      u.firstFailureAt = null;
-      continue;
-    }
-    u.firstFailureAt ??= r.attempt.startedAt;
-    if (r.outcome.kind === 'failed') u.failedDeliveries += 1;
-  }
-  return [...map.values()];
 }

@@ -107,7 +107,6 @@ export function createKyselyStore(ctx: Ctx): Store {
     dueProbes: bind(probes.dueProbes),
     startProbe: bind(probes.startProbe),
     reenableAfterProbe: bind(probes.reenableAfterProbe),
-    trackFailureStreaks: bind(health.trackFailureStreaks),
     claimDueAlerts: bind(alerts.claimDueAlerts),
     recordAlertAttempt: bind(alerts.recordAlertAttempt),
     nextAlertDueAt: bind(alerts.nextAlertDueAt),

@@ -199,17 +199,6 @@ export type IdempotencyClaim =
   | { kind: 'mismatch' }
   | { kind: 'in_progress' };
 
-/** What one recorded batch says about a webhook's failure streak (folded in order by the caller). */
-export interface StreakUpdate {
-  webhookId: string;
-  /** A delivery succeeded in the batch: the streak restarts from what came after it. */
-  reset: boolean;
-  /** Deliveries that ended failed (after the last success of the batch). */
-  failedDeliveries: number;
-  /** The first failed attempt after the last success of the batch, if any. */
-  firstFailureAt: number | null;
-}
-
 /** What reconcileHealth changed for one webhook. */
 export interface HealthChange {
   webhookId: string;
@@ -401,7 +390,6 @@ export interface Store {
   }): Promise<ClaimedDelivery | null>;
   /** A probe got a 2xx: turns the webhook back on (only while the system has it off). */
   reenableAfterProbe(webhookId: string, now: number): Promise<boolean>;
-  trackFailureStreaks(updates: StreakUpdate[]): Promise<void>;
   claimDueAlerts(input: { now: number; limit: number; leaseMs: number }): Promise<ClaimedAlert[]>;
   recordAlertAttempt(input: {
     id: string;

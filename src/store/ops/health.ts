@@ -8,7 +8,7 @@ import {
   shouldAutoDisable,
 } from '../../domain/health.js';
 import type { DisabledReason } from '../../domain/types.js';
-import type { HealthChange, StreakUpdate } from '../store.js';
+import type { HealthChange } from '../store.js';
 import type { Ctx } from './context.js';
 
 /**
@@ -35,16 +35,6 @@ export async function reconcileHealth(
     .where('disabled_reason', 'is', null)
     .where('deleted_at', 'is', null)
     .execute();
-  if (input.webhookIds === null) {
-    // No failed attempt since the last success means no failure streak, whichever process
-    // recorded that success.
-    await db
-      .updateTable('webhooks')
-      .set({ failed_streak: 0, failing_since: null })
-      .where('consecutive_failures', '=', 0)
-      .where((eb) => eb.or([eb('failed_streak', '>', 0), eb('failing_since', 'is not', null)]))
-      .execute();
-  }
   let q = db
     .selectFrom('webhooks')
     .select([
@@ -166,24 +156,4 @@ export async function countDisabledWebhooks({ db }: Ctx): Promise<Partial<Record
     counts[reason] = (counts[reason] ?? 0) + Number(r.n);
   }
   return counts;
-}
-
-/**
- * Keeps each webhook's failure streak (`failed_streak`, `failing_since`), which auto-disable reads.
- * One statement for the whole batch, like the worker's own writes.
- */
-export async function trackFailureStreaks({ db }: Ctx, updates: StreakUpdate[]): Promise<void> {
-  if (updates.length === 0) return;
-  const values = updates.map(
-    (u) => sql`(CAST(${u.webhookId} AS text), CAST(${u.reset ? 1 : 0} AS integer),
-      CAST(${u.failedDeliveries} AS integer), CAST(${u.firstFailureAt} AS bigint))`,
-  );
-  await sql`
-    WITH v(id, reset, failed, first_failure) AS (VALUES ${sql.join(values)})
-    UPDATE webhooks SET
-      failed_streak = CASE WHEN v.reset = 1 THEN v.failed ELSE webhooks.failed_streak + v.failed END,
-      failing_since = CASE WHEN v.reset = 1 THEN v.first_failure
-                           ELSE COALESCE(webhooks.failing_since, v.first_failure) END
-    FROM v
-    WHERE webhooks.id = v.id`.execute(db);
 }

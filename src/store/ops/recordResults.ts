@@ -76,13 +76,18 @@ export async function recordResults({ db, hooks }: Ctx, results: DeliveryResult[
         (
           w,
         ) => sql`(CAST(${w.webhookId} AS text), CAST(${w.reset ? 1 : 0} AS integer), CAST(${w.failures} AS integer),
-          CAST(${w.lastTriggeredAt} AS bigint), CAST(${w.disable ? 1 : 0} AS integer))`,
+          CAST(${w.lastTriggeredAt} AS bigint), CAST(${w.disable ? 1 : 0} AS integer),
+          CAST(${w.failedDeliveries} AS integer), CAST(${w.firstFailureAt} AS bigint))`,
       );
       statements.push(
         sql`
-        WITH v(id, reset, failures, triggered_at, disable) AS (VALUES ${sql.join(wv)})
+        WITH v(id, reset, failures, triggered_at, disable, failed_deliveries, first_failure) AS (VALUES ${sql.join(wv)})
         UPDATE webhooks SET
           consecutive_failures = CASE WHEN v.reset = 1 THEN v.failures ELSE webhooks.consecutive_failures + v.failures END,
+          -- The failure streak auto-disable reads (docs/receiving-webhooks.md#when-your-endpoint-fails).
+          failed_streak = CASE WHEN v.reset = 1 THEN v.failed_deliveries ELSE webhooks.failed_streak + v.failed_deliveries END,
+          failing_since = CASE WHEN v.reset = 1 THEN v.first_failure
+                               ELSE COALESCE(webhooks.failing_since, v.first_failure) END,
           last_triggered_at = CASE WHEN webhooks.last_triggered_at IS NULL OR webhooks.last_triggered_at < v.triggered_at
                                    THEN v.triggered_at ELSE webhooks.last_triggered_at END,
           is_enabled = CASE WHEN v.disable = 1 THEN 0 ELSE webhooks.is_enabled END,
@@ -112,23 +117,45 @@ interface WebhookSummary {
   failures: number;
   lastTriggeredAt: number;
   disable: boolean;
+  /** Deliveries that ended failed after the batch's last success (probes aside). */
+  failedDeliveries: number;
+  /** The first failed attempt after the batch's last success (probes aside). */
+  firstFailureAt: number | null;
 }
 
-/** Folds a batch's attempts per webhook, in order: a success resets the failure count. Test attempts count for nothing. */
+/**
+ * Folds a batch's attempts per webhook, in order: a success resets the failure count and the
+ * failure streak. Test attempts count for nothing; a failed probe of a disabled webhook is not
+ * part of its streak.
+ */
 function summariseWebhooks(chunk: DeliveryResult[]): WebhookSummary[] {
   const map = new Map<string, WebhookSummary>();
   for (const r of chunk) {
     if (!r.attempt || r.trigger === ATTEMPT_TRIGGER.test) continue;
     let s = map.get(r.webhookId);
     if (!s) {
-      s = { webhookId: r.webhookId, reset: false, failures: 0, lastTriggeredAt: 0, disable: false };
+      s = {
+        webhookId: r.webhookId,
+        reset: false,
+        failures: 0,
+        lastTriggeredAt: 0,
+        disable: false,
+        failedDeliveries: 0,
+        firstFailureAt: null,
+      };
       map.set(r.webhookId, s);
     }
     if (r.outcome.kind === 'delivered') {
       s.reset = true;
       s.failures = 0;
+      s.failedDeliveries = 0;
+      s.firstFailureAt = null;
     } else {
       s.failures += 1;
+      if (r.trigger !== ATTEMPT_TRIGGER.probe) {
+        s.firstFailureAt ??= r.attempt.startedAt;
+        if (r.outcome.kind === 'failed') s.failedDeliveries += 1;
+      }
     }
     s.lastTriggeredAt = Math.max(s.lastTriggeredAt, r.attempt.startedAt);
     s.disable ||= r.outcome.kind === 'failed' && r.outcome.reason === 'gone';
