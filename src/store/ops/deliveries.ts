@@ -10,6 +10,7 @@ import {
 } from '../store.js';
 import { type Ctx, countAll, readPage } from './context.js';
 import { toAttempt, toDelivery, toEvent, toWebhook } from './mappers.js';
+import { newDeliveryRow } from './newRows.js';
 
 export async function listDeliveries(
   { db }: Ctx,
@@ -114,26 +115,24 @@ export async function createTestDelivery(
       .execute();
     await trx
       .insertInto('deliveries')
-      .values({
-        id: deliveryId,
-        org_id: orgId,
-        event_id: eventId,
-        webhook_id: webhookId,
-        body,
-        status: DELIVERY_STATUS.pending,
-        attempt_count: 0,
-        retries_done: 0,
-        next_attempt_at: now,
-        next_trigger: ATTEMPT_TRIGGER.test,
-        kind: 'test',
-        final_attempt: 1,
-        lease_owner: owner,
-        lease_until: now + leaseMs,
-        last_http_status: null,
-        last_response_time_ms: null,
-        created_at: now,
-        updated_at: now,
-      })
+      .values(
+        newDeliveryRow({
+          id: deliveryId,
+          orgId,
+          eventId,
+          webhookId,
+          body,
+          kind: 'test',
+          status: DELIVERY_STATUS.pending,
+          nextAttemptAt: now,
+          nextTrigger: ATTEMPT_TRIGGER.test,
+          finalAttempt: true,
+          lease: { owner, until: now + leaseMs },
+          testRunId: null,
+          failureReason: null,
+          now,
+        }),
+      )
       .execute();
     return w;
   });

@@ -5,6 +5,7 @@ import type { Database } from '../schema.js';
 import type { NewApiKey, OrganizationSummary, Page, Paged, RevokeOutcome } from '../store.js';
 import { type Ctx, countAll, readPage } from './context.js';
 import { toApiKey } from './mappers.js';
+import { newApiKeyRow } from './newRows.js';
 
 export async function countOrganizations({ db }: Ctx): Promise<number> {
   const row = await db.selectFrom('organizations').select(countAll).executeTakeFirstOrThrow();
@@ -22,17 +23,7 @@ export async function createOrganization(
     await trx.insertInto('organizations').values({ id, name, created_at: now }).execute();
     await trx
       .insertInto('api_keys')
-      .values({
-        id: key.id,
-        org_id: id,
-        name: key.name,
-        key_hash: key.keyHash,
-        prefix: key.prefix,
-        created_at: now,
-        expires_at: key.expiresAt,
-        last_used_at: null,
-        revoked_at: null,
-      })
+      .values(newApiKeyRow(id, key, now))
       .execute();
   });
   return { id, name, createdAt: now };
@@ -56,17 +47,7 @@ export async function touchApiKey({ db }: Ctx, id: string, now: number): Promise
 export async function createApiKey({ db }: Ctx, orgId: string, key: NewApiKey, now: number): Promise<ApiKey> {
   const row = await db
     .insertInto('api_keys')
-    .values({
-      id: key.id,
-      org_id: orgId,
-      name: key.name,
-      key_hash: key.keyHash,
-      prefix: key.prefix,
-      created_at: now,
-      expires_at: key.expiresAt,
-      last_used_at: null,
-      revoked_at: null,
-    })
+    .values(newApiKeyRow(orgId, key, now))
     .returningAll()
     .executeTakeFirstOrThrow();
   return toApiKey(row);

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { probeDelay } from '../../domain/health.js';
-import type { WebhookFormat } from '../../domain/types.js';
+import { ATTEMPT_TRIGGER, DELIVERY_STATUS, type WebhookFormat } from '../../domain/types.js';
 import type { ClaimedDelivery, DueProbe } from '../store.js';
 import type { Ctx } from './context.js';
+import { newDeliveryRow } from './newRows.js';
 
 /** A webhook the system turned off: `gone` (also while its reason is still unwritten) or `failing`. */
 const systemDisabled = sql<boolean>`COALESCE(w.disabled_reason, 'gone') IN ('gone', 'failing')`;
@@ -96,28 +97,24 @@ export async function startProbe(
       .execute();
     await trx
       .insertInto('deliveries')
-      .values({
-        id: deliveryId,
-        org_id: probe.orgId,
-        event_id: eventId,
-        webhook_id: probe.webhookId,
-        body: input.body,
-        status: 'pending',
-        attempt_count: 0,
-        retries_done: 0,
-        next_attempt_at: now,
-        next_trigger: 'probe',
-        final_attempt: 1,
-        lease_owner: owner,
-        lease_until: now + input.leaseMs,
-        last_http_status: null,
-        last_response_time_ms: null,
-        kind: 'probe',
-        test_run_id: null,
-        failure_reason: null,
-        created_at: now,
-        updated_at: now,
-      })
+      .values(
+        newDeliveryRow({
+          id: deliveryId,
+          orgId: probe.orgId,
+          eventId,
+          webhookId: probe.webhookId,
+          body: input.body,
+          kind: 'probe',
+          status: DELIVERY_STATUS.pending,
+          nextAttemptAt: now,
+          nextTrigger: ATTEMPT_TRIGGER.probe,
+          finalAttempt: true,
+          lease: { owner, until: now + input.leaseMs },
+          testRunId: null,
+          failureReason: null,
+          now,
+        }),
+      )
       .execute();
     return res;
   });

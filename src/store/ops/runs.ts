@@ -21,6 +21,7 @@ import {
 } from '../store.js';
 import { type Ctx, countAll, type Db, readPage } from './context.js';
 import { toRun, toWebhook } from './mappers.js';
+import { newDeliveryRow } from './newRows.js';
 
 /** Takes the org's next run number under the row lock of its organization: no gaps, no duplicates. */
 async function nextRunSeq(trx: Db, orgId: string): Promise<number> {
@@ -117,28 +118,24 @@ async function insertEvent(trx: Db, run: TestRun, publicUrl: string, now: number
   const blocked = route.kind === 'blocked';
   await trx
     .insertInto('deliveries')
-    .values({
-      id: randomUUID(),
-      org_id: run.orgId,
-      event_id: eventId,
-      webhook_id: webhook.id,
-      body: rendered.body(webhook.format),
-      status: blocked ? DELIVERY_STATUS.failed : DELIVERY_STATUS.pending,
-      attempt_count: 0,
-      retries_done: 0,
-      next_attempt_at: blocked ? null : now,
-      next_trigger: ATTEMPT_TRIGGER.scheduled,
-      final_attempt: 0,
-      lease_owner: null,
-      lease_until: null,
-      last_http_status: null,
-      last_response_time_ms: null,
-      kind: 'event',
-      test_run_id: run.id,
-      failure_reason: blocked ? 'webhook_disabled' : null,
-      created_at: now,
-      updated_at: now,
-    })
+    .values(
+      newDeliveryRow({
+        id: randomUUID(),
+        orgId: run.orgId,
+        eventId,
+        webhookId: webhook.id,
+        body: rendered.body(webhook.format),
+        kind: 'event',
+        status: blocked ? DELIVERY_STATUS.failed : DELIVERY_STATUS.pending,
+        nextAttemptAt: blocked ? null : now,
+        nextTrigger: ATTEMPT_TRIGGER.scheduled,
+        finalAttempt: false,
+        lease: null,
+        testRunId: run.id,
+        failureReason: blocked ? 'webhook_disabled' : null,
+        now,
+      }),
+    )
     .execute();
   return !blocked;
 }
