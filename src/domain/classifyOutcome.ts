@@ -20,9 +20,14 @@ export interface Answer {
   now: number;
 }
 
-/** The one "this status means delivered" rule, per webhook format. */
-export function isDelivered(_format: WebhookFormat, httpStatus: number | null): boolean {
-  return httpStatus !== null && httpStatus >= 200 && httpStatus <= 299;
+/**
+ * The one "this status means delivered" rule, per webhook format: any 2xx, except for `clix`,
+ * where TestCLIX's own rule holds — only `200 OK` counts (docs/payloads.md).
+ */
+export function isDelivered(format: WebhookFormat, httpStatus: number | null): boolean {
+  if (httpStatus === null) return false;
+  if (format === 'clix') return httpStatus === 200;
+  return httpStatus >= 200 && httpStatus <= 299;
 }
 
 export function classifyAttempt(input: Answer): AnswerClass {

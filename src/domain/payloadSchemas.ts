@@ -9,7 +9,7 @@ import type { FromSchema } from 'json-schema-to-ts';
 import { FAILURE_KINDS, FAILURE_LIMITS } from './failures.js';
 import { FINAL_RUN_STATUSES } from './types.js';
 
-const isoSecond = {
+export const isoSecond = {
   type: 'string',
   format: 'date-time',
   pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z$',

@@ -2,8 +2,10 @@
  * Webhook bodies (docs/payloads.md). The `standard` payload is built once when the event is created and
  * stored; renderBody turns it into the exact bytes sent, so every retry is byte-identical.
  */
+import { discordMessage, teamsMessage } from './chatMessages.js';
 import { cutText, FAILURE_LIMITS, type TestFailure } from './failures.js';
 import { durationSeconds, effectiveTotal, formatRunId, passRate } from './runMath.js';
+import { failingCount, runOutcome } from './runOutcome.js';
 import { toIso } from './time.js';
 
 // The payload types are derived from their schemas, in one place.
@@ -144,6 +146,10 @@ export function renderBody(format: WebhookFormat, payload: StandardPayload, even
       return renderClix(payload, eventCreatedAt);
     case 'slack':
       return JSON.stringify(slackMessage(payload));
+    case 'discord':
+      return JSON.stringify(discordMessage(payload));
+    case 'teams':
+      return JSON.stringify(teamsMessage(payload));
   }
 }
 
@@ -179,14 +185,6 @@ interface SlackMessage {
   blocks: unknown[];
 }
 
-/** Outcome as Slack shows it: emoji and a verb phrase. */
-function slackOutcome(run: StandardPayloadTestRun): { emoji: string; words: string } {
-  if (run.status === 'canceled') return { emoji: '⚠️', words: 'was canceled' };
-  if (run.status === 'failed' || run.failed_count > 0) return { emoji: '❌', words: 'failed' };
-  if (run.error_count > 0) return { emoji: '⚠️', words: 'finished with errors' };
-  return { emoji: '✅', words: 'passed' };
-}
-
 /** Slack wants &, < and > escaped in text; names are user input and must stay one line. */
 function slackEscape(text: string): string {
   return text
@@ -215,14 +213,9 @@ function slackFailureLines(run: StandardPayloadTestRun): string[] {
   return ['*Failing tests:*', ...lines];
 }
 
-/** Failing tests in all: the counts, or the names given when those are more. */
-function failingCount(run: StandardPayloadTestRun): number {
-  return Math.max(run.failed_count + run.error_count, run.failures?.length ?? 0);
-}
-
 function slackMessage(payload: StandardPayload): SlackMessage {
   const run = payload.test_run;
-  const { emoji, words } = slackOutcome(run);
+  const { emoji, words } = runOutcome(run);
   const name = slackEscape(run.name === '' ? run.test_run_id : run.name);
   const agent = slackEscape(run.agent_name);
   const prefix = payload.event === 'test' ? '[Test webhook from Runhook] ' : '';

@@ -32,7 +32,13 @@ export type RunStatus = (typeof RUN_STATUS)[keyof typeof RUN_STATUS];
 export const FINAL_RUN_STATUSES = [RUN_STATUS.completed, RUN_STATUS.failed, RUN_STATUS.canceled] as const;
 export type FinalRunStatus = (typeof FINAL_RUN_STATUSES)[number];
 
-export const WEBHOOK_FORMAT = Object.freeze({ standard: 'standard', clix: 'clix', slack: 'slack' } as const);
+export const WEBHOOK_FORMAT = Object.freeze({
+  standard: 'standard',
+  clix: 'clix',
+  slack: 'slack',
+  discord: 'discord',
+  teams: 'teams',
+} as const);
 export type WebhookFormat = (typeof WEBHOOK_FORMAT)[keyof typeof WEBHOOK_FORMAT];
 export const WEBHOOK_FORMATS: readonly WebhookFormat[] = Object.values(WEBHOOK_FORMAT);
 

@@ -6,8 +6,10 @@
  * from these objects; tests check real bodies from src/domain/payloads.ts against them. Examples
  * are produced by those same functions, so they cannot drift from what is sent.
  */
+import { DISCORD_COLORS, DISCORD_LIMITS } from '../domain/chatMessages.js';
 import {
   clixPayloadSchema,
+  isoSecond,
   payloadTestRunSchema,
   standardPayloadSchema,
   testPayloadSchema,
@@ -82,7 +84,150 @@ export const slackPayloadSchema = {
   },
 } as const;
 
-export type PayloadFormat = 'standard' | 'clix' | 'slack';
+const discordText = (max: number, description: string) => ({ type: 'string', maxLength: max, description });
+
+/** Format `discord`: a Discord webhook message with one embed, inside Discord's limits. */
+export const discordPayloadSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['content', 'embeds', 'allowed_mentions'],
+  properties: {
+    content: discordText(
+      DISCORD_LIMITS.content,
+      'One line: outcome emoji, run name, outcome, agent, passed/total, pass rate (at most 2,000 characters).',
+    ),
+    embeds: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 1,
+      description: 'One embed with the facts and the failing tests.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['title', 'url', 'description', 'color', 'fields', 'timestamp', 'footer'],
+        properties: {
+          title: discordText(
+            DISCORD_LIMITS.title,
+            'Outcome emoji, run name and outcome (at most 256 characters).',
+          ),
+          url: {
+            type: 'string',
+            format: 'uri',
+            description: 'The run’s `results_url`: the title links to it.',
+          },
+          description: discordText(
+            DISCORD_LIMITS.description,
+            'The first 10 failing tests (name — message) and how many more; at most 4,096 characters.',
+          ),
+          color: {
+            type: 'integer',
+            enum: [...new Set(Object.values(DISCORD_COLORS))],
+            description:
+              'Green (5763719) when the run passed, red (15548997) when it failed or had errors, grey (9807270) when canceled.',
+          },
+          fields: {
+            type: 'array',
+            maxItems: DISCORD_LIMITS.fields,
+            description: 'Run, Agent, Status, Passed, Failed, Errors, Duration (at most 10 fields).',
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['name', 'value', 'inline'],
+              properties: {
+                name: discordText(DISCORD_LIMITS.fieldName, 'The fact.'),
+                value: discordText(DISCORD_LIMITS.fieldValue, 'Its value.'),
+                inline: { const: true, description: 'Shown side by side.' },
+              },
+            },
+          },
+          timestamp: { ...isoSecond, description: 'When the run ended.' },
+          footer: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['text'],
+            properties: { text: { const: 'Runhook', description: 'Who sent it.' } },
+          },
+        },
+      },
+    },
+    allowed_mentions: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['parse'],
+      properties: {
+        parse: {
+          type: 'array',
+          maxItems: 0,
+          description: 'Empty: an `@everyone` in a run name pings nobody.',
+        },
+      },
+    },
+  },
+} as const;
+
+/**
+ * Format `teams`: a Microsoft Teams workflow ("Post to a channel when a webhook request is
+ * received") message. The card itself is checked against the published Adaptive Card schema in
+ * the tests; here only the envelope and what Runhook puts in it are described.
+ */
+export const teamsPayloadSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'attachments'],
+  properties: {
+    type: { const: 'message', description: 'Always `message`.' },
+    attachments: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 1,
+      description: 'One Adaptive Card.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['contentType', 'content'],
+        properties: {
+          contentType: { const: 'application/vnd.microsoft.card.adaptive', description: 'An Adaptive Card.' },
+          content: {
+            type: 'object',
+            required: ['type', 'version', 'body', 'actions'],
+            description:
+              'An Adaptive Card 1.4: a heading coloured by outcome, a FactSet (run, agent, status, passed, failed, errors, duration, completed), the first 10 failing tests, and an `Action.OpenUrl` “View results” to `results_url`.',
+            properties: {
+              $schema: {
+                const: 'http://adaptivecards.io/schemas/adaptive-card.json',
+                description: 'The card schema.',
+              },
+              type: { const: 'AdaptiveCard', description: 'Always `AdaptiveCard`.' },
+              version: { const: '1.4', description: 'Adaptive Card 1.4, which Teams renders.' },
+              fallbackText: {
+                type: 'string',
+                description: 'Heading and link, for clients that cannot show the card.',
+              },
+              body: { type: 'array', description: 'TextBlock, FactSet and TextBlocks of failing tests.' },
+              actions: {
+                type: 'array',
+                minItems: 1,
+                maxItems: 1,
+                items: {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['type', 'title', 'url'],
+                  properties: {
+                    type: { const: 'Action.OpenUrl', description: 'Opens the run.' },
+                    title: { const: 'View results', description: 'The button label.' },
+                    url: { type: 'string', format: 'uri', description: 'The run’s `results_url`.' },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+export type PayloadFormat = 'standard' | 'clix' | 'slack' | 'discord' | 'teams';
 
 /** A header Runhook sets on deliveries (docs/payloads.md#headers). */
 export interface DeliveryHeader {
@@ -94,7 +239,7 @@ export interface DeliveryHeader {
   description: string;
 }
 
-const ALL_FORMATS: readonly PayloadFormat[] = ['standard', 'clix', 'slack'];
+const ALL_FORMATS: readonly PayloadFormat[] = ['standard', 'clix', 'slack', 'discord', 'teams'];
 
 export const DELIVERY_HEADERS: readonly DeliveryHeader[] = [
   {
@@ -207,7 +352,32 @@ export const PAYLOAD_KINDS: readonly PayloadKind[] = [
     schema: slackPayloadSchema,
     title: 'A test run finished (format `slack`)',
     description:
-      'The same event for a webhook whose `format` is `slack`: a message for a Slack incoming-webhook URL.',
+      'The same event for a webhook whose `format` is `slack`: a message for a Slack incoming-webhook URL. ' +
+      'Lists the first 5 failing tests and counts the rest.',
+  },
+  {
+    key: 'test_run_completed_discord',
+    example: 'discord',
+    format: 'discord',
+    schemaName: 'DiscordMessage',
+    schema: discordPayloadSchema,
+    title: 'A test run finished (format `discord`)',
+    description:
+      'The same event for a webhook whose `format` is `discord`: point it at a Discord channel webhook URL ' +
+      '(`https://discord.com/api/webhooks/…`). Every text stays inside Discord’s limits (content 2,000, title 256, ' +
+      'description 4,096, 10 fields, 6,000 for the whole embed); longer names and messages are cut with `…`.',
+  },
+  {
+    key: 'test_run_completed_teams',
+    example: 'teams',
+    format: 'teams',
+    schemaName: 'TeamsMessage',
+    schema: teamsPayloadSchema,
+    title: 'A test run finished (format `teams`)',
+    description:
+      'The same event for a webhook whose `format` is `teams`: point it at the URL of a Teams workflow built ' +
+      'from “Post to a channel when a webhook request is received”. The card validates against the published ' +
+      'Adaptive Card 1.4 JSON schema.',
   },
 ];
 

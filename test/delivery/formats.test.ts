@@ -3,6 +3,7 @@
  * the rules of the service it is meant for (docs/payloads.md).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { adaptiveCardValidator } from '../helpers/adaptiveCard.js';
 import { backends } from '../helpers/backends.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
@@ -66,6 +67,60 @@ for (const backend of backends) {
       expect(section).not.toContain(FAILURES[5]!.name);
       expect(section).toContain('…and 25 more');
       expect(section.length).toBeLessThanOrEqual(3000);
+    });
+
+    it('discord: one embed inside Discord’s limits, linked to the run, red for a failed run', async () => {
+      const body = (await deliver('discord')) as {
+        content: string;
+        embeds: Array<{ title: string; url: string; description: string; color: number; fields: unknown[] }>;
+      };
+      expect(body.content.length).toBeLessThanOrEqual(2000);
+      expect(body.embeds).toHaveLength(1);
+      const [embed] = body.embeds;
+      expect(embed!.url).toMatch(/^http:\/\/runhook\.test\/runs\/[0-9a-f-]{36}$/);
+      expect(embed!.title.length).toBeLessThanOrEqual(256);
+      expect(embed!.description.length).toBeLessThanOrEqual(4096);
+      expect(embed!.fields.length).toBeLessThanOrEqual(10);
+      expect(embed!.color).toBe(0xed4245);
+      expect(embed!.description).toContain('test\\_case\\_0');
+      expect(embed!.description).toContain('…and 20 more');
+    });
+
+    it('teams: a workflow message whose card validates against the Adaptive Card 1.4 schema', async () => {
+      const body = (await deliver('teams')) as {
+        type: string;
+        attachments: Array<{ contentType: string; content: { actions: Array<{ url: string }> } }>;
+      };
+      expect(body.type).toBe('message');
+      expect(body.attachments[0]!.contentType).toBe('application/vnd.microsoft.card.adaptive');
+      const result = adaptiveCardValidator()(body.attachments[0]!.content);
+      expect(result.ok, result.errors).toBe(true);
+      expect(body.attachments[0]!.content.actions[0]!.url).toMatch(/^http:\/\/runhook\.test\/runs\//);
+    });
+
+    it('clix: a 201 is not delivered (TestCLIX retries anything but 200 OK); the retry that gets 200 is', async () => {
+      [ctx, receiver] = await Promise.all([createTestContext(backend, { worker: true }), startReceiver()]);
+      receiver.script = [
+        { kind: 'status', status: 201 },
+        { kind: 'status', status: 200 },
+      ];
+      const hook = await createWebhook(ctx, { url: receiver.url, format: 'clix' });
+      const run = await finishedRun(ctx, await createAgent(ctx));
+      const d = await settled(ctx, (await deliveryOfRun(ctx, run.id)).id);
+      expect(d.status).toBe('succeeded');
+      expect(d.attempts.map((a) => a.http_status)).toEqual([201, 200]);
+
+      receiver.script = [];
+      receiver.behaviour = { kind: 'status', status: 201 };
+      const test = await ctx.api('POST', `/api/v1/webhooks/${hook.id}/test`);
+      expect(test.body).toMatchObject({
+        success: false,
+        http_status: 201,
+        message: 'Webhook returned HTTP 201',
+      });
+      receiver.behaviour = { kind: 'status', status: 200 };
+      const ok = await ctx.api('POST', `/api/v1/webhooks/${hook.id}/test`);
+      expect(ok.body).toMatchObject({ success: true, message: 'Test webhook delivered successfully' });
     });
   });
 }

@@ -61,10 +61,23 @@ describe('parseRetryAfter', () => {
 });
 
 describe('isDelivered', () => {
-  it.each(WEBHOOK_FORMATS)('%s: 2xx is delivered, anything else (or no answer) is not', (format) => {
-    for (const status of [200, 201, 204, 299]) expect(isDelivered(format, status)).toBe(true);
-    for (const status of [100, 199, 300, 301, 404, 410, 429, 500, 503])
-      expect(isDelivered(format, status)).toBe(false);
-    expect(isDelivered(format, null)).toBe(false);
+  it.each(WEBHOOK_FORMATS.filter((f) => f !== 'clix'))(
+    '%s: 2xx is delivered, anything else (or no answer) is not',
+    (format) => {
+      for (const status of [200, 201, 204, 299]) expect(isDelivered(format, status)).toBe(true);
+      for (const status of [100, 199, 300, 301, 404, 410, 429, 500, 503])
+        expect(isDelivered(format, status)).toBe(false);
+      expect(isDelivered(format, null)).toBe(false);
+    },
+  );
+
+  it('clix: only 200 OK is delivered, as TestCLIX retries anything else', () => {
+    expect(isDelivered('clix', 200)).toBe(true);
+    for (const status of [201, 202, 204, 299, 301, 410, 500]) expect(isDelivered('clix', status)).toBe(false);
+    expect(isDelivered('clix', null)).toBe(false);
+    expect(classifyAttempt({ format: 'clix', httpStatus: 201, retryAfter: null, now: NOW })).toEqual({
+      kind: 'retryable',
+      retryAfterMs: null,
+    });
   });
 });

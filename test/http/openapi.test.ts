@@ -178,7 +178,9 @@ describe('OpenAPI document', () => {
       'test',
       'test_run_completed',
       'test_run_completed_clix',
+      'test_run_completed_discord',
       'test_run_completed_slack',
+      'test_run_completed_teams',
     ]);
     const headers = (name: string) =>
       Object.fromEntries(
@@ -208,6 +210,8 @@ describe('OpenAPI document', () => {
     const test = schemaOf('test');
     const clix = schemaOf('test_run_completed_clix');
     const slack = schemaOf('test_run_completed_slack');
+    const discord = schemaOf('test_run_completed_discord');
+    const teams = schemaOf('test_run_completed_teams');
     const base: TestRun = {
       id: '0b6f9d1e-6a43-4b55-9c55-1f7c3f1c2d11',
       orgId: 'a3c5e7f9-1111-4222-8333-944455556666',
@@ -244,6 +248,14 @@ describe('OpenAPI document', () => {
       expect(slack(JSON.parse(renderBody('slack', payload, eventAt))), ajv.errorsText(slack.errors)).toBe(
         true,
       );
+      for (const [format, check] of [
+        ['discord', discord],
+        ['teams', teams],
+      ] as const) {
+        expect(check(JSON.parse(renderBody(format, payload, eventAt))), ajv.errorsText(check.errors)).toBe(
+          true,
+        );
+      }
       // A test body is not a real event, and the other way round.
       expect(test(JSON.parse(body))).toBe(false);
     }

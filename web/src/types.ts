@@ -3,8 +3,8 @@
  * Times are UTC ISO-8601 strings such as `2026-01-30T10:32:45Z`.
  */
 
-export type WebhookFormat = 'standard' | 'clix' | 'slack';
-export const WEBHOOK_FORMATS: readonly WebhookFormat[] = ['standard', 'clix', 'slack'];
+export type WebhookFormat = 'standard' | 'clix' | 'slack' | 'discord' | 'teams';
+export const WEBHOOK_FORMATS: readonly WebhookFormat[] = ['standard', 'clix', 'slack', 'discord', 'teams'];
 export const MAX_CUSTOM_HEADERS = 10;
 
 export type RunStatus = 'pending' | 'running' | 'completed' | 'failed' | 'canceled';

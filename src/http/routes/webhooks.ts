@@ -228,11 +228,12 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
       const attempt = result.attempt;
       if (!attempt) throw new Error('a Test Webhook delivery always has a target to send to');
       const success = result.outcome.kind === 'delivered';
+      // Preclinical's documented wording, so clients that match on it keep working (docs/api.md#test-webhook).
       const message = success
-        ? `Delivered: the receiver answered HTTP ${attempt.httpStatus} in ${attempt.responseTimeMs} ms`
+        ? 'Test webhook delivered successfully'
         : attempt.httpStatus !== null
-          ? `The receiver answered HTTP ${attempt.httpStatus}; only 2xx counts as delivered`
-          : `No answer (${attempt.errorClass}): ${attempt.errorMessage}`;
+          ? `Webhook returned HTTP ${attempt.httpStatus}`
+          : `Webhook could not be reached: ${attempt.errorClass}`;
       return {
         success,
         message,

@@ -1,0 +1,200 @@
+/**
+ * The `discord` and `teams` formats (docs/payloads.md): a finished run as a Discord webhook
+ * message and as a Microsoft Teams workflow message carrying an Adaptive Card 1.4. Both are built
+ * from the `standard` payload and kept inside the limits each service documents, whatever the
+ * length of the names and messages they carry.
+ */
+import { cutText } from './failures.js';
+import type { StandardPayload, StandardPayloadTestRun } from './payloads.js';
+import { failingCount, type OutcomeKind, runOutcome } from './runOutcome.js';
+
+/** Discord's documented limits for a webhook message and its embeds. */
+export const DISCORD_LIMITS = {
+  content: 2000,
+  title: 256,
+  description: 4096,
+  fields: 10,
+  fieldName: 256,
+  fieldValue: 1024,
+  footer: 2048,
+  /** All the text of one embed together. */
+  embedTotal: 6000,
+} as const;
+
+/** Embed colours by outcome: green, red, grey. */
+export const DISCORD_COLORS: Record<OutcomeKind, number> = {
+  passed: 0x57f287,
+  failed: 0xed4245,
+  errors: 0xed4245,
+  canceled: 0x95a5a6,
+};
+
+/** Failing tests a Discord or Teams message lists; the rest are counted. */
+const CHAT_FAILURES = 10;
+const TEST_PREFIX = '[Test webhook from Runhook] ';
+
+const oneLine = (text: string) => text.replace(/[\r\n\t]+/g, ' ');
+/** Discord markdown: user text shows literally (no bold, links, spoilers or quotes of its own). */
+const discordEscape = (text: string) => oneLine(text).replace(/([\\*_`~|>[\]()#-])/g, '\\$1');
+
+function runTitle(run: StandardPayloadTestRun): string {
+  return run.name === '' ? run.test_run_id : run.name;
+}
+
+/** "name — message" lines of the first failing tests, then how many more there are. */
+function failureLines(
+  run: StandardPayloadTestRun,
+  clean: (text: string) => string,
+  bold: (text: string) => string,
+): string[] {
+  const failures = run.failures ?? [];
+  const lines = failures.slice(0, CHAT_FAILURES).map((f) => {
+    const message = f.message === null ? '' : ` — ${clean(cutText(f.message, 300))}`;
+    return `${bold(clean(cutText(f.name, 150)))}${message}`;
+  });
+  const more = failingCount(run) - lines.length;
+  if (lines.length > 0 && more > 0) lines.push(`…and ${more} more`);
+  return lines;
+}
+
+interface DiscordField {
+  name: string;
+  value: string;
+  inline: boolean;
+}
+
+export interface DiscordMessage {
+  content: string;
+  embeds: Array<{
+    title: string;
+    url: string;
+    description: string;
+    color: number;
+    fields: DiscordField[];
+    timestamp: string;
+    footer: { text: string };
+  }>;
+  allowed_mentions: { parse: string[] };
+}
+
+export function discordMessage(payload: StandardPayload): DiscordMessage {
+  const run = payload.test_run;
+  const outcome = runOutcome(run);
+  const prefix = payload.event === 'test' ? TEST_PREFIX : '';
+  const title = cutText(
+    `${prefix}${outcome.emoji} ${oneLine(runTitle(run))} ${outcome.words}`,
+    DISCORD_LIMITS.title,
+  );
+  const content = cutText(
+    `${prefix}${outcome.emoji} ${discordEscape(runTitle(run))} ${outcome.words} · agent ${discordEscape(run.agent_name)} · ` +
+      `${run.passed_count}/${run.total_scenarios} passed · ${run.pass_rate}% pass rate`,
+    DISCORD_LIMITS.content,
+  );
+  const fields: DiscordField[] = [
+    { name: 'Run', value: run.test_run_id, inline: true },
+    { name: 'Agent', value: cutText(discordEscape(run.agent_name), DISCORD_LIMITS.fieldValue), inline: true },
+    { name: 'Status', value: run.status, inline: true },
+    { name: 'Passed', value: `${run.passed_count}/${run.total_scenarios} (${run.pass_rate}%)`, inline: true },
+    { name: 'Failed', value: String(run.failed_count), inline: true },
+    { name: 'Errors', value: String(run.error_count), inline: true },
+    { name: 'Duration', value: `${run.duration_seconds}s`, inline: true },
+  ];
+  const footer = { text: 'Runhook' };
+  const fixed =
+    Array.from(title).length +
+    footer.text.length +
+    fields.reduce((n, f) => n + Array.from(f.name).length + Array.from(f.value).length, 0);
+  const lines = failureLines(run, discordEscape, (t) => `**${t}**`);
+  const description =
+    lines.length > 0
+      ? ['Failing tests:', ...lines.map((l) => `• ${l}`)].join('\n')
+      : 'No failing tests reported.';
+  return {
+    content,
+    embeds: [
+      {
+        title,
+        url: payload.results_url,
+        // Within 4,096 and within what the 6,000 of the whole embed leaves.
+        description: cutText(
+          description,
+          Math.min(DISCORD_LIMITS.description, DISCORD_LIMITS.embedTotal - fixed),
+        ),
+        color: DISCORD_COLORS[outcome.kind],
+        fields,
+        timestamp: run.completed_at,
+        footer,
+      },
+    ],
+    // Names are user input: "@everyone" in a run name must not ping a channel.
+    allowed_mentions: { parse: [] },
+  };
+}
+
+/** Adaptive Card text colours by outcome. */
+const TEAMS_COLORS: Record<OutcomeKind, string> = {
+  passed: 'good',
+  failed: 'attention',
+  errors: 'attention',
+  canceled: 'default',
+};
+
+export interface TeamsMessage {
+  type: 'message';
+  attachments: Array<{
+    contentType: 'application/vnd.microsoft.card.adaptive';
+    content: Record<string, unknown>;
+  }>;
+}
+
+export function teamsMessage(payload: StandardPayload): TeamsMessage {
+  const run = payload.test_run;
+  const outcome = runOutcome(run);
+  const prefix = payload.event === 'test' ? TEST_PREFIX : '';
+  const heading = `${prefix}${outcome.emoji} ${cutText(oneLine(runTitle(run)), 200)} ${outcome.words}`;
+  const facts = [
+    { title: 'Run', value: run.test_run_id },
+    { title: 'Agent', value: cutText(oneLine(run.agent_name), 200) },
+    { title: 'Status', value: run.status },
+    { title: 'Passed', value: `${run.passed_count}/${run.total_scenarios} (${run.pass_rate}%)` },
+    { title: 'Failed', value: String(run.failed_count) },
+    { title: 'Errors', value: String(run.error_count) },
+    { title: 'Duration', value: `${run.duration_seconds}s` },
+    { title: 'Completed', value: run.completed_at },
+  ];
+  const lines = failureLines(run, oneLine, (t) => t);
+  const failures =
+    lines.length === 0
+      ? []
+      : [
+          { type: 'TextBlock', text: 'Failing tests', weight: 'bolder', spacing: 'medium', wrap: true },
+          ...lines.map((text) => ({ type: 'TextBlock', text, wrap: true, spacing: 'small' })),
+        ];
+  return {
+    type: 'message',
+    attachments: [
+      {
+        contentType: 'application/vnd.microsoft.card.adaptive',
+        content: {
+          $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+          type: 'AdaptiveCard',
+          version: '1.4',
+          fallbackText: `${heading}: ${payload.results_url}`,
+          body: [
+            {
+              type: 'TextBlock',
+              text: heading,
+              size: 'medium',
+              weight: 'bolder',
+              color: TEAMS_COLORS[outcome.kind],
+              wrap: true,
+            },
+            { type: 'FactSet', facts },
+            ...failures,
+          ],
+          actions: [{ type: 'Action.OpenUrl', title: 'View results', url: payload.results_url }],
+        },
+      },
+    ],
+  };
+}
