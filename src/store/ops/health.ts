@@ -27,14 +27,6 @@ export async function reconcileHealth(
 ): Promise<HealthChange[]> {
   const { policy, now } = input;
   if (input.webhookIds !== null && input.webhookIds.length === 0) return [];
-  // A 410 turns a webhook off without saying why or when: say so now (reason `gone`, probes from here).
-  await db
-    .updateTable('webhooks')
-    .set({ disabled_reason: 'gone', disabled_at: now, probe_count: 0, next_probe_at: null, updated_at: now })
-    .where('is_enabled', '=', 0)
-    .where('disabled_reason', 'is', null)
-    .where('deleted_at', 'is', null)
-    .execute();
   let q = db
     .selectFrom('webhooks')
     .select([

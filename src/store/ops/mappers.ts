@@ -114,8 +114,7 @@ export function toWebhook(r: Selectable<WebhooksTable>): Webhook {
     hasSecret: r.secret_enc !== null,
     lastTriggeredAt: numOrNull(r.last_triggered_at),
     consecutiveFailures: num(r.consecutive_failures),
-    // Every way a person turns a webhook off records `manual`; an off webhook without a reason was
-    // turned off by a 410 whose reason the health pass has not written yet.
+    // Every way of turning a webhook off records a reason; rows older than the column read as a 410's.
     disabledReason: num(r.is_enabled) === 1 ? null : ((r.disabled_reason ?? 'gone') as DisabledReason),
     disabledAt: num(r.is_enabled) === 1 ? null : numOrNull(r.disabled_at),
     failingSince: numOrNull(r.failing_since),

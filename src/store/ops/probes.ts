@@ -6,7 +6,7 @@ import type { ClaimedDelivery, DueProbe } from '../store.js';
 import type { Ctx } from './context.js';
 import { newDeliveryRow } from './newRows.js';
 
-/** A webhook the system turned off: `gone` (also while its reason is still unwritten) or `failing`. */
+/** A webhook the system turned off: `gone` or `failing` (a missing reason reads as `gone`, as in mappers.ts). */
 const systemDisabled = sql<boolean>`COALESCE(w.disabled_reason, 'gone') IN ('gone', 'failing')`;
 
 /**
