@@ -3,7 +3,19 @@ import type { HealthPolicy } from './domain/health.js';
 import { type Cidr, parseCidrList } from './domain/ipRules.js';
 import { parseDuration, parseDurationList } from './domain/time.js';
 import { checkSecret } from './domain/validateWebhook.js';
-import { type DatabaseTarget, parseDatabaseUrl } from './store/openStore.js';
+
+export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+
+/** `sqlite:./data/runhook.db`, `sqlite:/abs/path.db`, or `postgres://…` / `postgresql://…`. */
+export function parseDatabaseUrl(url: string): DatabaseTarget {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return { kind: 'postgres', url };
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (path.length === 0) throw new Error('the SQLite path is empty');
+    return { kind: 'sqlite', path };
+  }
+  throw new Error('must start with sqlite: or postgres://');
+}
 
 /** Runhook's configuration, read once from the environment (docs/configuration.md). */
 export interface Config {

@@ -74,7 +74,7 @@ function databaseError(err: unknown, config: Config): Error {
 }
 
 export async function openRuntime(config: Config, logger = createLogger(config)): Promise<Runtime> {
-  const store = openStore(config.database);
+  const store = await openStore(config.database);
   try {
     await store.migrate();
   } catch (err) {

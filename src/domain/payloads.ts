@@ -18,7 +18,7 @@ import type {
   TestRunCompletedEvent,
 } from './payloadSchemas.js';
 import type { FinalRunStatus, TestRun, WebhookFormat } from './types.js';
-import { FINAL_RUN_STATUSES } from './types.js';
+import { isFinalRunStatus } from './types.js';
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 /** Three failed scenarios of the sample run: test sends and the docs' examples show how failures look. */
@@ -52,12 +52,8 @@ function resultsUrl(publicUrl: string, runId: string): string {
   return `${publicUrl.replace(/\/+$/, '')}/runs/${runId}`;
 }
 
-function isFinal(status: string): status is FinalRunStatus {
-  return (FINAL_RUN_STATUSES as readonly string[]).includes(status);
-}
-
 function testRunObject(run: TestRun): StandardPayloadTestRun {
-  if (!isFinal(run.status) || run.completedAt === null) {
+  if (!isFinalRunStatus(run.status) || run.completedAt === null) {
     // Events exist only for finished runs (docs/delivery.md#one-event-per-run); reaching here is a caller bug.
     throw new Error(`test run ${run.id} is not finished (status ${run.status}); it has no payload yet`);
   }

@@ -32,6 +32,10 @@ export type RunStatus = (typeof RUN_STATUS)[keyof typeof RUN_STATUS];
 export const FINAL_RUN_STATUSES = [RUN_STATUS.completed, RUN_STATUS.failed, RUN_STATUS.canceled] as const;
 export type FinalRunStatus = (typeof FINAL_RUN_STATUSES)[number];
 
+export function isFinalRunStatus(status: string): status is FinalRunStatus {
+  return (FINAL_RUN_STATUSES as readonly string[]).includes(status);
+}
+
 export const WEBHOOK_FORMAT = Object.freeze({
   standard: 'standard',
   clix: 'clix',

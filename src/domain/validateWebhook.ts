@@ -30,14 +30,6 @@ function charLength(value: string): number {
   return n;
 }
 
-export function checkTextLength(field: string, value: string, max: number): FieldProblem | null {
-  // A string has at least as many UTF-16 units as code points: only count when it may be over.
-  if (value.length > max && charLength(value) > max) {
-    return { field, message: `${field} must be at most ${max} characters` };
-  }
-  return null;
-}
-
 export type UrlCheck =
   | { ok: true; hostname: string; literalAddress: string | null }
   | { ok: false; problem: FieldProblem };

@@ -3,12 +3,9 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type {} from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
-import type { Config } from '../config.js';
-import type { HttpSender } from '../delivery/httpClient.js';
-import type { SecretBox } from '../security/secretBox.js';
-import type { Store } from '../store/store.js';
+
 import { registerAuth } from './auth.js';
+import type { AppDeps } from './deps.js';
 import { ApiError } from './errors.js';
 import {
   MAX_URL_LENGTH,
@@ -27,19 +24,6 @@ import { registerWebhookHealthRoutes } from './routes/webhookHealth.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 import { SECURITY_HEADERS } from './securityHeaders.js';
 import { createValidatorCompiler, findNul } from './validation.js';
-
-export interface AppDeps {
-  store: Store;
-  config: Config;
-  secretBox: SecretBox;
-  sender: HttpSender;
-  logger?: Logger | false;
-  now?: () => number;
-  /** Resolves a webhook host at save time; the default asks the system resolver. */
-  resolveHost?: (hostname: string) => Promise<string[]>;
-  /** Extra plugins (metrics, OpenAPI) registered before the routes. */
-  plugins?: Array<(app: FastifyInstance) => Promise<void> | void>;
-}
 
 export const BODY_LIMIT = 1024 * 1024;
 // The built dashboard: dist/web, whether this file runs from dist/ or from source under the test runner.

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { hashApiKey } from '../security/apiKeys.js';
-import type { AppDeps } from './app.js';
+import type { AppDeps } from './deps.js';
 import { ApiError } from './errors.js';
 import { RateLimiter } from './rateLimit.js';
 

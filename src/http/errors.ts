@@ -58,9 +58,6 @@ export class ApiError extends Error {
 
 export const invalidField = (field: string, message: string) =>
   new ApiError('INVALID_FIELD_VALUE', message, { field });
-export const missingField = (field: string) =>
-  new ApiError('MISSING_REQUIRED_FIELD', `${field} is required`, { field });
-export const notFound = (what = 'resource') => new ApiError('NOT_FOUND', `${what} not found`);
 
 /** The JSON schema shape of an error, for route `response` declarations and OpenAPI. */
 export const errorSchema = {

@@ -1,20 +1,11 @@
-import { openPostgresStore } from './postgres/openPostgres.js';
-import { openSqliteStore } from './sqlite/openSqlite.js';
+import type { DatabaseTarget } from '../config.js';
 import type { Store } from './store.js';
 
-export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
-
-/** `sqlite:./data/runhook.db`, `sqlite:/abs/path.db`, or `postgres://…` / `postgresql://…`. */
-export function parseDatabaseUrl(url: string): DatabaseTarget {
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return { kind: 'postgres', url };
-  if (url.startsWith('sqlite:')) {
-    const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-    if (path.length === 0) throw new Error('the SQLite path is empty');
-    return { kind: 'sqlite', path };
-  }
-  throw new Error('must start with sqlite: or postgres://');
-}
-
-export function openStore(target: DatabaseTarget, options: { poolSize?: number } = {}): Store {
-  return target.kind === 'sqlite' ? openSqliteStore(target.path) : openPostgresStore(target.url, options);
+/**
+ * Opens the store for `target`, loading only that dialect's code: a command that never opens a
+ * database (report, listen) loads neither pg nor the SQLite thread, and SQLite never loads pg.
+ */
+export async function openStore(target: DatabaseTarget, options: { poolSize?: number } = {}): Promise<Store> {
+  if (target.kind === 'sqlite') return (await import('./sqlite/openSqlite.js')).openSqliteStore(target.path);
+  return (await import('./postgres/openPostgres.js')).openPostgresStore(target.url, options);
 }

@@ -12,6 +12,22 @@ describe('runhook CLI (real processes, SQLite)', () => {
     for (const c of children.splice(0)) c.child.kill('SIGKILL');
   });
 
+  it('report and listen load no database driver; SQLite commands load better-sqlite3 but never pg', async () => {
+    // NODE_DEBUG=module traces every CommonJS load, which both drivers are.
+    const drivers = /node_modules\/(pg|better-sqlite3)\//g;
+    const loaded = async (args: string[], env: Record<string, string> = {}) => {
+      const p = runCli(args, { NODE_DEBUG: 'module', ...env });
+      expect(await p.exited).toBe(0);
+      return new Set([...p.output().matchAll(drivers)].map((m) => m[1]));
+    };
+    expect(await loaded(['report', '--help'])).toEqual(new Set());
+    expect(await loaded(['listen', '--help'])).toEqual(new Set());
+    const dir = mkdtempSync(join(tmpdir(), 'runhook-cli-'));
+    expect(await loaded(['migrate'], { RUNHOOK_DATABASE_URL: `sqlite:${join(dir, 'r.db')}` })).toEqual(
+      new Set(['better-sqlite3']),
+    );
+  });
+
   it('a bad configuration value stops startup with a message naming the variable', async () => {
     const p = runCli(['serve'], { RUNHOOK_RETRY_JITTER: 'lots' });
     expect(await p.exited).not.toBe(0);

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCidrList } from '../../src/domain/ipRules.js';
-import {
-  checkHeaders,
-  checkSecret,
-  checkTextLength,
-  checkWebhookUrl,
-  LIMITS,
-} from '../../src/domain/validateWebhook.js';
+import { checkHeaders, checkSecret, checkWebhookUrl, LIMITS } from '../../src/domain/validateWebhook.js';
 
 const none = parseCidrList('');
 const loopback = parseCidrList('127.0.0.0/8');
@@ -179,20 +173,5 @@ describe('checkSecret', () => {
   ])('%j is refused (%s)', (secret, message) => {
     expect(checkSecret(secret)?.field).toBe('secret');
     expect(checkSecret(secret)?.message).toMatch(message);
-  });
-});
-
-describe('checkTextLength', () => {
-  it.each([
-    ['name', 'a'.repeat(200), LIMITS.name, null],
-    ['name', 'a'.repeat(201), LIMITS.name, 'name must be at most 200 characters'],
-    ['description', '', LIMITS.description, null],
-    ['description', 'a'.repeat(2001), LIMITS.description, 'description must be at most 2000 characters'],
-    // Emoji are two UTF-16 units but one character each.
-    ['name', '😀'.repeat(200), LIMITS.name, null],
-    ['name', '😀'.repeat(201), LIMITS.name, 'name must be at most 200 characters'],
-  ])('%s of %i units, max %i', (field, value, max, message) => {
-    const problem = checkTextLength(field, value, max);
-    expect(problem).toEqual(message === null ? null : { field, message });
   });
 });

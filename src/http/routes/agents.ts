@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ConflictError } from '../../store/store.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { isUuid, pageOf } from '../params.js';
 import { presentAgent } from '../present.js';

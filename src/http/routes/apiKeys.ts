@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { parseIsoTime, toIso } from '../../domain/time.js';
 import { generateApiKey, newApiKeyRecord } from '../../security/apiKeys.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { ApiError, invalidField } from '../errors.js';
 import { isUuid, pageOf } from '../params.js';
 import { presentApiKey } from '../present.js';

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { parseRunId } from '../../domain/runMath.js';
 import type { DeliveryKind, DeliveryStatus } from '../../domain/types.js';
 import { InvalidStateError } from '../../store/store.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { takeManualSend } from '../manualSendLimit.js';
 import { isUuid, pageOf } from '../params.js';

@@ -2,9 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import { type FailureInput, normalizeFailure } from '../../domain/failures.js';
 import { parseRunId } from '../../domain/runMath.js';
 import { parseIsoTime } from '../../domain/time.js';
-import type { FinalRunStatus, RunStatus, TestMode, TestRun } from '../../domain/types.js';
+import {
+  type FinalRunStatus,
+  isFinalRunStatus,
+  type RunStatus,
+  type TestMode,
+  type TestRun,
+} from '../../domain/types.js';
 import { AgentMissingError, InvalidStateError, type RunFinish } from '../../store/store.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { ApiError, invalidField } from '../errors.js';
 import { isUuid, pageOf } from '../params.js';
 import { presentCreatedRun, presentRun } from '../present.js';
@@ -116,7 +122,7 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
       const t = now();
       const startedAt = time('started_at', b.started_at);
       const status = b.status ?? 'running';
-      const final = status === 'completed' || status === 'failed' || status === 'canceled';
+      const final = isFinalRunStatus(status);
       const input = {
         agentId: b.agent_id,
         name: b.name ?? 'Test run',

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { parseRecoverRange } from '../../domain/recoverRange.js';
 import { type StatsWindow, statsWindow, successRate } from '../../domain/stats.js';
 import { toIso } from '../../domain/time.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { ApiError, invalidField } from '../errors.js';
 import { takeManualSend } from '../manualSendLimit.js';
 import { isUuid } from '../params.js';

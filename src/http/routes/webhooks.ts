@@ -7,7 +7,7 @@ import type { WebhookFormat } from '../../domain/types.js';
 import { checkHeaders, checkSecret, checkWebhookUrl } from '../../domain/validateWebhook.js';
 import { type FilterJson, filterFromJson } from '../../domain/webhookFilter.js';
 import { ConflictError, type WebhookPatch } from '../../store/store.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { ApiError, invalidField } from '../errors.js';
 import { isUuid, pageOf } from '../params.js';
 import { presentWebhook } from '../present.js';

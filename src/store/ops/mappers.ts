@@ -150,7 +150,9 @@ export function toDelivery(r: Selectable<DeliveriesTable>): Delivery {
     kind: r.kind as DeliveryKind,
     testRunId: r.test_run_id,
     failureReason:
-      r.status === 'failed' ? ((r.failure_reason ?? impliedFailureReason(r)) as FailureReason) : null,
+      r.status === DELIVERY_STATUS.failed
+        ? ((r.failure_reason ?? impliedFailureReason(r)) as FailureReason)
+        : null,
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
   };

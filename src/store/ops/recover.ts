@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { ATTEMPT_TRIGGER, DELIVERY_STATUS } from '../../domain/types.js';
 import type { RecoverResult } from '../store.js';
 import type { Ctx } from './context.js';
 
@@ -31,7 +32,7 @@ export async function recoverDeliveries(
     .where('org_id', '=', orgId)
     .where('webhook_id', '=', webhookId)
     .where('kind', '=', 'event')
-    .where('status', '=', 'failed')
+    .where('status', '=', DELIVERY_STATUS.failed)
     .where('created_at', '>=', range.since)
     .where('created_at', '<', range.until);
   if (dryRun) {
@@ -50,9 +51,9 @@ export async function recoverDeliveries(
   const res = await db
     .updateTable('deliveries')
     .set({
-      status: 'pending',
+      status: DELIVERY_STATUS.pending,
       next_attempt_at: now,
-      next_trigger: 'recover',
+      next_trigger: ATTEMPT_TRIGGER.recover,
       final_attempt: 0,
       retries_done: 0,
       failure_reason: null,

@@ -6,6 +6,7 @@
  * history expired).
  */
 import { sql } from 'kysely';
+import { DELIVERY_STATUS } from '../../domain/types.js';
 import type { PruneBatch, StoreStats } from '../store.js';
 import type { Ctx } from './context.js';
 
@@ -50,7 +51,7 @@ export async function pruneExpired(
     const candidates = await sql<{ id: string; n: number | string }>`
       SELECT d.id, (SELECT count(*) FROM attempts a WHERE a.delivery_id = d.id) AS n
       FROM deliveries d
-      WHERE d.status IN ('succeeded', 'failed') AND d.updated_at < ${cutoff}
+      WHERE d.status IN (${sql.lit(DELIVERY_STATUS.succeeded)}, ${sql.lit(DELIVERY_STATUS.failed)}) AND d.updated_at < ${cutoff}
       LIMIT ${Math.floor(MAX_ROWS / 2)}
       ${lock}`.execute(trx);
     if (candidates.rows.length === 0) return null;
@@ -152,7 +153,7 @@ export async function storeStats({ db, hooks }: Ctx): Promise<StoreStats> {
   const oldest = await db
     .selectFrom('deliveries')
     .select((eb) => eb.fn.min('created_at').as('at'))
-    .where('status', '=', 'pending')
+    .where('status', '=', DELIVERY_STATUS.pending)
     .executeTakeFirst();
   let sizeBytes: number;
   if (hooks.dialect === 'sqlite') {

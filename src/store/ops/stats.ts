@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { WindowBounds } from '../../domain/stats.js';
+import { DELIVERY_STATUS } from '../../domain/types.js';
 import type { WebhookStats } from '../store.js';
 import type { Ctx } from './context.js';
 
@@ -28,7 +29,7 @@ export async function webhookStats(
                row_number() OVER (ORDER BY last_response_time_ms) AS rn,
                count(*) OVER () AS n
         FROM deliveries
-        WHERE ${inWindow} AND status <> 'pending' AND last_response_time_ms IS NOT NULL
+        WHERE ${inWindow} AND status <> ${sql.lit(DELIVERY_STATUS.pending)} AND last_response_time_ms IS NOT NULL
       )
       SELECT 50 AS p, rt FROM r WHERE rn = (n * 50 + 99) / 100
       UNION ALL
@@ -39,13 +40,13 @@ export async function webhookStats(
                row_number() OVER (PARTITION BY ${bucket} ORDER BY last_response_time_ms) AS rn,
                count(*) OVER (PARTITION BY ${bucket}) AS n
         FROM deliveries
-        WHERE ${inWindow} AND status <> 'pending' AND last_response_time_ms IS NOT NULL
+        WHERE ${inWindow} AND status <> ${sql.lit(DELIVERY_STATUS.pending)} AND last_response_time_ms IS NOT NULL
       )
       SELECT b, rt FROM r WHERE rn = (n * 95 + 99) / 100`.execute(db),
     sql<{ status: string; at: number | string | null }>`
       SELECT status, max(updated_at) AS at FROM deliveries
       WHERE org_id = ${orgId} AND webhook_id = ${webhookId} AND kind = 'event'
-        AND status IN ('succeeded', 'failed')
+        AND status IN (${sql.lit(DELIVERY_STATUS.succeeded)}, ${sql.lit(DELIVERY_STATUS.failed)})
       GROUP BY status`.execute(db),
   ]);
 
@@ -61,7 +62,7 @@ export async function webhookStats(
     const status = row.status as keyof typeof totals;
     if (status in totals) totals[status] += n;
     const b = buckets[Number(row.b)];
-    if (b && (status === 'succeeded' || status === 'failed')) b[status] += n;
+    if (b && (status === DELIVERY_STATUS.succeeded || status === DELIVERY_STATUS.failed)) b[status] += n;
   }
   for (const row of perBucket.rows) {
     const b = buckets[Number(row.b)];
@@ -80,8 +81,8 @@ export async function webhookStats(
     ...totals,
     p50Ms: percentile(50),
     p95Ms: percentile(95),
-    lastSuccessAt: lastAt('succeeded'),
-    lastFailureAt: lastAt('failed'),
+    lastSuccessAt: lastAt(DELIVERY_STATUS.succeeded),
+    lastFailureAt: lastAt(DELIVERY_STATUS.failed),
     buckets,
   };
 }

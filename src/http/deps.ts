@@ -1,0 +1,20 @@
+/** What buildApp, the routes and the auth hook are given: their own module, so nothing under http/ imports app.ts. */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { HttpSender } from '../delivery/httpClient.js';
+import type { SecretBox } from '../security/secretBox.js';
+import type { Store } from '../store/store.js';
+
+export interface AppDeps {
+  store: Store;
+  config: Config;
+  secretBox: SecretBox;
+  sender: HttpSender;
+  logger?: Logger | false;
+  now?: () => number;
+  /** Resolves a webhook host at save time; the default asks the system resolver. */
+  resolveHost?: (hostname: string) => Promise<string[]>;
+  /** Extra plugins (metrics, OpenAPI) registered before the routes. */
+  plugins?: Array<(app: FastifyInstance) => Promise<void> | void>;
+}
