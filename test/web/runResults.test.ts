@@ -118,7 +118,7 @@ describe.skipIf(!chromiumFound)('run results in the dashboard (headless Chromium
       .evaluateAll((options) => options.map((o) => (o as unknown as { value: string }).value));
     // Exactly the formats the server renders (src/domain/types.ts), chat formats included.
     expect(offered).toEqual([...WEBHOOK_FORMATS]);
-    expect(offered).toEqual(expect.arrayContaining(['standard', 'clix', 'slack']));
+    expect(offered).toEqual(expect.arrayContaining(['standard', 'clix', 'slack', 'discord', 'teams']));
 
     await form.getByLabel('Endpoint URL').fill(h.receiver.url('/preview'));
     const preview = form.getByTestId('format-preview');
