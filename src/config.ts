@@ -29,6 +29,8 @@ export interface Config {
   attemptTimeoutMs: number;
   workerConcurrency: number;
   webhookConcurrency: number;
+  /** Attempts in flight for one organization, across all workers. */
+  orgConcurrency: number;
   allowedCidrs: Cidr[];
   secretKey: string | null;
   logLevel: string;
@@ -148,6 +150,7 @@ export function loadConfig(env: Env = process.env): Config {
   });
   const workerConcurrency = read(env, 'RUNHOOK_WORKER_CONCURRENCY', 64, integer(1, 10_000));
   const webhookConcurrency = read(env, 'RUNHOOK_WEBHOOK_CONCURRENCY', 8, integer(1, 10_000));
+  const orgConcurrency = read(env, 'RUNHOOK_ORG_CONCURRENCY', 32, integer(1, 10_000));
   const allowedCidrs = read<Cidr[]>(env, 'RUNHOOK_ALLOWED_CIDRS', [], parseCidrList);
   const secretKey = read<string | null>(env, 'RUNHOOK_SECRET_KEY', null, (t) => {
     if (t.length < 32) throw new Error('must be at least 32 characters');
@@ -164,7 +167,7 @@ export function loadConfig(env: Env = process.env): Config {
     return t;
   });
   const metricsToken = read<string | null>(env, 'RUNHOOK_METRICS_TOKEN', null, (t) => t);
-  const claimLeaseMs = read(env, 'RUNHOOK_CLAIM_LEASE', 30_000, (t) => {
+  const claimLeaseMs = read(env, 'RUNHOOK_CLAIM_LEASE', 10_000, (t) => {
     const ms = parseDuration(t);
     if (ms < 100 || ms > 30_000) throw new Error('must be between 100ms and 30s');
     return ms;
@@ -221,6 +224,7 @@ export function loadConfig(env: Env = process.env): Config {
     attemptTimeoutMs,
     workerConcurrency,
     webhookConcurrency,
+    orgConcurrency,
     allowedCidrs,
     secretKey,
     logLevel,

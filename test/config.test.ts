@@ -29,6 +29,7 @@ describe('loadConfig', () => {
     RUNHOOK_ALERT_FORMAT: 'slack',
     RUNHOOK_RETENTION: '90d',
     RUNHOOK_MANUAL_SEND_LIMIT: '3',
+    RUNHOOK_ORG_CONCURRENCY: '16',
   };
 
   it('has the defaults of docs/configuration.md', () => {
@@ -45,7 +46,8 @@ describe('loadConfig', () => {
     expect(c.allowedCidrs).toEqual([]);
     expect(c.secretKey).toBeNull();
     expect(c.logLevel).toBe('info');
-    expect(c.claimLeaseMs).toBe(30_000);
+    expect(c.claimLeaseMs).toBe(10_000);
+    expect(c.orgConcurrency).toBe(32);
     expect(c.bootstrapApiKey).toBeNull();
     expect(c.metricsToken).toBeNull();
     expect(c.rateLimit).toBe(0);
@@ -99,6 +101,7 @@ describe('loadConfig', () => {
       alerts: { url: 'http://10.0.0.5:9000/alerts', secret: 'alert-secret-value', format: 'slack' },
       retentionMs: 90 * 86_400_000,
       manualSendLimit: 3,
+      orgConcurrency: 16,
     });
     expect(allowedCidrs.map((cidr) => [cidr.text, cidr.prefixLength])).toEqual([
       ['127.0.0.0/8', 8],
@@ -163,6 +166,7 @@ describe('loadConfig', () => {
     ['RUNHOOK_RETENTION', '30'],
     ['RUNHOOK_RETENTION', '500ms'],
     ['RUNHOOK_MANUAL_SEND_LIMIT', '0'],
+    ['RUNHOOK_ORG_CONCURRENCY', '0'],
     ['RUNHOOK_MANUAL_SEND_LIMIT', 'ten'],
   ])('%s=%s stops startup naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);

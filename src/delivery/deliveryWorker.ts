@@ -12,6 +12,7 @@ export interface WorkerSettings {
   attemptTimeoutMs: number;
   workerConcurrency: number;
   webhookConcurrency: number;
+  orgConcurrency: number;
   claimLeaseMs: number;
 }
 
@@ -42,8 +43,8 @@ const CLAIM_BATCH = 256;
 const FLUSH_DELAY_MS = 4;
 /** Upper bound on any sleep: a missed wake-up (another process's event on SQLite, a lost NOTIFY) costs at most this. */
 const FALLBACK_POLL_MS = 1_000;
-/** When work is due but every due webhook is at its cap, look again this soon. */
-const CAPPED_RETRY_MS = 25;
+/** When due work was missed to another worker's claim (or is due this instant), look again this soon. */
+const RACE_RETRY_MS = 25;
 
 /**
  * The delivery worker: claims due deliveries under a lease, sends them, and records every attempt
@@ -198,42 +199,38 @@ export function createWorker(deps: WorkerDeps): Worker {
     );
   }
 
+  /**
+   * Claims whenever woken (new work, a flush that freed slots, a lease renewal) and otherwise sleeps
+   * until the next due time of a webhook with room, at most `idlePollMs`. A webhook or organization
+   * at its cap is not in that time: a worker whose due deliveries all wait behind full webhooks
+   * sleeps until a slot frees, instead of polling (docs/operations.md#fairness-and-limits).
+   */
   async function loop(): Promise<void> {
     while (!stopping) {
       const free = settings.workerConcurrency - inflight.size;
       const limit = Math.min(free, CLAIM_BATCH);
+      let delay = idlePollMs;
       if (limit > 0) {
-        let claimedCount = 0;
         try {
-          const claimed = await store.claimDueDeliveries({
+          const claim = await store.claimDueDeliveries({
             workerId: id,
             now: now(),
             limit,
             leaseMs: settings.claimLeaseMs,
             perWebhookCap: settings.webhookConcurrency,
+            perOrgCap: settings.orgConcurrency,
           });
-          claimedCount = claimed.length;
-          for (const c of claimed) launch(c);
+          for (const c of claim.deliveries) launch(c);
+          if (stopping) break;
+          const claimed = claim.deliveries.length;
+          if (claimed === limit && limit < free) continue;
+          // Due work another worker raced us for: look again soon, not at once.
+          if (claim.leftOver && claimed < limit) delay = RACE_RETRY_MS;
+          else if (claim.nextDueAt !== null)
+            delay = Math.min(idlePollMs, Math.max(RACE_RETRY_MS, claim.nextDueAt - now()));
         } catch (err) {
           logger.error({ err }, 'claiming deliveries failed; retrying in a second');
-          await sleep(FALLBACK_POLL_MS);
-          continue;
-        }
-        if (stopping) break;
-        if (claimedCount === limit && limit < free) continue;
-        // Some came back: their flush wakes the loop to look again, no need to ask when.
-        if (claimedCount > 0) {
-          await sleep(idlePollMs);
-          continue;
-        }
-      }
-      let delay = idlePollMs;
-      if (inflight.size < settings.workerConcurrency) {
-        try {
-          const due = await store.nextDueAt();
-          if (due !== null) delay = Math.min(idlePollMs, Math.max(CAPPED_RETRY_MS, due - now()));
-        } catch {
-          // The next claim will report the database problem.
+          delay = FALLBACK_POLL_MS;
         }
       }
       await sleep(delay);

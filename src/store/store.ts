@@ -229,6 +229,18 @@ export interface ClaimedAlert {
   webhook: { id: string; url: string; agentId: string | null };
 }
 
+/** What one claim got, and when the worker should look again. */
+export interface Claim {
+  deliveries: ClaimedDelivery[];
+  /**
+   * When a delivery of a webhook and organization below their caps becomes due, or a lease runs
+   * out; null when nothing will. Work held back by a cap is not in it: freed slots wake the worker.
+   */
+  nextDueAt: number | null;
+  /** Due work was left (no free slot, or another worker got there first): look again when slots free. */
+  leftOver: boolean;
+}
+
 export class ConflictError extends Error {}
 export class InvalidStateError extends Error {}
 /** The run's agent does not exist in the organization. */
@@ -328,13 +340,15 @@ export interface Store {
   ): Promise<ClaimedDelivery>;
 
   // the worker's side
+  /** Claims due deliveries fairly across organizations and webhooks, within both caps. */
   claimDueDeliveries(input: {
     workerId: string;
     now: number;
     limit: number;
     leaseMs: number;
     perWebhookCap: number;
-  }): Promise<ClaimedDelivery[]>;
+    perOrgCap: number;
+  }): Promise<Claim>;
   extendLeases(workerId: string, deliveryIds: string[], until: number): Promise<void>;
   releaseLeases(workerId: string, deliveryIds: string[]): Promise<void>;
   recordResults(results: DeliveryResult[]): Promise<void>;

@@ -15,7 +15,8 @@ import { type Behaviour, type Receiver, startReceiver } from '../helpers/receive
 import { createAgent, createWebhook, finishedRun, startWorker } from './support.js';
 
 const CAP = 4;
-const HUNG_RUNS = 40;
+// Deep enough that a slow receiver (4 × 200 ms) still has a backlog after the other runs went through.
+const HUNG_RUNS = 120;
 const OTHER_RUNS = 20;
 /**
  * A woken worker claims and sends in milliseconds (measured ~20 ms); 500 ms leaves room for a
@@ -102,9 +103,9 @@ for (const backend of backends) {
     });
 
     it(`a slow receiver with an older backlog does not hold back another webhook's new deliveries either`, async () => {
-      // Its slots free up every 50 ms, and each time its backlog is the oldest work due: the
+      // Its slots free up every 200 ms, and each time its backlog is the oldest work due: the
       // claim's round-robin must still let the other webhook's newer deliveries through.
-      await race({ kind: 'slow', delayMs: 50 });
+      await race({ kind: 'slow', delayMs: 200 });
       expect(hung.requests.length).toBeLessThan(HUNG_RUNS);
     });
   });

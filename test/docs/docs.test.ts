@@ -49,8 +49,8 @@ describe('docs', () => {
     expect(row('RUNHOOK_RETRY_SCHEDULE')).toContain('`1m,5m,30m`');
     expect(defaults.attemptTimeoutMs).toBe(15_000);
     expect(row('RUNHOOK_ATTEMPT_TIMEOUT')).toContain('`15s`');
-    expect(defaults.claimLeaseMs).toBe(30_000);
-    expect(row('RUNHOOK_CLAIM_LEASE')).toContain('`30s`');
+    expect(defaults.claimLeaseMs).toBe(10_000);
+    expect(row('RUNHOOK_CLAIM_LEASE')).toContain('`10s`');
     expect(defaults.metricsToken).toBeNull();
   });
 

@@ -3,6 +3,7 @@ import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_secret_rotation.js';
 import * as m0003 from './0003_failures_filters_idempotency.js';
 import * as m0004 from './0004_retention.js';
+import * as m0004b from './0004b_fair_claims.js';
 import * as m0005 from './0005_endpoint_health.js';
 
 /** Numbered migrations, in order. Both dialects run the same list. */
@@ -11,6 +12,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002_secret_rotation': m0002,
   '0003_failures_filters_idempotency': m0003,
   '0004_retention': m0004,
+  '0004b_fair_claims': m0004b,
   '0005_endpoint_health': m0005,
 };
 

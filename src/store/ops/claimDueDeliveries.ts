@@ -1,63 +1,122 @@
+/**
+ * Claiming due deliveries, fairly (docs/operations.md#fairness-and-limits).
+ *
+ * 1. Plan, without locks: the attempts in flight per webhook and organization (live leases, read
+ *    through the lease indexes: about as many rows as attempts in flight), and for each webhook
+ *    with pending deliveries its earliest unleased due time and how many are due now, up to the
+ *    cap. Webhooks are found by skipping through `deliveries_pending_webhook` from one webhook id
+ *    to the next, so the cost follows the number of webhooks with pending work, never the depth of
+ *    a backlog: a full webhook with 60,000 due deliveries costs one index probe.
+ * 2. shareSlots (domain/fairShare.ts) hands this worker's free slots out across organizations and
+ *    webhooks.
+ * 3. Lease, in one serialised transaction (a claim lock): per chosen webhook, one statement that
+ *    counts its live leases and its organization's again and leases no more than both caps allow,
+ *    so concurrent workers never exceed them whatever they planned.
+ */
 import { sql } from 'kysely';
+import { shareSlots, type WebhookBacklog } from '../../domain/fairShare.js';
 import {
   ATTEMPT_TRIGGER,
   type AttemptTrigger,
   DELIVERY_STATUS,
   type WebhookFormat,
 } from '../../domain/types.js';
-import type { ClaimedDelivery } from '../store.js';
+import type { Claim, ClaimedDelivery } from '../store.js';
 import type { Ctx } from './context.js';
 
-/**
- * Claims up to `limit` due deliveries for one worker, leasing them until `now + leaseMs`.
- * A webhook never has more than `perWebhookCap` leased deliveries at once, across all workers:
- * claims are serialised (a transaction lock on SQLite, an advisory lock on PostgreSQL), and a
- * webhook at its cap is left out of the scan, so one slow endpoint cannot crowd out the rest.
- * Candidates are taken round-robin across webhooks (`ORDER BY rn`).
- *
- * Leases are counted once, through `deliveries_lease` alone (`lease_until >= now`, no status
- * test): only a pending delivery ever holds a lease, since every write that ends one
- * (recordResults, redeliver) clears it. Testing `status` too, or grouping in the same query, made
- * SQLite walk every pending row by another index, so each claim cost O(backlog); MATERIALIZED
- * (SQLite ≥ 3.35, PostgreSQL ≥ 12) keeps the planner from folding the CTE back in.
- */
-export async function claimDueDeliveries(
-  { db, hooks }: Ctx,
-  input: { workerId: string; now: number; limit: number; leaseMs: number; perWebhookCap: number },
-): Promise<ClaimedDelivery[]> {
-  const { workerId, now, limit, leaseMs, perWebhookCap: cap } = input;
+export interface ClaimInput {
+  workerId: string;
+  now: number;
+  limit: number;
+  leaseMs: number;
+  perWebhookCap: number;
+  perOrgCap: number;
+}
+
+const PENDING = sql.lit(DELIVERY_STATUS.pending);
+
+export async function claimDueDeliveries({ db, hooks }: Ctx, input: ClaimInput): Promise<Claim> {
+  const { workerId, now, limit, leaseMs, perWebhookCap, perOrgCap } = input;
+
+  // 1. Plan.
+  const [leases, backlogRows] = await Promise.all([
+    sql<{ webhook_id: string; org_id: string; n: number | string; ends: number | string }>`
+      SELECT webhook_id, org_id, count(*) AS n, min(lease_until) AS ends
+      FROM deliveries WHERE lease_until >= ${now}
+      GROUP BY webhook_id, org_id`.execute(db),
+    sql<{ webhook_id: string; org_id: string; first_due: number | string | null; due_now: number | string }>`
+      WITH RECURSIVE pending_webhooks(webhook_id) AS (
+        SELECT (SELECT webhook_id FROM deliveries WHERE status = ${PENDING} ORDER BY webhook_id LIMIT 1)
+        UNION ALL
+        SELECT (SELECT d.webhook_id FROM deliveries d
+                WHERE d.status = ${PENDING} AND d.webhook_id > p.webhook_id
+                ORDER BY d.webhook_id LIMIT 1)
+        FROM pending_webhooks p WHERE p.webhook_id IS NOT NULL
+      )
+      SELECT p.webhook_id, w.org_id,
+        (SELECT d.next_attempt_at FROM deliveries d
+         WHERE d.status = ${PENDING} AND d.webhook_id = p.webhook_id
+           AND (d.lease_until IS NULL OR d.lease_until < ${now})
+         ORDER BY d.next_attempt_at LIMIT 1) AS first_due,
+        (SELECT count(*) FROM (
+           SELECT 1 FROM deliveries d
+           WHERE d.status = ${PENDING} AND d.webhook_id = p.webhook_id AND d.next_attempt_at <= ${now}
+             AND (d.lease_until IS NULL OR d.lease_until < ${now})
+           LIMIT ${perWebhookCap}) due) AS due_now
+      FROM pending_webhooks p JOIN webhooks w ON w.id = p.webhook_id`.execute(db),
+  ]);
+  const webhookLeased = new Map<string, number>();
+  const orgLeased = new Map<string, number>();
+  let leaseEnds: number | null = null;
+  for (const l of leases.rows) {
+    const n = Number(l.n);
+    webhookLeased.set(l.webhook_id, (webhookLeased.get(l.webhook_id) ?? 0) + n);
+    orgLeased.set(l.org_id, (orgLeased.get(l.org_id) ?? 0) + n);
+    leaseEnds = leaseEnds === null ? Number(l.ends) : Math.min(leaseEnds, Number(l.ends));
+  }
+  const backlog: WebhookBacklog[] = backlogRows.rows.map((r) => ({
+    webhookId: r.webhook_id,
+    orgId: r.org_id,
+    firstDueAt: r.first_due === null ? null : Number(r.first_due),
+    dueNow: Number(r.due_now),
+    leased: webhookLeased.get(r.webhook_id) ?? 0,
+  }));
+
+  // 2. Share.
+  const share = shareSlots({ backlog, orgLeased, now, limit, webhookCap: perWebhookCap, orgCap: perOrgCap });
+  // A lease running out frees a slot (or hands back a dead worker's delivery): wake for it too.
+  const nextDueAt =
+    leaseEnds === null ? share.nextDueAt : Math.min(share.nextDueAt ?? leaseEnds, leaseEnds + 1);
+  if (share.take.length === 0) return { deliveries: [], nextDueAt, leftOver: share.leftOver };
+
+  // 3. Lease.
   const until = now + leaseMs;
   const lockClause = hooks.skipLocked ? sql`FOR UPDATE SKIP LOCKED` : sql``;
-  // Pick and lease in one statement, then read each webhook involved once (the leases just written
-  // are the ones with this owner and this exact end): one batch, one round trip on SQLite.
-  const pickAndLease = sql`
-    WITH leased_rows AS MATERIALIZED (
-      SELECT webhook_id FROM deliveries WHERE lease_until >= ${now}
+  const leaseStatements = share.take.map((t) =>
+    sql`
+    WITH room AS (
+      SELECT CAST(${perWebhookCap} AS integer)
+               - (SELECT count(*) FROM deliveries WHERE webhook_id = ${t.webhookId} AND lease_until >= ${now}) AS webhook,
+             CAST(${perOrgCap} AS integer)
+               - (SELECT count(*) FROM deliveries WHERE org_id = ${t.orgId} AND lease_until >= ${now}) AS org
     ),
-    leased AS (SELECT webhook_id, count(*) AS n FROM leased_rows GROUP BY webhook_id),
+    due AS (
+      SELECT id, next_attempt_at FROM deliveries
+      WHERE status = ${PENDING} AND webhook_id = ${t.webhookId} AND next_attempt_at <= ${now}
+        AND (lease_until IS NULL OR lease_until < ${now})
+      ORDER BY next_attempt_at
+      LIMIT ${t.count}
+      ${lockClause}
+    ),
     picked AS (
-      SELECT c.id FROM (
-        SELECT d.id, d.webhook_id,
-               row_number() OVER (PARTITION BY d.webhook_id ORDER BY d.next_attempt_at, d.id) AS rn
-        FROM (
-          SELECT id, webhook_id, next_attempt_at FROM deliveries
-          WHERE status = ${sql.lit(DELIVERY_STATUS.pending)} AND next_attempt_at <= ${now}
-            AND (lease_until IS NULL OR lease_until < ${now})
-            AND webhook_id NOT IN (SELECT webhook_id FROM leased WHERE n >= ${cap})
-          ORDER BY next_attempt_at
-          LIMIT ${limit * 4}
-          ${lockClause}
-        ) d
-      ) c
-      LEFT JOIN leased f ON f.webhook_id = c.webhook_id
-      WHERE c.rn <= ${cap} - COALESCE(f.n, 0)
-      ORDER BY c.rn
-      LIMIT ${limit}
+      SELECT r.id FROM (SELECT id, row_number() OVER (ORDER BY next_attempt_at, id) AS rn FROM due) r, room
+      WHERE r.rn <= room.webhook AND r.rn <= room.org
     )
     UPDATE deliveries SET lease_owner = ${workerId}, lease_until = ${until}
     WHERE id IN (SELECT id FROM picked)
     RETURNING id, event_id, org_id, webhook_id, body, attempt_count, retries_done, next_trigger,
-              final_attempt`.compile(db);
+              final_attempt`.compile(db),
+  );
   const readWebhooks = db
     .selectFrom('webhooks')
     .select([
@@ -71,41 +130,20 @@ export async function claimDueDeliveries(
       'is_enabled',
       'deleted_at',
     ])
-    .where('id', 'in', (eb) =>
-      eb
-        .selectFrom('deliveries')
-        .select('webhook_id')
-        .where('lease_owner', '=', workerId)
-        .where('lease_until', '=', until),
+    .where(
+      'id',
+      'in',
+      share.take.map((t) => t.webhookId),
     )
     .compile();
-  const [leasedRows, webhookRows] = await hooks.runBatch([pickAndLease, readWebhooks], {
+  const results = await hooks.runBatch([...leaseStatements, readWebhooks], {
     durable: false,
     claimLock: true,
   });
-  const deliveries = (leasedRows?.rows ?? []) as unknown as ClaimedRow[];
-  const webhooks = (webhookRows?.rows ?? []) as unknown as WebhookRow[];
-
-  const targets = new Map(
-    webhooks.map((w) => [
-      w.id,
-      {
-        live: w.deleted_at === null,
-        enabled: Number(w.is_enabled) === 1,
-        target: {
-          url: w.url,
-          format: w.format as WebhookFormat,
-          headers: JSON.parse(w.headers) as Record<string, string>,
-          secretEnc: w.secret_enc,
-          previousSecretEnc:
-            w.previous_secret_until !== null && Number(w.previous_secret_until) > now
-              ? w.previous_secret_enc
-              : null,
-        },
-      },
-    ]),
-  );
-  return deliveries.map((r) => {
+  const rows = results.slice(0, leaseStatements.length).flatMap((r) => r.rows as unknown as ClaimedRow[]);
+  const webhooks = (results.at(-1)?.rows ?? []) as unknown as WebhookRow[];
+  const targets = new Map(webhooks.map((w) => [w.id, targetOf(w, now)]));
+  const deliveries: ClaimedDelivery[] = rows.map((r) => {
     const w = targets.get(r.webhook_id);
     return {
       deliveryId: r.id,
@@ -123,6 +161,25 @@ export async function claimDueDeliveries(
       target: !w?.live ? DELETED : w.enabled || r.next_trigger === ATTEMPT_TRIGGER.test ? w.target : DISABLED,
     };
   });
+  const shortfall = deliveries.length < share.take.reduce((n, t) => n + t.count, 0);
+  return { deliveries, nextDueAt, leftOver: share.leftOver || shortfall };
+}
+
+function targetOf(w: WebhookRow, now: number) {
+  return {
+    live: w.deleted_at === null,
+    enabled: Number(w.is_enabled) === 1,
+    target: {
+      url: w.url,
+      format: w.format as WebhookFormat,
+      headers: JSON.parse(w.headers) as Record<string, string>,
+      secretEnc: w.secret_enc,
+      previousSecretEnc:
+        w.previous_secret_until !== null && Number(w.previous_secret_until) > now
+          ? w.previous_secret_enc
+          : null,
+    },
+  };
 }
 
 const DELETED = Object.freeze({ unsendable: 'webhook_deleted' as const });

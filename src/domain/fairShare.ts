@@ -1,0 +1,135 @@
+/**
+ * How a worker shares its free slots between organizations and their webhooks
+ * (docs/operations.md#fairness-and-limits). Pure: the store reads the backlog, this decides.
+ *
+ * - A webhook never has more than `webhookCap` attempts in flight, an organization never more than
+ *   `orgCap`, counted across every worker (the `leased` numbers).
+ * - Slots go one at a time to the organization with the fewest attempts in flight, and inside it
+ *   to the webhook with the fewest (ties: the longest-waiting delivery first). Claims therefore
+ *   alternate across organizations and webhooks, and a deep backlog on one webhook or in one
+ *   organization never hides another's new delivery.
+ * - Webhooks and organizations at their cap are left out entirely: they cost nothing until a slot
+ *   of theirs frees up, and they never make the worker wake early.
+ */
+
+/** One webhook with pending deliveries, as the store sees it at `now`. */
+export interface WebhookBacklog {
+  webhookId: string;
+  orgId: string;
+  /** When its earliest pending delivery that nobody holds a lease on is (or was) due; null when none. */
+  firstDueAt: number | null;
+  /** How many of its deliveries are due and unleased now, counted up to the webhook cap. */
+  dueNow: number;
+  /** Its attempts in flight (live leases), across all workers. */
+  leased: number;
+}
+
+export interface FairShareInput {
+  backlog: readonly WebhookBacklog[];
+  /** Attempts in flight per organization, across all workers. */
+  orgLeased: ReadonlyMap<string, number>;
+  now: number;
+  /** Free slots of this worker. */
+  limit: number;
+  webhookCap: number;
+  orgCap: number;
+}
+
+export interface FairShare {
+  /** How many due deliveries to claim from each webhook, in the order they were granted. */
+  take: Array<{ webhookId: string; orgId: string; count: number }>;
+  /**
+   * When a delivery of a webhook and organization below their caps becomes due next (after `now`);
+   * null when none will. Work held back by a cap is not in it: freed slots wake the worker instead.
+   */
+  nextDueAt: number | null;
+  /** Due deliveries were left for lack of free slots: claim again as soon as slots free up. */
+  leftOver: boolean;
+}
+
+interface Candidate {
+  backlog: WebhookBacklog;
+  firstDueAt: number;
+  room: number;
+  granted: number;
+}
+
+/** Which of two waited longer (then a stable order by id, so equal cases always resolve alike). */
+function before(
+  a: { firstDueAt?: number; oldest?: number; orgId?: string; backlog?: WebhookBacklog },
+  b: { firstDueAt?: number; oldest?: number; orgId?: string; backlog?: WebhookBacklog },
+): boolean {
+  const ta = a.oldest ?? a.firstDueAt ?? 0;
+  const tb = b.oldest ?? b.firstDueAt ?? 0;
+  if (ta !== tb) return ta < tb;
+  return (a.orgId ?? a.backlog?.webhookId ?? '') < (b.orgId ?? b.backlog?.webhookId ?? '');
+}
+
+export function shareSlots(input: FairShareInput): FairShare {
+  const { now, webhookCap, orgCap } = input;
+  const orgRoom = new Map<string, number>();
+  const roomOf = (orgId: string) => {
+    let room = orgRoom.get(orgId);
+    if (room === undefined) {
+      room = orgCap - (input.orgLeased.get(orgId) ?? 0);
+      orgRoom.set(orgId, room);
+    }
+    return room;
+  };
+
+  let nextDueAt: number | null = null;
+  const byOrg = new Map<string, Candidate[]>();
+  for (const b of input.backlog) {
+    const room = webhookCap - b.leased;
+    if (b.firstDueAt === null || room <= 0 || roomOf(b.orgId) <= 0) continue;
+    if (b.firstDueAt > now) {
+      nextDueAt = nextDueAt === null ? b.firstDueAt : Math.min(nextDueAt, b.firstDueAt);
+      continue;
+    }
+    if (b.dueNow <= 0) continue;
+    const list = byOrg.get(b.orgId) ?? [];
+    list.push({ backlog: b, firstDueAt: b.firstDueAt, room: Math.min(room, b.dueNow), granted: 0 });
+    byOrg.set(b.orgId, list);
+  }
+
+  // Water-filling: each slot goes to the organization with the fewest attempts in flight (counting
+  // what this claim already granted), and inside it to the webhook with the fewest; ties go to the
+  // delivery that has waited longest. A flooded organization or webhook only gets what the others
+  // leave, however old its backlog.
+  const orgs = [...byOrg.entries()].map(([orgId, webhooks]) => ({
+    orgId,
+    webhooks,
+    inFlight: input.orgLeased.get(orgId) ?? 0,
+    oldest: Math.min(...webhooks.map((c) => c.firstDueAt)),
+  }));
+  const order: Candidate[] = [];
+  let left = input.limit;
+  while (left > 0) {
+    let org: (typeof orgs)[number] | undefined;
+    for (const o of orgs) {
+      if (roomOf(o.orgId) <= 0 || !o.webhooks.some((c) => c.granted < c.room)) continue;
+      if (!org || o.inFlight < org.inFlight || (o.inFlight === org.inFlight && before(o, org))) org = o;
+    }
+    if (!org) break;
+    let pick: Candidate | undefined;
+    for (const c of org.webhooks) {
+      if (c.granted >= c.room) continue;
+      const load = c.backlog.leased + c.granted;
+      const best = pick ? pick.backlog.leased + pick.granted : Number.POSITIVE_INFINITY;
+      if (!pick || load < best || (load === best && before(c, pick))) pick = c;
+    }
+    const c = pick as Candidate;
+    if (c.granted === 0) order.push(c);
+    c.granted++;
+    org.inFlight++;
+    orgRoom.set(org.orgId, roomOf(org.orgId) - 1);
+    left--;
+  }
+
+  const leftOver = orgs.some((org) => roomOf(org.orgId) > 0 && org.webhooks.some((c) => c.granted < c.room));
+  return {
+    take: order.map((c) => ({ webhookId: c.backlog.webhookId, orgId: c.backlog.orgId, count: c.granted })),
+    nextDueAt,
+    leftOver,
+  };
+}
