@@ -6,7 +6,7 @@
  * lock lets only one of them sweep at a time.
  */
 import type { Logger } from 'pino';
-import type { PruneBatch, Store } from '../store/store.js';
+import { IDEMPOTENCY_TTL_MS, type PruneBatch, type Store } from '../store/store.js';
 
 export interface SweepTotals {
   deliveries: number;
@@ -28,7 +28,7 @@ export interface RetentionSweeper {
 }
 
 export interface SweeperDeps {
-  store: Pick<Store, 'withRetentionLock' | 'pruneExpired' | 'releaseFreePages'>;
+  store: Pick<Store, 'withRetentionLock' | 'pruneExpired' | 'releaseFreePages' | 'pruneIdempotencyKeys'>;
   retentionMs: number;
   logger: Logger;
   now?: () => number;
@@ -77,6 +77,8 @@ export function createRetentionSweeper(deps: SweeperDeps): RetentionSweeper {
       // Leave the database to deliveries for at least as long as the batch held it.
       await new Promise((r) => setTimeout(r, Math.max(10, Date.now() - started)));
     }
+    // Idempotency-Key answers live 24 hours whatever the retention (docs/api.md#idempotency).
+    if (!stopping) await store.pruneIdempotencyKeys(now() - IDEMPOTENCY_TTL_MS);
     if (totals.deliveries + totals.events > 0) totals.pagesReleased = await store.releaseFreePages();
     return totals;
   }

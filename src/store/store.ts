@@ -192,6 +192,9 @@ export interface StoreStats {
   oldestPendingCreatedAt: number | null;
 }
 
+/** How long the first answer to an `Idempotency-Key` request is kept. */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
 /** What `claimIdempotencyKey` found (docs/api.md#idempotency). */
 export type IdempotencyClaim =
   | { kind: 'claimed' }

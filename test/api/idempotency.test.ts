@@ -4,6 +4,7 @@
  * another request is refused, and kept answers expire.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createRetentionSweeper } from '../../src/retention/sweeper.js';
 import { backends } from '../helpers/backends.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { openRawSql } from '../helpers/rawSql.js';
@@ -206,6 +207,22 @@ for (const backend of backends) {
       });
       expect(await store.pruneIdempotencyKeys(later + 1)).toBe(1);
       expect(await count('idempotency_keys')).toBe(0);
+    });
+
+    it('the retention sweeper deletes answers older than 24 hours, whatever the retention', async () => {
+      expect((await post('/api/v1/runs', finished(), 'swept')).status).toBe(201);
+      const sweep = (offsetMs: number) =>
+        createRetentionSweeper({
+          store: ctx.rt.store,
+          retentionMs: 30 * 24 * 60 * 60 * 1000,
+          logger: ctx.rt.logger,
+          now: () => Date.now() + offsetMs,
+        }).sweepOnce();
+      await sweep(60_000);
+      expect(await count('idempotency_keys')).toBe(1);
+      await sweep(24 * 60 * 60 * 1000 + 60_000);
+      expect(await count('idempotency_keys')).toBe(0);
+      expect((await post('/api/v1/runs', finished(), 'swept')).replayed).toBe(false);
     });
 
     it('a key held by a request that never answered is taken over once its lock runs out', async () => {

@@ -3,11 +3,8 @@
  * per organization and key. The primary key (org_id, key) is what makes two requests that arrive
  * at once safe: exactly one insert wins the key, the other sees it taken.
  */
-import type { IdempotencyClaim } from '../store.js';
+import { IDEMPOTENCY_TTL_MS, type IdempotencyClaim } from '../store.js';
 import type { Ctx } from './context.js';
-
-/** How long a first answer is kept. */
-export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Takes the key for a request with this fingerprint, or says why not: the kept answer (same
