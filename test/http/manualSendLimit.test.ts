@@ -88,6 +88,11 @@ for (const backend of backends) {
       // Still pending? No: the refused ones changed nothing.
       expect((await ctx.api('GET', `/api/v1/deliveries/${failed.id}`)).body.status).toBe('failed');
 
+      // Test Webhook takes from the same minute.
+      const test = await ctx.api('POST', `/api/v1/webhooks/${orgHook.id}/test`);
+      expect(test.status).toBe(429);
+      expect(test.body.code).toBe('RATE_LIMITED');
+
       // Another webhook has its own minute.
       expect((await redeliver(mine.id)).status).toBe(202);
     });

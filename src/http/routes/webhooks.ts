@@ -9,6 +9,7 @@ import { type FilterJson, filterFromJson } from '../../domain/webhookFilter.js';
 import { ConflictError, type WebhookPatch } from '../../store/store.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError, invalidField } from '../errors.js';
+import { takeManualSend } from '../manualSendLimit.js';
 import { isUuid, pageOf } from '../params.js';
 import { presentWebhook } from '../present.js';
 import {
@@ -202,10 +203,11 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
         response: { 200: testResultSchema },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const webhook = isUuid(req.params.id) ? await store.getWebhook(req.orgId, req.params.id) : null;
       if (!webhook) throw webhookNotFound();
       const t = now();
+      takeManualSend(api, reply, webhook.id, t);
       const rendered = renderEvent(testPayload(t, config.publicUrl), t);
       const claimed = await store.createTestDelivery(
         req.orgId,
