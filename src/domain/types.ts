@@ -101,6 +101,8 @@ export const ERROR_CLASS = Object.freeze({
   tls: 'tls',
   ssrf_blocked: 'ssrf_blocked',
   http_status: 'http_status',
+  /** The worker holding the attempt died before recording its outcome (its lease ran out). */
+  worker_lost: 'worker_lost',
 } as const);
 export type ErrorClass = (typeof ERROR_CLASS)[keyof typeof ERROR_CLASS];
 

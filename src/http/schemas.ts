@@ -496,6 +496,7 @@ export const attemptSchema = {
         'tls',
         'ssrf_blocked',
         'http_status',
+        'worker_lost',
         null,
       ],
     },

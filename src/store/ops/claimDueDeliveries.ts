@@ -9,6 +9,8 @@
  *    a backlog: a full webhook with 60,000 due deliveries costs one index probe.
  * 2. shareSlots (domain/fairShare.ts) hands this worker's free slots out across organizations and
  *    webhooks.
+ * 0. Lost attempts (recordLostAttempts.ts): an expired lease that still names its owner is logged
+ *    as a `worker_lost` attempt and cleared.
  * 3. Lease, in one serialised transaction (a claim lock): per chosen webhook, one statement that
  *    counts its live leases and its organization's again and leases no more than both caps allow,
  *    so concurrent workers never exceed them whatever they planned.
@@ -23,6 +25,7 @@ import {
 } from '../../domain/types.js';
 import type { Claim, ClaimedDelivery } from '../store.js';
 import type { Ctx } from './context.js';
+import { recordLostAttempts } from './recordLostAttempts.js';
 
 export interface ClaimInput {
   workerId: string;
@@ -35,8 +38,12 @@ export interface ClaimInput {
 
 const PENDING = sql.lit(DELIVERY_STATUS.pending);
 
-export async function claimDueDeliveries({ db, hooks }: Ctx, input: ClaimInput): Promise<Claim> {
+export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<Claim> {
+  const { db, hooks } = ctx;
   const { workerId, now, limit, leaseMs, perWebhookCap, perOrgCap } = input;
+
+  // 0. A dead worker's leases that ran out: their attempts go into the history as worker_lost first.
+  await recordLostAttempts(ctx, { workerId, now, leaseMs });
 
   // 1. Plan.
   const [leases, backlogRows] = await Promise.all([

@@ -1,0 +1,67 @@
+/**
+ * Lost attempts are visible (docs/delivery.md#leases-and-at-least-once). A pending delivery whose
+ * lease ran out while it still names an owner was claimed by a worker that never recorded an
+ * outcome: it died, or lost its database, mid-attempt. Every way of ending an attempt normally
+ * (recordResults, a graceful stop's releaseLeases) clears the owner, so only a lost one is left.
+ *
+ * Before the next claim hands such a delivery out again, the history gets an attempt with
+ * `error_class` `worker_lost` (whether the receiver saw that send is unknown), and the lease is
+ * cleared. Both statements carry the same guard (that owner, lease still expired) and run in one
+ * claim-locked transaction, so two workers never log the same lost attempt twice, and a worker
+ * that renewed its lease at the last moment keeps its delivery. A worker never declares its own
+ * leases lost (a late heartbeat is not a death; a restarted worker has a new id).
+ */
+import { randomUUID } from 'node:crypto';
+import { type CompiledQuery, sql } from 'kysely';
+import { DELIVERY_STATUS, ERROR_CLASS } from '../../domain/types.js';
+import type { Ctx } from './context.js';
+
+/** At most this many lost leases are recorded per claim; the next claims take the rest. */
+const BATCH = 100;
+
+export async function recordLostAttempts(
+  { db, hooks }: Ctx,
+  input: { workerId: string; now: number; leaseMs: number },
+): Promise<number> {
+  const { workerId, now, leaseMs } = input;
+  const lost = await sql<{
+    id: string;
+    lease_owner: string;
+    lease_until: number | string;
+    attempt_count: number | string;
+    next_trigger: string;
+    body: string;
+    url: string | null;
+  }>`
+    SELECT d.id, d.lease_owner, d.lease_until, d.attempt_count, d.next_trigger, d.body, w.url
+    FROM deliveries d LEFT JOIN webhooks w ON w.id = d.webhook_id
+    WHERE d.lease_until < ${now} AND d.lease_owner IS NOT NULL AND d.lease_owner <> ${workerId}
+      AND d.status = ${sql.lit(DELIVERY_STATUS.pending)}
+    LIMIT ${BATCH}`.execute(db);
+  if (lost.rows.length === 0) return 0;
+
+  const statements: CompiledQuery[] = [];
+  for (const d of lost.rows) {
+    const leaseUntil = Number(d.lease_until);
+    // The dead worker's last claim or renewal: its lease ran leaseMs from then (workers of one
+    // deployment share RUNHOOK_CLAIM_LEASE).
+    const startedAt = Math.min(now, Math.max(0, leaseUntil - leaseMs));
+    const request = JSON.stringify({ url: d.url ?? '', headers: {}, body: d.body });
+    const message = `the worker ${d.lease_owner} stopped before recording this attempt's outcome; its lease ran out`;
+    const guard = sql`id = ${d.id} AND lease_owner = ${d.lease_owner} AND lease_until < ${now}`;
+    statements.push(
+      sql`
+      INSERT INTO attempts (id, delivery_id, attempt_number, trigger, started_at, response_time_ms,
+                            http_status, error_class, error_message, request, response)
+      SELECT ${randomUUID()}, id, attempt_count + 1, next_trigger, CAST(${startedAt} AS bigint), NULL,
+             NULL, ${sql.lit(ERROR_CLASS.worker_lost)}, ${message}, ${request}, NULL
+      FROM deliveries WHERE ${guard}`.compile(db),
+      sql`
+      UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, attempt_count = attempt_count + 1,
+        updated_at = ${now}
+      WHERE ${guard}`.compile(db),
+    );
+  }
+  await hooks.runBatch(statements, { durable: true, claimLock: true });
+  return lost.rows.length;
+}
