@@ -17,15 +17,11 @@
  */
 import { sql } from 'kysely';
 import { shareSlots, type WebhookBacklog } from '../../domain/fairShare.js';
-import {
-  ATTEMPT_TRIGGER,
-  type AttemptTrigger,
-  DELIVERY_STATUS,
-  type WebhookFormat,
-} from '../../domain/types.js';
+import { ATTEMPT_TRIGGER, type AttemptTrigger, DELIVERY_STATUS } from '../../domain/types.js';
 import type { Claim, ClaimedDelivery } from '../store.js';
 import type { Ctx } from './context.js';
 import { recordLostAttempts } from './recordLostAttempts.js';
+import { type SendTargetRow, sendTarget } from './sendTarget.js';
 
 export interface ClaimInput {
   workerId: string;
@@ -42,11 +38,12 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
   const { db, hooks } = ctx;
   const { workerId, now, limit, leaseMs, perWebhookCap, perOrgCap } = input;
 
-  // 0. A dead worker's leases that ran out: their attempts go into the history as worker_lost first.
-  await recordLostAttempts(ctx, { workerId, now, leaseMs });
-
+  // 0. A dead worker's leases that ran out: their attempts go into the history as worker_lost
+  // before step 3 can lease those deliveries again. Alongside the plan, which counts only live
+  // leases and sees these deliveries as unleased either way: no extra round trip per claim.
   // 1. Plan.
-  const [leases, backlogRows] = await Promise.all([
+  const [, leases, backlogRows] = await Promise.all([
+    recordLostAttempts(ctx, { workerId, now, leaseMs }),
     sql<{ webhook_id: string; org_id: string; n: number | string; ends: number | string }>`
       SELECT webhook_id, org_id, count(*) AS n, min(lease_until) AS ends
       FROM deliveries WHERE lease_until >= ${now}
@@ -173,33 +170,14 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
 }
 
 function targetOf(w: WebhookRow, now: number) {
-  return {
-    live: w.deleted_at === null,
-    enabled: Number(w.is_enabled) === 1,
-    target: {
-      url: w.url,
-      format: w.format as WebhookFormat,
-      headers: JSON.parse(w.headers) as Record<string, string>,
-      secretEnc: w.secret_enc,
-      previousSecretEnc:
-        w.previous_secret_until !== null && Number(w.previous_secret_until) > now
-          ? w.previous_secret_enc
-          : null,
-    },
-  };
+  return { live: w.deleted_at === null, enabled: Number(w.is_enabled) === 1, target: sendTarget(w, now) };
 }
 
 const DELETED = Object.freeze({ unsendable: 'webhook_deleted' as const });
 const DISABLED = Object.freeze({ unsendable: 'webhook_disabled' as const });
 
-interface WebhookRow {
+interface WebhookRow extends SendTargetRow {
   id: string;
-  url: string;
-  format: string;
-  headers: string;
-  secret_enc: string | null;
-  previous_secret_enc: string | null;
-  previous_secret_until: number | string | null;
   is_enabled: number | string;
   deleted_at: number | string | null;
 }

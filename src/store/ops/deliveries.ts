@@ -9,8 +9,9 @@ import {
   type Paged,
 } from '../store.js';
 import { type Ctx, countAll, readPage } from './context.js';
-import { toAttempt, toDelivery, toEvent, toWebhook } from './mappers.js';
+import { toAttempt, toDelivery, toEvent } from './mappers.js';
 import { newDeliveryRow } from './newRows.js';
+import { sendTarget } from './sendTarget.js';
 
 export async function listDeliveries(
   { db }: Ctx,
@@ -136,7 +137,6 @@ export async function createTestDelivery(
       .execute();
     return w;
   });
-  const w = toWebhook(webhook);
   return {
     deliveryId,
     eventId,
@@ -148,15 +148,6 @@ export async function createTestDelivery(
     trigger: ATTEMPT_TRIGGER.test,
     finalAttempt: true,
     leaseOwner: owner,
-    target: {
-      url: w.url,
-      format: w.format,
-      headers: w.headers,
-      secretEnc: webhook.secret_enc,
-      previousSecretEnc:
-        webhook.previous_secret_until !== null && Number(webhook.previous_secret_until) > now
-          ? webhook.previous_secret_enc
-          : null,
-    },
+    target: sendTarget(webhook, now),
   };
 }

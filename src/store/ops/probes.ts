@@ -5,6 +5,7 @@ import { ATTEMPT_TRIGGER, DELIVERY_STATUS, type WebhookFormat } from '../../doma
 import type { ClaimedDelivery, DueProbe } from '../store.js';
 import type { Ctx } from './context.js';
 import { newDeliveryRow } from './newRows.js';
+import { sendTarget } from './sendTarget.js';
 
 /** A webhook the system turned off: `gone` or `failing` (a missing reason reads as `gone`, as in mappers.ts). */
 const systemDisabled = sql<boolean>`COALESCE(w.disabled_reason, 'gone') IN ('gone', 'failing')`;
@@ -130,16 +131,7 @@ export async function startProbe(
     trigger: 'probe',
     finalAttempt: true,
     leaseOwner: owner,
-    target: {
-      url: webhook.url,
-      format: webhook.format as WebhookFormat,
-      headers: JSON.parse(webhook.headers) as Record<string, string>,
-      secretEnc: webhook.secret_enc,
-      previousSecretEnc:
-        webhook.previous_secret_until !== null && Number(webhook.previous_secret_until) > now
-          ? webhook.previous_secret_enc
-          : null,
-    },
+    target: sendTarget(webhook, now),
   };
 }
 
