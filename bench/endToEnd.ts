@@ -1,12 +1,15 @@
 /**
- * Runhook end to end on one database: finished runs created through the store (rendered by
- * domain/payloads.ts as in production), the real worker delivering them to the benchmark receiver, and the attempt log
- * checked afterwards.
+ * Runhook end to end on one database: a backlog of finished runs (rendered by domain/payloads.ts
+ * as in production, see bench/backlog.ts), the real worker delivering them to the benchmark
+ * receiver, and the attempt log checked afterwards.
  *
  * Two phases on the same database and worker:
  * 1. Throughput: `runs` finished runs are created first; the worker then starts and the clock runs
  *    until the last delivery's `succeeded` state and attempt are committed (the worker's
- *    `onRecorded` fires after the group commit, so this is durable, not merely sent).
+ *    `onRecorded` fires after the group commit, so this is durable, not merely sent). Measured
+ *    over it: the CPU of this whole process (the engine: main thread, SQLite thread, GC threads),
+ *    optionally the database server's, and the delivery rate over the first and the last tenth
+ *    of the deliveries (a drain that slows down as it goes shows here).
  * 2. Latency: with the worker idle and listening, runs are finished at a steady rate; for each,
  *    the event creation time (the `now` the store writes as the event's `created_at`) is compared
  *    with the receiver's arrival time. A backlog's queueing time would say nothing about latency.
@@ -16,26 +19,53 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { Kysely } from 'kysely';
 import pino from 'pino';
 import { loadConfig } from '../src/config.js';
 import { createWorker } from '../src/delivery/deliveryWorker.js';
 import { closeRuntime, createLogger, openRuntime } from '../src/runtime.js';
 import { generateApiKey, newApiKeyRecord } from '../src/security/apiKeys.js';
+import type { Database } from '../src/store/schema.js';
 import type { DeliveryResult } from '../src/store/store.js';
-import type { Arrival } from './receiver.js';
+import {
+  type BacklogOrg,
+  type BacklogResult,
+  buildBacklogBulk,
+  buildBacklogThroughStore,
+  createOneRun,
+} from './backlog.js';
+import { type PeakRss, processCpuUs, threadCpuUs, threadSplit } from './meter.js';
+import type { Collected } from './receiver.js';
 
 export interface ReceiverHandle {
   url: string;
-  collect(): Promise<Arrival[]>;
+  /** Begins a new period: counts and ids seen are forgotten. */
+  start(opts: { keepArrivals: boolean }): void;
+  /** What arrived since the last start or collect; `keepArrivals` for what arrives from now on. */
+  collect(opts: { keepArrivals: boolean }): Promise<Collected>;
 }
+
+export type BacklogMode = { kind: 'bulk' } | { kind: 'store'; concurrency: number };
 
 export interface EndToEndResult {
   label: string;
   runs: number;
-  createSeconds: number;
-  createPerSecond: number;
+  backlog: BacklogResult & { mode: BacklogMode };
   seconds: number;
   rps: number;
+  /** Deliveries per second over each tenth of the backlog's deliveries, in order. */
+  tenthsRps: number[];
+  /** The first and the last of those. */
+  firstTenthRps: number;
+  lastTenthRps: number;
+  /** CPU of this process (every thread) over the throughput phase, per delivery, µs. */
+  cpuUsPerDelivery: number;
+  /** The same, split: main thread, busiest other thread (SQLite's), all other threads. */
+  cpuSplit: { main: number; busiest: number; rest: number };
+  /** CPU of the database server's backends over the throughput phase, per delivery, µs. */
+  backendCpuUsPerDelivery: number | null;
+  /** Peak RSS of this process from the backlog's creation to the end of the latency phase, MB. */
+  rssMaxMb: number;
   succeeded: number;
   attemptsLogged: number;
   received: number;
@@ -49,9 +79,30 @@ export interface EndToEndResult {
 
 export const BENCH_SECRET_KEY = 'bench-secret-key-bench-secret-key-0123456789';
 
-export function percentile(sorted: readonly number[], p: number): number {
+export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] as number;
+}
+
+/**
+ * Deliveries per second over each tenth of `total`, from the drain's progress samples (time,
+ * count; counts never decrease). Tenth k runs from the last sample at or below k/10 of the total to
+ * the first sample at or above (k+1)/10: a group commit that records many at once still gives
+ * every tenth an interval.
+ */
+export function rateByTenth(at: readonly number[], count: readonly number[], total: number): number[] {
+  const out: number[] = [];
+  for (let k = 0; k < 10; k++) {
+    const from = (total * k) / 10;
+    const to = (total * (k + 1)) / 10;
+    let i = 0;
+    while (i + 1 < count.length && (count[i + 1] as number) <= from) i++;
+    let j = i;
+    while (j < count.length - 1 && (count[j] as number) < to) j++;
+    const ms = (at[j] as number) - (at[i] as number);
+    out.push(ms > 0 ? (((count[j] as number) - (count[i] as number)) / ms) * 1000 : Number.NaN);
+  }
+  return out;
 }
 
 export async function measureEndToEnd(input: {
@@ -65,11 +116,18 @@ export async function measureEndToEnd(input: {
   latencyRate: number;
   latencySeconds: number;
   logLevel: string;
+  backlog: BacklogMode;
+  /** A connection of the bench's own to the database, for the bulk backlog; closed by the caller. */
+  bulkDb: Kysely<Database>;
+  rss: PeakRss;
   /** Counts the durable outcome (deliveries succeeded, attempts rows) straight from the database. */
   countLogged(): Promise<{ succeeded: number; attempts: number }>;
   /** Runs once the backlog exists, before the worker starts (PostgreSQL: ANALYZE). */
   afterBacklog?: () => Promise<void>;
+  /** The database server's CPU over the throughput phase, µs (PostgreSQL's backends). */
+  serverCpu?: { start(): Promise<void>; stop(): Promise<number> };
 }): Promise<EndToEndResult> {
+  input.rss.startPhase();
   const config = loadConfig({
     RUNHOOK_DATABASE_URL: input.databaseUrl,
     RUNHOOK_SECRET_KEY: BENCH_SECRET_KEY,
@@ -83,21 +141,22 @@ export async function measureEndToEnd(input: {
   const { store } = rt;
 
   const now0 = Date.now();
-  const orgs: Array<{ id: string; agents: string[]; next: number }> = [];
+  const orgs: BacklogOrg[] = [];
   for (let o = 0; o < input.organizations; o++) {
     const org = await store.createOrganization(
       `bench ${o}`,
       newApiKeyRecord(generateApiKey(), 'bench', null),
       now0,
     );
-    const agents: string[] = [];
+    const agents: BacklogOrg['agents'] = [];
     for (let a = 0; a < input.agentsPerOrganization; a++) {
+      const name = `agent ${a}`;
       const agent = await store.createAgent(
         org.id,
-        { name: `agent ${a}`, description: '', provider: null, isActive: true },
+        { name, description: '', provider: null, isActive: true },
         now0,
       );
-      await store.createWebhook(
+      const webhook = await store.createWebhook(
         org.id,
         {
           agentId: agent.id,
@@ -111,50 +170,44 @@ export async function measureEndToEnd(input: {
         },
         now0,
       );
-      agents.push(agent.id);
+      agents.push({ id: agent.id, name, webhookId: webhook.id });
     }
-    orgs.push({ id: org.id, agents, next: 0 });
+    orgs.push({ id: org.id, agents });
   }
 
-  /** Finishes one run of the org's next agent; returns its id and the event's creation time. */
-  const finishOne = async (org: { id: string; agents: string[]; next: number }) => {
-    const now = Date.now();
-    // Each organization's runs go round its agents, so all 16 webhooks get the same share.
-    const agentId = org.agents[org.next++ % org.agents.length] as string;
-    const run = await store.createFinishedRun(
-      org.id,
-      { agentId, name: 'Emergency Response Test', totalScenarios: null, startedAt: now - 165_000 },
-      {
-        status: 'completed',
-        passedCount: 17,
-        failedCount: 3,
-        errorCount: 0,
-        totalScenarios: null,
-        completedAt: now,
-      },
-      config.publicUrl,
-      now,
-    );
-    return { id: run.id, createdAt: now };
-  };
-
-  // Runs of one organization are numbered under its row lock, so each org gets one producer.
-  const c0 = performance.now();
-  await Promise.all(
-    orgs.map(async (org, o) => {
-      const share = Math.floor(input.runs / orgs.length) + (o < input.runs % orgs.length ? 1 : 0);
-      for (let i = 0; i < share; i++) await finishOne(org);
-    }),
-  );
-  const createSeconds = (performance.now() - c0) / 1000;
+  const backlog =
+    input.backlog.kind === 'bulk'
+      ? await buildBacklogBulk({
+          store,
+          db: input.bulkDb,
+          orgs,
+          runs: input.runs,
+          publicUrl: config.publicUrl,
+        })
+      : await buildBacklogThroughStore({
+          store,
+          orgs,
+          runs: input.runs,
+          publicUrl: config.publicUrl,
+          concurrency: input.backlog.concurrency,
+        });
+  const runs = backlog.runs;
   await input.afterBacklog?.();
-  await input.receiver.collect();
+  input.receiver.start({ keepArrivals: false });
 
   let succeeded = 0;
-  let target = input.runs;
+  let target = runs;
   let reached: (() => void) | null = null;
+  // The drain's progress: (time, deliveries recorded) at each group commit, while draining.
+  const progressAt: number[] = [];
+  const progressCount: number[] = [];
+  let draining = false;
   const onRecorded = (results: readonly DeliveryResult[]) => {
     for (const r of results) if (r.outcome.kind === 'delivered') succeeded++;
+    if (draining) {
+      progressAt.push(performance.now());
+      progressCount.push(succeeded);
+    }
     if (succeeded >= target && reached) reached();
   };
   const until = (n: number) =>
@@ -180,11 +233,22 @@ export async function measureEndToEnd(input: {
     await profiler.post('Profiler.enable');
     await profiler.post('Profiler.start');
   }
+  await input.serverCpu?.start();
+  const threads0 = threadCpuUs();
+  const cpu0 = processCpuUs();
   const t0 = performance.now();
-  const drained = until(input.runs);
+  draining = true;
+  progressAt.push(t0);
+  progressCount.push(succeeded);
+  const drained = until(runs);
   worker.start();
   await drained;
-  const seconds = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
+  draining = false;
+  const cpuUs = processCpuUs() - cpu0;
+  const cpuSplit = threadSplit(threads0, threadCpuUs());
+  const serverCpuUs = input.serverCpu ? await input.serverCpu.stop() : null;
+  const seconds = (t1 - t0) / 1000;
   if (profiler) {
     const { profile } = await profiler.post('Profiler.stop');
     const file = join(
@@ -194,7 +258,8 @@ export async function measureEndToEnd(input: {
     writeFileSync(file, JSON.stringify(profile));
     profiler.disconnect();
   }
-  const backlogArrivals = await input.receiver.collect();
+  const backlogArrivals = await input.receiver.collect({ keepArrivals: true });
+  const tenthsRps = rateByTenth(progressAt, progressCount, runs);
 
   // Phase 2: steady arrivals, one tick every 10 ms.
   const created = new Map<string, number>();
@@ -204,41 +269,50 @@ export async function measureEndToEnd(input: {
   let made = 0;
   let o = 0;
   const pending: Promise<unknown>[] = [];
+  const producers = orgs.map((org) => ({ ...org, next: 0 }));
   while (made < latencyEvents) {
     const due = Math.min(latencyEvents, Math.floor(((Date.now() - start) / 10 + 1) * perTick));
     while (made < due) {
       made++;
-      const org = orgs[o++ % orgs.length] as (typeof orgs)[number];
-      pending.push(finishOne(org).then((r) => created.set(r.id, r.createdAt)));
+      const org = producers[o++ % producers.length] as (typeof producers)[number];
+      pending.push(createOneRun(store, org, config.publicUrl).then((r) => created.set(r.id, r.createdAt)));
     }
     await new Promise((r) => setTimeout(r, 10 - ((Date.now() - start) % 10)));
   }
   await Promise.all(pending);
-  await until(input.runs + latencyEvents);
-  const latencyArrivals = await input.receiver.collect();
+  await until(runs + latencyEvents);
+  const latencyArrivals = await input.receiver.collect({ keepArrivals: false });
 
   await worker.stop();
   const logged = await input.countLogged();
   await closeRuntime(rt);
 
-  const all = backlogArrivals.concat(latencyArrivals);
-  const seen = new Set(all.map((a) => a.webhookId));
-  const latencies = latencyArrivals
+  const latencies = latencyArrivals.arrivals
     .map((a) => a.at - (created.get(a.runId) ?? Number.NaN))
     .filter((ms) => Number.isFinite(ms))
     .sort((a, b) => a - b);
 
   return {
     label: input.label,
-    runs: input.runs,
-    createSeconds,
-    createPerSecond: input.runs / createSeconds,
+    runs,
+    backlog: { ...backlog, mode: input.backlog },
     seconds,
-    rps: input.runs / seconds,
+    rps: runs / seconds,
+    tenthsRps,
+    firstTenthRps: tenthsRps[0] ?? Number.NaN,
+    lastTenthRps: tenthsRps[9] ?? Number.NaN,
+    cpuUsPerDelivery: cpuUs / runs,
+    cpuSplit: {
+      main: cpuSplit.main / runs,
+      busiest: cpuSplit.busiest / runs,
+      rest: cpuSplit.rest / runs,
+    },
+    backendCpuUsPerDelivery: serverCpuUs === null ? null : serverCpuUs / runs,
+    rssMaxMb: input.rss.phaseMb(),
     succeeded: logged.succeeded,
     attemptsLogged: logged.attempts,
-    received: all.length,
-    duplicates: all.length - seen.size,
+    received: backlogArrivals.count + latencyArrivals.count,
+    duplicates: backlogArrivals.duplicates + latencyArrivals.duplicates,
     latencyEvents,
     latencyRate: input.latencyRate,
     p50Ms: percentile(latencies, 0.5),

@@ -5,11 +5,14 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
+import { processCpuUs } from './meter.js';
 
 export interface RawResult {
   requests: number;
   seconds: number;
   rps: number;
+  /** CPU of this process (the client: undici, the event loop, GC) over the timed part, per request, µs. */
+  cpuUsPerRequest: number;
 }
 
 /** Posts for `seconds` after `warmupSeconds`, `concurrency` requests at a time. */
@@ -50,8 +53,10 @@ export async function measureRawCeiling(input: {
       return { requests: done, seconds: (performance.now() - t0) / 1000 };
     };
     await drive(input.warmupSeconds);
+    const cpu0 = processCpuUs();
     const { requests, seconds } = await drive(input.seconds);
-    return { requests, seconds, rps: requests / seconds };
+    const cpuUs = processCpuUs() - cpu0;
+    return { requests, seconds, rps: requests / seconds, cpuUsPerRequest: cpuUs / requests };
   } finally {
     await pool.close();
   }

@@ -1,13 +1,17 @@
 /**
  * `npm run bench`: the raw HTTP ceiling, then Runhook end to end on SQLite and (when reachable)
- * PostgreSQL, against one receiver in its own process. Prints a table; the last line is one JSON
- * object with the figures. See bench/README.md.
+ * PostgreSQL, then ingest through the HTTP API of a `runhook serve` process, against one receiver
+ * in its own process. Prints a table; the last line is one JSON object with the figures. See
+ * bench/README.md.
  *
- * Knobs (environment): BENCH_RUNS (events per throughput phase, default 10000), BENCH_LOG_LEVEL
- * (the engine's pino level, default info, written to /dev/null), BENCH_PG_URL (default
- * postgres://postgres@127.0.0.1:5432/runhook_bench; `off` skips PostgreSQL), BENCH_PG_ANALYZE=0
- * (skip the ANALYZE after the PostgreSQL backlog is created), BENCH_CPU_PROFILE (a folder: CPU
- * profile of each throughput phase).
+ * Knobs (environment): BENCH_PHASES (comma-separated, default raw,sqlite,postgres,api),
+ * BENCH_RUNS (events per throughput phase, default 10000), BENCH_BACKLOG (`bulk`, the default, or
+ * `store`: through store.createFinishedRun, BENCH_BACKLOG_CONCURRENCY at a time, default 128),
+ * BENCH_LOG_LEVEL (the engine's pino level, default info, written to /dev/null), BENCH_PG_URL
+ * (default postgres://postgres@127.0.0.1:5432/runhook_bench; `off` skips PostgreSQL),
+ * BENCH_PG_ANALYZE=0 (skip the ANALYZE after the PostgreSQL backlog is created),
+ * BENCH_CPU_PROFILE (a folder: CPU profile of each throughput phase), BENCH_API_SECONDS (the API
+ * phase's measured window, default 10). RUNHOOK_* variables reach the API phase's serve process.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -15,14 +19,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { standardPayload } from '../src/domain/payloads.js';
 import { buildDeliveryHeaders } from '../src/domain/signing.js';
 import type { TestRun } from '../src/domain/types.js';
+import type { Database } from '../src/store/schema.js';
 import { USER_AGENT } from '../src/version.js';
-import { type EndToEndResult, measureEndToEnd, type ReceiverHandle } from './endToEnd.js';
-import { measureRawCeiling } from './rawCeiling.js';
-import type { Arrival, ReceiverMessage } from './receiver.js';
+import { type ApiIngestResult, measureApiIngest } from './apiIngest.js';
+import { type BacklogMode, type EndToEndResult, measureEndToEnd, type ReceiverHandle } from './endToEnd.js';
+import { PeakRss, PgBackendCpu } from './meter.js';
+import { measureRawCeiling, type RawResult } from './rawCeiling.js';
+import type { Collected, ReceiverCommand, ReceiverMessage } from './receiver.js';
 
 const CONCURRENCY = 64; // RUNHOOK_WORKER_CONCURRENCY's default, and the raw Pool's connections
 const RUNS = Number(process.env.BENCH_RUNS ?? 10_000);
@@ -33,29 +41,56 @@ const ORGANIZATIONS = 4;
 const AGENTS_PER_ORGANIZATION = 4;
 const LATENCY_RATE = 500;
 const LATENCY_SECONDS = 3;
+const PHASE_NAMES = ['raw', 'sqlite', 'postgres', 'api'] as const;
+type Phase = (typeof PHASE_NAMES)[number];
+const API_SECONDS = Number(process.env.BENCH_API_SECONDS ?? 10);
+const API_CONNECTIONS = 32;
+
+function phasesFromEnv(): Set<Phase> {
+  const text = process.env.BENCH_PHASES ?? PHASE_NAMES.join(',');
+  const out = new Set<Phase>();
+  for (const name of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    if (!(PHASE_NAMES as readonly string[]).includes(name))
+      throw new Error(`BENCH_PHASES: unknown phase "${name}" (phases: ${PHASE_NAMES.join(', ')})`);
+    out.add(name as Phase);
+  }
+  return out;
+}
+
+function backlogFromEnv(): BacklogMode {
+  const kind = process.env.BENCH_BACKLOG ?? 'bulk';
+  if (kind === 'bulk') return { kind };
+  if (kind === 'store') return { kind, concurrency: Number(process.env.BENCH_BACKLOG_CONCURRENCY ?? 128) };
+  throw new Error(`BENCH_BACKLOG: "${kind}" is neither bulk nor store`);
+}
 
 async function startReceiver(): Promise<{ handle: ReceiverHandle; origin: string; child: ChildProcess }> {
   const child = fork(new URL('./receiver.js', import.meta.url), [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const waiters: Array<(arrivals: Arrival[]) => void> = [];
+  const waiters: Array<(c: Collected) => void> = [];
   const port = await new Promise<number>((resolve, reject) => {
     child.once('error', reject);
     child.on('message', (msg: ReceiverMessage) => {
       if (msg.type === 'ready') resolve(msg.port);
-      else if (msg.type === 'collected') waiters.shift()?.(msg.arrivals);
+      else if (msg.type === 'collected') waiters.shift()?.(msg);
     });
   });
+  const send = (command: ReceiverCommand) => child.send(command);
   const origin = `http://127.0.0.1:${port}`;
   return {
     child,
     origin,
     handle: {
       url: `${origin}/hook`,
-      collect: () =>
-        new Promise<Arrival[]>((resolve) => {
+      start: ({ keepArrivals }) => send({ type: 'start', keepArrivals }),
+      collect: ({ keepArrivals }) =>
+        new Promise<Collected>((resolve) => {
           waiters.push(resolve);
-          child.send({ type: 'collect' });
+          send({ type: 'collect', keepArrivals });
         }),
     },
   };
@@ -120,10 +155,20 @@ async function postgresReachable(url: string): Promise<boolean> {
   }
 }
 
-async function benchSqlite(receiver: ReceiverHandle): Promise<EndToEndResult> {
+async function benchSqlite(receiver: ReceiverHandle, rss: PeakRss): Promise<EndToEndResult> {
   // On the real disk (os.tmpdir() here is ext4, not tmpfs): synchronous=FULL fsyncs for real.
   const dir = mkdtempSync(join(tmpdir(), 'runhook-bench-'));
   const path = join(dir, 'runhook.db');
+  // The bulk backlog's own connection, opened on first use (after the store has migrated the file).
+  const bulkDb = new Kysely<Database>({
+    dialect: new SqliteDialect({
+      database: async () => {
+        const db = new SqliteDatabase(path);
+        db.pragma('busy_timeout = 5000');
+        return db;
+      },
+    }),
+  });
   try {
     return await measureEndToEnd({
       label: 'Runhook, SQLite',
@@ -135,6 +180,9 @@ async function benchSqlite(receiver: ReceiverHandle): Promise<EndToEndResult> {
       latencyRate: LATENCY_RATE,
       latencySeconds: LATENCY_SECONDS,
       logLevel: LOG_LEVEL,
+      backlog: backlogFromEnv(),
+      bulkDb,
+      rss,
       countLogged: async () => {
         const db = new SqliteDatabase(path, { readonly: true });
         try {
@@ -149,11 +197,12 @@ async function benchSqlite(receiver: ReceiverHandle): Promise<EndToEndResult> {
       },
     });
   } finally {
+    await bulkDb.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-async function benchPostgres(receiver: ReceiverHandle): Promise<EndToEndResult> {
+async function benchPostgres(receiver: ReceiverHandle, rss: PeakRss): Promise<EndToEndResult> {
   // A fresh schema per run, dropped afterwards.
   const schema = `bench_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: PG_URL });
@@ -161,10 +210,16 @@ async function benchPostgres(receiver: ReceiverHandle): Promise<EndToEndResult> 
   await admin.query(`CREATE SCHEMA ${schema}`);
   const url = new URL(PG_URL);
   url.searchParams.set('options', `-c search_path=${schema}`);
+  const bulkDb = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url.toString(), max: 1 }) }),
+  });
+  // The engine's connections carry a name of their own, so their backends can be found and measured.
+  const engineUrl = new URL(url);
+  engineUrl.searchParams.set('application_name', `runhook-${schema}`);
   try {
     return await measureEndToEnd({
       label: 'Runhook, PostgreSQL',
-      databaseUrl: url.toString(),
+      databaseUrl: engineUrl.toString(),
       receiver,
       runs: RUNS,
       organizations: ORGANIZATIONS,
@@ -172,6 +227,10 @@ async function benchPostgres(receiver: ReceiverHandle): Promise<EndToEndResult> 
       latencyRate: LATENCY_RATE,
       latencySeconds: LATENCY_SECONDS,
       logLevel: LOG_LEVEL,
+      backlog: backlogFromEnv(),
+      bulkDb,
+      rss,
+      serverCpu: new PgBackendCpu(admin, `runhook-${schema}`),
       // A fresh table has no statistics yet, and the planner then scans every pending row for a
       // claim (bitmap scan and sort) instead of walking deliveries_due; autovacuum analyzes a live
       // database within a minute. BENCH_PG_ANALYZE=0 measures the cold table.
@@ -190,6 +249,7 @@ async function benchPostgres(receiver: ReceiverHandle): Promise<EndToEndResult> 
       },
     });
   } finally {
+    await bulkDb.destroy();
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await admin.end();
   }
@@ -202,6 +262,10 @@ function fmt(n: number, digits = 0): string {
 function check(r: EndToEndResult): string[] {
   const expected = r.runs + r.latencyEvents;
   const problems: string[] = [];
+  if (r.backlog.differences.length > 0)
+    problems.push(
+      `${r.label}: the bulk backlog differs from store.createFinishedRun's rows in ${r.backlog.differences.join(', ')} (bench/backlog.ts)`,
+    );
   if (r.succeeded !== expected)
     problems.push(`${r.label}: ${r.succeeded} of ${expected} deliveries succeeded`);
   if (r.attemptsLogged !== expected)
@@ -212,82 +276,210 @@ function check(r: EndToEndResult): string[] {
   return problems;
 }
 
+function progress(text: string): void {
+  process.stderr.write(`bench: ${text}\n`);
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
+  return rows
+    .map((row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '))
+    .join('\n');
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
+  const phases = phasesFromEnv();
+  const rss = new PeakRss();
   const receiver = await startReceiver();
   try {
-    const { bodies, headers } = sampleDeliveries(256);
-    const raw = await measureRawCeiling({
-      origin: receiver.origin,
-      path: '/hook',
-      bodies,
-      headers,
-      concurrency: CONCURRENCY,
-      seconds: 3,
-      warmupSeconds: 0.5,
-    });
-    await receiver.handle.collect();
+    let raw: RawResult | null = null;
+    let rawRssMb = Number.NaN;
+    if (phases.has('raw')) {
+      progress('raw ceiling');
+      rss.startPhase();
+      const { bodies, headers } = sampleDeliveries(256);
+      receiver.handle.start({ keepArrivals: false });
+      raw = await measureRawCeiling({
+        origin: receiver.origin,
+        path: '/hook',
+        bodies,
+        headers,
+        concurrency: CONCURRENCY,
+        seconds: 3,
+        warmupSeconds: 0.5,
+      });
+      await receiver.handle.collect({ keepArrivals: false });
+      rawRssMb = rss.phaseMb();
+    }
 
-    const sqlite = await benchSqlite(receiver.handle);
-    const postgres =
-      PG_URL !== 'off' && (await postgresReachable(PG_URL)) ? await benchPostgres(receiver.handle) : null;
+    let sqlite: EndToEndResult | null = null;
+    if (phases.has('sqlite')) {
+      progress(`SQLite: ${RUNS} runs`);
+      sqlite = await benchSqlite(receiver.handle, rss);
+    }
+    let postgres: EndToEndResult | null = null;
+    let postgresSkipped: string | null = null;
+    if (phases.has('postgres')) {
+      if (PG_URL === 'off') postgresSkipped = 'BENCH_PG_URL=off';
+      else if (!(await postgresReachable(PG_URL))) postgresSkipped = `not reachable at ${PG_URL}`;
+      else {
+        progress(`PostgreSQL: ${RUNS} runs`);
+        postgres = await benchPostgres(receiver.handle, rss);
+      }
+    }
+    let api: ApiIngestResult | null = null;
+    if (phases.has('api')) {
+      progress(`API ingest: ${API_CONNECTIONS} connections for ${API_SECONDS} s`);
+      rss.startPhase();
+      api = await measureApiIngest({
+        receiver: receiver.handle,
+        receiverUrl: receiver.handle.url,
+        connections: API_CONNECTIONS,
+        seconds: API_SECONDS,
+        warmupSeconds: 1,
+        logLevel: LOG_LEVEL,
+      });
+    }
 
+    process.stdout.write(
+      `\nRunhook benchmark: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, concurrency ${CONCURRENCY}, ` +
+        `${ORGANIZATIONS * AGENTS_PER_ORGANIZATION} webhooks, log level ${LOG_LEVEL}, phases ${[...phases].join(',')}\n` +
+        `latency: ${LATENCY_RATE} events/s for ${LATENCY_SECONDS} s, event creation → receipt\n\n`,
+    );
     const rows: string[][] = [
-      ['', 'deliveries/s', 'ratio', 'p50 ms', 'p99 ms', 'max ms', 'events', 'created/s', 'attempts logged'],
-      ['raw undici Pool', fmt(raw.rps), '1.00', '-', '-', '-', String(raw.requests), '-', '-'],
+      ['', 'deliveries/s', 'ratio', 'p50 ms', 'p99 ms', 'max ms', 'events', 'attempts logged'],
     ];
+    if (raw) rows.push(['raw undici Pool', fmt(raw.rps), '1.00', '-', '-', '-', String(raw.requests), '-']);
     for (const r of [sqlite, postgres]) {
       if (!r) continue;
       rows.push([
         r.label,
         fmt(r.rps),
-        fmt(r.rps / raw.rps, 2),
+        raw ? fmt(r.rps / raw.rps, 2) : '-',
         fmt(r.p50Ms),
         fmt(r.p99Ms),
         fmt(r.maxMs),
         `${r.runs}+${r.latencyEvents}`,
-        fmt(r.createPerSecond),
         String(r.attemptsLogged),
       ]);
     }
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
-    const line = (row: string[]) =>
-      row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-    process.stdout.write(
-      `\nRunhook benchmark: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, concurrency ${CONCURRENCY}, ` +
-        `${ORGANIZATIONS * AGENTS_PER_ORGANIZATION} webhooks, log level ${LOG_LEVEL}\n` +
-        `latency: ${LATENCY_RATE} events/s for ${LATENCY_SECONDS} s, event creation → receipt\n\n`,
-    );
-    for (const row of rows) process.stdout.write(`${line(row)}\n`);
-    if (!postgres)
+    if (rows.length > 1) process.stdout.write(`${table(rows)}\n\n`);
+
+    const cost: string[][] = [
+      ['CPU µs per delivery', 'process', 'main', 'busiest thread', 'other threads', 'database server'],
+    ];
+    if (raw) cost.push(['raw undici Pool (client only)', fmt(raw.cpuUsPerRequest), '-', '-', '-', '-']);
+    for (const r of [sqlite, postgres]) {
+      if (!r) continue;
+      cost.push([
+        r.label,
+        fmt(r.cpuUsPerDelivery),
+        fmt(r.cpuSplit.main),
+        fmt(r.cpuSplit.busiest),
+        fmt(r.cpuSplit.rest),
+        r.backendCpuUsPerDelivery === null ? '-' : fmt(r.backendCpuUsPerDelivery),
+      ]);
+    }
+    if (cost.length > 1) process.stdout.write(`${table(cost)}\n\n`);
+
+    const drain: string[][] = [
+      [
+        'backlog and drain',
+        'backlog',
+        'built in s',
+        'runs/s',
+        'first tenth/s',
+        'last tenth/s',
+        'peak RSS MB',
+      ],
+    ];
+    for (const r of [sqlite, postgres]) {
+      if (!r) continue;
+      drain.push([
+        r.label,
+        `${r.runs} (${r.backlog.mode.kind === 'bulk' ? 'bulk' : `store ×${r.backlog.mode.concurrency}`})`,
+        fmt(r.backlog.seconds, 1),
+        fmt(r.backlog.runs / r.backlog.seconds),
+        fmt(r.firstTenthRps),
+        fmt(r.lastTenthRps),
+        fmt(r.rssMaxMb),
+      ]);
+    }
+    if (drain.length > 1) {
+      process.stdout.write(`${table(drain)}\n`);
+      for (const r of [sqlite, postgres]) {
+        if (r)
+          process.stdout.write(
+            `${r.label}: deliveries/s by tenth of the drain: ${r.tenthsRps.map((n) => fmt(n)).join(' ')}\n`,
+          );
+      }
+      process.stdout.write('\n');
+    }
+
+    if (api) {
       process.stdout.write(
-        `\nPostgreSQL not measured (${PG_URL === 'off' ? 'BENCH_PG_URL=off' : `not reachable at ${PG_URL}`})\n`,
+        `API ingest (runhook serve, SQLite, 1 webhook, ${API_CONNECTIONS} connections, ${fmt(api.seconds, 1)} s window): ` +
+          `${fmt(api.ingestRps)} runs/s accepted (p50 ${fmt(api.p50Ms, 1)} ms, p99 ${fmt(api.p99Ms, 1)} ms), ` +
+          `${fmt(api.deliveredRps)} deliveries/s received; backlog at the end ${api.backlogEnd} ` +
+          `(${fmt(api.backlogSeconds, 2)} s of delivery); serve CPU ${fmt(api.serveCpuUsPerRun)} µs per run, peak RSS ${fmt(api.serveRssMaxMb)} MB; ` +
+          `${api.totalAccepted} runs drained in ${fmt(api.drainSeconds, 1)} s after the load\n\n`,
       );
+    }
+    if (phases.has('postgres') && postgresSkipped)
+      process.stdout.write(`PostgreSQL not measured (${postgresSkipped})\n`);
 
     const problems = [sqlite, postgres].flatMap((r) => (r ? check(r) : []));
+    if (api) problems.push(...api.problems);
     for (const p of problems) process.stdout.write(`PROBLEM: ${p}\n`);
     process.stdout.write(`\ntook ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 
     const round = (n: number, d: number) => Number(n.toFixed(d));
-    const summary: Record<string, number> = {
-      raw_rps: round(raw.rps, 0),
-      sqlite_rps: round(sqlite.rps, 0),
-      sqlite_ratio: round(sqlite.rps / raw.rps, 3),
+    const summary: Record<string, number | null> = {};
+    const put = (key: string, n: number | null | undefined, digits = 0) => {
+      if (n !== undefined) summary[key] = n === null || !Number.isFinite(n) ? null : round(n, digits);
     };
-    if (postgres) {
-      summary.postgres_rps = round(postgres.rps, 0);
-      summary.postgres_ratio = round(postgres.rps / raw.rps, 3);
+    put('raw_rps', raw?.rps);
+    if (sqlite) {
+      put('sqlite_rps', sqlite.rps);
+      if (raw) put('sqlite_ratio', sqlite.rps / raw.rps, 3);
     }
-    summary.p50_ms = sqlite.p50Ms;
-    summary.p99_ms = sqlite.p99Ms;
     if (postgres) {
-      summary.postgres_p50_ms = postgres.p50Ms;
-      summary.postgres_p99_ms = postgres.p99Ms;
+      put('postgres_rps', postgres.rps);
+      if (raw) put('postgres_ratio', postgres.rps / raw.rps, 3);
     }
+    put('p50_ms', sqlite?.p50Ms);
+    put('p99_ms', sqlite?.p99Ms);
+    put('postgres_p50_ms', postgres?.p50Ms);
+    put('postgres_p99_ms', postgres?.p99Ms);
+    put('raw_cpu_us_per_request', raw?.cpuUsPerRequest, 1);
+    put('cpu_us_per_delivery', sqlite?.cpuUsPerDelivery, 1);
+    put('postgres_cpu_us_per_delivery', postgres?.cpuUsPerDelivery, 1);
+    put('postgres_backend_cpu_us_per_delivery', postgres?.backendCpuUsPerDelivery, 1);
+    put('sqlite_backlog_rps', sqlite ? sqlite.backlog.runs / sqlite.backlog.seconds : undefined);
+    put('sqlite_first_tenth_rps', sqlite?.firstTenthRps);
+    put('sqlite_last_tenth_rps', sqlite?.lastTenthRps);
+    put('postgres_backlog_rps', postgres ? postgres.backlog.runs / postgres.backlog.seconds : undefined);
+    put('postgres_first_tenth_rps', postgres?.firstTenthRps);
+    put('postgres_last_tenth_rps', postgres?.lastTenthRps);
+    if (api) {
+      put('api_ingest_rps', api.ingestRps);
+      put('api_p50_ms', api.p50Ms, 1);
+      put('api_p99_ms', api.p99Ms, 1);
+      put('api_delivered_rps', api.deliveredRps);
+      put('api_backlog_end', api.backlogEnd);
+      put('api_backlog_seconds', api.backlogSeconds, 2);
+      put('api_serve_cpu_us_per_run', api.serveCpuUsPerRun, 1);
+      put('api_serve_rss_max_mb', api.serveRssMaxMb);
+    }
+    put('raw_rss_max_mb', raw ? rawRssMb : undefined);
+    put('sqlite_rss_max_mb', sqlite?.rssMaxMb);
+    put('postgres_rss_max_mb', postgres?.rssMaxMb);
+    put('rss_max_mb', rss.overallMb());
     if (problems.length > 0) process.exitCode = 1;
     process.stdout.write(`${JSON.stringify(summary)}\n`);
   } finally {
-    receiver.child.send({ type: 'exit' });
+    receiver.child.send({ type: 'exit' } satisfies ReceiverCommand);
   }
 }
 

@@ -1,0 +1,324 @@
+/**
+ * Building a throughput phase's backlog of finished runs, each with its event and its pending
+ * delivery, two ways:
+ *
+ * - `store`: production's path, `store.createFinishedRun`, many at a time (`concurrency` in
+ *   flight, spread over the organizations); what `POST /api/v1/runs` does after validation.
+ * - `bulk` (the default): the same rows, built by the same domain functions (standardPayload,
+ *   renderEvent, newDeliveryRow) and inserted many hundred per statement, a few thousand per
+ *   transaction, over a connection of the bench's own. A million runs take a minute or so instead
+ *   of the better part of an hour.
+ *
+ * The bulk rows are checked against production's: the first run of every agent is created through
+ * the store, then its stored test run, event and delivery are rebuilt by `backlogRows` from the
+ * same inputs and must match column by column. When the store's path changes (a column, the
+ * body's place), the check fails and names the column instead of benchmarking something else.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { renderEvent, standardPayload } from '../src/domain/payloads.js';
+import { ATTEMPT_TRIGGER, DELIVERY_STATUS, type TestRun } from '../src/domain/types.js';
+import { toRun } from '../src/store/ops/mappers.js';
+import { newDeliveryRow } from '../src/store/ops/newRows.js';
+import type { Database } from '../src/store/schema.js';
+import type { Store } from '../src/store/store.js';
+
+export interface BacklogAgent {
+  id: string;
+  name: string;
+  webhookId: string;
+}
+
+export interface BacklogOrg {
+  id: string;
+  agents: BacklogAgent[];
+}
+
+/** What one finished run of the bench is: 17 passed, 3 failed, 165 s long, no failures listed. */
+export const BENCH_RUN = {
+  name: 'Emergency Response Test',
+  status: 'completed',
+  passedCount: 17,
+  failedCount: 3,
+  errorCount: 0,
+  durationMs: 165_000,
+} as const;
+
+/** Production's `createFinishedRun` for the next agent of `org`; its id and creation time. */
+export async function createOneRun(
+  store: Store,
+  org: BacklogOrg & { next: number },
+  publicUrl: string,
+): Promise<{ id: string; createdAt: number }> {
+  const now = Date.now();
+  // Each organization's runs go round its agents, so all webhooks get the same share.
+  const agent = org.agents[org.next++ % org.agents.length] as BacklogAgent;
+  const run = await store.createFinishedRun(
+    org.id,
+    { agentId: agent.id, name: BENCH_RUN.name, totalScenarios: null, startedAt: now - BENCH_RUN.durationMs },
+    {
+      status: BENCH_RUN.status,
+      passedCount: BENCH_RUN.passedCount,
+      failedCount: BENCH_RUN.failedCount,
+      errorCount: BENCH_RUN.errorCount,
+      totalScenarios: null,
+      completedAt: now,
+    },
+    publicUrl,
+    now,
+  );
+  return { id: run.id, createdAt: now };
+}
+
+/** The rows production stores for a finished `run` whose agent has its own standard webhook. */
+export function backlogRows(
+  run: TestRun,
+  ids: { eventId: string; deliveryId: string },
+  webhookId: string,
+  publicUrl: string,
+  now: number,
+) {
+  const rendered = renderEvent(standardPayload(run, now, publicUrl), now);
+  return {
+    run: {
+      id: run.id,
+      org_id: run.orgId,
+      seq: run.seq,
+      name: run.name,
+      agent_id: run.agentId,
+      agent_name: run.agentName,
+      status: run.status,
+      passed_count: run.passedCount,
+      failed_count: run.failedCount,
+      error_count: run.errorCount,
+      total_scenarios: run.totalScenarios,
+      started_at: run.startedAt,
+      completed_at: run.completedAt,
+      created_at: run.createdAt,
+      updated_at: now,
+      failures: JSON.stringify(run.failures),
+      test_suite_id: run.testSuiteId,
+      test_mode: run.testMode,
+      max_scenarios: run.maxScenarios,
+      max_turns: run.maxTurns,
+    },
+    event: {
+      id: ids.eventId,
+      org_id: run.orgId,
+      type: 'test_run_completed',
+      test_run_id: run.id,
+      payload: rendered.payload,
+      created_at: now,
+    },
+    delivery: newDeliveryRow({
+      id: ids.deliveryId,
+      orgId: run.orgId,
+      eventId: ids.eventId,
+      webhookId,
+      body: rendered.body('standard'),
+      kind: 'event',
+      status: DELIVERY_STATUS.pending,
+      nextAttemptAt: now,
+      nextTrigger: ATTEMPT_TRIGGER.scheduled,
+      finalAttempt: false,
+      lease: null,
+      testRunId: run.id,
+      failureReason: null,
+      now,
+    }),
+  };
+}
+
+const same = (v: unknown) => (v === null || v === undefined ? null : String(v));
+
+/** Differences between a stored row and the row the bulk path would write for it, by column. */
+function differences(
+  table: string,
+  stored: Record<string, unknown>,
+  built: Record<string, unknown>,
+): string[] {
+  const out: string[] = [];
+  for (const [column, value] of Object.entries(stored)) {
+    if (same(value) !== same(built[column])) out.push(`${table}.${column}`);
+  }
+  for (const column of Object.keys(built))
+    if (!(column in stored)) out.push(`${table}.${column} (no such column)`);
+  return out;
+}
+
+/**
+ * Creates one run per agent through the store, then checks that `backlogRows` rebuilds exactly
+ * what was stored. Returns the columns that differ (none when the bulk path is production's).
+ */
+async function referenceRuns(
+  store: Store,
+  db: Kysely<Database>,
+  orgs: readonly BacklogOrg[],
+  publicUrl: string,
+): Promise<{ created: number; differences: string[] }> {
+  let created = 0;
+  const diffs = new Set<string>();
+  for (const org of orgs) {
+    for (const agent of org.agents) {
+      const { id } = await createOneRun(store, { ...org, agents: [agent], next: 0 }, publicUrl);
+      created++;
+      const run = await db.selectFrom('test_runs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      const event = await db
+        .selectFrom('events')
+        .selectAll()
+        .where('test_run_id', '=', id)
+        .executeTakeFirstOrThrow();
+      const delivery = await db
+        .selectFrom('deliveries')
+        .selectAll()
+        .where('event_id', '=', event.id)
+        .executeTakeFirstOrThrow();
+      const built = backlogRows(
+        toRun(run),
+        { eventId: event.id, deliveryId: delivery.id },
+        agent.webhookId,
+        publicUrl,
+        Number(event.created_at),
+      );
+      for (const d of differences('test_runs', run, built.run)) diffs.add(d);
+      for (const d of differences('events', event, built.event)) diffs.add(d);
+      for (const d of differences('deliveries', delivery, built.delivery)) diffs.add(d);
+    }
+  }
+  return { created, differences: [...diffs] };
+}
+
+/** Rows per INSERT statement: under SQLite's 32,766 and PostgreSQL's 65,535 parameters. */
+function rowsPerStatement(row: object): number {
+  return Math.max(1, Math.floor(30_000 / Object.keys(row).length));
+}
+
+/** `rows` in runs of at most `rowsPerStatement`, one INSERT each. */
+function chunks<R extends object>(rows: R[]): R[][] {
+  if (rows.length === 0) return [];
+  const step = rowsPerStatement(rows[0] as R);
+  const out: R[][] = [];
+  for (let i = 0; i < rows.length; i += step) out.push(rows.slice(i, i + step));
+  return out;
+}
+
+export interface BacklogResult {
+  runs: number;
+  seconds: number;
+  /** Columns where the bulk path differs from production's (empty when it is the same). */
+  differences: string[];
+}
+
+/**
+ * `runs` finished runs, round-robin over the organizations and each organization's agents (as
+ * production's producers would make them), the first one per agent through the store.
+ */
+export async function buildBacklogBulk(input: {
+  store: Store;
+  /** A connection of the bench's own to the same database (idle store: nothing else writes). */
+  db: Kysely<Database>;
+  orgs: readonly BacklogOrg[];
+  runs: number;
+  publicUrl: string;
+  /** Runs per transaction. */
+  batch?: number;
+}): Promise<BacklogResult> {
+  const started = performance.now();
+  const reference = await referenceRuns(input.store, input.db, input.orgs, input.publicUrl);
+  const seq = new Map<string, number>();
+  for (const row of await input.db.selectFrom('organizations').select(['id', 'run_seq']).execute()) {
+    seq.set(row.id, Number(row.run_seq));
+  }
+  const agents = input.orgs.flatMap((org, o) =>
+    org.agents.map((agent, a) => ({ org, agent, order: a * input.orgs.length + o })),
+  );
+  agents.sort((x, y) => x.order - y.order);
+  const batch = input.batch ?? 2_000;
+  let made = reference.created;
+  let turn = 0;
+  while (made < input.runs) {
+    const n = Math.min(batch, input.runs - made);
+    const now = Date.now();
+    type Rows = ReturnType<typeof backlogRows>;
+    const runs: Rows['run'][] = [];
+    const events: Rows['event'][] = [];
+    const deliveries: Rows['delivery'][] = [];
+    for (let i = 0; i < n; i++) {
+      const { org, agent } = agents[turn++ % agents.length] as (typeof agents)[number];
+      const orgSeq = (seq.get(org.id) ?? 0) + 1;
+      seq.set(org.id, orgSeq);
+      const run: TestRun = {
+        id: randomUUID(),
+        orgId: org.id,
+        seq: orgSeq,
+        name: BENCH_RUN.name,
+        agentId: agent.id,
+        agentName: agent.name,
+        status: BENCH_RUN.status,
+        passedCount: BENCH_RUN.passedCount,
+        failedCount: BENCH_RUN.failedCount,
+        errorCount: BENCH_RUN.errorCount,
+        totalScenarios: null,
+        startedAt: now - BENCH_RUN.durationMs,
+        completedAt: now,
+        createdAt: now,
+        failures: [],
+        testSuiteId: null,
+        testMode: null,
+        maxScenarios: null,
+        maxTurns: null,
+      };
+      const rows = backlogRows(
+        run,
+        { eventId: randomUUID(), deliveryId: randomUUID() },
+        agent.webhookId,
+        input.publicUrl,
+        now,
+      );
+      runs.push(rows.run);
+      events.push(rows.event);
+      deliveries.push(rows.delivery);
+    }
+    await input.db.transaction().execute(async (trx) => {
+      for (const part of chunks(runs)) await trx.insertInto('test_runs').values(part).execute();
+      for (const part of chunks(events)) await trx.insertInto('events').values(part).execute();
+      for (const part of chunks(deliveries)) await trx.insertInto('deliveries').values(part).execute();
+      for (const org of input.orgs) {
+        await trx
+          .updateTable('organizations')
+          .set({ run_seq: seq.get(org.id) ?? 0 })
+          .where('id', '=', org.id)
+          .execute();
+      }
+    });
+    made += n;
+  }
+  return {
+    runs: made,
+    seconds: (performance.now() - started) / 1000,
+    differences: reference.differences,
+  };
+}
+
+/** `runs` finished runs through `store.createFinishedRun`, `concurrency` in flight. */
+export async function buildBacklogThroughStore(input: {
+  store: Store;
+  orgs: readonly BacklogOrg[];
+  runs: number;
+  publicUrl: string;
+  concurrency: number;
+}): Promise<BacklogResult> {
+  const started = performance.now();
+  const orgs = input.orgs.map((org) => ({ ...org, next: 0 }));
+  let made = 0;
+  let turn = 0;
+  await Promise.all(
+    Array.from({ length: Math.max(1, input.concurrency) }, async () => {
+      while (made < input.runs) {
+        made++;
+        await createOneRun(input.store, orgs[turn++ % orgs.length] as (typeof orgs)[number], input.publicUrl);
+      }
+    }),
+  );
+  return { runs: input.runs, seconds: (performance.now() - started) / 1000, differences: [] };
+}
