@@ -23,7 +23,7 @@ import { Pool, request } from 'undici';
 import { generateApiKey } from '../src/security/apiKeys.js';
 import { BENCH_RUN } from './backlog.js';
 import { BENCH_SECRET_KEY, percentile, type ReceiverHandle } from './endToEnd.js';
-import { pidCpuUs } from './meter.js';
+import { pidCpuUs, threadCpuUs, threadSplit } from './meter.js';
 import type { Arrival } from './receiver.js';
 
 export interface ApiIngestResult {
@@ -42,6 +42,8 @@ export interface ApiIngestResult {
   backlogSeconds: number;
   /** CPU of the serve process over the window per run accepted in it, µs. */
   serveCpuUsPerRun: number;
+  /** The same split by thread: main, busiest other thread (SQLite's), all others; µs per run. */
+  serveCpuSplit: { main: number; busiest: number; rest: number };
   /** Peak RSS of the serve process over its life, MB. */
   serveRssMaxMb: number;
   /** Runs accepted in all (warm-up and window), and how long they took to drain after the load. */
@@ -122,7 +124,10 @@ export async function measureApiIngest(input: {
   const origin = `http://127.0.0.1:${port}`;
   const apiKey = generateApiKey();
   const logFd = openSync(logPath, 'a');
-  const child = spawn(process.execPath, [SERVE_MAIN.pathname, 'serve'], {
+  // BENCH_API_CPU_PROFILE=<folder>: a .cpuprofile of the serve process, written when it stops.
+  const profileDir = process.env.BENCH_API_CPU_PROFILE;
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn(process.execPath, [...nodeArgs, SERVE_MAIN.pathname, 'serve'], {
     stdio: ['ignore', logFd, logFd],
     env: {
       // RUNHOOK_* variables of the bench's environment pass through (e.g. RUNHOOK_WEBHOOK_CONCURRENCY).
@@ -170,10 +175,13 @@ export async function measureApiIngest(input: {
     let wall1 = Number.NaN;
     let cpu0: number | null = null;
     let cpu1: number | null = null;
+    let threads0 = new Map<number, number>();
+    let threads1 = new Map<number, number>();
     const mark0 = setTimeout(
       () => {
         wall0 = Date.now();
         cpu0 = pidCpuUs(child.pid as number);
+        threads0 = threadCpuUs(child.pid as number);
       },
       Math.max(0, w0 - performance.now()),
     );
@@ -181,6 +189,7 @@ export async function measureApiIngest(input: {
       () => {
         wall1 = Date.now();
         cpu1 = pidCpuUs(child.pid as number);
+        threads1 = threadCpuUs(child.pid as number);
       },
       Math.max(0, w1 - performance.now()),
     );
@@ -218,6 +227,7 @@ export async function measureApiIngest(input: {
     if (cpu1 === null) {
       wall1 = Date.now();
       cpu1 = pidCpuUs(child.pid as number);
+      threads1 = threadCpuUs(child.pid as number);
     }
     // What is left to deliver the moment the load stops (a read-only look at the WAL database).
     const backlogEnd = (() => {
@@ -256,12 +266,12 @@ export async function measureApiIngest(input: {
     const serveRssMaxMb = peakRssMb(child.pid as number);
 
     const delivered = arrivals.filter((a) => a.at >= wall0 && a.at < wall1).length;
-    const perRun = new Map<string, number>();
-    for (const a of arrivals) perRun.set(a.runId, (perRun.get(a.runId) ?? 0) + 1);
+    const arrivalsPerRun = new Map<string, number>();
+    for (const a of arrivals) arrivalsPerRun.set(a.runId, (arrivalsPerRun.get(a.runId) ?? 0) + 1);
     const acceptedSet = new Set(accepted);
-    const missing = accepted.filter((id) => !perRun.has(id)).length;
-    const twice = [...perRun.values()].filter((n) => n > 1).length;
-    const unknown = [...perRun.keys()].filter((id) => !acceptedSet.has(id)).length;
+    const missing = accepted.filter((id) => !arrivalsPerRun.has(id)).length;
+    const twice = [...arrivalsPerRun.values()].filter((n) => n > 1).length;
+    const unknown = [...arrivalsPerRun.keys()].filter((id) => !acceptedSet.has(id)).length;
     const webhookIds = new Set(arrivals.map((a) => a.webhookId));
     if (missing > 0)
       problems.push(`API ingest: ${missing} of ${accepted.length} accepted runs never reached the receiver`);
@@ -288,6 +298,8 @@ export async function measureApiIngest(input: {
     latencies.sort((a, b) => a - b);
     const deliveredRps = delivered / windowSeconds;
     const serveCpuUs = cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : Number.NaN;
+    const split = threadSplit(threads0, threads1, child.pid as number);
+    const perRun = (us: number) => (inWindow > 0 ? us / inWindow : Number.NaN);
     return {
       seconds: windowSeconds,
       ingestRps: inWindow / windowSeconds,
@@ -296,7 +308,8 @@ export async function measureApiIngest(input: {
       deliveredRps,
       backlogEnd,
       backlogSeconds: deliveredRps > 0 ? backlogEnd / deliveredRps : Number.POSITIVE_INFINITY,
-      serveCpuUsPerRun: inWindow > 0 ? serveCpuUs / inWindow : Number.NaN,
+      serveCpuUsPerRun: perRun(serveCpuUs),
+      serveCpuSplit: { main: perRun(split.main), busiest: perRun(split.busiest), rest: perRun(split.rest) },
       serveRssMaxMb,
       totalAccepted: accepted.length,
       drainSeconds: (drained - stopped) / 1000,

@@ -47,11 +47,17 @@ export function pidCpuUs(pid: number): number | null {
   return statCpuUs(String(pid));
 }
 
-/** CPU of each thread of this process, µs, by thread id. */
-export function threadCpuUs(): Map<number, number> {
+/** CPU of each thread of a process (this one by default), µs, by thread id; empty when it is gone. */
+export function threadCpuUs(pid: number | 'self' = 'self'): Map<number, number> {
   const out = new Map<number, number>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    const us = statCpuUs(`self/task/${tid}`);
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    const us = statCpuUs(`${pid}/task/${tid}`);
     if (us !== null) out.set(Number(tid), us);
   }
   return out;
@@ -64,12 +70,13 @@ export function threadCpuUs(): Map<number, number> {
 export function threadSplit(
   before: Map<number, number>,
   after: Map<number, number>,
+  pid: number = process.pid,
 ): { main: number; busiest: number; rest: number } {
   const deltas: number[] = [];
   let main = 0;
   for (const [tid, us] of after) {
     const d = us - (before.get(tid) ?? 0);
-    if (tid === process.pid) main = d;
+    if (tid === pid) main = d;
     else deltas.push(d);
   }
   deltas.sort((a, b) => b - a);

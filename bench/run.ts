@@ -422,7 +422,7 @@ async function main(): Promise<void> {
         `API ingest (runhook serve, SQLite, 1 webhook, ${API_CONNECTIONS} connections, ${fmt(api.seconds, 1)} s window): ` +
           `${fmt(api.ingestRps)} runs/s accepted (p50 ${fmt(api.p50Ms, 1)} ms, p99 ${fmt(api.p99Ms, 1)} ms), ` +
           `${fmt(api.deliveredRps)} deliveries/s received; backlog at the end ${api.backlogEnd} ` +
-          `(${fmt(api.backlogSeconds, 2)} s of delivery); serve CPU ${fmt(api.serveCpuUsPerRun)} µs per run, peak RSS ${fmt(api.serveRssMaxMb)} MB; ` +
+          `(${fmt(api.backlogSeconds, 2)} s of delivery); serve CPU ${fmt(api.serveCpuUsPerRun)} µs per run (main thread ${fmt(api.serveCpuSplit.main)}, busiest other ${fmt(api.serveCpuSplit.busiest)}, rest ${fmt(api.serveCpuSplit.rest)}), peak RSS ${fmt(api.serveRssMaxMb)} MB; ` +
           `${api.totalAccepted} runs drained in ${fmt(api.drainSeconds, 1)} s after the load\n\n`,
       );
     }
