@@ -19,7 +19,7 @@ import { sql } from 'kysely';
 import { shareSlots, type WebhookBacklog } from '../../domain/fairShare.js';
 import { ATTEMPT_TRIGGER, type AttemptTrigger, DELIVERY_STATUS } from '../../domain/types.js';
 import type { Claim, ClaimedDelivery } from '../store.js';
-import type { Ctx } from './context.js';
+import { type Ctx, type DialectHooks, indexedBy } from './context.js';
 import { recordLostAttempts } from './recordLostAttempts.js';
 import { type SendTargetRow, sendTarget } from './sendTarget.js';
 
@@ -48,26 +48,7 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
       SELECT webhook_id, org_id, count(*) AS n, min(lease_until) AS ends
       FROM deliveries WHERE lease_until >= ${now}
       GROUP BY webhook_id, org_id`.execute(db),
-    sql<{ webhook_id: string; org_id: string; first_due: number | string | null; due_now: number | string }>`
-      WITH RECURSIVE pending_webhooks(webhook_id) AS (
-        SELECT (SELECT webhook_id FROM deliveries WHERE status = ${PENDING} ORDER BY webhook_id LIMIT 1)
-        UNION ALL
-        SELECT (SELECT d.webhook_id FROM deliveries d
-                WHERE d.status = ${PENDING} AND d.webhook_id > p.webhook_id
-                ORDER BY d.webhook_id LIMIT 1)
-        FROM pending_webhooks p WHERE p.webhook_id IS NOT NULL
-      )
-      SELECT p.webhook_id, w.org_id,
-        (SELECT d.next_attempt_at FROM deliveries d
-         WHERE d.status = ${PENDING} AND d.webhook_id = p.webhook_id
-           AND (d.lease_until IS NULL OR d.lease_until < ${now})
-         ORDER BY d.next_attempt_at LIMIT 1) AS first_due,
-        (SELECT count(*) FROM (
-           SELECT 1 FROM deliveries d
-           WHERE d.status = ${PENDING} AND d.webhook_id = p.webhook_id AND d.next_attempt_at <= ${now}
-             AND (d.lease_until IS NULL OR d.lease_until < ${now})
-           LIMIT ${perWebhookCap}) due) AS due_now
-      FROM pending_webhooks p JOIN webhooks w ON w.id = p.webhook_id`.execute(db),
+    backlogQuery(hooks, now, perWebhookCap).execute(db),
   ]);
   const webhookLeased = new Map<string, number>();
   const orgLeased = new Map<string, number>();
@@ -167,6 +148,39 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
   });
   const shortfall = deliveries.length < share.take.reduce((n, t) => n + t.count, 0);
   return { deliveries, nextDueAt, leftOver: share.leftOver || shortfall };
+}
+
+/**
+ * For each webhook with pending deliveries: its organization, its earliest unleased due time and
+ * how many are due now (up to the cap). Exported for the plan test (test/store/claimPlan.test.ts).
+ */
+export function backlogQuery(hooks: DialectHooks, now: number, perWebhookCap: number) {
+  const pendingIndex = indexedBy(hooks, 'deliveries_pending_webhook');
+  return sql<{
+    webhook_id: string;
+    org_id: string;
+    first_due: number | string | null;
+    due_now: number | string;
+  }>`
+    WITH RECURSIVE pending_webhooks(webhook_id) AS (
+      SELECT (SELECT webhook_id FROM deliveries ${pendingIndex} WHERE status = ${PENDING} ORDER BY webhook_id LIMIT 1)
+      UNION ALL
+      SELECT (SELECT d.webhook_id FROM deliveries d ${pendingIndex}
+              WHERE d.status = ${PENDING} AND d.webhook_id > p.webhook_id
+              ORDER BY d.webhook_id LIMIT 1)
+      FROM pending_webhooks p WHERE p.webhook_id IS NOT NULL
+    )
+    SELECT p.webhook_id, w.org_id,
+      (SELECT d.next_attempt_at FROM deliveries d ${pendingIndex}
+       WHERE d.status = ${PENDING} AND d.webhook_id = p.webhook_id
+         AND (d.lease_until IS NULL OR d.lease_until < ${now})
+       ORDER BY d.next_attempt_at LIMIT 1) AS first_due,
+      (SELECT count(*) FROM (
+         SELECT 1 FROM deliveries d ${pendingIndex}
+         WHERE d.status = ${PENDING} AND d.webhook_id = p.webhook_id AND d.next_attempt_at <= ${now}
+           AND (d.lease_until IS NULL OR d.lease_until < ${now})
+         LIMIT ${perWebhookCap}) due) AS due_now
+    FROM pending_webhooks p JOIN webhooks w ON w.id = p.webhook_id`;
 }
 
 function targetOf(w: WebhookRow, now: number) {

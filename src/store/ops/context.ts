@@ -56,3 +56,15 @@ export async function readPage<Row, T>(
   const [list, count] = await Promise.all([rows.execute(), total.executeTakeFirstOrThrow()]);
   return { items: list.map(toItem), total: Number(count.n) };
 }
+
+/**
+ * SQLite's planner has no statistics (Runhook never runs ANALYZE there) and guesses that
+ * `status = 'pending'` is selective on any index that starts with `status`, e.g.
+ * `deliveries_finished`: it then reads every pending delivery and sorts them, on every claim, which
+ * grows with the backlog. Queries whose plan must not depend on that guess name their index
+ * (docs/architecture.md). PostgreSQL has no hints and needs none here: it picks the partial
+ * indexes of these queries even on a table never analyzed.
+ */
+export function indexedBy(hooks: DialectHooks, index: string) {
+  return hooks.dialect === 'sqlite' ? sql.raw(`INDEXED BY ${index}`) : sql``;
+}

@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { type CompiledQuery, sql } from 'kysely';
 import { DELIVERY_STATUS, ERROR_CLASS } from '../../domain/types.js';
-import type { Ctx } from './context.js';
+import { type Ctx, type DialectHooks, indexedBy } from './context.js';
 
 /** At most this many lost leases are recorded per claim; the next claims take the rest. */
 const BATCH = 100;
@@ -24,20 +24,7 @@ export async function recordLostAttempts(
   input: { workerId: string; now: number; leaseMs: number },
 ): Promise<number> {
   const { workerId, now, leaseMs } = input;
-  const lost = await sql<{
-    id: string;
-    lease_owner: string;
-    lease_until: number | string;
-    attempt_count: number | string;
-    next_trigger: string;
-    body: string;
-    url: string | null;
-  }>`
-    SELECT d.id, d.lease_owner, d.lease_until, d.attempt_count, d.next_trigger, d.body, w.url
-    FROM deliveries d LEFT JOIN webhooks w ON w.id = d.webhook_id
-    WHERE d.lease_until < ${now} AND d.lease_owner IS NOT NULL AND d.lease_owner <> ${workerId}
-      AND d.status = ${sql.lit(DELIVERY_STATUS.pending)}
-    LIMIT ${BATCH}`.execute(db);
+  const lost = await lostLeasesQuery(hooks, workerId, now).execute(db);
   if (lost.rows.length === 0) return 0;
 
   const statements: CompiledQuery[] = [];
@@ -64,4 +51,22 @@ export async function recordLostAttempts(
   }
   await hooks.runBatch(statements, { durable: true, claimLock: true });
   return lost.rows.length;
+}
+
+/** Expired leases that still name another owner (exported for test/store/claimPlan.test.ts). */
+export function lostLeasesQuery(hooks: DialectHooks, workerId: string, now: number) {
+  return sql<{
+    id: string;
+    lease_owner: string;
+    lease_until: number | string;
+    attempt_count: number | string;
+    next_trigger: string;
+    body: string;
+    url: string | null;
+  }>`
+    SELECT d.id, d.lease_owner, d.lease_until, d.attempt_count, d.next_trigger, d.body, w.url
+    FROM deliveries d ${indexedBy(hooks, 'deliveries_lease')} LEFT JOIN webhooks w ON w.id = d.webhook_id
+    WHERE d.lease_until < ${now} AND d.lease_owner IS NOT NULL AND d.lease_owner <> ${workerId}
+      AND d.status = ${sql.lit(DELIVERY_STATUS.pending)}
+    LIMIT ${BATCH}`;
 }

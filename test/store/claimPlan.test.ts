@@ -1,0 +1,115 @@
+/**
+ * The claim's plan queries read the partial indexes whatever the planner knows about the table
+ * (docs/architecture.md#query-plans): SQLite has no statistics at all, PostgreSQL none until its
+ * first ANALYZE. Read with a backlog of pending deliveries, on both backends.
+ */
+import Database from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { closeRuntime, openRuntime } from '../../src/runtime.js';
+import { backlogQuery } from '../../src/store/ops/claimDueDeliveries.js';
+import type { DialectHooks } from '../../src/store/ops/context.js';
+import { lostLeasesQuery } from '../../src/store/ops/recordLostAttempts.js';
+import { type Backend, backends, type TestDatabase } from '../helpers/backends.js';
+
+const NOW = 1_900_000_000_000;
+const BACKLOG = 20_000;
+
+/** The store's schema, then BACKLOG pending deliveries over 16 webhooks (foreign keys not enforced). */
+async function migrated(backend: Backend): Promise<TestDatabase> {
+  const tdb = await backend.create();
+  const rt = await openRuntime(
+    loadConfig({
+      RUNHOOK_DATABASE_URL: tdb.url,
+      RUNHOOK_LOG_LEVEL: 'silent',
+      RUNHOOK_SECRET_KEY: 'claim-plan-test-key-0123456789abcdef',
+    }),
+  );
+  await closeRuntime(rt);
+  return tdb;
+}
+
+const BACKLOG_SQL = (series: string) => `
+  INSERT INTO deliveries (id, org_id, event_id, webhook_id, body, status, next_attempt_at, next_trigger,
+                          created_at, updated_at)
+  SELECT 'd' || n, 'o' || (n % 4), 'e' || n, 'w' || (n % 16), '{}', 'pending', ${NOW} - n, 'scheduled',
+         ${NOW} - n, ${NOW} - n
+  FROM ${series}`;
+
+for (const backend of backends) {
+  describe(`claim plan (${backend.name})`, () => {
+    let tdb: TestDatabase | null = null;
+    afterEach(async () => {
+      await tdb?.drop();
+      tdb = null;
+    });
+
+    it('skips through pending deliveries by deliveries_pending_webhook and finds lost leases by deliveries_lease', async () => {
+      tdb = await migrated(backend);
+      const hooks = { dialect: backend.name } as DialectHooks;
+      if (backend.name === 'sqlite') {
+        const db = new Database(tdb.url.slice('sqlite:'.length));
+        try {
+          db.pragma('foreign_keys = OFF');
+          db.exec(
+            BACKLOG_SQL(`(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ${BACKLOG})
+                          SELECT n FROM s)`),
+          );
+          const k = new Kysely<unknown>({ dialect: new SqliteDialect({ database: db }) });
+          const plan = (q: {
+            compile(db: Kysely<unknown>): { sql: string; parameters: readonly unknown[] };
+          }) => {
+            const c = q.compile(k);
+            return db
+              .prepare(`EXPLAIN QUERY PLAN ${c.sql}`)
+              .all(...(c.parameters as unknown[]))
+              .map((r) => (r as { detail: string }).detail);
+          };
+          const backlog = plan(backlogQuery(hooks, NOW, 8));
+          const onDeliveries = backlog.filter((d) => /\b(d|deliveries)\b USING/.test(d));
+          expect(onDeliveries.length).toBe(4);
+          for (const d of onDeliveries) expect(d).toContain('deliveries_pending_webhook');
+          expect(backlog.join('\n')).not.toContain('TEMP B-TREE');
+          const lost = plan(lostLeasesQuery(hooks, 'me', NOW));
+          expect(lost.find((d) => d.includes(' d '))).toContain(
+            'USING INDEX deliveries_lease (lease_until<?)',
+          );
+          // And the answer is right: 16 webhooks, each with 8 due now.
+          const c = backlogQuery(hooks, NOW, 8).compile(k);
+          db.exec(`INSERT INTO webhooks (id, org_id, agent_id, scope_key, url, description, is_enabled, format,
+                     headers, consecutive_failures, created_at, updated_at)
+                   SELECT DISTINCT webhook_id, org_id, NULL, webhook_id, 'http://x', '', 1, 'standard', '{}', 0, 0, 0
+                   FROM deliveries`);
+          const rows = db.prepare(c.sql).all(...(c.parameters as unknown[])) as Array<{ due_now: number }>;
+          expect(rows.map((r) => r.due_now)).toEqual(Array(16).fill(8));
+        } finally {
+          db.close();
+        }
+        return;
+      }
+      const pool = new pg.Pool({ connectionString: tdb.url, max: 1 });
+      try {
+        await pool.query(
+          `SET session_replication_role = replica; ${BACKLOG_SQL(`generate_series(1, ${BACKLOG}) n`)}`,
+        );
+        const k = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+        const plan = async (q: {
+          compile(db: Kysely<unknown>): { sql: string; parameters: readonly unknown[] };
+        }) => {
+          const c = q.compile(k);
+          const r = await pool.query(`EXPLAIN ${c.sql}`, c.parameters as unknown[]);
+          return r.rows.map((row: Record<string, string>) => Object.values(row)[0]).join('\n');
+        };
+        const backlog = await plan(backlogQuery(hooks, NOW, 8));
+        expect(backlog).toContain('deliveries_pending_webhook');
+        expect(backlog).not.toMatch(/Seq Scan on deliveries/);
+        expect(await plan(lostLeasesQuery(hooks, 'me', NOW))).not.toMatch(/Seq Scan on deliveries/);
+        await k.destroy();
+      } finally {
+        await pool.end().catch(() => {});
+      }
+    });
+  });
+}
