@@ -188,19 +188,11 @@ async function referenceRuns(
   return { created, differences: [...diffs] };
 }
 
-/** Rows per INSERT statement: under SQLite's 32,766 and PostgreSQL's 65,535 parameters. */
-function rowsPerStatement(row: object): number {
-  return Math.max(1, Math.floor(30_000 / Object.keys(row).length));
-}
-
-/** `rows` in runs of at most `rowsPerStatement`, one INSERT each. */
-function chunks<R extends object>(rows: R[]): R[][] {
-  if (rows.length === 0) return [];
-  const step = rowsPerStatement(rows[0] as R);
-  const out: R[][] = [];
-  for (let i = 0; i < rows.length; i += step) out.push(rows.slice(i, i + step));
-  return out;
-}
+/**
+ * Runs per INSERT statement: 20 columns × 1,000 rows stays under SQLite's 32,766 and PostgreSQL's
+ * 65,535 parameters.
+ */
+const RUNS_PER_STATEMENT = 1_000;
 
 export interface BacklogResult {
   runs: number;
@@ -233,56 +225,65 @@ export async function buildBacklogBulk(input: {
     org.agents.map((agent, a) => ({ org, agent, order: a * input.orgs.length + o })),
   );
   agents.sort((x, y) => x.order - y.order);
-  const batch = input.batch ?? 2_000;
-  let made = reference.created;
+  const batch = input.batch ?? 10_000;
   let turn = 0;
+  const nextRows = (now: number) => {
+    const { org, agent } = agents[turn++ % agents.length] as (typeof agents)[number];
+    const orgSeq = (seq.get(org.id) ?? 0) + 1;
+    seq.set(org.id, orgSeq);
+    const run: TestRun = {
+      id: randomUUID(),
+      orgId: org.id,
+      seq: orgSeq,
+      name: BENCH_RUN.name,
+      agentId: agent.id,
+      agentName: agent.name,
+      status: BENCH_RUN.status,
+      passedCount: BENCH_RUN.passedCount,
+      failedCount: BENCH_RUN.failedCount,
+      errorCount: BENCH_RUN.errorCount,
+      totalScenarios: null,
+      startedAt: now - BENCH_RUN.durationMs,
+      completedAt: now,
+      createdAt: now,
+      failures: [],
+      testSuiteId: null,
+      testMode: null,
+      maxScenarios: null,
+      maxTurns: null,
+    };
+    return backlogRows(
+      run,
+      { eventId: randomUUID(), deliveryId: randomUUID() },
+      agent.webhookId,
+      input.publicUrl,
+      now,
+    );
+  };
+  let made = reference.created;
   while (made < input.runs) {
     const n = Math.min(batch, input.runs - made);
     const now = Date.now();
-    type Rows = ReturnType<typeof backlogRows>;
-    const runs: Rows['run'][] = [];
-    const events: Rows['event'][] = [];
-    const deliveries: Rows['delivery'][] = [];
-    for (let i = 0; i < n; i++) {
-      const { org, agent } = agents[turn++ % agents.length] as (typeof agents)[number];
-      const orgSeq = (seq.get(org.id) ?? 0) + 1;
-      seq.set(org.id, orgSeq);
-      const run: TestRun = {
-        id: randomUUID(),
-        orgId: org.id,
-        seq: orgSeq,
-        name: BENCH_RUN.name,
-        agentId: agent.id,
-        agentName: agent.name,
-        status: BENCH_RUN.status,
-        passedCount: BENCH_RUN.passedCount,
-        failedCount: BENCH_RUN.failedCount,
-        errorCount: BENCH_RUN.errorCount,
-        totalScenarios: null,
-        startedAt: now - BENCH_RUN.durationMs,
-        completedAt: now,
-        createdAt: now,
-        failures: [],
-        testSuiteId: null,
-        testMode: null,
-        maxScenarios: null,
-        maxTurns: null,
-      };
-      const rows = backlogRows(
-        run,
-        { eventId: randomUUID(), deliveryId: randomUUID() },
-        agent.webhookId,
-        input.publicUrl,
-        now,
-      );
-      runs.push(rows.run);
-      events.push(rows.event);
-      deliveries.push(rows.delivery);
-    }
+    // One transaction per `batch` runs; rows are made a statement's worth at a time, so only
+    // that many are ever held.
     await input.db.transaction().execute(async (trx) => {
-      for (const part of chunks(runs)) await trx.insertInto('test_runs').values(part).execute();
-      for (const part of chunks(events)) await trx.insertInto('events').values(part).execute();
-      for (const part of chunks(deliveries)) await trx.insertInto('deliveries').values(part).execute();
+      for (let done = 0; done < n; ) {
+        const m = Math.min(RUNS_PER_STATEMENT, n - done);
+        const rows = Array.from({ length: m }, () => nextRows(now));
+        await trx
+          .insertInto('test_runs')
+          .values(rows.map((r) => r.run))
+          .execute();
+        await trx
+          .insertInto('events')
+          .values(rows.map((r) => r.event))
+          .execute();
+        await trx
+          .insertInto('deliveries')
+          .values(rows.map((r) => r.delivery))
+          .execute();
+        done += m;
+      }
       for (const org of input.orgs) {
         await trx
           .updateTable('organizations')
