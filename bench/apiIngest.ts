@@ -281,6 +281,14 @@ export async function measureApiIngest(input: {
     if (unknown > 0) problems.push(`API ingest: ${unknown} deliveries of runs the API never accepted`);
 
     await stopServe(child);
+    // The serve process must not have logged an error (pino levels: 50 error, 60 fatal).
+    const errors = readFileSync(logPath, 'utf8')
+      .split('\n')
+      .filter((line) => /"level":(50|60)\b/.test(line));
+    if (errors.length > 0)
+      problems.push(
+        `API ingest: runhook serve logged ${errors.length} errors, the first: ${errors[0]?.slice(0, 300)}`,
+      );
     const db = new SqliteDatabase(dbPath, { readonly: true });
     try {
       const succeeded = (

@@ -14,6 +14,7 @@
  * same inputs and must match column by column. When the store's path changes (a column, the
  * body's place), the check fails and names the column instead of benchmarking something else.
  */
+import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { renderEvent, standardPayload } from '../src/domain/payloads.js';
@@ -201,22 +202,80 @@ export interface BacklogResult {
   differences: string[];
 }
 
+/** Where the bulk insert connects: its own connection, in its own process (bench/bulkInsert.ts). */
+export type BulkTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+
 /**
  * `runs` finished runs, round-robin over the organizations and each organization's agents (as
- * production's producers would make them), the first one per agent through the store.
+ * production's producers would make them): the first one per agent through the store (and the
+ * bulk path checked against it), the rest inserted in bulk by a child process (bench/bulkInsert.ts),
+ * so that its page cache and garbage never count in this process's memory.
  */
 export async function buildBacklogBulk(input: {
   store: Store;
-  /** A connection of the bench's own to the same database (idle store: nothing else writes). */
+  /** A connection of the bench's own to the same database, to read the reference runs back. */
+  db: Kysely<Database>;
+  target: BulkTarget;
+  orgs: readonly BacklogOrg[];
+  runs: number;
+  publicUrl: string;
+}): Promise<BacklogResult> {
+  const started = performance.now();
+  const reference = await referenceRuns(input.store, input.db, input.orgs, input.publicUrl);
+  const rest = Math.max(0, input.runs - reference.created);
+  if (rest > 0) {
+    const child = fork(new URL('./bulkInsert.js', import.meta.url), [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      let done = false;
+      child.on('message', (msg: BulkInsertReply) => {
+        if (msg.type === 'done') {
+          done = true;
+          resolve();
+        } else reject(new Error(`bulk insert failed: ${msg.message}`));
+      });
+      child.once('error', reject);
+      child.once('exit', (code) => {
+        if (!done) reject(new Error(`bulk insert exited with ${code}`));
+      });
+      child.send({
+        target: input.target,
+        orgs: input.orgs,
+        runs: rest,
+        publicUrl: input.publicUrl,
+      } satisfies BulkInsertRequest);
+    });
+  }
+  return {
+    runs: reference.created + rest,
+    seconds: (performance.now() - started) / 1000,
+    differences: reference.differences,
+  };
+}
+
+export interface BulkInsertRequest {
+  target: BulkTarget;
+  orgs: readonly BacklogOrg[];
+  runs: number;
+  publicUrl: string;
+}
+
+export type BulkInsertReply = { type: 'done' } | { type: 'failed'; message: string };
+
+/**
+ * Inserts `runs` finished runs with their events and pending deliveries, `batch` runs per
+ * transaction; rows are made one statement's worth at a time, so only that many are ever held.
+ * Run numbers continue from each organization's `run_seq`, which is moved on in the same
+ * transaction, as `createFinishedRun` does.
+ */
+export async function insertBulk(input: {
   db: Kysely<Database>;
   orgs: readonly BacklogOrg[];
   runs: number;
   publicUrl: string;
-  /** Runs per transaction. */
-  batch?: number;
-}): Promise<BacklogResult> {
-  const started = performance.now();
-  const reference = await referenceRuns(input.store, input.db, input.orgs, input.publicUrl);
+  batch: number;
+}): Promise<void> {
   const seq = new Map<string, number>();
   for (const row of await input.db.selectFrom('organizations').select(['id', 'run_seq']).execute()) {
     seq.set(row.id, Number(row.run_seq));
@@ -225,7 +284,6 @@ export async function buildBacklogBulk(input: {
     org.agents.map((agent, a) => ({ org, agent, order: a * input.orgs.length + o })),
   );
   agents.sort((x, y) => x.order - y.order);
-  const batch = input.batch ?? 10_000;
   let turn = 0;
   const nextRows = (now: number) => {
     const { org, agent } = agents[turn++ % agents.length] as (typeof agents)[number];
@@ -260,12 +318,10 @@ export async function buildBacklogBulk(input: {
       now,
     );
   };
-  let made = reference.created;
+  let made = 0;
   while (made < input.runs) {
-    const n = Math.min(batch, input.runs - made);
+    const n = Math.min(input.batch, input.runs - made);
     const now = Date.now();
-    // One transaction per `batch` runs; rows are made a statement's worth at a time, so only
-    // that many are ever held.
     await input.db.transaction().execute(async (trx) => {
       for (let done = 0; done < n; ) {
         const m = Math.min(RUNS_PER_STATEMENT, n - done);
@@ -294,11 +350,6 @@ export async function buildBacklogBulk(input: {
     });
     made += n;
   }
-  return {
-    runs: made,
-    seconds: (performance.now() - started) / 1000,
-    differences: reference.differences,
-  };
 }
 
 /** `runs` finished runs through `store.createFinishedRun`, `concurrency` in flight. */

@@ -30,6 +30,7 @@ import type { DeliveryResult } from '../src/store/store.js';
 import {
   type BacklogOrg,
   type BacklogResult,
+  type BulkTarget,
   buildBacklogBulk,
   buildBacklogThroughStore,
   createOneRun,
@@ -117,8 +118,10 @@ export async function measureEndToEnd(input: {
   latencySeconds: number;
   logLevel: string;
   backlog: BacklogMode;
-  /** A connection of the bench's own to the database, for the bulk backlog; closed by the caller. */
+  /** A connection of the bench's own to the database (reads the bulk backlog's reference runs back); closed by the caller. */
   bulkDb: Kysely<Database>;
+  /** Where the bulk backlog's process connects. */
+  bulkTarget: BulkTarget;
   rss: PeakRss;
   /** Counts the durable outcome (deliveries succeeded, attempts rows) straight from the database. */
   countLogged(): Promise<{ succeeded: number; attempts: number }>;
@@ -180,6 +183,7 @@ export async function measureEndToEnd(input: {
       ? await buildBacklogBulk({
           store,
           db: input.bulkDb,
+          target: input.bulkTarget,
           orgs,
           runs: input.runs,
           publicUrl: config.publicUrl,

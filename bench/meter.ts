@@ -120,9 +120,11 @@ export class PeakRss {
 
 /**
  * CPU of the PostgreSQL backends serving connections named `applicationName`, summed over a phase:
- * their pids come from pg_stat_activity (sampled every 250 ms by `admin`, whose own backend is not
+ * their pids come from pg_stat_activity (sampled every second by `admin`, whose own backend is not
  * counted), their CPU from /proc/<pid>/stat (same machine). A backend first seen during the phase
- * counts from its start; one that exits between samples loses at most its last 250 ms.
+ * counts from its start; one that exits between samples loses at most its last second (none when
+ * it exits idle, as a pool closes idle connections). Sampling costs this process well under a
+ * millisecond a second.
  */
 export class PgBackendCpu {
   private readonly first = new Map<number, number>();
@@ -154,7 +156,7 @@ export class PgBackendCpu {
     this.started = true;
     this.timer = setInterval(() => {
       this.sampling = this.sampling.then(() => this.sample()).catch(() => {});
-    }, 250);
+    }, 1_000);
   }
 
   /** Stops sampling; the backends' CPU over the phase, µs. */

@@ -182,6 +182,7 @@ async function benchSqlite(receiver: ReceiverHandle, rss: PeakRss): Promise<EndT
       logLevel: LOG_LEVEL,
       backlog: backlogFromEnv(),
       bulkDb,
+      bulkTarget: { kind: 'sqlite', path },
       rss,
       countLogged: async () => {
         const db = new SqliteDatabase(path, { readonly: true });
@@ -229,6 +230,7 @@ async function benchPostgres(receiver: ReceiverHandle, rss: PeakRss): Promise<En
       logLevel: LOG_LEVEL,
       backlog: backlogFromEnv(),
       bulkDb,
+      bulkTarget: { kind: 'postgres', url: url.toString() },
       rss,
       serverCpu: new PgBackendCpu(admin, `runhook-${schema}`),
       // A fresh table has no statistics yet, and the planner then scans every pending row for a
