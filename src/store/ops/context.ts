@@ -20,12 +20,23 @@ export interface DialectHooks {
     statements: readonly CompiledQuery[],
     options: { durable: boolean; claimLock?: boolean },
   ): Promise<Array<{ rows: Record<string, unknown>[] }>>;
+  /**
+   * SQLite only: runs `statements` as one all-or-nothing unit of the next group commit
+   * (docs/architecture.md#the-store), durably. A statement with `requireRow` that returns (or
+   * changes) no row fails the unit, rolled back, with an error whose `code` is `requireRow`.
+   */
+  runUnit?(statements: readonly GuardedStatement[]): Promise<Array<{ rows: Record<string, unknown>[] }>>;
   /** `FOR UPDATE SKIP LOCKED` where the database has it. */
   readonly skipLocked: boolean;
   /** Tells every worker (in this process and others) that work may be due. */
   notifyNewWork(): Promise<void>;
   onNewWork(listener: () => void): () => void;
   close(): Promise<void>;
+}
+
+export interface GuardedStatement {
+  query: CompiledQuery;
+  requireRow?: string;
 }
 
 export interface Ctx {

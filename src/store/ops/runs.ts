@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { renderEvent, standardPayload } from '../../domain/payloads.js';
-import { effectiveTotal, passRate } from '../../domain/runMath.js';
-import { resolveWebhook } from '../../domain/scoping.js';
+import { effectiveTotal, formatRunId, passRate } from '../../domain/runMath.js';
+import { type Route, resolveWebhook } from '../../domain/scoping.js';
 import {
   ATTEMPT_TRIGGER,
   DELIVERY_STATUS,
@@ -9,6 +10,7 @@ import {
   RUN_STATUS,
   type RunStatus,
   type TestRun,
+  type Webhook,
 } from '../../domain/types.js';
 import { filterMatches, type WebhookFilter } from '../../domain/webhookFilter.js';
 import {
@@ -19,7 +21,7 @@ import {
   type RunFinish,
   type RunInput,
 } from '../store.js';
-import { type Ctx, countAll, type Db, readPage } from './context.js';
+import { type Ctx, countAll, type Db, type GuardedStatement, readPage } from './context.js';
 import { toRun, toWebhook } from './mappers.js';
 import { newDeliveryRow } from './newRows.js';
 
@@ -52,31 +54,44 @@ async function insertRun(
   const seq = await nextRunSeq(trx, orgId);
   const row = await trx
     .insertInto('test_runs')
-    .values({
-      id: randomUUID(),
-      org_id: orgId,
-      seq,
-      name: input.name,
-      agent_id: agent.id,
-      agent_name: agent.name,
-      status,
-      passed_count: finish?.passedCount ?? 0,
-      failed_count: finish?.failedCount ?? 0,
-      error_count: finish?.errorCount ?? 0,
-      total_scenarios: finish?.totalScenarios ?? input.totalScenarios,
-      started_at: input.startedAt ?? now,
-      completed_at: finish?.completedAt ?? null,
-      created_at: now,
-      updated_at: now,
-      failures: JSON.stringify(finish?.failures ?? input.failures ?? []),
-      test_suite_id: input.testSuiteId ?? null,
-      test_mode: input.testMode ?? null,
-      max_scenarios: input.maxScenarios ?? null,
-      max_turns: input.maxTurns ?? null,
-    })
+    .values(runRow(randomUUID(), orgId, seq, agent, input, status, finish, now))
     .returningAll()
     .executeTakeFirstOrThrow();
   return toRun(row);
+}
+
+function runRow<Seq>(
+  id: string,
+  orgId: string,
+  seq: Seq,
+  agent: { id: string; name: string },
+  input: Omit<RunInput, 'status'>,
+  status: RunStatus,
+  finish: RunFinish | null,
+  now: number,
+) {
+  return {
+    id,
+    org_id: orgId,
+    seq,
+    name: input.name,
+    agent_id: agent.id,
+    agent_name: agent.name,
+    status,
+    passed_count: finish?.passedCount ?? 0,
+    failed_count: finish?.failedCount ?? 0,
+    error_count: finish?.errorCount ?? 0,
+    total_scenarios: finish?.totalScenarios ?? input.totalScenarios,
+    started_at: input.startedAt ?? now,
+    completed_at: finish?.completedAt ?? null,
+    created_at: now,
+    updated_at: now,
+    failures: JSON.stringify(finish?.failures ?? input.failures ?? []),
+    test_suite_id: input.testSuiteId ?? null,
+    test_mode: input.testMode ?? null,
+    max_scenarios: input.maxScenarios ?? null,
+    max_turns: input.maxTurns ?? null,
+  };
 }
 
 /**
@@ -91,11 +106,7 @@ async function insertEvent(trx: Db, run: TestRun, publicUrl: string, now: number
     .where('deleted_at', 'is', null)
     .where((eb) => eb.or([eb('agent_id', '=', run.agentId), eb('agent_id', 'is', null)]))
     .execute();
-  const hooks = rows.map(toWebhook);
-  const route = resolveWebhook(
-    hooks.find((w) => w.agentId === run.agentId) ?? null,
-    hooks.find((w) => w.agentId === null) ?? null,
-  );
+  const route = routeOf(rows.map(toWebhook), run.agentId);
   const eventId = randomUUID();
   const rendered = renderEvent(standardPayload(run, now, publicUrl), now);
   await trx
@@ -140,6 +151,13 @@ async function insertEvent(trx: Db, run: TestRun, publicUrl: string, now: number
   return !blocked;
 }
 
+function routeOf(hooks: Webhook[], agentId: string): Route<Webhook> {
+  return resolveWebhook(
+    hooks.find((w) => w.agentId === agentId) ?? null,
+    hooks.find((w) => w.agentId === null) ?? null,
+  );
+}
+
 function runPassesFilter(filter: WebhookFilter | null, run: TestRun): boolean {
   const total = effectiveTotal(run.passedCount, run.failedCount, run.errorCount, run.totalScenarios);
   return filterMatches(filter, run.status as FinalRunStatus, passRate(run.passedCount, total));
@@ -157,6 +175,13 @@ export async function createFinishedRun(
   publicUrl: string,
   now: number,
 ): Promise<TestRun> {
+  const fast = ctx.hooks.runUnit
+    ? await createFinishedRunAsUnit(ctx, orgId, input, finish, publicUrl, now)
+    : null;
+  if (fast) {
+    if (fast.queued) await ctx.hooks.notifyNewWork();
+    return fast.run;
+  }
   let queued = false;
   const run = await ctx.db.transaction().execute(async (trx) => {
     const created = await insertRun(trx, orgId, input, finish.status, finish, now);
@@ -165,6 +190,205 @@ export async function createFinishedRun(
   });
   if (queued) await ctx.hooks.notifyNewWork();
   return run;
+}
+
+/**
+ * What createFinishedRunAsUnit read about an agent and the webhooks that may receive its runs. It
+ * may be kept a while because it is never trusted: each unit checks it under the write lock and
+ * falls back (dropping it) when anything changed, so keeping it only saves the reads.
+ */
+interface RouteSnapshot {
+  agent: { id: string; name: string };
+  webhooks: Webhook[];
+  state: string | null;
+  until: number;
+}
+const ROUTE_CACHE_MS = 10_000;
+const ROUTE_CACHE_MAX = 10_000;
+const routeCaches = new WeakMap<object, Map<string, RouteSnapshot>>();
+
+/** The code of a unit that found the agent or the webhooks changed since they were read. */
+const STALE = 'RUNHOOK_STALE';
+
+/**
+ * The route-relevant state of the webhooks that may receive an agent's runs (docs/delivery.md):
+ * which exist, their scope, whether and why they are off, their format and filter.
+ */
+function webhookStateSql(orgId: string, agentId: string) {
+  return sql<string>`(SELECT json_group_array(json_array(id, agent_id, is_enabled, disabled_reason, format, filter))
+    FROM (SELECT * FROM webhooks WHERE org_id = ${orgId} AND deleted_at IS NULL
+      AND (agent_id = ${agentId} OR agent_id IS NULL) ORDER BY id))`;
+}
+
+/**
+ * createFinishedRun in one message to the SQLite thread, which joins the next group commit, instead
+ * of an interactive transaction of a round trip per statement that holds the connection
+ * throughout. The agent and the webhooks are read first (all in the same group, so from one
+ * snapshot); the unit then checks, under the write lock, that neither changed since, and takes the
+ * run number, stores the run, its event and its delivery in one go. The run number is only known
+ * inside the unit: the event and the body are rendered with a placeholder number that SQLite
+ * replaces with `TR-<seq>`. Null when the check failed (something changed meanwhile): the caller
+ * then takes the interactive path, which decides afresh.
+ */
+async function createFinishedRunAsUnit(
+  ctx: Ctx,
+  orgId: string,
+  input: Omit<RunInput, 'status'>,
+  finish: RunFinish,
+  publicUrl: string,
+  now: number,
+): Promise<{ run: TestRun; queued: boolean } | null> {
+  const { db } = ctx;
+  const runUnit = ctx.hooks.runUnit as NonNullable<Ctx['hooks']['runUnit']>;
+  const cache = routeCaches.get(db) ?? new Map<string, RouteSnapshot>();
+  routeCaches.set(db, cache);
+  const cacheKey = `${orgId}:${input.agentId}`;
+  let snapshot = cache.get(cacheKey);
+  if (!snapshot || snapshot.until <= Date.now()) {
+    cache.delete(cacheKey);
+    const [agentRow, hookRows, state] = await Promise.all([
+      db
+        .selectFrom('agents')
+        .select(['id', 'name'])
+        .where('org_id', '=', orgId)
+        .where('id', '=', input.agentId)
+        .executeTakeFirst(),
+      db
+        .selectFrom('webhooks')
+        .selectAll()
+        .where('org_id', '=', orgId)
+        .where('deleted_at', 'is', null)
+        .where((eb) => eb.or([eb('agent_id', '=', input.agentId), eb('agent_id', 'is', null)]))
+        .execute(),
+      sql<{ state: string | null }>`SELECT ${webhookStateSql(orgId, input.agentId)} AS state`.execute(db),
+    ]);
+    // A missing agent is not remembered: it is answered from the database every time.
+    if (!agentRow) throw new AgentMissingError('agent not found');
+    snapshot = {
+      agent: agentRow,
+      webhooks: hookRows.map(toWebhook),
+      state: state.rows[0]?.state ?? null,
+      until: Date.now() + ROUTE_CACHE_MS,
+    };
+    if (cache.size >= ROUTE_CACHE_MAX) cache.clear();
+    cache.set(cacheKey, snapshot);
+  }
+  const { agent, state } = snapshot;
+  const id = randomUUID();
+  // A number no run has yet, as the placeholder; one that appears in what the client sent is not used.
+  const sent = JSON.stringify([input, finish, agent.name, publicUrl]);
+  let placeholder = 0;
+  for (let i = 0; i < 5 && (placeholder === 0 || sent.includes(String(placeholder))); i++) {
+    // 16 digits, below Number.MAX_SAFE_INTEGER.
+    placeholder = 1_000_000_000_000_000 + Math.floor(Math.random() * 8_000_000_000_000_000);
+  }
+  if (sent.includes(String(placeholder))) return null;
+  const draft = toRun({
+    ...runRow(id, orgId, placeholder, agent, input, finish.status, finish, now),
+    deliveries_expired_at: null,
+  });
+  const marker = formatRunId(placeholder);
+  const runId = sql<string>`(SELECT 'TR-' || printf('%05d', run_seq) FROM organizations WHERE id = ${orgId})`;
+  const withRunId = (text: string) => sql<string>`replace(${text}, ${marker}, ${runId})`;
+
+  const route = routeOf(snapshot.webhooks, agent.id);
+  const eventId = randomUUID();
+  const rendered = renderEvent(standardPayload(draft, now, publicUrl), now);
+  const statements: GuardedStatement[] = [
+    {
+      query: sql`SELECT 1 AS ok WHERE ${webhookStateSql(orgId, agent.id)} IS ${state}`.compile(db),
+      requireRow: STALE,
+    },
+    {
+      query: db
+        .updateTable('organizations')
+        .set((eb) => ({ run_seq: eb('run_seq', '+', 1) }))
+        .where('id', '=', orgId)
+        .where((eb) =>
+          eb.exists(
+            eb
+              .selectFrom('agents')
+              .select('id')
+              .where('org_id', '=', orgId)
+              .where('id', '=', agent.id)
+              .where('name', '=', agent.name),
+          ),
+        )
+        .compile(),
+      requireRow: STALE,
+    },
+    {
+      query: db
+        .insertInto('test_runs')
+        .values(
+          runRow(
+            id,
+            orgId,
+            sql<number>`(SELECT run_seq FROM organizations WHERE id = ${orgId})`,
+            agent,
+            input,
+            finish.status,
+            finish,
+            now,
+          ),
+        )
+        .returningAll()
+        .compile(),
+    },
+    {
+      query: db
+        .insertInto('events')
+        .values({
+          id: eventId,
+          org_id: orgId,
+          type: 'test_run_completed',
+          test_run_id: id,
+          payload: withRunId(rendered.payload),
+          created_at: now,
+        })
+        .compile(),
+    },
+  ];
+  let queued = false;
+  if (route.kind !== 'none' && runPassesFilter(route.webhook.filter, draft)) {
+    const { webhook } = route;
+    const blocked = route.kind === 'blocked';
+    const row = newDeliveryRow({
+      id: randomUUID(),
+      orgId,
+      eventId,
+      webhookId: webhook.id,
+      body: rendered.body(webhook.format),
+      kind: 'event',
+      status: blocked ? DELIVERY_STATUS.failed : DELIVERY_STATUS.pending,
+      nextAttemptAt: blocked ? null : now,
+      nextTrigger: ATTEMPT_TRIGGER.scheduled,
+      finalAttempt: false,
+      lease: null,
+      testRunId: id,
+      failureReason: blocked ? 'webhook_disabled' : null,
+      now,
+    });
+    statements.push({
+      query: db
+        .insertInto('deliveries')
+        .values({ ...row, body: withRunId(row.body) })
+        .compile(),
+    });
+    queued = !blocked;
+  }
+  try {
+    const results = await runUnit(statements);
+    const inserted = results[2]?.rows[0];
+    if (!inserted) throw new Error('the new test run was not returned');
+    return { run: toRun(inserted as Parameters<typeof toRun>[0]), queued };
+  } catch (err) {
+    if ((err as { code?: string }).code === STALE) {
+      cache.delete(cacheKey);
+      return null;
+    }
+    throw err;
+  }
 }
 
 export async function finishRun(

@@ -44,6 +44,15 @@ export function openSqliteStore(path: string): Store {
     dialect: 'sqlite',
     skipLocked: false,
     runBatch: (statements, { durable }) => dialect.driver.runBatch(statements, durable),
+    runUnit: (statements) =>
+      dialect.driver.runUnit(
+        statements.map((s) => ({
+          sql: s.query.sql,
+          params: s.query.parameters,
+          ...(s.requireRow !== undefined && { requireRow: s.requireRow }),
+        })),
+        true,
+      ),
     // Workers in other processes find new work by their fallback timer (at most a second).
     notifyNewWork: async () => {
       emitter.emit('work');

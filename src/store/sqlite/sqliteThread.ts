@@ -7,28 +7,61 @@
  * and awaits its rows. A query costs a message round trip (tens of microseconds) instead of
  * blocking, and SQLite's work runs on another core.
  *
- * There is still one connection: a mutex hands it to one Kysely transaction (or query) at a time,
- * as Kysely's own SqliteDriver does. Transactions begin IMMEDIATE: they take the write lock up
- * front, so two processes on one file (an API and a `runhook worker`) wait on busy_timeout instead
- * of failing a read-to-write upgrade.
+ * There is still one connection. Single queries and batches are queued as units and committed
+ * together in groups (group commit: one message and one wait for the disk for many callers); an
+ * interactive Kysely transaction holds the connection alone, as with Kysely's own SqliteDriver.
+ * Writing transactions begin IMMEDIATE: they take the write lock up front, so two processes on one
+ * file (an API and a `runhook worker`) wait on busy_timeout instead of failing a read-to-write
+ * upgrade.
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { CompiledQuery, type DatabaseConnection, type Driver, type QueryResult, SqliteDialect } from 'kysely';
+import {
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  type QueryResult,
+  SqliteDialect,
+} from 'kysely';
 
 interface Statement {
   sql: string;
   params: readonly unknown[];
+  /**
+   * When set, the statement must return a row; if it returns none the unit fails with an error
+   * carrying this code (and everything it wrote is rolled back to its savepoint).
+   */
+  requireRow?: string;
 }
 
-/** One query; or a whole transaction (`batch`), run by the thread in one go. */
-type ThreadRequest = ({ id: number } & Statement) | { id: number; batch: Statement[]; durable: boolean };
+/** One caller's work in a group: its statements run all or nothing, between a savepoint and its release. */
+interface Unit {
+  statements: Statement[];
+  durable: boolean;
+}
+
+interface ErrorInfo {
+  message: string;
+  code?: string;
+}
+
+/** A statement's outcome: the rows it returned, or (for a write without RETURNING) what it changed. */
+interface StatementResult {
+  rows: Record<string, unknown>[];
+  changes?: number;
+  lastInsertRowid?: number | bigint;
+}
+
+type UnitResult = { results: StatementResult[] } | { error: ErrorInfo };
+
+/** One statement of an interactive transaction; or a group of units, committed together. */
+type ThreadRequest = ({ id: number } & Statement) | { id: number; units: Unit[] };
 
 type ThreadReply =
   | { id: number; rows: Record<string, unknown>[] }
   | { id: number; changes: number; lastInsertRowid: number | bigint }
-  | { id: number; results: Array<{ rows: Record<string, unknown>[] }> }
-  | { id: number; error: { message: string; code?: string } };
+  | { id: number; units: UnitResult[] }
+  | { id: number; error: ErrorInfo };
 
 interface ThreadData {
   driverPath: string;
@@ -73,26 +106,92 @@ function threadMain(): void {
     }
     return stmt;
   };
-  /** A whole transaction; `durable: false` commits without waiting for the disk. */
-  const runBatch = (batch: Statement[], durable: boolean) => {
+  const errorInfo = (err: unknown): ErrorInfo => {
+    const e = err as { message?: string; code?: string };
+    return { message: String(e?.message ?? err), code: e?.code };
+  };
+  const runStatement = (q: Statement): StatementResult => {
+    const stmt = prepare(q.sql);
+    if (stmt.reader) {
+      const rows = stmt.all(q.params);
+      if (q.requireRow !== undefined && rows.length === 0) {
+        throw Object.assign(new Error(`no row: ${q.requireRow}`), { code: q.requireRow });
+      }
+      return { rows };
+    }
+    const { changes, lastInsertRowid } = stmt.run(q.params);
+    if (q.requireRow !== undefined && changes === 0) {
+      throw Object.assign(new Error(`no row: ${q.requireRow}`), { code: q.requireRow });
+    }
+    return { rows: [], changes, lastInsertRowid };
+  };
+  /**
+   * Group commit (docs/architecture.md#the-store): the units run one after another in a single
+   * transaction, each between a savepoint and its release, and are committed together: one wait for
+   * the disk however many units. A unit that fails is rolled back to its savepoint and reported
+   * alone; the others are unaffected. Nothing is reported before the COMMIT has returned, so no
+   * caller hears "done" before its writes are on disk. An error that ends the whole transaction
+   * (SQLite rolls back by itself on e.g. a full disk) fails the units run so far, and the rest are
+   * run again in a new transaction. A group of reads only takes no write lock.
+   */
+  const runGroup = (units: Unit[]): UnitResult[] => {
+    const out: UnitResult[] = new Array(units.length);
+    let readOnly = true;
+    try {
+      for (const unit of units)
+        for (const q of unit.statements) if (!prepare(q.sql).readonly) readOnly = false;
+    } catch {
+      // A statement that does not compile fails its unit below; the group takes the write lock.
+      readOnly = false;
+    }
     // The safety level can only change outside a transaction, and only this thread uses the
-    // connection, so it cannot leak into another transaction.
+    // connection, so it cannot leak into another transaction. A claim that joins a group with
+    // durable work is committed durably too.
+    const durable = units.some((u) => u.durable);
     if (!durable) db.pragma('synchronous = NORMAL');
     try {
-      db.prepare('begin immediate').run();
-      try {
-        const results = batch.map((q) => {
-          const stmt = prepare(q.sql);
-          if (stmt.reader) return { rows: stmt.all(q.params) };
-          stmt.run(q.params);
-          return { rows: [] };
-        });
-        db.prepare('commit').run();
-        return results;
-      } catch (err) {
-        if (db.inTransaction) db.prepare('rollback').run();
-        throw err;
+      let first = 0;
+      while (first < units.length) {
+        try {
+          prepare(readOnly ? 'begin' : 'begin immediate').run();
+        } catch (err) {
+          const error = errorInfo(err);
+          for (let i = first; i < units.length; i++) out[i] = { error };
+          return out;
+        }
+        let restartAt = units.length;
+        for (let i = first; i < units.length; i++) {
+          const unit = units[i] as Unit;
+          prepare('savepoint unit').run();
+          try {
+            out[i] = { results: unit.statements.map(runStatement) };
+            prepare('release unit').run();
+          } catch (err) {
+            out[i] = { error: errorInfo(err) };
+            if (db.inTransaction) {
+              prepare('rollback to unit').run();
+              prepare('release unit').run();
+            } else {
+              // SQLite ended the transaction itself: the units before this one were lost with it.
+              for (let j = first; j < i; j++) out[j] = { error: errorInfo(err) };
+              restartAt = i + 1;
+              break;
+            }
+          }
+        }
+        if (db.inTransaction) {
+          try {
+            prepare('commit').run();
+          } catch (err) {
+            if (db.inTransaction) prepare('rollback').run();
+            const error = errorInfo(err);
+            for (let j = first; j < restartAt; j++)
+              if (!('error' in (out[j] as UnitResult))) out[j] = { error };
+          }
+        }
+        first = restartAt;
       }
+      return out;
     } finally {
       if (!durable) db.pragma('synchronous = FULL');
     }
@@ -104,8 +203,8 @@ function threadMain(): void {
       return;
     }
     try {
-      if ('batch' in msg) {
-        parentPort.postMessage({ id: msg.id, results: runBatch(msg.batch, msg.durable) });
+      if ('units' in msg) {
+        parentPort.postMessage({ id: msg.id, units: runGroup(msg.units) });
         return;
       }
       const stmt = prepare(msg.sql);
@@ -116,8 +215,7 @@ function threadMain(): void {
         parentPort.postMessage({ id: msg.id, changes, lastInsertRowid });
       }
     } catch (err) {
-      const e = err as { message?: string; code?: string };
-      parentPort.postMessage({ id: msg.id, error: { message: String(e?.message ?? err), code: e?.code } });
+      parentPort.postMessage({ id: msg.id, error: errorInfo(err) });
     }
   });
 }
@@ -162,8 +260,8 @@ class SqliteThread {
     return this.#send((id) => ({ id, sql, params }));
   }
 
-  batch(batch: Statement[], durable: boolean): Promise<ThreadReply> {
-    return this.#send((id) => ({ id, batch, durable }));
+  group(units: Unit[]): Promise<ThreadReply> {
+    return this.#send((id) => ({ id, units }));
   }
 
   #send(request: (id: number) => ThreadRequest): Promise<ThreadReply> {
@@ -190,26 +288,44 @@ class SqliteThread {
   }
 }
 
-function replyError(reply: ThreadReply): Error | null {
-  return 'error' in reply
-    ? Object.assign(new Error(reply.error.message), { code: reply.error.code, name: 'SqliteError' })
-    : null;
+function toError(info: ErrorInfo): Error {
+  return Object.assign(new Error(info.message), { code: info.code, name: 'SqliteError' });
 }
 
+function replyError(reply: ThreadReply): Error | null {
+  return 'error' in reply ? toError(reply.error) : null;
+}
+
+function toQueryResult<R>(result: StatementResult): QueryResult<R> {
+  if (result.changes === undefined) return { rows: result.rows as R[] };
+  return {
+    rows: [],
+    numAffectedRows: BigInt(result.changes),
+    insertId: BigInt(result.lastInsertRowid ?? 0),
+  };
+}
+
+/**
+ * What Kysely gets from acquireConnection. Outside a transaction each query is a unit of its own
+ * and joins the next group; inside one (after beginTransaction) the connection is held
+ * exclusively and every query goes straight to the thread.
+ */
 class ThreadConnection implements DatabaseConnection {
-  constructor(readonly thread: SqliteThread) {}
+  exclusive = false;
+
+  constructor(readonly driver: ThreadSqliteDriver) {}
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-    const reply = await this.thread.query(compiled.sql, compiled.parameters);
+    if (!this.exclusive) {
+      const [result] = await this.driver.runUnit([{ sql: compiled.sql, params: compiled.parameters }], true);
+      return toQueryResult(result as StatementResult);
+    }
+    const reply = await this.driver.thread.query(compiled.sql, compiled.parameters);
     const error = replyError(reply);
     if (error) throw error;
     if ('rows' in reply) return { rows: reply.rows as R[] };
     if (!('changes' in reply)) throw new Error('unexpected reply from the SQLite thread');
-    return {
-      rows: [],
-      numAffectedRows: BigInt(reply.changes),
-      insertId: BigInt(reply.lastInsertRowid),
-    };
+    return { rows: [], numAffectedRows: BigInt(reply.changes), insertId: BigInt(reply.lastInsertRowid) };
   }
 
   // biome-ignore lint/correctness/useYield: streaming is not offered; Runhook never streams.
@@ -218,69 +334,162 @@ class ThreadConnection implements DatabaseConnection {
   }
 }
 
-/** One connection, handed out by a FIFO mutex. */
+/** Units waiting for the next group, with whoever waits for each. */
+interface QueuedUnit {
+  unit: Unit;
+  /** When it was queued (a counter): decides between the group and a waiting transaction. */
+  order: number;
+  resolve(results: StatementResult[]): void;
+  reject(err: Error): void;
+}
+
+/** Units per group at most: bounds the wait of the first for the disk and the size of a message. */
+const MAX_GROUP = 128;
+
+/**
+ * One connection, shared two ways (docs/architecture.md#the-store):
+ * - Units (a single query outside a transaction, or a `runBatch`) are queued and sent to the thread
+ *   together as a group, committed at once: one message and one wait for the disk for all of them.
+ *   A group is sent whenever the connection is free; what arrives meanwhile waits for the next.
+ * - An interactive Kysely transaction holds the connection alone, from BEGIN to COMMIT, as before.
+ * They take turns in arrival order: a transaction queued before the oldest waiting unit goes first.
+ */
 export class ThreadSqliteDriver implements Driver {
-  readonly #connection: ThreadConnection;
-  #locked = false;
-  readonly #waiting: Array<() => void> = [];
+  readonly thread: SqliteThread;
+  /** A group at the thread, or a transaction holding the connection. */
+  #busy = false;
+  #order = 0;
+  #units: QueuedUnit[] = [];
+  readonly #transactions: Array<{ order: number; start: () => void }> = [];
+  #closed = false;
 
   constructor(thread: SqliteThread) {
-    this.#connection = new ThreadConnection(thread);
+    this.thread = thread;
   }
 
   async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    if (this.#locked) await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    this.#locked = true;
-    return this.#connection;
+    return new ThreadConnection(this);
   }
 
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    if (this.#closed) throw new Error('the SQLite store is closed');
+    const conn = connection as ThreadConnection;
+    if (this.#busy) {
+      await new Promise<void>((start) => this.#transactions.push({ order: this.#order++, start }));
+    }
+    this.#busy = true;
+    conn.exclusive = true;
+    try {
+      await this.#direct('begin immediate');
+    } catch (err) {
+      this.#endTransaction(conn);
+      throw err;
+    }
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('commit'));
+    await this.#direct('commit');
+    this.#endTransaction(connection as ThreadConnection);
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('rollback'));
+    try {
+      await this.#direct('rollback');
+    } finally {
+      this.#endTransaction(connection as ThreadConnection);
+    }
   }
 
-  async releaseConnection(): Promise<void> {
-    const next = this.#waiting.shift();
-    // Handed straight to the next waiter: nobody can slip in between.
-    if (next) next();
-    else this.#locked = false;
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    // A transaction whose COMMIT or ROLLBACK failed still holds the connection: give it back.
+    const conn = connection as ThreadConnection;
+    if (conn.exclusive) {
+      await this.thread.query('rollback', []).catch(() => {});
+      this.#endTransaction(conn);
+    }
   }
 
   async destroy(): Promise<void> {
-    await this.#connection.thread.close();
+    this.#closed = true;
+    const error = new Error('the SQLite store is closed');
+    for (const q of this.#units.splice(0)) q.reject(error);
+    // Messages already posted are answered before the thread reads `close`.
+    await this.thread.close();
+  }
+
+  async #direct(sql: string): Promise<void> {
+    const error = replyError(await this.thread.query(sql, []));
+    if (error) throw error;
+  }
+
+  #endTransaction(conn: ThreadConnection): void {
+    if (!conn.exclusive) return;
+    conn.exclusive = false;
+    this.#busy = false;
+    this.#next();
+  }
+
+  /** Runs `statements` as one unit of the next group; resolves once that group has committed. */
+  runUnit(statements: Statement[], durable: boolean): Promise<StatementResult[]> {
+    if (this.#closed) return Promise.reject(new Error('the SQLite store is closed'));
+    return new Promise((resolve, reject) => {
+      this.#units.push({ unit: { statements, durable }, order: this.#order++, resolve, reject });
+      if (!this.#busy) this.#next();
+    });
+  }
+
+  /** Hands the free connection to the transaction or the group whose turn it is. */
+  #next(): void {
+    if (this.#busy) return;
+    const tx = this.#transactions[0];
+    const oldest = this.#units[0];
+    if (tx && (!oldest || tx.order < oldest.order)) {
+      this.#transactions.shift();
+      this.#busy = true;
+      tx.start();
+      return;
+    }
+    if (!oldest) return;
+    const group = this.#units.length <= MAX_GROUP ? this.#units : this.#units.slice(0, MAX_GROUP);
+    this.#units = this.#units.length <= MAX_GROUP ? [] : this.#units.slice(MAX_GROUP);
+    this.#busy = true;
+    void this.#sendGroup(group);
+  }
+
+  async #sendGroup(group: QueuedUnit[]): Promise<void> {
+    try {
+      const reply = await this.thread.group(group.map((q) => q.unit));
+      const error = replyError(reply);
+      if (error || !('units' in reply)) throw error ?? new Error('unexpected reply from the SQLite thread');
+      reply.units.forEach((result, i) => {
+        const q = group[i] as QueuedUnit;
+        if ('error' in result) q.reject(toError(result.error));
+        else q.resolve(result.results);
+      });
+    } catch (err) {
+      for (const q of group) q.reject(err as Error);
+    } finally {
+      this.#busy = false;
+      this.#next();
+    }
   }
 
   /**
-   * Runs `statements` as one IMMEDIATE transaction in a single message to the thread: one round
-   * trip however many statements, where a Kysely transaction costs one per statement plus begin
-   * and commit. Waits its turn for the connection like any transaction.
+   * Runs `statements` as one unit (all or nothing) of the next group commit: one message to the
+   * thread for the whole group however many statements, where a Kysely transaction costs one per
+   * statement plus begin and commit, and one wait for the disk for every unit in the group.
+   * Resolves only after the group has committed.
    */
   async runBatch(
     statements: readonly CompiledQuery[],
     durable: boolean,
   ): Promise<Array<{ rows: Record<string, unknown>[] }>> {
-    await this.acquireConnection();
-    try {
-      const reply = await this.#connection.thread.batch(
-        statements.map((q) => ({ sql: q.sql, params: q.parameters })),
-        durable,
-      );
-      const error = replyError(reply);
-      if (error) throw error;
-      if (!('results' in reply)) throw new Error('unexpected reply from the SQLite thread');
-      return reply.results;
-    } finally {
-      await this.releaseConnection();
-    }
+    return this.runUnit(
+      statements.map((q) => ({ sql: q.sql, params: q.parameters })),
+      durable,
+    );
   }
 }
 

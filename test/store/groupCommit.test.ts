@@ -1,0 +1,213 @@
+/**
+ * Group commit on SQLite (docs/architecture.md#the-store), on real database files: units queued
+ * together commit together, a failing unit is rolled back alone, nobody is answered before the
+ * COMMIT, and interactive transactions keep the connection to themselves.
+ *
+ * Needs dist/ for the crash test's child process: ensureBuilt() recompiles when dist/ is older than src/.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { CompiledQuery, Kysely, sql } from 'kysely';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ThreadSqliteDialect } from '../../src/store/sqlite/sqliteThread.js';
+import { ensureBuilt, ROOT } from '../helpers/cli.js';
+
+const PRAGMAS = ['journal_mode = WAL', 'synchronous = FULL', 'busy_timeout = 5000'];
+
+interface Open {
+  path: string;
+  dialect: ThreadSqliteDialect;
+  // biome-ignore lint/suspicious/noExplicitAny: a scratch schema, untyped.
+  db: Kysely<any>;
+}
+
+const dirs: string[] = [];
+const opened: Open[] = [];
+
+async function open(): Promise<Open> {
+  const dir = mkdtempSync(join(tmpdir(), 'runhook-group-'));
+  dirs.push(dir);
+  const path = join(dir, 'g.db');
+  const dialect = new ThreadSqliteDialect(path, PRAGMAS);
+  // biome-ignore lint/suspicious/noExplicitAny: a scratch schema, untyped.
+  const db = new Kysely<any>({ dialect });
+  await sql`CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL UNIQUE, tag TEXT)`.execute(db);
+  const o = { path, dialect, db };
+  opened.push(o);
+  return o;
+}
+
+const q = (text: string, ...params: unknown[]) => CompiledQuery.raw(text, params);
+
+afterEach(async () => {
+  for (const o of opened.splice(0)) await o.db.destroy().catch(() => {});
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function rowsOf(path: string): Array<{ n: number; tag: string | null }> {
+  const raw = new Database(path, { readonly: true });
+  try {
+    return raw.prepare('SELECT n, tag FROM t ORDER BY n').all() as Array<{ n: number; tag: string | null }>;
+  } finally {
+    raw.close();
+  }
+}
+
+describe('SQLite group commit', () => {
+  it('concurrent units commit; one that fails after writing is rolled back alone', async () => {
+    const { db, dialect, path } = await open();
+    const units = Array.from({ length: 40 }, (_, i) =>
+      i === 17
+        ? // Writes a row, then breaks the unique constraint: both must be gone.
+          dialect.driver.runBatch(
+            [
+              q('INSERT INTO t (n, tag) VALUES (?, ?)', 1000, 'partial'),
+              q('INSERT INTO t (n) VALUES (?)', 3),
+            ],
+            true,
+          )
+        : dialect.driver.runBatch([q('INSERT INTO t (n, tag) VALUES (?, ?)', i, `u${i}`)], i % 2 === 0),
+    );
+    const outcomes = await Promise.allSettled(units);
+    expect(outcomes.filter((o) => o.status === 'rejected')).toHaveLength(1);
+    const failed = outcomes[17] as PromiseRejectedResult;
+    expect(String(failed.reason.code)).toMatch(/SQLITE_CONSTRAINT/);
+    await db.destroy();
+    const rows = rowsOf(path);
+    expect(rows.map((r) => r.n)).toEqual(Array.from({ length: 40 }, (_, i) => i).filter((i) => i !== 17));
+    expect(rows.some((r) => r.tag === 'partial')).toBe(false);
+  });
+
+  it('a unit whose required row is missing fails with its code and leaves nothing behind', async () => {
+    const { db, dialect } = await open();
+    const a = dialect.driver.runUnit(
+      [
+        { sql: 'INSERT INTO t (n, tag) VALUES (1, ?)', params: ['first'] },
+        { sql: 'UPDATE t SET tag = ? WHERE n = 999', params: ['x'], requireRow: 'GONE' },
+      ],
+      true,
+    );
+    const b = dialect.driver.runUnit([{ sql: 'INSERT INTO t (n) VALUES (2) RETURNING n', params: [] }], true);
+    await expect(a).rejects.toMatchObject({ code: 'GONE' });
+    await expect(b).resolves.toEqual([{ rows: [{ n: 2 }] }]);
+    const left = await sql<{ n: number }>`SELECT n FROM t`.execute(db);
+    expect(left.rows).toEqual([{ n: 2 }]);
+  });
+
+  it('units run in the order they were queued, each seeing the ones before it', async () => {
+    const { dialect } = await open();
+    const next = () =>
+      dialect.driver.runBatch(
+        [q('INSERT INTO t (n) SELECT coalesce(max(n), 0) + 1 FROM t RETURNING n')],
+        true,
+      );
+    const results = await Promise.all(Array.from({ length: 100 }, next));
+    expect(results.map((r) => r[0]?.rows[0]?.n)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+  });
+
+  it('an interactive transaction holds the connection alone: queued units wait, and see nothing it rolled back', async () => {
+    const { db, dialect } = await open();
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let inside!: () => void;
+    const started = new Promise<void>((r) => {
+      inside = r;
+    });
+    const tx = db
+      .transaction()
+      .execute(async (trx) => {
+        await sql`INSERT INTO t (n, tag) VALUES (1, 'rolled back')`.execute(trx);
+        inside();
+        await held;
+        throw new Error('roll back');
+      })
+      .catch((err: Error) => err.message);
+    await started;
+    const order: string[] = [];
+    const unit = dialect.driver.runBatch([q('SELECT count(*) AS c FROM t')], true).then((r) => {
+      order.push('unit');
+      return r[0]?.rows[0]?.c;
+    });
+    const single = sql<{ c: number }>`SELECT count(*) AS c FROM t`.execute(db).then((r) => {
+      order.push('single');
+      return r.rows[0]?.c;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(order).toEqual([]);
+    release();
+    expect(await tx).toBe('roll back');
+    expect(await unit).toBe(0);
+    expect(await single).toBe(0);
+  });
+
+  it('closing the store answers or refuses every queued unit; every answered one is on disk', async () => {
+    const { db, dialect, path } = await open();
+    const units = Array.from({ length: 300 }, (_, i) =>
+      dialect.driver.runBatch([q('INSERT INTO t (n) VALUES (?)', i)], true).then(
+        () => i,
+        () => null,
+      ),
+    );
+    await new Promise((r) => setImmediate(r));
+    await db.destroy();
+    const acked = (await Promise.all(units)).filter((n): n is number => n !== null);
+    expect(acked.length).toBeGreaterThan(0);
+    const stored = new Set(rowsOf(path).map((r) => r.n));
+    for (const n of acked) expect(stored.has(n)).toBe(true);
+    await expect(dialect.driver.runBatch([q('SELECT 1')], true)).rejects.toThrow(/closed/);
+  });
+
+  describe('crash', () => {
+    beforeAll(() => ensureBuilt(), 120_000);
+
+    it('SIGKILL right after acknowledgements: every acknowledged unit is in the file', async () => {
+      const { path, db } = await open();
+      await db.destroy();
+      // A child writes 64 units at a time, prints each one as soon as it is acknowledged, and
+      // kills itself in the same tick as its 500th acknowledgement, while units (of 50 kB each, so a
+      // group takes a while to write) are in flight.
+      const program = `
+        import { writeSync } from 'node:fs';
+        import { CompiledQuery } from 'kysely';
+        import { ThreadSqliteDialect } from ${JSON.stringify(join(ROOT, 'dist/src/store/sqlite/sqliteThread.js'))};
+        const d = new ThreadSqliteDialect(${JSON.stringify(path)}, ${JSON.stringify(PRAGMAS)});
+        let n = 0;
+        const one = async () => {
+          for (;;) {
+            const i = n++;
+            await d.driver.runBatch([CompiledQuery.raw('INSERT INTO t (n, tag) VALUES (?, ?)', [i, 'x'.repeat(50_000)])], true);
+            writeSync(1, i + '\\n');
+            if (i >= 500) process.kill(process.pid, 'SIGKILL');
+          }
+        };
+        for (let k = 0; k < 64; k++) void one();
+      `;
+      // A file, not `-e`: the SQLite thread would inherit `--input-type=module`.
+      const script = join(ROOT, 'dist', `groupCommitChild-${process.pid}.mjs`);
+      writeFileSync(script, program);
+      const child = spawn(process.execPath, [script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+      const exited = new Promise((r) => child.once('exit', r));
+      const acked: number[] = [];
+      let text = '';
+      await new Promise<void>((resolve) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          text += chunk.toString();
+          const lines = text.split('\n');
+          text = lines.pop() ?? '';
+          for (const l of lines) acked.push(Number(l));
+        });
+        void exited.then(() => resolve());
+      });
+      await exited;
+      rmSync(script, { force: true });
+      expect(child.signalCode).toBe('SIGKILL');
+      const stored = new Set(rowsOf(path).map((r) => r.n));
+      for (const n of acked) expect(stored.has(n)).toBe(true);
+    }, 60_000);
+  });
+});
