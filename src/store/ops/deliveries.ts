@@ -49,7 +49,11 @@ export async function getDelivery({ db }: Ctx, orgId: string, id: string): Promi
     db.selectFrom('events').selectAll().where('id', '=', row.event_id).executeTakeFirstOrThrow(),
     db.selectFrom('attempts').selectAll().where('delivery_id', '=', id).orderBy('attempt_number').execute(),
   ]);
-  return { delivery: toDelivery(row), event: toEvent(event), attempts: attempts.map(toAttempt) };
+  return {
+    delivery: toDelivery(row),
+    event: toEvent(event),
+    attempts: attempts.map((a) => toAttempt(a, row.body)),
+  };
 }
 
 export async function redeliver(ctx: Ctx, orgId: string, id: string, now: number): Promise<Delivery | null> {

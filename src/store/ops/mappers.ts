@@ -4,6 +4,7 @@ import {
   type Agent,
   type ApiKey,
   type Attempt,
+  type AttemptRequest,
   type AttemptTrigger,
   DELIVERY_STATUS,
   type Delivery,
@@ -167,7 +168,23 @@ function impliedFailureReason(r: Selectable<DeliveriesTable>): FailureReason {
   return numOrNull(r.last_http_status) === 410 ? 'gone' : 'attempts_exhausted';
 }
 
-export function toAttempt(r: Selectable<AttemptsTable>): Attempt {
+/**
+ * An attempt's request as stored (docs/architecture.md#attempt-rows): its URL and headers. The
+ * body is not repeated, since every attempt sends its delivery's body, which the delivery row
+ * keeps; reading fills it back in. Rows written before keep their own copy and read as they are.
+ */
+export function attemptRequestText(request: Pick<AttemptRequest, 'url' | 'headers'>): string {
+  return JSON.stringify({ url: request.url, headers: request.headers });
+}
+
+function attemptRequest(text: string, deliveryBody: string): AttemptRequest {
+  const stored = JSON.parse(text) as { url: string; headers: Record<string, string>; body?: string };
+  if (stored.body !== undefined) return stored as AttemptRequest;
+  return { url: stored.url, headers: stored.headers, body: deliveryBody };
+}
+
+/** An attempt row of the delivery whose body is `deliveryBody`. */
+export function toAttempt(r: Selectable<AttemptsTable>, deliveryBody: string): Attempt {
   return {
     id: r.id,
     deliveryId: r.delivery_id,
@@ -178,7 +195,7 @@ export function toAttempt(r: Selectable<AttemptsTable>): Attempt {
     httpStatus: numOrNull(r.http_status),
     errorClass: r.error_class as ErrorClass | null,
     errorMessage: r.error_message,
-    request: JSON.parse(r.request),
+    request: attemptRequest(r.request, deliveryBody),
     response: r.response === null ? null : JSON.parse(r.response),
   };
 }

@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { type CompiledQuery, sql } from 'kysely';
 import { DELIVERY_STATUS, ERROR_CLASS } from '../../domain/types.js';
 import { type Ctx, type DialectHooks, indexedBy } from './context.js';
+import { attemptRequestText } from './mappers.js';
 
 /** At most this many lost leases are recorded per claim; the next claims take the rest. */
 const BATCH = 100;
@@ -33,7 +34,7 @@ export async function recordLostAttempts(
     // The dead worker's last claim or renewal: its lease ran leaseMs from then (workers of one
     // deployment share RUNHOOK_CLAIM_LEASE).
     const startedAt = Math.min(now, Math.max(0, leaseUntil - leaseMs));
-    const request = JSON.stringify({ url: d.url ?? '', headers: {}, body: d.body });
+    const request = attemptRequestText({ url: d.url ?? '', headers: {} });
     const message = `the worker ${d.lease_owner} stopped before recording this attempt's outcome; its lease ran out`;
     const guard = sql`id = ${d.id} AND lease_owner = ${d.lease_owner} AND lease_until < ${now}`;
     statements.push(
@@ -61,10 +62,9 @@ export function lostLeasesQuery(hooks: DialectHooks, workerId: string, now: numb
     lease_until: number | string;
     attempt_count: number | string;
     next_trigger: string;
-    body: string;
     url: string | null;
   }>`
-    SELECT d.id, d.lease_owner, d.lease_until, d.attempt_count, d.next_trigger, d.body, w.url
+    SELECT d.id, d.lease_owner, d.lease_until, d.attempt_count, d.next_trigger, w.url
     FROM deliveries d ${indexedBy(hooks, 'deliveries_lease')} LEFT JOIN webhooks w ON w.id = d.webhook_id
     WHERE d.lease_until < ${now} AND d.lease_owner IS NOT NULL AND d.lease_owner <> ${workerId}
       AND d.status = ${sql.lit(DELIVERY_STATUS.pending)}

@@ -1,4 +1,4 @@
-import { type CompiledQuery, sql } from 'kysely';
+import { CompiledQuery } from 'kysely';
 import {
   ATTEMPT_TRIGGER,
   DELIVERY_STATUS,
@@ -7,58 +7,115 @@ import {
 } from '../../domain/types.js';
 import type { DeliveryResult } from '../store.js';
 import type { Ctx } from './context.js';
-
-const CHUNK = 200;
+import { attemptRequestText } from './mappers.js';
 
 /**
  * Writes a batch of outcomes in one transaction: the attempts, the deliveries' new state, and
- * each webhook's `consecutive_failures` / `last_triggered_at` / `is_enabled`. Three statements per
- * chunk whatever its size, all sent as one batch: this is the group commit that keeps the hot
+ * each webhook's `consecutive_failures` / `last_triggered_at` / `is_enabled`. Three statements
+ * whatever the batch's size, all sent as one batch: this is the group commit that keeps the hot
  * path fast.
+ *
+ * Each statement takes its rows as one JSON array parameter (rows as arrays, read by position), so
+ * its SQL text never changes: it is written once per dialect, not compiled per batch, and the
+ * database prepares it once (docs/architecture.md#group-commit).
  */
-export async function recordResults({ db, hooks }: Ctx, results: DeliveryResult[]): Promise<void> {
+export async function recordResults({ hooks }: Ctx, results: DeliveryResult[]): Promise<void> {
   if (results.length === 0) return;
+  const text = statementsFor(hooks.dialect);
+  const attempts: unknown[] = [];
+  const deliveries: unknown[] = [];
+  for (const r of results) {
+    const a = r.attempt;
+    if (a) {
+      attempts.push([
+        a.id,
+        a.deliveryId,
+        a.attemptNumber,
+        a.trigger,
+        a.startedAt,
+        a.responseTimeMs,
+        a.httpStatus,
+        a.errorClass,
+        a.errorMessage,
+        // Without the body: it is the delivery's (mappers.ts, attemptRequestText).
+        attemptRequestText(a.request),
+        a.response === null ? null : JSON.stringify(a.response),
+      ]);
+    }
+    const o = r.outcome;
+    deliveries.push([
+      r.deliveryId,
+      statusAfter(o),
+      a ? 1 : 0,
+      o.kind === 'retry' ? 1 : 0,
+      o.kind === 'retry' ? o.at : null,
+      r.leaseOwner,
+      a?.httpStatus ?? null,
+      a?.responseTimeMs ?? null,
+      r.finishedAt,
+      o.kind === 'failed' ? o.reason : null,
+    ]);
+  }
   const statements: CompiledQuery[] = [];
-  for (let i = 0; i < results.length; i += CHUNK) {
-    const chunk = results.slice(i, i + CHUNK);
-    const attempts = chunk.flatMap((r) =>
-      r.attempt
-        ? [
-            {
-              id: r.attempt.id,
-              delivery_id: r.attempt.deliveryId,
-              attempt_number: r.attempt.attemptNumber,
-              trigger: r.attempt.trigger,
-              started_at: r.attempt.startedAt,
-              response_time_ms: r.attempt.responseTimeMs,
-              http_status: r.attempt.httpStatus,
-              error_class: r.attempt.errorClass,
-              error_message: r.attempt.errorMessage,
-              request: JSON.stringify(r.attempt.request),
-              response: r.attempt.response === null ? null : JSON.stringify(r.attempt.response),
-            },
-          ]
-        : [],
-    );
-    if (attempts.length > 0) statements.push(db.insertInto('attempts').values(attempts).compile());
+  if (attempts.length > 0) statements.push(CompiledQuery.raw(text.attempts, [JSON.stringify(attempts)]));
+  statements.push(CompiledQuery.raw(text.deliveries, [JSON.stringify(deliveries)]));
+  const perWebhook = summariseWebhooks(results);
+  if (perWebhook.length > 0) {
+    const rows = perWebhook.map((w) => [
+      w.webhookId,
+      w.reset ? 1 : 0,
+      w.failures,
+      w.lastTriggeredAt,
+      w.disable ? 1 : 0,
+      w.failedDeliveries,
+      w.firstFailureAt,
+    ]);
+    statements.push(CompiledQuery.raw(text.webhooks, [JSON.stringify(rows)]));
+  }
+  await hooks.runBatch(statements, { durable: true });
+}
 
-    const values = chunk.map(
-      (
-        r,
-      ) => sql`(CAST(${r.deliveryId} AS text), CAST(${statusAfter(r.outcome)} AS text), CAST(${r.attempt ? 1 : 0} AS integer),
-        CAST(${r.outcome.kind === 'retry' ? 1 : 0} AS integer), CAST(${r.outcome.kind === 'retry' ? r.outcome.at : null} AS bigint), CAST(${r.leaseOwner} AS text),
-        CAST(${r.attempt?.httpStatus ?? null} AS integer), CAST(${r.attempt?.responseTimeMs ?? null} AS integer),
-        CAST(${r.finishedAt} AS bigint), CAST(${r.outcome.kind === 'failed' ? r.outcome.reason : null} AS text))`,
-    );
-    statements.push(
-      sql`
-      WITH v(id, status, add_attempt, add_retry, next_at, owner, http_status, rt, done_at, failure_reason) AS (VALUES ${sql.join(values)})
+interface RecordStatements {
+  attempts: string;
+  deliveries: string;
+  webhooks: string;
+}
+
+const STATEMENTS = new Map<string, RecordStatements>();
+
+/** The three statements' SQL text for a dialect, written once. */
+function statementsFor(dialect: 'sqlite' | 'postgres'): RecordStatements {
+  let text = STATEMENTS.get(dialect);
+  if (!text) {
+    text = recordStatements(dialect);
+    STATEMENTS.set(dialect, text);
+  }
+  return text;
+}
+
+function recordStatements(dialect: 'sqlite' | 'postgres'): RecordStatements {
+  // The rows of the JSON array parameter, each as `e.value` (a JSON array), on either database.
+  const rows = dialect === 'sqlite' ? 'json_each(?) AS e' : 'jsonb_array_elements(CAST($1 AS jsonb)) AS e';
+  const col = (i: number, type: 'text' | 'integer' | 'bigint') => `CAST(e.value->>${i} AS ${type})`;
+  return {
+    attempts: `
+      INSERT INTO attempts (id, delivery_id, attempt_number, trigger, started_at, response_time_ms,
+                            http_status, error_class, error_message, request, response)
+      SELECT ${col(0, 'text')}, ${col(1, 'text')}, ${col(2, 'integer')}, ${col(3, 'text')}, ${col(4, 'bigint')},
+             ${col(5, 'integer')}, ${col(6, 'integer')}, ${col(7, 'text')}, ${col(8, 'text')}, ${col(9, 'text')},
+             ${col(10, 'text')}
+      FROM ${rows}`,
+    deliveries: `
+      WITH v(id, status, add_attempt, add_retry, next_at, owner, http_status, rt, done_at, failure_reason) AS (
+        SELECT ${col(0, 'text')}, ${col(1, 'text')}, ${col(2, 'integer')}, ${col(3, 'integer')}, ${col(4, 'bigint')},
+               ${col(5, 'text')}, ${col(6, 'integer')}, ${col(7, 'integer')}, ${col(8, 'bigint')}, ${col(9, 'text')}
+        FROM ${rows})
       UPDATE deliveries SET
         status = v.status,
         attempt_count = deliveries.attempt_count + v.add_attempt,
         retries_done = deliveries.retries_done + v.add_retry,
         next_attempt_at = v.next_at,
-        next_trigger = ${sql.lit(ATTEMPT_TRIGGER.scheduled)},
+        next_trigger = '${ATTEMPT_TRIGGER.scheduled}',
         final_attempt = 0,
         lease_owner = NULL,
         lease_until = NULL,
@@ -67,41 +124,29 @@ export async function recordResults({ db, hooks }: Ctx, results: DeliveryResult[
         updated_at = v.done_at,
         failure_reason = v.failure_reason
       FROM v
-      WHERE deliveries.id = v.id AND deliveries.lease_owner = v.owner`.compile(db),
-    );
-
-    const perWebhook = summariseWebhooks(chunk);
-    if (perWebhook.length > 0) {
-      const wv = perWebhook.map(
-        (
-          w,
-        ) => sql`(CAST(${w.webhookId} AS text), CAST(${w.reset ? 1 : 0} AS integer), CAST(${w.failures} AS integer),
-          CAST(${w.lastTriggeredAt} AS bigint), CAST(${w.disable ? 1 : 0} AS integer),
-          CAST(${w.failedDeliveries} AS integer), CAST(${w.firstFailureAt} AS bigint))`,
-      );
-      statements.push(
-        sql`
-        WITH v(id, reset, failures, triggered_at, disable, failed_deliveries, first_failure) AS (VALUES ${sql.join(wv)})
-        UPDATE webhooks SET
-          consecutive_failures = CASE WHEN v.reset = 1 THEN v.failures ELSE webhooks.consecutive_failures + v.failures END,
-          -- The failure streak auto-disable reads (docs/receiving-webhooks.md#when-your-endpoint-fails).
-          failed_streak = CASE WHEN v.reset = 1 THEN v.failed_deliveries ELSE webhooks.failed_streak + v.failed_deliveries END,
-          failing_since = CASE WHEN v.reset = 1 THEN v.first_failure
-                               ELSE COALESCE(webhooks.failing_since, v.first_failure) END,
-          last_triggered_at = CASE WHEN webhooks.last_triggered_at IS NULL OR webhooks.last_triggered_at < v.triggered_at
-                                   THEN v.triggered_at ELSE webhooks.last_triggered_at END,
-          is_enabled = CASE WHEN v.disable = 1 THEN 0 ELSE webhooks.is_enabled END,
-          -- A 410 turns the webhook off with reason gone, dated, its probes starting from here.
-          disabled_reason = CASE WHEN v.disable = 1 AND webhooks.is_enabled = 1 THEN 'gone' ELSE webhooks.disabled_reason END,
-          disabled_at = CASE WHEN v.disable = 1 AND webhooks.is_enabled = 1 THEN v.triggered_at ELSE webhooks.disabled_at END,
-          probe_count = CASE WHEN v.disable = 1 AND webhooks.is_enabled = 1 THEN 0 ELSE webhooks.probe_count END,
-          next_probe_at = CASE WHEN v.disable = 1 AND webhooks.is_enabled = 1 THEN NULL ELSE webhooks.next_probe_at END
-        FROM v
-        WHERE webhooks.id = v.id`.compile(db),
-      );
-    }
-  }
-  await hooks.runBatch(statements, { durable: true });
+      WHERE deliveries.id = v.id AND deliveries.lease_owner = v.owner`,
+    webhooks: `
+      WITH v(id, reset, failures, triggered_at, disable, failed_deliveries, first_failure) AS (
+        SELECT ${col(0, 'text')}, ${col(1, 'integer')}, ${col(2, 'integer')}, ${col(3, 'bigint')}, ${col(4, 'integer')},
+               ${col(5, 'integer')}, ${col(6, 'bigint')}
+        FROM ${rows})
+      UPDATE webhooks SET
+        consecutive_failures = CASE WHEN v.reset = 1 THEN v.failures ELSE webhooks.consecutive_failures + v.failures END,
+        -- The failure streak auto-disable reads (docs/receiving-webhooks.md#when-your-endpoint-fails).
+        failed_streak = CASE WHEN v.reset = 1 THEN v.failed_deliveries ELSE webhooks.failed_streak + v.failed_deliveries END,
+        failing_since = CASE WHEN v.reset = 1 THEN v.first_failure
+                             ELSE COALESCE(webhooks.failing_since, v.first_failure) END,
+        last_triggered_at = CASE WHEN webhooks.last_triggered_at IS NULL OR webhooks.last_triggered_at < v.triggered_at
+                                 THEN v.triggered_at ELSE webhooks.last_triggered_at END,
+        is_enabled = CASE WHEN v.disable = 1 THEN 0 ELSE webhooks.is_enabled END,
+        -- A 410 turns the webhook off with reason gone, dated, its probes starting from here.
+        disabled_reason = CASE WHEN v.disable = 1 AND webhooks.is_enabled = 1 THEN 'gone' ELSE webhooks.disabled_reason END,
+        disabled_at = CASE WHEN v.disable = 1 AND webhooks.is_enabled = 1 THEN v.triggered_at ELSE webhooks.disabled_at END,
+        probe_count = CASE WHEN v.disable = 1 AND webhooks.is_enabled = 1 THEN 0 ELSE webhooks.probe_count END,
+        next_probe_at = CASE WHEN v.disable = 1 AND webhooks.is_enabled = 1 THEN NULL ELSE webhooks.next_probe_at END
+      FROM v
+      WHERE webhooks.id = v.id`,
+  };
 }
 
 /** The delivery's status once this outcome is applied: a retry keeps it pending. */
