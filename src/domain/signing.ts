@@ -2,7 +2,7 @@
  * Request signing (docs/receiving-webhooks.md#checking-the-signature): Standard Webhooks `webhook-signature`, `X-Runhook-Signature`
  * and TestCLIX's `X-Clix-Signature`, plus the full header set of a delivery attempt.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { WebhookFormat } from './types.js';
 
 const WHSEC_PREFIX = 'whsec_';
@@ -17,6 +17,27 @@ export function signingKey(secret: string): Buffer {
   return Buffer.from(secret, 'utf8');
 }
 
+/** How many secrets' HMAC keys are kept ready (see hmacKey). */
+const KEY_CACHE_SIZE = 1_000;
+const keys = new Map<string, KeyObject>();
+
+/**
+ * The HMAC key of a secret as a key object, decoded once and kept (bounded, least recently used
+ * out): every attempt signs with the same few secrets. Keyed by the secret itself, held in memory
+ * only, like the opened secrets it comes from (docs/architecture.md#secrets-in-memory).
+ */
+function hmacKey(secret: string): KeyObject {
+  let key = keys.get(secret);
+  if (key !== undefined) {
+    keys.delete(secret);
+  } else {
+    key = createSecretKey(signingKey(secret));
+    if (keys.size >= KEY_CACHE_SIZE) keys.delete(keys.keys().next().value as string);
+  }
+  keys.set(secret, key);
+  return key;
+}
+
 /**
  * `webhook-signature` value: one `v1,<base64 HMAC-SHA256(key, "<id>.<ts>.<body>")>` per secret,
  * space-separated (several secrets during a rotation).
@@ -29,18 +50,18 @@ export function standardWebhookSignature(
 ): string {
   const signed = `${msgId}.${timestampSec}.${body}`;
   return secrets
-    .map((secret) => `v1,${createHmac('sha256', signingKey(secret)).update(signed, 'utf8').digest('base64')}`)
+    .map((secret) => `v1,${createHmac('sha256', hmacKey(secret)).update(signed, 'utf8').digest('base64')}`)
     .join(' ');
 }
 
 /** `X-Runhook-Signature` value: `sha256=<hex HMAC-SHA256(key, body)>`. */
 export function runhookSignature(secret: string, body: string): string {
-  return `sha256=${createHmac('sha256', signingKey(secret)).update(body, 'utf8').digest('hex')}`;
+  return `sha256=${createHmac('sha256', hmacKey(secret)).update(body, 'utf8').digest('hex')}`;
 }
 
 /** `X-Clix-Signature` value: hex HMAC-SHA1(key, body), as TestCLIX sends it. */
 export function clixSignature(secret: string, body: string): string {
-  return createHmac('sha1', signingKey(secret)).update(body, 'utf8').digest('hex');
+  return createHmac('sha1', hmacKey(secret)).update(body, 'utf8').digest('hex');
 }
 
 /**

@@ -8,8 +8,24 @@ export interface SecretBox {
   open(sealed: string): string;
 }
 
+/**
+ * How many opened secrets a box remembers. Every send opens its webhook's secret; remembering
+ * them saves an AES-GCM decryption per attempt (docs/architecture.md#secrets-in-memory).
+ */
+const OPENED_CACHE_SIZE = 1_000;
+
 export function createSecretBox(secretKey: string): SecretBox {
   const key = Buffer.from(hkdfSync('sha256', secretKey, 'runhook', 'webhook-secrets v1', 32));
+  // Keyed by the sealed text, whose IV is new on every seal: a changed or rotated secret is a new
+  // key and misses; the replaced entry ages out. Least recently used first out (Map order).
+  const opened = new Map<string, string>();
+  const decrypt = (sealed: string): string => {
+    if (!sealed.startsWith('v1:')) throw new Error('unknown secret encoding');
+    const raw = Buffer.from(sealed.slice(3), 'base64');
+    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+    decipher.setAuthTag(raw.subarray(12, 28));
+    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+  };
   return {
     seal(plain) {
       const iv = randomBytes(12);
@@ -18,11 +34,15 @@ export function createSecretBox(secretKey: string): SecretBox {
       return `v1:${Buffer.concat([iv, cipher.getAuthTag(), data]).toString('base64')}`;
     },
     open(sealed) {
-      if (!sealed.startsWith('v1:')) throw new Error('unknown secret encoding');
-      const raw = Buffer.from(sealed.slice(3), 'base64');
-      const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
-      decipher.setAuthTag(raw.subarray(12, 28));
-      return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+      let plain = opened.get(sealed);
+      if (plain !== undefined) {
+        opened.delete(sealed);
+      } else {
+        plain = decrypt(sealed);
+        if (opened.size >= OPENED_CACHE_SIZE) opened.delete(opened.keys().next().value as string);
+      }
+      opened.set(sealed, plain);
+      return plain;
     },
   };
 }
