@@ -184,7 +184,7 @@ export async function allSucceeded(client: pg.Client, total: number, timeoutMs: 
   expect(c).toMatchObject({ succeeded: total, failed: 0, pending: 0 });
 }
 
-/** How many `delivery attempt` log lines a worker process printed (RUNHOOK_LOG_LEVEL=info). */
+/** How many `delivery attempt` log lines a worker process printed (RUNHOOK_LOG_LEVEL=debug: successes are debug lines). */
 export function attemptsLogged(p: Spawned): number {
   return p
     .output()

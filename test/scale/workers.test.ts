@@ -52,7 +52,7 @@ describe.skipIf(!scaleBackend)('several worker processes on one PostgreSQL datab
       await finishRuns(ctx, tenants, EVENTS / 2);
       // info: each process logs its attempts, which shows that every worker took a share.
       const procs = Array.from({ length: workers }, () =>
-        processes.start(['worker'], { RUNHOOK_DATABASE_URL: ctx!.db.url, RUNHOOK_LOG_LEVEL: 'info' }),
+        processes.start(['worker'], { RUNHOOK_DATABASE_URL: ctx!.db.url, RUNHOOK_LOG_LEVEL: 'debug' }),
       );
       await Promise.all(procs.map((p) => p.waitForOutput('started')));
       await finishRuns(ctx, tenants, EVENTS / 2);
