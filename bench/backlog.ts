@@ -50,7 +50,7 @@ export async function createOneRun(
   store: Store,
   org: BacklogOrg & { next: number },
   publicUrl: string,
-): Promise<{ id: string; createdAt: number }> {
+): Promise<{ id: string; createdAt: number; committedAt: number }> {
   const now = Date.now();
   // Each organization's runs go round its agents, so all webhooks get the same share.
   const agent = org.agents[org.next++ % org.agents.length] as BacklogAgent;
@@ -68,7 +68,8 @@ export async function createOneRun(
     publicUrl,
     now,
   );
-  return { id: run.id, createdAt: now };
+  // The store answers right after its COMMIT (and, on PostgreSQL, the NOTIFY that follows it).
+  return { id: run.id, createdAt: now, committedAt: Date.now() };
 }
 
 /** The rows production stores for a finished `run` whose agent has its own standard webhook. */

@@ -347,12 +347,23 @@ async function main(): Promise<void> {
     process.stdout.write(
       `\nRunhook benchmark: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, concurrency ${CONCURRENCY}, ` +
         `${ORGANIZATIONS * AGENTS_PER_ORGANIZATION} webhooks, log level ${LOG_LEVEL}, phases ${[...phases].join(',')}\n` +
-        `latency: ${LATENCY_RATE} events/s for ${LATENCY_SECONDS} s, event creation → receipt\n\n`,
+        `latency: ${LATENCY_RATE} events/s for ${LATENCY_SECONDS} s, event creation → receipt, and commit → receipt\n\n`,
     );
     const rows: string[][] = [
-      ['', 'deliveries/s', 'ratio', 'p50 ms', 'p99 ms', 'max ms', 'events', 'attempts logged'],
+      [
+        '',
+        'deliveries/s',
+        'ratio',
+        'p50 ms',
+        'p99 ms',
+        'max ms',
+        'commit p50/p99 ms',
+        'events',
+        'attempts logged',
+      ],
     ];
-    if (raw) rows.push(['raw undici Pool', fmt(raw.rps), '1.00', '-', '-', '-', String(raw.requests), '-']);
+    if (raw)
+      rows.push(['raw undici Pool', fmt(raw.rps), '1.00', '-', '-', '-', '-', String(raw.requests), '-']);
     for (const r of [sqlite, postgres]) {
       if (!r) continue;
       rows.push([
@@ -362,6 +373,7 @@ async function main(): Promise<void> {
         fmt(r.p50Ms),
         fmt(r.p99Ms),
         fmt(r.maxMs),
+        `${fmt(r.commitP50Ms)} / ${fmt(r.commitP99Ms)}`,
         `${r.runs}+${r.latencyEvents}`,
         String(r.attemptsLogged),
       ]);
@@ -454,6 +466,10 @@ async function main(): Promise<void> {
     put('p99_ms', sqlite?.p99Ms);
     put('postgres_p50_ms', postgres?.p50Ms);
     put('postgres_p99_ms', postgres?.p99Ms);
+    put('commit_p50_ms', sqlite?.commitP50Ms);
+    put('commit_p99_ms', sqlite?.commitP99Ms);
+    put('postgres_commit_p50_ms', postgres?.commitP50Ms);
+    put('postgres_commit_p99_ms', postgres?.commitP99Ms);
     put('raw_cpu_us_per_request', raw?.cpuUsPerRequest, 1);
     put('cpu_us_per_delivery', sqlite?.cpuUsPerDelivery, 1);
     put('postgres_cpu_us_per_delivery', postgres?.cpuUsPerDelivery, 1);
