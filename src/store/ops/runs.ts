@@ -106,49 +106,51 @@ async function insertEvent(trx: Db, run: TestRun, publicUrl: string, now: number
     .where('deleted_at', 'is', null)
     .where((eb) => eb.or([eb('agent_id', '=', run.agentId), eb('agent_id', 'is', null)]))
     .execute();
-  const route = routeOf(rows.map(toWebhook), run.agentId);
-  const eventId = randomUUID();
+  const out = eventRows(run, routeOf(rows.map(toWebhook), run.agentId), publicUrl, now);
+  await trx.insertInto('events').values(out.event).execute();
+  if (out.delivery) await trx.insertInto('deliveries').values(out.delivery).execute();
+  return out.queued;
+}
+
+/**
+ * A finished run's event row and, when its route sends it, its delivery row (pending, or failed
+ * at once for a webhook the system turned off); `queued` when there is something to send. One
+ * reading for the interactive path and the one-unit path.
+ */
+function eventRows(run: TestRun, route: Route<Webhook>, publicUrl: string, now: number) {
   const rendered = renderEvent(standardPayload(run, now, publicUrl), now);
-  await trx
-    .insertInto('events')
-    .values({
-      id: eventId,
-      org_id: run.orgId,
-      type: 'test_run_completed',
-      test_run_id: run.id,
-      payload: rendered.payload,
-      created_at: now,
-    })
-    .execute();
-  if (route.kind === 'none') return false;
+  const event = {
+    id: randomUUID(),
+    org_id: run.orgId,
+    type: 'test_run_completed' as const,
+    test_run_id: run.id,
+    payload: rendered.payload,
+    created_at: now,
+  };
+  if (route.kind === 'none') return { event, delivery: null, queued: false };
   const { webhook } = route;
   // A webhook whose filter leaves the run out means no delivery at all: no fallback to the org's.
-  if (!runPassesFilter(webhook.filter, run)) return false;
+  if (!runPassesFilter(webhook.filter, run)) return { event, delivery: null, queued: false };
   // A webhook the system turned off gets the delivery too, failed at once and never sent: the
   // history shows what was missed, and recover resends it once the endpoint is back.
   const blocked = route.kind === 'blocked';
-  await trx
-    .insertInto('deliveries')
-    .values(
-      newDeliveryRow({
-        id: randomUUID(),
-        orgId: run.orgId,
-        eventId,
-        webhookId: webhook.id,
-        body: rendered.body(webhook.format),
-        kind: 'event',
-        status: blocked ? DELIVERY_STATUS.failed : DELIVERY_STATUS.pending,
-        nextAttemptAt: blocked ? null : now,
-        nextTrigger: ATTEMPT_TRIGGER.scheduled,
-        finalAttempt: false,
-        lease: null,
-        testRunId: run.id,
-        failureReason: blocked ? 'webhook_disabled' : null,
-        now,
-      }),
-    )
-    .execute();
-  return !blocked;
+  const delivery = newDeliveryRow({
+    id: randomUUID(),
+    orgId: run.orgId,
+    eventId: event.id,
+    webhookId: webhook.id,
+    body: rendered.body(webhook.format),
+    kind: 'event',
+    status: blocked ? DELIVERY_STATUS.failed : DELIVERY_STATUS.pending,
+    nextAttemptAt: blocked ? null : now,
+    nextTrigger: ATTEMPT_TRIGGER.scheduled,
+    finalAttempt: false,
+    lease: null,
+    testRunId: run.id,
+    failureReason: blocked ? 'webhook_disabled' : null,
+    now,
+  });
+  return { event, delivery, queued: !blocked };
 }
 
 function routeOf(hooks: Webhook[], agentId: string): Route<Webhook> {
@@ -291,9 +293,7 @@ async function createFinishedRunAsUnit(
   const runId = sql<string>`(SELECT 'TR-' || printf('%05d', run_seq) FROM organizations WHERE id = ${orgId})`;
   const withRunId = (text: string) => sql<string>`replace(${text}, ${marker}, ${runId})`;
 
-  const route = routeOf(snapshot.webhooks, agent.id);
-  const eventId = randomUUID();
-  const rendered = renderEvent(standardPayload(draft, now, publicUrl), now);
+  const rows = eventRows(draft, routeOf(snapshot.webhooks, agent.id), publicUrl, now);
   const statements: GuardedStatement[] = [
     {
       query: sql`SELECT 1 AS ok WHERE ${webhookStateSql(orgId, agent.id)} IS ${state}`.compile(db),
@@ -338,50 +338,23 @@ async function createFinishedRunAsUnit(
     {
       query: db
         .insertInto('events')
-        .values({
-          id: eventId,
-          org_id: orgId,
-          type: 'test_run_completed',
-          test_run_id: id,
-          payload: withRunId(rendered.payload),
-          created_at: now,
-        })
+        .values({ ...rows.event, payload: withRunId(rows.event.payload) })
         .compile(),
     },
   ];
-  let queued = false;
-  if (route.kind !== 'none' && runPassesFilter(route.webhook.filter, draft)) {
-    const { webhook } = route;
-    const blocked = route.kind === 'blocked';
-    const row = newDeliveryRow({
-      id: randomUUID(),
-      orgId,
-      eventId,
-      webhookId: webhook.id,
-      body: rendered.body(webhook.format),
-      kind: 'event',
-      status: blocked ? DELIVERY_STATUS.failed : DELIVERY_STATUS.pending,
-      nextAttemptAt: blocked ? null : now,
-      nextTrigger: ATTEMPT_TRIGGER.scheduled,
-      finalAttempt: false,
-      lease: null,
-      testRunId: id,
-      failureReason: blocked ? 'webhook_disabled' : null,
-      now,
-    });
+  if (rows.delivery) {
     statements.push({
       query: db
         .insertInto('deliveries')
-        .values({ ...row, body: withRunId(row.body) })
+        .values({ ...rows.delivery, body: withRunId(rows.delivery.body) })
         .compile(),
     });
-    queued = !blocked;
   }
   try {
     const results = await runUnit(statements);
     const inserted = results[2]?.rows[0];
     if (!inserted) throw new Error('the new test run was not returned');
-    return { run: toRun(inserted as Parameters<typeof toRun>[0]), queued };
+    return { run: toRun(inserted as Parameters<typeof toRun>[0]), queued: rows.queued };
   } catch (err) {
     if ((err as { code?: string }).code === STALE) {
       cache.delete(cacheKey);
