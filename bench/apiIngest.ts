@@ -171,25 +171,22 @@ export async function measureApiIngest(input: {
     const t0 = performance.now();
     const w0 = t0 + input.warmupSeconds * 1000;
     const w1 = w0 + input.seconds * 1000;
-    let wall0 = Number.NaN;
-    let wall1 = Number.NaN;
-    let cpu0: number | null = null;
-    let cpu1: number | null = null;
-    let threads0 = new Map<number, number>();
-    let threads1 = new Map<number, number>();
+    /** The serve process's clock and CPU at one edge of the window. */
+    const sample = () => ({
+      wall: Date.now(),
+      cpu: pidCpuUs(child.pid as number),
+      threads: threadCpuUs(child.pid as number),
+    });
+    const edges: { start?: ReturnType<typeof sample>; end?: ReturnType<typeof sample> } = {};
     const mark0 = setTimeout(
       () => {
-        wall0 = Date.now();
-        cpu0 = pidCpuUs(child.pid as number);
-        threads0 = threadCpuUs(child.pid as number);
+        edges.start = sample();
       },
       Math.max(0, w0 - performance.now()),
     );
     const mark1 = setTimeout(
       () => {
-        wall1 = Date.now();
-        cpu1 = pidCpuUs(child.pid as number);
-        threads1 = threadCpuUs(child.pid as number);
+        edges.end = sample();
       },
       Math.max(0, w1 - performance.now()),
     );
@@ -224,11 +221,8 @@ export async function measureApiIngest(input: {
     await Promise.all(lanes);
     clearTimeout(mark0);
     clearTimeout(mark1);
-    if (cpu1 === null) {
-      wall1 = Date.now();
-      cpu1 = pidCpuUs(child.pid as number);
-      threads1 = threadCpuUs(child.pid as number);
-    }
+    // The window's end, sampled now if the load outlasted it.
+    const last = edges.end ?? sample();
     // What is left to deliver the moment the load stops (a read-only look at the WAL database).
     const backlogEnd = (() => {
       const db = new SqliteDatabase(dbPath, { readonly: true });
@@ -265,7 +259,8 @@ export async function measureApiIngest(input: {
     for (const a of late.arrivals) arrivals.push(a);
     const serveRssMaxMb = peakRssMb(child.pid as number);
 
-    const delivered = arrivals.filter((a) => a.at >= wall0 && a.at < wall1).length;
+    const wall0 = edges.start?.wall ?? Number.NaN;
+    const delivered = arrivals.filter((a) => a.at >= wall0 && a.at < last.wall).length;
     const arrivalsPerRun = new Map<string, number>();
     for (const a of arrivals) arrivalsPerRun.set(a.runId, (arrivalsPerRun.get(a.runId) ?? 0) + 1);
     const acceptedSet = new Set(accepted);
@@ -305,8 +300,9 @@ export async function measureApiIngest(input: {
 
     latencies.sort((a, b) => a - b);
     const deliveredRps = delivered / windowSeconds;
-    const serveCpuUs = cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : Number.NaN;
-    const split = threadSplit(threads0, threads1, child.pid as number);
+    const first = edges.start;
+    const serveCpuUs = first?.cpu != null && last.cpu !== null ? last.cpu - first.cpu : Number.NaN;
+    const split = threadSplit(first?.threads ?? new Map<number, number>(), last.threads, child.pid as number);
     const perRun = (us: number) => (inWindow > 0 ? us / inWindow : Number.NaN);
     return {
       seconds: windowSeconds,

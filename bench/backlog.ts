@@ -45,6 +45,30 @@ export const BENCH_RUN = {
   durationMs: 165_000,
 } as const;
 
+/** The domain run of one BENCH_RUN finished at `now`, as the store would read it back. */
+export function benchTestRun(
+  ids: { id: string; orgId: string; seq: number; agentId: string; agentName: string },
+  now: number,
+): TestRun {
+  return {
+    ...ids,
+    name: BENCH_RUN.name,
+    status: BENCH_RUN.status,
+    passedCount: BENCH_RUN.passedCount,
+    failedCount: BENCH_RUN.failedCount,
+    errorCount: BENCH_RUN.errorCount,
+    totalScenarios: null,
+    startedAt: now - BENCH_RUN.durationMs,
+    completedAt: now,
+    createdAt: now,
+    failures: [],
+    testSuiteId: null,
+    testMode: null,
+    maxScenarios: null,
+    maxTurns: null,
+  };
+}
+
 /** Production's `createFinishedRun` for the next agent of `org`; its id and creation time. */
 export async function createOneRun(
   store: Store,
@@ -290,27 +314,10 @@ export async function insertBulk(input: {
     const { org, agent } = agents[turn++ % agents.length] as (typeof agents)[number];
     const orgSeq = (seq.get(org.id) ?? 0) + 1;
     seq.set(org.id, orgSeq);
-    const run: TestRun = {
-      id: randomUUID(),
-      orgId: org.id,
-      seq: orgSeq,
-      name: BENCH_RUN.name,
-      agentId: agent.id,
-      agentName: agent.name,
-      status: BENCH_RUN.status,
-      passedCount: BENCH_RUN.passedCount,
-      failedCount: BENCH_RUN.failedCount,
-      errorCount: BENCH_RUN.errorCount,
-      totalScenarios: null,
-      startedAt: now - BENCH_RUN.durationMs,
-      completedAt: now,
-      createdAt: now,
-      failures: [],
-      testSuiteId: null,
-      testMode: null,
-      maxScenarios: null,
-      maxTurns: null,
-    };
+    const run = benchTestRun(
+      { id: randomUUID(), orgId: org.id, seq: orgSeq, agentId: agent.id, agentName: agent.name },
+      now,
+    );
     return backlogRows(
       run,
       { eventId: randomUUID(), deliveryId: randomUUID() },

@@ -23,10 +23,10 @@ import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { standardPayload } from '../src/domain/payloads.js';
 import { buildDeliveryHeaders } from '../src/domain/signing.js';
-import type { TestRun } from '../src/domain/types.js';
 import type { Database } from '../src/store/schema.js';
 import { USER_AGENT } from '../src/version.js';
 import { type ApiIngestResult, measureApiIngest } from './apiIngest.js';
+import { benchTestRun } from './backlog.js';
 import { type BacklogMode, type EndToEndResult, measureEndToEnd, type ReceiverHandle } from './endToEnd.js';
 import { PeakRss, PgBackendCpu } from './meter.js';
 import { measureRawCeiling, type RawResult } from './rawCeiling.js';
@@ -100,27 +100,10 @@ async function startReceiver(): Promise<{ handle: ReceiverHandle; origin: string
 function sampleDeliveries(count: number): { bodies: string[]; headers: Record<string, string> } {
   const now = Date.now();
   const bodies = Array.from({ length: count }, (_, i) => {
-    const run: TestRun = {
-      id: randomUUID(),
-      orgId: randomUUID(),
-      seq: i + 1,
-      name: 'Emergency Response Test',
-      agentId: randomUUID(),
-      agentName: 'agent 0',
-      status: 'completed',
-      passedCount: 17,
-      failedCount: 3,
-      errorCount: 0,
-      totalScenarios: null,
-      startedAt: now - 165_000,
-      completedAt: now,
-      createdAt: now,
-      failures: [],
-      testSuiteId: null,
-      testMode: null,
-      maxScenarios: null,
-      maxTurns: null,
-    };
+    const run = benchTestRun(
+      { id: randomUUID(), orgId: randomUUID(), seq: i + 1, agentId: randomUUID(), agentName: 'agent 0' },
+      now,
+    );
     return JSON.stringify(standardPayload(run, now, 'http://runhook.bench'));
   });
   const headers = buildDeliveryHeaders({
