@@ -153,6 +153,9 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
 /**
  * For each webhook with pending deliveries: its organization, its earliest unleased due time and
  * how many are due now (up to the cap). Exported for the plan test (test/store/claimPlan.test.ts).
+ * The count reads its rows in index order (ORDER BY next_attempt_at): without it PostgreSQL may
+ * count by scanning the table from its start, past every delivery already sent, which cost 6 ms
+ * per claim midway through a 10,000-delivery drain.
  */
 export function backlogQuery(hooks: DialectHooks, now: number, perWebhookCap: number) {
   const pendingIndex = indexedBy(hooks, 'deliveries_pending_webhook');
@@ -179,6 +182,7 @@ export function backlogQuery(hooks: DialectHooks, now: number, perWebhookCap: nu
          SELECT 1 FROM deliveries d ${pendingIndex}
          WHERE d.status = ${PENDING} AND d.webhook_id = p.webhook_id AND d.next_attempt_at <= ${now}
            AND (d.lease_until IS NULL OR d.lease_until < ${now})
+         ORDER BY d.next_attempt_at
          LIMIT ${perWebhookCap}) due) AS due_now
     FROM pending_webhooks p JOIN webhooks w ON w.id = p.webhook_id`;
 }

@@ -5,6 +5,7 @@ import { createKyselyStore } from '../kyselyStore.js';
 import type { DialectHooks } from '../ops/context.js';
 import type { Database } from '../schema.js';
 import type { Store } from '../store.js';
+import { inlineParameters } from './simpleBatch.js';
 
 const CHANNEL = 'runhook_work';
 /** Any constant works; it only has to be the same in every Runhook process. */
@@ -56,32 +57,7 @@ export function openPostgresStore(url: string, options: { poolSize?: number } = 
   const hooks: DialectHooks = {
     dialect: 'postgres',
     skipLocked: true,
-    runBatch: async (statements, { durable, claimLock }) => {
-      const client = await pool.connect();
-      let broken: Error | undefined;
-      try {
-        // One simple-protocol round trip for the transaction's setup. Not waiting for the WAL
-        // flush (durable: false): a claim lost in a server crash is claimed again later.
-        const setup = ['BEGIN'];
-        if (!durable) setup.push('SET LOCAL synchronous_commit = off');
-        if (claimLock) setup.push(`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`);
-        await client.query(setup.join('; '));
-        const results: Array<{ rows: Record<string, unknown>[] }> = [];
-        for (const q of statements) {
-          const res = await client.query(q.sql, q.parameters as unknown[]);
-          results.push({ rows: res.rows });
-        }
-        await client.query('COMMIT');
-        return results;
-      } catch (err) {
-        await client.query('ROLLBACK').catch((e: Error) => {
-          broken = e; // the connection is unusable: the pool drops it
-        });
-        throw err;
-      } finally {
-        client.release(broken);
-      }
-    },
+    runBatch: batchRunner(pool),
     notifyNewWork: async () => {
       await sql`SELECT pg_notify(${CHANNEL}, '')`.execute(db);
     },
@@ -100,4 +76,46 @@ export function openPostgresStore(url: string, options: { poolSize?: number } = 
     },
   };
   return createKyselyStore({ db, hooks });
+}
+
+/**
+ * DialectHooks.runBatch over a pool: the whole transaction in one simple-protocol round trip when
+ * its parameters can be written in as literals (simpleBatch.ts), else a round trip per statement.
+ */
+export function batchRunner(pool: pg.Pool): DialectHooks['runBatch'] {
+  return async (statements, { durable, claimLock }) => {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      // Not waiting for the WAL flush (durable: false): a claim lost in a server crash is
+      // claimed again later.
+      const setup = ['BEGIN'];
+      if (!durable) setup.push('SET LOCAL synchronous_commit = off');
+      if (claimLock) setup.push(`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`);
+      // The whole transaction in one round trip where every parameter can be written in as a
+      // literal (docs/architecture.md#the-store); otherwise one per statement.
+      const inlined = statements.map((q) => inlineParameters(q.sql, q.parameters));
+      if (inlined.every((text): text is string => text !== null)) {
+        const all = (await client.query(
+          [...setup, ...inlined, 'COMMIT'].join(';\n'),
+        )) as unknown as pg.QueryResult[];
+        return all.slice(setup.length, setup.length + statements.length).map((r) => ({ rows: r.rows }));
+      }
+      await client.query(setup.join('; '));
+      const results: Array<{ rows: Record<string, unknown>[] }> = [];
+      for (const q of statements) {
+        const res = await client.query(q.sql, q.parameters as unknown[]);
+        results.push({ rows: res.rows });
+      }
+      await client.query('COMMIT');
+      return results;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((e: Error) => {
+        broken = e; // the connection is unusable: the pool drops it
+      });
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  };
 }
