@@ -9,7 +9,7 @@ import * as health from './ops/health.js';
 import * as idempotency from './ops/idempotency.js';
 import { extendLeases, releaseLeases } from './ops/leases.js';
 import * as orgs from './ops/orgs.js';
-import { countPending, nextDueAt } from './ops/pendingDeliveries.js';
+import { countPending } from './ops/pendingDeliveries.js';
 import * as probes from './ops/probes.js';
 import { recordResults } from './ops/recordResults.js';
 import * as recover from './ops/recover.js';
@@ -92,7 +92,6 @@ export function createKyselyStore(ctx: Ctx): Store {
     extendLeases: bind(extendLeases),
     releaseLeases: bind(releaseLeases),
     recordResults: bind(recordResults),
-    nextDueAt: bind(nextDueAt),
     countPending: bind(countPending),
     onNewWork: (listener) => ctx.hooks.onNewWork(listener),
     withRetentionLock: (sweep) => retention.withRetentionLock(ctx, sweep),

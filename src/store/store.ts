@@ -355,8 +355,6 @@ export interface Store {
   extendLeases(workerId: string, deliveryIds: string[], until: number): Promise<void>;
   releaseLeases(workerId: string, deliveryIds: string[]): Promise<void>;
   recordResults(results: DeliveryResult[]): Promise<void>;
-  /** When the next pending delivery becomes due (or its lease ends); null when none. */
-  nextDueAt(): Promise<number | null>;
   /** Called whenever new work may be due (an event or redelivery in this or another process). */
   onNewWork(listener: () => void): () => void;
   countPending(now: number): Promise<{ pending: number; oldestDueAt: number | null }>;

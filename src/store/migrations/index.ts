@@ -5,6 +5,7 @@ import * as m0003 from './0003_failures_filters_idempotency.js';
 import * as m0004 from './0004_retention.js';
 import * as m0004b from './0004b_fair_claims.js';
 import * as m0005 from './0005_endpoint_health.js';
+import * as m0006 from './0006_lean_delivery_indexes.js';
 
 /** Numbered migrations, in order. Both dialects run the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004_retention': m0004,
   '0004b_fair_claims': m0004b,
   '0005_endpoint_health': m0005,
+  '0006_lean_delivery_indexes': m0006,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -65,7 +65,7 @@ export function lostLeasesQuery(hooks: DialectHooks, workerId: string, now: numb
     url: string | null;
   }>`
     SELECT d.id, d.lease_owner, d.lease_until, d.attempt_count, d.next_trigger, w.url
-    FROM deliveries d ${indexedBy(hooks, 'deliveries_lease')} LEFT JOIN webhooks w ON w.id = d.webhook_id
+    FROM deliveries d ${indexedBy(hooks, 'deliveries_leased_webhook')} LEFT JOIN webhooks w ON w.id = d.webhook_id
     WHERE d.lease_until < ${now} AND d.lease_owner IS NOT NULL AND d.lease_owner <> ${workerId}
       AND d.status = ${sql.lit(DELIVERY_STATUS.pending)}
     LIMIT ${BATCH}`;
