@@ -115,6 +115,64 @@ for (const backend of backends) {
       }
     });
 
+    it('a webhook changed behind the API between two runs decides the second run, numbers without a gap', async () => {
+      ctx = await createTestContext(backend);
+      const orgHook = await createWebhook(ctx, { url: 'http://127.0.0.1:9/org' });
+      const agentId = await createAgent(ctx);
+      // The first run reads the agent and its webhooks; the next ones check what they read, under
+      // the organization's row lock, and fall back to a fresh reading when it changed.
+      const first = await finishedRun(ctx, agentId);
+      expect((await deliveryOfRun(ctx, first.id)).webhook_id).toBe(orgHook.id);
+
+      raw = await openRawSql(ctx.db.url);
+      await raw.exec(
+        `UPDATE webhooks SET is_enabled = 0, disabled_reason = 'gone', disabled_at = 1 WHERE id = '${orgHook.id}'`,
+      );
+      const second = await finishedRun(ctx, agentId);
+      expect(await deliveryOfRun(ctx, second.id)).toMatchObject({
+        webhook_id: orgHook.id,
+        status: 'failed',
+        failure_reason: 'webhook_disabled',
+      });
+
+      await raw.exec(`UPDATE webhooks SET deleted_at = 2, scope_key = NULL WHERE id = '${orgHook.id}'`);
+      const third = await finishedRun(ctx, agentId);
+      expect((await ctx.api('GET', `/api/v1/deliveries?test_run_id=${third.id}`)).body.total).toBe(0);
+      const fourth = await finishedRun(ctx, agentId);
+      expect((await ctx.api('GET', `/api/v1/deliveries?test_run_id=${fourth.id}`)).body.total).toBe(0);
+
+      // A check that failed stored nothing and took no number.
+      expect([first, second, third, fourth].map((r) => r.test_run_id)).toEqual([
+        'TR-00001',
+        'TR-00002',
+        'TR-00003',
+        'TR-00004',
+      ]);
+      expect(await raw.count('SELECT count(*) FROM test_runs')).toBe(4);
+      expect(await raw.count('SELECT count(*) FROM events')).toBe(4);
+    });
+
+    it('run numbers past 99999 are written out whole: in the run, its event and its body', async () => {
+      ctx = await createTestContext(backend);
+      await createWebhook(ctx, { url: 'http://127.0.0.1:9/org' });
+      const agentId = await createAgent(ctx);
+      await finishedRun(ctx, agentId);
+      raw = await openRawSql(ctx.db.url);
+      await raw.exec('UPDATE organizations SET run_seq = 99998');
+      const runs: Run[] = [];
+      for (let i = 0; i < 3; i++) runs.push(await finishedRun(ctx, agentId));
+      expect(runs.map((r) => r.test_run_id)).toEqual(['TR-99999', 'TR-100000', 'TR-100001']);
+      for (const run of runs) {
+        expect((await ctx.api('GET', `/api/v1/runs/${run.test_run_id}`)).body.id).toBe(run.id);
+        const delivery = await getDelivery(ctx, (await deliveryOfRun(ctx, run.id)).id);
+        expect(delivery.event.payload.test_run).toMatchObject({ id: run.id, test_run_id: run.test_run_id });
+        const bodyHasOwnId = await raw.count(
+          `SELECT count(*) FROM deliveries WHERE id = '${delivery.id}' AND body LIKE '%"test_run_id":"${run.test_run_id}"%'`,
+        );
+        expect(bodyHasOwnId).toBe(1);
+      }
+    });
+
     it('a name that contains digits like a run number is stored as sent', async () => {
       ctx = await createTestContext(backend);
       await createWebhook(ctx, { url: 'http://127.0.0.1:9/org' });

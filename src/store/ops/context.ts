@@ -1,4 +1,4 @@
-import { type CompiledQuery, type Kysely, sql, type Transaction } from 'kysely';
+import { type CompiledQuery, type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
 import type { Database } from '../schema.js';
 import type { Paged } from '../store.js';
 
@@ -30,6 +30,12 @@ export interface DialectHooks {
   readonly skipLocked: boolean;
   /** Tells every worker (in this process and others) that work may be due. */
   notifyNewWork(): Promise<void>;
+  /**
+   * PostgreSQL: an expression that does what notifyNewWork does from inside any statement, sent
+   * when that statement's transaction commits (and never if it fails), so without a round trip of
+   * its own. Undefined where the database has none: call notifyNewWork after the commit.
+   */
+  readonly notifyOnCommit?: RawBuilder<unknown>;
   onNewWork(listener: () => void): () => void;
   close(): Promise<void>;
 }

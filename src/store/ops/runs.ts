@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
+import { type RawBuilder, type Selectable, sql } from 'kysely';
 import { renderEvent, standardPayload } from '../../domain/payloads.js';
 import { effectiveTotal, formatRunId, passRate } from '../../domain/runMath.js';
 import { type Route, resolveWebhook } from '../../domain/scoping.js';
@@ -13,6 +13,7 @@ import {
   type Webhook,
 } from '../../domain/types.js';
 import { filterMatches, type WebhookFilter } from '../../domain/webhookFilter.js';
+import type { TestRunsTable, WebhooksTable } from '../schema.js';
 import {
   AgentMissingError,
   InvalidStateError,
@@ -177,11 +178,9 @@ export async function createFinishedRun(
   publicUrl: string,
   now: number,
 ): Promise<TestRun> {
-  const fast = ctx.hooks.runUnit
-    ? await createFinishedRunAsUnit(ctx, orgId, input, finish, publicUrl, now)
-    : null;
+  const fast = await createFinishedRunAtOnce(ctx, orgId, input, finish, publicUrl, now);
   if (fast) {
-    if (fast.queued) await ctx.hooks.notifyNewWork();
+    if (fast.queued && !fast.notified) await ctx.hooks.notifyNewWork();
     return fast.run;
   }
   let queued = false;
@@ -195,9 +194,9 @@ export async function createFinishedRun(
 }
 
 /**
- * What createFinishedRunAsUnit read about an agent and the webhooks that may receive its runs. It
- * may be kept a while because it is never trusted: each unit checks it under the write lock and
- * falls back (dropping it) when anything changed, so keeping it only saves the reads.
+ * What createFinishedRunAtOnce read about an agent and the webhooks that may receive its runs. It
+ * may be kept a while because it is never trusted: each run checks it under the organization's
+ * row lock and falls back (dropping it) when anything changed, so keeping it only saves the reads.
  */
 interface RouteSnapshot {
   agent: { id: string; name: string };
@@ -209,72 +208,96 @@ const ROUTE_CACHE_MS = 10_000;
 const ROUTE_CACHE_MAX = 10_000;
 const routeCaches = new WeakMap<object, Map<string, RouteSnapshot>>();
 
-/** The code of a unit that found the agent or the webhooks changed since they were read. */
+/** The code of a SQLite unit that found the agent or the webhooks changed since they were read. */
 const STALE = 'RUNHOOK_STALE';
+
+/** The columns PostgreSQL's one statement fills from the organization row it updates. */
+const FILLED_FROM_ORG = new Set(['test_runs.seq', 'events.payload', 'deliveries.body']);
 
 /**
  * The route-relevant state of the webhooks that may receive an agent's runs (docs/delivery.md):
- * which exist, their scope, whether and why they are off, their format and filter.
+ * which exist, their scope, whether and why they are off, their format and filter. The same text
+ * whenever nothing of that changed; read with the snapshot and compared under the row lock.
  */
-function webhookStateSql(orgId: string, agentId: string) {
-  return sql<string>`(SELECT json_group_array(json_array(id, agent_id, is_enabled, disabled_reason, format, filter))
-    FROM (SELECT * FROM webhooks WHERE org_id = ${orgId} AND deleted_at IS NULL
-      AND (agent_id = ${agentId} OR agent_id IS NULL) ORDER BY id))`;
+function webhookStateSql(ctx: Ctx, orgId: string, agentId: string) {
+  const hooks = sql`webhooks WHERE org_id = ${orgId} AND deleted_at IS NULL
+    AND (agent_id = ${agentId} OR agent_id IS NULL)`;
+  const fields = sql`id, agent_id, is_enabled, disabled_reason, format, filter`;
+  return ctx.hooks.dialect === 'sqlite'
+    ? sql<
+        string | null
+      >`(SELECT json_group_array(json_array(${fields})) FROM (SELECT * FROM ${hooks} ORDER BY id))`
+    : sql<string | null>`(SELECT json_agg(json_build_array(${fields}) ORDER BY id)::text FROM ${hooks})`;
+}
+
+/** `formatRunId(seq)` in SQL: `TR-` and the number, zero-padded to 5 digits, never cut. */
+function runIdSql(ctx: Ctx, seq: RawBuilder<unknown>) {
+  return ctx.hooks.dialect === 'sqlite'
+    ? sql<string>`'TR-' || printf('%05d', ${seq})`
+    : // lpad cuts a longer text to the length, so run 100000 and later are written out whole.
+      sql<string>`'TR-' || CASE WHEN ${seq} < 100000 THEN lpad(${seq}::text, 5, '0') ELSE ${seq}::text END`;
 }
 
 /**
- * createFinishedRun in one message to the SQLite thread, which joins the next group commit, instead
- * of an interactive transaction of a round trip per statement that holds the connection
- * throughout. The agent and the webhooks are read first (all in the same group, so from one
- * snapshot); the unit then checks, under the write lock, that neither changed since, and takes the
- * run number, stores the run, its event and its delivery in one go. The run number is only known
- * inside the unit: the event and the body are rendered with a placeholder number that SQLite
- * replaces with `TR-<seq>`. Null when the check failed (something changed meanwhile): the caller
- * then takes the interactive path, which decides afresh.
+ * The agent and the webhooks that may receive its runs, from the cache or read afresh in one
+ * statement (so from one snapshot: the webhooks and their state text agree). A missing agent is not
+ * remembered: it is answered from the database every time.
  */
-async function createFinishedRunAsUnit(
+async function routeSnapshot(ctx: Ctx, orgId: string, agentId: string) {
+  const { db } = ctx;
+  const cache = routeCaches.get(db) ?? new Map<string, RouteSnapshot>();
+  routeCaches.set(db, cache);
+  const key = `${orgId}:${agentId}`;
+  const forget = () => cache.delete(key);
+  const kept = cache.get(key);
+  if (kept && kept.until > Date.now()) return { snapshot: kept, forget };
+  forget();
+  const rows = await db
+    .selectFrom('agents')
+    .leftJoin('webhooks', (join) =>
+      join
+        .onRef('webhooks.org_id', '=', 'agents.org_id')
+        .on('webhooks.deleted_at', 'is', null)
+        .on((eb) => eb.or([eb('webhooks.agent_id', '=', agentId), eb('webhooks.agent_id', 'is', null)])),
+    )
+    .selectAll('webhooks')
+    .select(['agents.name as route_agent_name', webhookStateSql(ctx, orgId, agentId).as('route_state')])
+    .where('agents.org_id', '=', orgId)
+    .where('agents.id', '=', agentId)
+    .execute();
+  const first = rows[0];
+  if (!first) throw new AgentMissingError('agent not found');
+  const snapshot: RouteSnapshot = {
+    agent: { id: agentId, name: first.route_agent_name },
+    webhooks: rows.flatMap((r) => (r.id === null ? [] : [toWebhook(r as Selectable<WebhooksTable>)])),
+    state: first.route_state,
+    until: Date.now() + ROUTE_CACHE_MS,
+  };
+  if (cache.size >= ROUTE_CACHE_MAX) cache.clear();
+  cache.set(key, snapshot);
+  return { snapshot, forget };
+}
+
+/**
+ * createFinishedRun without an interactive transaction (a round trip per statement, the
+ * connection held throughout): the route is taken from a snapshot of the agent and its webhooks
+ * (routeSnapshot), and the writes go at once, checking under the organization's row lock that
+ * neither changed since: SQLite in one message to its thread, joined to the next group commit
+ * (one unit); PostgreSQL in one statement, its own transaction (docs/architecture.md#the-store).
+ * The run number is only known inside: the event and the body are rendered with a placeholder
+ * number that the database replaces with `TR-<seq>`. Null when the check failed (something changed
+ * meanwhile): the caller then takes the interactive path, which decides afresh.
+ */
+async function createFinishedRunAtOnce(
   ctx: Ctx,
   orgId: string,
   input: Omit<RunInput, 'status'>,
   finish: RunFinish,
   publicUrl: string,
   now: number,
-): Promise<{ run: TestRun; queued: boolean } | null> {
+): Promise<{ run: TestRun; queued: boolean; notified: boolean } | null> {
   const { db } = ctx;
-  const runUnit = ctx.hooks.runUnit as NonNullable<Ctx['hooks']['runUnit']>;
-  const cache = routeCaches.get(db) ?? new Map<string, RouteSnapshot>();
-  routeCaches.set(db, cache);
-  const cacheKey = `${orgId}:${input.agentId}`;
-  let snapshot = cache.get(cacheKey);
-  if (!snapshot || snapshot.until <= Date.now()) {
-    cache.delete(cacheKey);
-    const [agentRow, hookRows, state] = await Promise.all([
-      db
-        .selectFrom('agents')
-        .select(['id', 'name'])
-        .where('org_id', '=', orgId)
-        .where('id', '=', input.agentId)
-        .executeTakeFirst(),
-      db
-        .selectFrom('webhooks')
-        .selectAll()
-        .where('org_id', '=', orgId)
-        .where('deleted_at', 'is', null)
-        .where((eb) => eb.or([eb('agent_id', '=', input.agentId), eb('agent_id', 'is', null)]))
-        .execute(),
-      sql<{ state: string | null }>`SELECT ${webhookStateSql(orgId, input.agentId)} AS state`.execute(db),
-    ]);
-    // A missing agent is not remembered: it is answered from the database every time.
-    if (!agentRow) throw new AgentMissingError('agent not found');
-    snapshot = {
-      agent: agentRow,
-      webhooks: hookRows.map(toWebhook),
-      state: state.rows[0]?.state ?? null,
-      until: Date.now() + ROUTE_CACHE_MS,
-    };
-    if (cache.size >= ROUTE_CACHE_MAX) cache.clear();
-    cache.set(cacheKey, snapshot);
-  }
+  const { snapshot, forget } = await routeSnapshot(ctx, orgId, input.agentId);
   const { agent, state } = snapshot;
   const id = randomUUID();
   // A number no run has yet, as the placeholder; one that appears in what the client sent is not used.
@@ -289,78 +312,87 @@ async function createFinishedRunAsUnit(
     ...runRow(id, orgId, placeholder, agent, input, finish.status, finish, now),
     deliveries_expired_at: null,
   });
-  const marker = formatRunId(placeholder);
-  const runId = sql<string>`(SELECT 'TR-' || printf('%05d', run_seq) FROM organizations WHERE id = ${orgId})`;
-  const withRunId = (text: string) => sql<string>`replace(${text}, ${marker}, ${runId})`;
-
   const rows = eventRows(draft, routeOf(snapshot.webhooks, agent.id), publicUrl, now);
-  const statements: GuardedStatement[] = [
-    {
-      query: sql`SELECT 1 AS ok WHERE ${webhookStateSql(orgId, agent.id)} IS ${state}`.compile(db),
-      requireRow: STALE,
-    },
-    {
-      query: db
-        .updateTable('organizations')
-        .set((eb) => ({ run_seq: eb('run_seq', '+', 1) }))
-        .where('id', '=', orgId)
-        .where((eb) =>
-          eb.exists(
-            eb
-              .selectFrom('agents')
-              .select('id')
-              .where('org_id', '=', orgId)
-              .where('id', '=', agent.id)
-              .where('name', '=', agent.name),
-          ),
-        )
-        .compile(),
-      requireRow: STALE,
-    },
-    {
-      query: db
+  const marker = formatRunId(placeholder);
+
+  // The next run number, taken only while the agent and the webhooks are as the snapshot says.
+  const takeSeq = db
+    .updateTable('organizations')
+    .set((eb) => ({ run_seq: eb('run_seq', '+', 1) }))
+    .where('id', '=', orgId)
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('agents')
+          .select('id')
+          .where('org_id', '=', orgId)
+          .where('id', '=', agent.id)
+          .where('name', '=', agent.name),
+      ),
+    )
+    .where(sql<boolean>`${webhookStateSql(ctx, orgId, agent.id)} IS NOT DISTINCT FROM ${state}`);
+  const inserts = (seq: RawBuilder<number>, runId: RawBuilder<string>) => {
+    const withRunId = (text: string) => sql<string>`replace(${text}, ${marker}, ${runId})`;
+    return {
+      run: db
         .insertInto('test_runs')
-        .values(
-          runRow(
-            id,
-            orgId,
-            sql<number>`(SELECT run_seq FROM organizations WHERE id = ${orgId})`,
-            agent,
-            input,
-            finish.status,
-            finish,
-            now,
-          ),
-        )
-        .returningAll()
-        .compile(),
-    },
-    {
-      query: db
-        .insertInto('events')
-        .values({ ...rows.event, payload: withRunId(rows.event.payload) })
-        .compile(),
-    },
-  ];
-  if (rows.delivery) {
-    statements.push({
-      query: db
-        .insertInto('deliveries')
-        .values({ ...rows.delivery, body: withRunId(rows.delivery.body) })
-        .compile(),
-    });
-  }
-  try {
-    const results = await runUnit(statements);
-    const inserted = results[2]?.rows[0];
+        .values(runRow(id, orgId, seq, agent, input, finish.status, finish, now))
+        .returningAll(),
+      event: db.insertInto('events').values({ ...rows.event, payload: withRunId(rows.event.payload) }),
+      delivery: rows.delivery
+        ? db.insertInto('deliveries').values({ ...rows.delivery, body: withRunId(rows.delivery.body) })
+        : null,
+    };
+  };
+  const done = (inserted: Record<string, unknown> | undefined, notified: boolean) => {
     if (!inserted) throw new Error('the new test run was not returned');
-    return { run: toRun(inserted as Parameters<typeof toRun>[0]), queued: rows.queued };
-  } catch (err) {
-    if ((err as { code?: string }).code === STALE) {
-      cache.delete(cacheKey);
+    return { run: toRun(inserted as Selectable<TestRunsTable>), queued: rows.queued, notified };
+  };
+
+  if (ctx.hooks.runUnit) {
+    const seq = sql<number>`(SELECT run_seq FROM organizations WHERE id = ${orgId})`;
+    const q = inserts(
+      seq,
+      sql<string>`(SELECT ${runIdSql(ctx, sql.ref('run_seq'))} FROM organizations WHERE id = ${orgId})`,
+    );
+    const statements: GuardedStatement[] = [
+      { query: takeSeq.compile(), requireRow: STALE },
+      { query: q.run.compile() },
+      { query: q.event.compile() },
+      ...(q.delivery ? [{ query: q.delivery.compile() }] : []),
+    ];
+    try {
+      const results = await ctx.hooks.runUnit(statements);
+      return done(results[1]?.rows[0], false);
+    } catch (err) {
+      if ((err as { code?: string }).code !== STALE) throw err;
+      forget();
       return null;
     }
-    throw err;
+  }
+
+  // PostgreSQL: one statement of data-modifying WITH parts, in its own transaction; the NOTIFY, if
+  // any, goes at its commit. When the check fails, `org` is empty and the run's seq (and the
+  // event's payload, the delivery's body) get NULL: the statement fails with not_null_violation,
+  // storing nothing and taking no number. VALUES (not INSERT … SELECT) gives the parameters the
+  // columns' types.
+  const q = inserts(sql<number>`(SELECT run_seq FROM org)`, sql<string>`(SELECT run_id FROM org)`);
+  const notify = rows.queued ? ctx.hooks.notifyOnCommit : undefined;
+  const parts = [
+    sql`org AS (${takeSeq.returning(['run_seq', runIdSql(ctx, sql.ref('run_seq')).as('run_id')])})`,
+    sql`run AS (${q.run})`,
+    sql`event AS (${q.event})`,
+    ...(q.delivery ? [sql`delivery AS (${q.delivery})`] : []),
+  ];
+  try {
+    const result = await sql<Record<string, unknown>>`WITH ${sql.join(parts)}
+      SELECT run.*${notify ? sql`, ${notify} AS notified` : sql``} FROM run`.execute(db);
+    return done(result.rows[0], notify !== undefined);
+  } catch (err) {
+    const e = err as { code?: string; table?: string; column?: string };
+    if (e.code !== '23502' || !FILLED_FROM_ORG.has(`${e.table}.${e.column}`)) throw err;
+    forget();
+    return null;
   }
 }
 

@@ -54,13 +54,16 @@ export function openPostgresStore(url: string, options: { poolSize?: number } = 
       .then(() => emitter.emit('work'), reconnect);
   };
 
+  // NOTIFY is sent at commit: inside a writing statement it costs no round trip of its own.
+  const notifyOnCommit = sql`pg_notify(${sql.lit(CHANNEL)}, '')`;
   const hooks: DialectHooks = {
     dialect: 'postgres',
     skipLocked: true,
     runBatch: batchRunner(pool),
     notifyNewWork: async () => {
-      await sql`SELECT pg_notify(${CHANNEL}, '')`.execute(db);
+      await sql`SELECT ${notifyOnCommit}`.execute(db);
     },
+    notifyOnCommit,
     onNewWork: (fn) => {
       listen();
       emitter.on('work', fn);
