@@ -108,7 +108,7 @@ describe('SQLite group commit', () => {
     expect(results.map((r) => r[0]?.rows[0]?.n)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
   });
 
-  it('an interactive transaction holds the connection alone: queued units wait, and see nothing it rolled back', async () => {
+  it('an interactive transaction holds the connection alone: queued units wait, and see nothing it rolled back; a single read is answered at once by the reader, from what is committed', async () => {
     const { db, dialect } = await open();
     let release!: () => void;
     const held = new Promise<void>((r) => {
@@ -137,12 +137,51 @@ describe('SQLite group commit', () => {
       order.push('single');
       return r.rows[0]?.c;
     });
-    await new Promise((r) => setTimeout(r, 50));
-    expect(order).toEqual([]);
+    // The read does not wait for the transaction (it would never end: release() comes after).
+    const first = await Promise.race([single, new Promise((r) => setTimeout(() => r('waited'), 5_000))]);
+    expect(first).toBe(0);
+    expect(order).toEqual(['single']);
     release();
     expect(await tx).toBe('roll back');
     expect(await unit).toBe(0);
-    expect(await single).toBe(0);
+  });
+
+  it('the reader answers reads only: a WITH … INSERT handed to it runs as a unit on the writer', async () => {
+    const { db } = await open();
+    await sql`INSERT INTO t (n, tag) VALUES (1, 'a')`.execute(db);
+    await sql`WITH x(v) AS (SELECT 2) INSERT INTO t (n, tag) SELECT v, 'b' FROM x`.execute(db);
+    const rows = await sql<{ n: number }>`WITH y AS (SELECT n FROM t) SELECT n FROM y ORDER BY n`.execute(db);
+    expect(rows.rows.map((r) => r.n)).toEqual([1, 2]);
+    await expect(sql`SELECT nope FROM t`.execute(db)).rejects.toThrow(/no such column/);
+  });
+
+  it('a read right after an acknowledged write sees it; one during a group sees none of it', async () => {
+    const { db, dialect } = await open();
+    await sql`INSERT INTO t (n) VALUES (0)`.execute(db);
+    for (let i = 1; i <= 50; i++) {
+      // Queued into the next group, with a read sent meanwhile: the read never sees half a group.
+      const write = dialect.driver.runBatch(
+        [q('INSERT INTO t (n) VALUES (?)', 2 * i), q('INSERT INTO t (n) VALUES (?)', 2 * i + 1)],
+        true,
+      );
+      const during = sql<{ c: number }>`SELECT count(*) AS c FROM t`.execute(db);
+      await write;
+      const after = await sql<{ c: number }>`SELECT count(*) AS c FROM t`.execute(db);
+      expect([2 * i - 1, 2 * i + 1]).toContain((await during).rows[0]?.c);
+      expect(after.rows[0]?.c).toBe(2 * i + 1);
+    }
+  });
+
+  it('an in-memory database has no reader: every query sees the one connection', async () => {
+    // biome-ignore lint/suspicious/noExplicitAny: a scratch schema, untyped.
+    const db = new Kysely<any>({ dialect: new ThreadSqliteDialect(':memory:', []) });
+    try {
+      await sql`CREATE TABLE m (v INTEGER)`.execute(db);
+      await sql`INSERT INTO m VALUES (7)`.execute(db);
+      expect((await sql<{ v: number }>`SELECT v FROM m`.execute(db)).rows).toEqual([{ v: 7 }]);
+    } finally {
+      await db.destroy();
+    }
   });
 
   it('closing the store answers or refuses every queued unit; every answered one is on disk', async () => {

@@ -7,9 +7,11 @@
  * and awaits its rows. A query costs a message round trip (tens of microseconds) instead of
  * blocking, and SQLite's work runs on another core.
  *
- * There is still one connection. Single queries and batches are queued as units and committed
+ * There is one writing connection. Single queries and batches are queued as units and committed
  * together in groups (group commit: one message and one wait for the disk for many callers); an
  * interactive Kysely transaction holds the connection alone, as with Kysely's own SqliteDriver.
+ * Single reads outside a transaction go to a second thread with a read-only connection, answered
+ * from the last commit without waiting for a group (docs/architecture.md#the-store).
  * Writing transactions begin IMMEDIATE: they take the write lock up front, so two processes on one
  * file (an API and a `runhook worker`) wait on busy_timeout instead of failing a read-to-write
  * upgrade.
@@ -67,6 +69,8 @@ interface ThreadData {
   driverPath: string;
   path: string;
   pragmas: string[];
+  /** The reader thread: a read-only connection that answers single reads at once, no group. */
+  readonly?: boolean;
 }
 
 /**
@@ -83,7 +87,7 @@ function threadMain(): void {
   // biome-ignore lint/suspicious/noExplicitAny: a better-sqlite3 Database, untyped here.
   let db: any;
   try {
-    db = new Database(data.path);
+    db = new Database(data.path, data.readonly ? { readonly: true } : {});
     for (const pragma of data.pragmas) db.pragma(pragma);
   } catch (err) {
     // Reported as message 0; every query then fails with it. The thread ends (nothing listens).
@@ -208,7 +212,9 @@ function threadMain(): void {
         return;
       }
       const stmt = prepare(msg.sql);
-      if (stmt.reader) {
+      if (data.readonly && !(stmt.reader && stmt.readonly)) {
+        parentPort.postMessage({ id: msg.id, error: { message: 'not a read', code: 'RUNHOOK_NOT_A_READ' } });
+      } else if (stmt.reader) {
         parentPort.postMessage({ id: msg.id, rows: stmt.all(msg.params) });
       } else {
         const { changes, lastInsertRowid } = stmt.run(msg.params);
@@ -219,6 +225,9 @@ function threadMain(): void {
     }
   });
 }
+
+/** The reader thread's answer to a statement that is not a pure read (the same text as in threadMain). */
+const NOT_A_READ = 'RUNHOOK_NOT_A_READ';
 
 /** The main thread's handle on the database thread. */
 class SqliteThread {
@@ -317,6 +326,10 @@ class ThreadConnection implements DatabaseConnection {
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
     if (!this.exclusive) {
+      if (isRead(compiled)) {
+        const rows = await this.driver.read(compiled.sql, compiled.parameters);
+        if (rows) return { rows: rows as R[] };
+      }
       const [result] = await this.driver.runUnit([{ sql: compiled.sql, params: compiled.parameters }], true);
       return toQueryResult(result as StatementResult);
     }
@@ -332,6 +345,16 @@ class ThreadConnection implements DatabaseConnection {
   async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
     throw new Error('streaming queries are not supported on SQLite');
   }
+}
+
+/**
+ * A query that may go to the reader thread: a SELECT, or raw SQL that starts like one. The reader
+ * still checks (better-sqlite3's `readonly`) and hands anything else back.
+ */
+function isRead(compiled: CompiledQuery): boolean {
+  const kind = compiled.query.kind;
+  if (kind === 'SelectQueryNode') return true;
+  return kind === 'RawNode' && /^\s*(select|with)\b/i.test(compiled.sql);
 }
 
 /** Units waiting for the next group, with whoever waits for each. */
@@ -356,6 +379,12 @@ const MAX_GROUP = 128;
  */
 export class ThreadSqliteDriver implements Driver {
   readonly thread: SqliteThread;
+  /** Opens the reader thread; null where there is none (an in-memory database). */
+  readonly #openReader: (() => SqliteThread) | null;
+  #reader: SqliteThread | null = null;
+  /** Set once the writer has answered (its connection is open and set up) or the reader failed. */
+  #writerReady = false;
+  #readerFailed = false;
   /** A group at the thread, or a transaction holding the connection. */
   #busy = false;
   #order = 0;
@@ -363,8 +392,34 @@ export class ThreadSqliteDriver implements Driver {
   readonly #transactions: Array<{ order: number; start: () => void }> = [];
   #closed = false;
 
-  constructor(thread: SqliteThread) {
+  constructor(thread: SqliteThread, openReader: (() => SqliteThread) | null = null) {
     this.thread = thread;
+    this.#openReader = openReader;
+  }
+
+  /**
+   * A single read outside any transaction, answered by the reader thread's own read-only
+   * connection at once, from the last committed state, without waiting for a group and its COMMIT
+   * (docs/architecture.md#the-store). Null when the reader cannot take it (no reader, not open
+   * yet, failed, or not a pure read): the caller runs it as a unit instead.
+   */
+  async read(sql: string, params: readonly unknown[]): Promise<Record<string, unknown>[] | null> {
+    if (!this.#openReader || !this.#writerReady || this.#readerFailed || this.#closed) return null;
+    this.#reader ??= this.#openReader();
+    let reply: ThreadReply;
+    try {
+      reply = await this.#reader.query(sql, params);
+    } catch {
+      // The reader thread failed (could not open the file, or died): reads go through the writer.
+      this.#readerFailed = true;
+      return null;
+    }
+    if ('error' in reply) {
+      if (reply.error.code === NOT_A_READ) return null;
+      throw toError(reply.error);
+    }
+    if (!('rows' in reply)) throw new Error('unexpected reply from the SQLite reader thread');
+    return reply.rows;
   }
 
   async init(): Promise<void> {}
@@ -416,7 +471,7 @@ export class ThreadSqliteDriver implements Driver {
     const error = new Error('the SQLite store is closed');
     for (const q of this.#units.splice(0)) q.reject(error);
     // Messages already posted are answered before the thread reads `close`.
-    await this.thread.close();
+    await Promise.all([this.thread.close(), this.#reader?.close()]);
   }
 
   async #direct(sql: string): Promise<void> {
@@ -463,6 +518,11 @@ export class ThreadSqliteDriver implements Driver {
       const reply = await this.thread.group(group.map((q) => q.unit));
       const error = replyError(reply);
       if (error || !('units' in reply)) throw error ?? new Error('unexpected reply from the SQLite thread');
+      if (!this.#writerReady) {
+        this.#writerReady = true;
+        // Started now, so the first read does not wait for a thread to start.
+        if (this.#openReader && !this.#closed) this.#reader ??= this.#openReader();
+      }
       reply.units.forEach((result, i) => {
         const q = group[i] as QueuedUnit;
         if ('error' in result) q.reject(toError(result.error));
@@ -502,7 +562,13 @@ export class ThreadSqliteDialect extends SqliteDialect {
     // The base class wants a database for its own driver, which is never created.
     super({ database: async () => Promise.reject(new Error('unused')) });
     const driverPath = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.driver = new ThreadSqliteDriver(new SqliteThread({ driverPath, path, pragmas }));
+    // An in-memory database is private to its connection: no reader there.
+    const inMemory = path === '' || path === ':memory:' || path.startsWith('file::memory:');
+    const busy = pragmas.filter((p) => /^\s*busy_timeout\b/i.test(p));
+    this.driver = new ThreadSqliteDriver(
+      new SqliteThread({ driverPath, path, pragmas }),
+      inMemory ? null : () => new SqliteThread({ driverPath, path, pragmas: busy, readonly: true }),
+    );
   }
 
   override createDriver(): Driver {
