@@ -63,6 +63,8 @@ export function createWorker(deps: WorkerDeps): Worker {
   let buffer: DeliveryResult[] = [];
   let flushTimer: NodeJS.Timeout | null = null;
   let flushing: Promise<void> | null = null;
+  /** The results `flushing` is writing. */
+  let writing: readonly DeliveryResult[] = [];
   let stopping = false;
   let loopDone: Promise<void> | null = null;
   let wakeUp: (() => void) | null = null;
@@ -92,9 +94,28 @@ export function createWorker(deps: WorkerDeps): Worker {
     });
   }
 
+  /** Deliveries whose attempts have their answer and whose results are not written yet. */
+  function settledIds(): string[] {
+    const ids: string[] = [];
+    for (const r of writing) ids.push(r.deliveryId);
+    for (const r of buffer) ids.push(r.deliveryId);
+    return ids;
+  }
+
+  /**
+   * Writes the buffer in FLUSH_DELAY_MS (at once when it holds CLAIM_BATCH), or, while the previous
+   * batch is still being written, wakes the loop then: the slots of the answers that came in are
+   * free (settled attempts do not count against the caps), and their flush follows that write.
+   */
   function flushSoon(): void {
-    if (buffer.length >= CLAIM_BATCH) void flush();
-    else if (!flushTimer && !flushing) flushTimer = setTimeout(() => void flush(), FLUSH_DELAY_MS);
+    if (buffer.length >= CLAIM_BATCH && !flushing) void flush();
+    else if (!flushTimer) {
+      flushTimer = setTimeout(() => {
+        flushTimer = null;
+        if (flushing) wake();
+        else void flush();
+      }, FLUSH_DELAY_MS);
+    }
   }
 
   async function flush(): Promise<void> {
@@ -106,19 +127,28 @@ export function createWorker(deps: WorkerDeps): Worker {
     if (buffer.length === 0) return;
     const batch = buffer;
     buffer = [];
+    writing = batch;
     flushing = (async () => {
       try {
-        await store.recordResults(batch);
-        deps.onRecorded?.(batch);
-        // Their leases are released now: a webhook at its cap may take more, and a retry's time is
-        // written (the loop computed its sleep while it was still leased, due at the lease's end).
+        const recorded = store.recordResults(batch);
+        // The slots these answers held are free already: the claim leaves settled attempts out of
+        // both caps (docs/operations.md#fairness-and-limits). Claim now, while the results are
+        // written; on SQLite the claim's plan queues right behind them.
         wake();
+        await recorded;
+        deps.onRecorded?.(batch);
+        // Written. A retry's next time is visible now: the claim above saw the delivery still
+        // leased, so its due time was in no claim's answer. Otherwise that claim (and flushSoon's
+        // wake-ups for answers that came in meanwhile) already took every slot these freed.
+        if (batch.some((r) => r.outcome.kind === 'retry')) wake();
       } catch (err) {
         // Keep them: written on the next flush. Meanwhile the leases keep others from resending.
         logger.error({ err, count: batch.length }, 'could not record attempts; will retry');
+        writing = []; // in the buffer again
         buffer = batch.concat(buffer);
         await new Promise((r) => setTimeout(r, 500));
       } finally {
+        writing = [];
         flushing = null;
       }
       if (buffer.length > 0) flushSoon();
@@ -183,10 +213,10 @@ export function createWorker(deps: WorkerDeps): Worker {
             'attempt finished after shutdown handed its delivery back; not recorded',
           );
         } else {
-          // No wake-up here: the flush this schedules releases the lease and then wakes the loop,
-          // which claims for every slot freed meanwhile in one round trip. Waking on each answer
-          // claimed one delivery per answer, or under a per-webhook cap mostly nothing, since the
-          // lease counts until the result is written.
+          // No wake-up here: the flush this schedules wakes the loop as it starts writing (or
+          // flushSoon does, if a write is under way), and that claim takes every slot freed
+          // meanwhile in one round trip, as settled attempts do not count against the caps.
+          // Waking on each answer would cost a claim, a store round trip, per answer.
           buffer.push(result);
           flushSoon();
           return;
@@ -222,6 +252,7 @@ export function createWorker(deps: WorkerDeps): Worker {
             leaseMs: settings.claimLeaseMs,
             perWebhookCap: settings.webhookConcurrency,
             perOrgCap: settings.orgConcurrency,
+            settledIds: settledIds(),
           });
           for (const c of claim.deliveries) launch(c);
           if (stopping) break;

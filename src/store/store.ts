@@ -351,6 +351,11 @@ export interface Store {
     leaseMs: number;
     perWebhookCap: number;
     perOrgCap: number;
+    /**
+     * This worker's deliveries whose attempts have their answer but are not recorded yet: still
+     * leased to it, but not in flight, so not counted against either cap.
+     */
+    settledIds?: readonly string[];
   }): Promise<Claim>;
   extendLeases(workerId: string, deliveryIds: string[], until: number): Promise<void>;
   releaseLeases(workerId: string, deliveryIds: string[]): Promise<void>;

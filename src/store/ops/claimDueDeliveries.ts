@@ -14,6 +14,12 @@
  * 3. Lease, in one serialised transaction (a claim lock): per chosen webhook, one statement that
  *    counts its live leases and its organization's again and leases no more than both caps allow,
  *    so concurrent workers never exceed them whatever they planned.
+ *
+ * Both counts leave out this worker's settled attempts (`settledIds`): answered, their results
+ * waiting for the group commit that writes them. They stay leased until then, so nobody else takes
+ * them, but they are no longer requests to the endpoint, which is what the caps limit. Other
+ * workers still count them (safe for a cap). Only a lease this worker holds from before this claim
+ * is left out: one another worker took over after it ran out, or one this claim leases again, counts.
  */
 import { sql } from 'kysely';
 import { shareSlots, type WebhookBacklog } from '../../domain/fairShare.js';
@@ -30,6 +36,8 @@ export interface ClaimInput {
   leaseMs: number;
   perWebhookCap: number;
   perOrgCap: number;
+  /** This worker's deliveries whose attempts have their answer but are not written yet. */
+  settledIds?: readonly string[];
 }
 
 const PENDING = sql.lit(DELIVERY_STATUS.pending);
@@ -37,6 +45,8 @@ const PENDING = sql.lit(DELIVERY_STATUS.pending);
 export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<Claim> {
   const { db, hooks } = ctx;
   const { workerId, now, limit, leaseMs, perWebhookCap, perOrgCap } = input;
+  const until = now + leaseMs;
+  const inFlight = inFlightLease(hooks, { workerId, now, until, settledIds: input.settledIds ?? [] });
 
   // 0. A dead worker's leases that ran out: their attempts go into the history as worker_lost
   // before step 3 can lease those deliveries again. Alongside the plan, which counts only live
@@ -46,7 +56,7 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
     recordLostAttempts(ctx, { workerId, now, leaseMs }),
     sql<{ webhook_id: string; org_id: string; n: number | string; ends: number | string }>`
       SELECT webhook_id, org_id, count(*) AS n, min(lease_until) AS ends
-      FROM deliveries WHERE lease_until >= ${now}
+      FROM deliveries WHERE ${inFlight}
       GROUP BY webhook_id, org_id`.execute(db),
     backlogQuery(hooks, now, perWebhookCap).execute(db),
   ]);
@@ -75,15 +85,14 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
   if (share.take.length === 0) return { deliveries: [], nextDueAt, leftOver: share.leftOver };
 
   // 3. Lease.
-  const until = now + leaseMs;
   const lockClause = hooks.skipLocked ? sql`FOR UPDATE SKIP LOCKED` : sql``;
   const leaseStatements = share.take.map((t) =>
     sql`
     WITH room AS (
       SELECT CAST(${perWebhookCap} AS integer)
-               - (SELECT count(*) FROM deliveries WHERE webhook_id = ${t.webhookId} AND lease_until >= ${now}) AS webhook,
+               - (SELECT count(*) FROM deliveries WHERE webhook_id = ${t.webhookId} AND ${inFlight}) AS webhook,
              CAST(${perOrgCap} AS integer)
-               - (SELECT count(*) FROM deliveries WHERE org_id = ${t.orgId} AND lease_until >= ${now}) AS org
+               - (SELECT count(*) FROM deliveries WHERE org_id = ${t.orgId} AND ${inFlight}) AS org
     ),
     due AS (
       SELECT id, next_attempt_at FROM deliveries
@@ -148,6 +157,26 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
   });
   const shortfall = deliveries.length < share.take.reduce((n, t) => n + t.count, 0);
   return { deliveries, nextDueAt, leftOver: share.leftOver || shortfall };
+}
+
+/**
+ * A live lease that counts as an attempt in flight: all of them but this worker's settled ones
+ * (`settledIds`, as one JSON array parameter, so the SQL text does not depend on how many). Such a
+ * lease is this worker's and older than this claim (`until` is the lease this claim gives): a lease
+ * another worker took over once it ran out, or one this claim's earlier statements just gave again
+ * to a settled retry that is due, is an attempt in flight and counts.
+ */
+export function inFlightLease(
+  hooks: DialectHooks,
+  p: { workerId: string; now: number; until: number; settledIds: readonly string[] },
+) {
+  const json = JSON.stringify(p.settledIds);
+  const ids =
+    hooks.dialect === 'sqlite'
+      ? sql`SELECT value FROM json_each(${json})`
+      : sql`SELECT jsonb_array_elements_text(CAST(${json} AS jsonb))`;
+  return sql`lease_until >= ${p.now}
+    AND (lease_owner IS NULL OR lease_owner <> ${p.workerId} OR lease_until >= ${p.until} OR id NOT IN (${ids}))`;
 }
 
 /**
