@@ -65,6 +65,8 @@ export function createWorker(deps: WorkerDeps): Worker {
   let flushing: Promise<void> | null = null;
   /** The results `flushing` is writing. */
   let writing: readonly DeliveryResult[] = [];
+  /** A lease renewal under way (the heartbeat's); never at the same time as a write. */
+  let renewing: Promise<void> | null = null;
   let stopping = false;
   let loopDone: Promise<void> | null = null;
   let wakeUp: (() => void) | null = null;
@@ -130,6 +132,8 @@ export function createWorker(deps: WorkerDeps): Worker {
     writing = batch;
     flushing = (async () => {
       try {
+        // A lease renewal under way may name some of these rows: let it finish first (see start()).
+        if (renewing) await renewing;
         const recorded = store.recordResults(batch);
         // The slots these answers held are free already: the claim leaves settled attempts out of
         // both caps (docs/operations.md#fairness-and-limits). Claim now, while the results are
@@ -278,12 +282,22 @@ export function createWorker(deps: WorkerDeps): Worker {
       unsubscribe = store.onNewWork(wake);
       heartbeat = setInterval(
         () => {
-          const ids = [...inflight.keys(), ...buffer.map((r) => r.deliveryId)];
-          if (ids.length > 0) {
-            store
-              .extendLeases(id, ids, now() + settings.claimLeaseMs)
-              .catch((err) => logger.warn({ err }, 'lease renewal failed'));
-          }
+          if (renewing) return;
+          renewing = (async () => {
+            // Never beside a write of this worker's results: the renewal could name rows the write
+            // updates (they were in the buffer when it started) and lock them in another order,
+            // a deadlock PostgreSQL breaks only after a second. Taken after the write, the ids
+            // leave out what it wrote.
+            if (flushing) await flushing;
+            const ids = [...inflight.keys(), ...buffer.map((r) => r.deliveryId)];
+            if (ids.length > 0) {
+              await store
+                .extendLeases(id, ids, now() + settings.claimLeaseMs)
+                .catch((err) => logger.warn({ err }, 'lease renewal failed'));
+            }
+          })().finally(() => {
+            renewing = null;
+          });
         },
         Math.max(100, Math.floor(settings.claimLeaseMs / 3)),
       );

@@ -70,7 +70,9 @@ export async function recordResults({ hooks }: Ctx, results: DeliveryResult[]): 
       w.failedDeliveries,
       w.firstFailureAt,
     ]);
-    statements.push(CompiledQuery.raw(text.webhooks, [JSON.stringify(rows)]));
+    const json = JSON.stringify(rows);
+    if (text.lockWebhooks) statements.push(CompiledQuery.raw(text.lockWebhooks, [json]));
+    statements.push(CompiledQuery.raw(text.webhooks, [json]));
   }
   await hooks.runBatch(statements, { durable: true });
 }
@@ -78,6 +80,13 @@ export async function recordResults({ hooks }: Ctx, results: DeliveryResult[]): 
 interface RecordStatements {
   attempts: string;
   deliveries: string;
+  /**
+   * PostgreSQL: locks the batch's webhook rows in id order before the webhooks statement updates
+   * them. Two workers' batches that share webhooks otherwise lock them in whatever order their
+   * joins produce, and deadlock (PostgreSQL breaks it after deadlock_timeout, 1 s, by failing one
+   * batch, whose leases may run out meanwhile: the delivery is sent again). SQLite has one writer.
+   */
+  lockWebhooks?: string;
   webhooks: string;
 }
 
@@ -125,6 +134,14 @@ function recordStatements(dialect: 'sqlite' | 'postgres'): RecordStatements {
         failure_reason = v.failure_reason
       FROM v
       WHERE deliveries.id = v.id AND deliveries.lease_owner = v.owner`,
+    lockWebhooks:
+      dialect === 'postgres'
+        ? `
+      SELECT w.id FROM webhooks w
+      WHERE w.id IN (SELECT ${col(0, 'text')} FROM ${rows})
+      ORDER BY w.id
+      FOR NO KEY UPDATE`
+        : undefined,
     webhooks: `
       WITH v(id, reset, failures, triggered_at, disable, failed_deliveries, first_failure) AS (
         SELECT ${col(0, 'text')}, ${col(1, 'integer')}, ${col(2, 'integer')}, ${col(3, 'bigint')}, ${col(4, 'integer')},
