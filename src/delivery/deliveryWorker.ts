@@ -137,7 +137,7 @@ export function createWorker(deps: WorkerDeps): Worker {
         const recorded = store.recordResults(batch);
         // The slots these answers held are free already: the claim leaves settled attempts out of
         // both caps (docs/operations.md#fairness-and-limits). Claim now, while the results are
-        // written; on SQLite the claim's plan queues right behind them.
+        // written.
         wake();
         await recorded;
         deps.onRecorded?.(batch);
