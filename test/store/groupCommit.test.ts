@@ -146,6 +146,40 @@ describe('SQLite group commit', () => {
     expect(await unit).toBe(0);
   });
 
+  it('claims (durable: false) queued behind durable units go first, in a group of their own', async () => {
+    const { db, dialect } = await open();
+    // Hold the connection with a transaction, so that everything below waits in the queue.
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let inside!: () => void;
+    const started = new Promise<void>((r) => {
+      inside = r;
+    });
+    const tx = db.transaction().execute(async () => {
+      inside();
+      await held;
+    });
+    await started;
+    const order: string[] = [];
+    const writes = Array.from({ length: 5 }, (_, i) =>
+      dialect.driver
+        .runBatch([q('INSERT INTO t (n) VALUES (?)', i + 1)], true)
+        .then(() => order.push(`write ${i}`)),
+    );
+    const claim = dialect.driver.runBatch([q('SELECT count(*) AS c FROM t')], false).then((r) => {
+      order.push('claim');
+      return r[0]?.rows[0]?.c;
+    });
+    release();
+    await tx;
+    // It ran before the writes queued ahead of it, and was answered before them.
+    expect(await claim).toBe(0);
+    await Promise.all(writes);
+    expect(order).toEqual(['claim', 'write 0', 'write 1', 'write 2', 'write 3', 'write 4']);
+  });
+
   it('the reader answers reads only: a WITH … INSERT handed to it runs as a unit on the writer', async () => {
     const { db } = await open();
     await sql`INSERT INTO t (n, tag) VALUES (1, 'a')`.execute(db);

@@ -507,8 +507,20 @@ export class ThreadSqliteDriver implements Driver {
       return;
     }
     if (!oldest) return;
-    const group = this.#units.length <= MAX_GROUP ? this.#units : this.#units.slice(0, MAX_GROUP);
-    this.#units = this.#units.length <= MAX_GROUP ? [] : this.#units.slice(MAX_GROUP);
+    let group: QueuedUnit[];
+    const quick = this.#units.filter((q) => !q.unit.durable);
+    if (quick.length > 0 && quick.length < this.#units.length) {
+      // Claims (durable: false) go first, in a group of their own that does not wait for the disk:
+      // a worker's next sends wait for one short group, not for a group of durable writes and its
+      // fsync. Reordering queued units is safe: none of them has been answered, so any order is
+      // one their callers could have seen.
+      group = quick.slice(0, MAX_GROUP);
+      const taken = new Set(group);
+      this.#units = this.#units.filter((q) => !taken.has(q));
+    } else {
+      group = this.#units.length <= MAX_GROUP ? this.#units : this.#units.slice(0, MAX_GROUP);
+      this.#units = this.#units.length <= MAX_GROUP ? [] : this.#units.slice(MAX_GROUP);
+    }
     this.#busy = true;
     void this.#sendGroup(group);
   }
