@@ -17,6 +17,7 @@
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { timeOrderedUuid } from '../src/domain/ids.js';
 import { renderEvent, standardPayload } from '../src/domain/payloads.js';
 import { ATTEMPT_TRIGGER, DELIVERY_STATUS, type TestRun } from '../src/domain/types.js';
 import { toRun } from '../src/store/ops/mappers.js';
@@ -320,7 +321,8 @@ export async function insertBulk(input: {
     );
     return backlogRows(
       run,
-      { eventId: randomUUID(), deliveryId: randomUUID() },
+      // Time-ordered, as production's (src/store/ops/runs.ts).
+      { eventId: timeOrderedUuid(now), deliveryId: timeOrderedUuid(now) },
       agent.webhookId,
       input.publicUrl,
       now,

@@ -3,8 +3,8 @@
  * redelivery, Test Webhook): sign, send, decide what the answer means, once. The worker and the
  * Test Webhook route both call attemptDelivery and hand its result to the store unchanged.
  */
-import { randomUUID } from 'node:crypto';
 import { classifyAttempt } from '../domain/classifyOutcome.js';
+import { timeOrderedUuid } from '../domain/ids.js';
 import { nextStep } from '../domain/retrySchedule.js';
 import { buildDeliveryHeaders } from '../domain/signing.js';
 import type { Attempt } from '../domain/types.js';
@@ -78,7 +78,7 @@ export async function attemptDelivery(claimed: ClaimedDelivery, deps: AttemptDep
   });
   const answeredButNotDelivered = sent.httpStatus !== null && answer.kind !== 'delivered';
   const attempt: Attempt = {
-    id: randomUUID(),
+    id: timeOrderedUuid(sent.startedAt),
     deliveryId: claimed.deliveryId,
     attemptNumber: claimed.attemptCount + 1,
     trigger: claimed.trigger,

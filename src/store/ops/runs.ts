@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CompiledQuery, type RawBuilder, type Selectable, sql } from 'kysely';
+import { timeOrderedUuid } from '../../domain/ids.js';
 import { renderEvent, standardPayload } from '../../domain/payloads.js';
 import { effectiveTotal, formatRunId, passRate } from '../../domain/runMath.js';
 import { type Route, resolveWebhook } from '../../domain/scoping.js';
@@ -120,8 +121,10 @@ async function insertEvent(trx: Db, run: TestRun, publicUrl: string, now: number
  */
 function eventRows(run: TestRun, route: Route<Webhook>, publicUrl: string, now: number) {
   const rendered = renderEvent(standardPayload(run, now, publicUrl), now);
+  // Time-ordered ids (docs/architecture.md#attempt-rows): a drain, which goes in creation order,
+  // then reads and writes the delivery and attempt indexes keyed by them at their ends.
   const event = {
-    id: randomUUID(),
+    id: timeOrderedUuid(now),
     org_id: run.orgId,
     type: 'test_run_completed' as const,
     test_run_id: run.id,
@@ -136,7 +139,7 @@ function eventRows(run: TestRun, route: Route<Webhook>, publicUrl: string, now: 
   // history shows what was missed, and recover resends it once the endpoint is back.
   const blocked = route.kind === 'blocked';
   const delivery = newDeliveryRow({
-    id: randomUUID(),
+    id: timeOrderedUuid(now),
     orgId: run.orgId,
     eventId: event.id,
     webhookId: webhook.id,
