@@ -40,6 +40,32 @@ async function open(): Promise<Open> {
   return o;
 }
 
+/**
+ * An interactive transaction that holds the writer (after `first`) until release(); it then
+ * rolls back. Resolves once the transaction is inside.
+ */
+async function holdWriter(
+  db: Open['db'],
+  first: (trx: Open['db']) => Promise<void> = async () => {},
+): Promise<{ release: () => void; tx: Promise<void> }> {
+  let release!: () => void;
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
+  let inside!: () => void;
+  const started = new Promise<void>((r) => {
+    inside = r;
+  });
+  const tx = db.transaction().execute(async (trx) => {
+    await first(trx);
+    inside();
+    await held;
+    throw new Error('roll back');
+  });
+  await started;
+  return { release, tx };
+}
+
 const q = (text: string, ...params: unknown[]) => CompiledQuery.raw(text, params);
 
 afterEach(async () => {
@@ -110,24 +136,9 @@ describe('SQLite group commit', () => {
 
   it('an interactive transaction holds the connection alone: queued units wait, and see nothing it rolled back; a single read is answered at once by the reader, from what is committed', async () => {
     const { db, dialect } = await open();
-    let release!: () => void;
-    const held = new Promise<void>((r) => {
-      release = r;
+    const { release, tx } = await holdWriter(db, async (trx) => {
+      await sql`INSERT INTO t (n, tag) VALUES (1, 'rolled back')`.execute(trx);
     });
-    let inside!: () => void;
-    const started = new Promise<void>((r) => {
-      inside = r;
-    });
-    const tx = db
-      .transaction()
-      .execute(async (trx) => {
-        await sql`INSERT INTO t (n, tag) VALUES (1, 'rolled back')`.execute(trx);
-        inside();
-        await held;
-        throw new Error('roll back');
-      })
-      .catch((err: Error) => err.message);
-    await started;
     const order: string[] = [];
     const unit = dialect.driver.runBatch([q('SELECT count(*) AS c FROM t')], true).then((r) => {
       order.push('unit');
@@ -142,26 +153,14 @@ describe('SQLite group commit', () => {
     expect(first).toBe(0);
     expect(order).toEqual(['single']);
     release();
-    expect(await tx).toBe('roll back');
+    expect(await tx.catch((err: Error) => err.message)).toBe('roll back');
     expect(await unit).toBe(0);
   });
 
   it('claims (durable: false) queued behind durable units go first, in a group of their own', async () => {
     const { db, dialect } = await open();
     // Hold the connection with a transaction, so that everything below waits in the queue.
-    let release!: () => void;
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
-    let inside!: () => void;
-    const started = new Promise<void>((r) => {
-      inside = r;
-    });
-    const tx = db.transaction().execute(async () => {
-      inside();
-      await held;
-    });
-    await started;
+    const { release, tx } = await holdWriter(db);
     const order: string[] = [];
     const writes = Array.from({ length: 5 }, (_, i) =>
       dialect.driver
@@ -173,7 +172,7 @@ describe('SQLite group commit', () => {
       return r[0]?.rows[0]?.c;
     });
     release();
-    await tx;
+    await tx.catch(() => {});
     // It ran before the writes queued ahead of it, and was answered before them.
     expect(await claim).toBe(0);
     await Promise.all(writes);
