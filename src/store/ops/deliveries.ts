@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { timeOrderedUuid } from '../../domain/ids.js';
 import { ATTEMPT_TRIGGER, DELIVERY_STATUS, type Delivery, type DeliveryStatus } from '../../domain/types.js';
 import {
   type ClaimedDelivery,
@@ -103,8 +103,8 @@ export async function createTestDelivery(
   now: number,
   leaseMs: number,
 ): Promise<ClaimedDelivery> {
-  const eventId = randomUUID();
-  const deliveryId = randomUUID();
+  const eventId = timeOrderedUuid(now);
+  const deliveryId = timeOrderedUuid(now);
   const owner = `test:${deliveryId}`;
   const webhook = await db.transaction().execute(async (trx) => {
     const w = await trx

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { probeDelay } from '../../domain/health.js';
+import { timeOrderedUuid } from '../../domain/ids.js';
 import { ATTEMPT_TRIGGER, DELIVERY_STATUS, type WebhookFormat } from '../../domain/types.js';
 import type { ClaimedDelivery, DueProbe } from '../store.js';
 import type { Ctx } from './context.js';
@@ -67,8 +67,8 @@ export async function startProbe(
   },
 ): Promise<ClaimedDelivery | null> {
   const { probe, now } = input;
-  const eventId = randomUUID();
-  const deliveryId = randomUUID();
+  const eventId = timeOrderedUuid(now);
+  const deliveryId = timeOrderedUuid(now);
   const owner = `probe:${deliveryId}`;
   const webhook = await db.transaction().execute(async (trx) => {
     const res = await trx

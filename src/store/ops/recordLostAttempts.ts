@@ -11,8 +11,8 @@
  * that renewed its lease at the last moment keeps its delivery. A worker never declares its own
  * leases lost (a late heartbeat is not a death; a restarted worker has a new id).
  */
-import { randomUUID } from 'node:crypto';
 import { type CompiledQuery, sql } from 'kysely';
+import { timeOrderedUuid } from '../../domain/ids.js';
 import { DELIVERY_STATUS, ERROR_CLASS } from '../../domain/types.js';
 import { type Ctx, type DialectHooks, indexedBy } from './context.js';
 import { attemptRequestText } from './mappers.js';
@@ -41,7 +41,7 @@ export async function recordLostAttempts(
       sql`
       INSERT INTO attempts (id, delivery_id, attempt_number, trigger, started_at, response_time_ms,
                             http_status, error_class, error_message, request, response)
-      SELECT ${randomUUID()}, id, attempt_count + 1, next_trigger, CAST(${startedAt} AS bigint), NULL,
+      SELECT ${timeOrderedUuid(now)}, id, attempt_count + 1, next_trigger, CAST(${startedAt} AS bigint), NULL,
              NULL, ${sql.lit(ERROR_CLASS.worker_lost)}, ${message}, ${request}, NULL
       FROM deliveries WHERE ${guard}`.compile(db),
       sql`
