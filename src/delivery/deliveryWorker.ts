@@ -72,6 +72,15 @@ export function createWorker(deps: WorkerDeps): Worker {
   let wakeUp: (() => void) | null = null;
   let woken = false;
   let unsubscribe: (() => void) | null = null;
+  let withdrawHandoffs: (() => void) | null = null;
+  /** Slots kept for deliveries being written with a hand-off (Store.takeHandoffs). */
+  let reserved = 0;
+  /**
+   * Due work may be waiting for a slot: the last claim left some (a cap, or no free slot), or new
+   * work was announced since. Only then does a freed slot call for a claim, and only while it is
+   * false do new deliveries come by hand-off (they would overtake what waits).
+   */
+  let mayWait = true;
   let heartbeat: NodeJS.Timeout | null = null;
 
   const wake = () => {
@@ -114,8 +123,9 @@ export function createWorker(deps: WorkerDeps): Worker {
     else if (!flushTimer) {
       flushTimer = setTimeout(() => {
         flushTimer = null;
-        if (flushing) wake();
-        else void flush();
+        if (flushing) {
+          if (mayWait) wake();
+        } else void flush();
       }, FLUSH_DELAY_MS);
     }
   }
@@ -137,8 +147,8 @@ export function createWorker(deps: WorkerDeps): Worker {
         const recorded = store.recordResults(batch);
         // The slots these answers held are free already: the claim leaves settled attempts out of
         // both caps (docs/operations.md#fairness-and-limits). Claim now, while the results are
-        // written.
-        wake();
+        // written. Only if something may be waiting for them: otherwise the claim finds nothing.
+        if (mayWait) wake();
         await recorded;
         deps.onRecorded?.(batch);
         // Written. A retry's next time is visible now: the claim above saw the delivery still
@@ -244,7 +254,7 @@ export function createWorker(deps: WorkerDeps): Worker {
    */
   async function loop(): Promise<void> {
     while (!stopping) {
-      const free = settings.workerConcurrency - inflight.size;
+      const free = settings.workerConcurrency - inflight.size - reserved;
       const limit = Math.min(free, CLAIM_BATCH);
       let delay = idlePollMs;
       if (limit > 0) {
@@ -261,6 +271,7 @@ export function createWorker(deps: WorkerDeps): Worker {
           for (const c of claim.deliveries) launch(c);
           if (stopping) break;
           const claimed = claim.deliveries.length;
+          mayWait = claim.waiting || claimed === limit;
           if (claimed === limit && limit < free) continue;
           // Due work another worker raced us for: look again soon, not at once.
           if (claim.leftOver && claimed < limit) delay = RACE_RETRY_MS;
@@ -268,6 +279,7 @@ export function createWorker(deps: WorkerDeps): Worker {
             delay = Math.min(idlePollMs, Math.max(RACE_RETRY_MS, claim.nextDueAt - now()));
         } catch (err) {
           logger.error({ err }, 'claiming deliveries failed; retrying in a second');
+          mayWait = true;
           delay = FALLBACK_POLL_MS;
         }
       }
@@ -279,7 +291,28 @@ export function createWorker(deps: WorkerDeps): Worker {
     id,
     start() {
       if (loopDone) return;
-      unsubscribe = store.onNewWork(wake);
+      unsubscribe = store.onNewWork(() => {
+        mayWait = true;
+        wake();
+      });
+      // New deliveries committed in this process come straight here when there is room
+      // (docs/architecture.md#hand-off): no claim, no wake-up, sent as soon as they are durable.
+      withdrawHandoffs = store.takeHandoffs({
+        workerId: id,
+        leaseMs: settings.claimLeaseMs,
+        perWebhookCap: settings.webhookConcurrency,
+        perOrgCap: settings.orgConcurrency,
+        reserve: () => {
+          if (stopping || mayWait || inflight.size + reserved >= settings.workerConcurrency) return false;
+          reserved++;
+          return true;
+        },
+        settledIds,
+        take: (delivery) => {
+          reserved--;
+          if (delivery) launch(delivery);
+        },
+      });
       heartbeat = setInterval(
         () => {
           if (renewing) return;
@@ -307,9 +340,12 @@ export function createWorker(deps: WorkerDeps): Worker {
     async stop(graceMs = Math.min(settings.attemptTimeoutMs + 1_000, 20_000)) {
       stopping = true;
       unsubscribe?.();
+      withdrawHandoffs?.();
       wake();
       await loopDone;
       const deadline = Date.now() + graceMs;
+      // A hand-off being written when the offer was withdrawn still arrives, leased to this worker.
+      while (reserved > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
       while (inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       if (inflight.size > 0) {
         // Hand them back now rather than after the lease: another worker retries them at once.

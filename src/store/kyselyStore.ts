@@ -94,6 +94,15 @@ export function createKyselyStore(ctx: Ctx): Store {
     recordResults: bind(recordResults),
     countPending: bind(countPending),
     onNewWork: (listener) => ctx.hooks.onNewWork(listener),
+    takeHandoffs(taker) {
+      if (!ctx.hooks.runUnit) return () => {};
+      const slot = ctx.handoff ?? { taker: null };
+      ctx.handoff = slot;
+      slot.taker = taker;
+      return () => {
+        if (slot.taker === taker) slot.taker = null;
+      };
+    },
     withRetentionLock: (sweep) => retention.withRetentionLock(ctx, sweep),
     pruneExpired: bind(retention.pruneExpired),
     releaseFreePages: bind(retention.releaseFreePages),

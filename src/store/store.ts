@@ -119,6 +119,24 @@ export interface DeliveryTarget {
 }
 
 /** A delivery a worker (or Test Webhook) holds a lease on, with everything needed to send it. */
+/** A delivery worker's side of the hand-off (Store.takeHandoffs). */
+export interface HandoffTaker {
+  workerId: string;
+  leaseMs: number;
+  perWebhookCap: number;
+  perOrgCap: number;
+  /** Reserves a slot for one delivery about to be written; false when none is free or the worker is stopping. */
+  reserve(): boolean;
+  /** This worker's settled attempts, left out of the caps as in a claim (ClaimInput.settledIds). */
+  settledIds(): readonly string[];
+  /**
+   * After the write, once per reserve(): the delivery, committed and leased to this worker, or null
+   * when it was not leased to it (no room under a cap, work of that webhook waiting, or nothing was
+   * written). The slot is free again either way.
+   */
+  take(delivery: ClaimedDelivery | null): void;
+}
+
 export interface ClaimedDelivery {
   deliveryId: string;
   eventId: string;
@@ -242,6 +260,8 @@ export interface Claim {
   nextDueAt: number | null;
   /** Due work was left (no free slot, or another worker got there first): look again when slots free. */
   leftOver: boolean;
+  /** Due work is left unleased for any reason, a full webhook or organization included. */
+  waiting: boolean;
 }
 
 export class ConflictError extends Error {}
@@ -362,6 +382,14 @@ export interface Store {
   recordResults(results: DeliveryResult[]): Promise<void>;
   /** Called whenever new work may be due (an event or redelivery in this or another process). */
   onNewWork(listener: () => void): () => void;
+  /**
+   * A delivery worker in this process offers to take new deliveries as they are committed
+   * (docs/architecture.md#hand-off): a finished run's delivery is then stored already leased to it
+   * when its webhook and organization are below their caps and nothing of that webhook is waiting,
+   * and goes to the worker without a claim. Returns the function that withdraws the offer. The last
+   * offer wins; SQLite only (elsewhere the offer is ignored and every delivery is claimed).
+   */
+  takeHandoffs(taker: HandoffTaker): () => void;
   countPending(now: number): Promise<{ pending: number; oldestDueAt: number | null }>;
 
   // retention and upkeep

@@ -82,7 +82,12 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
   // A lease running out frees a slot (or hands back a dead worker's delivery): wake for it too.
   const nextDueAt =
     leaseEnds === null ? share.nextDueAt : Math.min(share.nextDueAt ?? leaseEnds, leaseEnds + 1);
-  if (share.take.length === 0) return { deliveries: [], nextDueAt, leftOver: share.leftOver };
+  // Due now and unleased, before this claim. Each webhook's count stops at the cap, so one at the
+  // cap may have more.
+  const dueNow = backlog.reduce((n, b) => n + b.dueNow, 0);
+  const deep = backlog.some((b) => b.dueNow >= perWebhookCap);
+  if (share.take.length === 0)
+    return { deliveries: [], nextDueAt, leftOver: share.leftOver, waiting: dueNow > 0 };
 
   // 3. Lease.
   const lockClause = hooks.skipLocked ? sql`FOR UPDATE SKIP LOCKED` : sql``;
@@ -156,7 +161,12 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
     };
   });
   const shortfall = deliveries.length < share.take.reduce((n, t) => n + t.count, 0);
-  return { deliveries, nextDueAt, leftOver: share.leftOver || shortfall };
+  return {
+    deliveries,
+    nextDueAt,
+    leftOver: share.leftOver || shortfall,
+    waiting: share.leftOver || shortfall || deep || dueNow > deliveries.length,
+  };
 }
 
 /**
@@ -168,9 +178,9 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
  */
 export function inFlightLease(
   hooks: DialectHooks,
-  p: { workerId: string; now: number; until: number; settledIds: readonly string[] },
+  p: { workerId: unknown; now: unknown; until: unknown; settledIds: readonly string[] | { json: unknown } },
 ) {
-  const json = JSON.stringify(p.settledIds);
+  const json = 'json' in p.settledIds ? p.settledIds.json : JSON.stringify(p.settledIds);
   const ids =
     hooks.dialect === 'sqlite'
       ? sql`SELECT value FROM json_each(${json})`

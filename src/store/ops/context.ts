@@ -1,6 +1,6 @@
-import { type CompiledQuery, type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
+import { type CompiledQuery, type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../schema.js';
-import type { Paged } from '../store.js';
+import type { HandoffTaker, Paged } from '../store.js';
 
 /** What differs between the two databases; everything else is shared Kysely code. */
 export interface DialectHooks {
@@ -28,14 +28,8 @@ export interface DialectHooks {
   runUnit?(statements: readonly GuardedStatement[]): Promise<Array<{ rows: Record<string, unknown>[] }>>;
   /** `FOR UPDATE SKIP LOCKED` where the database has it. */
   readonly skipLocked: boolean;
-  /** Tells every worker (in this process and others) that work may be due. */
+  /** Tells every worker (in this process and others) that work may be due; call it after the commit. */
   notifyNewWork(): Promise<void>;
-  /**
-   * PostgreSQL: an expression that does what notifyNewWork does from inside any statement, sent
-   * when that statement's transaction commits (and never if it fails), so without a round trip of
-   * its own. Undefined where the database has none: call notifyNewWork after the commit.
-   */
-  readonly notifyOnCommit?: RawBuilder<unknown>;
   onNewWork(listener: () => void): () => void;
   close(): Promise<void>;
 }
@@ -48,6 +42,8 @@ export interface GuardedStatement {
 export interface Ctx {
   db: Kysely<Database>;
   hooks: DialectHooks;
+  /** The worker in this process that takes new deliveries at commit (Store.takeHandoffs), if any. */
+  handoff?: { taker: HandoffTaker | null };
 }
 
 export type Db = Kysely<Database> | Transaction<Database>;

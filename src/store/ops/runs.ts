@@ -17,15 +17,18 @@ import { filterMatches, type WebhookFilter } from '../../domain/webhookFilter.js
 import type { TestRunsTable, WebhooksTable } from '../schema.js';
 import {
   AgentMissingError,
+  type ClaimedDelivery,
   InvalidStateError,
   type Page,
   type Paged,
   type RunFinish,
   type RunInput,
 } from '../store.js';
-import { type Ctx, countAll, type Db, readPage } from './context.js';
+import { inFlightLease } from './claimDueDeliveries.js';
+import { type Ctx, countAll, type Db, indexedBy, readPage } from './context.js';
 import { toRun, toWebhook } from './mappers.js';
 import { newDeliveryRow } from './newRows.js';
+import { type SendTargetRow, sendTarget } from './sendTarget.js';
 
 /** Takes the org's next run number under the row lock of its organization: no gaps, no duplicates. */
 async function nextRunSeq(trx: Db, orgId: string): Promise<number> {
@@ -183,7 +186,7 @@ export async function createFinishedRun(
 ): Promise<TestRun> {
   const fast = await createFinishedRunAtOnce(ctx, orgId, input, finish, publicUrl, now);
   if (fast) {
-    if (fast.queued && !fast.notified) await ctx.hooks.notifyNewWork();
+    if (fast.queued && !fast.handedOff) await ctx.hooks.notifyNewWork();
     return fast.run;
   }
   let queued = false;
@@ -298,7 +301,7 @@ async function createFinishedRunAtOnce(
   finish: RunFinish,
   publicUrl: string,
   now: number,
-): Promise<{ run: TestRun; queued: boolean; notified: boolean } | null> {
+): Promise<{ run: TestRun; queued: boolean; handedOff: boolean } | null> {
   const { db } = ctx;
   const { snapshot, forget } = await routeSnapshot(ctx, orgId, input.agentId);
   const { agent, state } = snapshot;
@@ -316,53 +319,114 @@ async function createFinishedRunAtOnce(
     deliveries_expired_at: null,
   });
   const rows = eventRows(draft, routeOf(snapshot.webhooks, agent.id), publicUrl, now);
-  const notify = rows.queued ? ctx.hooks.notifyOnCommit : undefined;
-  const done = (inserted: Record<string, unknown> | undefined, notified: boolean) => {
-    if (!inserted) throw new Error('the new test run was not returned');
-    return { run: toRun(inserted as Selectable<TestRunsTable>), queued: rows.queued, notified };
-  };
+  // The worker in this process takes the delivery at commit, if it has a slot (docs/architecture.md#hand-off).
+  const taker = ctx.hooks.runUnit && rows.delivery && rows.queued ? (ctx.handoff?.taker ?? null) : null;
+  const reserved = taker?.reserve() ? taker : null;
+  let handedOff: ClaimedDelivery | null = null;
+  try {
+    const done = (inserted: Record<string, unknown> | undefined) => {
+      if (!inserted) throw new Error('the new test run was not returned');
+      return {
+        run: toRun(inserted as Selectable<TestRunsTable>),
+        queued: rows.queued,
+        handedOff: handedOff !== null,
+      };
+    };
 
-  // The statements have one of a few shapes; each shape is built and compiled by Kysely once, with
-  // a slot for every value, and then only filled (statementShape).
-  const slots = new Slots();
-  const values: RunValues = {
-    orgId: slots.one('org_id', orgId),
-    agentId: slots.one('agent_id', agent.id),
-    agentName: slots.one('agent_name', agent.name),
-    state: slots.one('state', state),
-    marker: slots.one('marker', formatRunId(placeholder)),
-    run: slots.row('run', runRow(id, orgId, 0, agent, input, finish.status, finish, now)),
-    event: slots.row('event', rows.event),
-    delivery: rows.delivery ? slots.row('delivery', rows.delivery) : null,
-  };
-  const shape = `${rows.delivery ? 'delivery' : 'none'}:${notify ? 'notify' : ''}`;
-  const queries = statementShape(ctx, shape, () => buildStatements(ctx, values, notify)).map((q) =>
-    CompiledQuery.raw(q.sql, slots.fill(q.parameters)),
-  );
+    // The statements have one of a few shapes; each shape is built and compiled by Kysely once, with
+    // a slot for every value, and then only filled (statementShape).
+    const slots = new Slots();
+    const values: RunValues = {
+      orgId: slots.one('org_id', orgId),
+      agentId: slots.one('agent_id', agent.id),
+      agentName: slots.one('agent_name', agent.name),
+      state: slots.one('state', state),
+      marker: slots.one('marker', formatRunId(placeholder)),
+      run: slots.row('run', runRow(id, orgId, 0, agent, input, finish.status, finish, now)),
+      event: slots.row('event', rows.event),
+      delivery: rows.delivery ? slots.row('delivery', rows.delivery) : null,
+      handoff: reserved
+        ? {
+            owner: slots.one('handoff_owner', reserved.workerId),
+            now: slots.one('handoff_now', now),
+            until: slots.one('handoff_until', now + reserved.leaseMs),
+            webhookCap: slots.one('handoff_webhook_cap', reserved.perWebhookCap),
+            orgCap: slots.one('handoff_org_cap', reserved.perOrgCap),
+            settled: slots.one('handoff_settled', JSON.stringify(reserved.settledIds())),
+          }
+        : null,
+    };
+    const shape = `${rows.delivery ? 'delivery' : 'none'}:${reserved ? 'handoff' : ''}`;
+    const queries = statementShape(ctx, shape, () => buildStatements(ctx, values)).map((q) =>
+      CompiledQuery.raw(q.sql, slots.fill(q.parameters)),
+    );
 
-  if (ctx.hooks.runUnit) {
-    const [takeSeq, ...inserts] = queries as [CompiledQuery, ...CompiledQuery[]];
+    if (ctx.hooks.runUnit) {
+      const [takeSeq, ...inserts] = queries as [CompiledQuery, ...CompiledQuery[]];
+      try {
+        const results = await ctx.hooks.runUnit([
+          { query: takeSeq, requireRow: STALE },
+          ...inserts.map((query) => ({ query })),
+        ]);
+        if (reserved) handedOff = handedOffDelivery(results, reserved.workerId, now);
+        return done(results[1]?.rows[0]);
+      } catch (err) {
+        if ((err as { code?: string }).code !== STALE) throw err;
+        forget();
+        return null;
+      }
+    }
     try {
-      const results = await ctx.hooks.runUnit([
-        { query: takeSeq, requireRow: STALE },
-        ...inserts.map((query) => ({ query })),
-      ]);
-      return done(results[1]?.rows[0], false);
+      const result = await db.executeQuery<Record<string, unknown>>(queries[0] as CompiledQuery);
+      return done(result.rows[0]);
     } catch (err) {
-      if ((err as { code?: string }).code !== STALE) throw err;
+      const e = err as { code?: string; table?: string; column?: string };
+      if (e.code !== '23502' || !FILLED_FROM_ORG.has(`${e.table}.${e.column}`)) throw err;
       forget();
       return null;
     }
+  } finally {
+    // Committed (or not) by now: the worker sends it at once, or frees the slot it kept for it.
+    reserved?.take(handedOff);
   }
-  try {
-    const result = await db.executeQuery<Record<string, unknown>>(queries[0] as CompiledQuery);
-    return done(result.rows[0], notify !== undefined);
-  } catch (err) {
-    const e = err as { code?: string; table?: string; column?: string };
-    if (e.code !== '23502' || !FILLED_FROM_ORG.has(`${e.table}.${e.column}`)) throw err;
-    forget();
-    return null;
-  }
+}
+
+/**
+ * The delivery of a hand-off unit (SQLite: take seq, run, event, delivery, its webhook's target),
+ * when the unit leased it to `workerId`: the worker sends it as if it had claimed it.
+ */
+function handedOffDelivery(
+  results: Array<{ rows: Record<string, unknown>[] }>,
+  workerId: string,
+  now: number,
+): ClaimedDelivery | null {
+  const delivery = results[3]?.rows[0] as
+    | {
+        id: string;
+        event_id: string;
+        org_id: string;
+        webhook_id: string;
+        body: string;
+        lease_owner: string | null;
+      }
+    | undefined;
+  const webhook = results[4]?.rows[0] as SendTargetRow | undefined;
+  if (!delivery || delivery.lease_owner !== workerId || !webhook) return null;
+  return {
+    deliveryId: delivery.id,
+    eventId: delivery.event_id,
+    orgId: delivery.org_id,
+    webhookId: delivery.webhook_id,
+    body: delivery.body,
+    attemptCount: 0,
+    retriesDone: 0,
+    trigger: ATTEMPT_TRIGGER.scheduled,
+    finalAttempt: false,
+    leaseOwner: workerId,
+    // Read in the unit, under the write lock: the webhook as it is now, live and enabled (the
+    // route, checked there too, sends nothing to one that is not).
+    target: sendTarget(webhook, now),
+  };
 }
 
 /** The values of one finished run's statements, as slots (see Slots). */
@@ -375,18 +439,27 @@ interface RunValues {
   run: Record<string, unknown>;
   event: Record<string, unknown>;
   delivery: Record<string, unknown> | null;
+  /** Lease the delivery to this worker if there is room (SQLite only; docs/architecture.md#hand-off). */
+  handoff: {
+    owner: symbol;
+    now: symbol;
+    until: symbol;
+    webhookCap: symbol;
+    orgCap: symbol;
+    settled: symbol;
+  } | null;
 }
 
 /**
  * A finished run's writes, checking under the organization's row lock that the agent and the
  * webhooks are as the snapshot says. SQLite: the guarded UPDATE that takes the run number, then the
  * run, event and delivery INSERTs (one unit). PostgreSQL: one statement of data-modifying WITH
- * parts, in its own transaction; the NOTIFY, if any, goes at its commit. When the check fails,
+ * parts, in its own transaction (workers are told after the commit). When the check fails,
  * `org` is empty and the run's seq (and the event's payload, the delivery's body) get NULL: the
  * statement fails with not_null_violation, storing nothing and taking no number. VALUES (not
  * INSERT … SELECT) gives the parameters the columns' types.
  */
-function buildStatements(ctx: Ctx, v: RunValues, notify: RawBuilder<unknown> | undefined): CompiledQuery[] {
+function buildStatements(ctx: Ctx, v: RunValues): CompiledQuery[] {
   const { db } = ctx;
   // The next run number, taken only while the agent and the webhooks are as the snapshot says.
   const takeSeq = db
@@ -413,7 +486,11 @@ function buildStatements(ctx: Ctx, v: RunValues, notify: RawBuilder<unknown> | u
         .returningAll(),
       event: db.insertInto('events').values({ ...v.event, payload: withRunId(v.event.payload) } as never),
       delivery: v.delivery
-        ? db.insertInto('deliveries').values({ ...v.delivery, body: withRunId(v.delivery.body) } as never)
+        ? db.insertInto('deliveries').values({
+            ...v.delivery,
+            body: withRunId(v.delivery.body),
+            ...(v.handoff && handoffLease(ctx, v.handoff, v.orgId, v.delivery.webhook_id as symbol)),
+          } as never)
         : null,
     };
   };
@@ -423,11 +500,20 @@ function buildStatements(ctx: Ctx, v: RunValues, notify: RawBuilder<unknown> | u
       sql<number>`(SELECT run_seq FROM organizations WHERE id = ${v.orgId})`,
       sql<string>`(SELECT ${runIdSql(ctx, sql.ref('run_seq'))} FROM organizations WHERE id = ${v.orgId})`,
     );
+    const target = v.handoff && v.delivery && sendTargetRead(ctx, v.delivery.webhook_id as symbol);
     return [
       takeSeq.compile(),
       q.run.compile(),
       q.event.compile(),
-      ...(q.delivery ? [q.delivery.compile()] : []),
+      ...(q.delivery
+        ? [
+            (v.handoff
+              ? q.delivery.returning(['id', 'event_id', 'org_id', 'webhook_id', 'body', 'lease_owner'])
+              : q.delivery
+            ).compile(),
+          ]
+        : []),
+      ...(target ? [target.compile()] : []),
     ];
   }
   const q = inserts(sql<number>`(SELECT run_seq FROM org)`, sql<string>`(SELECT run_id FROM org)`);
@@ -439,8 +525,41 @@ function buildStatements(ctx: Ctx, v: RunValues, notify: RawBuilder<unknown> | u
   ];
   return [
     sql`WITH ${sql.join(parts)}
-      SELECT run.*${notify ? sql`, ${notify} AS notified` : sql``} FROM run`.compile(db),
+      SELECT run.* FROM run`.compile(db),
   ];
+}
+
+/**
+ * The hand-off's lease columns (docs/architecture.md#hand-off): the worker's lease when the
+ * webhook and the organization are below their caps, counted as a claim counts them (settled
+ * attempts left out), and no delivery of the webhook is waiting, due and unleased (it would be
+ * overtaken); otherwise none, and the delivery waits for a claim like any other. Evaluated in the
+ * unit, under SQLite's write lock, which claims take too: the caps hold exactly.
+ */
+function handoffLease(ctx: Ctx, h: NonNullable<RunValues['handoff']>, orgId: symbol, webhookId: symbol) {
+  const inFlight = inFlightLease(ctx.hooks, {
+    workerId: h.owner,
+    now: h.now,
+    until: h.until,
+    settledIds: { json: h.settled },
+  });
+  const room = sql<boolean>`(SELECT count(*) FROM deliveries WHERE webhook_id = ${webhookId} AND ${inFlight}) < ${h.webhookCap}
+    AND (SELECT count(*) FROM deliveries WHERE org_id = ${orgId} AND ${inFlight}) < ${h.orgCap}
+    AND NOT EXISTS (SELECT 1 FROM deliveries ${indexedBy(ctx.hooks, 'deliveries_pending_webhook')}
+      WHERE status = ${sql.lit(DELIVERY_STATUS.pending)} AND webhook_id = ${webhookId} AND next_attempt_at <= ${h.now}
+        AND (lease_until IS NULL OR lease_until < ${h.now}))`;
+  return {
+    lease_owner: sql`CASE WHEN ${room} THEN ${h.owner} END`,
+    lease_until: sql`CASE WHEN ${room} THEN ${h.until} END`,
+  };
+}
+
+/** The webhook's send target, read in the hand-off's unit (handedOffDelivery). */
+function sendTargetRead(ctx: Ctx, webhookId: symbol) {
+  return ctx.db
+    .selectFrom('webhooks')
+    .select(['url', 'format', 'headers', 'secret_enc', 'previous_secret_enc', 'previous_secret_until'])
+    .where('id', '=', webhookId as never);
 }
 
 /**

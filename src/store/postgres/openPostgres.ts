@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -22,6 +23,8 @@ export function openPostgresStore(url: string, options: { poolSize?: number } = 
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const emitter = new EventEmitter();
   emitter.setMaxListeners(0);
+  /** The payload of this store's NOTIFYs, so that its listener can tell them from others'. */
+  const sender = randomUUID();
 
   // One LISTEN connection per store, opened when the first worker subscribes. If it is lost (or
   // cannot be opened), it is reopened a second later; meanwhile the workers' fallback timer finds
@@ -45,7 +48,10 @@ export function openPostgresStore(url: string, options: { poolSize?: number } = 
         retry.unref();
       }
     };
-    client.on('notification', () => emitter.emit('work'));
+    // This store's own NOTIFYs come back too: its workers were woken when they were sent.
+    client.on('notification', (msg) => {
+      if (msg.payload !== sender) emitter.emit('work');
+    });
     client.on('error', reconnect);
     client.on('end', reconnect);
     client
@@ -54,16 +60,25 @@ export function openPostgresStore(url: string, options: { poolSize?: number } = 
       .then(() => emitter.emit('work'), reconnect);
   };
 
-  // NOTIFY is sent at commit: inside a writing statement it costs no round trip of its own.
-  const notifyOnCommit = sql`pg_notify(${sql.lit(CHANNEL)}, '')`;
+  // NOTIFY in a transaction of its own, never in one that writes: PostgreSQL serialises the
+  // commits of all transactions that notify on one lock, held through their WAL flush, so a NOTIFY
+  // in every finished run's statement made all ingest commits take turns (30–60 ms waits at 500
+  // runs/s). Workers in this process are woken at once; the NOTIFY, for other processes, is
+  // coalesced: one in flight at a time, and the commits made meanwhile share the next
+  // (docs/architecture.md#waking-workers).
+  const notifier = coalesced(async () => {
+    await sql`SELECT pg_notify(${sql.lit(CHANNEL)}, ${sender})`.execute(db);
+  });
   const hooks: DialectHooks = {
     dialect: 'postgres',
     skipLocked: true,
     runBatch: batchRunner(pool),
-    notifyNewWork: async () => {
-      await sql`SELECT ${notifyOnCommit}`.execute(db);
+    notifyNewWork: () => {
+      emitter.emit('work');
+      // Never fails the caller, whose write is committed: a NOTIFY lost with its connection costs
+      // other processes at most their fallback poll (a second).
+      return notifier().catch(() => {});
     },
-    notifyOnCommit,
     onNewWork: (fn) => {
       listen();
       emitter.on('work', fn);
@@ -79,6 +94,35 @@ export function openPostgresStore(url: string, options: { poolSize?: number } = 
     },
   };
   return createKyselyStore({ db, hooks });
+}
+
+/**
+ * `send`, coalesced: a call while none is under way starts one; calls while one is under way share
+ * the next, started when it ends (so each call is followed by a send that started after it). Every
+ * call resolves when a send that covers it has ended.
+ */
+export function coalesced(send: () => Promise<void>): () => Promise<void> {
+  let current: Promise<void> | null = null;
+  let next: Promise<void> | null = null;
+  const start = (): Promise<void> => {
+    const p = send().finally(() => {
+      if (current === p) current = null;
+    });
+    current = p;
+    return p;
+  };
+  return () => {
+    if (!current) return start();
+    if (!next) {
+      next = current
+        .catch(() => {})
+        .then(() => {
+          next = null;
+          return start();
+        });
+    }
+    return next;
+  };
 }
 
 /**
