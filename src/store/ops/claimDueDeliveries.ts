@@ -43,7 +43,8 @@ export interface ClaimInput {
 const PENDING = sql.lit(DELIVERY_STATUS.pending);
 
 export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<Claim> {
-  const { db, hooks } = ctx;
+  const { hooks } = ctx;
+  const db = hooks.workerDb ?? ctx.db;
   const { workerId, now, limit, leaseMs, perWebhookCap, perOrgCap } = input;
   const until = now + leaseMs;
   const inFlight = inFlightLease(hooks, { workerId, now, until, settledIds: input.settledIds ?? [] });
@@ -53,7 +54,7 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
   // leases and sees these deliveries as unleased either way: no extra round trip per claim.
   // 1. Plan.
   const [, leases, backlogRows] = await Promise.all([
-    recordLostAttempts(ctx, { workerId, now, leaseMs }),
+    recordLostAttempts({ db, hooks }, { workerId, now, leaseMs }),
     sql<{ webhook_id: string; org_id: string; n: number | string; ends: number | string }>`
       SELECT webhook_id, org_id, count(*) AS n, min(lease_until) AS ends
       FROM deliveries WHERE ${inFlight}

@@ -26,6 +26,12 @@ export interface DialectHooks {
    * changes) no row fails the unit, rolled back, with an error whose `code` is `requireRow`.
    */
   runUnit?(statements: readonly GuardedStatement[]): Promise<Array<{ rows: Record<string, unknown>[] }>>;
+  /**
+   * PostgreSQL: Kysely over the delivery worker's own small pool, which runBatch uses too, so that
+   * claims, lease renewals and result writes never queue for a connection behind API requests
+   * (docs/architecture.md#the-store). Undefined: the worker uses `db`.
+   */
+  readonly workerDb?: Kysely<Database>;
   /** `FOR UPDATE SKIP LOCKED` where the database has it. */
   readonly skipLocked: boolean;
   /** Tells every worker (in this process and others) that work may be due; call it after the commit. */

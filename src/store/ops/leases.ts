@@ -1,13 +1,13 @@
 import type { Ctx } from './context.js';
 
 export async function extendLeases(
-  { db }: Ctx,
+  { db, hooks }: Ctx,
   workerId: string,
   ids: string[],
   until: number,
 ): Promise<void> {
   if (ids.length === 0) return;
-  await db
+  await (hooks.workerDb ?? db)
     .updateTable('deliveries')
     .set({ lease_until: until })
     .where('id', 'in', ids)

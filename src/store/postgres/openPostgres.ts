@@ -11,6 +11,8 @@ import { inlineParameters } from './simpleBatch.js';
 const CHANNEL = 'runhook_work';
 /** Any constant works; it only has to be the same in every Runhook process. */
 const CLAIM_LOCK = 7_420_451;
+/** Connections of the delivery worker's pool, beside the store's 10. */
+const WORKER_POOL = 4;
 
 // int8 (bigint) columns hold epoch milliseconds and counts: well inside Number's exact range.
 const types = {
@@ -21,6 +23,10 @@ const types = {
 export function openPostgresStore(url: string, options: { poolSize?: number } = {}): Store {
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // The delivery worker's own connections: a claim's plan reads three at once, its lease batch and
+  // a result write one each (docs/architecture.md#the-store). Opened only when used.
+  const workerPool = new pg.Pool({ connectionString: url, max: WORKER_POOL, types });
+  const workerDb = new Kysely<Database>({ dialect: new PostgresDialect({ pool: workerPool }) });
   const emitter = new EventEmitter();
   emitter.setMaxListeners(0);
   /** The payload of this store's NOTIFYs, so that its listener can tell them from others'. */
@@ -72,7 +78,8 @@ export function openPostgresStore(url: string, options: { poolSize?: number } = 
   const hooks: DialectHooks = {
     dialect: 'postgres',
     skipLocked: true,
-    runBatch: batchRunner(pool),
+    runBatch: batchRunner(workerPool),
+    workerDb,
     notifyNewWork: () => {
       emitter.emit('work');
       // Never fails the caller, whose write is committed: a NOTIFY lost with its connection costs
@@ -86,6 +93,7 @@ export function openPostgresStore(url: string, options: { poolSize?: number } = 
     },
     close: async () => {
       closed = true;
+      await workerDb.destroy();
       if (retry) clearTimeout(retry);
       emitter.removeAllListeners();
       const l = listener;
