@@ -95,7 +95,6 @@ export function createKyselyStore(ctx: Ctx): Store {
     countPending: bind(countPending),
     onNewWork: (listener) => ctx.hooks.onNewWork(listener),
     takeHandoffs(taker) {
-      if (!ctx.hooks.runUnit) return () => {};
       const slot = ctx.handoff ?? { taker: null };
       ctx.handoff = slot;
       slot.taker = taker;

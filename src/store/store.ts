@@ -386,8 +386,8 @@ export interface Store {
    * A delivery worker in this process offers to take new deliveries as they are committed
    * (docs/architecture.md#hand-off): a finished run's delivery is then stored already leased to it
    * when its webhook and organization are below their caps and nothing of that webhook is waiting,
-   * and goes to the worker without a claim. Returns the function that withdraws the offer. The last
-   * offer wins; SQLite only (elsewhere the offer is ignored and every delivery is claimed).
+   * and goes to the worker without a claim (SQLite: leased in the run's own write; PostgreSQL: in a
+   * batch right after its commit). Returns the function that withdraws the offer. The last offer wins.
    */
   takeHandoffs(taker: HandoffTaker): () => void;
   countPending(now: number): Promise<{ pending: number; oldestDueAt: number | null }>;

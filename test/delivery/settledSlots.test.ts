@@ -77,7 +77,9 @@ for (const backend of backends) {
       return eventually(
         async () => {
           const res = await ctx.api('GET', '/api/v1/deliveries?status=succeeded&limit=100');
-          return res.body.total === n && (res.body.deliveries as DeliveryJson[]);
+          // The page and its total are two reads: wait until both show all n.
+          const page = res.body.deliveries as DeliveryJson[];
+          return res.body.total === n && page.length === n && page;
         },
         30_000,
         `all ${n} deliveries to succeed`,

@@ -24,7 +24,7 @@
 import { sql } from 'kysely';
 import { shareSlots, type WebhookBacklog } from '../../domain/fairShare.js';
 import { ATTEMPT_TRIGGER, type AttemptTrigger, DELIVERY_STATUS } from '../../domain/types.js';
-import type { Claim, ClaimedDelivery } from '../store.js';
+import type { Claim, ClaimedDelivery, HandoffTaker } from '../store.js';
 import { type Ctx, type DialectHooks, indexedBy } from './context.js';
 import { recordLostAttempts } from './recordLostAttempts.js';
 import { type SendTargetRow, sendTarget } from './sendTarget.js';
@@ -117,7 +117,72 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
     RETURNING id, event_id, org_id, webhook_id, body, attempt_count, retries_done, next_trigger,
               final_attempt`.compile(db),
   );
-  const readWebhooks = db
+  const readWebhooks = readWebhooksQuery(
+    db,
+    share.take.map((t) => t.webhookId),
+  );
+  const results = await hooks.runBatch([...leaseStatements, readWebhooks], {
+    durable: false,
+    claimLock: true,
+  });
+  const rows = results.slice(0, leaseStatements.length).flatMap((r) => r.rows as unknown as ClaimedRow[]);
+  const webhooks = (results.at(-1)?.rows ?? []) as unknown as WebhookRow[];
+  const targets = new Map(webhooks.map((w) => [w.id, targetOf(w, now)]));
+  const deliveries = rows.map((r) => claimedDelivery(r, targets.get(r.webhook_id), workerId));
+  const shortfall = deliveries.length < share.take.reduce((n, t) => n + t.count, 0);
+  return {
+    deliveries,
+    nextDueAt,
+    leftOver: share.leftOver || shortfall,
+    waiting: share.leftOver || shortfall || deep || dueNow > deliveries.length,
+  };
+}
+
+/**
+ * The hand-off where the new delivery cannot be leased in its own write (PostgreSQL: one statement
+ * cannot see a concurrent claim's leases; docs/architecture.md#hand-off): right after its commit,
+ * one batch leases that delivery to the taker, under the claim lock if it is free (not waiting for
+ * it: a claim under way takes the delivery instead), with the claim's rules: the webhook and the
+ * organization below their caps and nothing of the webhook due and unleased before it. Null when
+ * it was not leased.
+ */
+export async function leaseHandedOff(
+  ctx: Ctx,
+  taker: HandoffTaker,
+  d: { deliveryId: string; webhookId: string; orgId: string; now: number },
+): Promise<ClaimedDelivery | null> {
+  const { hooks } = ctx;
+  const db = hooks.workerDb ?? ctx.db;
+  const until = d.now + taker.leaseMs;
+  const inFlight = inFlightLease(hooks, {
+    workerId: taker.workerId,
+    now: d.now,
+    until,
+    settledIds: taker.settledIds(),
+  });
+  const lease = sql<ClaimedRow>`
+    UPDATE deliveries SET lease_owner = ${taker.workerId}, lease_until = ${until}
+    WHERE id = ${d.deliveryId} AND status = ${PENDING} AND lease_until IS NULL
+      AND current_setting('runhook.claim_lock', true) = 'true'
+      AND (SELECT count(*) FROM deliveries WHERE webhook_id = ${d.webhookId} AND ${inFlight}) < ${taker.perWebhookCap}
+      AND (SELECT count(*) FROM deliveries WHERE org_id = ${d.orgId} AND ${inFlight}) < ${taker.perOrgCap}
+      AND NOT EXISTS (SELECT 1 FROM deliveries w ${indexedBy(hooks, 'deliveries_pending_webhook')}
+        WHERE w.status = ${PENDING} AND w.webhook_id = ${d.webhookId} AND w.next_attempt_at <= ${d.now}
+          AND (w.lease_until IS NULL OR w.lease_until < ${d.now}) AND w.id <> ${d.deliveryId})
+    RETURNING id, event_id, org_id, webhook_id, body, attempt_count, retries_done, next_trigger,
+              final_attempt`.compile(db);
+  const [leased, webhooks] = await hooks.runBatch([lease, readWebhooksQuery(db, [d.webhookId])], {
+    durable: false,
+    claimLock: 'try',
+  });
+  const row = leased?.rows[0] as unknown as ClaimedRow | undefined;
+  const w = webhooks?.rows[0] as unknown as WebhookRow | undefined;
+  return row ? claimedDelivery(row, w && targetOf(w, d.now), taker.workerId) : null;
+}
+
+/** The webhooks' send targets and state, read in a claim's batch. */
+function readWebhooksQuery(db: Ctx['db'], ids: readonly string[]) {
+  return db
     .selectFrom('webhooks')
     .select([
       'id',
@@ -130,43 +195,30 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
       'is_enabled',
       'deleted_at',
     ])
-    .where(
-      'id',
-      'in',
-      share.take.map((t) => t.webhookId),
-    )
+    .where('id', 'in', ids)
     .compile();
-  const results = await hooks.runBatch([...leaseStatements, readWebhooks], {
-    durable: false,
-    claimLock: true,
-  });
-  const rows = results.slice(0, leaseStatements.length).flatMap((r) => r.rows as unknown as ClaimedRow[]);
-  const webhooks = (results.at(-1)?.rows ?? []) as unknown as WebhookRow[];
-  const targets = new Map(webhooks.map((w) => [w.id, targetOf(w, now)]));
-  const deliveries: ClaimedDelivery[] = rows.map((r) => {
-    const w = targets.get(r.webhook_id);
-    return {
-      deliveryId: r.id,
-      eventId: r.event_id,
-      orgId: r.org_id,
-      webhookId: r.webhook_id,
-      body: r.body,
-      attemptCount: Number(r.attempt_count),
-      retriesDone: Number(r.retries_done),
-      trigger: r.next_trigger as AttemptTrigger,
-      finalAttempt: Number(r.final_attempt) === 1,
-      leaseOwner: workerId,
-      // Test deliveries are sent even to a disabled webhook (people test before they switch it on).
-      // Deliveries of one webhook share its target object: nothing downstream changes it.
-      target: !w?.live ? DELETED : w.enabled || r.next_trigger === ATTEMPT_TRIGGER.test ? w.target : DISABLED,
-    };
-  });
-  const shortfall = deliveries.length < share.take.reduce((n, t) => n + t.count, 0);
+}
+
+/** A leased row as the worker sends it (`w`: its webhook, undefined when the row is gone). */
+function claimedDelivery(
+  r: ClaimedRow,
+  w: ReturnType<typeof targetOf> | undefined,
+  workerId: string,
+): ClaimedDelivery {
   return {
-    deliveries,
-    nextDueAt,
-    leftOver: share.leftOver || shortfall,
-    waiting: share.leftOver || shortfall || deep || dueNow > deliveries.length,
+    deliveryId: r.id,
+    eventId: r.event_id,
+    orgId: r.org_id,
+    webhookId: r.webhook_id,
+    body: r.body,
+    attemptCount: Number(r.attempt_count),
+    retriesDone: Number(r.retries_done),
+    trigger: r.next_trigger as AttemptTrigger,
+    finalAttempt: Number(r.final_attempt) === 1,
+    leaseOwner: workerId,
+    // Test deliveries are sent even to a disabled webhook (people test before they switch it on).
+    // Deliveries of one webhook share its target object: nothing downstream changes it.
+    target: !w?.live ? DELETED : w.enabled || r.next_trigger === ATTEMPT_TRIGGER.test ? w.target : DISABLED,
   };
 }
 

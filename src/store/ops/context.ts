@@ -15,10 +15,12 @@ export interface DialectHooks {
    * leases never outlive the workers that hold them anyway. Attempts and events stay durable.
    * `claimLock` serialises the batch with every other claim, across processes too, so that the
    * per-webhook cap holds (SQLite's IMMEDIATE transactions already serialise all writers).
+   * `claimLock: 'try'` (PostgreSQL) does not wait for it: the statements see whether this batch got
+   * it as `current_setting('runhook.claim_lock') = 'true'` (see leaseHandedOff).
    */
   runBatch(
     statements: readonly CompiledQuery[],
-    options: { durable: boolean; claimLock?: boolean },
+    options: { durable: boolean; claimLock?: boolean | 'try' },
   ): Promise<Array<{ rows: Record<string, unknown>[] }>>;
   /**
    * SQLite only: runs `statements` as one all-or-nothing unit of the next group commit

@@ -24,7 +24,7 @@ import {
   type RunFinish,
   type RunInput,
 } from '../store.js';
-import { inFlightLease } from './claimDueDeliveries.js';
+import { inFlightLease, leaseHandedOff } from './claimDueDeliveries.js';
 import { type Ctx, countAll, type Db, indexedBy, readPage } from './context.js';
 import { toRun, toWebhook } from './mappers.js';
 import { newDeliveryRow } from './newRows.js';
@@ -320,7 +320,7 @@ async function createFinishedRunAtOnce(
   });
   const rows = eventRows(draft, routeOf(snapshot.webhooks, agent.id), publicUrl, now);
   // The worker in this process takes the delivery at commit, if it has a slot (docs/architecture.md#hand-off).
-  const taker = ctx.hooks.runUnit && rows.delivery && rows.queued ? (ctx.handoff?.taker ?? null) : null;
+  const taker = rows.delivery && rows.queued ? (ctx.handoff?.taker ?? null) : null;
   const reserved = taker?.reserve() ? taker : null;
   let handedOff: ClaimedDelivery | null = null;
   try {
@@ -345,18 +345,19 @@ async function createFinishedRunAtOnce(
       run: slots.row('run', runRow(id, orgId, 0, agent, input, finish.status, finish, now)),
       event: slots.row('event', rows.event),
       delivery: rows.delivery ? slots.row('delivery', rows.delivery) : null,
-      handoff: reserved
-        ? {
-            owner: slots.one('handoff_owner', reserved.workerId),
-            now: slots.one('handoff_now', now),
-            until: slots.one('handoff_until', now + reserved.leaseMs),
-            webhookCap: slots.one('handoff_webhook_cap', reserved.perWebhookCap),
-            orgCap: slots.one('handoff_org_cap', reserved.perOrgCap),
-            settled: slots.one('handoff_settled', JSON.stringify(reserved.settledIds())),
-          }
-        : null,
+      handoff:
+        reserved && ctx.hooks.runUnit
+          ? {
+              owner: slots.one('handoff_owner', reserved.workerId),
+              now: slots.one('handoff_now', now),
+              until: slots.one('handoff_until', now + reserved.leaseMs),
+              webhookCap: slots.one('handoff_webhook_cap', reserved.perWebhookCap),
+              orgCap: slots.one('handoff_org_cap', reserved.perOrgCap),
+              settled: slots.one('handoff_settled', JSON.stringify(reserved.settledIds())),
+            }
+          : null,
     };
-    const shape = `${rows.delivery ? 'delivery' : 'none'}:${reserved ? 'handoff' : ''}`;
+    const shape = `${rows.delivery ? 'delivery' : 'none'}:${values.handoff ? 'handoff' : ''}`;
     const queries = statementShape(ctx, shape, () => buildStatements(ctx, values)).map((q) =>
       CompiledQuery.raw(q.sql, slots.fill(q.parameters)),
     );
@@ -378,6 +379,16 @@ async function createFinishedRunAtOnce(
     }
     try {
       const result = await db.executeQuery<Record<string, unknown>>(queries[0] as CompiledQuery);
+      if (reserved && rows.delivery) {
+        // Committed: now the worker may lease it, in a batch of its own (PostgreSQL's statement
+        // could not see a concurrent claim's leases).
+        handedOff = await leaseHandedOff(ctx, reserved, {
+          deliveryId: rows.delivery.id,
+          webhookId: rows.delivery.webhook_id,
+          orgId,
+          now,
+        }).catch(() => null);
+      }
       return done(result.rows[0]);
     } catch (err) {
       const e = err as { code?: string; table?: string; column?: string };

@@ -146,7 +146,11 @@ export function batchRunner(pool: pg.Pool): DialectHooks['runBatch'] {
       // claimed again later.
       const setup = ['BEGIN'];
       if (!durable) setup.push('SET LOCAL synchronous_commit = off');
-      if (claimLock) setup.push(`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`);
+      if (claimLock === 'try')
+        setup.push(
+          `SELECT set_config('runhook.claim_lock', pg_try_advisory_xact_lock(${CLAIM_LOCK})::text, true)`,
+        );
+      else if (claimLock) setup.push(`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`);
       // The whole transaction in one round trip where every parameter can be written in as a
       // literal (docs/architecture.md#the-store); otherwise one per statement.
       const inlined = statements.map((q) => inlineParameters(q.sql, q.parameters));

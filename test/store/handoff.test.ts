@@ -1,0 +1,202 @@
+/**
+ * The store's side of the hand-off (docs/architecture.md#hand-off), on a real database of each
+ * backend: a finished run's delivery is leased to the taker only within both caps, never ahead of a
+ * due delivery of the same webhook, never while another claim holds the claim lock (PostgreSQL), and
+ * every reserve() is answered by exactly one take(), leased or not.
+ */
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseDatabaseUrl } from '../../src/config.js';
+import { openStore } from '../../src/store/openStore.js';
+import type { ClaimedDelivery, HandoffTaker, Store } from '../../src/store/store.js';
+import { backends, type TestDatabase } from '../helpers/backends.js';
+
+/** The claim lock's key (src/store/postgres/openPostgres.ts). */
+const CLAIM_LOCK = 7_420_451;
+
+interface Taken {
+  reserved: number;
+  taken: Array<ClaimedDelivery | null>;
+}
+
+function taker(
+  opts: { webhookCap?: number; orgCap?: number; refuse?: () => boolean },
+  log: Taken,
+): HandoffTaker {
+  return {
+    workerId: 'test-worker',
+    leaseMs: 30_000,
+    perWebhookCap: opts.webhookCap ?? 8,
+    perOrgCap: opts.orgCap ?? 32,
+    reserve: () => {
+      if (opts.refuse?.()) return false;
+      log.reserved++;
+      return true;
+    },
+    settledIds: () => [],
+    take: (d) => {
+      log.taken.push(d);
+    },
+  };
+}
+
+for (const backend of backends) {
+  describe(`store hand-off [${backend.name}]`, () => {
+    let tdb: TestDatabase;
+    let store: Store;
+    afterEach(async () => {
+      await store?.close();
+      await tdb?.drop();
+    });
+
+    async function setup(webhooks: 1 | 2 = 1) {
+      tdb = await backend.create();
+      store = await openStore(parseDatabaseUrl(tdb.url));
+      await store.migrate();
+      const now = Date.now();
+      const org = await store.createOrganization(
+        'org',
+        {
+          id: crypto.randomUUID(),
+          name: 'key',
+          keyHash: `h${Math.random()}`,
+          prefix: 'rh_test',
+          expiresAt: null,
+        },
+        now,
+      );
+      const agents: string[] = [];
+      for (let i = 0; i < webhooks; i++) {
+        const agent = await store.createAgent(
+          org.id,
+          { name: `agent ${i}`, description: '', provider: null, isActive: true },
+          now,
+        );
+        await store.createWebhook(
+          org.id,
+          {
+            agentId: agent.id,
+            url: `http://127.0.0.1:9/hook${i}`,
+            description: '',
+            isEnabled: true,
+            format: 'standard',
+            headers: { 'X-Team': 'blue' },
+            secretEnc: null,
+          },
+          now,
+        );
+        agents.push(agent.id);
+      }
+      const finish = (agentId = agents[0] as string) =>
+        store.createFinishedRun(
+          org.id,
+          { agentId, name: 'run', totalScenarios: 1, startedAt: null },
+          {
+            status: 'completed',
+            passedCount: 1,
+            failedCount: 0,
+            errorCount: 0,
+            completedAt: now,
+            totalScenarios: 1,
+          },
+          'http://runhook.test',
+          Date.now(),
+        );
+      return { org: org.id, agents, finish };
+    }
+
+    it('leases within the per-webhook cap, with the stored body and the webhook as it is', async () => {
+      const { finish } = await setup();
+      const log: Taken = { reserved: 0, taken: [] };
+      store.takeHandoffs(taker({ webhookCap: 2 }, log));
+      const runs = [await finish(), await finish(), await finish()];
+      expect(log.reserved).toBe(3);
+      expect(log.taken.map((d) => d !== null)).toEqual([true, true, false]);
+      const first = log.taken[0] as ClaimedDelivery;
+      expect(first.leaseOwner).toBe('test-worker');
+      expect(first.attemptCount).toBe(0);
+      expect(first.trigger).toBe('scheduled');
+      // The run number is in the body (filled in by the database), as in the stored row.
+      expect(JSON.parse(first.body).test_run.id).toBe(runs[0]?.id);
+      expect(first.target).toMatchObject({ url: 'http://127.0.0.1:9/hook0', headers: { 'X-Team': 'blue' } });
+      const pending = await store.countPending(Date.now());
+      expect(pending.pending).toBe(3);
+    });
+
+    it('leases within the per-organization cap, across webhooks', async () => {
+      const { finish, agents } = await setup(2);
+      const log: Taken = { reserved: 0, taken: [] };
+      store.takeHandoffs(taker({ webhookCap: 8, orgCap: 1 }, log));
+      await finish(agents[0]);
+      await finish(agents[1]);
+      expect(log.taken.map((d) => d !== null)).toEqual([true, false]);
+    });
+
+    it('never overtakes a due delivery of the same webhook that nobody leased', async () => {
+      const { finish, agents } = await setup(2);
+      const log: Taken = { reserved: 0, taken: [] };
+      let refuse = true;
+      store.takeHandoffs(taker({ refuse: () => refuse }, log));
+      await finish(agents[0]); // not offered: waits, due and unleased
+      refuse = false;
+      await finish(agents[0]); // same webhook: must wait behind it
+      await finish(agents[1]); // another webhook: nothing waits there
+      expect(log.reserved).toBe(2);
+      expect(log.taken.map((d) => d?.webhookId ?? null)).toEqual([null, expect.any(String)]);
+    });
+
+    it('a withdrawn offer takes nothing; a failed write still answers its reserve()', async () => {
+      const { finish } = await setup();
+      const log: Taken = { reserved: 0, taken: [] };
+      const withdraw = store.takeHandoffs(taker({}, log));
+      await finish();
+      withdraw();
+      await finish();
+      expect(log.reserved).toBe(1);
+      expect(log.taken).toHaveLength(1);
+
+      store.takeHandoffs(taker({}, log));
+      await expect(
+        store.createFinishedRun(
+          (await store.listOrganizations(Date.now()))[0]?.id as string,
+          { agentId: crypto.randomUUID(), name: 'run', totalScenarios: 1, startedAt: null },
+          {
+            status: 'completed',
+            passedCount: 1,
+            failedCount: 0,
+            errorCount: 0,
+            completedAt: 1,
+            totalScenarios: 1,
+          },
+          'http://runhook.test',
+          Date.now(),
+        ),
+      ).rejects.toThrow(/agent/);
+      expect(log.taken).toHaveLength(log.reserved);
+    });
+
+    if (backend.name === 'postgres') {
+      it('does not wait for the claim lock: while another transaction holds it, nothing is leased', async () => {
+        const { finish } = await setup();
+        const log: Taken = { reserved: 0, taken: [] };
+        store.takeHandoffs(taker({}, log));
+        const holder = new pg.Client({ connectionString: tdb.url });
+        await holder.connect();
+        try {
+          await holder.query('BEGIN');
+          await holder.query(`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`);
+          const started = Date.now();
+          await finish();
+          expect(Date.now() - started).toBeLessThan(2_000);
+          expect(log.taken).toEqual([null]);
+          await holder.query('COMMIT');
+          await finish();
+          // The first still waits (due, unleased): the second must not overtake it.
+          expect(log.taken).toEqual([null, null]);
+        } finally {
+          await holder.end();
+        }
+      });
+    }
+  });
+}
