@@ -76,11 +76,15 @@ export function createWorker(deps: WorkerDeps): Worker {
   /** Slots kept for deliveries being written with a hand-off (Store.takeHandoffs). */
   let reserved = 0;
   /**
-   * Due work may be waiting for a slot: the last claim left some (a cap, or no free slot), or new
-   * work was announced since. Only then does a freed slot call for a claim, and only while it is
-   * false do new deliveries come by hand-off (they would overtake what waits).
+   * Where due work may be waiting for a slot, as far as this worker knows: anywhere (the last claim
+   * had no slot for some, or new work was announced since), or at these webhooks (the last claim
+   * left some of theirs, a cap being full, or a hand-off of theirs failed). Only then does a freed
+   * slot call for a claim, and a webhook's new deliveries come by hand-off only while nothing of it
+   * may wait (they would overtake it).
    */
-  let mayWait = true;
+  let waitingAnywhere = true;
+  let waitingAt = new Set<string>();
+  const mayWait = () => waitingAnywhere || waitingAt.size > 0;
   let heartbeat: NodeJS.Timeout | null = null;
 
   const wake = () => {
@@ -124,7 +128,7 @@ export function createWorker(deps: WorkerDeps): Worker {
       flushTimer = setTimeout(() => {
         flushTimer = null;
         if (flushing) {
-          if (mayWait) wake();
+          if (mayWait()) wake();
         } else void flush();
       }, FLUSH_DELAY_MS);
     }
@@ -148,7 +152,7 @@ export function createWorker(deps: WorkerDeps): Worker {
         // The slots these answers held are free already: the claim leaves settled attempts out of
         // both caps (docs/operations.md#fairness-and-limits). Claim now, while the results are
         // written. Only if something may be waiting for them: otherwise the claim finds nothing.
-        if (mayWait) wake();
+        if (mayWait()) wake();
         await recorded;
         deps.onRecorded?.(batch);
         // Written. A retry's next time is visible now: the claim above saw the delivery still
@@ -271,7 +275,8 @@ export function createWorker(deps: WorkerDeps): Worker {
           for (const c of claim.deliveries) launch(c);
           if (stopping) break;
           const claimed = claim.deliveries.length;
-          mayWait = claim.waiting || claimed === limit;
+          waitingAnywhere = claim.leftOver || claimed === limit;
+          waitingAt = new Set(claim.waitingWebhooks);
           if (claimed === limit && limit < free) continue;
           // Due work another worker raced us for: look again soon, not at once.
           if (claim.leftOver && claimed < limit) delay = RACE_RETRY_MS;
@@ -279,7 +284,7 @@ export function createWorker(deps: WorkerDeps): Worker {
             delay = Math.min(idlePollMs, Math.max(RACE_RETRY_MS, claim.nextDueAt - now()));
         } catch (err) {
           logger.error({ err }, 'claiming deliveries failed; retrying in a second');
-          mayWait = true;
+          waitingAnywhere = true;
           delay = FALLBACK_POLL_MS;
         }
       }
@@ -292,7 +297,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     start() {
       if (loopDone) return;
       unsubscribe = store.onNewWork(() => {
-        mayWait = true;
+        waitingAnywhere = true;
         wake();
       });
       // New deliveries committed in this process come straight here when there is room
@@ -302,15 +307,21 @@ export function createWorker(deps: WorkerDeps): Worker {
         leaseMs: settings.claimLeaseMs,
         perWebhookCap: settings.webhookConcurrency,
         perOrgCap: settings.orgConcurrency,
-        reserve: () => {
-          if (stopping || mayWait || inflight.size + reserved >= settings.workerConcurrency) return false;
+        reserve: (webhookId) => {
+          if (stopping || waitingAnywhere || waitingAt.has(webhookId)) return false;
+          if (inflight.size + reserved >= settings.workerConcurrency) return false;
           reserved++;
           return true;
         },
         settledIds,
-        take: (delivery) => {
+        take: (delivery, webhookId) => {
           reserved--;
           if (delivery) launch(delivery);
+          else {
+            // Not leased (a cap, or a claim held the lock): it waits, pending, for a claim.
+            waitingAt.add(webhookId);
+            wake();
+          }
         },
       });
       heartbeat = setInterval(

@@ -125,16 +125,20 @@ export interface HandoffTaker {
   leaseMs: number;
   perWebhookCap: number;
   perOrgCap: number;
-  /** Reserves a slot for one delivery about to be written; false when none is free or the worker is stopping. */
-  reserve(): boolean;
+  /**
+   * Reserves a slot for one delivery of `webhookId` about to be written; false when none is free,
+   * the worker is stopping, or due work of that webhook (or of any, as far as it knows) waits.
+   */
+  reserve(webhookId: string): boolean;
   /** This worker's settled attempts, left out of the caps as in a claim (ClaimInput.settledIds). */
   settledIds(): readonly string[];
   /**
    * After the write, once per reserve(): the delivery, committed and leased to this worker, or null
    * when it was not leased to it (no room under a cap, work of that webhook waiting, or nothing was
-   * written). The slot is free again either way.
+   * written). The slot is free again either way. Null means the webhook may have a pending
+   * delivery: the store tells only other processes (this worker was told here).
    */
-  take(delivery: ClaimedDelivery | null): void;
+  take(delivery: ClaimedDelivery | null, webhookId: string): void;
 }
 
 export interface ClaimedDelivery {
@@ -260,8 +264,8 @@ export interface Claim {
   nextDueAt: number | null;
   /** Due work was left (no free slot, or another worker got there first): look again when slots free. */
   leftOver: boolean;
-  /** Due work is left unleased for any reason, a full webhook or organization included. */
-  waiting: boolean;
+  /** The webhooks with due work left unleased (a full webhook or organization included). */
+  waitingWebhooks: string[];
 }
 
 export class ConflictError extends Error {}

@@ -85,10 +85,19 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
     leaseEnds === null ? share.nextDueAt : Math.min(share.nextDueAt ?? leaseEnds, leaseEnds + 1);
   // Due now and unleased, before this claim. Each webhook's count stops at the cap, so one at the
   // cap may have more.
-  const dueNow = backlog.reduce((n, b) => n + b.dueNow, 0);
-  const deep = backlog.some((b) => b.dueNow >= perWebhookCap);
-  if (share.take.length === 0)
-    return { deliveries: [], nextDueAt, leftOver: share.leftOver, waiting: dueNow > 0 };
+  const waitingAfter = (leased: ReadonlyMap<string, number>) =>
+    backlog
+      .filter((b) => b.dueNow >= perWebhookCap || b.dueNow > (leased.get(b.webhookId) ?? 0))
+      .map((b) => b.webhookId);
+  if (share.take.length === 0) {
+    const waitingWebhooks = waitingAfter(new Map());
+    return {
+      deliveries: [],
+      nextDueAt,
+      leftOver: share.leftOver,
+      waitingWebhooks,
+    };
+  }
 
   // 3. Lease.
   const lockClause = hooks.skipLocked ? sql`FOR UPDATE SKIP LOCKED` : sql``;
@@ -130,11 +139,14 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
   const targets = new Map(webhooks.map((w) => [w.id, targetOf(w, now)]));
   const deliveries = rows.map((r) => claimedDelivery(r, targets.get(r.webhook_id), workerId));
   const shortfall = deliveries.length < share.take.reduce((n, t) => n + t.count, 0);
+  const leasedNow = new Map<string, number>();
+  for (const d of deliveries) leasedNow.set(d.webhookId, (leasedNow.get(d.webhookId) ?? 0) + 1);
+  const waitingWebhooks = waitingAfter(leasedNow);
   return {
     deliveries,
     nextDueAt,
     leftOver: share.leftOver || shortfall,
-    waiting: share.leftOver || shortfall || deep || dueNow > deliveries.length,
+    waitingWebhooks,
   };
 }
 

@@ -36,8 +36,11 @@ export interface DialectHooks {
   readonly workerDb?: Kysely<Database>;
   /** `FOR UPDATE SKIP LOCKED` where the database has it. */
   readonly skipLocked: boolean;
-  /** Tells every worker (in this process and others) that work may be due; call it after the commit. */
-  notifyNewWork(): Promise<void>;
+  /**
+   * Tells every worker (in this process and others) that work may be due; call it after the commit.
+   * `local: false` tells only other processes (a no-op on SQLite, which tells only its own).
+   */
+  notifyNewWork(options?: { local: boolean }): Promise<void>;
   onNewWork(listener: () => void): () => void;
   close(): Promise<void>;
 }

@@ -186,7 +186,7 @@ export async function createFinishedRun(
 ): Promise<TestRun> {
   const fast = await createFinishedRunAtOnce(ctx, orgId, input, finish, publicUrl, now);
   if (fast) {
-    if (fast.queued && !fast.handedOff) await ctx.hooks.notifyNewWork();
+    if (fast.queued && fast.tell !== 'none') await ctx.hooks.notifyNewWork({ local: fast.tell === 'all' });
     return fast.run;
   }
   let queued = false;
@@ -301,7 +301,16 @@ async function createFinishedRunAtOnce(
   finish: RunFinish,
   publicUrl: string,
   now: number,
-): Promise<{ run: TestRun; queued: boolean; handedOff: boolean } | null> {
+): Promise<{
+  run: TestRun;
+  queued: boolean;
+  /**
+   * Which workers the caller still tells about the new delivery: none (handed off, or being handed
+   * off by a continuation that tells them if that fails), others (the worker of this process was
+   * told by `take`), or all.
+   */
+  tell: 'none' | 'others' | 'all';
+} | null> {
   const { db } = ctx;
   const { snapshot, forget } = await routeSnapshot(ctx, orgId, input.agentId);
   const { agent, state } = snapshot;
@@ -321,7 +330,8 @@ async function createFinishedRunAtOnce(
   const rows = eventRows(draft, routeOf(snapshot.webhooks, agent.id), publicUrl, now);
   // The worker in this process takes the delivery at commit, if it has a slot (docs/architecture.md#hand-off).
   const taker = rows.delivery && rows.queued ? (ctx.handoff?.taker ?? null) : null;
-  const reserved = taker?.reserve() ? taker : null;
+  let reserved = rows.delivery && taker?.reserve(rows.delivery.webhook_id) ? taker : null;
+  const reservedAtStart = reserved;
   let handedOff: ClaimedDelivery | null = null;
   try {
     const done = (inserted: Record<string, unknown> | undefined) => {
@@ -329,7 +339,7 @@ async function createFinishedRunAtOnce(
       return {
         run: toRun(inserted as Selectable<TestRunsTable>),
         queued: rows.queued,
-        handedOff: handedOff !== null,
+        tell: (reservedAtStart === null ? 'all' : handedOff ? 'none' : 'others') as 'none' | 'others' | 'all',
       };
     };
 
@@ -379,17 +389,23 @@ async function createFinishedRunAtOnce(
     }
     try {
       const result = await db.executeQuery<Record<string, unknown>>(queries[0] as CompiledQuery);
+      const out = done(result.rows[0]);
       if (reserved && rows.delivery) {
-        // Committed: now the worker may lease it, in a batch of its own (PostgreSQL's statement
-        // could not see a concurrent claim's leases).
-        handedOff = await leaseHandedOff(ctx, reserved, {
-          deliveryId: rows.delivery.id,
-          webhookId: rows.delivery.webhook_id,
-          orgId,
-          now,
-        }).catch(() => null);
+        // Committed. The worker may now lease it, in a batch of its own (the statement could not
+        // see a concurrent claim's leases), while the caller is answered; the workers are told only
+        // if it was not leased.
+        const offer = reserved;
+        reserved = null; // answered below, not in `finally`
+        const d = { deliveryId: rows.delivery.id, webhookId: rows.delivery.webhook_id, orgId, now };
+        void leaseHandedOff(ctx, offer, d)
+          .catch(() => null)
+          .then((leased) => {
+            offer.take(leased, d.webhookId);
+            if (!leased) void ctx.hooks.notifyNewWork({ local: false });
+          });
+        return { ...out, tell: 'none' as const };
       }
-      return done(result.rows[0]);
+      return out;
     } catch (err) {
       const e = err as { code?: string; table?: string; column?: string };
       if (e.code !== '23502' || !FILLED_FROM_ORG.has(`${e.table}.${e.column}`)) throw err;
@@ -398,7 +414,7 @@ async function createFinishedRunAtOnce(
     }
   } finally {
     // Committed (or not) by now: the worker sends it at once, or frees the slot it kept for it.
-    reserved?.take(handedOff);
+    if (reserved && rows.delivery) reserved.take(handedOff, rows.delivery.webhook_id);
   }
 }
 

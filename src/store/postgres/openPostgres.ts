@@ -80,11 +80,11 @@ export function openPostgresStore(url: string, options: { poolSize?: number } = 
     skipLocked: true,
     runBatch: batchRunner(workerPool),
     workerDb,
-    notifyNewWork: () => {
-      emitter.emit('work');
-      // Never fails the caller, whose write is committed: a NOTIFY lost with its connection costs
-      // other processes at most their fallback poll (a second).
-      return notifier().catch(() => {});
+    notifyNewWork: async (options) => {
+      if (options?.local !== false) emitter.emit('work');
+      // Not awaited, and never failing the caller, whose write is committed: a NOTIFY lost with
+      // its connection costs other processes at most their fallback poll (a second).
+      void notifier().catch(() => {});
     },
     onNewWork: (fn) => {
       listen();

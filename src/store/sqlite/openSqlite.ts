@@ -57,8 +57,8 @@ export function openSqliteStore(path: string): Store {
         true,
       ),
     // Workers in other processes find new work by their fallback timer (at most a second).
-    notifyNewWork: async () => {
-      emitter.emit('work');
+    notifyNewWork: async (options) => {
+      if (options?.local !== false) emitter.emit('work');
     },
     onNewWork: (listener) => {
       emitter.on('work', listener);
