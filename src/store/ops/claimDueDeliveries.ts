@@ -166,34 +166,71 @@ export async function leaseHandedOff(
   const { hooks } = ctx;
   const db = hooks.workerDb ?? ctx.db;
   const until = d.now + taker.leaseMs;
-  const inFlight = inFlightLease(hooks, {
+  const room = handoffRoom(hooks, {
+    ...d,
     workerId: taker.workerId,
-    now: d.now,
     until,
     settledIds: taker.settledIds(),
+    webhookCap: taker.perWebhookCap,
+    orgCap: taker.perOrgCap,
   });
   const lease = sql<ClaimedRow>`
     UPDATE deliveries SET lease_owner = ${taker.workerId}, lease_until = ${until}
     WHERE id = ${d.deliveryId} AND status = ${PENDING} AND lease_until IS NULL
-      AND current_setting('runhook.claim_lock', true) = 'true'
-      AND (SELECT count(*) FROM deliveries WHERE webhook_id = ${d.webhookId} AND ${inFlight}) < ${taker.perWebhookCap}
-      AND (SELECT count(*) FROM deliveries WHERE org_id = ${d.orgId} AND ${inFlight}) < ${taker.perOrgCap}
-      AND NOT EXISTS (SELECT 1 FROM deliveries w ${indexedBy(hooks, 'deliveries_pending_webhook')}
-        WHERE w.status = ${PENDING} AND w.webhook_id = ${d.webhookId} AND w.next_attempt_at <= ${d.now}
-          AND (w.lease_until IS NULL OR w.lease_until < ${d.now}) AND w.id <> ${d.deliveryId})
+      AND current_setting('runhook.claim_lock', true) = 'true' AND ${room}
     RETURNING id, event_id, org_id, webhook_id, body, attempt_count, retries_done, next_trigger,
-              final_attempt`.compile(db);
-  const [leased, webhooks] = await hooks.runBatch([lease, readWebhooksQuery(db, [d.webhookId])], {
+              final_attempt, lease_owner`.compile(db);
+  const results = await hooks.runBatch([lease, readWebhooksQuery(db, [d.webhookId])], {
     durable: false,
     claimLock: 'try',
   });
-  const row = leased?.rows[0] as unknown as ClaimedRow | undefined;
-  const w = webhooks?.rows[0] as unknown as WebhookRow | undefined;
-  return row ? claimedDelivery(row, w && targetOf(w, d.now), taker.workerId) : null;
+  return handedOffDelivery(results, taker.workerId, d.now);
+}
+
+/**
+ * Whether a new delivery may be handed off (docs/architecture.md#hand-off): its webhook and
+ * organization below their caps, counted as a claim counts them, and no other delivery of the
+ * webhook due and unleased (it would be overtaken). Values may be slots (SQLite's compiled unit).
+ */
+export function handoffRoom(
+  hooks: DialectHooks,
+  p: {
+    deliveryId: unknown;
+    webhookId: unknown;
+    orgId: unknown;
+    workerId: unknown;
+    now: unknown;
+    until: unknown;
+    settledIds: readonly string[] | { json: unknown };
+    webhookCap: unknown;
+    orgCap: unknown;
+  },
+) {
+  const inFlight = inFlightLease(hooks, p);
+  return sql<boolean>`(SELECT count(*) FROM deliveries WHERE webhook_id = ${p.webhookId} AND ${inFlight}) < ${p.webhookCap}
+    AND (SELECT count(*) FROM deliveries WHERE org_id = ${p.orgId} AND ${inFlight}) < ${p.orgCap}
+    AND NOT EXISTS (SELECT 1 FROM deliveries w ${indexedBy(hooks, 'deliveries_pending_webhook')}
+      WHERE w.status = ${PENDING} AND w.webhook_id = ${p.webhookId} AND w.next_attempt_at <= ${p.now}
+        AND (w.lease_until IS NULL OR w.lease_until < ${p.now}) AND w.id <> ${p.deliveryId})`;
+}
+
+/**
+ * A hand-off batch's answer, [the delivery with its lease_owner, its webhook], as the worker sends
+ * it; null unless the delivery was leased to `workerId`.
+ */
+export function handedOffDelivery(
+  results: ReadonlyArray<{ rows: Record<string, unknown>[] }>,
+  workerId: string,
+  now: number,
+): ClaimedDelivery | null {
+  const row = results[0]?.rows[0] as unknown as (ClaimedRow & { lease_owner: string | null }) | undefined;
+  const w = results[1]?.rows[0] as unknown as WebhookRow | undefined;
+  if (row?.lease_owner !== workerId) return null;
+  return claimedDelivery(row, w && targetOf(w, now), workerId);
 }
 
 /** The webhooks' send targets and state, read in a claim's batch. */
-function readWebhooksQuery(db: Ctx['db'], ids: readonly string[]) {
+export function readWebhooksQuery(db: Ctx['db'], ids: readonly unknown[]) {
   return db
     .selectFrom('webhooks')
     .select([
@@ -207,7 +244,7 @@ function readWebhooksQuery(db: Ctx['db'], ids: readonly string[]) {
       'is_enabled',
       'deleted_at',
     ])
-    .where('id', 'in', ids)
+    .where('id', 'in', ids as string[])
     .compile();
 }
 

@@ -24,11 +24,10 @@ import {
   type RunFinish,
   type RunInput,
 } from '../store.js';
-import { inFlightLease, leaseHandedOff } from './claimDueDeliveries.js';
-import { type Ctx, countAll, type Db, indexedBy, readPage } from './context.js';
+import { handedOffDelivery, handoffRoom, leaseHandedOff, readWebhooksQuery } from './claimDueDeliveries.js';
+import { type Ctx, countAll, type Db, readPage } from './context.js';
 import { toRun, toWebhook } from './mappers.js';
 import { newDeliveryRow } from './newRows.js';
-import { type SendTargetRow, sendTarget } from './sendTarget.js';
 
 /** Takes the org's next run number under the row lock of its organization: no gaps, no duplicates. */
 async function nextRunSeq(trx: Db, orgId: string): Promise<number> {
@@ -331,7 +330,6 @@ async function createFinishedRunAtOnce(
   // The worker in this process takes the delivery at commit, if it has a slot (docs/architecture.md#hand-off).
   const taker = rows.delivery && rows.queued ? (ctx.handoff?.taker ?? null) : null;
   let reserved = rows.delivery && taker?.reserve(rows.delivery.webhook_id) ? taker : null;
-  const reservedAtStart = reserved;
   let handedOff: ClaimedDelivery | null = null;
   try {
     const done = (inserted: Record<string, unknown> | undefined) => {
@@ -339,7 +337,7 @@ async function createFinishedRunAtOnce(
       return {
         run: toRun(inserted as Selectable<TestRunsTable>),
         queued: rows.queued,
-        tell: (reservedAtStart === null ? 'all' : handedOff ? 'none' : 'others') as 'none' | 'others' | 'all',
+        tell: (reserved === null ? 'all' : handedOff ? 'none' : 'others') as 'none' | 'others' | 'all',
       };
     };
 
@@ -379,7 +377,8 @@ async function createFinishedRunAtOnce(
           { query: takeSeq, requireRow: STALE },
           ...inserts.map((query) => ({ query })),
         ]);
-        if (reserved) handedOff = handedOffDelivery(results, reserved.workerId, now);
+        // The unit: take seq, run, event, then (hand-off) the delivery and its webhook.
+        if (reserved) handedOff = handedOffDelivery(results.slice(3), reserved.workerId, now);
         return done(results[1]?.rows[0]);
       } catch (err) {
         if ((err as { code?: string }).code !== STALE) throw err;
@@ -416,44 +415,6 @@ async function createFinishedRunAtOnce(
     // Committed (or not) by now: the worker sends it at once, or frees the slot it kept for it.
     if (reserved && rows.delivery) reserved.take(handedOff, rows.delivery.webhook_id);
   }
-}
-
-/**
- * The delivery of a hand-off unit (SQLite: take seq, run, event, delivery, its webhook's target),
- * when the unit leased it to `workerId`: the worker sends it as if it had claimed it.
- */
-function handedOffDelivery(
-  results: Array<{ rows: Record<string, unknown>[] }>,
-  workerId: string,
-  now: number,
-): ClaimedDelivery | null {
-  const delivery = results[3]?.rows[0] as
-    | {
-        id: string;
-        event_id: string;
-        org_id: string;
-        webhook_id: string;
-        body: string;
-        lease_owner: string | null;
-      }
-    | undefined;
-  const webhook = results[4]?.rows[0] as SendTargetRow | undefined;
-  if (!delivery || delivery.lease_owner !== workerId || !webhook) return null;
-  return {
-    deliveryId: delivery.id,
-    eventId: delivery.event_id,
-    orgId: delivery.org_id,
-    webhookId: delivery.webhook_id,
-    body: delivery.body,
-    attemptCount: 0,
-    retriesDone: 0,
-    trigger: ATTEMPT_TRIGGER.scheduled,
-    finalAttempt: false,
-    leaseOwner: workerId,
-    // Read in the unit, under the write lock: the webhook as it is now, live and enabled (the
-    // route, checked there too, sends nothing to one that is not).
-    target: sendTarget(webhook, now),
-  };
 }
 
 /** The values of one finished run's statements, as slots (see Slots). */
@@ -516,7 +477,7 @@ function buildStatements(ctx: Ctx, v: RunValues): CompiledQuery[] {
         ? db.insertInto('deliveries').values({
             ...v.delivery,
             body: withRunId(v.delivery.body),
-            ...(v.handoff && handoffLease(ctx, v.handoff, v.orgId, v.delivery.webhook_id as symbol)),
+            ...(v.handoff && handoffLease(ctx, v.handoff, v.orgId, v.delivery)),
           } as never)
         : null,
     };
@@ -527,7 +488,7 @@ function buildStatements(ctx: Ctx, v: RunValues): CompiledQuery[] {
       sql<number>`(SELECT run_seq FROM organizations WHERE id = ${v.orgId})`,
       sql<string>`(SELECT ${runIdSql(ctx, sql.ref('run_seq'))} FROM organizations WHERE id = ${v.orgId})`,
     );
-    const target = v.handoff && v.delivery && sendTargetRead(ctx, v.delivery.webhook_id as symbol);
+    const target = v.handoff && v.delivery && readWebhooksQuery(db, [v.delivery.webhook_id]);
     return [
       takeSeq.compile(),
       q.run.compile(),
@@ -535,12 +496,23 @@ function buildStatements(ctx: Ctx, v: RunValues): CompiledQuery[] {
       ...(q.delivery
         ? [
             (v.handoff
-              ? q.delivery.returning(['id', 'event_id', 'org_id', 'webhook_id', 'body', 'lease_owner'])
+              ? q.delivery.returning([
+                  'id',
+                  'event_id',
+                  'org_id',
+                  'webhook_id',
+                  'body',
+                  'attempt_count',
+                  'retries_done',
+                  'next_trigger',
+                  'final_attempt',
+                  'lease_owner',
+                ])
               : q.delivery
             ).compile(),
           ]
         : []),
-      ...(target ? [target.compile()] : []),
+      ...(target ? [target] : []),
     ];
   }
   const q = inserts(sql<number>`(SELECT run_seq FROM org)`, sql<string>`(SELECT run_id FROM org)`);
@@ -563,30 +535,27 @@ function buildStatements(ctx: Ctx, v: RunValues): CompiledQuery[] {
  * overtaken); otherwise none, and the delivery waits for a claim like any other. Evaluated in the
  * unit, under SQLite's write lock, which claims take too: the caps hold exactly.
  */
-function handoffLease(ctx: Ctx, h: NonNullable<RunValues['handoff']>, orgId: symbol, webhookId: symbol) {
-  const inFlight = inFlightLease(ctx.hooks, {
+function handoffLease(
+  ctx: Ctx,
+  h: NonNullable<RunValues['handoff']>,
+  orgId: symbol,
+  delivery: Record<string, unknown>,
+) {
+  const room = handoffRoom(ctx.hooks, {
+    deliveryId: delivery.id,
+    webhookId: delivery.webhook_id,
+    orgId,
     workerId: h.owner,
     now: h.now,
     until: h.until,
     settledIds: { json: h.settled },
+    webhookCap: h.webhookCap,
+    orgCap: h.orgCap,
   });
-  const room = sql<boolean>`(SELECT count(*) FROM deliveries WHERE webhook_id = ${webhookId} AND ${inFlight}) < ${h.webhookCap}
-    AND (SELECT count(*) FROM deliveries WHERE org_id = ${orgId} AND ${inFlight}) < ${h.orgCap}
-    AND NOT EXISTS (SELECT 1 FROM deliveries ${indexedBy(ctx.hooks, 'deliveries_pending_webhook')}
-      WHERE status = ${sql.lit(DELIVERY_STATUS.pending)} AND webhook_id = ${webhookId} AND next_attempt_at <= ${h.now}
-        AND (lease_until IS NULL OR lease_until < ${h.now}))`;
   return {
     lease_owner: sql`CASE WHEN ${room} THEN ${h.owner} END`,
     lease_until: sql`CASE WHEN ${room} THEN ${h.until} END`,
   };
-}
-
-/** The webhook's send target, read in the hand-off's unit (handedOffDelivery). */
-function sendTargetRead(ctx: Ctx, webhookId: symbol) {
-  return ctx.db
-    .selectFrom('webhooks')
-    .select(['url', 'format', 'headers', 'secret_enc', 'previous_secret_enc', 'previous_secret_until'])
-    .where('id', '=', webhookId as never);
 }
 
 /**
