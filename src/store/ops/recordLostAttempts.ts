@@ -8,8 +8,11 @@
  * `error_class` `worker_lost` (whether the receiver saw that send is unknown), and the lease is
  * cleared. Both statements carry the same guard (that owner, lease still expired) and run in one
  * claim-locked transaction, so two workers never log the same lost attempt twice, and a worker
- * that renewed its lease at the last moment keeps its delivery. A worker never declares its own
- * leases lost (a late heartbeat is not a death; a restarted worker has a new id).
+ * that renewed its lease at the last moment keeps its delivery. On PostgreSQL the first statement
+ * locks the row it reads (renewals do not take the claim lock): without it, a renewal committed
+ * between the two statements left a `worker_lost` attempt logged for a delivery whose owner kept
+ * it and went on to record its own. SQLite's one writer cannot interleave. A worker never declares
+ * its own leases lost (a late heartbeat is not a death; a restarted worker has a new id).
  */
 import { type CompiledQuery, sql } from 'kysely';
 import { timeOrderedUuid } from '../../domain/ids.js';
@@ -28,6 +31,8 @@ export async function recordLostAttempts(
   const lost = await lostLeasesQuery(hooks, workerId, now).execute(db);
   if (lost.rows.length === 0) return 0;
 
+  // PostgreSQL re-reads a row a concurrent renewal changed once it may lock it, and skips it then.
+  const lockRow = hooks.dialect === 'postgres' ? sql` FOR NO KEY UPDATE` : sql``;
   const statements: CompiledQuery[] = [];
   for (const d of lost.rows) {
     const leaseUntil = Number(d.lease_until);
@@ -43,7 +48,7 @@ export async function recordLostAttempts(
                             http_status, error_class, error_message, request, response)
       SELECT ${timeOrderedUuid(now)}, id, attempt_count + 1, next_trigger, CAST(${startedAt} AS bigint), NULL,
              NULL, ${sql.lit(ERROR_CLASS.worker_lost)}, ${message}, ${request}, NULL
-      FROM deliveries WHERE ${guard}`.compile(db),
+      FROM deliveries WHERE ${guard}${lockRow}`.compile(db),
       sql`
       UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, attempt_count = attempt_count + 1,
         updated_at = ${now}

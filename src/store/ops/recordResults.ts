@@ -40,6 +40,7 @@ export async function recordResults({ hooks }: Ctx, results: DeliveryResult[]): 
         // Without the body: it is the delivery's (mappers.ts, attemptRequestText).
         attemptRequestText(a.request),
         a.response === null ? null : JSON.stringify(a.response),
+        r.leaseOwner,
       ]);
     }
     const o = r.outcome;
@@ -107,13 +108,19 @@ function recordStatements(dialect: 'sqlite' | 'postgres'): RecordStatements {
   const rows = dialect === 'sqlite' ? 'json_each(?) AS e' : 'jsonb_array_elements(CAST($1 AS jsonb)) AS e';
   const col = (i: number, type: 'text' | 'integer' | 'bigint') => `CAST(e.value->>${i} AS ${type})`;
   return {
+    // Only an owner's attempt is logged, like its outcome below: a worker that stalled past its
+    // lease, declared lost by another (recordLostAttempts.ts), has its attempt in the history as
+    // worker_lost already (docs/delivery.md#leases-and-at-least-once). PostgreSQL locks the rows it
+    // checks, so that declaration cannot commit between this statement and the next.
     attempts: `
       INSERT INTO attempts (id, delivery_id, attempt_number, trigger, started_at, response_time_ms,
                             http_status, error_class, error_message, request, response)
       SELECT ${col(0, 'text')}, ${col(1, 'text')}, ${col(2, 'integer')}, ${col(3, 'text')}, ${col(4, 'bigint')},
              ${col(5, 'integer')}, ${col(6, 'integer')}, ${col(7, 'text')}, ${col(8, 'text')}, ${col(9, 'text')},
              ${col(10, 'text')}
-      FROM ${rows}`,
+      FROM ${rows} JOIN deliveries d ON d.id = ${col(1, 'text')} AND d.lease_owner = ${col(11, 'text')}${
+        dialect === 'postgres' ? ' FOR NO KEY UPDATE OF d' : ''
+      }`,
     deliveries: `
       WITH v(id, status, add_attempt, add_retry, next_at, owner, http_status, rt, done_at, failure_reason) AS (
         SELECT ${col(0, 'text')}, ${col(1, 'text')}, ${col(2, 'integer')}, ${col(3, 'integer')}, ${col(4, 'bigint')},

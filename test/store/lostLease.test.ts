@@ -1,0 +1,161 @@
+/**
+ * Lost attempts (docs/delivery.md#leases-and-at-least-once), on a real database of each backend: a
+ * lease that ran out while it still names its owner is logged once as `worker_lost` and cleared by
+ * the next claim; a lease its owner renews while that claim is looking at it stays with its owner,
+ * with nothing logged. On PostgreSQL the renewal is a concurrent transaction that commits between
+ * the claim's read and its write: the lost attempt must not be logged from the stale read.
+ */
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseDatabaseUrl } from '../../src/config.js';
+import { openStore } from '../../src/store/openStore.js';
+import type { Store } from '../../src/store/store.js';
+import { backends, type TestDatabase } from '../helpers/backends.js';
+
+const CLAIM = { limit: 10, leaseMs: 1_000, perWebhookCap: 8, perOrgCap: 32 };
+
+for (const backend of backends) {
+  describe(`lost leases [${backend.name}]`, () => {
+    let tdb: TestDatabase;
+    let store: Store;
+    afterEach(async () => {
+      await store?.close();
+      await tdb?.drop();
+    });
+
+    /** One finished run whose delivery is claimed by `dead`, its lease already run out. */
+    async function leasedAndExpired(): Promise<{ orgId: string; deliveryId: string; expiredAt: number }> {
+      tdb = await backend.create();
+      store = await openStore(parseDatabaseUrl(tdb.url));
+      await store.migrate();
+      const now = Date.now();
+      const org = await store.createOrganization(
+        'org',
+        {
+          id: crypto.randomUUID(),
+          name: 'key',
+          keyHash: `h${Math.random()}`,
+          prefix: 'rh_test',
+          expiresAt: null,
+        },
+        now,
+      );
+      const agent = await store.createAgent(
+        org.id,
+        { name: 'agent', description: '', provider: null, isActive: true },
+        now,
+      );
+      await store.createWebhook(
+        org.id,
+        {
+          agentId: agent.id,
+          url: 'http://127.0.0.1:9/hook',
+          description: '',
+          isEnabled: true,
+          format: 'standard',
+          headers: {},
+          secretEnc: null,
+        },
+        now,
+      );
+      await store.createFinishedRun(
+        org.id,
+        { agentId: agent.id, name: 'run', totalScenarios: 1, startedAt: null },
+        {
+          status: 'completed',
+          passedCount: 1,
+          failedCount: 0,
+          errorCount: 0,
+          completedAt: now,
+          totalScenarios: 1,
+        },
+        'http://runhook.test',
+        now,
+      );
+      const claim = await store.claimDueDeliveries({ workerId: 'dead', now, ...CLAIM });
+      expect(claim.deliveries).toHaveLength(1);
+      return {
+        orgId: org.id,
+        deliveryId: claim.deliveries[0]?.deliveryId as string,
+        expiredAt: now + CLAIM.leaseMs,
+      };
+    }
+
+    /** The delivery's attempt count and its attempts' error classes, as the API shows them. */
+    async function history(orgId: string, id: string) {
+      const d = await store.getDelivery(orgId, id);
+      return { count: d?.delivery.attemptCount, classes: d?.attempts.map((a) => a.errorClass) };
+    }
+
+    it('an expired lease is logged once as worker_lost, then handed out again', async () => {
+      const { orgId, deliveryId, expiredAt } = await leasedAndExpired();
+      const later = expiredAt + 1;
+      const first = await store.claimDueDeliveries({ workerId: 'next', now: later, ...CLAIM });
+      const second = await store.claimDueDeliveries({ workerId: 'third', now: later + 1, ...CLAIM });
+      const handedOut = [...first.deliveries, ...second.deliveries].map((d) => d.deliveryId);
+      expect(handedOut).toEqual([deliveryId]);
+      expect(await history(orgId, deliveryId)).toEqual({ count: 1, classes: ['worker_lost'] });
+    });
+
+    it("a stalled owner's result, after its lease was declared lost, is discarded: attempt and outcome", async () => {
+      const { orgId, deliveryId, expiredAt } = await leasedAndExpired();
+      const next = await store.claimDueDeliveries({ workerId: 'next', now: expiredAt + 1, ...CLAIM });
+      expect(next.deliveries.map((d) => d.deliveryId)).toEqual([deliveryId]);
+      const webhookId = next.deliveries[0]?.webhookId as string;
+      const t = expiredAt + 2;
+      await store.recordResults([
+        {
+          deliveryId,
+          webhookId,
+          leaseOwner: 'dead',
+          trigger: 'scheduled',
+          attempt: {
+            id: crypto.randomUUID(),
+            deliveryId,
+            attemptNumber: 1,
+            trigger: 'scheduled',
+            startedAt: t - 5,
+            responseTimeMs: 5,
+            httpStatus: 200,
+            errorClass: null,
+            errorMessage: null,
+            request: { url: 'http://127.0.0.1:9/hook', headers: {}, body: '' },
+            response: { headers: {}, body: 'ok', truncated: false },
+          },
+          outcome: { kind: 'delivered' },
+          finishedAt: t,
+        },
+      ]);
+      const d = await store.getDelivery(orgId, deliveryId);
+      expect(d?.delivery.status).toBe('pending');
+      expect(await history(orgId, deliveryId)).toEqual({ count: 1, classes: ['worker_lost'] });
+    });
+
+    if (backend.name === 'postgres') {
+      it('a renewal committed while the claim looks at the lease keeps it: nothing is logged', async () => {
+        const { orgId, deliveryId, expiredAt } = await leasedAndExpired();
+        // The owner's heartbeat, late: its UPDATE holds the row until it commits.
+        const renewal = new pg.Client({ connectionString: tdb.url });
+        await renewal.connect();
+        try {
+          await renewal.query('BEGIN');
+          await renewal.query(
+            `UPDATE deliveries SET lease_until = $1 WHERE id = $2 AND lease_owner = 'dead'`,
+            [expiredAt + 60_000, deliveryId],
+          );
+          const claiming = store.claimDueDeliveries({ workerId: 'next', now: expiredAt + 1, ...CLAIM });
+          // The claim has read the expired lease by now and waits for the row.
+          await new Promise((r) => setTimeout(r, 300));
+          await renewal.query('COMMIT');
+          const claim = await claiming;
+          expect(claim.deliveries).toEqual([]);
+          const owner = await renewal.query('SELECT lease_owner FROM deliveries WHERE id = $1', [deliveryId]);
+          expect(owner.rows).toEqual([{ lease_owner: 'dead' }]);
+        } finally {
+          await renewal.end();
+        }
+        expect(await history(orgId, deliveryId)).toEqual({ count: 0, classes: [] });
+      });
+    }
+  });
+}
