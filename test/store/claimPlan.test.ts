@@ -9,7 +9,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { closeRuntime, openRuntime } from '../../src/runtime.js';
-import { backlogQuery } from '../../src/store/ops/claimDueDeliveries.js';
+import { backlogQuery, inFlightLease, leaseAllStatement } from '../../src/store/ops/claimDueDeliveries.js';
 import type { DialectHooks } from '../../src/store/ops/context.js';
 import { lostLeasesQuery } from '../../src/store/ops/recordLostAttempts.js';
 import { type Backend, backends, type TestDatabase } from '../helpers/backends.js';
@@ -100,6 +100,24 @@ for (const backend of backends) {
           const r = await pool.query(`EXPLAIN ${c.sql}`, c.parameters as unknown[]);
           return r.rows.map((row: Record<string, string>) => Object.values(row)[0]).join('\n');
         };
+        // The lease step: every webhook of a claim in one statement, each read by its partial index.
+        const until = NOW + 30_000;
+        const lease = () =>
+          leaseAllStatement({
+            take: [
+              { webhookId: 'w1', orgId: 'o1', count: 8 },
+              { webhookId: 'w2', orgId: 'o2', count: 8 },
+            ],
+            workerId: 'me',
+            now: NOW,
+            until,
+            perWebhookCap: 8,
+            perOrgCap: 32,
+            inFlight: inFlightLease(hooks, { workerId: 'me', now: NOW, until, settledIds: [] }),
+          });
+        const leasePlan = await plan(lease());
+        expect(leasePlan).toContain('deliveries_pending_webhook');
+        expect(leasePlan).not.toMatch(/Seq Scan on deliveries/);
         const backlog = await plan(backlogQuery(hooks, NOW, 8));
         expect(backlog).toContain('deliveries_pending_webhook');
         expect(backlog).not.toMatch(/Seq Scan on deliveries/);
@@ -118,6 +136,7 @@ for (const backend of backends) {
         const midway = await plan(backlogQuery(hooks, NOW, 8));
         expect(midway).not.toMatch(/Seq Scan on deliveries/);
         expect(await plan(lostLeasesQuery(hooks, 'me', NOW + 1_000))).not.toMatch(/Seq Scan on deliveries/);
+        expect(await plan(lease())).not.toMatch(/Seq Scan on deliveries/);
         await k.destroy();
       } finally {
         await pool.end().catch(() => {});

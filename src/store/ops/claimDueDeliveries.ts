@@ -101,8 +101,21 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
 
   // 3. Lease.
   const lockClause = hooks.skipLocked ? sql`FOR UPDATE SKIP LOCKED` : sql``;
-  const leaseStatements = share.take.map((t) =>
-    sql`
+  const leaseStatements =
+    hooks.dialect === 'postgres'
+      ? [
+          leaseAllStatement({
+            take: share.take,
+            workerId,
+            now,
+            until,
+            perWebhookCap,
+            perOrgCap,
+            inFlight,
+          }).compile(db),
+        ]
+      : share.take.map((t) =>
+          sql`
     WITH room AS (
       SELECT CAST(${perWebhookCap} AS integer)
                - (SELECT count(*) FROM deliveries WHERE webhook_id = ${t.webhookId} AND ${inFlight}) AS webhook,
@@ -125,7 +138,7 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
     WHERE id IN (SELECT id FROM picked)
     RETURNING id, event_id, org_id, webhook_id, body, attempt_count, retries_done, next_trigger,
               final_attempt`.compile(db),
-  );
+        );
   const readWebhooks = readWebhooksQuery(
     db,
     share.take.map((t) => t.webhookId),
@@ -148,6 +161,68 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
     leftOver: share.leftOver || shortfall,
     waitingWebhooks,
   };
+}
+
+/**
+ * PostgreSQL's lease step: every webhook of the claim in one statement (SQLite runs one statement
+ * per webhook, in its one writer). Each webhook's due deliveries come in due order, up to its share
+ * (`take`), skipping rows another transaction holds; they are then kept within the webhook's room
+ * and, across the webhooks of one organization taken in turns, within the organization's room, both
+ * counted at the statement's start. One plan per claim instead of one per webhook: the batch holds
+ * the claim lock for less time, which is what a hand-off trying that lock waits on
+ * (docs/architecture.md#hand-off). Exported for the plan test (test/store/claimPlan.test.ts).
+ */
+export function leaseAllStatement(p: {
+  take: ReadonlyArray<{ webhookId: string; orgId: string; count: number }>;
+  workerId: string;
+  now: number;
+  until: number;
+  perWebhookCap: number;
+  perOrgCap: number;
+  inFlight: ReturnType<typeof inFlightLease>;
+}) {
+  const list = JSON.stringify(p.take.map((t, i) => [t.webhookId, t.orgId, t.count, i]));
+  const { inFlight } = p;
+  return sql<ClaimedRow>`
+    WITH t AS (
+      SELECT e->>0 AS webhook_id, e->>1 AS org_id, CAST(e->>2 AS integer) AS n, CAST(e->>3 AS integer) AS pos
+      FROM jsonb_array_elements(CAST(${list} AS jsonb)) AS e
+    ),
+    webhook_room AS (
+      SELECT t.*, CAST(${p.perWebhookCap} AS integer)
+               - (SELECT count(*) FROM deliveries WHERE webhook_id = t.webhook_id AND ${inFlight}) AS room
+      FROM t
+    ),
+    org_room AS (
+      SELECT o.org_id, CAST(${p.perOrgCap} AS integer)
+               - (SELECT count(*) FROM deliveries WHERE org_id = o.org_id AND ${inFlight}) AS room
+      FROM (SELECT DISTINCT org_id FROM t) o
+    ),
+    due AS (
+      SELECT d.id, w.org_id, w.pos, w.room,
+             row_number() OVER (PARTITION BY w.webhook_id ORDER BY d.next_attempt_at, d.id) AS rn
+      FROM webhook_room w CROSS JOIN LATERAL (
+        SELECT id, next_attempt_at FROM deliveries
+        WHERE status = ${PENDING} AND webhook_id = w.webhook_id AND next_attempt_at <= ${p.now}
+          AND (lease_until IS NULL OR lease_until < ${p.now})
+        ORDER BY next_attempt_at
+        LIMIT w.n
+        FOR UPDATE SKIP LOCKED
+      ) d
+    ),
+    in_org AS (
+      SELECT id, org_id, row_number() OVER (PARTITION BY org_id ORDER BY rn, pos) AS rn_org
+      FROM due WHERE rn <= room
+    ),
+    picked AS (
+      SELECT i.id FROM in_org i JOIN org_room o ON o.org_id = i.org_id WHERE i.rn_org <= o.room
+    )
+    UPDATE deliveries SET lease_owner = ${p.workerId}, lease_until = ${p.until}
+    -- An array, not IN (subquery): the rows are found by primary key, never by a hash join over
+    -- the table, which the planner's guess of the list's size can make look cheaper.
+    WHERE id = ANY(ARRAY(SELECT id FROM picked))
+    RETURNING id, event_id, org_id, webhook_id, body, attempt_count, retries_done, next_trigger,
+              final_attempt`;
 }
 
 /**

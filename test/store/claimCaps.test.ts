@@ -1,0 +1,111 @@
+/**
+ * The caps hold across concurrent claims (docs/delivery.md, RUNHOOK_WEBHOOK_CONCURRENCY and
+ * RUNHOOK_ORG_CONCURRENCY), on a real database of each backend. Two workers claim at the same
+ * moment: both plans see nothing in flight, so each would take the whole cap; the lease step,
+ * under the claim lock, counts what the other has leased by then and keeps the total within the
+ * caps, across all the organization's webhooks. On PostgreSQL that is one statement for all
+ * webhooks of a claim (claimDueDeliveries.ts, leaseAllStatement); on SQLite one per webhook.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseDatabaseUrl } from '../../src/config.js';
+import { openStore } from '../../src/store/openStore.js';
+import type { ClaimedDelivery, Store } from '../../src/store/store.js';
+import { backends, type TestDatabase } from '../helpers/backends.js';
+
+for (const backend of backends) {
+  describe(`claim caps under concurrent claims [${backend.name}]`, () => {
+    let tdb: TestDatabase;
+    let store: Store;
+    afterEach(async () => {
+      await store?.close();
+      await tdb?.drop();
+    });
+
+    /** One organization with `webhooks` webhooks, each with `runs` finished runs (due deliveries). */
+    async function backlog(webhooks: number, runs: number): Promise<number> {
+      tdb = await backend.create();
+      store = await openStore(parseDatabaseUrl(tdb.url));
+      await store.migrate();
+      const now = Date.now();
+      const org = await store.createOrganization(
+        'org',
+        {
+          id: crypto.randomUUID(),
+          name: 'key',
+          keyHash: `h${Math.random()}`,
+          prefix: 'rh_test',
+          expiresAt: null,
+        },
+        now,
+      );
+      for (let w = 0; w < webhooks; w++) {
+        const agent = await store.createAgent(
+          org.id,
+          { name: `agent ${w}`, description: '', provider: null, isActive: true },
+          now,
+        );
+        await store.createWebhook(
+          org.id,
+          {
+            agentId: agent.id,
+            url: `http://127.0.0.1:9/hook${w}`,
+            description: '',
+            isEnabled: true,
+            format: 'standard',
+            headers: {},
+            secretEnc: null,
+          },
+          now,
+        );
+        for (let r = 0; r < runs; r++) {
+          await store.createFinishedRun(
+            org.id,
+            { agentId: agent.id, name: `run ${r}`, totalScenarios: 1, startedAt: null },
+            {
+              status: 'completed',
+              passedCount: 1,
+              failedCount: 0,
+              errorCount: 0,
+              completedAt: now,
+              totalScenarios: 1,
+            },
+            'http://runhook.test',
+            now,
+          );
+        }
+      }
+      return Date.now() + 1;
+    }
+
+    const claimBoth = (now: number, caps: { perWebhookCap: number; perOrgCap: number }) => {
+      const claim = (workerId: string) =>
+        store.claimDueDeliveries({ workerId, now, limit: 100, leaseMs: 30_000, ...caps });
+      return Promise.all([claim('worker-a'), claim('worker-b')]);
+    };
+
+    const perWebhook = (deliveries: ClaimedDelivery[]) => {
+      const counts = new Map<string, number>();
+      for (const d of deliveries) counts.set(d.webhookId, (counts.get(d.webhookId) ?? 0) + 1);
+      return [...counts.values()].sort();
+    };
+
+    it("the organization's cap, across its webhooks and both claims", async () => {
+      const now = await backlog(3, 4);
+      const [a, b] = await claimBoth(now, { perWebhookCap: 8, perOrgCap: 5 });
+      const all = [...a.deliveries, ...b.deliveries];
+      expect(all).toHaveLength(5);
+      expect(new Set(all.map((d) => d.deliveryId)).size).toBe(5);
+      // Shared across the webhooks, not all from the first one.
+      expect(perWebhook(all).length).toBeGreaterThan(1);
+    });
+
+    it("a webhook's cap, across both claims, in due order", async () => {
+      const now = await backlog(1, 10);
+      const [a, b] = await claimBoth(now, { perWebhookCap: 3, perOrgCap: 32 });
+      const all = [...a.deliveries, ...b.deliveries];
+      expect(all).toHaveLength(3);
+      // The second claim finds the webhook at its cap: it takes nothing rather than the next ones.
+      expect([a.deliveries.length, b.deliveries.length].sort()).toEqual([0, 3]);
+    });
+  });
+}
