@@ -31,7 +31,11 @@ for (const backend of backends) {
       const soon = new Date(Date.now() + 1_500).toISOString();
       const expiring = await ctx.api('POST', '/api/v1/api-keys', { name: 'short', expires_at: soon });
       expect(expiring.status).toBe(201);
+      expect((await ctx.api('GET', '/api/v1/agents', undefined, expiring.body.key)).status).toBe(200);
       await new Promise((r) => setTimeout(r, 1_600));
+      // Past its expiry it signs nothing in.
+      const late = await ctx.api('GET', '/api/v1/agents', undefined, expiring.body.key);
+      expect(late.status).toBe(401);
       const [bootstrap] = (await keyIds()).filter((id) => id !== expiring.body.id);
       expect((await ctx.api('DELETE', `/api/v1/api-keys/${bootstrap}`)).status).toBe(409);
       // The expired one itself can be revoked: it authenticates nothing.
