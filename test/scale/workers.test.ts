@@ -26,6 +26,7 @@ import {
 
 const EVENTS = 5_000;
 const RECEIVERS = 5;
+const LEASE_MS = 3_000;
 
 beforeAll(() => ensureBuilt(), 120_000);
 
@@ -50,9 +51,16 @@ describe.skipIf(!scaleBackend)('several worker processes on one PostgreSQL datab
 
       const started = Date.now();
       await finishRuns(ctx, tenants, EVENTS / 2);
-      // info: each process logs its attempts, which shows that every worker took a share.
+      // info: each process logs its attempts, which shows that every worker took a share. The lease
+      // is 3 s here, not the suites' 1 s: renewed every second, it runs out only if a worker stalls
+      // for 2 s, which a loaded CI machine can otherwise cause for 0.7 s (the kill test is where
+      // leases are meant to run out).
       const procs = Array.from({ length: workers }, () =>
-        processes.start(['worker'], { RUNHOOK_DATABASE_URL: ctx!.db.url, RUNHOOK_LOG_LEVEL: 'debug' }),
+        processes.start(['worker'], {
+          RUNHOOK_DATABASE_URL: ctx!.db.url,
+          RUNHOOK_LOG_LEVEL: 'debug',
+          RUNHOOK_CLAIM_LEASE: `${LEASE_MS}ms`,
+        }),
       );
       await Promise.all(procs.map((p) => p.waitForOutput('started')));
       await finishRuns(ctx, tenants, EVENTS / 2);
@@ -61,8 +69,8 @@ describe.skipIf(!scaleBackend)('several worker processes on one PostgreSQL datab
       try {
         await allSucceeded(db, EVENTS, 90_000);
         const done = Date.now();
-        // A second delivery could only come from a lease that ran out (1 s): wait past one.
-        await new Promise((r) => setTimeout(r, 1_500));
+        // A second delivery could only come from a lease that ran out: wait past one.
+        await new Promise((r) => setTimeout(r, LEASE_MS + 500));
 
         const hits = hitsPerEvent(receivers);
         expect(hits.size).toBe(EVENTS);
