@@ -7,10 +7,9 @@
  * webhooks of a claim (claimDueDeliveries.ts, leaseAllStatement); on SQLite one per webhook.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseDatabaseUrl } from '../../src/config.js';
-import { openStore } from '../../src/store/openStore.js';
 import type { ClaimedDelivery, Store } from '../../src/store/store.js';
 import { backends, type TestDatabase } from '../helpers/backends.js';
+import { finishRun, storeWithWebhooks } from './support.js';
 
 for (const backend of backends) {
   describe(`claim caps under concurrent claims [${backend.name}]`, () => {
@@ -23,56 +22,11 @@ for (const backend of backends) {
 
     /** One organization with `webhooks` webhooks, each with `runs` finished runs (due deliveries). */
     async function backlog(webhooks: number, runs: number): Promise<number> {
-      tdb = await backend.create();
-      store = await openStore(parseDatabaseUrl(tdb.url));
-      await store.migrate();
+      const f = await storeWithWebhooks(backend, webhooks);
+      ({ tdb, store } = f);
       const now = Date.now();
-      const org = await store.createOrganization(
-        'org',
-        {
-          id: crypto.randomUUID(),
-          name: 'key',
-          keyHash: `h${Math.random()}`,
-          prefix: 'rh_test',
-          expiresAt: null,
-        },
-        now,
-      );
-      for (let w = 0; w < webhooks; w++) {
-        const agent = await store.createAgent(
-          org.id,
-          { name: `agent ${w}`, description: '', provider: null, isActive: true },
-          now,
-        );
-        await store.createWebhook(
-          org.id,
-          {
-            agentId: agent.id,
-            url: `http://127.0.0.1:9/hook${w}`,
-            description: '',
-            isEnabled: true,
-            format: 'standard',
-            headers: {},
-            secretEnc: null,
-          },
-          now,
-        );
-        for (let r = 0; r < runs; r++) {
-          await store.createFinishedRun(
-            org.id,
-            { agentId: agent.id, name: `run ${r}`, totalScenarios: 1, startedAt: null },
-            {
-              status: 'completed',
-              passedCount: 1,
-              failedCount: 0,
-              errorCount: 0,
-              completedAt: now,
-              totalScenarios: 1,
-            },
-            'http://runhook.test',
-            now,
-          );
-        }
+      for (const agentId of f.agents) {
+        for (let r = 0; r < runs; r++) await finishRun(store, f.orgId, agentId, now, `run ${r}`);
       }
       return Date.now() + 1;
     }

@@ -7,10 +7,9 @@
  */
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseDatabaseUrl } from '../../src/config.js';
-import { openStore } from '../../src/store/openStore.js';
 import type { ClaimedDelivery, HandoffTaker, Store } from '../../src/store/store.js';
 import { backends, type TestDatabase } from '../helpers/backends.js';
+import { finishRun, storeWithWebhooks } from './support.js';
 
 /** The claim lock's key (src/store/postgres/openPostgres.ts). */
 const CLAIM_LOCK = 7_420_451;
@@ -60,65 +59,17 @@ for (const backend of backends) {
     });
 
     async function setup(log: Taken, webhooks: 1 | 2 = 1) {
-      tdb = await backend.create();
-      store = await openStore(parseDatabaseUrl(tdb.url));
-      await store.migrate();
-      const now = Date.now();
-      const org = await store.createOrganization(
-        'org',
-        {
-          id: crypto.randomUUID(),
-          name: 'key',
-          keyHash: `h${Math.random()}`,
-          prefix: 'rh_test',
-          expiresAt: null,
-        },
-        now,
-      );
-      const agents: string[] = [];
-      for (let i = 0; i < webhooks; i++) {
-        const agent = await store.createAgent(
-          org.id,
-          { name: `agent ${i}`, description: '', provider: null, isActive: true },
-          now,
-        );
-        await store.createWebhook(
-          org.id,
-          {
-            agentId: agent.id,
-            url: `http://127.0.0.1:9/hook${i}`,
-            description: '',
-            isEnabled: true,
-            format: 'standard',
-            headers: { 'X-Team': 'blue' },
-            secretEnc: null,
-          },
-          now,
-        );
-        agents.push(agent.id);
-      }
-      const create = (agentId: string) =>
-        store.createFinishedRun(
-          org.id,
-          { agentId, name: 'run', totalScenarios: 1, startedAt: null },
-          {
-            status: 'completed',
-            passedCount: 1,
-            failedCount: 0,
-            errorCount: 0,
-            completedAt: now,
-            totalScenarios: 1,
-          },
-          'http://runhook.test',
-          Date.now(),
-        );
+      const f = await storeWithWebhooks(backend, webhooks, { headers: { 'X-Team': 'blue' } });
+      ({ tdb, store } = f);
+      const { agents } = f;
+      const create = (agentId: string) => finishRun(store, f.orgId, agentId);
       /** A finished run, once the worker's side of its hand-off (if any) is settled. */
       const finish = async (agentId = agents[0] as string) => {
         const run = await create(agentId);
         await answered(log);
         return run;
       };
-      return { org: org.id, agents, finish };
+      return { org: f.orgId, agents, finish };
     }
 
     it('leases within the per-webhook cap, with the stored body and the webhook as it is', async () => {

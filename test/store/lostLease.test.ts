@@ -7,10 +7,9 @@
  */
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseDatabaseUrl } from '../../src/config.js';
-import { openStore } from '../../src/store/openStore.js';
 import type { Store } from '../../src/store/store.js';
 import { backends, type TestDatabase } from '../helpers/backends.js';
+import { finishRun, storeWithWebhooks } from './support.js';
 
 const CLAIM = { limit: 10, leaseMs: 1_000, perWebhookCap: 8, perOrgCap: 32 };
 
@@ -25,57 +24,14 @@ for (const backend of backends) {
 
     /** One finished run whose delivery is claimed by `dead`, its lease already run out. */
     async function leasedAndExpired(): Promise<{ orgId: string; deliveryId: string; expiredAt: number }> {
-      tdb = await backend.create();
-      store = await openStore(parseDatabaseUrl(tdb.url));
-      await store.migrate();
+      const f = await storeWithWebhooks(backend, 1);
+      ({ tdb, store } = f);
       const now = Date.now();
-      const org = await store.createOrganization(
-        'org',
-        {
-          id: crypto.randomUUID(),
-          name: 'key',
-          keyHash: `h${Math.random()}`,
-          prefix: 'rh_test',
-          expiresAt: null,
-        },
-        now,
-      );
-      const agent = await store.createAgent(
-        org.id,
-        { name: 'agent', description: '', provider: null, isActive: true },
-        now,
-      );
-      await store.createWebhook(
-        org.id,
-        {
-          agentId: agent.id,
-          url: 'http://127.0.0.1:9/hook',
-          description: '',
-          isEnabled: true,
-          format: 'standard',
-          headers: {},
-          secretEnc: null,
-        },
-        now,
-      );
-      await store.createFinishedRun(
-        org.id,
-        { agentId: agent.id, name: 'run', totalScenarios: 1, startedAt: null },
-        {
-          status: 'completed',
-          passedCount: 1,
-          failedCount: 0,
-          errorCount: 0,
-          completedAt: now,
-          totalScenarios: 1,
-        },
-        'http://runhook.test',
-        now,
-      );
+      await finishRun(store, f.orgId, f.agents[0] as string, now);
       const claim = await store.claimDueDeliveries({ workerId: 'dead', now, ...CLAIM });
       expect(claim.deliveries).toHaveLength(1);
       return {
-        orgId: org.id,
+        orgId: f.orgId,
         deliveryId: claim.deliveries[0]?.deliveryId as string,
         expiredAt: now + CLAIM.leaseMs,
       };
