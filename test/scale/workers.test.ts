@@ -52,9 +52,9 @@ describe.skipIf(!scaleBackend)('several worker processes on one PostgreSQL datab
       const started = Date.now();
       await finishRuns(ctx, tenants, EVENTS / 2);
       // info: each process logs its attempts, which shows that every worker took a share. The lease
-      // is 3 s here, not the suites' 1 s: renewed every second, it runs out only if a worker stalls
-      // for 2 s, which a loaded CI machine can otherwise cause for 0.7 s (the kill test is where
-      // leases are meant to run out).
+      // is 3 s here, not the suites' 1 s: renewed every second, it runs out only after a worker has
+      // stalled for 2 s, where with 1 s a 0.7 s stall of a loaded CI machine was enough. (The kill
+      // test is where leases are meant to run out.)
       const procs = Array.from({ length: workers }, () =>
         processes.start(['worker'], {
           RUNHOOK_DATABASE_URL: ctx!.db.url,
