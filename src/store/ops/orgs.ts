@@ -6,6 +6,7 @@ import type { NewApiKey, OrganizationSummary, Page, Paged, RevokeOutcome } from 
 import { type Ctx, countAll, readPage } from './context.js';
 import { toApiKey } from './mappers.js';
 import { newApiKeyRow } from './newRows.js';
+import { Slots, statementShape } from './statementShapes.js';
 
 export async function countOrganizations({ db }: Ctx): Promise<number> {
   const row = await db.selectFrom('organizations').select(countAll).executeTakeFirstOrThrow();
@@ -29,36 +30,24 @@ export async function createOrganization(
   return { id, name, createdAt: now };
 }
 
-/**
- * Every API request reads its key: the query is built and compiled by Kysely once per database,
- * with a symbol in place of each value, and then only filled (building it per request cost about
- * 20 µs of the main thread's CPU, bench/README.md lever 20).
- */
-const KEY_HASH = Symbol('key_hash');
-const KEY_NOW = Symbol('now');
-const findApiKeyQueries = new WeakMap<object, CompiledQuery>();
-
-function findApiKeyQuery(db: Ctx['db']): CompiledQuery {
-  let q = findApiKeyQueries.get(db);
-  if (!q) {
-    q = db
+/** Every API request reads its key: compiled once per store, then filled (statementShapes.ts). */
+export async function findApiKey(ctx: Ctx, keyHash: string, now: number): Promise<ApiKey | null> {
+  const { db } = ctx;
+  const slots = new Slots();
+  const hash = slots.one('key_hash', keyHash);
+  const at = slots.one('now', now);
+  const [q] = statementShape(ctx, 'findApiKey', () => [
+    db
       .selectFrom('api_keys')
       .selectAll()
-      .where('key_hash', '=', KEY_HASH as unknown as string)
+      .where('key_hash', '=', hash as unknown as string)
       .where('revoked_at', 'is', null)
-      .where((eb) =>
-        eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', KEY_NOW as unknown as number)]),
-      )
-      .compile();
-    findApiKeyQueries.set(db, q);
-  }
-  return q;
-}
-
-export async function findApiKey({ db }: Ctx, keyHash: string, now: number): Promise<ApiKey | null> {
-  const q = findApiKeyQuery(db);
-  const parameters = q.parameters.map((p) => (p === KEY_HASH ? keyHash : p === KEY_NOW ? now : p));
-  const { rows } = await db.executeQuery<Selectable<ApiKeysTable>>(CompiledQuery.raw(q.sql, parameters));
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', at as unknown as number)]))
+      .compile(),
+  ]) as [CompiledQuery];
+  const { rows } = await db.executeQuery<Selectable<ApiKeysTable>>(
+    CompiledQuery.raw(q.sql, slots.fill(q.parameters)),
+  );
   const row = rows[0];
   return row ? toApiKey(row) : null;
 }

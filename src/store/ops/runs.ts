@@ -28,6 +28,7 @@ import { handedOffDelivery, handoffRoom, leaseHandedOff, readWebhooksQuery } fro
 import { type Ctx, countAll, type Db, readPage } from './context.js';
 import { toRun, toWebhook } from './mappers.js';
 import { newDeliveryRow } from './newRows.js';
+import { Slots, statementShape } from './statementShapes.js';
 
 /** Takes the org's next run number under the row lock of its organization: no gaps, no duplicates. */
 async function nextRunSeq(trx: Db, orgId: string): Promise<number> {
@@ -365,7 +366,7 @@ async function createFinishedRunAtOnce(
             }
           : null,
     };
-    const shape = `${rows.delivery ? 'delivery' : 'none'}:${values.handoff ? 'handoff' : ''}`;
+    const shape = `finishedRun:${rows.delivery ? 'delivery' : 'none'}:${values.handoff ? 'handoff' : ''}`;
     const queries = statementShape(ctx, shape, () => buildStatements(ctx, values)).map((q) =>
       CompiledQuery.raw(q.sql, slots.fill(q.parameters)),
     );
@@ -556,76 +557,6 @@ function handoffLease(
     lease_owner: sql`CASE WHEN ${room} THEN ${h.owner} END`,
     lease_until: sql`CASE WHEN ${room} THEN ${h.until} END`,
   };
-}
-
-/**
- * Values as slots: each value is stood in for by a symbol named after it (the same symbol for
- * the same name, every time: slotFor), so that a statement compiled with the symbols is a template, filled
- * by putting each run's values in their place. Parameters that are not slots are constants of the
- * statement's text (the `1` of `run_seq + 1`) and stay as they are.
- */
-class Slots {
-  readonly #values = new Map<symbol, unknown>();
-
-  one(name: string, value: unknown): symbol {
-    const slot = slotFor(name);
-    this.#values.set(slot, value);
-    return slot;
-  }
-
-  row(prefix: string, row: Record<string, unknown>): Record<string, symbol> {
-    const out: Record<string, symbol> = {};
-    for (const key in row) {
-      const slot = slotFor(key, prefix);
-      this.#values.set(slot, row[key]);
-      out[key] = slot;
-    }
-    return out;
-  }
-
-  fill(parameters: readonly unknown[]): unknown[] {
-    return parameters.map((p) => {
-      if (typeof p !== 'symbol') return p;
-      if (!this.#values.has(p)) throw new Error(`no value for ${String(p.description)}`);
-      return this.#values.get(p);
-    });
-  }
-}
-
-const slotNames = new Map<string, Map<string, symbol>>();
-
-function slotFor(name: string, prefix = ''): symbol {
-  let named = slotNames.get(prefix);
-  if (!named) {
-    named = new Map();
-    slotNames.set(prefix, named);
-  }
-  let slot = named.get(name);
-  if (!slot) {
-    slot = Symbol(prefix ? `${prefix}.${name}` : name);
-    named.set(name, slot);
-  }
-  return slot;
-}
-
-const shapes = new WeakMap<object, Map<string, readonly CompiledQuery[]>>();
-
-/**
- * A shape's statements, compiled once per store: Kysely built and compiled them for every run,
- * ~100 µs of the main thread per run (a third of createFinishedRun's), for the same text every time.
- */
-function statementShape(ctx: Ctx, shape: string, build: () => CompiledQuery[]): readonly CompiledQuery[] {
-  let byShape = shapes.get(ctx.db);
-  if (!byShape) {
-    byShape = new Map();
-    shapes.set(ctx.db, byShape);
-  }
-  let compiled = byShape.get(shape);
-  if (!compiled) {
-    compiled = build();
-    byShape.set(shape, compiled);
-  }
-  return compiled;
 }
 
 export async function finishRun(
