@@ -1,7 +1,8 @@
 /**
  * The claim's plan queries read the partial indexes whatever the planner knows about the table
  * (docs/architecture.md#query-plans): SQLite has no statistics at all, PostgreSQL none until its
- * first ANALYZE. Read with a backlog of pending deliveries, on both backends.
+ * first ANALYZE. Read with a backlog of pending deliveries, on both backends. Retention reads
+ * `deliveries_finished`, which holds finished deliveries only.
  */
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
@@ -12,6 +13,7 @@ import { closeRuntime, openRuntime } from '../../src/runtime.js';
 import { backlogQuery, inFlightLease, leaseAllStatement } from '../../src/store/ops/claimDueDeliveries.js';
 import type { DialectHooks } from '../../src/store/ops/context.js';
 import { lostLeasesQuery } from '../../src/store/ops/recordLostAttempts.js';
+import { expiredDeliveriesQuery } from '../../src/store/ops/retention.js';
 import { type Backend, backends, type TestDatabase } from '../helpers/backends.js';
 
 const NOW = 1_900_000_000_000;
@@ -137,6 +139,71 @@ for (const backend of backends) {
         expect(midway).not.toMatch(/Seq Scan on deliveries/);
         expect(await plan(lostLeasesQuery(hooks, 'me', NOW + 1_000))).not.toMatch(/Seq Scan on deliveries/);
         expect(await plan(lease())).not.toMatch(/Seq Scan on deliveries/);
+        await k.destroy();
+      } finally {
+        await pool.end().catch(() => {});
+      }
+    });
+    it('finds expired deliveries by deliveries_finished, an index of finished deliveries only', async () => {
+      tdb = await migrated(backend);
+      const hooks = { dialect: backend.name, skipLocked: backend.name === 'postgres' } as DialectHooks;
+      // Every third delivery pending, the rest finished; those of the last 100 ms before NOW - 19,900
+      // are the expired ones.
+      const finish = `UPDATE deliveries SET status = CASE WHEN CAST(substr(id, 2) AS integer) % 3 = 0 THEN 'pending'
+                        WHEN CAST(substr(id, 2) AS integer) % 3 = 1 THEN 'succeeded' ELSE 'failed' END`;
+      const cutoff = NOW - BACKLOG + 100;
+      const expired = Array.from({ length: BACKLOG }, (_, i) => i + 1).filter(
+        (n) => n % 3 !== 0 && NOW - n < cutoff,
+      ).length;
+      if (backend.name === 'sqlite') {
+        const db = new Database(tdb.url.slice('sqlite:'.length));
+        try {
+          db.pragma('foreign_keys = OFF');
+          db.exec(
+            BACKLOG_SQL(`(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ${BACKLOG})
+                          SELECT n FROM s)`),
+          );
+          db.exec(finish);
+          const k = new Kysely<unknown>({ dialect: new SqliteDialect({ database: db }) });
+          const c = expiredDeliveriesQuery(hooks, cutoff).compile(k);
+          const plan = db
+            .prepare(`EXPLAIN QUERY PLAN ${c.sql}`)
+            .all(...(c.parameters as unknown[]))
+            .map((r) => (r as { detail: string }).detail);
+          expect(plan.find((d) => d.includes(' d '))).toContain('USING INDEX deliveries_finished (updated_at<?)');
+          expect(db.prepare(c.sql).all(...(c.parameters as unknown[])).length).toBe(expired);
+          // The index skips pending deliveries: it has as many entries as finished ones.
+          const entries = db
+            .prepare(
+              `SELECT count(*) AS n FROM deliveries INDEXED BY deliveries_finished
+               WHERE status IN ('succeeded', 'failed') AND updated_at > -1`,
+            )
+            .get() as { n: number };
+          expect(entries.n).toBe(BACKLOG - Math.floor(BACKLOG / 3));
+          const definition = db
+            .prepare(`SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'deliveries_finished'`)
+            .get() as { sql: string };
+          expect(definition.sql).toMatch(/where status in \('succeeded', 'failed'\)/i);
+        } finally {
+          db.close();
+        }
+        return;
+      }
+      const pool = new pg.Pool({ connectionString: tdb.url, max: 1 });
+      try {
+        await pool.query(
+          `SET session_replication_role = replica; ${BACKLOG_SQL(`generate_series(1, ${BACKLOG}) n`)}; ${finish}`,
+        );
+        await pool.query('ANALYZE deliveries');
+        const k = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+        const c = expiredDeliveriesQuery(hooks, cutoff).compile(k);
+        const plan = await pool.query(`EXPLAIN ${c.sql}`, c.parameters as unknown[]);
+        const text = plan.rows.map((row: Record<string, string>) => Object.values(row)[0]).join('\n');
+        expect(text).toContain('deliveries_finished');
+        expect(text).not.toMatch(/Seq Scan on deliveries/);
+        expect((await pool.query(c.sql, c.parameters as unknown[])).rows.length).toBe(expired);
+        const def = await pool.query(`SELECT indexdef FROM pg_indexes WHERE indexname = 'deliveries_finished'`);
+        expect(def.rows[0].indexdef).toMatch(/WHERE \(status = ANY/);
         await k.destroy();
       } finally {
         await pool.end().catch(() => {});

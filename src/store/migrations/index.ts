@@ -6,6 +6,7 @@ import * as m0004 from './0004_retention.js';
 import * as m0004b from './0004b_fair_claims.js';
 import * as m0005 from './0005_endpoint_health.js';
 import * as m0006 from './0006_lean_delivery_indexes.js';
+import * as m0007 from './0007_finished_index_partial.js';
 
 /** Numbered migrations, in order. Both dialects run the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004b_fair_claims': m0004b,
   '0005_endpoint_health': m0005,
   '0006_lean_delivery_indexes': m0006,
+  '0007_finished_index_partial': m0007,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -8,7 +8,7 @@
 import { sql } from 'kysely';
 import { DELIVERY_STATUS } from '../../domain/types.js';
 import type { PruneBatch, StoreStats } from '../store.js';
-import type { Ctx } from './context.js';
+import type { Ctx, DialectHooks } from './context.js';
 
 /** Rows written (deleted or marked) per transaction, at most. */
 export const MAX_ROWS = 1_000;
@@ -36,6 +36,22 @@ export async function withRetentionLock<T>({ db, hooks }: Ctx, sweep: () => Prom
 }
 
 /**
+ * Finished deliveries last updated before `cutoff`, each with its number of attempts, read by the
+ * partial index `deliveries_finished`, whose predicate this query repeats word for word (SQLite
+ * uses a partial index only then). Exported for the plan test (test/store/claimPlan.test.ts).
+ */
+export function expiredDeliveriesQuery(hooks: DialectHooks, cutoff: number) {
+  // Skip rows another transaction holds (a redelivery turning one pending): it is not expired.
+  const lock = hooks.skipLocked ? sql`FOR UPDATE OF d SKIP LOCKED` : sql``;
+  return sql<{ id: string; n: number | string }>`
+    SELECT d.id, (SELECT count(*) FROM attempts a WHERE a.delivery_id = d.id) AS n
+    FROM deliveries d
+    WHERE d.status IN ('succeeded', 'failed') AND d.updated_at < ${cutoff}
+    LIMIT ${Math.floor(MAX_ROWS / 2)}
+    ${lock}`;
+}
+
+/**
  * One transaction: the oldest expired finished deliveries whose rows fit in MAX_ROWS (each costs
  * itself, its attempts and a mark on its run), or, when none is left, up to MAX_ROWS events created
  * before the cutoff that no delivery refers to. `done` is true when nothing was left to delete.
@@ -46,14 +62,7 @@ export async function pruneExpired(
 ): Promise<PruneBatch> {
   const { cutoff, now } = input;
   const batch = await db.transaction().execute(async (trx): Promise<PruneBatch | null> => {
-    // Skip rows another transaction holds (a redelivery turning one pending): it is not expired.
-    const lock = hooks.skipLocked ? sql`FOR UPDATE OF d SKIP LOCKED` : sql``;
-    const candidates = await sql<{ id: string; n: number | string }>`
-      SELECT d.id, (SELECT count(*) FROM attempts a WHERE a.delivery_id = d.id) AS n
-      FROM deliveries d
-      WHERE d.status IN (${sql.lit(DELIVERY_STATUS.succeeded)}, ${sql.lit(DELIVERY_STATUS.failed)}) AND d.updated_at < ${cutoff}
-      LIMIT ${Math.floor(MAX_ROWS / 2)}
-      ${lock}`.execute(trx);
+    const candidates = await expiredDeliveriesQuery(hooks, cutoff).execute(trx);
     if (candidates.rows.length === 0) return null;
 
     const ids: string[] = [];
