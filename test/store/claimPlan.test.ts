@@ -10,7 +10,12 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { closeRuntime, openRuntime } from '../../src/runtime.js';
-import { backlogQuery, inFlightLease, leaseAllStatement } from '../../src/store/ops/claimDueDeliveries.js';
+import {
+  backlogQuery,
+  inFlightLease,
+  leaseAllStatement,
+  leaseWebhookStatement,
+} from '../../src/store/ops/claimDueDeliveries.js';
 import type { DialectHooks } from '../../src/store/ops/context.js';
 import { lostLeasesQuery } from '../../src/store/ops/recordLostAttempts.js';
 import { expiredDeliveriesQuery } from '../../src/store/ops/retention.js';
@@ -74,6 +79,23 @@ for (const backend of backends) {
           expect(onDeliveries.length).toBe(4);
           for (const d of onDeliveries) expect(d).toContain('deliveries_pending_webhook');
           expect(backlog.join('\n')).not.toContain('TEMP B-TREE');
+          // The lease step: the webhook's due deliveries by their partial index, in its order (no sort).
+          const until = NOW + 30_000;
+          const lease = plan(
+            leaseWebhookStatement(hooks, {
+              webhookId: 'w1',
+              orgId: 'o1',
+              count: 8,
+              workerId: 'me',
+              now: NOW,
+              until,
+              perWebhookCap: 8,
+              perOrgCap: 32,
+              inFlight: inFlightLease(hooks, { workerId: 'me', now: NOW, until, settledIds: [] }),
+            }),
+          );
+          expect(lease.join('\n')).toContain('USING INDEX deliveries_pending_webhook');
+          expect(lease.join('\n')).not.toContain('TEMP B-TREE');
           const lost = plan(lostLeasesQuery(hooks, 'me', NOW));
           expect(lost.find((d) => d.includes(' d '))).toContain('USING INDEX deliveries_leased_webhook');
           // And the answer is right: 16 webhooks, each with 8 due now.

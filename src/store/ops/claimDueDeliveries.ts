@@ -100,7 +100,6 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
   }
 
   // 3. Lease.
-  const lockClause = hooks.skipLocked ? sql`FOR UPDATE SKIP LOCKED` : sql``;
   const leaseStatements =
     hooks.dialect === 'postgres'
       ? [
@@ -115,29 +114,9 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
           }).compile(db),
         ]
       : share.take.map((t) =>
-          sql`
-    WITH room AS (
-      SELECT CAST(${perWebhookCap} AS integer)
-               - (SELECT count(*) FROM deliveries WHERE webhook_id = ${t.webhookId} AND ${inFlight}) AS webhook,
-             CAST(${perOrgCap} AS integer)
-               - (SELECT count(*) FROM deliveries WHERE org_id = ${t.orgId} AND ${inFlight}) AS org
-    ),
-    due AS (
-      SELECT id, next_attempt_at FROM deliveries
-      WHERE status = ${PENDING} AND webhook_id = ${t.webhookId} AND next_attempt_at <= ${now}
-        AND (lease_until IS NULL OR lease_until < ${now})
-      ORDER BY next_attempt_at
-      LIMIT ${t.count}
-      ${lockClause}
-    ),
-    picked AS (
-      SELECT r.id FROM (SELECT id, row_number() OVER (ORDER BY next_attempt_at, id) AS rn FROM due) r, room
-      WHERE r.rn <= room.webhook AND r.rn <= room.org
-    )
-    UPDATE deliveries SET lease_owner = ${workerId}, lease_until = ${until}
-    WHERE id IN (SELECT id FROM picked)
-    RETURNING id, event_id, org_id, webhook_id, body, attempt_count, retries_done, next_trigger,
-              final_attempt`.compile(db),
+          leaseWebhookStatement(hooks, { ...t, workerId, now, until, perWebhookCap, perOrgCap, inFlight }).compile(
+            db,
+          ),
         );
   const readWebhooks = readWebhooksQuery(
     db,
@@ -161,6 +140,46 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
     leftOver: share.leftOver || shortfall,
     waitingWebhooks,
   };
+}
+
+/**
+ * SQLite's lease step, one statement per webhook of the claim (its one writer runs them one after
+ * another, so each counts what the ones before it leased). The webhook's due deliveries in due
+ * order, as many as its share (`count`), its room and its organization's room all allow, counted
+ * when the statement starts. The rooms are a `LIMIT` expression, evaluated once: the same statement
+ * written with CTEs and `row_number()` cost 195 µs where this costs 29 (a table of 20,000 pending
+ * deliveries, 4 leased per statement), about 3 ms per claim of 16 webhooks. `max(0, …)`: a negative
+ * `LIMIT` is no limit in SQLite. Exported for the plan test (test/store/claimPlan.test.ts).
+ */
+export function leaseWebhookStatement(
+  hooks: DialectHooks,
+  p: {
+    webhookId: string;
+    orgId: string;
+    count: number;
+    workerId: string;
+    now: number;
+    until: number;
+    perWebhookCap: number;
+    perOrgCap: number;
+    inFlight: ReturnType<typeof inFlightLease>;
+  },
+) {
+  const { inFlight } = p;
+  return sql<ClaimedRow>`
+    UPDATE deliveries SET lease_owner = ${p.workerId}, lease_until = ${p.until}
+    WHERE id IN (
+      SELECT id FROM deliveries ${indexedBy(hooks, 'deliveries_pending_webhook')}
+      WHERE status = ${PENDING} AND webhook_id = ${p.webhookId} AND next_attempt_at <= ${p.now}
+        AND (lease_until IS NULL OR lease_until < ${p.now})
+      ORDER BY next_attempt_at
+      LIMIT max(0, min(CAST(${p.count} AS integer),
+        CAST(${p.perWebhookCap} AS integer)
+          - (SELECT count(*) FROM deliveries WHERE webhook_id = ${p.webhookId} AND ${inFlight}),
+        CAST(${p.perOrgCap} AS integer)
+          - (SELECT count(*) FROM deliveries WHERE org_id = ${p.orgId} AND ${inFlight}))))
+    RETURNING id, event_id, org_id, webhook_id, body, attempt_count, retries_done, next_trigger,
+              final_attempt`;
 }
 
 /**
