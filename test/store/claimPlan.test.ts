@@ -2,10 +2,11 @@
  * The claim's plan queries read the partial indexes whatever the planner knows about the table
  * (docs/architecture.md#query-plans): SQLite has no statistics at all, PostgreSQL none until its
  * first ANALYZE. Read with a backlog of pending deliveries, on both backends. Retention reads
- * `deliveries_finished`, which holds finished deliveries only.
+ * `deliveries_finished`, which holds finished deliveries only; a webhook's stats read its
+ * deliveries by `deliveries_webhook`.
  */
 import Database from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -19,6 +20,7 @@ import {
 import type { DialectHooks } from '../../src/store/ops/context.js';
 import { lostLeasesQuery } from '../../src/store/ops/recordLostAttempts.js';
 import { expiredDeliveriesQuery } from '../../src/store/ops/retention.js';
+import { webhookEventsIn } from '../../src/store/ops/stats.js';
 import { type Backend, backends, type TestDatabase } from '../helpers/backends.js';
 
 const NOW = 1_900_000_000_000;
@@ -192,7 +194,9 @@ for (const backend of backends) {
             .prepare(`EXPLAIN QUERY PLAN ${c.sql}`)
             .all(...(c.parameters as unknown[]))
             .map((r) => (r as { detail: string }).detail);
-          expect(plan.find((d) => d.includes(' d '))).toContain('USING INDEX deliveries_finished (updated_at<?)');
+          expect(plan.find((d) => d.includes(' d '))).toContain(
+            'USING INDEX deliveries_finished (updated_at<?)',
+          );
           expect(db.prepare(c.sql).all(...(c.parameters as unknown[])).length).toBe(expired);
           // The index skips pending deliveries: it has as many entries as finished ones.
           const entries = db
@@ -224,8 +228,61 @@ for (const backend of backends) {
         expect(text).toContain('deliveries_finished');
         expect(text).not.toMatch(/Seq Scan on deliveries/);
         expect((await pool.query(c.sql, c.parameters as unknown[])).rows.length).toBe(expired);
-        const def = await pool.query(`SELECT indexdef FROM pg_indexes WHERE indexname = 'deliveries_finished'`);
+        const def = await pool.query(
+          `SELECT indexdef FROM pg_indexes WHERE indexname = 'deliveries_finished'`,
+        );
         expect(def.rows[0].indexdef).toMatch(/WHERE \(status = ANY/);
+        await k.destroy();
+      } finally {
+        await pool.end().catch(() => {});
+      }
+    });
+    it("reads one webhook's event deliveries in a window (stats, recover) by deliveries_webhook", async () => {
+      tdb = await migrated(backend);
+      const window = { start: NOW - 5_000, end: NOW - 1_000 };
+      // Every 16th delivery is w3's; those created in the window: n in (1,000, 5,000].
+      const expected = Array.from({ length: BACKLOG }, (_, i) => i + 1).filter(
+        (n) => n % 16 === 3 && n > 1_000 && n <= 5_000,
+      ).length;
+      const query = (k: Kysely<unknown>) =>
+        sql<{
+          n: number | string;
+        }>`SELECT count(*) AS n FROM deliveries WHERE ${webhookEventsIn('o3', 'w3', window)}`.compile(k);
+      if (backend.name === 'sqlite') {
+        const db = new Database(tdb.url.slice('sqlite:'.length));
+        try {
+          db.pragma('foreign_keys = OFF');
+          db.exec(
+            BACKLOG_SQL(`(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ${BACKLOG})
+                          SELECT n FROM s)`),
+          );
+          const c = query(new Kysely<unknown>({ dialect: new SqliteDialect({ database: db }) }));
+          const plan = db
+            .prepare(`EXPLAIN QUERY PLAN ${c.sql}`)
+            .all(...(c.parameters as unknown[]))
+            .map((r) => (r as { detail: string }).detail)
+            .join('\n');
+          expect(plan).toContain(
+            'USING INDEX deliveries_webhook (webhook_id=? AND created_at>? AND created_at<?)',
+          );
+          expect((db.prepare(c.sql).get(...(c.parameters as unknown[])) as { n: number }).n).toBe(expected);
+        } finally {
+          db.close();
+        }
+        return;
+      }
+      const pool = new pg.Pool({ connectionString: tdb.url, max: 1 });
+      try {
+        await pool.query(
+          `SET session_replication_role = replica; ${BACKLOG_SQL(`generate_series(1, ${BACKLOG}) n`)}`,
+        );
+        await pool.query('ANALYZE deliveries');
+        const k = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+        const c = query(k);
+        const plan = await pool.query(`EXPLAIN ${c.sql}`, c.parameters as unknown[]);
+        const text = plan.rows.map((row: Record<string, string>) => Object.values(row)[0]).join('\n');
+        expect(text).not.toMatch(/Seq Scan on deliveries/);
+        expect(Number((await pool.query(c.sql, c.parameters as unknown[])).rows[0].n)).toBe(expected);
         await k.destroy();
       } finally {
         await pool.end().catch(() => {});

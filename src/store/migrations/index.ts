@@ -7,6 +7,7 @@ import * as m0004b from './0004b_fair_claims.js';
 import * as m0005 from './0005_endpoint_health.js';
 import * as m0006 from './0006_lean_delivery_indexes.js';
 import * as m0007 from './0007_finished_index_partial.js';
+import * as m0008 from './0008_drop_webhook_kind_index.js';
 
 /** Numbered migrations, in order. Both dialects run the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005_endpoint_health': m0005,
   '0006_lean_delivery_indexes': m0006,
   '0007_finished_index_partial': m0007,
+  '0008_drop_webhook_kind_index': m0008,
 };
 
 export const migrationProvider: MigrationProvider = {

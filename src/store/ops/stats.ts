@@ -5,6 +5,15 @@ import type { WebhookStats } from '../store.js';
 import type { Ctx } from './context.js';
 
 /**
+ * One webhook's `event` deliveries created in the window, read through `deliveries_webhook`
+ * (webhook, creation time). Exported for the plan test (test/store/claimPlan.test.ts).
+ */
+export function webhookEventsIn(orgId: string, webhookId: string, w: Pick<WindowBounds, 'start' | 'end'>) {
+  return sql<boolean>`org_id = ${orgId} AND webhook_id = ${webhookId} AND kind = 'event'
+    AND created_at >= ${w.start} AND created_at < ${w.end}`;
+}
+
+/**
  * Health numbers of one webhook's `event` deliveries created in the window, computed by the
  * database: counts per bucket and status, nearest-rank p50/p95 of the finished deliveries' last
  * response time (overall and per bucket, with window functions both dialects have), and the last
@@ -16,8 +25,7 @@ export async function webhookStats(
   webhookId: string,
   w: WindowBounds,
 ): Promise<WebhookStats> {
-  const inWindow = sql`org_id = ${orgId} AND webhook_id = ${webhookId} AND kind = 'event'
-    AND created_at >= ${w.start} AND created_at < ${w.end}`;
+  const inWindow = webhookEventsIn(orgId, webhookId, w);
   const bucket = sql`CAST((created_at - ${w.start}) / ${w.bucketMs} AS integer)`;
   const [counts, overall, perBucket, last] = await Promise.all([
     sql<{ b: number | string; status: string; n: number | string }>`
