@@ -47,6 +47,43 @@ const BACKLOG_SQL = (series: string) => `
          ${NOW} - n, ${NOW} - n
   FROM ${series}`;
 
+type Compiled = { sql: string; parameters: readonly unknown[] };
+
+/** The SQLite file with BACKLOG pending deliveries (then `more` SQL), foreign keys not enforced. */
+function sqliteBacklog(tdb: TestDatabase, more = ''): Database.Database {
+  const db = new Database(tdb.url.slice('sqlite:'.length));
+  db.pragma('foreign_keys = OFF');
+  db.exec(
+    BACKLOG_SQL(`(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ${BACKLOG})
+                  SELECT n FROM s)`),
+  );
+  if (more) db.exec(more);
+  return db;
+}
+
+/** SQLite's EXPLAIN QUERY PLAN lines of a compiled query. */
+function sqlitePlan(db: Database.Database, c: Compiled): string[] {
+  return db
+    .prepare(`EXPLAIN QUERY PLAN ${c.sql}`)
+    .all(...(c.parameters as unknown[]))
+    .map((r) => (r as { detail: string }).detail);
+}
+
+/** A one-connection pool on the PostgreSQL database with BACKLOG pending deliveries (then `more`). */
+async function pgBacklog(tdb: TestDatabase, more = ''): Promise<pg.Pool> {
+  const pool = new pg.Pool({ connectionString: tdb.url, max: 1 });
+  await pool.query(
+    `SET session_replication_role = replica; ${BACKLOG_SQL(`generate_series(1, ${BACKLOG}) n`)}${more ? `; ${more}` : ''}`,
+  );
+  return pool;
+}
+
+/** PostgreSQL's EXPLAIN of a compiled query, as one text. */
+async function pgPlan(pool: pg.Pool, c: Compiled): Promise<string> {
+  const r = await pool.query(`EXPLAIN ${c.sql}`, c.parameters as unknown[]);
+  return r.rows.map((row: Record<string, string>) => Object.values(row)[0]).join('\n');
+}
+
 for (const backend of backends) {
   describe(`claim plan (${backend.name})`, () => {
     let tdb: TestDatabase | null = null;
@@ -58,43 +95,29 @@ for (const backend of backends) {
     it('skips through pending deliveries by deliveries_pending_webhook and finds lost leases by deliveries_leased_webhook', async () => {
       tdb = await migrated(backend);
       const hooks = { dialect: backend.name } as DialectHooks;
+      // The lease step's rules: a lease until `until`, caps 8 and 32, nothing settled.
+      const until = NOW + 30_000;
+      const rules = {
+        workerId: 'me',
+        now: NOW,
+        until,
+        perWebhookCap: 8,
+        perOrgCap: 32,
+        inFlight: inFlightLease(hooks, { workerId: 'me', now: NOW, until, settledIds: [] }),
+      };
       if (backend.name === 'sqlite') {
-        const db = new Database(tdb.url.slice('sqlite:'.length));
+        const db = sqliteBacklog(tdb);
         try {
-          db.pragma('foreign_keys = OFF');
-          db.exec(
-            BACKLOG_SQL(`(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ${BACKLOG})
-                          SELECT n FROM s)`),
-          );
           const k = new Kysely<unknown>({ dialect: new SqliteDialect({ database: db }) });
-          const plan = (q: {
-            compile(db: Kysely<unknown>): { sql: string; parameters: readonly unknown[] };
-          }) => {
-            const c = q.compile(k);
-            return db
-              .prepare(`EXPLAIN QUERY PLAN ${c.sql}`)
-              .all(...(c.parameters as unknown[]))
-              .map((r) => (r as { detail: string }).detail);
-          };
+          const plan = (q: { compile(db: Kysely<unknown>): Compiled }) => sqlitePlan(db, q.compile(k));
           const backlog = plan(backlogQuery(hooks, NOW, 8));
           const onDeliveries = backlog.filter((d) => /\b(d|deliveries)\b USING/.test(d));
           expect(onDeliveries.length).toBe(4);
           for (const d of onDeliveries) expect(d).toContain('deliveries_pending_webhook');
           expect(backlog.join('\n')).not.toContain('TEMP B-TREE');
           // The lease step: the webhook's due deliveries by their partial index, in its order (no sort).
-          const until = NOW + 30_000;
           const lease = plan(
-            leaseWebhookStatement(hooks, {
-              webhookId: 'w1',
-              orgId: 'o1',
-              count: 8,
-              workerId: 'me',
-              now: NOW,
-              until,
-              perWebhookCap: 8,
-              perOrgCap: 32,
-              inFlight: inFlightLease(hooks, { workerId: 'me', now: NOW, until, settledIds: [] }),
-            }),
+            leaseWebhookStatement(hooks, { webhookId: 'w1', orgId: 'o1', count: 8, ...rules }),
           );
           expect(lease.join('\n')).toContain('USING INDEX deliveries_pending_webhook');
           expect(lease.join('\n')).not.toContain('TEMP B-TREE');
@@ -113,33 +136,18 @@ for (const backend of backends) {
         }
         return;
       }
-      const pool = new pg.Pool({ connectionString: tdb.url, max: 1 });
+      const pool = await pgBacklog(tdb);
       try {
-        await pool.query(
-          `SET session_replication_role = replica; ${BACKLOG_SQL(`generate_series(1, ${BACKLOG}) n`)}`,
-        );
         const k = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
-        const plan = async (q: {
-          compile(db: Kysely<unknown>): { sql: string; parameters: readonly unknown[] };
-        }) => {
-          const c = q.compile(k);
-          const r = await pool.query(`EXPLAIN ${c.sql}`, c.parameters as unknown[]);
-          return r.rows.map((row: Record<string, string>) => Object.values(row)[0]).join('\n');
-        };
+        const plan = (q: { compile(db: Kysely<unknown>): Compiled }) => pgPlan(pool, q.compile(k));
         // The lease step: every webhook of a claim in one statement, each read by its partial index.
-        const until = NOW + 30_000;
         const lease = () =>
           leaseAllStatement({
             take: [
               { webhookId: 'w1', orgId: 'o1', count: 8 },
               { webhookId: 'w2', orgId: 'o2', count: 8 },
             ],
-            workerId: 'me',
-            now: NOW,
-            until,
-            perWebhookCap: 8,
-            perOrgCap: 32,
-            inFlight: inFlightLease(hooks, { workerId: 'me', now: NOW, until, settledIds: [] }),
+            ...rules,
           });
         const leasePlan = await plan(lease());
         expect(leasePlan).toContain('deliveries_pending_webhook');
@@ -168,6 +176,7 @@ for (const backend of backends) {
         await pool.end().catch(() => {});
       }
     });
+
     it('finds expired deliveries by deliveries_finished, an index of finished deliveries only', async () => {
       tdb = await migrated(backend);
       const hooks = { dialect: backend.name, skipLocked: backend.name === 'postgres' } as DialectHooks;
@@ -180,20 +189,11 @@ for (const backend of backends) {
         (n) => n % 3 !== 0 && NOW - n < cutoff,
       ).length;
       if (backend.name === 'sqlite') {
-        const db = new Database(tdb.url.slice('sqlite:'.length));
+        const db = sqliteBacklog(tdb, finish);
         try {
-          db.pragma('foreign_keys = OFF');
-          db.exec(
-            BACKLOG_SQL(`(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ${BACKLOG})
-                          SELECT n FROM s)`),
-          );
-          db.exec(finish);
           const k = new Kysely<unknown>({ dialect: new SqliteDialect({ database: db }) });
           const c = expiredDeliveriesQuery(hooks, cutoff).compile(k);
-          const plan = db
-            .prepare(`EXPLAIN QUERY PLAN ${c.sql}`)
-            .all(...(c.parameters as unknown[]))
-            .map((r) => (r as { detail: string }).detail);
+          const plan = sqlitePlan(db, c);
           expect(plan.find((d) => d.includes(' d '))).toContain(
             'USING INDEX deliveries_finished (updated_at<?)',
           );
@@ -215,16 +215,11 @@ for (const backend of backends) {
         }
         return;
       }
-      const pool = new pg.Pool({ connectionString: tdb.url, max: 1 });
+      const pool = await pgBacklog(tdb, `${finish}; ANALYZE deliveries`);
       try {
-        await pool.query(
-          `SET session_replication_role = replica; ${BACKLOG_SQL(`generate_series(1, ${BACKLOG}) n`)}; ${finish}`,
-        );
-        await pool.query('ANALYZE deliveries');
         const k = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
         const c = expiredDeliveriesQuery(hooks, cutoff).compile(k);
-        const plan = await pool.query(`EXPLAIN ${c.sql}`, c.parameters as unknown[]);
-        const text = plan.rows.map((row: Record<string, string>) => Object.values(row)[0]).join('\n');
+        const text = await pgPlan(pool, c);
         expect(text).toContain('deliveries_finished');
         expect(text).not.toMatch(/Seq Scan on deliveries/);
         expect((await pool.query(c.sql, c.parameters as unknown[])).rows.length).toBe(expired);
@@ -237,6 +232,7 @@ for (const backend of backends) {
         await pool.end().catch(() => {});
       }
     });
+
     it("reads one webhook's event deliveries in a window (stats, recover) by deliveries_webhook", async () => {
       tdb = await migrated(backend);
       const window = { start: NOW - 5_000, end: NOW - 1_000 };
@@ -249,19 +245,10 @@ for (const backend of backends) {
           n: number | string;
         }>`SELECT count(*) AS n FROM deliveries WHERE ${webhookEventsIn('o3', 'w3', window)}`.compile(k);
       if (backend.name === 'sqlite') {
-        const db = new Database(tdb.url.slice('sqlite:'.length));
+        const db = sqliteBacklog(tdb);
         try {
-          db.pragma('foreign_keys = OFF');
-          db.exec(
-            BACKLOG_SQL(`(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ${BACKLOG})
-                          SELECT n FROM s)`),
-          );
           const c = query(new Kysely<unknown>({ dialect: new SqliteDialect({ database: db }) }));
-          const plan = db
-            .prepare(`EXPLAIN QUERY PLAN ${c.sql}`)
-            .all(...(c.parameters as unknown[]))
-            .map((r) => (r as { detail: string }).detail)
-            .join('\n');
+          const plan = sqlitePlan(db, c).join('\n');
           expect(plan).toContain(
             'USING INDEX deliveries_webhook (webhook_id=? AND created_at>? AND created_at<?)',
           );
@@ -271,16 +258,11 @@ for (const backend of backends) {
         }
         return;
       }
-      const pool = new pg.Pool({ connectionString: tdb.url, max: 1 });
+      const pool = await pgBacklog(tdb, 'ANALYZE deliveries');
       try {
-        await pool.query(
-          `SET session_replication_role = replica; ${BACKLOG_SQL(`generate_series(1, ${BACKLOG}) n`)}`,
-        );
-        await pool.query('ANALYZE deliveries');
         const k = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
         const c = query(k);
-        const plan = await pool.query(`EXPLAIN ${c.sql}`, c.parameters as unknown[]);
-        const text = plan.rows.map((row: Record<string, string>) => Object.values(row)[0]).join('\n');
+        const text = await pgPlan(pool, c);
         expect(text).not.toMatch(/Seq Scan on deliveries/);
         expect(Number((await pool.query(c.sql, c.parameters as unknown[])).rows[0].n)).toBe(expected);
         await k.destroy();

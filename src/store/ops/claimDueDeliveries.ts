@@ -101,30 +101,11 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
   }
 
   // 3. Lease.
+  const lease = { workerId, now, until, perWebhookCap, perOrgCap, inFlight };
   const leaseStatements =
     hooks.dialect === 'postgres'
-      ? [
-          leaseAllStatement({
-            take: share.take,
-            workerId,
-            now,
-            until,
-            perWebhookCap,
-            perOrgCap,
-            inFlight,
-          }).compile(db),
-        ]
-      : share.take.map((t) =>
-          leaseWebhookStatement(hooks, {
-            ...t,
-            workerId,
-            now,
-            until,
-            perWebhookCap,
-            perOrgCap,
-            inFlight,
-          }).compile(db),
-        );
+      ? [leaseAllStatement({ take: share.take, ...lease }).compile(db)]
+      : share.take.map((t) => leaseWebhookStatement(hooks, { ...t, ...lease }).compile(db));
   const readWebhooks = readWebhooksList(
     ctx,
     share.take.map((t) => t.webhookId),
@@ -149,6 +130,16 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
   };
 }
 
+/** What a lease statement needs besides its webhooks: the lease, the caps, what counts as in flight. */
+interface LeaseRules {
+  workerId: string;
+  now: number;
+  until: number;
+  perWebhookCap: number;
+  perOrgCap: number;
+  inFlight: ReturnType<typeof inFlightLease>;
+}
+
 /**
  * SQLite's lease step, one statement per webhook of the claim (its one writer runs them one after
  * another, so each counts what the ones before it leased). The webhook's due deliveries in due
@@ -160,17 +151,7 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
  */
 export function leaseWebhookStatement(
   hooks: DialectHooks,
-  p: {
-    webhookId: string;
-    orgId: string;
-    count: number;
-    workerId: string;
-    now: number;
-    until: number;
-    perWebhookCap: number;
-    perOrgCap: number;
-    inFlight: ReturnType<typeof inFlightLease>;
-  },
+  p: LeaseRules & { webhookId: string; orgId: string; count: number },
 ) {
   const { inFlight } = p;
   return sql<ClaimedRow>`
@@ -198,15 +179,9 @@ export function leaseWebhookStatement(
  * the claim lock for less time, which is what a hand-off trying that lock waits on
  * (docs/architecture.md#hand-off). Exported for the plan test (test/store/claimPlan.test.ts).
  */
-export function leaseAllStatement(p: {
-  take: ReadonlyArray<{ webhookId: string; orgId: string; count: number }>;
-  workerId: string;
-  now: number;
-  until: number;
-  perWebhookCap: number;
-  perOrgCap: number;
-  inFlight: ReturnType<typeof inFlightLease>;
-}) {
+export function leaseAllStatement(
+  p: LeaseRules & { take: ReadonlyArray<{ webhookId: string; orgId: string; count: number }> },
+) {
   const list = JSON.stringify(p.take.map((t, i) => [t.webhookId, t.orgId, t.count, i]));
   const { inFlight } = p;
   return sql<ClaimedRow>`
