@@ -21,14 +21,14 @@
  * workers still count them (safe for a cap). Only a lease this worker holds from before this claim
  * is left out: one another worker took over after it ran out, or one this claim leases again, counts.
  */
-import { CompiledQuery, sql } from 'kysely';
+import { type CompiledQuery, sql } from 'kysely';
 import { shareSlots, type WebhookBacklog } from '../../domain/fairShare.js';
 import { ATTEMPT_TRIGGER, type AttemptTrigger, DELIVERY_STATUS } from '../../domain/types.js';
 import type { Claim, ClaimedDelivery, HandoffTaker } from '../store.js';
 import { type Ctx, type DialectHooks, indexedBy } from './context.js';
 import { recordLostAttempts } from './recordLostAttempts.js';
 import { type SendTargetRow, sendTarget } from './sendTarget.js';
-import { Slots, statementShape } from './statementShapes.js';
+import { filledShape, Slots } from './statementShapes.js';
 
 export interface ClaimInput {
   workerId: string;
@@ -334,7 +334,7 @@ export function readWebhooksQuery(db: Ctx['db'], ids: readonly unknown[]) {
 function readWebhooksList(ctx: Ctx, ids: readonly string[]): CompiledQuery {
   const slots = new Slots();
   const list = slots.one('webhook_ids', JSON.stringify(ids));
-  const [query] = statementShape(ctx, 'claim:readWebhooks', () => {
+  const [query] = filledShape(ctx, 'claim:readWebhooks', slots, () => {
     const each =
       ctx.hooks.dialect === 'sqlite'
         ? sql`SELECT value FROM json_each(${list})`
@@ -347,7 +347,7 @@ function readWebhooksList(ctx: Ctx, ids: readonly string[]): CompiledQuery {
         .compile(),
     ];
   });
-  return CompiledQuery.raw((query as CompiledQuery).sql, slots.fill((query as CompiledQuery).parameters));
+  return query as CompiledQuery;
 }
 
 /** A leased row as the worker sends it (`w`: its webhook, undefined when the row is gone). */

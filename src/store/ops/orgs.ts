@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { CompiledQuery, type ExpressionBuilder, type Selectable } from 'kysely';
+import type { CompiledQuery, ExpressionBuilder, Selectable } from 'kysely';
 import type { ApiKey, Organization } from '../../domain/types.js';
 import type { ApiKeysTable, Database } from '../schema.js';
 import type { NewApiKey, OrganizationSummary, Page, Paged, RevokeOutcome } from '../store.js';
 import { type Ctx, countAll, readPage } from './context.js';
 import { toApiKey } from './mappers.js';
 import { newApiKeyRow } from './newRows.js';
-import { Slots, statementShape } from './statementShapes.js';
+import { filledShape, Slots } from './statementShapes.js';
 
 export async function countOrganizations({ db }: Ctx): Promise<number> {
   const row = await db.selectFrom('organizations').select(countAll).executeTakeFirstOrThrow();
@@ -36,7 +36,7 @@ export async function findApiKey(ctx: Ctx, keyHash: string, now: number): Promis
   const slots = new Slots();
   const hash = slots.one('key_hash', keyHash);
   const at = slots.one('now', now);
-  const [q] = statementShape(ctx, 'findApiKey', () => [
+  const [q] = filledShape(ctx, 'findApiKey', slots, () => [
     db
       .selectFrom('api_keys')
       .selectAll()
@@ -45,9 +45,7 @@ export async function findApiKey(ctx: Ctx, keyHash: string, now: number): Promis
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', at as unknown as number)]))
       .compile(),
   ]) as [CompiledQuery];
-  const { rows } = await db.executeQuery<Selectable<ApiKeysTable>>(
-    CompiledQuery.raw(q.sql, slots.fill(q.parameters)),
-  );
+  const { rows } = await db.executeQuery<Selectable<ApiKeysTable>>(q);
   const row = rows[0];
   return row ? toApiKey(row) : null;
 }

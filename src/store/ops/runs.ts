@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CompiledQuery, type RawBuilder, type Selectable, sql } from 'kysely';
+import { type CompiledQuery, type RawBuilder, type Selectable, sql } from 'kysely';
 import { timeOrderedUuid } from '../../domain/ids.js';
 import { renderEvent, standardPayload } from '../../domain/payloads.js';
 import { effectiveTotal, formatRunId, passRate } from '../../domain/runMath.js';
@@ -28,7 +28,7 @@ import { handedOffDelivery, handoffRoom, leaseHandedOff, readWebhooksQuery } fro
 import { type Ctx, countAll, type Db, readPage } from './context.js';
 import { toRun, toWebhook } from './mappers.js';
 import { newDeliveryRow } from './newRows.js';
-import { Slots, statementShape } from './statementShapes.js';
+import { filledShape, Slots } from './statementShapes.js';
 
 /** Takes the org's next run number under the row lock of its organization: no gaps, no duplicates. */
 async function nextRunSeq(trx: Db, orgId: string): Promise<number> {
@@ -367,9 +367,7 @@ async function createFinishedRunAtOnce(
           : null,
     };
     const shape = `finishedRun:${rows.delivery ? 'delivery' : 'none'}:${values.handoff ? 'handoff' : ''}`;
-    const queries = statementShape(ctx, shape, () => buildStatements(ctx, values)).map((q) =>
-      CompiledQuery.raw(q.sql, slots.fill(q.parameters)),
-    );
+    const queries = filledShape(ctx, shape, slots, () => buildStatements(ctx, values));
 
     if (ctx.hooks.runUnit) {
       const [takeSeq, ...inserts] = queries as [CompiledQuery, ...CompiledQuery[]];

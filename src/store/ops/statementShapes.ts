@@ -3,7 +3,7 @@
  * filled with each call's values (docs/architecture.md#the-store): the hot paths' queries (a
  * finished run's unit, the API key lookup) cost a compilation per call otherwise.
  */
-import type { CompiledQuery } from 'kysely';
+import { CompiledQuery } from 'kysely';
 import type { Ctx } from './context.js';
 
 /**
@@ -80,4 +80,14 @@ export function statementShape(
     byShape.set(shape, compiled);
   }
   return compiled;
+}
+
+/** A shape's statements (statementShape), filled with this call's values. */
+export function filledShape(
+  ctx: Ctx,
+  shape: string,
+  slots: Slots,
+  build: () => CompiledQuery[],
+): CompiledQuery[] {
+  return statementShape(ctx, shape, build).map((q) => CompiledQuery.raw(q.sql, slots.fill(q.parameters)));
 }
