@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { SecretBox } from '../security/secretBox.js';
-import type { ClaimedDelivery, DeliveryResult, Store } from '../store/store.js';
+import type { Claim, ClaimedDelivery, DeliveryResult, Store } from '../store/store.js';
 import { attemptDelivery } from './attempt.js';
 import type { HttpSender } from './httpClient.js';
 
@@ -50,6 +50,15 @@ const FLUSH_DELAY_MS = 2;
 const FALLBACK_POLL_MS = 1_000;
 /** When due work was missed to another worker's claim (or is due this instant), look again this soon. */
 const RACE_RETRY_MS = 25;
+/**
+ * How many deliveries of one webhook a worker may hold leased ahead, in webhook caps
+ * (docs/architecture.md#leasing-ahead). An answer then sends the next delivery at once, instead of
+ * leaving its slot empty until a claim refills it (a slot's round was ~12 ms for a 3–4 ms request
+ * under API load; bench/README.md, lever 26).
+ */
+const LEASE_AHEAD_CAPS = 4;
+/** A queue blocked this long by other workers' leases alone is handed back (see unstick). */
+const STUCK_RELEASE_MS = 1_000;
 
 /**
  * The delivery worker: claims due deliveries under a lease, sends them, and records every attempt
@@ -63,6 +72,18 @@ export function createWorker(deps: WorkerDeps): Worker {
   const idlePollMs = deps.idlePollMs ?? FALLBACK_POLL_MS;
   const id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const inflight = new Map<string, ClaimedDelivery>();
+  /**
+   * Deliveries leased ahead, per webhook in due order, each sent when its webhook and organization
+   * have room (docs/architecture.md#leasing-ahead). Every webhook's list is non-empty.
+   */
+  const queues = new Map<string, ClaimedDelivery[]>();
+  let queuedCount = 0;
+  /** This worker's requests in flight per webhook and per organization (hand-offs included). */
+  const flyingTo = new Map<string, number>();
+  const flyingIn = new Map<string, number>();
+  /** Every other worker's live leases, as this worker's last claim counted them after its lease. */
+  let othersLeased: NonNullable<Claim['othersLeased']> = { webhooks: new Map(), orgs: new Map() };
+  const leaseAhead = LEASE_AHEAD_CAPS * settings.webhookConcurrency;
   /** Deliveries stop() released while their attempt was still running: their outcome is dropped. */
   const handedBack = new Set<string>();
   let buffer: DeliveryResult[] = [];
@@ -114,12 +135,95 @@ export function createWorker(deps: WorkerDeps): Worker {
     });
   }
 
-  /** Deliveries whose attempts have their answer and whose results are not written yet. */
-  function settledIds(): string[] {
+  /**
+   * This worker's leases that are not requests in flight, left out of its own counts against the
+   * caps: settled (the answer is in, the result not written yet) and queued (leased ahead).
+   */
+  function idleIds(): string[] {
     const ids: string[] = [];
     for (const r of writing) ids.push(r.deliveryId);
     for (const r of buffer) ids.push(r.deliveryId);
+    for (const q of queues.values()) for (const d of q) ids.push(d.deliveryId);
     return ids;
+  }
+
+  const bump = (m: Map<string, number>, key: string, by: number) => m.set(key, (m.get(key) ?? 0) + by);
+
+  /**
+   * Whether one more request fits this worker's slots, and one more of this delivery's webhook
+   * keeps both caps, counting every other
+   * worker's leases (as its last claim counted them) as requests in flight: whatever they leased
+   * since, they counted all of this worker's leases, so the two together stay within the cap
+   * (docs/architecture.md#leasing-ahead).
+   */
+  function hasRoom(d: ClaimedDelivery): boolean {
+    return (
+      inflight.size + reserved < settings.workerConcurrency &&
+      (flyingTo.get(d.webhookId) ?? 0) < settings.webhookConcurrency - (othersLeased.webhooks.get(d.webhookId) ?? 0) &&
+      (flyingIn.get(d.orgId) ?? 0) < settings.orgConcurrency - (othersLeased.orgs.get(d.orgId) ?? 0)
+    );
+  }
+
+  /** Sends this webhook's queued deliveries, in order, while it has room. */
+  function pump(webhookId: string): void {
+    const q = queues.get(webhookId);
+    if (!q) return;
+    while (!stopping && q.length > 0 && hasRoom(q[0] as ClaimedDelivery)) {
+      queuedCount--;
+      launch(q.shift() as ClaimedDelivery);
+    }
+    if (q.length === 0) queues.delete(webhookId);
+  }
+
+  /**
+   * After an answer: the freed slot goes to its webhook's queue first, then to the other queues (a
+   * slot of its organization, or of the worker, may be what they wait for).
+   */
+  function pumpAfter(done: ClaimedDelivery): void {
+    pump(done.webhookId);
+    for (const webhookId of [...queues.keys()]) pump(webhookId);
+  }
+
+  /**
+   * The webhooks whose queue only other workers' leases block (nothing of this worker in flight to
+   * its webhook or organization, a slot free): no answer of ours will send it, a fresh count of
+   * those leases may.
+   */
+  function stuckQueues(): string[] {
+    const stuck: string[] = [];
+    if (inflight.size + reserved >= settings.workerConcurrency) return stuck;
+    for (const [webhookId, q] of queues) {
+      const d = q[0] as ClaimedDelivery;
+      if (!hasRoom(d) && !flyingTo.get(webhookId) && !flyingIn.get(d.orgId)) stuck.push(webhookId);
+    }
+    return stuck;
+  }
+
+  /** Since when each stuck queue has been stuck (see the loop). */
+  const stuckSince = new Map<string, number>();
+
+  /**
+   * Counts the other workers' leases again soon while a queue is stuck, and hands a queue back
+   * after STUCK_RELEASE_MS: the rules keep two workers from waiting on each other
+   * (docs/architecture.md#leasing-ahead), and this bounds the wait if they ever did.
+   */
+  async function unstick(): Promise<boolean> {
+    const stuck = stuckQueues();
+    for (const webhookId of stuckSince.keys()) if (!stuck.includes(webhookId)) stuckSince.delete(webhookId);
+    const handBack: string[] = [];
+    for (const webhookId of stuck) {
+      const since = stuckSince.get(webhookId);
+      if (since === undefined) stuckSince.set(webhookId, now());
+      else if (now() - since >= STUCK_RELEASE_MS) {
+        stuckSince.delete(webhookId);
+        const q = queues.get(webhookId) ?? [];
+        queues.delete(webhookId);
+        queuedCount -= q.length;
+        for (const d of q) handBack.push(d.deliveryId);
+      }
+    }
+    if (handBack.length > 0) await store.releaseLeases(id, handBack).catch(() => {});
+    return stuck.length > 0;
   }
 
   /**
@@ -218,11 +322,18 @@ export function createWorker(deps: WorkerDeps): Worker {
 
   function launch(claimed: ClaimedDelivery): void {
     inflight.set(claimed.deliveryId, claimed);
+    bump(flyingTo, claimed.webhookId, 1);
+    bump(flyingIn, claimed.orgId, 1);
+    const landed = () => {
+      inflight.delete(claimed.deliveryId);
+      bump(flyingTo, claimed.webhookId, -1);
+      bump(flyingIn, claimed.orgId, -1);
+    };
     // Leaving `inflight` and entering the buffer happen in one step, so stop() sees each delivery
     // in exactly one of them when it decides what to hand back.
     void attempt(claimed).then(
       (result) => {
-        inflight.delete(claimed.deliveryId);
+        landed();
         if (handedBack.has(claimed.deliveryId)) {
           // stop() released this delivery and another worker may already have sent it again:
           // writing this late outcome would log an attempt and count a failure for a delivery
@@ -242,14 +353,16 @@ export function createWorker(deps: WorkerDeps): Worker {
           // Waking on each answer would cost a claim, a store round trip, per answer.
           buffer.push(result);
           flushSoon();
+          pumpAfter(claimed);
           return;
         }
         wake();
       },
       (err) => {
-        inflight.delete(claimed.deliveryId);
+        landed();
         // Not recorded: the lease runs out and the delivery is tried again (at-least-once).
         logger.error({ err, delivery_id: claimed.deliveryId }, 'delivery attempt crashed');
+        pumpAfter(claimed);
         wake();
       },
     );
@@ -263,6 +376,8 @@ export function createWorker(deps: WorkerDeps): Worker {
    */
   async function loop(): Promise<void> {
     while (!stopping) {
+      // Queued deliveries do not take these slots: a webhook's queue never keeps another's new
+      // delivery from being claimed (docs/architecture.md#leasing-ahead).
       const free = settings.workerConcurrency - inflight.size - reserved;
       const limit = Math.min(free, CLAIM_BATCH);
       let delay = idlePollMs;
@@ -275,9 +390,24 @@ export function createWorker(deps: WorkerDeps): Worker {
             leaseMs: settings.claimLeaseMs,
             perWebhookCap: settings.webhookConcurrency,
             perOrgCap: settings.orgConcurrency,
-            settledIds: settledIds(),
+            idleIds: idleIds(),
+            prefetch: {
+              perWebhook: leaseAhead,
+              room: settings.workerConcurrency - queuedCount,
+              queued: new Map([...queues].map(([w, q]) => [w, q.length])),
+            },
           });
-          for (const c of claim.deliveries) launch(c);
+          if (claim.othersLeased) othersLeased = claim.othersLeased;
+          // Into each webhook's queue, behind what it holds already (in due order), and sent while
+          // there is room: usually at once, the rest as answers free slots.
+          for (const c of claim.deliveries) {
+            const q = queues.get(c.webhookId);
+            if (q) q.push(c);
+            else queues.set(c.webhookId, [c]);
+            queuedCount++;
+          }
+          for (const webhookId of new Set(claim.deliveries.map((c) => c.webhookId))) pump(webhookId);
+          if (claim.othersLeased) for (const webhookId of [...queues.keys()]) pump(webhookId);
           if (stopping) break;
           const claimed = claim.deliveries.length;
           waitingAnywhere = claim.leftOver || claimed === limit;
@@ -287,6 +417,9 @@ export function createWorker(deps: WorkerDeps): Worker {
           if (claim.leftOver && claimed < limit) delay = RACE_RETRY_MS;
           else if (claim.nextDueAt !== null)
             delay = Math.min(idlePollMs, Math.max(RACE_RETRY_MS, claim.nextDueAt - now()));
+          // Held ahead behind other workers' leases only: no answer of ours will free them, so
+          // count those leases again soon.
+          if (queues.size > 0 && (await unstick())) delay = Math.min(delay, RACE_RETRY_MS);
         } catch (err) {
           logger.error({ err }, 'claiming deliveries failed; retrying in a second');
           waitingAnywhere = true;
@@ -313,12 +446,13 @@ export function createWorker(deps: WorkerDeps): Worker {
         perWebhookCap: settings.webhookConcurrency,
         perOrgCap: settings.orgConcurrency,
         reserve: (webhookId) => {
-          if (stopping || waitingAnywhere || waitingAt.has(webhookId)) return false;
+          // A webhook with deliveries queued here: the new one would overtake them.
+          if (stopping || waitingAnywhere || waitingAt.has(webhookId) || queues.has(webhookId)) return false;
           if (inflight.size + reserved >= settings.workerConcurrency) return false;
           reserved++;
           return true;
         },
-        settledIds,
+        idleIds,
         take: (delivery, webhookId) => {
           reserved--;
           if (delivery) launch(delivery);
@@ -339,6 +473,7 @@ export function createWorker(deps: WorkerDeps): Worker {
             // leave out what it wrote.
             if (flushing) await flushing;
             const ids = [...inflight.keys(), ...buffer.map((r) => r.deliveryId)];
+            for (const q of queues.values()) for (const d of q) ids.push(d.deliveryId);
             if (ids.length > 0) {
               await store
                 .extendLeases(id, ids, now() + settings.claimLeaseMs)
@@ -359,6 +494,11 @@ export function createWorker(deps: WorkerDeps): Worker {
       withdrawHandoffs?.();
       wake();
       await loopDone;
+      // Leased ahead, never sent: back at once, for any worker to send.
+      const ahead = [...queues.values()].flat().map((d) => d.deliveryId);
+      queues.clear();
+      queuedCount = 0;
+      if (ahead.length > 0) await store.releaseLeases(id, ahead).catch(() => {});
       const deadline = Date.now() + graceMs;
       // A hand-off being written when the offer was withdrawn still arrives, leased to this worker.
       while (reserved > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));

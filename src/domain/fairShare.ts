@@ -133,3 +133,64 @@ export function shareSlots(input: FairShareInput): FairShare {
     leftOver,
   };
 }
+
+export interface PrefetchInput {
+  backlog: readonly WebhookBacklog[];
+  /** What shareSlots granted (each webhook's count within its room). */
+  take: FairShare['take'];
+  now: number;
+  /** This worker's slots left after the share. */
+  limit: number;
+  /** How many deliveries of one webhook this worker may hold leased ahead. */
+  perWebhook: number;
+  /** How many it holds ahead now, per webhook. */
+  queued: ReadonlyMap<string, number>;
+  /** Attempts in flight per organization, across all workers (as for shareSlots). */
+  orgLeased: ReadonlyMap<string, number>;
+  orgCap: number;
+}
+
+/**
+ * Leasing ahead (docs/architecture.md#leasing-ahead): the slots the fair share left unused go, one
+ * at a time in turn, to webhooks with more due deliveries than they were granted (the longest
+ * waiting first), each up to `perWebhook` held ahead. They never take a slot the share could give:
+ * only what is left. A webhook whose organization is at its cap gets none: its queue would take
+ * each slot the organization frees before the share could give it to another of its webhooks.
+ * Returns the extra count per webhook.
+ */
+export function sharePrefetch(input: PrefetchInput): Map<string, number> {
+  const extra = new Map<string, number>();
+  let left = input.limit;
+  if (left <= 0 || input.perWebhook <= 0) return extra;
+  const granted = new Map(input.take.map((t) => [t.webhookId, t.count]));
+  const orgBusy = new Map(input.orgLeased);
+  for (const t of input.take) orgBusy.set(t.orgId, (orgBusy.get(t.orgId) ?? 0) + t.count);
+  const open = input.backlog
+    .filter((b) => b.firstDueAt !== null && b.firstDueAt <= input.now)
+    .filter((b) => (orgBusy.get(b.orgId) ?? 0) < input.orgCap)
+    .map((b) => ({
+      b,
+      room: Math.min(
+        b.dueNow - (granted.get(b.webhookId) ?? 0),
+        input.perWebhook - (input.queued.get(b.webhookId) ?? 0),
+      ),
+    }))
+    .filter((c) => c.room > 0)
+    .sort((x, y) =>
+      before({ firstDueAt: x.b.firstDueAt ?? 0, backlog: x.b }, { firstDueAt: y.b.firstDueAt ?? 0, backlog: y.b })
+        ? -1
+        : 1,
+    );
+  while (left > 0) {
+    let gave = false;
+    for (const c of open) {
+      const n = extra.get(c.b.webhookId) ?? 0;
+      if (left === 0 || n >= c.room) continue;
+      extra.set(c.b.webhookId, n + 1);
+      left--;
+      gave = true;
+    }
+    if (!gave) break;
+  }
+  return extra;
+}

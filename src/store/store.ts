@@ -130,8 +130,8 @@ export interface HandoffTaker {
    * the worker is stopping, or due work of that webhook (or of any, as far as it knows) waits.
    */
   reserve(webhookId: string): boolean;
-  /** This worker's settled attempts, left out of the caps as in a claim (ClaimInput.settledIds). */
-  settledIds(): readonly string[];
+  /** This worker's leases that are not requests in flight, left out of the caps as in a claim. */
+  idleIds(): readonly string[];
   /**
    * After the write, once per reserve(): the delivery, committed and leased to this worker, or null
    * when it was not leased to it (no room under a cap, work of that webhook waiting, or nothing was
@@ -266,6 +266,13 @@ export interface Claim {
   leftOver: boolean;
   /** The webhooks with due work left unleased (a full webhook or organization included). */
   waitingWebhooks: string[];
+  /**
+   * With `prefetch`, when anything was leased: the live leases of every other worker, per webhook
+   * and per organization, counted in the transaction that leased. A worker sends a delivery it
+   * leased ahead only while its own requests in flight stay below the cap less these
+   * (docs/architecture.md#leasing-ahead).
+   */
+  othersLeased?: { webhooks: ReadonlyMap<string, number>; orgs: ReadonlyMap<string, number> };
 }
 
 export class ConflictError extends Error {}
@@ -376,10 +383,17 @@ export interface Store {
     perWebhookCap: number;
     perOrgCap: number;
     /**
-     * This worker's deliveries whose attempts have their answer but are not recorded yet: still
-     * leased to it, but not in flight, so not counted against either cap.
+     * This worker's leases that are not requests in flight, so not counted against either cap:
+     * settled (the answer is in, the result not recorded yet) and queued (leased ahead, not sent).
      */
-    settledIds?: readonly string[];
+    idleIds?: readonly string[];
+    /**
+     * Lease ahead (docs/architecture.md#leasing-ahead): with slots left after the fair share, up to
+     * `perWebhook` due deliveries per webhook beyond its room, less what `queued` says this worker
+     * holds of it already, and at most `room` in all. The claim then also reports every other
+     * worker's leases (`othersLeased`).
+     */
+    prefetch?: { perWebhook: number; room: number; queued: ReadonlyMap<string, number> };
   }): Promise<Claim>;
   extendLeases(workerId: string, deliveryIds: string[], until: number): Promise<void>;
   releaseLeases(workerId: string, deliveryIds: string[]): Promise<void>;

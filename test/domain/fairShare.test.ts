@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shareSlots, type WebhookBacklog } from '../../src/domain/fairShare.js';
+import { sharePrefetch, shareSlots, type WebhookBacklog } from '../../src/domain/fairShare.js';
 
 const NOW = 1_000_000;
 const hook = (webhookId: string, orgId: string, extra: Partial<WebhookBacklog> = {}): WebhookBacklog => ({
@@ -101,5 +101,53 @@ describe('shareSlots', () => {
     const r = share([hook('a', 'A')], { limit: 0 });
     expect(r.take).toEqual([]);
     expect(r.leftOver).toBe(true);
+  });
+});
+
+describe('sharePrefetch', () => {
+  const ahead = (
+    backlog: WebhookBacklog[],
+    take: Array<{ webhookId: string; orgId: string; count: number }>,
+    options: Partial<Parameters<typeof sharePrefetch>[0]> = {},
+  ) =>
+    Object.fromEntries(
+      sharePrefetch({
+        backlog,
+        take,
+        now: NOW,
+        limit: 64,
+        perWebhook: 16,
+        queued: new Map(),
+        orgLeased: new Map(),
+        orgCap: 32,
+        ...options,
+      }),
+    );
+
+  it('gives only the slots left after the share, in turn, the longest-waiting webhook first', () => {
+    const backlog = [
+      hook('new', 'A', { firstDueAt: NOW, dueNow: 24, leased: 8 }),
+      hook('old', 'B', { firstDueAt: NOW - 60_000, dueNow: 24, leased: 8 }),
+    ];
+    expect(ahead(backlog, [], { limit: 3 })).toEqual({ old: 2, new: 1 });
+    expect(ahead(backlog, [], { limit: 0 })).toEqual({});
+  });
+
+  it('stops at what is due beyond the share and at perWebhook less what is held already', () => {
+    const backlog = [hook('a', 'A', { dueNow: 10 }), hook('b', 'B', { dueNow: 24 })];
+    const r = ahead(backlog, [{ webhookId: 'a', orgId: 'A', count: 6 }], { queued: new Map([['b', 12]]) });
+    expect(r).toEqual({ a: 4, b: 4 });
+  });
+
+  it('leaves out webhooks not due yet and webhooks whose organization the share filled', () => {
+    const backlog = [
+      hook('later', 'A', { firstDueAt: NOW + 1_000, dueNow: 0 }),
+      hook('full', 'B', { dueNow: 24 }),
+      hook('open', 'C', { dueNow: 24 }),
+    ];
+    const r = ahead(backlog, [{ webhookId: 'full', orgId: 'B', count: 2 }], {
+      orgLeased: new Map([['B', 30]]),
+    });
+    expect(r).toEqual({ open: 16 });
   });
 });

@@ -61,5 +61,41 @@ for (const backend of backends) {
       // The second claim finds the webhook at its cap: it takes nothing rather than the next ones.
       expect([a.deliveries.length, b.deliveries.length].sort()).toEqual([0, 3]);
     });
+
+    it('leasing ahead: past the cap only for a webhook no other worker holds, and the others counted', async () => {
+      const now = await backlog(1, 20);
+      const claim = (workerId: string) =>
+        store.claimDueDeliveries({
+          workerId,
+          now,
+          limit: 64,
+          leaseMs: 30_000,
+          perWebhookCap: 3,
+          perOrgCap: 32,
+          prefetch: { perWebhook: 6, room: 64, queued: new Map() },
+        });
+      const [a, b] = await Promise.all([claim('worker-a'), claim('worker-b')]);
+      // The first to lease takes its cap and six ahead; the second finds the webhook held by it:
+      // nothing ahead, and no room.
+      expect([a.deliveries.length, b.deliveries.length].sort((x, y) => x - y)).toEqual([0, 9]);
+      const [first, second] = a.deliveries.length > 0 ? [a, b] : [b, a];
+      const webhookId = first.deliveries[0]?.webhookId as string;
+      expect(first.othersLeased?.webhooks.get(webhookId) ?? 0).toBe(0);
+      // Counted by the second claim: all nine, held ahead or not.
+      expect(second.othersLeased?.webhooks.get(webhookId)).toBe(9);
+      // Without another holder, a second claim of the first worker adds only up to its queue's room.
+      const again = await store.claimDueDeliveries({
+        workerId: first === a ? 'worker-a' : 'worker-b',
+        now: now + 1,
+        limit: 64,
+        leaseMs: 30_000,
+        perWebhookCap: 3,
+        perOrgCap: 32,
+        idleIds: first.deliveries.map((d) => d.deliveryId),
+        prefetch: { perWebhook: 6, room: 64, queued: new Map([[webhookId, 4]]) },
+      });
+      // Its nine are idle (as if settled or queued): room 3, and 6 - 4 = 2 more ahead.
+      expect(again.deliveries).toHaveLength(5);
+    });
   });
 }

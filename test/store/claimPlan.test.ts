@@ -15,6 +15,7 @@ import {
   backlogQuery,
   inFlightLease,
   leaseAllStatement,
+  othersLeasedQuery,
   leaseWebhookStatement,
 } from '../../src/store/ops/claimDueDeliveries.js';
 import type { DialectHooks } from '../../src/store/ops/context.js';
@@ -103,7 +104,7 @@ for (const backend of backends) {
         until,
         perWebhookCap: 8,
         perOrgCap: 32,
-        inFlight: inFlightLease(hooks, { workerId: 'me', now: NOW, until, settledIds: [] }),
+        inFlight: inFlightLease(hooks, { workerId: 'me', now: NOW, until, idleIds: [] }),
       };
       if (backend.name === 'sqlite') {
         const db = sqliteBacklog(tdb);
@@ -123,6 +124,8 @@ for (const backend of backends) {
           expect(lease.join('\n')).not.toContain('TEMP B-TREE');
           const lost = plan(lostLeasesQuery(hooks, 'me', NOW));
           expect(lost.find((d) => d.includes(' d '))).toContain('USING INDEX deliveries_leased_webhook');
+          // Leasing ahead's count of the other workers' leases: the leased rows only.
+          expect(plan(othersLeasedQuery('me', NOW)).join('\n')).toContain('deliveries_leased_webhook');
           // And the answer is right: 16 webhooks, each with 8 due now.
           const c = backlogQuery(hooks, NOW, 8).compile(k);
           db.exec(`INSERT INTO webhooks (id, org_id, agent_id, scope_key, url, description, is_enabled, format,
@@ -170,6 +173,7 @@ for (const backend of backends) {
         const midway = await plan(backlogQuery(hooks, NOW, 8));
         expect(midway).not.toMatch(/Seq Scan on deliveries/);
         expect(await plan(lostLeasesQuery(hooks, 'me', NOW + 1_000))).not.toMatch(/Seq Scan on deliveries/);
+        expect(await plan(othersLeasedQuery('me', NOW))).not.toMatch(/Seq Scan on deliveries/);
         expect(await plan(lease())).not.toMatch(/Seq Scan on deliveries/);
         await k.destroy();
       } finally {

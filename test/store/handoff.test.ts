@@ -42,7 +42,7 @@ function taker(
       log.reserved++;
       return true;
     },
-    settledIds: () => [],
+    idleIds: () => [],
     take: (d) => {
       log.taken.push(d);
     },

@@ -15,14 +15,14 @@
  *    counts its live leases and its organization's again and leases no more than both caps allow,
  *    so concurrent workers never exceed them whatever they planned.
  *
- * Both counts leave out this worker's settled attempts (`settledIds`): answered, their results
+ * Both counts leave out this worker's settled attempts (`idleIds`): answered, their results
  * waiting for the group commit that writes them. They stay leased until then, so nobody else takes
  * them, but they are no longer requests to the endpoint, which is what the caps limit. Other
  * workers still count them (safe for a cap). Only a lease this worker holds from before this claim
  * is left out: one another worker took over after it ran out, or one this claim leases again, counts.
  */
 import { type CompiledQuery, sql } from 'kysely';
-import { shareSlots, type WebhookBacklog } from '../../domain/fairShare.js';
+import { shareSlots, sharePrefetch, type WebhookBacklog } from '../../domain/fairShare.js';
 import { ATTEMPT_TRIGGER, type AttemptTrigger, DELIVERY_STATUS } from '../../domain/types.js';
 import type { Claim, ClaimedDelivery, HandoffTaker } from '../store.js';
 import { type Ctx, type DialectHooks, indexedBy } from './context.js';
@@ -37,8 +37,10 @@ export interface ClaimInput {
   leaseMs: number;
   perWebhookCap: number;
   perOrgCap: number;
-  /** This worker's deliveries whose attempts have their answer but are not written yet. */
-  settledIds?: readonly string[];
+  /** This worker's leases that are not requests in flight: settled, or queued (leased ahead). */
+  idleIds?: readonly string[];
+  /** Lease ahead (Store.claimDueDeliveries). */
+  prefetch?: { perWebhook: number; room: number; queued: ReadonlyMap<string, number> };
 }
 
 const PENDING = sql.lit(DELIVERY_STATUS.pending);
@@ -48,7 +50,10 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
   const db = hooks.workerDb ?? ctx.db;
   const { workerId, now, limit, leaseMs, perWebhookCap, perOrgCap } = input;
   const until = now + leaseMs;
-  const inFlight = inFlightLease(hooks, { workerId, now, until, settledIds: input.settledIds ?? [] });
+  const prefetch = input.prefetch && input.prefetch.perWebhook > 0 ? input.prefetch : null;
+  // Due deliveries are counted up to what one claim could lease of a webhook.
+  const dueCountLimit = perWebhookCap + (prefetch?.perWebhook ?? 0);
+  const inFlight = inFlightLease(hooks, { workerId, now, until, idleIds: input.idleIds ?? [] });
 
   // 0. A dead worker's leases that ran out: their attempts go into the history as worker_lost
   // before step 3 can lease those deliveries again. Alongside the plan, which counts only live
@@ -60,7 +65,7 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
       SELECT webhook_id, org_id, count(*) AS n, min(lease_until) AS ends
       FROM deliveries WHERE ${inFlight}
       GROUP BY webhook_id, org_id`.execute(db),
-    backlogQuery(hooks, now, perWebhookCap).execute(db),
+    backlogQuery(hooks, now, dueCountLimit).execute(db),
   ]);
   const webhookLeased = new Map<string, number>();
   const orgLeased = new Map<string, number>();
@@ -88,37 +93,71 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
   // cap may have more.
   const waitingAfter = (leased: ReadonlyMap<string, number>) =>
     backlog
-      .filter((b) => b.dueNow >= perWebhookCap || b.dueNow > (leased.get(b.webhookId) ?? 0))
+      .filter((b) => b.dueNow >= dueCountLimit || b.dueNow > (leased.get(b.webhookId) ?? 0))
       .map((b) => b.webhookId);
-  if (share.take.length === 0) {
+  // Leasing ahead: the slots the share left, to webhooks with more due than they were granted.
+  const extra = prefetch
+    ? sharePrefetch({
+        backlog,
+        take: share.take,
+        now,
+        limit: Math.min(prefetch.room, limit - share.take.reduce((n, t) => n + t.count, 0)),
+        perWebhook: prefetch.perWebhook,
+        queued: prefetch.queued,
+        orgLeased,
+        orgCap: perOrgCap,
+      })
+    : new Map<string, number>();
+  const take = share.take.map((t) => ({ ...t, extra: extra.get(t.webhookId) ?? 0 }));
+  for (const b of backlog) {
+    const n = extra.get(b.webhookId);
+    if (n && !share.take.some((t) => t.webhookId === b.webhookId))
+      take.push({ webhookId: b.webhookId, orgId: b.orgId, count: 0, extra: n });
+  }
+  if (take.length === 0) {
     const waitingWebhooks = waitingAfter(new Map());
     return {
       deliveries: [],
       nextDueAt,
       leftOver: share.leftOver,
       waitingWebhooks,
+      // A worker holding deliveries ahead learns whether the others' leases went down. Read after
+      // its last lease, this count is as good as one taken in a lease's transaction.
+      othersLeased:
+        prefetch && prefetch.queued.size > 0
+          ? othersLeasedMaps((await othersLeasedQuery(workerId, now).execute(db)).rows)
+          : undefined,
     };
   }
 
   // 3. Lease.
   const lease = { workerId, now, until, perWebhookCap, perOrgCap, inFlight };
+  // A webhook's `extra` may be leased beyond its room and its organization's, to wait in the
+  // worker's queue, unless another worker holds a lease of that webhook (see othersHold).
   const leaseStatements =
     hooks.dialect === 'postgres'
-      ? [leaseAllStatement({ take: share.take, ...lease }).compile(db)]
-      : share.take.map((t) => leaseWebhookStatement(hooks, { ...t, ...lease }).compile(db));
+      ? [leaseAllStatement({ take, ...lease }).compile(db)]
+      : take.map((t) =>
+          leaseWebhookStatement(hooks, { ...t, ...lease }).compile(db),
+        );
   const readWebhooks = readWebhooksList(
     ctx,
-    share.take.map((t) => t.webhookId),
+    take.map((t) => t.webhookId),
   );
-  const results = await hooks.runBatch([...leaseStatements, readWebhooks], {
+  // The other workers' leases, counted in this transaction before it leases (docs/architecture.md#leasing-ahead).
+  const others = prefetch ? [othersLeasedQuery(workerId, now).compile(db)] : [];
+  const results = await hooks.runBatch([...others, ...leaseStatements, readWebhooks], {
     durable: false,
     claimLock: true,
   });
+  const othersRows = (prefetch ? results.shift()?.rows : undefined) as
+    | Array<{ webhook_id: string; org_id: string; n: number | string }>
+    | undefined;
   const rows = results.slice(0, leaseStatements.length).flatMap((r) => r.rows as unknown as ClaimedRow[]);
   const webhooks = (results.at(-1)?.rows ?? []) as unknown as WebhookRow[];
   const targets = new Map(webhooks.map((w) => [w.id, targetOf(w, now)]));
   const deliveries = rows.map((r) => claimedDelivery(r, targets.get(r.webhook_id), workerId));
-  const shortfall = deliveries.length < share.take.reduce((n, t) => n + t.count, 0);
+  const shortfall = deliveries.length < take.reduce((n, t) => n + t.count + t.extra, 0);
   const leasedNow = new Map<string, number>();
   for (const d of deliveries) leasedNow.set(d.webhookId, (leasedNow.get(d.webhookId) ?? 0) + 1);
   const waitingWebhooks = waitingAfter(leasedNow);
@@ -127,7 +166,33 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
     nextDueAt,
     leftOver: share.leftOver || shortfall,
     waitingWebhooks,
+    othersLeased: othersRows && othersLeasedMaps(othersRows),
   };
+}
+
+function othersLeasedMaps(
+  rows: ReadonlyArray<{ webhook_id: string; org_id: string; n: number | string }>,
+): NonNullable<Claim['othersLeased']> {
+  const webhooks = new Map<string, number>();
+  const orgs = new Map<string, number>();
+  for (const r of rows) {
+    const n = Number(r.n);
+    webhooks.set(r.webhook_id, (webhooks.get(r.webhook_id) ?? 0) + n);
+    orgs.set(r.org_id, (orgs.get(r.org_id) ?? 0) + n);
+  }
+  return { webhooks, orgs };
+}
+
+/**
+ * Every live lease of the other workers, per webhook and organization (docs/architecture.md#leasing-ahead),
+ * through `deliveries_leased_webhook`: about as many rows as attempts in flight. Exported for the
+ * plan test (test/store/claimPlan.test.ts).
+ */
+export function othersLeasedQuery(workerId: string, now: number) {
+  return sql<{ webhook_id: string; org_id: string; n: number | string }>`
+    SELECT webhook_id, org_id, count(*) AS n FROM deliveries
+    WHERE lease_until >= ${now} AND (lease_owner IS NULL OR lease_owner <> ${workerId})
+    GROUP BY webhook_id, org_id`;
 }
 
 /** What a lease statement needs besides its webhooks: the lease, the caps, what counts as in flight. */
@@ -151,9 +216,10 @@ interface LeaseRules {
  */
 export function leaseWebhookStatement(
   hooks: DialectHooks,
-  p: LeaseRules & { webhookId: string; orgId: string; count: number },
+  p: LeaseRules & { webhookId: string; orgId: string; count: number; extra?: number },
 ) {
   const { inFlight } = p;
+  const extra = sql`(CASE WHEN ${othersHold(p)} THEN 0 ELSE CAST(${p.extra ?? 0} AS integer) END)`;
   return sql<ClaimedRow>`
     UPDATE deliveries SET lease_owner = ${p.workerId}, lease_until = ${p.until}
     WHERE id IN (
@@ -161,13 +227,25 @@ export function leaseWebhookStatement(
       WHERE status = ${PENDING} AND webhook_id = ${p.webhookId} AND next_attempt_at <= ${p.now}
         AND (lease_until IS NULL OR lease_until < ${p.now})
       ORDER BY next_attempt_at
-      LIMIT max(0, min(CAST(${p.count} AS integer),
-        CAST(${p.perWebhookCap} AS integer)
+      LIMIT max(0, min(CAST(${p.count} AS integer) + ${extra},
+        CAST(${p.perWebhookCap} AS integer) + ${extra}
           - (SELECT count(*) FROM deliveries WHERE webhook_id = ${p.webhookId} AND ${inFlight}),
-        CAST(${p.perOrgCap} AS integer)
+        CAST(${p.perOrgCap} AS integer) + ${extra}
           - (SELECT count(*) FROM deliveries WHERE org_id = ${p.orgId} AND ${inFlight}))))
     RETURNING id, event_id, org_id, webhook_id, body, attempt_count, retries_done, next_trigger,
               final_attempt`;
+}
+
+/**
+ * Whether another worker holds a live lease of the webhook. Only a webhook nobody else holds is
+ * leased ahead (docs/architecture.md#leasing-ahead): a worker sends what it holds ahead only below
+ * the cap less the others' leases, so two workers each holding some ahead could each wait for the
+ * other forever. With one holder, the others' leases were counted against its queue when they were
+ * taken, and it always has room to send.
+ */
+function othersHold(p: { webhookId: unknown; workerId: unknown; now: unknown }) {
+  return sql<boolean>`EXISTS (SELECT 1 FROM deliveries WHERE webhook_id = ${p.webhookId} AND lease_until >= ${p.now}
+    AND (lease_owner IS NULL OR lease_owner <> ${p.workerId}))`;
 }
 
 /**
@@ -180,24 +258,30 @@ export function leaseWebhookStatement(
  * (docs/architecture.md#hand-off). Exported for the plan test (test/store/claimPlan.test.ts).
  */
 export function leaseAllStatement(
-  p: LeaseRules & { take: ReadonlyArray<{ webhookId: string; orgId: string; count: number }> },
+  p: LeaseRules & {
+    take: ReadonlyArray<{ webhookId: string; orgId: string; count: number; extra?: number }>;
+  },
 ) {
-  const list = JSON.stringify(p.take.map((t, i) => [t.webhookId, t.orgId, t.count, i]));
+  // Each entry: [webhook, organization, count, position, extra]. `extra` (leasing ahead) is added to
+  // its count and to both rooms, the organization's by the sum of its webhooks' extras.
+  const list = JSON.stringify(p.take.map((t, i) => [t.webhookId, t.orgId, t.count + (t.extra ?? 0), i, t.extra ?? 0]));
   const { inFlight } = p;
   return sql<ClaimedRow>`
     WITH t AS (
-      SELECT e->>0 AS webhook_id, e->>1 AS org_id, CAST(e->>2 AS integer) AS n, CAST(e->>3 AS integer) AS pos
+      SELECT e->>0 AS webhook_id, e->>1 AS org_id, CAST(e->>2 AS integer) AS n, CAST(e->>3 AS integer) AS pos,
+             CAST(e->>4 AS integer) AS extra
       FROM jsonb_array_elements(CAST(${list} AS jsonb)) AS e
     ),
     webhook_room AS (
       SELECT t.*, CAST(${p.perWebhookCap} AS integer)
+               + (CASE WHEN ${othersHold({ webhookId: sql.ref('t.webhook_id'), workerId: p.workerId, now: p.now })} THEN 0 ELSE t.extra END)
                - (SELECT count(*) FROM deliveries WHERE webhook_id = t.webhook_id AND ${inFlight}) AS room
       FROM t
     ),
     org_room AS (
-      SELECT o.org_id, CAST(${p.perOrgCap} AS integer)
+      SELECT o.org_id, CAST(${p.perOrgCap} AS integer) + o.extra
                - (SELECT count(*) FROM deliveries WHERE org_id = o.org_id AND ${inFlight}) AS room
-      FROM (SELECT DISTINCT org_id FROM t) o
+      FROM (SELECT org_id, sum(extra) AS extra FROM t GROUP BY org_id) o
     ),
     due AS (
       SELECT d.id, w.org_id, w.pos, w.room,
@@ -246,7 +330,7 @@ export async function leaseHandedOff(
     ...d,
     workerId: taker.workerId,
     until,
-    settledIds: taker.settledIds(),
+    idleIds: taker.idleIds(),
     webhookCap: taker.perWebhookCap,
     orgCap: taker.perOrgCap,
   });
@@ -277,7 +361,7 @@ export function handoffRoom(
     workerId: unknown;
     now: unknown;
     until: unknown;
-    settledIds: readonly string[] | { json: unknown };
+    idleIds: readonly string[] | { json: unknown };
     webhookCap: unknown;
     orgCap: unknown;
   },
@@ -375,16 +459,16 @@ function claimedDelivery(
 
 /**
  * A live lease that counts as an attempt in flight: all of them but this worker's settled ones
- * (`settledIds`, as one JSON array parameter, so the SQL text does not depend on how many). Such a
+ * (`idleIds`, as one JSON array parameter, so the SQL text does not depend on how many). Such a
  * lease is this worker's and older than this claim (`until` is the lease this claim gives): a lease
  * another worker took over once it ran out, or one this claim's earlier statements just gave again
  * to a settled retry that is due, is an attempt in flight and counts.
  */
 export function inFlightLease(
   hooks: DialectHooks,
-  p: { workerId: unknown; now: unknown; until: unknown; settledIds: readonly string[] | { json: unknown } },
+  p: { workerId: unknown; now: unknown; until: unknown; idleIds: readonly string[] | { json: unknown } },
 ) {
-  const json = 'json' in p.settledIds ? p.settledIds.json : JSON.stringify(p.settledIds);
+  const json = 'json' in p.idleIds ? p.idleIds.json : JSON.stringify(p.idleIds);
   const ids =
     hooks.dialect === 'sqlite'
       ? sql`SELECT value FROM json_each(${json})`

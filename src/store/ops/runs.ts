@@ -362,7 +362,7 @@ async function createFinishedRunAtOnce(
               until: slots.one('handoff_until', now + reserved.leaseMs),
               webhookCap: slots.one('handoff_webhook_cap', reserved.perWebhookCap),
               orgCap: slots.one('handoff_org_cap', reserved.perOrgCap),
-              settled: slots.one('handoff_settled', JSON.stringify(reserved.settledIds())),
+              settled: slots.one('handoff_settled', JSON.stringify(reserved.idleIds())),
             }
           : null,
     };
@@ -547,7 +547,7 @@ function handoffLease(
     workerId: h.owner,
     now: h.now,
     until: h.until,
-    settledIds: { json: h.settled },
+    idleIds: { json: h.settled },
     webhookCap: h.webhookCap,
     orgCap: h.orgCap,
   });

@@ -1,0 +1,131 @@
+/**
+ * Leasing ahead (docs/architecture.md#leasing-ahead), on both backends, with a real store and a
+ * receiver on loopback: a worker with spare slots leases more of a busy webhook's due deliveries
+ * than the cap lets it send, sends the next one as each answer comes in (no claim in between), and
+ * still never has more than the cap's requests at the receiver, also with two workers competing.
+ * A stopping worker hands the deliveries it held ahead back at once.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Worker } from '../../src/delivery/deliveryWorker.js';
+import { createWorkerWithHealth } from '../../src/delivery/workerWithHealth.js';
+import type { Claim, Store } from '../../src/store/store.js';
+import { backends } from '../helpers/backends.js';
+import { createTestContext, eventually, type TestContext } from '../helpers/context.js';
+import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { createAgent, createWebhook, finishedRun } from './support.js';
+
+/** The context's store, with every claim's answer kept in `claims`. */
+function watchedClaims(store: Store, claims: Claim[]): Store {
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'claimDueDeliveries') {
+        return async (input: Parameters<Store['claimDueDeliveries']>[0]) => {
+          const claim = await target.claimDueDeliveries(input);
+          claims.push(claim);
+          return claim;
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+for (const backend of backends) {
+  describe(`leasing ahead [${backend.name}]`, () => {
+    let ctx: TestContext;
+    let receiver: Receiver;
+    const workers: Worker[] = [];
+    afterEach(async () => {
+      for (const w of workers.splice(0)) await w.stop(2_000);
+      await receiver?.close();
+      await ctx?.close();
+    });
+
+    function start(claims: Claim[], caps: { webhookConcurrency: number }) {
+      const worker = createWorkerWithHealth({
+        store: watchedClaims(ctx.rt.store, claims),
+        sender: ctx.rt.sender,
+        secretBox: ctx.rt.secretBox,
+        settings: { ...ctx.config, ...caps },
+        config: ctx.config,
+        logger: ctx.rt.logger,
+      });
+      worker.start();
+      workers.push(worker);
+      return worker;
+    }
+
+    async function succeeded(): Promise<number> {
+      return (await ctx.api('GET', '/api/v1/deliveries?status=succeeded&limit=1')).body.total as number;
+    }
+
+    it('cap 2: a claim leases past the cap, answers send the rest, never more than 2 at the receiver', async () => {
+      [ctx, receiver] = await Promise.all([createTestContext(backend), startReceiver()]);
+      receiver.behaviour = { kind: 'slow', delayMs: 20 };
+      const agent = await createAgent(ctx);
+      await createWebhook(ctx, { url: receiver.url, agent_id: agent });
+      const runs = 40;
+      for (let i = 0; i < runs; i++) await finishedRun(ctx, agent);
+
+      const claims: Claim[] = [];
+      start(claims, { webhookConcurrency: 2 });
+      await eventually(async () => (await succeeded()) === runs, 30_000, `all ${runs} deliveries to succeed`);
+
+      expect(receiver.maxInFlight).toBeLessThanOrEqual(2);
+      expect(receiver.requests).toHaveLength(runs);
+      const leased = claims.map((c) => c.deliveries.length);
+      // Up to four caps ahead beside the two it may send: some claim leased more than the cap.
+      expect(Math.max(...leased)).toBeGreaterThan(2);
+      expect(Math.max(...leased)).toBeLessThanOrEqual(2 + 4 * 2);
+      // Each claim that leased counted the other workers' leases (none here).
+      for (const c of claims.filter((c) => c.deliveries.length > 0)) expect(c.othersLeased?.webhooks.size).toBe(0);
+    }, 60_000);
+
+    it('two workers on one webhook, cap 3: never more than 3 at the receiver, each delivery sent once', async () => {
+      [ctx, receiver] = await Promise.all([createTestContext(backend), startReceiver()]);
+      receiver.behaviour = { kind: 'slow', delayMs: 15 };
+      const agent = await createAgent(ctx);
+      await createWebhook(ctx, { url: receiver.url, agent_id: agent });
+      const runs = 60;
+      for (let i = 0; i < runs; i++) await finishedRun(ctx, agent);
+
+      const claims: Claim[] = [];
+      start(claims, { webhookConcurrency: 3 });
+      start(claims, { webhookConcurrency: 3 });
+      await eventually(async () => (await succeeded()) === runs, 30_000, `all ${runs} deliveries to succeed`);
+
+      expect(receiver.maxInFlight).toBeLessThanOrEqual(3);
+      expect(receiver.requests).toHaveLength(runs);
+      expect(new Set(receiver.requests.map((r) => r.headers['webhook-id'])).size).toBe(runs);
+    }, 60_000);
+
+    it('a stopping worker releases what it held ahead: the next worker sends it at once, not after the lease', async () => {
+      [ctx, receiver] = await Promise.all([createTestContext(backend), startReceiver()]);
+      receiver.behaviour = { kind: 'slow', delayMs: 200 };
+      const agent = await createAgent(ctx);
+      await createWebhook(ctx, { url: receiver.url, agent_id: agent });
+      const runs = 12;
+      for (let i = 0; i < runs; i++) await finishedRun(ctx, agent);
+
+      const claims: Claim[] = [];
+      const first = start(claims, { webhookConcurrency: 1 });
+      // One in flight, the rest of the first claim held ahead.
+      await eventually(async () => receiver.requests.length >= 1, 10_000, 'the first send');
+      expect(claims.some((c) => c.deliveries.length > 1)).toBe(true);
+      await first.stop(2_000);
+      workers.splice(workers.indexOf(first), 1);
+      const sentByFirst = receiver.requests.length;
+      expect(sentByFirst).toBeLessThan(runs);
+
+      // Held, they would wait for their lease to run out (3 s here) and be logged as worker_lost.
+      expect(ctx.config.claimLeaseMs).toBe(3_000);
+      start(claims, { webhookConcurrency: 4 });
+      await eventually(async () => (await succeeded()) === runs, 2_500, 'the rest, sent by the next worker');
+      expect(new Set(receiver.requests.map((r) => r.headers['webhook-id'])).size).toBe(runs);
+      expect(receiver.requests).toHaveLength(runs);
+      const page = await ctx.api('GET', `/api/v1/deliveries?limit=${runs}`);
+      expect(page.body.deliveries.map((d: { attempt_count: number }) => d.attempt_count)).toEqual(Array(runs).fill(1));
+    }, 60_000);
+  });
+}
