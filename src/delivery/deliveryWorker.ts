@@ -159,7 +159,8 @@ export function createWorker(deps: WorkerDeps): Worker {
   function hasRoom(d: ClaimedDelivery): boolean {
     return (
       inflight.size + reserved < settings.workerConcurrency &&
-      (flyingTo.get(d.webhookId) ?? 0) < settings.webhookConcurrency - (othersLeased.webhooks.get(d.webhookId) ?? 0) &&
+      (flyingTo.get(d.webhookId) ?? 0) <
+        settings.webhookConcurrency - (othersLeased.webhooks.get(d.webhookId) ?? 0) &&
       (flyingIn.get(d.orgId) ?? 0) < settings.orgConcurrency - (othersLeased.orgs.get(d.orgId) ?? 0)
     );
   }

@@ -177,7 +177,10 @@ export function sharePrefetch(input: PrefetchInput): Map<string, number> {
     }))
     .filter((c) => c.room > 0)
     .sort((x, y) =>
-      before({ firstDueAt: x.b.firstDueAt ?? 0, backlog: x.b }, { firstDueAt: y.b.firstDueAt ?? 0, backlog: y.b })
+      before(
+        { firstDueAt: x.b.firstDueAt ?? 0, backlog: x.b },
+        { firstDueAt: y.b.firstDueAt ?? 0, backlog: y.b },
+      )
         ? -1
         : 1,
     );

@@ -79,7 +79,8 @@ for (const backend of backends) {
       expect(Math.max(...leased)).toBeGreaterThan(2);
       expect(Math.max(...leased)).toBeLessThanOrEqual(2 + 4 * 2);
       // Each claim that leased counted the other workers' leases (none here).
-      for (const c of claims.filter((c) => c.deliveries.length > 0)) expect(c.othersLeased?.webhooks.size).toBe(0);
+      for (const c of claims.filter((c) => c.deliveries.length > 0))
+        expect(c.othersLeased?.webhooks.size).toBe(0);
     }, 60_000);
 
     it('two workers on one webhook, cap 3: never more than 3 at the receiver, each delivery sent once', async () => {
@@ -125,7 +126,9 @@ for (const backend of backends) {
       expect(new Set(receiver.requests.map((r) => r.headers['webhook-id'])).size).toBe(runs);
       expect(receiver.requests).toHaveLength(runs);
       const page = await ctx.api('GET', `/api/v1/deliveries?limit=${runs}`);
-      expect(page.body.deliveries.map((d: { attempt_count: number }) => d.attempt_count)).toEqual(Array(runs).fill(1));
+      expect(page.body.deliveries.map((d: { attempt_count: number }) => d.attempt_count)).toEqual(
+        Array(runs).fill(1),
+      );
     }, 60_000);
   });
 }

@@ -15,8 +15,8 @@ import {
   backlogQuery,
   inFlightLease,
   leaseAllStatement,
-  othersLeasedQuery,
   leaseWebhookStatement,
+  othersLeasedQuery,
 } from '../../src/store/ops/claimDueDeliveries.js';
 import type { DialectHooks } from '../../src/store/ops/context.js';
 import { lostLeasesQuery } from '../../src/store/ops/recordLostAttempts.js';

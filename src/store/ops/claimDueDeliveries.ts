@@ -22,7 +22,7 @@
  * is left out: one another worker took over after it ran out, or one this claim leases again, counts.
  */
 import { type CompiledQuery, sql } from 'kysely';
-import { shareSlots, sharePrefetch, type WebhookBacklog } from '../../domain/fairShare.js';
+import { sharePrefetch, shareSlots, type WebhookBacklog } from '../../domain/fairShare.js';
 import { ATTEMPT_TRIGGER, type AttemptTrigger, DELIVERY_STATUS } from '../../domain/types.js';
 import type { Claim, ClaimedDelivery, HandoffTaker } from '../store.js';
 import { type Ctx, type DialectHooks, indexedBy } from './context.js';
@@ -137,9 +137,7 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
   const leaseStatements =
     hooks.dialect === 'postgres'
       ? [leaseAllStatement({ take, ...lease }).compile(db)]
-      : take.map((t) =>
-          leaseWebhookStatement(hooks, { ...t, ...lease }).compile(db),
-        );
+      : take.map((t) => leaseWebhookStatement(hooks, { ...t, ...lease }).compile(db));
   const readWebhooks = readWebhooksList(
     ctx,
     take.map((t) => t.webhookId),
@@ -264,7 +262,9 @@ export function leaseAllStatement(
 ) {
   // Each entry: [webhook, organization, count, position, extra]. `extra` (leasing ahead) is added to
   // its count and to both rooms, the organization's by the sum of its webhooks' extras.
-  const list = JSON.stringify(p.take.map((t, i) => [t.webhookId, t.orgId, t.count + (t.extra ?? 0), i, t.extra ?? 0]));
+  const list = JSON.stringify(
+    p.take.map((t, i) => [t.webhookId, t.orgId, t.count + (t.extra ?? 0), i, t.extra ?? 0]),
+  );
   const { inFlight } = p;
   return sql<ClaimedRow>`
     WITH t AS (
