@@ -84,6 +84,8 @@ export function createWorker(deps: WorkerDeps): Worker {
   /** Every other worker's live leases, as this worker's last claim counted them after its lease. */
   let othersLeased: NonNullable<Claim['othersLeased']> = { webhooks: new Map(), orgs: new Map() };
   const leaseAhead = LEASE_AHEAD_CAPS * settings.webhookConcurrency;
+  /** Whether the next claim leases ahead (see the loop). */
+  let aheadPays = false;
   /** Deliveries stop() released while their attempt was still running: their outcome is dropped. */
   const handedBack = new Set<string>();
   let buffer: DeliveryResult[] = [];
@@ -392,25 +394,36 @@ export function createWorker(deps: WorkerDeps): Worker {
             perWebhookCap: settings.webhookConcurrency,
             perOrgCap: settings.orgConcurrency,
             idleIds: idleIds(),
-            prefetch: {
-              perWebhook: leaseAhead,
-              room: settings.workerConcurrency - queuedCount,
-              queued: new Map([...queues].map(([w, q]) => [w, q.length])),
-            },
+            // Only while it may pay: work waited behind a cap while this worker had slots to
+            // spare, or it holds some ahead. A worker whose slots are all taken (a drain over many
+            // webhooks) would get nothing ahead, and counting for it costs the database.
+            prefetch:
+              aheadPays || queues.size > 0
+                ? {
+                    perWebhook: leaseAhead,
+                    room: settings.workerConcurrency - queuedCount,
+                    queued: new Map([...queues].map(([w, q]) => [w, q.length])),
+                  }
+                : undefined,
           });
-          if (claim.othersLeased) othersLeased = claim.othersLeased;
-          // Into each webhook's queue, behind what it holds already (in due order), and sent while
-          // there is room: usually at once, the rest as answers free slots.
-          for (const c of claim.deliveries) {
-            const q = queues.get(c.webhookId);
-            if (q) q.push(c);
-            else queues.set(c.webhookId, [c]);
-            queuedCount++;
+          if (claim.othersLeased) {
+            othersLeased = claim.othersLeased;
+            // Into each webhook's queue, behind what it holds already (in due order), and sent
+            // while there is room: usually at once, the rest as answers free slots.
+            for (const c of claim.deliveries) {
+              const q = queues.get(c.webhookId);
+              if (q) q.push(c);
+              else queues.set(c.webhookId, [c]);
+              queuedCount++;
+            }
+            for (const webhookId of [...queues.keys()]) pump(webhookId);
+          } else {
+            // All within the rooms, and nothing held ahead: sent at once.
+            for (const c of claim.deliveries) launch(c);
           }
-          for (const webhookId of new Set(claim.deliveries.map((c) => c.webhookId))) pump(webhookId);
-          if (claim.othersLeased) for (const webhookId of [...queues.keys()]) pump(webhookId);
           if (stopping) break;
           const claimed = claim.deliveries.length;
+          aheadPays = claimed < limit && claim.waitingWebhooks.length > 0;
           waitingAnywhere = claim.leftOver || claimed === limit;
           waitingAt = new Set(claim.waitingWebhooks);
           if (claimed === limit && limit < free) continue;

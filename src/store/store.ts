@@ -267,8 +267,9 @@ export interface Claim {
   /** The webhooks with due work left unleased (a full webhook or organization included). */
   waitingWebhooks: string[];
   /**
-   * With `prefetch`, when anything was leased: the live leases of every other worker, per webhook
-   * and per organization, counted in the transaction that leased. A worker sends a delivery it
+   * With `prefetch`, when this worker holds or now leased deliveries ahead: the live leases of every
+   * other worker, per webhook and per organization, counted in the transaction that leased (or
+   * after this worker's last lease). Undefined: every delivery of this claim is within the rooms. A worker sends a delivery it
    * leased ahead only while its own requests in flight stay below the cap less these
    * (docs/architecture.md#leasing-ahead).
    */

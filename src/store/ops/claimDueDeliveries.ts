@@ -143,12 +143,15 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
     take.map((t) => t.webhookId),
   );
   // The other workers' leases, counted in this transaction before it leases (docs/architecture.md#leasing-ahead).
-  const others = prefetch ? [othersLeasedQuery(workerId, now).compile(db)] : [];
+  // Only when something is or will be held ahead: a claim whose deliveries are all within the rooms
+  // needs no count (they are sent at once).
+  const counting = prefetch !== null && (prefetch.queued.size > 0 || take.some((t) => t.extra > 0));
+  const others = counting ? [othersLeasedQuery(workerId, now).compile(db)] : [];
   const results = await hooks.runBatch([...others, ...leaseStatements, readWebhooks], {
     durable: false,
     claimLock: true,
   });
-  const othersRows = (prefetch ? results.shift()?.rows : undefined) as
+  const othersRows = (counting ? results.shift()?.rows : undefined) as
     | Array<{ webhook_id: string; org_id: string; n: number | string }>
     | undefined;
   const rows = results.slice(0, leaseStatements.length).flatMap((r) => r.rows as unknown as ClaimedRow[]);
