@@ -149,7 +149,11 @@ export function createWorker(deps: WorkerDeps): Worker {
     return ids;
   }
 
-  const bump = (m: Map<string, number>, key: string, by: number) => m.set(key, (m.get(key) ?? 0) + by);
+  const bump = (m: Map<string, number>, key: string, by: number) => {
+    const n = (m.get(key) ?? 0) + by;
+    if (n === 0) m.delete(key);
+    else m.set(key, n);
+  };
 
   /**
    * Whether one more request fits this worker's slots, and one more of this delivery's webhook
@@ -460,8 +464,11 @@ export function createWorker(deps: WorkerDeps): Worker {
         perWebhookCap: settings.webhookConcurrency,
         perOrgCap: settings.orgConcurrency,
         reserve: (webhookId) => {
-          // A webhook with deliveries queued here: the new one would overtake them.
-          if (stopping || waitingAnywhere || waitingAt.has(webhookId) || queues.has(webhookId)) return false;
+          // Not while this worker holds deliveries ahead: a hand-off's lease counts the other
+          // workers' leases as they are, but what it sends would not be in the budget its queues
+          // are sent by, and a queue's organization could go past its cap (or, for the queue's own
+          // webhook, the new delivery would overtake it). Claims take them meanwhile.
+          if (stopping || waitingAnywhere || waitingAt.has(webhookId) || queues.size > 0) return false;
           if (inflight.size + reserved >= settings.workerConcurrency) return false;
           reserved++;
           return true;

@@ -42,7 +42,7 @@ for (const backend of backends) {
       await ctx?.close();
     });
 
-    function start(claims: Claim[], caps: { webhookConcurrency: number }) {
+    function start(claims: Claim[], caps: { webhookConcurrency: number; orgConcurrency?: number }) {
       const worker = createWorkerWithHealth({
         store: watchedClaims(ctx.rt.store, claims),
         sender: ctx.rt.sender,
@@ -102,6 +102,26 @@ for (const backend of backends) {
       expect(receiver.maxInFlight).toBeLessThanOrEqual(3);
       expect(receiver.requests).toHaveLength(runs);
       expect(new Set(receiver.requests.map((r) => r.headers['webhook-id'])).size).toBe(runs);
+    }, 60_000);
+
+    it('two workers, two webhooks of one organization, runs arriving meanwhile: never more than its cap of 3 at once', async () => {
+      [ctx, receiver] = await Promise.all([createTestContext(backend), startReceiver()]);
+      receiver.behaviour = { kind: 'slow', delayMs: 15 };
+      const agents = [await createAgent(ctx, 'one'), await createAgent(ctx, 'two')];
+      await createWebhook(ctx, { url: receiver.url, agent_id: agents[0] });
+      await createWebhook(ctx, { url: `${receiver.url}?second`, agent_id: agents[1] });
+      // A backlog on the first webhook, so that a worker holds some of it ahead…
+      for (let i = 0; i < 30; i++) await finishedRun(ctx, agents[0] as string);
+      const claims: Claim[] = [];
+      start(claims, { webhookConcurrency: 2, orgConcurrency: 3 });
+      start(claims, { webhookConcurrency: 2, orgConcurrency: 3 });
+      // …while new runs of both come in (hand-offs are offered for them).
+      for (let i = 0; i < 30; i++) await finishedRun(ctx, agents[i % 2] as string);
+      await eventually(async () => (await succeeded()) === 60, 30_000, 'all 60 deliveries to succeed');
+
+      expect(receiver.maxInFlight).toBeLessThanOrEqual(3);
+      expect(receiver.requests).toHaveLength(60);
+      expect(claims.some((c) => c.othersLeased !== undefined)).toBe(true);
     }, 60_000);
 
     it('a stopping worker releases what it held ahead: the next worker sends it at once, not after the lease', async () => {
