@@ -8,18 +8,22 @@
  *    to the next, so the cost follows the number of webhooks with pending work, never the depth of
  *    a backlog: a full webhook with 60,000 due deliveries costs one index probe.
  * 2. shareSlots (domain/fairShare.ts) hands this worker's free slots out across organizations and
- *    webhooks.
+ *    webhooks; with `prefetch`, sharePrefetch gives what is left to leasing ahead
+ *    (docs/architecture.md#leasing-ahead).
  * 0. Lost attempts (recordLostAttempts.ts): an expired lease that still names its owner is logged
  *    as a `worker_lost` attempt and cleared.
  * 3. Lease, in one serialised transaction (a claim lock): per chosen webhook, one statement that
- *    counts its live leases and its organization's again and leases no more than both caps allow,
- *    so concurrent workers never exceed them whatever they planned.
+ *    counts its live leases and its organization's again and leases no more than both caps allow
+ *    (plus what it may lease ahead), so concurrent workers never exceed them whatever they planned.
+ *    When anything is or will be held ahead, the transaction first counts every other worker's
+ *    leases, by which the worker sends what it holds ahead.
  *
- * Both counts leave out this worker's settled attempts (`idleIds`): answered, their results
- * waiting for the group commit that writes them. They stay leased until then, so nobody else takes
- * them, but they are no longer requests to the endpoint, which is what the caps limit. Other
- * workers still count them (safe for a cap). Only a lease this worker holds from before this claim
- * is left out: one another worker took over after it ran out, or one this claim leases again, counts.
+ * Both counts leave out this worker's idle leases (`idleIds`): settled attempts, answered, their
+ * results waiting for the group commit that writes them, and deliveries leased ahead, not sent.
+ * They stay leased, so nobody else takes them, but they are no requests to the endpoint, which is
+ * what the caps limit. Other workers still count them (safe for a cap). Only a lease this worker
+ * holds from before this claim is left out: one another worker took over after it ran out, or one
+ * this claim leases again, counts.
  */
 import { type CompiledQuery, sql } from 'kysely';
 import { sharePrefetch, shareSlots, type WebhookBacklog } from '../../domain/fairShare.js';
