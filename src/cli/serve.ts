@@ -7,8 +7,13 @@ import { createRetentionSweeper, type RetentionSweeper } from '../retention/swee
 import { bootstrapOrganization, closeRuntime, openRuntime, type Runtime } from '../runtime.js';
 import { extraPlugins, healthMetrics, recordSweep, recordWorkerResults } from './plugins.js';
 
-export function startWorker(rt: Runtime): Worker {
+/**
+ * The delivery worker of `runhook serve` (`leaseAhead`: it leases busy webhooks ahead) or of
+ * `runhook worker` (not: scale-out workers share a busy webhook; docs/architecture.md#leasing-ahead).
+ */
+export function startWorker(rt: Runtime, options: { leaseAhead: boolean }): Worker {
   const worker = createWorkerWithHealth({
+    leaseAhead: options.leaseAhead,
     store: rt.store,
     sender: rt.sender,
     secretBox: rt.secretBox,
@@ -119,7 +124,7 @@ export function registerServeCommand(program: Command): void {
       // the first organization without ever showing its key.
       const boot = await bootstrapOrganization(rt);
       const shownHost = config.host.includes(':') ? `[${config.host}]` : config.host;
-      const worker = opts.worker ? startWorker(rt) : null;
+      const worker = opts.worker ? startWorker(rt, { leaseAhead: true }) : null;
       const retention = startRetention(rt);
       process.stdout.write(
         `\nRunhook is listening on http://${shownHost}:${port} (${config.database.kind}${opts.worker ? ', with delivery worker' : ', no worker'})\n`,

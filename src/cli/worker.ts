@@ -9,7 +9,7 @@ export function registerWorkerCommand(program: Command): void {
     .description('run only the delivery worker (several may share one database)')
     .action(async () => {
       const rt = await openRuntime(loadConfig());
-      const worker = startWorker(rt);
+      const worker = startWorker(rt, { leaseAhead: false });
       const retention = startRetention(rt);
       rt.logger.info({ worker_id: worker.id, database: rt.config.database.kind }, 'worker started');
       process.stdout.write(`Runhook worker ${worker.id} started (${rt.config.database.kind})\n`);

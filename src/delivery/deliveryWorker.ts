@@ -28,6 +28,12 @@ export interface WorkerDeps {
   idlePollMs?: number;
   /** Called once per finished delivery attempt (or skip), after it is durably recorded. */
   onRecorded?: (results: readonly DeliveryResult[]) => void;
+  /**
+   * Lease busy webhooks' deliveries ahead (docs/architecture.md#leasing-ahead): `runhook serve`'s
+   * own worker does; `runhook worker` processes do not, so that scale-out workers share a busy
+   * webhook's work instead of one of them holding it. Default false.
+   */
+  leaseAhead?: boolean;
 }
 
 export interface Worker {
@@ -83,7 +89,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   const flyingIn = new Map<string, number>();
   /** Every other worker's live leases, as this worker's last claim counted them after its lease. */
   let othersLeased: NonNullable<Claim['othersLeased']> = { webhooks: new Map(), orgs: new Map() };
-  const leaseAhead = LEASE_AHEAD_CAPS * settings.webhookConcurrency;
+  const leaseAhead = deps.leaseAhead ? LEASE_AHEAD_CAPS * settings.webhookConcurrency : 0;
   /** Whether the next claim leases ahead (see the loop). */
   let aheadPays = false;
   /** Deliveries stop() released while their attempt was still running: their outcome is dropped. */
@@ -402,7 +408,7 @@ export function createWorker(deps: WorkerDeps): Worker {
             // spare, or it holds some ahead. A worker whose slots are all taken (a drain over many
             // webhooks) would get nothing ahead, and counting for it costs the database.
             prefetch:
-              aheadPays || queues.size > 0
+              leaseAhead > 0 && (aheadPays || queues.size > 0)
                 ? {
                     perWebhook: leaseAhead,
                     room: settings.workerConcurrency - queuedCount,

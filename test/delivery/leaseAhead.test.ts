@@ -7,27 +7,25 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Worker } from '../../src/delivery/deliveryWorker.js';
-import { createWorkerWithHealth } from '../../src/delivery/workerWithHealth.js';
 import type { Claim, Store } from '../../src/store/store.js';
 import { backends } from '../helpers/backends.js';
 import { createTestContext, eventually, type TestContext } from '../helpers/context.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
-import { createAgent, createWebhook, finishedRun } from './support.js';
+import {
+  createAgent,
+  createWebhook,
+  finishedRun,
+  startWorker,
+  webhookWithBacklog,
+  wrapStoreMethod,
+} from './support.js';
 
 /** The context's store, with every claim's answer kept in `claims`. */
 function watchedClaims(store: Store, claims: Claim[]): Store {
-  return new Proxy(store, {
-    get(target, prop) {
-      if (prop === 'claimDueDeliveries') {
-        return async (input: Parameters<Store['claimDueDeliveries']>[0]) => {
-          const claim = await target.claimDueDeliveries(input);
-          claims.push(claim);
-          return claim;
-        };
-      }
-      const value = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
+  return wrapStoreMethod(store, 'claimDueDeliveries', (claim) => async (input) => {
+    const answer = await claim(input);
+    claims.push(answer);
+    return answer;
   });
 }
 
@@ -43,15 +41,7 @@ for (const backend of backends) {
     });
 
     function start(claims: Claim[], caps: { webhookConcurrency: number; orgConcurrency?: number }) {
-      const worker = createWorkerWithHealth({
-        store: watchedClaims(ctx.rt.store, claims),
-        sender: ctx.rt.sender,
-        secretBox: ctx.rt.secretBox,
-        settings: { ...ctx.config, ...caps },
-        config: ctx.config,
-        logger: ctx.rt.logger,
-      });
-      worker.start();
+      const worker = startWorker(ctx, caps, { store: watchedClaims(ctx.rt.store, claims), leaseAhead: true });
       workers.push(worker);
       return worker;
     }
@@ -63,10 +53,8 @@ for (const backend of backends) {
     it('cap 2: a claim leases past the cap, answers send the rest, never more than 2 at the receiver', async () => {
       [ctx, receiver] = await Promise.all([createTestContext(backend), startReceiver()]);
       receiver.behaviour = { kind: 'slow', delayMs: 20 };
-      const agent = await createAgent(ctx);
-      await createWebhook(ctx, { url: receiver.url, agent_id: agent });
       const runs = 40;
-      for (let i = 0; i < runs; i++) await finishedRun(ctx, agent);
+      await webhookWithBacklog(ctx, receiver, runs);
 
       const claims: Claim[] = [];
       start(claims, { webhookConcurrency: 2 });
@@ -86,13 +74,24 @@ for (const backend of backends) {
       for (const c of counted) expect(c.othersLeased?.webhooks.size).toBe(0);
     }, 60_000);
 
+    it('a worker without leaseAhead (as `runhook worker` runs) never leases past the cap', async () => {
+      [ctx, receiver] = await Promise.all([createTestContext(backend), startReceiver()]);
+      receiver.behaviour = { kind: 'slow', delayMs: 10 };
+      await webhookWithBacklog(ctx, receiver, 20);
+      const claims: Claim[] = [];
+      workers.push(
+        startWorker(ctx, { webhookConcurrency: 2 }, { store: watchedClaims(ctx.rt.store, claims) }),
+      );
+      await eventually(async () => (await succeeded()) === 20, 30_000, 'all 20 deliveries to succeed');
+      expect(Math.max(...claims.map((c) => c.deliveries.length))).toBeLessThanOrEqual(2);
+      expect(claims.every((c) => c.othersLeased === undefined)).toBe(true);
+    }, 60_000);
+
     it('two workers on one webhook, cap 3: never more than 3 at the receiver, each delivery sent once', async () => {
       [ctx, receiver] = await Promise.all([createTestContext(backend), startReceiver()]);
       receiver.behaviour = { kind: 'slow', delayMs: 15 };
-      const agent = await createAgent(ctx);
-      await createWebhook(ctx, { url: receiver.url, agent_id: agent });
       const runs = 60;
-      for (let i = 0; i < runs; i++) await finishedRun(ctx, agent);
+      await webhookWithBacklog(ctx, receiver, runs);
 
       const claims: Claim[] = [];
       start(claims, { webhookConcurrency: 3 });
@@ -127,10 +126,8 @@ for (const backend of backends) {
     it('a stopping worker releases what it held ahead: the next worker sends it at once, not after the lease', async () => {
       [ctx, receiver] = await Promise.all([createTestContext(backend), startReceiver()]);
       receiver.behaviour = { kind: 'slow', delayMs: 200 };
-      const agent = await createAgent(ctx);
-      await createWebhook(ctx, { url: receiver.url, agent_id: agent });
       const runs = 12;
-      for (let i = 0; i < runs; i++) await finishedRun(ctx, agent);
+      await webhookWithBacklog(ctx, receiver, runs);
 
       const claims: Claim[] = [];
       const first = start(claims, { webhookConcurrency: 1 });

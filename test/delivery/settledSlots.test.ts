@@ -8,12 +8,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Worker } from '../../src/delivery/deliveryWorker.js';
-import { createWorkerWithHealth } from '../../src/delivery/workerWithHealth.js';
 import type { DeliveryResult, Store } from '../../src/store/store.js';
 import { backends } from '../helpers/backends.js';
 import { createTestContext, eventually, type TestContext } from '../helpers/context.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
-import { createAgent, createWebhook, type DeliveryJson, finishedRun } from './support.js';
+import {
+  createAgent,
+  createWebhook,
+  type DeliveryJson,
+  finishedRun,
+  startWorker,
+  webhookWithBacklog,
+  wrapStoreMethod,
+} from './support.js';
 
 /** How long each recordResults waits before it writes: far longer than a send. */
 const RECORD_DELAY_MS = 250;
@@ -27,24 +34,12 @@ interface RecordCall {
 
 /** The context's store, with every recordResults held back by RECORD_DELAY_MS. */
 function slowRecording(store: Store, calls: RecordCall[]): Store {
-  return new Proxy(store, {
-    get(target, prop) {
-      if (prop === 'recordResults') {
-        return async (results: DeliveryResult[]) => {
-          const call = {
-            ids: results.map((r) => r.deliveryId),
-            startedAt: Date.now(),
-            committedAt: Infinity,
-          };
-          calls.push(call);
-          await sleep(RECORD_DELAY_MS);
-          await target.recordResults(results);
-          call.committedAt = Date.now();
-        };
-      }
-      const value = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
+  return wrapStoreMethod(store, 'recordResults', (record) => async (results: DeliveryResult[]) => {
+    const call = { ids: results.map((r) => r.deliveryId), startedAt: Date.now(), committedAt: Infinity };
+    calls.push(call);
+    await sleep(RECORD_DELAY_MS);
+    await record(results);
+    call.committedAt = Date.now();
   });
 }
 
@@ -61,15 +56,7 @@ for (const backend of backends) {
     });
 
     function start(calls: RecordCall[], caps: { webhookConcurrency?: number; orgConcurrency?: number }) {
-      worker = createWorkerWithHealth({
-        store: slowRecording(ctx.rt.store, calls),
-        sender: ctx.rt.sender,
-        secretBox: ctx.rt.secretBox,
-        settings: { ...ctx.config, ...caps },
-        config: ctx.config,
-        logger: ctx.rt.logger,
-      });
-      worker.start();
+      worker = startWorker(ctx, caps, { store: slowRecording(ctx.rt.store, calls) });
     }
 
     /** Waits until all `n` deliveries succeeded; returns them. */
@@ -89,10 +76,8 @@ for (const backend of backends) {
     it('per-webhook cap 2: at most 2 requests at the receiver, and more sends go out before the first results are committed', async () => {
       [ctx, receiver] = await Promise.all([createTestContext(backend), startReceiver()]);
       receiver.behaviour = { kind: 'slow', delayMs: 30 };
-      const agent = await createAgent(ctx);
-      await createWebhook(ctx, { url: receiver.url, agent_id: agent });
       const runs = 24;
-      for (let i = 0; i < runs; i++) await finishedRun(ctx, agent);
+      await webhookWithBacklog(ctx, receiver, runs);
 
       const calls: RecordCall[] = [];
       start(calls, { webhookConcurrency: 2 });

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { expect } from 'vitest';
 import type { Worker, WorkerSettings } from '../../src/delivery/deliveryWorker.js';
 import { createWorkerWithHealth } from '../../src/delivery/workerWithHealth.js';
+import type { Store } from '../../src/store/store.js';
 import { eventually, type TestContext } from '../helpers/context.js';
 
 /** The API's JSON shapes (docs/api.md), as far as these suites read them. */
@@ -140,17 +141,48 @@ export async function getWebhook(ctx: TestContext, id: string): Promise<WebhookJ
 export function startWorker(
   ctx: TestContext,
   settings: Partial<WorkerSettings> = {},
-  options: { idlePollMs?: number } = {},
+  options: { idlePollMs?: number; store?: Store; leaseAhead?: boolean } = {},
 ): Worker {
   const worker = createWorkerWithHealth({
-    store: ctx.rt.store,
     sender: ctx.rt.sender,
     secretBox: ctx.rt.secretBox,
     settings: { ...ctx.config, ...settings },
     config: ctx.config,
     logger: ctx.rt.logger,
     ...options,
+    store: options.store ?? ctx.rt.store,
   });
   worker.start();
   return worker;
+}
+
+/**
+ * The real store with one method wrapped (to watch or slow it); everything else goes straight
+ * through. For a worker's view of the store, not a fake one.
+ */
+export function wrapStoreMethod<K extends keyof Store>(
+  store: Store,
+  name: K,
+  wrap: (original: Store[K]) => Store[K],
+): Store {
+  const wrapped = wrap((store[name] as (...args: unknown[]) => unknown).bind(store) as Store[K]);
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === name) return wrapped;
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/** One agent whose webhook points at `receiver`, with `runs` finished runs (due deliveries). */
+export async function webhookWithBacklog(
+  ctx: TestContext,
+  receiver: { url: string },
+  runs: number,
+): Promise<string> {
+  const agent = await createAgent(ctx);
+  await createWebhook(ctx, { url: receiver.url, agent_id: agent });
+  for (let i = 0; i < runs; i++) await finishedRun(ctx, agent);
+  return agent;
 }

@@ -91,6 +91,8 @@ export async function createTestContext(
       config,
       logger,
       now: options.now,
+      // As `runhook serve`'s own worker (src/cli/serve.ts).
+      leaseAhead: true,
     });
     worker.start();
   }

@@ -127,7 +127,7 @@ for (const backend of backends) {
       expect(s1.lag).toBeLessThan(10);
 
       // The worker (wired as `runhook serve` wires it) delivers: 1 attempt 2xx, 1 succeeded.
-      worker = startWorker(ctx.rt);
+      worker = startWorker(ctx.rt, { leaseAhead: true });
       const s2 = await eventually(async () => {
         const s = await scrape();
         return s.succeeded > s1.succeeded ? s : undefined;
@@ -187,7 +187,7 @@ for (const backend of backends) {
       await served.call('POST', '/api/v1/webhooks', { url: receiver.url });
       const s0 = await scrape();
       await served.call('POST', '/api/v1/runs', { agent_id: agent.body.id, status: 'canceled' });
-      worker = startWorker(ctx.rt);
+      worker = startWorker(ctx.rt, { leaseAhead: true });
       const s1 = await eventually(async () => {
         const s = await scrape();
         return s.failed > s0.failed ? s : undefined;
