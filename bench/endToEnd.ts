@@ -231,6 +231,9 @@ export async function measureEndToEnd(input: {
     settings: config,
     logger: logger.child({ component: 'worker' }),
     onRecorded,
+    // As `runhook serve`'s own worker (src/cli/serve.ts). The drain's slots are all taken, so it
+    // never leases ahead there (docs/architecture.md#leasing-ahead).
+    leaseAhead: true,
   });
 
   // Phase 1: drain the backlog (CPU-profiled into BENCH_CPU_PROFILE, a folder, when set).
