@@ -269,9 +269,9 @@ export interface Claim {
   /**
    * With `prefetch`, when this worker holds or now leased deliveries ahead: the live leases of every
    * other worker, per webhook and per organization, counted in the transaction that leased (or
-   * after this worker's last lease). Undefined: every delivery of this claim is within the rooms. A worker sends a delivery it
-   * leased ahead only while its own requests in flight stay below the cap less these
-   * (docs/architecture.md#leasing-ahead).
+   * after this worker's last lease). A worker sends a delivery it leased ahead only while its own
+   * requests in flight stay below the cap less these (docs/architecture.md#leasing-ahead).
+   * Undefined: every delivery of this claim is within the rooms, to be sent at once.
    */
   othersLeased?: { webhooks: ReadonlyMap<string, number>; orgs: ReadonlyMap<string, number> };
 }
