@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { ATTEMPT_TRIGGER } from '../domain/types.js';
 import type { SecretBox } from '../security/secretBox.js';
 import type { Claim, ClaimedDelivery, DeliveryResult, Store } from '../store/store.js';
 import { attemptDelivery } from './attempt.js';
@@ -63,6 +64,8 @@ const RACE_RETRY_MS = 25;
  * under API load; bench/README.md, lever 26).
  */
 const LEASE_AHEAD_CAPS = 4;
+/** What a queued delivery of a webhook that answered 410 is sent to: nothing (see goneFrom). */
+const GONE_TARGET = Object.freeze({ unsendable: 'webhook_disabled' as const });
 /** A queue blocked this long by other workers' leases alone is handed back (see unstick). */
 const STUCK_RELEASE_MS = 1_000;
 
@@ -186,6 +189,20 @@ export function createWorker(deps: WorkerDeps): Worker {
       launch(q.shift() as ClaimedDelivery);
     }
     if (q.length === 0) queues.delete(webhookId);
+  }
+
+  /**
+   * The webhook answered 410 Gone, which turns it off when the result is written: what it holds
+   * ahead ends failed without being sent, as a claim after that write would end it (a Test Webhook
+   * sample is still sent, as to any disabled webhook), instead of asking a gone endpoint again.
+   */
+  function goneFrom(webhookId: string): void {
+    const q = queues.get(webhookId);
+    if (!q) return;
+    for (let i = 0; i < q.length; i++) {
+      const d = q[i] as ClaimedDelivery;
+      if (d.trigger !== ATTEMPT_TRIGGER.test) q[i] = { ...d, target: GONE_TARGET };
+    }
   }
 
   /**
@@ -366,6 +383,8 @@ export function createWorker(deps: WorkerDeps): Worker {
           // Waking on each answer would cost a claim, a store round trip, per answer.
           buffer.push(result);
           flushSoon();
+          if (result.outcome.kind === 'failed' && result.outcome.reason === 'gone')
+            goneFrom(claimed.webhookId);
           pumpAfter(claimed);
           return;
         }

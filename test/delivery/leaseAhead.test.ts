@@ -74,6 +74,23 @@ for (const backend of backends) {
       for (const c of counted) expect(c.othersLeased?.webhooks.size).toBe(0);
     }, 60_000);
 
+    it('a webhook that answers 410: what it held ahead ends failed unsent, not asked again', async () => {
+      [ctx, receiver] = await Promise.all([createTestContext(backend), startReceiver()]);
+      receiver.behaviour = { kind: 'status', status: 410, body: '' };
+      await webhookWithBacklog(ctx, receiver, 30);
+      const claims: Claim[] = [];
+      start(claims, { webhookConcurrency: 2 });
+      await eventually(
+        async () => (await ctx.api('GET', '/api/v1/deliveries?status=failed&limit=1')).body.total === 30,
+        30_000,
+        'all 30 deliveries to end failed',
+      );
+      // Leased ahead past the cap, yet only what was in flight when the 410s came back was sent:
+      // at most the first claim's two and the next claim's two.
+      expect(Math.max(...claims.map((c) => c.deliveries.length))).toBeGreaterThan(2);
+      expect(receiver.requests.length).toBeLessThanOrEqual(4);
+    }, 60_000);
+
     it('a worker without leaseAhead (as `runhook worker` runs) never leases past the cap', async () => {
       [ctx, receiver] = await Promise.all([createTestContext(backend), startReceiver()]);
       receiver.behaviour = { kind: 'slow', delayMs: 10 };
