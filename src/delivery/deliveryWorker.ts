@@ -66,6 +66,11 @@ const RACE_RETRY_MS = 25;
 const LEASE_AHEAD_CAPS = 4;
 /** What a queued delivery of a webhook that answered 410 is sent to: nothing (see goneFrom). */
 const GONE_TARGET = Object.freeze({ unsendable: 'webhook_disabled' as const });
+/**
+ * The longest a delivery is held ahead before it is sent or handed back (see pump): a change to its
+ * webhook (switched off, a new URL) reaches what is held ahead within this.
+ */
+const HOLD_MS = 1_000;
 /** A queue blocked this long by other workers' leases alone is handed back (see unstick). */
 const STUCK_RELEASE_MS = 1_000;
 
@@ -86,6 +91,7 @@ export function createWorker(deps: WorkerDeps): Worker {
    * have room (docs/architecture.md#leasing-ahead). Every webhook's list is non-empty.
    */
   const queues = new Map<string, ClaimedDelivery[]>();
+  const queuedAt = new WeakMap<ClaimedDelivery, number>();
   let queuedCount = 0;
   /** This worker's requests in flight per webhook and per organization (hand-offs included). */
   const flyingTo = new Map<string, number>();
@@ -185,10 +191,31 @@ export function createWorker(deps: WorkerDeps): Worker {
     const q = queues.get(webhookId);
     if (!q) return;
     while (!stopping && q.length > 0 && hasRoom(q[0] as ClaimedDelivery)) {
+      const d = q[0] as ClaimedDelivery;
+      // Held too long (a slow endpoint): the webhook may have changed since its claim read it.
+      // Back to the database, for a claim to lease again with the webhook as it is now.
+      if (now() - (queuedAt.get(d) ?? now()) > HOLD_MS) {
+        void handBack(webhookId);
+        return;
+      }
       queuedCount--;
       launch(q.shift() as ClaimedDelivery);
     }
     if (q.length === 0) queues.delete(webhookId);
+  }
+
+  /** Releases everything held ahead of this webhook: unsent, claimable by any worker again. */
+  async function handBack(webhookId: string): Promise<void> {
+    const q = queues.get(webhookId) ?? [];
+    queues.delete(webhookId);
+    queuedCount -= q.length;
+    if (q.length > 0)
+      await store
+        .releaseLeases(
+          id,
+          q.map((d) => d.deliveryId),
+        )
+        .catch(() => {});
   }
 
   /**
@@ -201,7 +228,9 @@ export function createWorker(deps: WorkerDeps): Worker {
     if (!q) return;
     for (let i = 0; i < q.length; i++) {
       const d = q[i] as ClaimedDelivery;
-      if (d.trigger !== ATTEMPT_TRIGGER.test) q[i] = { ...d, target: GONE_TARGET };
+      if (d.trigger === ATTEMPT_TRIGGER.test) continue;
+      q[i] = { ...d, target: GONE_TARGET };
+      queuedAt.set(q[i] as ClaimedDelivery, queuedAt.get(d) ?? now());
     }
   }
 
@@ -240,19 +269,14 @@ export function createWorker(deps: WorkerDeps): Worker {
   async function unstick(): Promise<boolean> {
     const stuck = stuckQueues();
     for (const webhookId of stuckSince.keys()) if (!stuck.includes(webhookId)) stuckSince.delete(webhookId);
-    const handBack: string[] = [];
     for (const webhookId of stuck) {
       const since = stuckSince.get(webhookId);
       if (since === undefined) stuckSince.set(webhookId, now());
       else if (now() - since >= STUCK_RELEASE_MS) {
         stuckSince.delete(webhookId);
-        const q = queues.get(webhookId) ?? [];
-        queues.delete(webhookId);
-        queuedCount -= q.length;
-        for (const d of q) handBack.push(d.deliveryId);
+        await handBack(webhookId);
       }
     }
-    if (handBack.length > 0) await store.releaseLeases(id, handBack).catch(() => {});
     return stuck.length > 0;
   }
 
@@ -443,6 +467,7 @@ export function createWorker(deps: WorkerDeps): Worker {
               const q = queues.get(c.webhookId);
               if (q) q.push(c);
               else queues.set(c.webhookId, [c]);
+              queuedAt.set(c, now());
               queuedCount++;
             }
             for (const webhookId of [...queues.keys()]) pump(webhookId);

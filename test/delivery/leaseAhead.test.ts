@@ -91,6 +91,35 @@ for (const backend of backends) {
       expect(receiver.requests.length).toBeLessThanOrEqual(4);
     }, 60_000);
 
+    it('switched off while deliveries are held ahead for a slow endpoint: at most a second of them still goes out', async () => {
+      [ctx, receiver] = await Promise.all([createTestContext(backend), startReceiver()]);
+      receiver.behaviour = { kind: 'slow', delayMs: 700 };
+      const agent = await createAgent(ctx);
+      const hook = await createWebhook(ctx, { url: receiver.url, agent_id: agent });
+      for (let i = 0; i < 12; i++) await finishedRun(ctx, agent);
+      const claims: Claim[] = [];
+      start(claims, { webhookConcurrency: 1 });
+      // One request at the endpoint, four more held ahead.
+      await eventually(
+        async () => claims.some((c) => c.deliveries.length > 1),
+        10_000,
+        'a claim leasing ahead',
+      );
+      const off = await ctx.api('PATCH', `/api/v1/webhooks/${hook.id}`, { is_enabled: false });
+      expect(off.status).toBe(200);
+      const sentBefore = receiver.requests.length;
+      await eventually(
+        async () => (await ctx.api('GET', '/api/v1/deliveries?status=pending&limit=1')).body.total === 0,
+        20_000,
+        'no delivery left pending',
+      );
+      // The one in flight, and what was held under a second when a slot freed (answers take
+      // 0.7 s): not all four held ahead, which the change would reach only once they were sent.
+      expect(receiver.requests.length - sentBefore).toBeLessThanOrEqual(3);
+      const failed = await ctx.api('GET', '/api/v1/deliveries?status=failed&limit=100');
+      expect(failed.body.total).toBeGreaterThanOrEqual(12 - receiver.requests.length);
+    }, 60_000);
+
     it('a worker without leaseAhead (as `runhook worker` runs) never leases past the cap', async () => {
       [ctx, receiver] = await Promise.all([createTestContext(backend), startReceiver()]);
       receiver.behaviour = { kind: 'slow', delayMs: 10 };
