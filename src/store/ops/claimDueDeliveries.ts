@@ -196,8 +196,13 @@ function othersLeasedMaps(
 export function othersLeasedQuery(workerId: string, now: number) {
   return sql<{ webhook_id: string; org_id: string; n: number | string }>`
     SELECT webhook_id, org_id, count(*) AS n FROM deliveries
-    WHERE lease_until >= ${now} AND (lease_owner IS NULL OR lease_owner <> ${workerId})
+    WHERE ${othersLease({ workerId, now })}
     GROUP BY webhook_id, org_id`;
+}
+
+/** A live lease of another worker: what othersLeasedQuery counts and othersHold looks for. */
+function othersLease(p: { workerId: unknown; now: unknown }) {
+  return sql<boolean>`lease_until >= ${p.now} AND (lease_owner IS NULL OR lease_owner <> ${p.workerId})`;
 }
 
 /** What a lease statement needs besides its webhooks: the lease, the caps, what counts as in flight. */
@@ -249,8 +254,7 @@ export function leaseWebhookStatement(
  * taken, and it always has room to send.
  */
 function othersHold(p: { webhookId: unknown; workerId: unknown; now: unknown }) {
-  return sql<boolean>`EXISTS (SELECT 1 FROM deliveries WHERE webhook_id = ${p.webhookId} AND lease_until >= ${p.now}
-    AND (lease_owner IS NULL OR lease_owner <> ${p.workerId}))`;
+  return sql<boolean>`EXISTS (SELECT 1 FROM deliveries WHERE webhook_id = ${p.webhookId} AND ${othersLease(p)})`;
 }
 
 /**
