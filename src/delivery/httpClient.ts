@@ -1,7 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { ALLOWED_CIDRS_HINT, type Cidr, isAddressAllowed } from '../domain/ipRules.js';
 import type { AttemptResponse, ErrorClass } from '../domain/types.js';
 
@@ -113,6 +113,12 @@ export function classifyError(err: unknown): { errorClass: ErrorClass; message: 
   return { errorClass: 'connection_reset', message };
 }
 
+/** What a URL is sent to: parsed once per distinct URL (see createHttpSender). */
+type Destination = { origin: string; path: string } | { blocked: string } | { invalid: unknown };
+
+/** How many parsed URLs a sender keeps; past this it starts over (a bound, not an eviction policy). */
+const DESTINATIONS_KEPT = 1_000;
+
 /**
  * Sends attempts over keep-alive connections, refusing non-public destinations (unless inside
  * `allowedCidrs`) and never following redirects.
@@ -126,81 +132,48 @@ export function createHttpSender(options: {
     keepAliveTimeout: 4_000,
     connect: { lookup: safeLookup(options.allowedCidrs) as never },
   });
+  // A webhook's URL is the same for each of its deliveries: parsed, and a literal address
+  // checked, once (the rules are fixed for the sender's life).
+  const destinations = new Map<string, Destination>();
+  const destinationOf = (raw: string): Destination => {
+    let d = destinations.get(raw);
+    if (d) return d;
+    try {
+      const url = new URL(raw);
+      const host = url.hostname.replace(/^\[|\]$/g, '');
+      d =
+        isIP(host) !== 0 && !isAddressAllowed(host, options.allowedCidrs)
+          ? { blocked: `${host} is not a public address; ${ALLOWED_CIDRS_HINT}` }
+          : { origin: url.origin, path: `${url.pathname}${url.search}` };
+    } catch (err) {
+      d = { invalid: err };
+    }
+    if (destinations.size >= DESTINATIONS_KEPT) destinations.clear();
+    destinations.set(raw, d);
+    return d;
+  };
 
-  async function send(req: SendRequest): Promise<SendResult> {
+  function send(req: SendRequest): Promise<SendResult> {
     const startedAt = Date.now();
     const t0 = performance.now();
-    const elapsed = () => Math.round(performance.now() - t0);
-    const fail = (err: unknown): SendResult => {
-      const { errorClass, message } = classifyError(err);
-      return {
-        startedAt,
-        responseTimeMs: elapsed(),
-        httpStatus: null,
-        errorClass,
-        errorMessage: message,
-        response: null,
-      };
-    };
-    let url: URL;
-    try {
-      url = new URL(req.url);
-    } catch (err) {
-      return fail(err);
-    }
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    if (isIP(host) !== 0 && !isAddressAllowed(host, options.allowedCidrs)) {
-      return fail(new SsrfBlockedError(`${host} is not a public address; ${ALLOWED_CIDRS_HINT}`));
-    }
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new AttemptTimeoutError(`no complete answer within ${req.timeoutMs} ms`)),
-      req.timeoutMs,
-    );
-    try {
-      const res = await agent.request({
-        origin: url.origin,
-        path: `${url.pathname}${url.search}`,
-        method: 'POST',
-        headers: req.headers,
-        body: req.body,
-        signal: controller.signal,
-        headersTimeout: req.timeoutMs,
-        bodyTimeout: req.timeoutMs,
-      });
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let truncated = false;
-      for await (const chunk of res.body) {
-        const buf = chunk as Buffer;
-        if (size + buf.length > RESPONSE_BODY_CAP) {
-          chunks.push(buf.subarray(0, RESPONSE_BODY_CAP - size));
-          size = RESPONSE_BODY_CAP;
-          truncated = true;
-          res.body.destroy();
-          break;
-        }
-        chunks.push(buf);
-        size += buf.length;
-      }
-      return {
-        startedAt,
-        responseTimeMs: elapsed(),
-        httpStatus: res.statusCode,
-        errorClass: null,
-        errorMessage: null,
-        response: {
-          headers: flattenHeaders(res.headers),
-          body: Buffer.concat(chunks).toString('utf8'),
-          truncated,
+    const d = destinationOf(req.url);
+    if ('invalid' in d) return Promise.resolve(failed(startedAt, t0, d.invalid));
+    if ('blocked' in d) return Promise.resolve(failed(startedAt, t0, new SsrfBlockedError(d.blocked)));
+    return new Promise<SendResult>((resolve) => {
+      const answer = new Answer(startedAt, t0, resolve, req.timeoutMs);
+      agent.dispatch(
+        {
+          origin: d.origin,
+          path: d.path,
+          method: 'POST',
+          headers: req.headers,
+          body: req.body,
+          headersTimeout: req.timeoutMs,
+          bodyTimeout: req.timeoutMs,
         },
-      };
-    } catch (err) {
-      if (controller.signal.aborted) return fail(controller.signal.reason);
-      return fail(err);
-    } finally {
-      clearTimeout(timer);
-    }
+        answer,
+      );
+    });
   }
 
   return {
@@ -209,4 +182,109 @@ export function createHttpSender(options: {
       await agent.close().catch(() => agent.destroy());
     },
   };
+}
+
+function failed(startedAt: number, t0: number, err: unknown): SendResult {
+  const { errorClass, message } = classifyError(err);
+  return {
+    startedAt,
+    responseTimeMs: Math.round(performance.now() - t0),
+    httpStatus: null,
+    errorClass,
+    errorMessage: message,
+    response: null,
+  };
+}
+
+/**
+ * One request's answer, read straight from undici's dispatch (no response stream, abort signal or
+ * async iterator per request: bench/README.md, lever 27). Settles once: with the answer (its body
+ * kept up to RESPONSE_BODY_CAP), or with the error, or with a timeout when no complete answer came
+ * within `timeoutMs` (the request is then aborted, as soon as it has started).
+ */
+class Answer implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | null = null;
+  private readonly timer: NodeJS.Timeout;
+  private settled = false;
+  private status = 0;
+  private headers: Record<string, string> | null = null;
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(
+    private readonly startedAt: number,
+    private readonly t0: number,
+    private readonly resolve: (result: SendResult) => void,
+    timeoutMs: number,
+  ) {
+    this.timer = setTimeout(() => {
+      const err = new AttemptTimeoutError(`no complete answer within ${timeoutMs} ms`);
+      this.fail(err);
+      this.controller?.abort(err);
+    }, timeoutMs);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    // Timed out while waiting for a connection: never sent.
+    if (this.settled) controller.abort(new AttemptTimeoutError('timed out before it was sent'));
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    // 1xx informational answers come first and are not the answer.
+    if (statusCode < 200) return;
+    this.status = statusCode;
+    this.headers = flattenHeaders(headers);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.settled) return;
+    if (this.size + chunk.length > RESPONSE_BODY_CAP) {
+      this.chunks.push(chunk.subarray(0, RESPONSE_BODY_CAP - this.size));
+      this.size = RESPONSE_BODY_CAP;
+      this.done(true);
+      // The rest is not read: the connection is closed instead.
+      controller.abort(new Error('response body over the attempt log cap; not read further'));
+      return;
+    }
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+  }
+
+  onResponseEnd(): void {
+    this.done(false);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.fail(err);
+  }
+
+  private done(truncated: boolean): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    const body =
+      this.chunks.length === 1
+        ? (this.chunks[0] as Buffer).toString('utf8')
+        : Buffer.concat(this.chunks).toString('utf8');
+    this.resolve({
+      startedAt: this.startedAt,
+      responseTimeMs: Math.round(performance.now() - this.t0),
+      httpStatus: this.status,
+      errorClass: null,
+      errorMessage: null,
+      response: { headers: this.headers ?? Object.create(null), body, truncated },
+    });
+  }
+
+  private fail(err: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.resolve(failed(this.startedAt, this.t0, err));
+  }
 }

@@ -1,0 +1,89 @@
+/**
+ * The sender on its own (src/delivery/httpClient.ts), against real servers on loopback: the paths
+ * the end-to-end delivery tests do not reach.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHttpSender, type HttpSender } from '../../src/delivery/httpClient.js';
+import { parseCidrList } from '../../src/domain/ipRules.js';
+
+describe('the HTTP sender', () => {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    await Promise.all(cleanups.splice(0).map((c) => c()));
+  });
+
+  function sender(connectionsPerOrigin?: number): HttpSender {
+    const s = createHttpSender({ allowedCidrs: parseCidrList('127.0.0.0/8'), connectionsPerOrigin });
+    cleanups.push(() => s.close());
+    return s;
+  }
+
+  /** A server that reads each request's body, counts it, and answers it only if `answer` says so. */
+  async function server(answer: (n: number) => boolean): Promise<{ url: string; bodies: string[] }> {
+    const bodies: string[] = [];
+    const srv: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        bodies.push(body);
+        if (answer(bodies.length)) res.writeHead(201, { 'x-seen': String(bodies.length) }).end('ok');
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    cleanups.push(
+      () =>
+        new Promise((r) => {
+          srv.closeAllConnections();
+          srv.close(r);
+        }),
+    );
+    return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/hook`, bodies };
+  }
+
+  it('an answer: status, headers and body as the attempt log keeps them', async () => {
+    const srv = await server(() => true);
+    const res = await sender().send({ url: srv.url, headers: { 'x-a': '1' }, body: 'one', timeoutMs: 2_000 });
+    expect(res).toMatchObject({
+      httpStatus: 201,
+      errorClass: null,
+      response: { body: 'ok', truncated: false },
+    });
+    expect(res.response?.headers['x-seen']).toBe('1');
+    expect(srv.bodies).toEqual(['one']);
+  });
+
+  it('a request still waiting for a connection when its time runs out times out, and is never sent', async () => {
+    const srv = await server(() => false); // never answers
+    const s = sender(1);
+    const t0 = Date.now();
+    const [first, second] = await Promise.all([
+      s.send({ url: srv.url, headers: {}, body: 'first', timeoutMs: 300 }),
+      s.send({ url: srv.url, headers: {}, body: 'second', timeoutMs: 300 }),
+    ]);
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect(first).toMatchObject({ httpStatus: null, errorClass: 'timeout' });
+    expect(second).toMatchObject({ httpStatus: null, errorClass: 'timeout' });
+    // The first's connection is closed by its abort; the second, aborted as it starts, never arrives.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(srv.bodies).toEqual(['first']);
+  });
+
+  it('a literal address outside the allowed ranges is refused, every time, without a connection', async () => {
+    const s = sender();
+    for (let i = 0; i < 2; i++) {
+      const res = await s.send({ url: 'http://10.1.2.3:9/hook', headers: {}, body: 'x', timeoutMs: 2_000 });
+      expect(res).toMatchObject({ httpStatus: null, errorClass: 'ssrf_blocked' });
+      expect(res.errorMessage).toContain('10.1.2.3 is not a public address');
+    }
+  });
+
+  it('a URL that does not parse is a failed attempt, not a crash', async () => {
+    const res = await sender().send({ url: 'not a url', headers: {}, body: 'x', timeoutMs: 2_000 });
+    expect(res.httpStatus).toBeNull();
+    expect(res.errorClass).not.toBeNull();
+  });
+});
