@@ -114,6 +114,12 @@ export async function measureEndToEnd(input: {
   databaseUrl: string;
   receiver: ReceiverHandle;
   runs: number;
+  /**
+   * Runs delivered by a worker of their own before the measured backlog is built (0: none): the
+   * measured drain then runs on warm code, as the raw client's requests do after its warm-up
+   * (bench/README.md, "Warm-up"). Not counted in any figure.
+   */
+  warmupRuns: number;
   organizations: number;
   agentsPerOrganization: number;
   /** Runs finished per second during the latency phase, and for how long. */
@@ -181,23 +187,58 @@ export async function measureEndToEnd(input: {
     orgs.push({ id: org.id, agents });
   }
 
-  const backlog =
+  const buildBacklog = (n: number) =>
     input.backlog.kind === 'bulk'
-      ? await buildBacklogBulk({
+      ? buildBacklogBulk({
           store,
           db: input.bulkDb,
           target: input.bulkTarget,
           orgs,
-          runs: input.runs,
+          runs: n,
           publicUrl: config.publicUrl,
         })
-      : await buildBacklogThroughStore({
+      : buildBacklogThroughStore({
           store,
           orgs,
-          runs: input.runs,
+          runs: n,
           publicUrl: config.publicUrl,
           concurrency: input.backlog.concurrency,
         });
+  const newWorker = (onRecorded: (results: readonly DeliveryResult[]) => void) =>
+    createWorker({
+      store,
+      sender: rt.sender,
+      secretBox: rt.secretBox,
+      settings: config,
+      logger: logger.child({ component: 'worker' }),
+      onRecorded,
+      // As `runhook serve`'s own worker (src/cli/serve.ts). The drain's slots are all taken, so it
+      // never leases ahead there (docs/architecture.md#leasing-ahead).
+      leaseAhead: true,
+    });
+
+  // Warm-up: the same code paths (claims, sends, group commits) on a backlog of their own, with a
+  // worker that is stopped before the measured backlog exists. Its deliveries and attempts are
+  // subtracted from the durable counts below.
+  let warmLogged = { succeeded: 0, attempts: 0 };
+  if (input.warmupRuns > 0) {
+    const warm = await buildBacklog(input.warmupRuns);
+    let delivered = 0;
+    let warmDone: () => void = () => {};
+    const drained = new Promise<void>((resolve) => {
+      warmDone = resolve;
+    });
+    const warmWorker = newWorker((results) => {
+      for (const r of results) if (r.outcome.kind === 'delivered') delivered++;
+      if (delivered >= warm.runs) warmDone();
+    });
+    warmWorker.start();
+    await drained;
+    await warmWorker.stop();
+    warmLogged = await input.countLogged();
+  }
+
+  const backlog = await buildBacklog(input.runs);
   const runs = backlog.runs;
   await input.afterBacklog?.();
   input.receiver.start({ keepArrivals: false });
@@ -224,17 +265,7 @@ export async function measureEndToEnd(input: {
       if (succeeded >= n) resolve();
     });
 
-  const worker = createWorker({
-    store,
-    sender: rt.sender,
-    secretBox: rt.secretBox,
-    settings: config,
-    logger: logger.child({ component: 'worker' }),
-    onRecorded,
-    // As `runhook serve`'s own worker (src/cli/serve.ts). The drain's slots are all taken, so it
-    // never leases ahead there (docs/architecture.md#leasing-ahead).
-    leaseAhead: true,
-  });
+  const worker = newWorker(onRecorded);
 
   // Phase 1: drain the backlog (CPU-profiled into BENCH_CPU_PROFILE, a folder, when set).
   const profiler = process.env.BENCH_CPU_PROFILE ? new Session() : null;
@@ -294,7 +325,11 @@ export async function measureEndToEnd(input: {
   const latencyArrivals = await input.receiver.collect({ keepArrivals: false });
 
   await worker.stop();
-  const logged = await input.countLogged();
+  const counted = await input.countLogged();
+  const logged = {
+    succeeded: counted.succeeded - warmLogged.succeeded,
+    attempts: counted.attempts - warmLogged.attempts,
+  };
   await closeRuntime(rt);
 
   const latencies = latencyArrivals.arrivals

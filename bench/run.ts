@@ -5,7 +5,9 @@
  * bench/README.md.
  *
  * Knobs (environment): BENCH_PHASES (comma-separated, default raw,sqlite,postgres,api),
- * BENCH_RUNS (events per throughput phase, default 10000), BENCH_BACKLOG (`bulk`, the default, or
+ * BENCH_RUNS (events per throughput phase, default 10000), BENCH_WARMUP_RUNS (runs delivered
+ * before each throughput phase's backlog is built, on warm-up's own worker, default 3000; 0 measures
+ * from a cold start, as before lever 27), BENCH_BACKLOG (`bulk`, the default, or
  * `store`: through store.createFinishedRun, BENCH_BACKLOG_CONCURRENCY at a time, default 128),
  * BENCH_LOG_LEVEL (the engine's pino level, default info, written to /dev/null), BENCH_PG_URL
  * (default postgres://postgres@127.0.0.1:5432/runhook_bench; `off` skips PostgreSQL),
@@ -34,6 +36,8 @@ import type { Collected, ReceiverCommand, ReceiverMessage } from './receiver.js'
 
 const CONCURRENCY = 64; // RUNHOOK_WORKER_CONCURRENCY's default, and the raw Pool's connections
 const RUNS = Number(process.env.BENCH_RUNS ?? 10_000);
+/** The raw client warms up for half a second before it is measured; Runhook's drains get theirs too. */
+const WARMUP_RUNS = Number(process.env.BENCH_WARMUP_RUNS ?? 3_000);
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'info';
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/runhook_bench';
 /** 16 webhooks (4 organizations × 4 agents) at the default per-webhook cap of 8: up to 128 in flight, so the 64 slots fill. */
@@ -158,6 +162,7 @@ async function benchSqlite(receiver: ReceiverHandle, rss: PeakRss): Promise<EndT
       databaseUrl: `sqlite:${path}`,
       receiver,
       runs: RUNS,
+      warmupRuns: WARMUP_RUNS,
       organizations: ORGANIZATIONS,
       agentsPerOrganization: AGENTS_PER_ORGANIZATION,
       latencyRate: LATENCY_RATE,
@@ -206,6 +211,7 @@ async function benchPostgres(receiver: ReceiverHandle, rss: PeakRss): Promise<En
       databaseUrl: engineUrl.toString(),
       receiver,
       runs: RUNS,
+      warmupRuns: WARMUP_RUNS,
       organizations: ORGANIZATIONS,
       agentsPerOrganization: AGENTS_PER_ORGANIZATION,
       latencyRate: LATENCY_RATE,
@@ -330,6 +336,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `\nRunhook benchmark: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, concurrency ${CONCURRENCY}, ` +
         `${ORGANIZATIONS * AGENTS_PER_ORGANIZATION} webhooks, log level ${LOG_LEVEL}, phases ${[...phases].join(',')}\n` +
+        `warm-up: ${WARMUP_RUNS > 0 ? `${WARMUP_RUNS} runs delivered before each drain's backlog is built` : 'none (cold drains)'}\n` +
         `latency: ${LATENCY_RATE} events/s for ${LATENCY_SECONDS} s, event creation → receipt, and commit → receipt\n\n`,
     );
     const rows: string[][] = [
@@ -437,6 +444,7 @@ async function main(): Promise<void> {
       if (n !== undefined) summary[key] = n === null || !Number.isFinite(n) ? null : round(n, digits);
     };
     put('raw_rps', raw?.rps);
+    if (sqlite || postgres) put('warmup_runs', WARMUP_RUNS);
     if (sqlite) {
       put('sqlite_rps', sqlite.rps);
       if (raw) put('sqlite_ratio', sqlite.rps / raw.rps, 3);
