@@ -3,7 +3,8 @@
  * as in production, see bench/backlog.ts), the real worker delivering them to the benchmark
  * receiver, and the attempt log checked afterwards.
  *
- * Two phases on the same database and worker:
+ * First, unless `warmupRuns` is 0, a warm-up: that many runs delivered by a worker of their own,
+ * stopped before the measured backlog is built. Then two phases on the same database and worker:
  * 1. Throughput: `runs` finished runs are created first; the worker then starts and the clock runs
  *    until the last delivery's `succeeded` state and attempt are committed (the worker's
  *    `onRecorded` fires after the group commit, so this is durable, not merely sent). Measured
@@ -117,7 +118,7 @@ export async function measureEndToEnd(input: {
   /**
    * Runs delivered by a worker of their own before the measured backlog is built (0: none): the
    * measured drain then runs on warm code, as the raw client's requests do after its warm-up
-   * (bench/README.md, "Warm-up"). Not counted in any figure.
+   * (bench/README.md, lever 28). Not counted in any figure.
    */
   warmupRuns: number;
   organizations: number;

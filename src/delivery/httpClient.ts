@@ -161,18 +161,23 @@ export function createHttpSender(options: {
     if ('blocked' in d) return Promise.resolve(failed(startedAt, t0, new SsrfBlockedError(d.blocked)));
     return new Promise<SendResult>((resolve) => {
       const answer = new Answer(startedAt, t0, resolve, req.timeoutMs);
-      agent.dispatch(
-        {
-          origin: d.origin,
-          path: d.path,
-          method: 'POST',
-          headers: req.headers,
-          body: req.body,
-          headersTimeout: req.timeoutMs,
-          bodyTimeout: req.timeoutMs,
-        },
-        answer,
-      );
+      try {
+        agent.dispatch(
+          {
+            origin: d.origin,
+            path: d.path,
+            method: 'POST',
+            headers: req.headers,
+            body: req.body,
+            headersTimeout: req.timeoutMs,
+            bodyTimeout: req.timeoutMs,
+          },
+          answer,
+        );
+      } catch (err) {
+        // undici reports bad options and a closed agent to the handler; anything thrown is an attempt's error too.
+        answer.fail(err);
+      }
     });
   }
 
@@ -281,7 +286,7 @@ class Answer implements Dispatcher.DispatchHandler {
     });
   }
 
-  private fail(err: unknown): void {
+  fail(err: unknown): void {
     if (this.settled) return;
     this.settled = true;
     clearTimeout(this.timer);

@@ -81,6 +81,16 @@ describe('the HTTP sender', () => {
     }
   });
 
+  it('a send after the sender was closed (shutdown) is a failed attempt, not a crash', async () => {
+    const srv = await server(() => true);
+    const s = createHttpSender({ allowedCidrs: parseCidrList('127.0.0.0/8') });
+    await s.close();
+    const res = await s.send({ url: srv.url, headers: {}, body: 'late', timeoutMs: 2_000 });
+    expect(res.httpStatus).toBeNull();
+    expect(res.errorClass).toBe('connection_reset');
+    expect(srv.bodies).toEqual([]);
+  });
+
   it('a URL that does not parse is a failed attempt, not a crash', async () => {
     const res = await sender().send({ url: 'not a url', headers: {}, body: 'x', timeoutMs: 2_000 });
     expect(res.httpStatus).toBeNull();
