@@ -218,34 +218,8 @@ export async function measureEndToEnd(input: {
       leaseAhead: true,
     });
 
-  // Warm-up: the same code paths (claims, sends, group commits) on a backlog of their own, with a
-  // worker that is stopped before the measured backlog exists. Its deliveries and attempts are
-  // subtracted from the durable counts below.
-  let warmLogged = { succeeded: 0, attempts: 0 };
-  if (input.warmupRuns > 0) {
-    const warm = await buildBacklog(input.warmupRuns);
-    let delivered = 0;
-    let warmDone: () => void = () => {};
-    const drained = new Promise<void>((resolve) => {
-      warmDone = resolve;
-    });
-    const warmWorker = newWorker((results) => {
-      for (const r of results) if (r.outcome.kind === 'delivered') delivered++;
-      if (delivered >= warm.runs) warmDone();
-    });
-    warmWorker.start();
-    await drained;
-    await warmWorker.stop();
-    warmLogged = await input.countLogged();
-  }
-
-  const backlog = await buildBacklog(input.runs);
-  const runs = backlog.runs;
-  await input.afterBacklog?.();
-  input.receiver.start({ keepArrivals: false });
-
   let succeeded = 0;
-  let target = runs;
+  let target = 0;
   let reached: (() => void) | null = null;
   // The drain's progress: (time, deliveries recorded) at each group commit, while draining.
   const progressAt: number[] = [];
@@ -265,6 +239,25 @@ export async function measureEndToEnd(input: {
       reached = resolve;
       if (succeeded >= n) resolve();
     });
+
+  // Warm-up: the same code paths (claims, sends, group commits) on a backlog of their own, with a
+  // worker that is stopped before the measured backlog exists. Its deliveries and attempts are
+  // subtracted from the durable counts below.
+  let warmLogged = { succeeded: 0, attempts: 0 };
+  if (input.warmupRuns > 0) {
+    const warm = await buildBacklog(input.warmupRuns);
+    const warmWorker = newWorker(onRecorded);
+    warmWorker.start();
+    await until(warm.runs);
+    await warmWorker.stop();
+    warmLogged = await input.countLogged();
+    succeeded = 0;
+  }
+
+  const backlog = await buildBacklog(input.runs);
+  const runs = backlog.runs;
+  await input.afterBacklog?.();
+  input.receiver.start({ keepArrivals: false });
 
   const worker = newWorker(onRecorded);
 

@@ -132,9 +132,18 @@ async function prepare(
 ) {
   for (const text of ddl) await db.exec(text);
   if (variant === 'table') {
-    // A lease table needs no lease indexes on the deliveries.
-    await db.exec(`DROP INDEX IF EXISTS ${copy}_leased_webhook`);
-    await db.exec(`DROP INDEX IF EXISTS ${copy}_leased_org`);
+    // A lease table needs no lease indexes on the deliveries: the copy's indexes on lease_until go.
+    const leaseIndexes =
+      dialect === 'sqlite'
+        ? await db.exec(
+            `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = '${copy}' AND sql LIKE '%lease_until%'`,
+          )
+        : await db.exec(
+            `SELECT indexname AS name FROM pg_indexes
+             WHERE schemaname = current_schema() AND tablename = '${copy}' AND indexdef LIKE '%lease_until%'`,
+          );
+    if (leaseIndexes.length === 0) throw new Error(`${dialect}: the copy has no lease indexes to drop`);
+    for (const r of leaseIndexes) await db.exec(`DROP INDEX "${r.name}"`);
     await db.exec(
       `CREATE TABLE ${copy}_leases (delivery_id text PRIMARY KEY, webhook_id text NOT NULL, org_id text NOT NULL,
          owner text NOT NULL, until bigint NOT NULL)`,
@@ -247,14 +256,6 @@ async function postgresRun(url: string): Promise<Record<Variant, number[]>> {
               cpuUs: async () => pidCpuUs(pid) ?? 0,
             };
             await prepare(db, 'postgres', variant, copy, ddl);
-            if (variant === 'table') {
-              // LIKE … INCLUDING INDEXES names the copies after the columns: find the lease ones.
-              const leased = await client.query(
-                `SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 AND indexdef LIKE '%lease_until%'`,
-                [schema, copy],
-              );
-              for (const r of leased.rows) await client.query(`DROP INDEX ${schema}."${r.indexname}"`);
-            }
             await client.query(`ANALYZE ${copy}`);
             out[variant].push(await probe(db, 'postgres', variant, copy));
           } finally {
