@@ -64,7 +64,9 @@ export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
   const { store, config, logger } = deps;
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
-  // Look at least as often as the shortest delay to honour (a probe, an alert retry), at most each second.
+  // Look at least as often as the shortest delay to honour (a probe, an alert retry), at most each
+  // second. Alert retries only where alerts are sent: without RUNHOOK_ALERT_URL a short retry
+  // schedule would otherwise have an idle worker read the database many times a second for nothing.
   const tickMs =
     deps.tickMs ??
     Math.max(
@@ -72,7 +74,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
       Math.min(
         DEFAULT_TICK_MS,
         config.health.probeSchedule[0] ?? DEFAULT_TICK_MS,
-        config.retrySchedule[0] ?? DEFAULT_TICK_MS,
+        config.alerts.url === null ? DEFAULT_TICK_MS : (config.retrySchedule[0] ?? DEFAULT_TICK_MS),
       ),
     );
   let timer: NodeJS.Timeout | null = null;
