@@ -2,11 +2,10 @@
  * The sender on its own (src/delivery/httpClient.ts), against real servers on loopback: the paths
  * the end-to-end delivery tests do not reach.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpSender, type HttpSender } from '../../src/delivery/httpClient.js';
 import { parseCidrList } from '../../src/domain/ipRules.js';
+import { type Behaviour, type Receiver, startReceiver } from '../helpers/receiver.js';
 
 describe('the HTTP sender', () => {
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -20,32 +19,18 @@ describe('the HTTP sender', () => {
     return s;
   }
 
-  /** A server that reads each request's body, counts it, and answers it only if `answer` says so. */
-  async function server(answer: (n: number) => boolean): Promise<{ url: string; bodies: string[] }> {
-    const bodies: string[] = [];
-    const srv: Server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => {
-        body += c;
-      });
-      req.on('end', () => {
-        bodies.push(body);
-        if (answer(bodies.length)) res.writeHead(201, { 'x-seen': String(bodies.length) }).end('ok');
-      });
-    });
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    cleanups.push(
-      () =>
-        new Promise((r) => {
-          srv.closeAllConnections();
-          srv.close(r);
-        }),
-    );
-    return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/hook`, bodies };
+  /** A real receiver on loopback (test/helpers/receiver.ts) answering as told; closed after the test. */
+  async function receiver(behaviour: Behaviour): Promise<Receiver> {
+    const r = await startReceiver();
+    r.behaviour = behaviour;
+    cleanups.push(() => r.close());
+    return r;
   }
 
+  const bodies = (r: Receiver) => r.requests.map((q) => q.body);
+
   it('an answer: status, headers and body as the attempt log keeps them', async () => {
-    const srv = await server(() => true);
+    const srv = await receiver({ kind: 'status', status: 201, body: 'ok', headers: { 'x-seen': '1' } });
     const res = await sender().send({ url: srv.url, headers: { 'x-a': '1' }, body: 'one', timeoutMs: 2_000 });
     expect(res).toMatchObject({
       httpStatus: 201,
@@ -53,11 +38,11 @@ describe('the HTTP sender', () => {
       response: { body: 'ok', truncated: false },
     });
     expect(res.response?.headers['x-seen']).toBe('1');
-    expect(srv.bodies).toEqual(['one']);
+    expect(bodies(srv)).toEqual(['one']);
   });
 
   it('a request still waiting for a connection when its time runs out times out, and is never sent', async () => {
-    const srv = await server(() => false); // never answers
+    const srv = await receiver({ kind: 'hang' });
     const s = sender(1);
     const t0 = Date.now();
     const [first, second] = await Promise.all([
@@ -69,7 +54,7 @@ describe('the HTTP sender', () => {
     expect(second).toMatchObject({ httpStatus: null, errorClass: 'timeout' });
     // The first's connection is closed by its abort; the second, aborted as it starts, never arrives.
     await new Promise((r) => setTimeout(r, 300));
-    expect(srv.bodies).toEqual(['first']);
+    expect(bodies(srv)).toEqual(['first']);
   });
 
   it('a literal address outside the allowed ranges is refused, every time, without a connection', async () => {
@@ -82,13 +67,13 @@ describe('the HTTP sender', () => {
   });
 
   it('a send after the sender was closed (shutdown) is a failed attempt, not a crash', async () => {
-    const srv = await server(() => true);
+    const srv = await receiver({ kind: 'status', status: 200 });
     const s = createHttpSender({ allowedCidrs: parseCidrList('127.0.0.0/8') });
     await s.close();
     const res = await s.send({ url: srv.url, headers: {}, body: 'late', timeoutMs: 2_000 });
     expect(res.httpStatus).toBeNull();
     expect(res.errorClass).toBe('connection_reset');
-    expect(srv.bodies).toEqual([]);
+    expect(bodies(srv)).toEqual([]);
   });
 
   it('a URL that does not parse is a failed attempt, not a crash', async () => {
