@@ -15,24 +15,19 @@
  * BENCH_CPU_PROFILE (a folder: CPU profile of each throughput phase), BENCH_API_SECONDS (the API
  * phase's measured window, default 10). RUNHOOK_* variables reach the API phase's serve process.
  */
-import { type ChildProcess, fork } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
-import { standardPayload } from '../src/domain/payloads.js';
-import { buildDeliveryHeaders } from '../src/domain/signing.js';
 import type { Database } from '../src/store/schema.js';
-import { USER_AGENT } from '../src/version.js';
 import { type ApiIngestResult, measureApiIngest } from './apiIngest.js';
-import { benchTestRun } from './backlog.js';
 import { type BacklogMode, type EndToEndResult, measureEndToEnd, type ReceiverHandle } from './endToEnd.js';
+import { postgresReachable, sampleDeliveries, startReceiver } from './harness.js';
 import { PeakRss, PgBackendCpu } from './meter.js';
 import { measureRawCeiling, type RawResult } from './rawCeiling.js';
-import type { Collected, ReceiverCommand, ReceiverMessage } from './receiver.js';
 
 const CONCURRENCY = 64; // RUNHOOK_WORKER_CONCURRENCY's default, and the raw Pool's connections
 const RUNS = Number(process.env.BENCH_RUNS ?? 10_000);
@@ -69,77 +64,6 @@ function backlogFromEnv(): BacklogMode {
   if (kind === 'bulk') return { kind };
   if (kind === 'store') return { kind, concurrency: Number(process.env.BENCH_BACKLOG_CONCURRENCY ?? 128) };
   throw new Error(`BENCH_BACKLOG: "${kind}" is neither bulk nor store`);
-}
-
-async function startReceiver(): Promise<{ handle: ReceiverHandle; origin: string; child: ChildProcess }> {
-  const child = fork(new URL('./receiver.js', import.meta.url), [], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const waiters: Array<(c: Collected) => void> = [];
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('error', reject);
-    child.on('message', (msg: ReceiverMessage) => {
-      if (msg.type === 'ready') resolve(msg.port);
-      else if (msg.type === 'collected') waiters.shift()?.(msg);
-    });
-  });
-  const send = (command: ReceiverCommand) => child.send(command);
-  const origin = `http://127.0.0.1:${port}`;
-  return {
-    child,
-    origin,
-    handle: {
-      url: `${origin}/hook`,
-      start: ({ keepArrivals }) => send({ type: 'start', keepArrivals }),
-      collect: ({ keepArrivals }) =>
-        new Promise<Collected>((resolve) => {
-          waiters.push(resolve);
-          send({ type: 'collect', keepArrivals });
-        }),
-    },
-  };
-}
-
-/** Bodies and headers shaped exactly like Runhook's standard deliveries, for the raw ceiling. */
-function sampleDeliveries(count: number): { bodies: string[]; headers: Record<string, string> } {
-  const now = Date.now();
-  const bodies = Array.from({ length: count }, (_, i) => {
-    const run = benchTestRun(
-      { id: randomUUID(), orgId: randomUUID(), seq: i + 1, agentId: randomUUID(), agentName: 'agent 0' },
-      now,
-    );
-    return JSON.stringify(standardPayload(run, now, 'http://runhook.bench'));
-  });
-  const headers = buildDeliveryHeaders({
-    format: 'standard',
-    eventId: randomUUID(),
-    timestampSec: Math.floor(now / 1000),
-    body: bodies[0] as string,
-    secret: `whsec_${randomBytes(24).toString('base64')}`,
-    customHeaders: {},
-    userAgent: USER_AGENT,
-  });
-  return { bodies, headers };
-}
-
-async function postgresReachable(url: string): Promise<boolean> {
-  const target = new URL(url);
-  const admin = new URL(url);
-  admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString(), connectionTimeoutMillis: 2_000 });
-  try {
-    await client.connect();
-  } catch {
-    return false;
-  }
-  try {
-    const name = target.pathname.slice(1);
-    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${name.replace(/"/g, '')}"`);
-    return true;
-  } finally {
-    await client.end();
-  }
 }
 
 async function benchSqlite(receiver: ReceiverHandle, rss: PeakRss): Promise<EndToEndResult> {
@@ -488,7 +412,7 @@ async function main(): Promise<void> {
     if (problems.length > 0) process.exitCode = 1;
     process.stdout.write(`${JSON.stringify(summary)}\n`);
   } finally {
-    receiver.child.send({ type: 'exit' } satisfies ReceiverCommand);
+    receiver.exit();
   }
 }
 

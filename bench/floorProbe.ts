@@ -1,0 +1,609 @@
+/**
+ * A probe, not the product: the least CPU per delivery that "every attempt durably logged" costs on
+ * this machine, beside the raw ceiling measured in the same process and run (bench/README.md, "The
+ * floor of a durable relay"). Issue 14 asks for `cpu_us_per_delivery` ≤ 3 × `raw_cpu_us_per_request`
+ * and for 0.3 (SQLite) and 0.25 (PostgreSQL) of the raw ceiling's rate; this measures how much of
+ * that the simplest relay that keeps the same promise spends, before any of Runhook's other work:
+ * fair claims across webhooks and organizations, the caps, endpoint health, retries, several
+ * workers on one database, and the SQLite thread that keeps the event loop free for the API.
+ *
+ * The variants, against bench/receiver.ts in its own process, alternated FLOOR_ROUNDS times:
+ * - `raw`: bench/rawCeiling.ts (undici Pool, 64 connections, nothing stored, signed or logged).
+ * - `log`: one worker with its queue in memory. Deliveries are read from a SQLite file in pages of
+ *   256, signed with Runhook's signer (src/domain/signing.ts), posted with an undici Pool of 64
+ *   connections, and each attempt is logged: the answers of up to 4 ms (at most 64) go into one
+ *   transaction, an attempt INSERT and a delivery UPDATE each, committed with `synchronous = FULL`,
+ *   as Runhook's results are. better-sqlite3 on the main thread: no thread hop, no message.
+ * - `lease+log`: as `log`, but each delivery is first leased (an UPDATE … RETURNING of up to 64
+ *   due, unleased rows in due order through a partial index, committed with `synchronous = NORMAL`,
+ *   as Runhook's leases are): the least a table shared by several workers needs.
+ * - `real tables`: `lease+log` on Runhook's own `deliveries` and `attempts` (the migrations' columns
+ *   and indexes, foreign keys off): what the schema adds.
+ * - `postgres`: `lease+log` on PostgreSQL (FLOOR_PG_URL, default the bench's database; `off` skips
+ *   it), in a schema of its own: a lease statement with `FOR UPDATE SKIP LOCKED` and
+ *   `synchronous_commit = off`, and the record as two statements over one JSON array parameter,
+ *   committed durably.
+ *
+ * Prints, per round, CPU µs per delivery of this process (every thread, as the bench's
+ * `cpu_us_per_delivery`) and its multiple of raw's CPU µs per request, the part spent in SQLite's
+ * synchronous calls or PostgreSQL's server, and deliveries per second; the last line is JSON.
+ * `npm run build && node dist/bench/floorProbe.js` (FLOOR_ROUNDS, default 3; FLOOR_DELIVERIES
+ * per variant and round, default 10000).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import SqliteDatabase from 'better-sqlite3';
+import pg from 'pg';
+import { Pool } from 'undici';
+import { timeOrderedUuid } from '../src/domain/ids.js';
+import { buildDeliveryHeaders } from '../src/domain/signing.js';
+import { openStore } from '../src/store/openStore.js';
+import { USER_AGENT } from '../src/version.js';
+import { postgresReachable, sampleDeliveries, startReceiver } from './harness.js';
+import { PgBackendCpu, processCpuUs } from './meter.js';
+import { measureRawCeiling } from './rawCeiling.js';
+
+const CONCURRENCY = 64;
+const ROUNDS = Number(process.env.FLOOR_ROUNDS ?? 3);
+const DELIVERIES = Number(process.env.FLOOR_DELIVERIES ?? 10_000);
+const PG_URL = process.env.FLOOR_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/runhook_bench';
+/** Delivered by each variant once before the first round, as the bench's drains warm up. */
+const WARMUP = 3_000;
+const WINDOW_MS = 4;
+const FLUSH_AT = 64;
+const PAGE = 256;
+const LEASE_MS = 60_000;
+const RESPONSE_CAP = 64 * 1024;
+
+type Variant = 'log' | 'lease+log' | 'real tables' | 'postgres';
+
+interface Relayed {
+  delivered: number;
+  seconds: number;
+  /** Every thread of this process. */
+  cpuUs: number;
+  /** SQLite: its synchronous calls (their process CPU, the main thread's mostly); PostgreSQL: the server's backends. */
+  dbCpuUs: number;
+}
+
+interface Row {
+  id: string;
+  body: string;
+  next_attempt_at: number | string;
+}
+
+interface Result {
+  id: string;
+  startedAt: number;
+  ms: number;
+  status: number | null;
+  errorClass: string | null;
+  request: string;
+  response: string | null;
+}
+
+/** One variant's table and its statements. */
+interface Queue {
+  /** How many `next` is asked for at a time: a page of the table, or one lease batch. */
+  batch: number;
+  /** The next `n` due deliveries (at most), leased to `owner` where the variant leases. */
+  next(owner: string, n: number): Row[] | Promise<Row[]>;
+  /** Logs the attempts and settles their deliveries, in one durable transaction. */
+  record(owner: string, rows: readonly Result[]): void | Promise<void>;
+  /** Attempts logged so far. */
+  attempts(): Promise<number>;
+  /** The database's CPU, where it is another process (PostgreSQL's backends). */
+  serverCpu?: { start(): Promise<void>; stop(): Promise<number> };
+  close(): Promise<void>;
+}
+
+function openFile(path: string): SqliteDatabase.Database {
+  const db = new SqliteDatabase(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  return db;
+}
+
+/** Runs `leaseAll` with `synchronous = NORMAL`: a lease runs out, so it need not survive a power cut (as Runhook's). */
+function leasing(db: SqliteDatabase.Database, leaseAll: (now: number) => Row[]): Row[] {
+  db.pragma('synchronous = NORMAL');
+  try {
+    return db.transaction(() => leaseAll(Date.now()))();
+  } finally {
+    db.pragma('synchronous = FULL');
+  }
+}
+
+function sqliteQueue(db: SqliteDatabase.Database, q: Pick<Queue, 'batch' | 'next' | 'record'>): Queue {
+  const count = db.prepare('SELECT count(*) AS n FROM attempts');
+  return {
+    ...q,
+    attempts: async () => (count.get() as { n: number }).n,
+    close: async () => {
+      db.close();
+    },
+  };
+}
+
+/** A table of this probe's own, as small as a durable relay's can be: `log` and `lease+log`. */
+function minimalQueue(
+  path: string,
+  leases: boolean,
+  bodies: readonly string[],
+  url: string,
+  count: number,
+): Queue {
+  const db = openFile(path);
+  db.exec(`
+    CREATE TABLE deliveries (
+      id TEXT PRIMARY KEY, url TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL,
+      attempt_count INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL,
+      lease_owner TEXT, lease_until INTEGER, updated_at INTEGER NOT NULL);
+    CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+    CREATE TABLE attempts (
+      id TEXT PRIMARY KEY, delivery_id TEXT NOT NULL, attempt_number INTEGER NOT NULL,
+      started_at INTEGER NOT NULL, response_time_ms INTEGER, http_status INTEGER, error_class TEXT,
+      request TEXT NOT NULL, response TEXT);
+    CREATE INDEX attempts_delivery ON attempts (delivery_id);`);
+  const insert = db.prepare(
+    `INSERT INTO deliveries (id, url, body, status, attempt_count, next_attempt_at, updated_at)
+     VALUES (?, ?, ?, 'pending', 0, ?, ?)`,
+  );
+  const now = Date.now();
+  db.transaction(() => {
+    for (let i = 0; i < count; i++) insert.run(timeOrderedUuid(now), url, bodies[i % bodies.length], i, now);
+  })();
+
+  // Without leases, the one worker reads on from the last due time it was handed.
+  const page = db.prepare(
+    `SELECT id, body, next_attempt_at FROM deliveries INDEXED BY deliveries_due
+     WHERE status = 'pending' AND next_attempt_at > ? ORDER BY next_attempt_at LIMIT ?`,
+  );
+  let cursor = -1;
+  const lease = db.prepare(
+    `UPDATE deliveries SET lease_owner = ?, lease_until = ?
+     WHERE id IN (SELECT id FROM deliveries INDEXED BY deliveries_due
+                  WHERE status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)
+                  ORDER BY next_attempt_at LIMIT ?)
+     RETURNING id, body, next_attempt_at`,
+  );
+  const insertAttempt = db.prepare(
+    `INSERT INTO attempts (id, delivery_id, attempt_number, started_at, response_time_ms, http_status,
+                           error_class, request, response)
+     SELECT ?, id, attempt_count + 1, ?, ?, ?, ?, ?, ? FROM deliveries WHERE id = ?`,
+  );
+  const settle = db.prepare(
+    `UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1, lease_owner = NULL,
+       lease_until = NULL, updated_at = ? WHERE id = ?`,
+  );
+  return sqliteQueue(db, {
+    batch: leases ? CONCURRENCY : PAGE,
+    next: (owner, n) => {
+      if (leases) return leasing(db, (at) => lease.all(owner, at + LEASE_MS, at, at, n) as Row[]);
+      const rows = page.all(cursor, n) as Row[];
+      cursor = Number(rows.at(-1)?.next_attempt_at ?? cursor);
+      return rows;
+    },
+    record: db.transaction((_owner: string, rows: readonly Result[]) => {
+      const now = Date.now();
+      for (const r of rows) {
+        insertAttempt.run(
+          timeOrderedUuid(now),
+          r.startedAt,
+          r.ms,
+          r.status,
+          r.errorClass,
+          r.request,
+          r.response,
+          r.id,
+        );
+        settle.run(outcome(r), now, r.id);
+      }
+    }),
+  });
+}
+
+function outcome(r: Result): 'succeeded' | 'failed' {
+  return r.status !== null && r.status < 300 ? 'succeeded' : 'failed';
+}
+
+/**
+ * `real tables`: Runhook's own `deliveries` and `attempts` (the migrations' columns and indexes,
+ * foreign keys off), with `lease+log`'s plain statements: what the schema costs, apart from
+ * Runhook's statements and machinery.
+ */
+async function realQueue(path: string, bodies: readonly string[], count: number): Promise<Queue> {
+  const store = await openStore({ kind: 'sqlite', path });
+  await store.migrate();
+  await store.close();
+  const db = openFile(path);
+  db.pragma('foreign_keys = OFF');
+  const [orgId, webhookId] = [timeOrderedUuid(), timeOrderedUuid()];
+  const insert = db.prepare(
+    `INSERT INTO deliveries (id, org_id, event_id, webhook_id, test_run_id, kind, status, body, attempt_count,
+       retries_done, next_attempt_at, next_trigger, final_attempt, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, 'event', 'pending', ?, 0, 0, ?, 'scheduled', 0, ?, ?)`,
+  );
+  const now = Date.now();
+  db.transaction(() => {
+    for (let i = 0; i < count; i++) {
+      const id = timeOrderedUuid(now);
+      insert.run(id, orgId, id, webhookId, id, bodies[i % bodies.length], i, now, now);
+    }
+  })();
+  const lease = db.prepare(
+    `UPDATE deliveries SET lease_owner = ?, lease_until = ?
+     WHERE id IN (SELECT id FROM deliveries INDEXED BY deliveries_pending_webhook
+                  WHERE status = 'pending' AND webhook_id = ? AND next_attempt_at <= ?
+                    AND (lease_until IS NULL OR lease_until < ?)
+                  ORDER BY next_attempt_at LIMIT ?)
+     RETURNING id, body, next_attempt_at`,
+  );
+  const insertAttempt = db.prepare(
+    `INSERT INTO attempts (id, delivery_id, attempt_number, trigger, started_at, response_time_ms,
+                           http_status, error_class, error_message, request, response)
+     SELECT ?, id, attempt_count + 1, next_trigger, ?, ?, ?, ?, NULL, ?, ? FROM deliveries
+     WHERE id = ? AND lease_owner = ?`,
+  );
+  const settle = db.prepare(
+    `UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1, next_attempt_at = NULL,
+       lease_owner = NULL, lease_until = NULL, last_http_status = ?, last_response_time_ms = ?, updated_at = ?
+     WHERE id = ? AND lease_owner = ?`,
+  );
+  return sqliteQueue(db, {
+    batch: CONCURRENCY,
+    next: (owner, n) => leasing(db, (at) => lease.all(owner, at + LEASE_MS, webhookId, at, at, n) as Row[]),
+    record: db.transaction((owner: string, rows: readonly Result[]) => {
+      const at = Date.now();
+      for (const r of rows) {
+        insertAttempt.run(
+          timeOrderedUuid(at),
+          r.startedAt,
+          r.ms,
+          r.status,
+          r.errorClass,
+          r.request,
+          r.response,
+          r.id,
+          owner,
+        );
+        settle.run(outcome(r), r.status, r.ms, at, r.id, owner);
+      }
+    }),
+  });
+}
+
+/** `postgres`: `lease+log` on PostgreSQL, in a schema of its own, dropped by `close`. */
+async function pgQueue(bodies: readonly string[], url: string, count: number): Promise<Queue> {
+  const schema = `floor_${randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  const target = new URL(PG_URL);
+  target.searchParams.set('options', `-c search_path=${schema}`);
+  target.searchParams.set('application_name', schema);
+  // As Runhook's worker pool: a few connections, the claim and the records on separate ones.
+  const pool = new pg.Pool({ connectionString: target.toString(), max: 4 });
+  await pool.query(`
+    CREATE TABLE deliveries (
+      id text PRIMARY KEY, url text NOT NULL, body text NOT NULL, status text NOT NULL,
+      attempt_count integer NOT NULL, next_attempt_at bigint NOT NULL,
+      lease_owner text, lease_until bigint, updated_at bigint NOT NULL);
+    CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+    CREATE TABLE attempts (
+      id text PRIMARY KEY, delivery_id text NOT NULL, attempt_number integer NOT NULL,
+      started_at bigint NOT NULL, response_time_ms integer, http_status integer, error_class text,
+      request text NOT NULL, response text);
+    CREATE INDEX attempts_delivery ON attempts (delivery_id);`);
+  const now = Date.now();
+  for (let i = 0; i < count; i += 1_000) {
+    const rows = Array.from({ length: Math.min(1_000, count - i) }, (_, k) => [
+      timeOrderedUuid(now),
+      bodies[(i + k) % bodies.length],
+      i + k,
+    ]);
+    await pool.query(
+      `INSERT INTO deliveries (id, url, body, status, attempt_count, next_attempt_at, updated_at)
+       SELECT e->>0, $2, e->>1, 'pending', 0, CAST(e->>2 AS bigint), $3 FROM jsonb_array_elements($1::jsonb) AS e`,
+      [JSON.stringify(rows), url, now],
+    );
+  }
+  await pool.query('ANALYZE deliveries');
+  const inTransaction = async <T>(setup: string, work: (c: pg.PoolClient) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    try {
+      await client.query(setup);
+      const out = await work(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK');
+      throw err;
+    } finally {
+      client.release();
+    }
+  };
+  let meter: PgBackendCpu | null = null;
+  return {
+    batch: CONCURRENCY,
+    next: (owner, n) =>
+      inTransaction('BEGIN; SET LOCAL synchronous_commit = off', async (c) => {
+        const at = Date.now();
+        const r = await c.query<Row>(
+          `UPDATE deliveries SET lease_owner = $1, lease_until = $2
+           WHERE id = ANY(ARRAY(SELECT id FROM deliveries
+                                WHERE status = 'pending' AND next_attempt_at <= $3
+                                  AND (lease_until IS NULL OR lease_until < $3)
+                                ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED))
+           RETURNING id, body, next_attempt_at`,
+          [owner, at + LEASE_MS, at, n],
+        );
+        return r.rows;
+      }),
+    record: (owner, rows) =>
+      inTransaction('BEGIN', async (c) => {
+        const at = Date.now();
+        const json = JSON.stringify(
+          rows.map((r) => [
+            r.id,
+            timeOrderedUuid(at),
+            r.startedAt,
+            r.ms,
+            r.status,
+            r.errorClass,
+            r.request,
+            r.response,
+            outcome(r),
+          ]),
+        );
+        await c.query(
+          `INSERT INTO attempts (id, delivery_id, attempt_number, started_at, response_time_ms, http_status,
+                                 error_class, request, response)
+           SELECT e->>1, d.id, d.attempt_count + 1, CAST(e->>2 AS bigint), CAST(e->>3 AS integer),
+                  CAST(e->>4 AS integer), e->>5, e->>6, e->>7
+           FROM jsonb_array_elements($1::jsonb) AS e JOIN deliveries d ON d.id = e->>0 AND d.lease_owner = $2`,
+          [json, owner],
+        );
+        await c.query(
+          `UPDATE deliveries d SET status = e->>8, attempt_count = d.attempt_count + 1, lease_owner = NULL,
+             lease_until = NULL, updated_at = $3
+           FROM jsonb_array_elements($1::jsonb) AS e WHERE d.id = e->>0 AND d.lease_owner = $2`,
+          [json, owner, at],
+        );
+      }),
+    attempts: async () =>
+      Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM attempts')).rows[0]?.n),
+    serverCpu: {
+      start: () => {
+        meter = new PgBackendCpu(admin, schema);
+        return meter.start();
+      },
+      stop: () => meter?.stop() ?? Promise.resolve(0),
+    },
+    close: async () => {
+      await pool.end();
+      await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+      await admin.end();
+    },
+  };
+}
+
+/** Delivers the next `count` due deliveries of `queue` and logs each attempt durably. */
+async function relay(
+  queue: Queue,
+  count: number,
+  origin: string,
+  url: string,
+  secret: string,
+): Promise<Relayed> {
+  const owner = `floor-${randomBytes(4).toString('hex')}`;
+  let dbCpuUs = 0;
+  /** CPU of the synchronous database calls (SQLite); PostgreSQL's are measured at the server. */
+  const timed = <T>(f: () => T): T => {
+    const c0 = processCpuUs();
+    try {
+      return f();
+    } finally {
+      dbCpuUs += processCpuUs() - c0;
+    }
+  };
+
+  const pool = new Pool(origin, { connections: CONCURRENCY, keepAliveTimeout: 30_000 });
+  const ready: Row[] = [];
+  let handedOut = 0;
+  let fetching: Promise<number> | null = null;
+  const take = async (): Promise<Row | undefined> => {
+    for (;;) {
+      if (handedOut >= count) return undefined;
+      const row = ready.shift();
+      if (row) {
+        handedOut++;
+        return row;
+      }
+      fetching ??= (async () => {
+        const rows = await timed(() => queue.next(owner, Math.min(queue.batch, count - handedOut)));
+        for (const r of rows) ready.push(r);
+        return rows.length;
+      })().finally(() => {
+        fetching = null;
+      });
+      if ((await fetching) === 0 && ready.length === 0) throw new Error(`the table ran out at ${handedOut}`);
+    }
+  };
+
+  const answered: Result[] = [];
+  const writing = new Set<Promise<void>>();
+  let timer: NodeJS.Timeout | null = null;
+  let logged = 0;
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    const rows = answered.splice(0);
+    if (rows.length === 0) return;
+    const done = Promise.resolve(timed(() => queue.record(owner, rows))).then(() => {
+      logged += rows.length;
+      writing.delete(done);
+    });
+    writing.add(done);
+  };
+  const answer = (r: Result) => {
+    answered.push(r);
+    if (answered.length >= FLUSH_AT) flush();
+    else timer ??= setTimeout(flush, WINDOW_MS);
+  };
+
+  const send = async (d: Row) => {
+    const headers = buildDeliveryHeaders({
+      format: 'standard',
+      eventId: d.id,
+      timestampSec: Math.floor(Date.now() / 1000),
+      body: d.body,
+      secret,
+      customHeaders: {},
+      userAgent: USER_AGENT,
+    });
+    const request = JSON.stringify({ url, headers });
+    const startedAt = Date.now();
+    const t0 = performance.now();
+    try {
+      const res = await pool.request({ path: '/hook', method: 'POST', headers, body: d.body });
+      const text = await res.body.text();
+      answer({
+        id: d.id,
+        startedAt,
+        ms: Math.round(performance.now() - t0),
+        status: res.statusCode,
+        errorClass: res.statusCode < 300 ? null : 'http_error',
+        request,
+        response: JSON.stringify({ headers: res.headers, body: text.slice(0, RESPONSE_CAP) }),
+      });
+    } catch (err) {
+      answer({
+        id: d.id,
+        startedAt,
+        ms: Math.round(performance.now() - t0),
+        status: null,
+        errorClass: 'connection_error',
+        request,
+        response: JSON.stringify({ error: String(err) }),
+      });
+    }
+  };
+
+  await queue.serverCpu?.start();
+  const cpu0 = processCpuUs();
+  const t0 = performance.now();
+  try {
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        for (let d = await take(); d; d = await take()) await send(d);
+      }),
+    );
+    flush();
+    await Promise.all(writing);
+  } finally {
+    await pool.close();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const cpuUs = processCpuUs() - cpu0;
+  if (queue.serverCpu) dbCpuUs = await queue.serverCpu.stop();
+  if (logged !== handedOut) throw new Error(`${handedOut} sent, ${logged} logged`);
+  return { delivered: logged, seconds, cpuUs, dbCpuUs };
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+async function main(): Promise<void> {
+  const receiver = await startReceiver();
+  const dir = mkdtempSync(join(tmpdir(), 'runhook-floor-'));
+  const queues = new Map<Variant, Queue>();
+  try {
+    const { bodies, headers } = sampleDeliveries(256);
+    const secret = `whsec_${randomBytes(24).toString('base64')}`;
+    const total = WARMUP + ROUNDS * DELIVERIES;
+    const url = receiver.handle.url;
+    queues.set('log', minimalQueue(join(dir, 'log.db'), false, bodies, url, total));
+    queues.set('lease+log', minimalQueue(join(dir, 'lease.db'), true, bodies, url, total));
+    queues.set('real tables', await realQueue(join(dir, 'real.db'), bodies, total));
+    let pgSkipped = '';
+    if (PG_URL === 'off') pgSkipped = 'FLOOR_PG_URL=off';
+    else if (!(await postgresReachable(PG_URL))) pgSkipped = `not reachable at ${PG_URL}`;
+    else queues.set('postgres', await pgQueue(bodies, url, total));
+    const variants = [...queues.keys()];
+    const queue = (v: Variant) => queues.get(v) as Queue;
+
+    for (const v of variants) await relay(queue(v), WARMUP, receiver.origin, url, secret);
+
+    type Cell = { us: number; dbUs: number; rate: number };
+    const rows: Array<{ raw: number; rawRps: number } & Partial<Record<Variant, Cell>>> = [];
+    console.log(
+      `floor probe: ${ROUNDS} rounds, ${DELIVERIES} deliveries per variant and round, ${CONCURRENCY} in flight` +
+        (pgSkipped ? `; PostgreSQL skipped (${pgSkipped})` : ''),
+    );
+    console.log(
+      `round | raw µs/request (req/s) | ${variants.map((v) => `${v}: µs/delivery; database µs (× raw; /s, of raw's)`).join(' | ')}`,
+    );
+    for (let round = 1; round <= ROUNDS; round++) {
+      receiver.handle.start({ keepArrivals: false });
+      const raw = await measureRawCeiling({
+        origin: receiver.origin,
+        path: '/hook',
+        bodies,
+        headers,
+        concurrency: CONCURRENCY,
+        seconds: 3,
+        warmupSeconds: 0.5,
+      });
+      await receiver.handle.collect({ keepArrivals: false });
+      const row: (typeof rows)[number] = { raw: raw.cpuUsPerRequest, rawRps: raw.rps };
+      for (const v of variants) {
+        const before = await queue(v).attempts();
+        receiver.handle.start({ keepArrivals: false });
+        const r = await relay(queue(v), DELIVERIES, receiver.origin, url, secret);
+        const got = await receiver.handle.collect({ keepArrivals: false });
+        const logged = (await queue(v).attempts()) - before;
+        if (got.count !== r.delivered || logged !== r.delivered || got.duplicates !== 0)
+          throw new Error(`${v}: ${r.delivered} delivered, receiver got ${got.count}, ${logged} logged`);
+        row[v] = { us: r.cpuUs / r.delivered, dbUs: r.dbCpuUs / r.delivered, rate: r.delivered / r.seconds };
+      }
+      rows.push(row);
+      const cell = ({ us, dbUs, rate }: Cell) =>
+        `${us.toFixed(0)}; ${dbUs.toFixed(0)} (${(us / row.raw).toFixed(2)} ×; ${rate.toFixed(0)}, ${(rate / row.rawRps).toFixed(2)})`;
+      console.log(
+        `${round} | ${row.raw.toFixed(1)} (${row.rawRps.toFixed(0)}) | ${variants.map((v) => cell(row[v] as Cell)).join(' | ')}`,
+      );
+    }
+    const med = (f: (r: (typeof rows)[number]) => number, digits: number) =>
+      Number(median(rows.map(f)).toFixed(digits));
+    const cellOf = (r: (typeof rows)[number], v: Variant) => r[v] as Cell;
+    console.log(
+      JSON.stringify({
+        raw_cpu_us_per_request: med((r) => r.raw, 1),
+        raw_rps: med((r) => r.rawRps, 0),
+        ...Object.fromEntries(
+          variants.flatMap((v) => {
+            const key = v.replace(/\W+/g, '_');
+            return [
+              [`${key}_cpu_us_per_delivery`, med((r) => cellOf(r, v).us, 0)],
+              [`${key}_db_cpu_us_per_delivery`, med((r) => cellOf(r, v).dbUs, 0)],
+              [`${key}_x_raw`, med((r) => cellOf(r, v).us / r.raw, 2)],
+              [`${key}_ratio`, med((r) => cellOf(r, v).rate / r.rawRps, 2)],
+            ];
+          }),
+        ),
+      }),
+    );
+  } finally {
+    for (const q of queues.values()) await q.close();
+    receiver.exit();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
