@@ -115,12 +115,88 @@ describe('SQLite group commit', () => {
         { sql: 'UPDATE t SET tag = ? WHERE n = 999', params: ['x'], requireRow: 'GONE' },
       ],
       true,
+      true,
     );
-    const b = dialect.driver.runUnit([{ sql: 'INSERT INTO t (n) VALUES (2) RETURNING n', params: [] }], true);
+    const b = dialect.driver.runUnit(
+      [{ sql: 'INSERT INTO t (n) VALUES (2) RETURNING n', params: [] }],
+      true,
+      true,
+    );
     await expect(a).rejects.toMatchObject({ code: 'GONE' });
     await expect(b).resolves.toEqual([{ rows: [{ n: 2 }] }]);
     const left = await sql<{ n: number }>`SELECT n FROM t`.execute(db);
     expect(left.rows).toEqual([{ n: 2 }]);
+  });
+
+  it('a unit that changed more than its sub-journal holds in 64 KiB is rolled back alone, in memory or on file', async () => {
+    const { db, dialect, path } = await open();
+    // 400 rows of 1 KB: their pages are journaled past SQLite's spill threshold.
+    await dialect.driver.runBatch(
+      [
+        q(`WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 400)
+           INSERT INTO t (n, tag) SELECT i, printf('%.1000c', 'a') FROM s`),
+      ],
+      true,
+    );
+    const rewrite = (n: number) => [
+      { sql: "UPDATE t SET tag = printf('%.1000c', 'b')", params: [] },
+      // Breaks the unique constraint after the rewrite: all of it must be undone.
+      { sql: 'UPDATE t SET n = 1 WHERE n = ?', params: [n] },
+    ];
+    const queued = [
+      dialect.driver.runBatch([q('INSERT INTO t (n) VALUES (1001)')], true),
+      dialect.driver.runUnit(rewrite(2), true, true),
+      dialect.driver.runBatch([q('INSERT INTO t (n) VALUES (1002)')], true),
+      dialect.driver.runUnit(rewrite(3), true, false),
+      dialect.driver.runBatch([q('INSERT INTO t (n) VALUES (1003)')], true),
+    ];
+    const outcomes = await Promise.allSettled(queued);
+    expect(outcomes.map((o) => o.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+    ]);
+    await db.destroy();
+    const rows = rowsOf(path);
+    expect(rows).toHaveLength(403);
+    expect(rows.filter((r) => r.tag?.startsWith('b'))).toEqual([]);
+    expect(rows.slice(-3).map((r) => r.n)).toEqual([1001, 1002, 1003]);
+  });
+
+  it("Runhook's own batches journal in memory; queries of unknown size and interactive transactions on file", async () => {
+    const { db, dialect } = await open();
+    // A pragma that reads a setting returns its value when the statement was prepared, and the
+    // thread keeps statements by text: every read below has a text of its own. 2 is MEMORY, 0 is
+    // DEFAULT (a file, as this SQLite is built).
+    let reads = 0;
+    const read = () => `PRAGMA temp_store /* ${++reads} */`;
+    const tempStore = async (run: Promise<Array<{ rows: Record<string, unknown>[] }>>) =>
+      (await run)[0]?.rows[0]?.temp_store;
+    const batch = () => tempStore(dialect.driver.runBatch([q(read())], true));
+    const unit = (bounded: boolean) =>
+      tempStore(dialect.driver.runUnit([{ sql: read(), params: [] }], true, bounded));
+    expect(await batch()).toBe(2);
+    expect(await unit(false)).toBe(0);
+    expect(await unit(true)).toBe(2);
+    // A query Kysely sends alone (such as a bulk recover) is a unit of unknown size.
+    expect((await sql<{ temp_store: number }>`${sql.raw(read())}`.execute(db)).rows[0]?.temp_store).toBe(0);
+    expect(await batch()).toBe(2);
+    const inTransaction = await db
+      .transaction()
+      .execute(
+        async (trx) =>
+          (await sql<{ temp_store: number }>`${sql.raw(read())}`.execute(trx)).rows[0]?.temp_store,
+      );
+    expect(inTransaction).toBe(0);
+    // A group with one unit of unknown size journals on file as a whole.
+    const { release, tx } = await holdWriter(db);
+    const mixed = [batch(), unit(false)];
+    release();
+    await tx.catch(() => {});
+    expect(await Promise.all(mixed)).toEqual([0, 0]);
+    expect(await batch()).toBe(2);
   });
 
   it('units run in the order they were queued, each seeing the ones before it', async () => {

@@ -55,6 +55,7 @@ export function openSqliteStore(path: string): Store {
           ...(s.requireRow !== undefined && { requireRow: s.requireRow }),
         })),
         true,
+        true,
       ),
     // Workers in other processes find new work by their fallback timer (at most a second).
     notifyNewWork: async (options) => {

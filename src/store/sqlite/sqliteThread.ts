@@ -40,6 +40,12 @@ interface Statement {
 interface Unit {
   statements: Statement[];
   durable: boolean;
+  /**
+   * Runhook's own batch (DialectHooks.runBatch / runUnit): a claim, a record, a finished run, whose
+   * writes are bounded by a worker's slots or one run. Not a query Kysely sends alone, such as a
+   * bulk recover, whose writes have no bound. See `journalInMemory` in threadMain.
+   */
+  bounded: boolean;
 }
 
 interface ErrorInfo {
@@ -110,6 +116,23 @@ function threadMain(): void {
     }
     return stmt;
   };
+  /**
+   * Where the sub-journal of a unit's savepoint goes. Each unit of a group runs between a savepoint
+   * and its release, and SQLite keeps the original of every page a unit changes in the savepoint's
+   * sub-journal; past 64 KiB (a record batch of ~20 deliveries passes it) that spills to a temporary
+   * file: a file created, written page by page and deleted, for nearly every unit. A group of
+   * Runhook's own bounded units keeps it in memory (`temp_store = MEMORY`, read by SQLite when a
+   * transaction begins): a drain's SQLite thread spent a fifth of its time there (bench/README.md,
+   * lever 29). Anything else (a query Kysely sends alone, an interactive transaction) may change
+   * any number of rows, a bulk recover 0.8 KB of memory per delivery, and journals to a file, as
+   * SQLite does by default. Changed only when it must be, between transactions.
+   */
+  let journalInMemory = false;
+  const journalIn = (memory: boolean) => {
+    if (memory === journalInMemory || data.readonly) return;
+    db.pragma(memory ? 'temp_store = MEMORY' : 'temp_store = DEFAULT');
+    journalInMemory = memory;
+  };
   const errorInfo = (err: unknown): ErrorInfo => {
     const e = err as { message?: string; code?: string };
     return { message: String(e?.message ?? err), code: e?.code };
@@ -140,6 +163,7 @@ function threadMain(): void {
    */
   const runGroup = (units: Unit[]): UnitResult[] => {
     const out: UnitResult[] = new Array(units.length);
+    journalIn(units.every((u) => u.bounded));
     let readOnly = true;
     try {
       for (const unit of units)
@@ -211,6 +235,8 @@ function threadMain(): void {
         parentPort.postMessage({ id: msg.id, units: runGroup(msg.units) });
         return;
       }
+      // Single statements are an interactive transaction's (or its BEGIN): of no known size.
+      journalIn(false);
       const stmt = prepare(msg.sql);
       if (data.readonly && !(stmt.reader && stmt.readonly)) {
         parentPort.postMessage({ id: msg.id, error: { message: 'not a read', code: 'RUNHOOK_NOT_A_READ' } });
@@ -330,7 +356,11 @@ class ThreadConnection implements DatabaseConnection {
         const rows = await this.driver.read(compiled.sql, compiled.parameters);
         if (rows) return { rows: rows as R[] };
       }
-      const [result] = await this.driver.runUnit([{ sql: compiled.sql, params: compiled.parameters }], true);
+      const [result] = await this.driver.runUnit(
+        [{ sql: compiled.sql, params: compiled.parameters }],
+        true,
+        false,
+      );
       return toQueryResult(result as StatementResult);
     }
     const reply = await this.driver.thread.query(compiled.sql, compiled.parameters);
@@ -487,10 +517,10 @@ export class ThreadSqliteDriver implements Driver {
   }
 
   /** Runs `statements` as one unit of the next group; resolves once that group has committed. */
-  runUnit(statements: Statement[], durable: boolean): Promise<StatementResult[]> {
+  runUnit(statements: Statement[], durable: boolean, bounded: boolean): Promise<StatementResult[]> {
     if (this.#closed) return Promise.reject(new Error('the SQLite store is closed'));
     return new Promise((resolve, reject) => {
-      this.#units.push({ unit: { statements, durable }, order: this.#order++, resolve, reject });
+      this.#units.push({ unit: { statements, durable, bounded }, order: this.#order++, resolve, reject });
       if (!this.#busy) this.#next();
     });
   }
@@ -552,7 +582,8 @@ export class ThreadSqliteDriver implements Driver {
    * Runs `statements` as one unit (all or nothing) of the next group commit: one message to the
    * thread for the whole group however many statements, where a Kysely transaction costs one per
    * statement plus begin and commit, and one wait for the disk for every unit in the group.
-   * Resolves only after the group has committed.
+   * Resolves only after the group has committed. Runhook's own batches only: their writes are
+   * bounded (Unit.bounded).
    */
   async runBatch(
     statements: readonly CompiledQuery[],
@@ -561,6 +592,7 @@ export class ThreadSqliteDriver implements Driver {
     return this.runUnit(
       statements.map((q) => ({ sql: q.sql, params: q.parameters })),
       durable,
+      true,
     );
   }
 }
