@@ -10,8 +10,8 @@
  * The variants, against bench/receiver.ts in its own process, alternated FLOOR_ROUNDS times:
  * - `raw`: bench/rawCeiling.ts (undici Pool, 64 connections, nothing stored, signed or logged).
  * - `log`: one worker with its queue in memory. Deliveries are read from a SQLite file in pages of
- *   256, signed with Runhook's signer (src/domain/signing.ts), posted with an undici Pool of 64
- *   connections, and each attempt is logged: the answers of up to 4 ms (at most 64) go into one
+ *   256, signed with Runhook's signer (src/domain/signing.ts), posted with one undici Pool of 64
+ *   connections (the variants share it, open from their warm-up on), and each attempt is logged: the answers of up to 4 ms (at most 64) go into one
  *   transaction, an attempt INSERT and a delivery UPDATE each, committed with `synchronous = FULL`,
  *   as Runhook's results are. better-sqlite3 on the main thread: no thread hop, no message.
  * - `lease+log`: as `log`, but each delivery is first leased (an UPDATE … RETURNING of up to 64
@@ -42,9 +42,8 @@ import { timeOrderedUuid } from '../src/domain/ids.js';
 import { buildDeliveryHeaders } from '../src/domain/signing.js';
 import { openStore } from '../src/store/openStore.js';
 import { USER_AGENT } from '../src/version.js';
-import { postgresReachable, sampleDeliveries, startReceiver } from './harness.js';
+import { measureRaw, postgresReachable, sampleDeliveries, startReceiver } from './harness.js';
 import { PgBackendCpu, processCpuUs } from './meter.js';
-import { measureRawCeiling } from './rawCeiling.js';
 
 const CONCURRENCY = 64;
 const ROUNDS = Number(process.env.FLOOR_ROUNDS ?? 3);
@@ -128,7 +127,23 @@ function sqliteQueue(db: SqliteDatabase.Database, q: Pick<Queue, 'batch' | 'next
   };
 }
 
-/** A table of this probe's own, as small as a durable relay's can be: `log` and `lease+log`. */
+/**
+ * The tables of `log`, `lease+log` and `postgres`, as small as a durable relay's can be. The same
+ * text on both databases (SQLite gives `bigint` an integer affinity).
+ */
+const MINIMAL_TABLES = `
+  CREATE TABLE deliveries (
+    id text PRIMARY KEY, url text NOT NULL, body text NOT NULL, status text NOT NULL,
+    attempt_count integer NOT NULL, next_attempt_at bigint NOT NULL,
+    lease_owner text, lease_until bigint, updated_at bigint NOT NULL);
+  CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+  CREATE TABLE attempts (
+    id text PRIMARY KEY, delivery_id text NOT NULL, attempt_number integer NOT NULL,
+    started_at bigint NOT NULL, response_time_ms integer, http_status integer, error_class text,
+    request text NOT NULL, response text);
+  CREATE INDEX attempts_delivery ON attempts (delivery_id);`;
+
+/** A table of this probe's own: `log` and `lease+log`. */
 function minimalQueue(
   path: string,
   leases: boolean,
@@ -137,17 +152,7 @@ function minimalQueue(
   count: number,
 ): Queue {
   const db = openFile(path);
-  db.exec(`
-    CREATE TABLE deliveries (
-      id TEXT PRIMARY KEY, url TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL,
-      attempt_count INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL,
-      lease_owner TEXT, lease_until INTEGER, updated_at INTEGER NOT NULL);
-    CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
-    CREATE TABLE attempts (
-      id TEXT PRIMARY KEY, delivery_id TEXT NOT NULL, attempt_number INTEGER NOT NULL,
-      started_at INTEGER NOT NULL, response_time_ms INTEGER, http_status INTEGER, error_class TEXT,
-      request TEXT NOT NULL, response TEXT);
-    CREATE INDEX attempts_delivery ON attempts (delivery_id);`);
+  db.exec(MINIMAL_TABLES);
   const insert = db.prepare(
     `INSERT INTO deliveries (id, url, body, status, attempt_count, next_attempt_at, updated_at)
      VALUES (?, ?, ?, 'pending', 0, ?, ?)`,
@@ -187,23 +192,24 @@ function minimalQueue(
       cursor = Number(rows.at(-1)?.next_attempt_at ?? cursor);
       return rows;
     },
-    record: db.transaction((_owner: string, rows: readonly Result[]) => {
-      const now = Date.now();
-      for (const r of rows) {
-        insertAttempt.run(
-          timeOrderedUuid(now),
-          r.startedAt,
-          r.ms,
-          r.status,
-          r.errorClass,
-          r.request,
-          r.response,
-          r.id,
-        );
-        settle.run(outcome(r), now, r.id);
-      }
+    record: recordIn(db, (r, at) => {
+      insertAttempt.run(...attemptParams(r, at));
+      settle.run(outcome(r), at, r.id);
     }),
   });
+}
+
+/** A SQLite variant's record step: one transaction, `logOne` for each answered attempt. */
+function recordIn(db: SqliteDatabase.Database, logOne: (r: Result, at: number, owner: string) => void) {
+  return db.transaction((owner: string, rows: readonly Result[]) => {
+    const at = Date.now();
+    for (const r of rows) logOne(r, at, owner);
+  });
+}
+
+/** The attempt insert's parameters, both SQLite tables' statements take them in this order. */
+function attemptParams(r: Result, at: number): unknown[] {
+  return [timeOrderedUuid(at), r.startedAt, r.ms, r.status, r.errorClass, r.request, r.response, r.id];
 }
 
 function outcome(r: Result): 'succeeded' | 'failed' {
@@ -256,22 +262,9 @@ async function realQueue(path: string, bodies: readonly string[], count: number)
   return sqliteQueue(db, {
     batch: CONCURRENCY,
     next: (owner, n) => leasing(db, (at) => lease.all(owner, at + LEASE_MS, webhookId, at, at, n) as Row[]),
-    record: db.transaction((owner: string, rows: readonly Result[]) => {
-      const at = Date.now();
-      for (const r of rows) {
-        insertAttempt.run(
-          timeOrderedUuid(at),
-          r.startedAt,
-          r.ms,
-          r.status,
-          r.errorClass,
-          r.request,
-          r.response,
-          r.id,
-          owner,
-        );
-        settle.run(outcome(r), r.status, r.ms, at, r.id, owner);
-      }
+    record: recordIn(db, (r, at, owner) => {
+      insertAttempt.run(...attemptParams(r, at), owner);
+      settle.run(outcome(r), r.status, r.ms, at, r.id, owner);
     }),
   });
 }
@@ -287,17 +280,7 @@ async function pgQueue(bodies: readonly string[], url: string, count: number): P
   target.searchParams.set('application_name', schema);
   // As Runhook's worker pool: a few connections, the claim and the records on separate ones.
   const pool = new pg.Pool({ connectionString: target.toString(), max: 4 });
-  await pool.query(`
-    CREATE TABLE deliveries (
-      id text PRIMARY KEY, url text NOT NULL, body text NOT NULL, status text NOT NULL,
-      attempt_count integer NOT NULL, next_attempt_at bigint NOT NULL,
-      lease_owner text, lease_until bigint, updated_at bigint NOT NULL);
-    CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
-    CREATE TABLE attempts (
-      id text PRIMARY KEY, delivery_id text NOT NULL, attempt_number integer NOT NULL,
-      started_at bigint NOT NULL, response_time_ms integer, http_status integer, error_class text,
-      request text NOT NULL, response text);
-    CREATE INDEX attempts_delivery ON attempts (delivery_id);`);
+  await pool.query(MINIMAL_TABLES);
   const now = Date.now();
   for (let i = 0; i < count; i += 1_000) {
     const rows = Array.from({ length: Math.min(1_000, count - i) }, (_, k) => [
@@ -391,14 +374,11 @@ async function pgQueue(bodies: readonly string[], url: string, count: number): P
   };
 }
 
-/** Delivers the next `count` due deliveries of `queue` and logs each attempt durably. */
-async function relay(
-  queue: Queue,
-  count: number,
-  origin: string,
-  url: string,
-  secret: string,
-): Promise<Relayed> {
+/**
+ * Delivers the next `count` due deliveries of `queue` and logs each attempt durably. `pool` is the
+ * probe's one client, its connections open from the warm-up on, as a running worker's are.
+ */
+async function relay(queue: Queue, count: number, pool: Pool, url: string, secret: string): Promise<Relayed> {
   const owner = `floor-${randomBytes(4).toString('hex')}`;
   let dbCpuUs = 0;
   /** CPU of the synchronous database calls (SQLite); PostgreSQL's are measured at the server. */
@@ -411,7 +391,6 @@ async function relay(
     }
   };
 
-  const pool = new Pool(origin, { connections: CONCURRENCY, keepAliveTimeout: 30_000 });
   const ready: Row[] = [];
   let handedOut = 0;
   let fetching: Promise<number> | null = null;
@@ -496,17 +475,13 @@ async function relay(
   await queue.serverCpu?.start();
   const cpu0 = processCpuUs();
   const t0 = performance.now();
-  try {
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        for (let d = await take(); d; d = await take()) await send(d);
-      }),
-    );
-    flush();
-    await Promise.all(writing);
-  } finally {
-    await pool.close();
-  }
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      for (let d = await take(); d; d = await take()) await send(d);
+    }),
+  );
+  flush();
+  await Promise.all(writing);
   const seconds = (performance.now() - t0) / 1000;
   const cpuUs = processCpuUs() - cpu0;
   if (queue.serverCpu) dbCpuUs = await queue.serverCpu.stop();
@@ -523,6 +498,7 @@ async function main(): Promise<void> {
   const receiver = await startReceiver();
   const dir = mkdtempSync(join(tmpdir(), 'runhook-floor-'));
   const queues = new Map<Variant, Queue>();
+  const pool = new Pool(receiver.origin, { connections: CONCURRENCY, keepAliveTimeout: 30_000 });
   try {
     const { bodies, headers } = sampleDeliveries(256);
     const secret = `whsec_${randomBytes(24).toString('base64')}`;
@@ -538,7 +514,7 @@ async function main(): Promise<void> {
     const variants = [...queues.keys()];
     const queue = (v: Variant) => queues.get(v) as Queue;
 
-    for (const v of variants) await relay(queue(v), WARMUP, receiver.origin, url, secret);
+    for (const v of variants) await relay(queue(v), WARMUP, pool, url, secret);
 
     type Cell = { us: number; dbUs: number; rate: number };
     const rows: Array<{ raw: number; rawRps: number } & Partial<Record<Variant, Cell>>> = [];
@@ -550,22 +526,12 @@ async function main(): Promise<void> {
       `round | raw µs/request (req/s) | ${variants.map((v) => `${v}: µs/delivery; database µs (× raw; /s, of raw's)`).join(' | ')}`,
     );
     for (let round = 1; round <= ROUNDS; round++) {
-      receiver.handle.start({ keepArrivals: false });
-      const raw = await measureRawCeiling({
-        origin: receiver.origin,
-        path: '/hook',
-        bodies,
-        headers,
-        concurrency: CONCURRENCY,
-        seconds: 3,
-        warmupSeconds: 0.5,
-      });
-      await receiver.handle.collect({ keepArrivals: false });
+      const raw = await measureRaw(receiver, { bodies, headers }, CONCURRENCY);
       const row: (typeof rows)[number] = { raw: raw.cpuUsPerRequest, rawRps: raw.rps };
       for (const v of variants) {
         const before = await queue(v).attempts();
         receiver.handle.start({ keepArrivals: false });
-        const r = await relay(queue(v), DELIVERIES, receiver.origin, url, secret);
+        const r = await relay(queue(v), DELIVERIES, pool, url, secret);
         const got = await receiver.handle.collect({ keepArrivals: false });
         const logged = (await queue(v).attempts()) - before;
         if (got.count !== r.delivered || logged !== r.delivered || got.duplicates !== 0)
@@ -600,6 +566,7 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
+    await pool.close();
     for (const q of queues.values()) await q.close();
     receiver.exit();
     rmSync(dir, { recursive: true, force: true });

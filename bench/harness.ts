@@ -10,6 +10,7 @@ import { buildDeliveryHeaders } from '../src/domain/signing.js';
 import { USER_AGENT } from '../src/version.js';
 import { benchTestRun } from './backlog.js';
 import type { ReceiverHandle } from './endToEnd.js';
+import { measureRawCeiling, type RawResult } from './rawCeiling.js';
 import type { Collected, ReceiverCommand, ReceiverMessage } from './receiver.js';
 
 /** Starts bench/receiver.ts in its own process; `exit` stops it. */
@@ -89,4 +90,23 @@ export async function postgresReachable(url: string): Promise<boolean> {
   } finally {
     await client.end();
   }
+}
+
+/** The raw ceiling against the receiver: 3 s measured after 0.5 s of warm-up (bench/README.md). */
+export async function measureRaw(
+  receiver: { origin: string; handle: ReceiverHandle },
+  sample: { bodies: readonly string[]; headers: Record<string, string> },
+  concurrency: number,
+): Promise<RawResult> {
+  receiver.handle.start({ keepArrivals: false });
+  const raw = await measureRawCeiling({
+    origin: receiver.origin,
+    path: '/hook',
+    ...sample,
+    concurrency,
+    seconds: 3,
+    warmupSeconds: 0.5,
+  });
+  await receiver.handle.collect({ keepArrivals: false });
+  return raw;
 }

@@ -25,9 +25,9 @@ import pg from 'pg';
 import type { Database } from '../src/store/schema.js';
 import { type ApiIngestResult, measureApiIngest } from './apiIngest.js';
 import { type BacklogMode, type EndToEndResult, measureEndToEnd, type ReceiverHandle } from './endToEnd.js';
-import { postgresReachable, sampleDeliveries, startReceiver } from './harness.js';
+import { measureRaw, postgresReachable, sampleDeliveries, startReceiver } from './harness.js';
 import { PeakRss, PgBackendCpu } from './meter.js';
-import { measureRawCeiling, type RawResult } from './rawCeiling.js';
+import type { RawResult } from './rawCeiling.js';
 
 const CONCURRENCY = 64; // RUNHOOK_WORKER_CONCURRENCY's default, and the raw Pool's connections
 const RUNS = Number(process.env.BENCH_RUNS ?? 10_000);
@@ -214,17 +214,7 @@ async function main(): Promise<void> {
       progress('raw ceiling');
       rss.startPhase();
       const { bodies, headers } = sampleDeliveries(256);
-      receiver.handle.start({ keepArrivals: false });
-      raw = await measureRawCeiling({
-        origin: receiver.origin,
-        path: '/hook',
-        bodies,
-        headers,
-        concurrency: CONCURRENCY,
-        seconds: 3,
-        warmupSeconds: 0.5,
-      });
-      await receiver.handle.collect({ keepArrivals: false });
+      raw = await measureRaw(receiver, { bodies, headers }, CONCURRENCY);
       rawRssMb = rss.phaseMb();
     }
 
