@@ -42,7 +42,7 @@ import { timeOrderedUuid } from '../src/domain/ids.js';
 import { buildDeliveryHeaders } from '../src/domain/signing.js';
 import { openStore } from '../src/store/openStore.js';
 import { USER_AGENT } from '../src/version.js';
-import { measureRaw, postgresReachable, sampleDeliveries, startReceiver } from './harness.js';
+import { measureRaw, postgresReachable, sampleDeliveries, scratchSchema, startReceiver } from './harness.js';
 import { PgBackendCpu, processCpuUs } from './meter.js';
 
 const CONCURRENCY = 64;
@@ -271,12 +271,9 @@ async function realQueue(path: string, bodies: readonly string[], count: number)
 
 /** `postgres`: `lease+log` on PostgreSQL, in a schema of its own, dropped by `close`. */
 async function pgQueue(bodies: readonly string[], url: string, count: number): Promise<Queue> {
-  const schema = `floor_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  const target = new URL(PG_URL);
-  target.searchParams.set('options', `-c search_path=${schema}`);
+  const { schema, url: target } = await scratchSchema(admin, PG_URL, 'floor');
   target.searchParams.set('application_name', schema);
   // As Runhook's worker pool: a few connections, the claim and the records on separate ones.
   const pool = new pg.Pool({ connectionString: target.toString(), max: 4 });
@@ -381,8 +378,9 @@ async function pgQueue(bodies: readonly string[], url: string, count: number): P
 async function relay(queue: Queue, count: number, pool: Pool, url: string, secret: string): Promise<Relayed> {
   const owner = `floor-${randomBytes(4).toString('hex')}`;
   let dbCpuUs = 0;
-  /** CPU of the synchronous database calls (SQLite); PostgreSQL's are measured at the server. */
+  /** CPU of the synchronous database calls (SQLite); a server's is measured there (serverCpu). */
   const timed = <T>(f: () => T): T => {
+    if (queue.serverCpu) return f();
     const c0 = processCpuUs();
     try {
       return f();

@@ -71,6 +71,22 @@ export function sampleDeliveries(count: number): { bodies: string[]; headers: Re
   return { bodies, headers };
 }
 
+/**
+ * A fresh schema for one measurement, made through `admin`, and `baseUrl` with it as the search path.
+ * The caller drops it (`DROP SCHEMA … CASCADE`).
+ */
+export async function scratchSchema(
+  admin: pg.Client,
+  baseUrl: string,
+  prefix: string,
+): Promise<{ schema: string; url: URL }> {
+  const schema = `${prefix}_${randomBytes(5).toString('hex')}`;
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  const url = new URL(baseUrl);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return { schema, url };
+}
+
 /** Whether PostgreSQL answers at `url`; creates its database when missing. */
 export async function postgresReachable(url: string): Promise<boolean> {
   const target = new URL(url);

@@ -17,13 +17,14 @@
  * `node dist/bench/leaseTableProbe.js` (PROBE_PG_URL, default the bench's database; `off` for
  * SQLite only).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { openStore } from '../src/store/openStore.js';
+import { scratchSchema } from './harness.js';
 import { pidCpuUs } from './meter.js';
 
 const ROUNDS = 600;
@@ -235,11 +236,8 @@ async function postgresRun(url: string): Promise<Record<Variant, number[]>> {
   try {
     for (let i = 0; i < 3; i++) {
       for (const variant of ['columns', 'table'] as const) {
-        const schema = `probe_${randomBytes(4).toString('hex')}`;
-        await admin.query(`CREATE SCHEMA ${schema}`);
+        const { schema, url: u } = await scratchSchema(admin, url, 'probe');
         try {
-          const u = new URL(url);
-          u.searchParams.set('options', `-c search_path=${schema}`);
           const store = await openStore({ kind: 'postgres', url: u.toString() });
           await store.migrate();
           await store.close();

@@ -15,7 +15,6 @@
  * BENCH_CPU_PROFILE (a folder: CPU profile of each throughput phase), BENCH_API_SECONDS (the API
  * phase's measured window, default 10). RUNHOOK_* variables reach the API phase's serve process.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +24,7 @@ import pg from 'pg';
 import type { Database } from '../src/store/schema.js';
 import { type ApiIngestResult, measureApiIngest } from './apiIngest.js';
 import { type BacklogMode, type EndToEndResult, measureEndToEnd, type ReceiverHandle } from './endToEnd.js';
-import { measureRaw, postgresReachable, sampleDeliveries, startReceiver } from './harness.js';
+import { measureRaw, postgresReachable, sampleDeliveries, scratchSchema, startReceiver } from './harness.js';
 import { PeakRss, PgBackendCpu } from './meter.js';
 import type { RawResult } from './rawCeiling.js';
 
@@ -117,12 +116,9 @@ async function benchSqlite(receiver: ReceiverHandle, rss: PeakRss): Promise<EndT
 
 async function benchPostgres(receiver: ReceiverHandle, rss: PeakRss): Promise<EndToEndResult> {
   // A fresh schema per run, dropped afterwards.
-  const schema = `bench_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  const url = new URL(PG_URL);
-  url.searchParams.set('options', `-c search_path=${schema}`);
+  const { schema, url } = await scratchSchema(admin, PG_URL, 'bench');
   const bulkDb = new Kysely<Database>({
     dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url.toString(), max: 1 }) }),
   });
