@@ -61,6 +61,54 @@ export interface TestRunCompletedEvent {
   /** When the event was created. The body is byte-identical on every retry. */
   timestamp: string;
   test_run: TestRunSummary;
+  /** What changed since the baseline run; null when the run has no baseline. */
+  changes: {
+    /** The baseline run’s human id (`TR-00041`). */
+    baseline_test_run_id: string | null;
+    /** `results`: both runs carry scenario results; `failures`: compared by failing test names; `none`: the names are unknown, only the numbers are compared. */
+    basis: 'results' | 'failures' | 'none';
+    /** Tests failing now that passed (or were not failing) in the baseline; the first 20. */
+    new_failures: Array<{
+      /** The test’s name. */
+      name: string;
+      /** Its suite (JUnit’s classname), when given. */
+      suite: string | null;
+      /** What went wrong. */
+      message: string | null;
+    }>;
+    /** Tests that failed in the baseline and pass now; the first 20. */
+    fixed: Array<{
+      /** The test’s name. */
+      name: string;
+      /** Its suite (JUnit’s classname), when given. */
+      suite: string | null;
+    }>;
+    /** Tests whose outcome is not to be trusted; the first 20. */
+    flaky: Array<{
+      /** The test’s name. */
+      name: string;
+      /** Its suite (JUnit’s classname), when given. */
+      suite: string | null;
+      /** `passed_on_retry`: failed, then passed within this run; `flipping`: its outcome changed between passing and failing at least 3 times in its last 10 runs. */
+      reason: 'passed_on_retry' | 'flipping';
+    }>;
+    counts: {
+      new_failures: number;
+      fixed: number;
+      still_failing: number;
+      flaky: number;
+      /** Tests in this run and not in the baseline (basis `results`). */
+      new_tests: number;
+      /** Tests in the baseline and not in this run (basis `results`). */
+      missing_tests: number;
+    };
+    /** pass_rate − the baseline’s, 2 decimals. */
+    pass_rate_delta: number;
+    /** duration_seconds − the baseline’s. */
+    duration_delta_seconds: number;
+    /** Score (points awarded / max points × 100) − the baseline’s, 2 decimals; null unless both runs have scores. */
+    score_delta: number | null;
+  } | null;
   /** The run in the dashboard: `<RUNHOOK_PUBLIC_URL>/runs/<test_run.id>`. */
   results_url: string;
 }
@@ -75,6 +123,54 @@ export interface TestEvent {
   timestamp: string;
   /** A sample run: `id` and `agent_id` are all-zero UUIDs. */
   test_run: TestRunSummary;
+  /** A sample of what changed since a baseline run. */
+  changes: {
+    /** The baseline run’s human id (`TR-00041`). */
+    baseline_test_run_id: string | null;
+    /** `results`: both runs carry scenario results; `failures`: compared by failing test names; `none`: the names are unknown, only the numbers are compared. */
+    basis: 'results' | 'failures' | 'none';
+    /** Tests failing now that passed (or were not failing) in the baseline; the first 20. */
+    new_failures: Array<{
+      /** The test’s name. */
+      name: string;
+      /** Its suite (JUnit’s classname), when given. */
+      suite: string | null;
+      /** What went wrong. */
+      message: string | null;
+    }>;
+    /** Tests that failed in the baseline and pass now; the first 20. */
+    fixed: Array<{
+      /** The test’s name. */
+      name: string;
+      /** Its suite (JUnit’s classname), when given. */
+      suite: string | null;
+    }>;
+    /** Tests whose outcome is not to be trusted; the first 20. */
+    flaky: Array<{
+      /** The test’s name. */
+      name: string;
+      /** Its suite (JUnit’s classname), when given. */
+      suite: string | null;
+      /** `passed_on_retry`: failed, then passed within this run; `flipping`: its outcome changed between passing and failing at least 3 times in its last 10 runs. */
+      reason: 'passed_on_retry' | 'flipping';
+    }>;
+    counts: {
+      new_failures: number;
+      fixed: number;
+      still_failing: number;
+      flaky: number;
+      /** Tests in this run and not in the baseline (basis `results`). */
+      new_tests: number;
+      /** Tests in the baseline and not in this run (basis `results`). */
+      missing_tests: number;
+    };
+    /** pass_rate − the baseline’s, 2 decimals. */
+    pass_rate_delta: number;
+    /** duration_seconds − the baseline’s. */
+    duration_delta_seconds: number;
+    /** Score (points awarded / max points × 100) − the baseline’s, 2 decimals; null unless both runs have scores. */
+    score_delta: number | null;
+  } | null;
   /** The run in the dashboard: `<RUNHOOK_PUBLIC_URL>/runs/<test_run.id>`. */
   results_url: string;
 }

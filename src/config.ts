@@ -47,6 +47,10 @@ export interface Config {
   retentionMs: number | null;
   /** Manual sends (Test Webhook, redeliver, recover) per webhook per minute. */
   manualSendLimit: number;
+  /** Scenario results one test run may hold. */
+  maxResults: number;
+  /** How long scenario results are kept; null keeps them. The run keeps counts, failures and changes. */
+  resultsRetentionMs: number | null;
 }
 
 export class ConfigError extends Error {
@@ -212,6 +216,14 @@ export function loadConfig(env: Env = process.env): Config {
     return ms;
   });
   const manualSendLimit = read(env, 'RUNHOOK_MANUAL_SEND_LIMIT', 10, integer(1, 100_000));
+  const maxResults = read(env, 'RUNHOOK_MAX_RESULTS', 10_000, integer(1, 1_000_000));
+  const resultsRetentionMs = read<number | null>(env, 'RUNHOOK_RESULTS_RETENTION', 90 * 86_400_000, (t) => {
+    if (t === '0') return null;
+    const ms = parseDuration(t);
+    if (ms === 0) return null;
+    if (ms < 1_000) throw new Error('must be at least 1s, or 0 to keep everything');
+    return ms;
+  });
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   return {
     database,
@@ -235,5 +247,7 @@ export function loadConfig(env: Env = process.env): Config {
     alerts: { url: alertUrl, secret: rawAlertSecret, format: alertFormat },
     retentionMs,
     manualSendLimit,
+    maxResults,
+    resultsRetentionMs,
   };
 }

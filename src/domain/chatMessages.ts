@@ -4,6 +4,7 @@
  * from the `standard` payload and kept inside the limits each service documents, whatever the
  * length of the names and messages they carry.
  */
+import { changeSummary } from './changes.js';
 import { cutText } from './failures.js';
 import type { StandardPayload, StandardPayloadTestRun } from './payloads.js';
 import { failingCount, type OutcomeKind, runOutcome } from './runOutcome.js';
@@ -41,18 +42,56 @@ function runTitle(run: StandardPayloadTestRun): string {
   return run.name === '' ? run.test_run_id : run.name;
 }
 
+/** A failing test as a chat message lists it: new failures first, flaky ones marked. */
+export interface ChatFailure {
+  name: string;
+  message: string | null;
+  mark: '' | 'new' | 'flaky';
+}
+
+/**
+ * The failing tests a chat message lists, in order: the run's new failures (docs/payloads.md#what-changed),
+ * then its other failing tests; a test the changes call flaky is marked.
+ */
+export function chatFailures(payload: StandardPayload): ChatFailure[] {
+  const changes = payload.changes;
+  const key = (suite: string | null, name: string) => `${suite ?? ''}\u0000${name}`;
+  const flaky = new Set((changes?.flaky ?? []).map((f) => key(f.suite, f.name)));
+  const out: ChatFailure[] = [];
+  const seen = new Set<string>();
+  for (const f of changes?.new_failures ?? []) {
+    seen.add(key(f.suite, f.name));
+    out.push({ name: f.name, message: f.message, mark: 'new' });
+  }
+  for (const f of payload.test_run.failures ?? []) {
+    const k = key(f.classname, f.name);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push({ name: f.name, message: f.message, mark: flaky.has(k) ? 'flaky' : '' });
+  }
+  return out;
+}
+
+/** The line a chat message opens with: what changed since the baseline, or null without one. */
+export function chatChangeLine(payload: StandardPayload): string | null {
+  return changeSummary(payload.changes, payload.test_run.pass_rate);
+}
+
+const MARKS = { '': '', new: ' (new)', flaky: ' (flaky)' } as const;
+
 /** "name — message" lines of the first failing tests, then how many more there are. */
 function failureLines(
-  run: StandardPayloadTestRun,
+  payload: StandardPayload,
   clean: (text: string) => string,
   bold: (text: string) => string,
 ): string[] {
-  const failures = run.failures ?? [];
+  const run = payload.test_run;
+  const failures = chatFailures(payload);
   const lines = failures.slice(0, CHAT_FAILURES).map((f) => {
     const message = f.message === null ? '' : ` — ${clean(cutText(f.message, 300))}`;
-    return `${bold(clean(cutText(f.name, 150)))}${message}`;
+    return `${bold(clean(cutText(f.name, 150)))}${MARKS[f.mark]}${message}`;
   });
-  const more = failingCount(run) - lines.length;
+  const more = Math.max(failingCount(run), failures.length) - lines.length;
   if (lines.length > 0 && more > 0) lines.push(`…and ${more} more`);
   return lines;
 }
@@ -85,8 +124,9 @@ export function discordMessage(payload: StandardPayload): DiscordMessage {
     `${prefix}${outcome.emoji} ${oneLine(runTitle(run))} ${outcome.words}`,
     DISCORD_LIMITS.title,
   );
+  const changeLine = chatChangeLine(payload);
   const content = cutText(
-    `${prefix}${outcome.emoji} ${discordEscape(runTitle(run))} ${outcome.words} · agent ${discordEscape(run.agent_name)} · ` +
+    `${prefix}${changeLine === null ? '' : `${changeLine} · `}${outcome.emoji} ${discordEscape(runTitle(run))} ${outcome.words} · agent ${discordEscape(run.agent_name)} · ` +
       `${run.passed_count}/${run.total_scenarios} passed · ${run.pass_rate}% pass rate`,
     DISCORD_LIMITS.content,
   );
@@ -104,11 +144,14 @@ export function discordMessage(payload: StandardPayload): DiscordMessage {
     Array.from(title).length +
     footer.text.length +
     fields.reduce((n, f) => n + Array.from(f.name).length + Array.from(f.value).length, 0);
-  const lines = failureLines(run, discordEscape, (t) => `**${t}**`);
-  const description =
-    lines.length > 0
-      ? ['Failing tests:', ...lines.map((l) => `• ${l}`)].join('\n')
-      : 'No failing tests reported.';
+  const lines = failureLines(payload, discordEscape, (t) => `**${t}**`);
+  const change = chatChangeLine(payload);
+  const description = [
+    ...(change === null ? [] : [`**${change}**`]),
+    ...(lines.length > 0
+      ? ['Failing tests:', ...lines.map((l) => `• ${l}`)]
+      : ['No failing tests reported.']),
+  ].join('\n');
   return {
     content,
     embeds: [
@@ -162,7 +205,8 @@ export function teamsMessage(payload: StandardPayload): TeamsMessage {
     { title: 'Duration', value: `${run.duration_seconds}s` },
     { title: 'Completed', value: run.completed_at },
   ];
-  const lines = failureLines(run, oneLine, (t) => t);
+  const lines = failureLines(payload, oneLine, (t) => t);
+  const change = chatChangeLine(payload);
   const failures =
     lines.length === 0
       ? []
@@ -189,6 +233,9 @@ export function teamsMessage(payload: StandardPayload): TeamsMessage {
               color: TEAMS_COLORS[outcome.kind],
               wrap: true,
             },
+            ...(change === null
+              ? []
+              : [{ type: 'TextBlock', text: change, weight: 'bolder', spacing: 'small', wrap: true }]),
             { type: 'FactSet', facts },
             ...failures,
           ],

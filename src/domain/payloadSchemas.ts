@@ -104,6 +104,110 @@ export const payloadTestRunSchema = {
   },
 } as const;
 
+const testRef = {
+  name: { type: 'string', description: 'The test’s name.' },
+  suite: { type: ['string', 'null'], description: 'Its suite (JUnit’s classname), when given.' },
+} as const;
+
+/**
+ * What changed since the baseline run (docs/payloads.md#what-changed): computed once, in the
+ * transaction that creates the event, stored on the run and sent as is.
+ */
+export const changesSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'baseline_test_run_id',
+    'basis',
+    'new_failures',
+    'fixed',
+    'flaky',
+    'counts',
+    'pass_rate_delta',
+    'duration_delta_seconds',
+    'score_delta',
+  ],
+  description: 'What changed since the baseline run.',
+  properties: {
+    baseline_test_run_id: {
+      type: ['string', 'null'],
+      description: 'The baseline run’s human id (`TR-00041`).',
+    },
+    basis: {
+      type: 'string',
+      enum: ['results', 'failures', 'none'],
+      description:
+        '`results`: both runs carry scenario results; `failures`: compared by failing test names; ' +
+        '`none`: the names are unknown, only the numbers are compared.',
+    },
+    new_failures: {
+      type: 'array',
+      maxItems: 20,
+      description: 'Tests failing now that passed (or were not failing) in the baseline; the first 20.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'suite', 'message'],
+        properties: { ...testRef, message: { type: ['string', 'null'], description: 'What went wrong.' } },
+      },
+    },
+    fixed: {
+      type: 'array',
+      maxItems: 20,
+      description: 'Tests that failed in the baseline and pass now; the first 20.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'suite'],
+        properties: testRef,
+      },
+    },
+    flaky: {
+      type: 'array',
+      maxItems: 20,
+      description: 'Tests whose outcome is not to be trusted; the first 20.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'suite', 'reason'],
+        properties: {
+          ...testRef,
+          reason: {
+            type: 'string',
+            enum: ['passed_on_retry', 'flipping'],
+            description:
+              '`passed_on_retry`: failed, then passed within this run; `flipping`: its outcome changed ' +
+              'between passing and failing at least 3 times in its last 10 runs.',
+          },
+        },
+      },
+    },
+    counts: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['new_failures', 'fixed', 'still_failing', 'flaky', 'new_tests', 'missing_tests'],
+      properties: {
+        new_failures: count,
+        fixed: count,
+        still_failing: count,
+        flaky: count,
+        new_tests: { ...count, description: 'Tests in this run and not in the baseline (basis `results`).' },
+        missing_tests: {
+          ...count,
+          description: 'Tests in the baseline and not in this run (basis `results`).',
+        },
+      },
+    },
+    pass_rate_delta: { type: 'number', description: 'pass_rate − the baseline’s, 2 decimals.' },
+    duration_delta_seconds: { type: 'integer', description: 'duration_seconds − the baseline’s.' },
+    score_delta: {
+      type: ['number', 'null'],
+      description:
+        'Score (points awarded / max points × 100) − the baseline’s, 2 decimals; null unless both runs have scores.',
+    },
+  },
+} as const;
+
 const resultsUrl = {
   type: 'string',
   format: 'uri',
@@ -114,7 +218,7 @@ const resultsUrl = {
 export const standardPayloadSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['event', 'timestamp', 'test_run', 'results_url'],
+  required: ['event', 'timestamp', 'test_run', 'changes', 'results_url'],
   properties: {
     event: { const: 'test_run_completed', description: 'The event type.' },
     timestamp: {
@@ -122,6 +226,11 @@ export const standardPayloadSchema = {
       description: 'When the event was created. The body is byte-identical on every retry.',
     },
     test_run: payloadTestRunSchema,
+    changes: {
+      ...changesSchema,
+      type: ['object', 'null'],
+      description: 'What changed since the baseline run; null when the run has no baseline.',
+    },
     results_url: resultsUrl,
   },
 } as const;
@@ -130,7 +239,7 @@ export const standardPayloadSchema = {
 export const testPayloadSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['event', 'is_test', 'timestamp', 'test_run', 'results_url'],
+  required: ['event', 'is_test', 'timestamp', 'test_run', 'changes', 'results_url'],
   properties: {
     event: { const: 'test', description: 'Always `test` for Test Webhook sends.' },
     is_test: { const: true, description: 'Present (and true) only on Test Webhook sends.' },
@@ -138,6 +247,11 @@ export const testPayloadSchema = {
     test_run: {
       ...payloadTestRunSchema,
       description: 'A sample run: `id` and `agent_id` are all-zero UUIDs.',
+    },
+    changes: {
+      ...changesSchema,
+      type: ['object', 'null'],
+      description: 'A sample of what changed since a baseline run.',
     },
     results_url: resultsUrl,
   },
@@ -163,6 +277,8 @@ export const clixPayloadSchema = {
   },
 } as const;
 
+/** What changed since the baseline run; null without one. */
+export type RunChanges = FromSchema<typeof changesSchema> | null;
 /** One failing test, as a run keeps it and a payload carries it. */
 export type PayloadFailure = FromSchema<typeof failureSchema>;
 /** The `test_run` object of the standard payload. */

@@ -2,7 +2,7 @@
  * Webhook bodies (docs/payloads.md). The `standard` payload is built once when the event is created and
  * stored; renderBody turns it into the exact bytes sent, so every retry is byte-identical.
  */
-import { discordMessage, teamsMessage } from './chatMessages.js';
+import { chatChangeLine, chatFailures, discordMessage, teamsMessage } from './chatMessages.js';
 import { cutText, FAILURE_LIMITS, type TestFailure } from './failures.js';
 import { durationSeconds, effectiveTotal, formatRunId, passRate } from './runMath.js';
 import { failingCount, runOutcome } from './runOutcome.js';
@@ -12,6 +12,7 @@ import { toIso } from './time.js';
 export type { StandardPayload, StandardPayloadTestRun } from './payloadSchemas.js';
 
 import type {
+  RunChanges,
   StandardPayload,
   StandardPayloadTestRun,
   TestEvent,
@@ -89,9 +90,29 @@ export function standardPayload(
     event: 'test_run_completed',
     timestamp: toIso(eventCreatedAt),
     test_run: testRunObject(run),
+    changes: run.changes ?? null,
     results_url: resultsUrl(publicUrl, run.id),
   };
 }
+
+/** What the sample run of a Test Webhook send shows as changed: one of its failures is new, one fixed. */
+export const SAMPLE_CHANGES: RunChanges = {
+  baseline_test_run_id: 'TR-00000',
+  basis: 'results',
+  new_failures: [
+    {
+      name: SAMPLE_FAILURES[0]?.name ?? '',
+      suite: SAMPLE_FAILURES[0]?.classname ?? null,
+      message: SAMPLE_FAILURES[0]?.message ?? null,
+    },
+  ],
+  fixed: [{ name: 'confirms the callback number', suite: 'triage.handover' }],
+  flaky: [{ name: 'hands over to a human on request', suite: 'triage.handover', reason: 'flipping' }],
+  counts: { new_failures: 1, fixed: 1, still_failing: 1, flaky: 1, new_tests: 0, missing_tests: 0 },
+  pass_rate_delta: -5,
+  duration_delta_seconds: 12,
+  score_delta: null,
+};
 
 /** The Test Webhook payload: `event: "test"`, `is_test: true`, a sample run with zero UUIDs. */
 export function testPayload(now: number, publicUrl: string): TestEvent {
@@ -121,6 +142,7 @@ export function testPayload(now: number, publicUrl: string): TestEvent {
     is_test: true,
     timestamp: toIso(now),
     test_run: testRunObject(sample),
+    changes: SAMPLE_CHANGES,
     results_url: resultsUrl(publicUrl, sample.id),
   };
 }
@@ -197,14 +219,16 @@ const SLACK_FAILURES = 5;
  * The first failing tests as mrkdwn lines, each short enough that the section stays well under
  * Slack's 3,000-character limit, then how many more there are.
  */
-function slackFailureLines(run: StandardPayloadTestRun): string[] {
-  const failures = run.failures ?? [];
+function slackFailureLines(payload: StandardPayload): string[] {
+  const run = payload.test_run;
+  const failures = chatFailures(payload);
   if (failures.length === 0) return [];
+  const marks = { '': '', new: ' _(new)_', flaky: ' _(flaky)_' } as const;
   const lines = failures.slice(0, SLACK_FAILURES).map((f) => {
     const message = f.message === null ? '' : ` — ${slackEscape(cutText(f.message, 200))}`;
-    return `• ${slackEscape(cutText(f.name, 150))}${message}`;
+    return `• ${slackEscape(cutText(f.name, 150))}${marks[f.mark]}${message}`;
   });
-  const more = failingCount(run) - lines.length;
+  const more = Math.max(failingCount(run), failures.length) - lines.length;
   if (more > 0) lines.push(`…and ${more} more`);
   return ['*Failing tests:*', ...lines];
 }
@@ -215,16 +239,19 @@ function slackMessage(payload: StandardPayload): SlackMessage {
   const name = slackEscape(run.name === '' ? run.test_run_id : run.name);
   const agent = slackEscape(run.agent_name);
   const prefix = payload.event === 'test' ? '[Test webhook from Runhook] ' : '';
+  const change = chatChangeLine(payload);
+  const opening = change === null ? '' : `${slackEscape(change)} · `;
   const text =
-    `${prefix}${emoji} ${name} ${words} · agent ${agent} · ` +
+    `${prefix}${opening}${emoji} ${name} ${words} · agent ${agent} · ` +
     `${run.passed_count}/${run.total_scenarios} passed · ${run.pass_rate}% pass rate`;
   const details = [
-    `${prefix}${emoji} *${name}* ${words}`,
+    ...(change === null ? [] : [`${prefix}*${slackEscape(change)}*`]),
+    `${change === null ? prefix : ''}${emoji} *${name}* ${words}`,
     `*Run:* ${run.test_run_id}`,
     `*Agent:* ${agent}`,
     `*Passed:* ${run.passed_count}/${run.total_scenarios} (${run.pass_rate}%)`,
     `*Failed:* ${run.failed_count}  *Errors:* ${run.error_count}  *Duration:* ${run.duration_seconds}s`,
-    ...slackFailureLines(run),
+    ...slackFailureLines(payload),
   ].join('\n');
   return {
     text,

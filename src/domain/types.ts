@@ -15,6 +15,7 @@
  */
 
 import type { TestFailure } from './failures.js';
+import type { RunChanges } from './payloadSchemas.js';
 import type { WebhookFilter } from './webhookFilter.js';
 
 /**
@@ -183,6 +184,12 @@ export interface TestRun {
   maxTurns: number | null;
   /** When retention deleted this run's delivery history; null while it is kept. */
   deliveriesExpiredAt?: number | null;
+  /** The baseline run the caller named (docs/api.md#what-changed); absent or null: chosen at finish. */
+  baselineRunId?: string | null;
+  /** What changed since the baseline, computed when the run finished; null without one. */
+  changes?: RunChanges;
+  /** Points awarded / max points × 100 over its scored results; null without scores. */
+  score?: number | null;
 }
 
 export const TEST_MODES = ['demo', 'full'] as const;

@@ -19,6 +19,7 @@ import { ManualSendLimiter } from './manualSendLimit.js';
 import { registerAgentRoutes } from './routes/agents.js';
 import { registerApiKeyRoutes } from './routes/apiKeys.js';
 import { registerDeliveryRoutes } from './routes/deliveries.js';
+import { registerResultRoutes } from './routes/results.js';
 import { registerRunRoutes } from './routes/runs.js';
 import { registerWebhookHealthRoutes } from './routes/webhookHealth.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
@@ -113,7 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    const apiError = toApiError(err, BODY_LIMIT);
+    const apiError = toApiError(err, request.routeOptions.bodyLimit ?? BODY_LIMIT);
     if (apiError) return sendApiError(reply, apiError);
     request.log.error({ err }, 'request failed');
     return reply
@@ -163,6 +164,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       registerIdempotency(api, deps);
       registerAgentRoutes(api, deps);
       registerRunRoutes(api, deps);
+      registerResultRoutes(api, deps);
       registerWebhookRoutes(api, deps);
       registerWebhookHealthRoutes(api, deps);
       registerDeliveryRoutes(api, deps);

@@ -39,6 +39,11 @@ const TAGS = [
     name: 'webhooks',
     description: 'Where to POST when a run ends: one org-level webhook and at most one per agent.',
   },
+  {
+    name: 'scenario results',
+    description:
+      'Every scenario’s outcome in a run, compared with the baseline run (Preclinical’s scenario runs).',
+  },
   { name: 'deliveries', description: 'One event to one webhook, with every attempt logged.' },
   { name: 'api keys', description: 'Bearer keys of the caller’s organization.' },
 ];

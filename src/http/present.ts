@@ -1,9 +1,12 @@
 /** Domain objects → API JSON (field names as in docs/api.md, times as ISO-8601 to the second). */
+
+import { charStatus, countFlips } from '../domain/changes.js';
 import { webhookHealth } from '../domain/health.js';
 import { durationSeconds, effectiveTotal, formatRunId, passRate } from '../domain/runMath.js';
 import { toIso } from '../domain/time.js';
 import type { Agent, ApiKey, Attempt, Delivery, RunhookEvent, TestRun, Webhook } from '../domain/types.js';
 import { filterToJson } from '../domain/webhookFilter.js';
+import type { AgentTest, StoredResult } from '../store/store.js';
 
 const iso = (ms: number | null) => (ms === null ? null : toIso(ms));
 
@@ -43,6 +46,54 @@ export function presentRun(r: TestRun) {
     max_scenarios: r.maxScenarios,
     max_turns: r.maxTurns,
     deliveries_expired_at: iso(r.deliveriesExpiredAt ?? null),
+    baseline_run_id: r.baselineRunId ?? null,
+    changes: r.changes ?? null,
+    score: r.score ?? null,
+  };
+}
+
+/** A scenario result in Preclinical's shape (docs/api.md#scenario-results). */
+export function presentScenarioRun(r: StoredResult) {
+  return {
+    id: r.id,
+    test_run_id: r.testRunId,
+    run_id: r.runId,
+    scenario_id: r.testId,
+    scenario_name: r.name,
+    suite: r.suite === '' ? null : r.suite,
+    status: r.status,
+    passed: r.status === 'skipped' ? null : r.status === 'passed',
+    duration_ms: r.durationMs,
+    error_message: r.message,
+    attempts: r.attempts,
+    score: r.score,
+    criteria_results: r.criteria,
+    change: r.change,
+    created_at: toIso(r.createdAt),
+    completed_at: iso(r.completedAt),
+  };
+}
+
+/** A test with its last 20 outcomes (docs/api.md#test-history). */
+export function presentAgentTest(t: AgentTest) {
+  const recent = [...t.recent].map(charStatus);
+  const ran = recent.filter((s) => s !== 'skipped').length;
+  const failures = recent.filter((s) => s === 'failed' || s === 'error').length;
+  const flips = countFlips(t.recent);
+  return {
+    id: t.id,
+    name: t.name,
+    suite: t.suite === '' ? null : t.suite,
+    state: t.state,
+    last_status: t.lastStatus,
+    last_run_at: iso(t.lastRunAt),
+    runs: recent.length,
+    failures,
+    fail_rate: ran === 0 ? 0 : Math.round((failures / ran) * 10000) / 100,
+    flaky: t.state === 'flaky',
+    flips,
+    last_failure_message: t.lastFailureMessage,
+    recent,
   };
 }
 

@@ -4,6 +4,8 @@
  */
 
 import { FAILURE_KINDS, FAILURE_LIMITS } from '../domain/failures.js';
+import { changesSchema } from '../domain/payloadSchemas.js';
+import { CRITERION_DECISIONS, RESULT_CHANGES, RESULT_LIMITS, RESULT_STATUSES } from '../domain/results.js';
 import { STATS_WINDOWS } from '../domain/stats.js';
 import {
   ATTEMPT_TRIGGERS,
@@ -162,6 +164,135 @@ const failuresInput = {
 
 const positiveInt = { type: 'integer', minimum: 1, maximum: 1_000_000_000 };
 
+const scoreSchema = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  required: ['points_awarded', 'max_points'],
+  properties: {
+    points_awarded: { type: 'number', minimum: 0 },
+    max_points: { type: 'number', minimum: 0 },
+  },
+};
+
+const criterionSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['criterion', 'decision'],
+  properties: {
+    criterion: { type: 'string', minLength: 1, maxLength: 2000 },
+    decision: { type: 'string', enum: CRITERION_DECISIONS },
+    points_awarded: { type: ['number', 'null'] },
+    max_points: { type: ['number', 'null'] },
+    rationale: { type: ['string', 'null'], maxLength: RESULT_LIMITS.message },
+  },
+};
+
+/** One scenario result as a caller sends it (docs/api.md#scenario-results). */
+const resultInput = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'status'],
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: RESULT_LIMITS.name },
+    suite: { type: ['string', 'null'], maxLength: RESULT_LIMITS.suite, description: 'JUnit’s classname.' },
+    status: { type: 'string', enum: RESULT_STATUSES },
+    duration_ms: { type: ['integer', 'null'], minimum: 0, maximum: 1_000_000_000_000 },
+    message: {
+      type: ['string', 'null'],
+      description: `Cut to ${RESULT_LIMITS.message} characters (the last one \`…\`).`,
+    },
+    attempts: {
+      type: ['integer', 'null'],
+      minimum: 1,
+      maximum: 1000,
+      description: 'Runs of this test within this run.',
+    },
+    score: scoreSchema,
+    criteria: { type: ['array', 'null'], maxItems: RESULT_LIMITS.criteria, items: criterionSchema },
+  },
+};
+
+/** A run's scenario results; the limit (RUNHOOK_MAX_RESULTS, 1,000 per chunk) is checked by the route: 413. */
+export const resultsInput = {
+  type: 'array',
+  items: resultInput,
+  description:
+    'Every scenario’s outcome. The run’s counts come from them (skipped ones are not in total_scenarios); a test (suite, name) at most once per run.',
+};
+
+const baselineRunId = {
+  ...uuid,
+  description:
+    'The run to compare with when this one finishes; default: the agent’s latest earlier completed or failed run of the same test suite (or name).',
+};
+
+export const addResultsBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['results'],
+  properties: { results: { ...resultsInput, description: `At most ${RESULT_LIMITS.perChunk} per request.` } },
+} as const;
+
+export const addResultsResponse = {
+  type: 'object',
+  required: ['accepted', 'total'],
+  properties: {
+    accepted: { type: 'integer', description: 'Results stored by this request.' },
+    total: { type: 'integer', description: 'Results the run holds now.' },
+  },
+} as const;
+
+const scenarioRunSchema = {
+  type: 'object',
+  required: ['id', 'test_run_id', 'scenario_id', 'scenario_name', 'suite', 'status', 'passed', 'change'],
+  properties: {
+    id: { type: 'string', description: 'This result’s id.' },
+    test_run_id: { type: 'string', description: 'The run’s human id (`TR-00042`).' },
+    run_id: uuid,
+    scenario_id: { type: 'string', description: 'The test’s stable id within its agent.' },
+    scenario_name: { type: 'string' },
+    suite: nullable('string'),
+    status: { type: 'string', enum: RESULT_STATUSES },
+    passed: { type: ['boolean', 'null'], description: 'null when skipped.' },
+    duration_ms: nullable('integer'),
+    error_message: nullable('string'),
+    attempts: { type: 'integer' },
+    score: scoreSchema,
+    criteria_results: { type: ['array', 'null'], items: criterionSchema },
+    change: { type: 'string', enum: RESULT_CHANGES },
+    created_at: isoTime,
+    completed_at: isoTimeOrNull,
+  },
+} as const;
+
+export { scenarioRunSchema };
+
+export const scenarioRunListQuery = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['test_run_id'],
+  properties: {
+    test_run_id: { type: 'string', minLength: 1, description: 'The run’s UUID or `TR-` id.' },
+    status: { type: 'string', enum: RESULT_STATUSES },
+    passed: { type: 'boolean' },
+    change: { type: 'string', enum: RESULT_CHANGES },
+    limit: {
+      type: 'integer',
+      minimum: 1,
+      maximum: MAX_LIMIT,
+      default: 50,
+      description: '1 to 100; default 50.',
+    },
+    offset: pageQuery.offset,
+  },
+} as const;
+
+export const resultIdParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', description: 'The scenario result’s id.' } },
+} as const;
+
 export const runSchema = {
   type: 'object',
   properties: {
@@ -190,6 +321,101 @@ export const runSchema = {
       description:
         "When retention (RUNHOOK_RETENTION) deleted this run's deliveries and attempts; null while they are kept. The run itself is never deleted.",
     },
+    baseline_run_id: {
+      type: ['string', 'null'],
+      description: 'The baseline the caller named; null: chosen when the run finished (see `changes`).',
+    },
+    changes: { ...changesSchema, type: ['object', 'null'] },
+    score: {
+      type: ['number', 'null'],
+      description: 'Points awarded / max points × 100 over the scored results; null without scores.',
+    },
+  },
+} as const;
+
+/** GET /runs/{id}/results. */
+export const runResultsResponse = {
+  type: 'object',
+  required: ['test_run', 'changes', 'summary', 'scenario_runs', 'total'],
+  properties: {
+    test_run: runSchema,
+    changes: { ...changesSchema, type: ['object', 'null'] },
+    summary: {
+      type: 'object',
+      required: ['passed', 'failed', 'error', 'skipped', 'flaky'],
+      properties: {
+        passed: { type: 'integer' },
+        failed: { type: 'integer' },
+        error: { type: 'integer' },
+        skipped: { type: 'integer' },
+        flaky: { type: 'integer' },
+      },
+    },
+    scenario_runs: { type: 'array', items: scenarioRunSchema, description: 'The first 50, failed first.' },
+    total: { type: 'integer' },
+  },
+} as const;
+
+const agentTestSchema = {
+  type: 'object',
+  required: [
+    'id',
+    'name',
+    'suite',
+    'last_status',
+    'runs',
+    'failures',
+    'fail_rate',
+    'flaky',
+    'flips',
+    'recent',
+  ],
+  properties: {
+    id: { type: 'string', description: 'The test’s id (`scenario_id` of its results).' },
+    name: { type: 'string' },
+    suite: nullable('string'),
+    state: { type: 'string', enum: ['failing', 'flaky', 'passing'] },
+    last_status: { type: ['string', 'null'], enum: [...RESULT_STATUSES, null] },
+    last_run_at: isoTimeOrNull,
+    runs: { type: 'integer', description: 'Results among its last 20.' },
+    failures: { type: 'integer', description: 'Failed or errored among its last 20.' },
+    fail_rate: { type: 'number', description: 'failures / (runs − skipped) × 100, 2 decimals.' },
+    flaky: { type: 'boolean' },
+    flips: { type: 'integer', description: 'Changes between passing and failing in its last 10 runs.' },
+    last_failure_message: nullable('string'),
+    recent: {
+      type: 'array',
+      items: { type: 'string', enum: RESULT_STATUSES },
+      description: 'Its last 20 outcomes, newest first.',
+    },
+  },
+} as const;
+
+export const agentTestsResponse = {
+  type: 'object',
+  required: ['tests', 'total', 'limit', 'offset'],
+  properties: {
+    tests: { type: 'array', items: agentTestSchema },
+    total: { type: 'integer' },
+    limit: { type: 'integer' },
+    offset: { type: 'integer' },
+  },
+} as const;
+
+export const agentTestsQuery = listQuery({
+  state: { type: 'string', enum: ['failing', 'flaky', 'passing'] },
+  q: { type: 'string', maxLength: 500, description: 'Part of the test’s name or suite, any case.' },
+});
+
+export const testHistoryResponse = {
+  type: 'object',
+  required: ['results', 'total', 'limit', 'offset'],
+  properties: {
+    test: agentTestSchema,
+    results: { type: 'array', items: scenarioRunSchema },
+    total: { type: 'integer' },
+    limit: { type: 'integer' },
+    offset: { type: 'integer' },
   },
 } as const;
 
@@ -225,6 +451,8 @@ export const createRunBody = {
     status: { type: 'string', enum: RUN_STATUSES },
     ...finishFields,
     failures: failuresInput,
+    results: resultsInput,
+    baseline_run_id: baselineRunId,
     test_suite_id: { type: 'string', minLength: 1, maxLength: LIMITS.name },
     test_mode: { type: 'string', enum: TEST_MODES },
     max_scenarios: positiveInt,
@@ -255,6 +483,8 @@ export const completeRunBody = {
     status: { type: 'string', enum: ['completed', 'failed'] },
     ...finishFields,
     failures: failuresInput,
+    results: resultsInput,
+    baseline_run_id: baselineRunId,
   },
   examples: [{ status: 'completed', passed_count: 17, failed_count: 3, error_count: 0 }],
 } as const;
@@ -297,7 +527,15 @@ const belowPassRate = {
 const filterSchema = {
   type: ['object', 'null'],
   additionalProperties: false,
-  properties: { statuses: filterStatuses, below_pass_rate: belowPassRate },
+  properties: {
+    statuses: filterStatuses,
+    below_pass_rate: belowPassRate,
+    only_changes: {
+      type: 'boolean',
+      description:
+        'Only runs whose status differs from their baseline’s, or with new failures or fixed tests, or without a baseline.',
+    },
+  },
   description:
     'Which finished runs get a delivery; null = every one. A run left out by an agent’s webhook gets no delivery (no fallback to the org’s).',
   examples: [{ statuses: ['failed'] }, { below_pass_rate: 90 }],

@@ -15,6 +15,7 @@ import { recordResults } from './ops/recordResults.js';
 import * as recover from './ops/recover.js';
 import * as retention from './ops/retention.js';
 import * as runs from './ops/runs.js';
+import * as scenarioResults from './ops/scenarioResults.js';
 import * as stats from './ops/stats.js';
 import * as webhooks from './ops/webhooks.js';
 import type { Store } from './store.js';
@@ -74,6 +75,13 @@ export function createKyselyStore(ctx: Ctx): Store {
     createFinishedRun: bind(runs.createFinishedRun),
     finishRun: bind(runs.finishRun),
     getRun: bind(runs.getRun),
+    addRunResults: bind(scenarioResults.addRunResults),
+    listScenarioRuns: bind(scenarioResults.listScenarioRuns),
+    getScenarioRun: bind(scenarioResults.getScenarioRun),
+    summarizeResults: bind(scenarioResults.summarizeResults),
+    listAgentTests: bind(scenarioResults.listAgentTests),
+    getAgentTest: bind(scenarioResults.getAgentTest),
+    testHistory: bind(scenarioResults.testHistory),
     getRunBySeq: bind(runs.getRunBySeq),
     listRuns: bind(runs.listRuns),
     createWebhook: bind(webhooks.createWebhook),

@@ -59,6 +59,52 @@ export interface TestRunsTable {
   max_turns: number | null;
   /** When retention deleted the run's deliveries (docs/operations.md#retention); null while they exist. */
   deliveries_expired_at: number | null;
+  /** The baseline the caller named (docs/api.md#what-changed); null: chosen when the run finishes. */
+  baseline_run_id: string | null;
+  /** JSON of what changed since the baseline, written when the run finished; null without a baseline. */
+  changes: string | null;
+  /** Points awarded / max points × 100 over the run's scored results; null without scores. */
+  score: number | null;
+}
+
+/** A test of an agent, identified by (suite, name); its recent outcomes (docs/api.md#test-history). */
+export interface TestsTable {
+  id: Generated<number>;
+  org_id: string;
+  agent_id: string;
+  suite: string;
+  name: string;
+  created_at: number;
+  /** The last 20 outcomes, newest first: P passed, R passed on retry, F failed, E error, S skipped. */
+  recent: string;
+  state: string;
+  last_status: string | null;
+  last_run_at: number | null;
+  last_failure_message: string | null;
+}
+
+/** The integer key of a run that has scenario results. */
+export interface ResultRunsTable {
+  key: Generated<number>;
+  run_id: string;
+  org_id: string;
+  result_count: number;
+  created_at: number;
+}
+
+/** One scenario result: a test in a run. Status and change are codes (domain/results.ts). */
+export interface TestResultsTable {
+  id: Generated<number>;
+  run_key: number;
+  test_id: number;
+  status: number;
+  change: number;
+  duration_ms: number | null;
+  attempts: number | null;
+  message: string | null;
+  score_awarded: number | null;
+  score_max: number | null;
+  criteria: string | null;
 }
 
 export interface WebhooksTable {
@@ -192,4 +238,7 @@ export interface Database {
   attempts: AttemptsTable;
   alerts: AlertsTable;
   idempotency_keys: IdempotencyKeysTable;
+  tests: TestsTable;
+  result_runs: ResultRunsTable;
+  test_results: TestResultsTable;
 }

@@ -6,6 +6,7 @@
 
 import type { TestFailure } from '../domain/failures.js';
 import type { AlertEvent, AlertTransition, HealthPolicy } from '../domain/health.js';
+import type { Criterion, ResultChange, ResultStatus, ScenarioResult, Score } from '../domain/results.js';
 import type { WindowBounds } from '../domain/stats.js';
 import type {
   Agent,
@@ -62,6 +63,8 @@ export interface RunInput {
   testMode?: TestMode | null;
   maxScenarios?: number | null;
   maxTurns?: number | null;
+  /** The run to compare with when it finishes (docs/api.md#what-changed); absent: chosen then. */
+  baselineRunId?: string | null;
 }
 
 export interface RunFinish {
@@ -74,6 +77,53 @@ export interface RunFinish {
   completedAt: number;
   /** Absent keeps the failures the run already has. */
   failures?: TestFailure[];
+  /** Scenario results sent with the finish, checked by the caller (no test twice). */
+  results?: ScenarioResult[];
+  /** The caller gave counts: with results, they must agree with the results' (else ResultsRejectedError). */
+  countsGiven?: boolean;
+  /** At most this many results a run may hold (RUNHOOK_MAX_RESULTS). */
+  maxResults?: number;
+  /** Replaces the baseline the run named, if given. */
+  baselineRunId?: string | null;
+}
+
+/** A scenario result as lists show it (docs/api.md#scenario-results). */
+export interface StoredResult {
+  id: string;
+  runId: string;
+  /** `TR-` id. */
+  testRunId: string;
+  runStatus: RunStatus;
+  testId: string;
+  name: string;
+  suite: string;
+  status: ResultStatus;
+  change: ResultChange;
+  durationMs: number | null;
+  message: string | null;
+  attempts: number;
+  score: Score | null;
+  criteria: Criterion[] | null;
+  createdAt: number;
+  completedAt: number | null;
+}
+
+export interface ScenarioRunFilter {
+  status?: ResultStatus;
+  passed?: boolean;
+  change?: ResultChange;
+}
+
+/** A test of an agent with its recent outcomes (docs/api.md#test-history). */
+export interface AgentTest {
+  id: string;
+  name: string;
+  suite: string;
+  recent: string;
+  state: string;
+  lastStatus: ResultStatus | null;
+  lastRunAt: number | null;
+  lastFailureMessage: string | null;
 }
 
 export interface WebhookInput {
@@ -277,6 +327,16 @@ export interface Claim {
 }
 
 export class ConflictError extends Error {}
+/** Scenario results that cannot be stored: 400 (counts disagree, a test twice) or 413 (over a limit). */
+export class ResultsRejectedError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'invalid' | 'too_many',
+    readonly details: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
 export class InvalidStateError extends Error {}
 /** The run's agent does not exist in the organization. */
 export class AgentMissingError extends Error {}
@@ -334,6 +394,34 @@ export interface Store {
     now: number,
   ): Promise<TestRun>;
   getRun(orgId: string, id: string): Promise<TestRun | null>;
+  /** Adds a chunk of scenario results to a run that is not final; how many it now holds. */
+  addRunResults(
+    orgId: string,
+    runId: string,
+    results: ScenarioResult[],
+    maxResults: number,
+    now: number,
+  ): Promise<{ accepted: number; total: number }>;
+  listScenarioRuns(
+    orgId: string,
+    runId: string,
+    filter: ScenarioRunFilter,
+    page: Page,
+  ): Promise<Paged<StoredResult>>;
+  getScenarioRun(orgId: string, id: string): Promise<StoredResult | null>;
+  /** Counts of a run's results by status, and how many are flaky. */
+  summarizeResults(
+    orgId: string,
+    runId: string,
+  ): Promise<{ passed: number; failed: number; error: number; skipped: number; flaky: number }>;
+  listAgentTests(
+    orgId: string,
+    agentId: string,
+    filter: { state?: 'failing' | 'flaky' | 'passing'; q?: string },
+    page: Page,
+  ): Promise<Paged<AgentTest>>;
+  getAgentTest(orgId: string, agentId: string, testId: string): Promise<AgentTest | null>;
+  testHistory(orgId: string, testId: string, page: Page): Promise<Paged<StoredResult>>;
   getRunBySeq(orgId: string, seq: number): Promise<TestRun | null>;
   listRuns(
     orgId: string,

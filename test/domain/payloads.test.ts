@@ -148,6 +148,7 @@ function withRun(overrides: Partial<StandardPayload['test_run']>, isTest = false
         is_test: true,
         timestamp: base.timestamp,
         test_run: base.test_run,
+        changes: null,
         results_url: base.results_url,
       }
     : base;

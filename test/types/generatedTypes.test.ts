@@ -68,10 +68,11 @@ describe('generated types', () => {
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const same: [
   Equal<Sdk.TestFailure, Domain.PayloadFailure>,
+  Equal<Sdk.TestRunCompletedEvent['changes'], Domain.RunChanges>,
   Equal<Sdk.TestRunSummary, Domain.StandardPayloadTestRun>,
   Equal<Sdk.TestRunCompletedEvent, Domain.TestRunCompletedEvent>,
   Equal<Sdk.TestEvent, Domain.TestEvent>,
   Equal<Sdk.RunhookEvent, Domain.StandardPayload>,
   Equal<Sdk.ClixPayload, Domain.ClixPayload>,
-] = [true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true];
 void same;

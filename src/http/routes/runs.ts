@@ -1,5 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { type FailureInput, normalizeFailure } from '../../domain/failures.js';
+import {
+  firstDuplicate,
+  normalizeResult,
+  type ResultInput,
+  type ScenarioResult,
+  testLabel,
+} from '../../domain/results.js';
 import { parseRunId } from '../../domain/runMath.js';
 import { parseIsoTime } from '../../domain/time.js';
 import {
@@ -9,7 +16,12 @@ import {
   type TestMode,
   type TestRun,
 } from '../../domain/types.js';
-import { AgentMissingError, InvalidStateError, type RunFinish } from '../../store/store.js';
+import {
+  AgentMissingError,
+  InvalidStateError,
+  ResultsRejectedError,
+  type RunFinish,
+} from '../../store/store.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError, invalidField } from '../errors.js';
 import { isUuid, pageOf } from '../params.js';
@@ -33,6 +45,46 @@ interface FinishBody {
   total_scenarios?: number;
   completed_at?: string;
   failures?: FailureInput[];
+  results?: ResultInput[];
+  baseline_run_id?: string;
+}
+
+/** Requests that may carry 10,000 scenario results take bodies this large (docs/api.md#scenario-results). */
+export const RESULTS_BODY_LIMIT = 32 * 1024 * 1024;
+
+/**
+ * The scenario results of a request, checked: at most `max` (413 naming the limit), no test
+ * twice (400 naming it).
+ */
+export function checkedResults(
+  input: ResultInput[] | undefined,
+  max: number,
+  field = 'results',
+): ScenarioResult[] | undefined {
+  if (input === undefined) return undefined;
+  if (input.length > max) {
+    throw new ApiError('PAYLOAD_TOO_LARGE', `${field} holds ${input.length} results; the limit is ${max}`, {
+      field,
+      limit: max,
+    });
+  }
+  const results = input.map(normalizeResult);
+  const twice = firstDuplicate(results);
+  if (twice) {
+    throw invalidField(
+      field,
+      `test ${JSON.stringify(testLabel(twice.suite, twice.name))} appears twice; a test (suite, name) has one result per run (merge retries into attempts)`,
+    );
+  }
+  return results;
+}
+
+/** A store refusal of results as the API's error (docs/api.md#errors). */
+export function resultsError(err: unknown): unknown {
+  if (!(err instanceof ResultsRejectedError)) return err;
+  return err.kind === 'too_many'
+    ? new ApiError('PAYLOAD_TOO_LARGE', err.message, err.details)
+    : new ApiError('INVALID_FIELD_VALUE', err.message, err.details);
 }
 
 interface CreateBody extends FinishBody {
@@ -84,6 +136,9 @@ function finishOf(
     totalScenarios: body.total_scenarios ?? null,
     completedAt,
     ...(body.failures !== undefined && { failures: body.failures.map(normalizeFailure) }),
+    countsGiven:
+      body.passed_count !== undefined || body.failed_count !== undefined || body.error_count !== undefined,
+    ...(body.baseline_run_id !== undefined && { baselineRunId: body.baseline_run_id }),
   };
 }
 
@@ -91,7 +146,15 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
   const { store } = deps;
   const now = deps.now ?? Date.now;
   const { publicUrl } = deps.config;
+  const maxResults = deps.config.maxResults ?? 10_000;
   const tags = ['test runs'];
+
+  /** A baseline the caller names must be a run of the organization. */
+  async function checkBaseline(orgId: string, id: string | undefined): Promise<void> {
+    if (id === undefined) return;
+    if (!(await store.getRun(orgId, id)))
+      throw invalidField('baseline_run_id', 'baseline_run_id names no test run of this organization');
+  }
 
   /** Runs are found by UUID or by their human id (`TR-00042`). */
   async function findRun(orgId: string, id: string): Promise<TestRun> {
@@ -108,6 +171,7 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
   api.post<{ Body: CreateBody }>(
     '/runs',
     {
+      bodyLimit: RESULTS_BODY_LIMIT,
       config: { idempotent: true },
       schema: {
         headers: idempotencyHeaders,
@@ -123,6 +187,8 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
       const startedAt = time('started_at', b.started_at);
       const status = b.status ?? 'running';
       const final = isFinalRunStatus(status);
+      const results = checkedResults(b.results, maxResults);
+      await checkBaseline(req.orgId, b.baseline_run_id);
       const input = {
         agentId: b.agent_id,
         name: b.name ?? 'Test run',
@@ -133,15 +199,18 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
         testMode: b.test_mode ?? null,
         maxScenarios: b.max_scenarios ?? null,
         maxTurns: b.max_turns ?? null,
+        baselineRunId: b.baseline_run_id ?? null,
       };
       try {
         if (!final) {
-          const counts = ['passed_count', 'failed_count', 'error_count', 'completed_at'] as const;
+          const counts = ['passed_count', 'failed_count', 'error_count', 'completed_at', 'results'] as const;
           const extra = counts.find((k) => b[k] !== undefined);
           if (extra)
             throw invalidField(
               extra,
-              `${extra} can only be given with a final status (completed, failed or canceled)`,
+              extra === 'results'
+                ? 'results can only be given with a final status; send them to POST /runs/{id}/results while the run is open'
+                : `${extra} can only be given with a final status (completed, failed or canceled)`,
             );
           const run = await store.createRun(
             req.orgId,
@@ -150,13 +219,13 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
           );
           return reply.code(201).send(presentCreatedRun(run));
         }
-        const finish = finishOf(status, b, startedAt ?? t, null, t);
+        const finish = { ...finishOf(status, b, startedAt ?? t, null, t), results, maxResults };
         const run = await store.createFinishedRun(req.orgId, input, finish, publicUrl, t);
         return reply.code(201).send(presentCreatedRun(run));
       } catch (err) {
         if (err instanceof AgentMissingError)
           throw new ApiError('AGENT_NOT_FOUND', 'agent not found', { field: 'agent_id' });
-        throw err;
+        throw resultsError(err);
       }
     },
   );
@@ -164,10 +233,13 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
   async function finish(orgId: string, id: string, status: FinalRunStatus, body: FinishBody) {
     const run = await findRun(orgId, id);
     const t = now();
-    const f = finishOf(status, body, run.startedAt, run.totalScenarios, t);
+    const results = checkedResults(body.results, maxResults);
+    await checkBaseline(orgId, body.baseline_run_id);
+    const f = { ...finishOf(status, body, run.startedAt, run.totalScenarios, t), results, maxResults };
     try {
       return presentRun(await store.finishRun(orgId, run.id, f, publicUrl, t));
     } catch (err) {
+      if (err instanceof ResultsRejectedError) throw resultsError(err);
       if (err instanceof InvalidStateError) {
         throw new ApiError('INVALID_STATE', `test run ${id} has already finished`, {
           status: (await findRun(orgId, run.id)).status,
@@ -180,6 +252,7 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
   api.post<{ Params: { id: string }; Body: FinishBody & { status: 'completed' | 'failed' } }>(
     '/runs/:id/complete',
     {
+      bodyLimit: RESULTS_BODY_LIMIT,
       config: { idempotent: true },
       schema: {
         headers: idempotencyHeaders,

@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { TestFailure } from '../../domain/failures.js';
+import type { RunChanges } from '../../domain/payloadSchemas.js';
 import {
   type Agent,
   type ApiKey,
@@ -99,6 +100,9 @@ export function toRun(r: Selectable<TestRunsTable>): TestRun {
     maxScenarios: numOrNull(r.max_scenarios),
     maxTurns: numOrNull(r.max_turns),
     deliveriesExpiredAt: numOrNull(r.deliveries_expired_at),
+    baselineRunId: r.baseline_run_id ?? null,
+    changes: r.changes ? (JSON.parse(r.changes) as RunChanges) : null,
+    score: r.score === null || r.score === undefined ? null : Number(r.score),
   };
 }
 

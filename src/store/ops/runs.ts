@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type CompiledQuery, type RawBuilder, type Selectable, sql } from 'kysely';
+import { compareRuns, isNotable } from '../../domain/changes.js';
 import { timeOrderedUuid } from '../../domain/ids.js';
 import { renderEvent, standardPayload } from '../../domain/payloads.js';
 import { effectiveTotal, formatRunId, passRate } from '../../domain/runMath.js';
@@ -25,6 +26,7 @@ import {
   type RunInput,
 } from '../store.js';
 import { handedOffDelivery, handoffRoom, leaseHandedOff, readWebhooksQuery } from './claimDueDeliveries.js';
+import { baselineQuery, comparedRun, settleFinishedRun } from './compareWithBaseline.js';
 import { type Ctx, countAll, type Db, readPage } from './context.js';
 import { toRun, toWebhook } from './mappers.js';
 import { newDeliveryRow } from './newRows.js';
@@ -96,6 +98,9 @@ function runRow<Seq>(
     test_mode: input.testMode ?? null,
     max_scenarios: input.maxScenarios ?? null,
     max_turns: input.maxTurns ?? null,
+    baseline_run_id: finish?.baselineRunId ?? input.baselineRunId ?? null,
+    changes: null as string | null,
+    score: null as number | null,
   };
 }
 
@@ -103,7 +108,13 @@ function runRow<Seq>(
  * Stores the run's event and, when a webhook applies, its delivery (pending, or failed at once for a
  * webhook the system turned off). Same transaction as the run. True when there is something to send.
  */
-async function insertEvent(trx: Db, run: TestRun, publicUrl: string, now: number): Promise<boolean> {
+async function insertEvent(
+  trx: Db,
+  run: TestRun,
+  publicUrl: string,
+  now: number,
+  notable: boolean,
+): Promise<boolean> {
   const rows = await trx
     .selectFrom('webhooks')
     .selectAll()
@@ -111,7 +122,7 @@ async function insertEvent(trx: Db, run: TestRun, publicUrl: string, now: number
     .where('deleted_at', 'is', null)
     .where((eb) => eb.or([eb('agent_id', '=', run.agentId), eb('agent_id', 'is', null)]))
     .execute();
-  const out = eventRows(run, routeOf(rows.map(toWebhook), run.agentId), publicUrl, now);
+  const out = eventRows(run, routeOf(rows.map(toWebhook), run.agentId), publicUrl, now, notable);
   await trx.insertInto('events').values(out.event).execute();
   if (out.delivery) await trx.insertInto('deliveries').values(out.delivery).execute();
   return out.queued;
@@ -122,7 +133,7 @@ async function insertEvent(trx: Db, run: TestRun, publicUrl: string, now: number
  * at once for a webhook the system turned off); `queued` when there is something to send. One
  * reading for the interactive path and the one-unit path.
  */
-function eventRows(run: TestRun, route: Route<Webhook>, publicUrl: string, now: number) {
+function eventRows(run: TestRun, route: Route<Webhook>, publicUrl: string, now: number, notable: boolean) {
   const rendered = renderEvent(standardPayload(run, now, publicUrl), now);
   // Time-ordered ids (docs/architecture.md#attempt-rows): a drain, which goes in creation order,
   // then reads and writes the delivery and attempt indexes keyed by them at their ends.
@@ -137,7 +148,7 @@ function eventRows(run: TestRun, route: Route<Webhook>, publicUrl: string, now: 
   if (route.kind === 'none') return { event, delivery: null, queued: false };
   const { webhook } = route;
   // A webhook whose filter leaves the run out means no delivery at all: no fallback to the org's.
-  if (!runPassesFilter(webhook.filter, run)) return { event, delivery: null, queued: false };
+  if (!runPassesFilter(webhook.filter, run, notable)) return { event, delivery: null, queued: false };
   // A webhook the system turned off gets the delivery too, failed at once and never sent: the
   // history shows what was missed, and recover resends it once the endpoint is back.
   const blocked = route.kind === 'blocked';
@@ -167,9 +178,9 @@ function routeOf(hooks: Webhook[], agentId: string): Route<Webhook> {
   );
 }
 
-function runPassesFilter(filter: WebhookFilter | null, run: TestRun): boolean {
+function runPassesFilter(filter: WebhookFilter | null, run: TestRun, notable: boolean): boolean {
   const total = effectiveTotal(run.passedCount, run.failedCount, run.errorCount, run.totalScenarios);
-  return filterMatches(filter, run.status as FinalRunStatus, passRate(run.passedCount, total));
+  return filterMatches(filter, run.status as FinalRunStatus, passRate(run.passedCount, total), notable);
 }
 
 export async function createRun(ctx: Ctx, orgId: string, input: RunInput, now: number): Promise<TestRun> {
@@ -184,7 +195,11 @@ export async function createFinishedRun(
   publicUrl: string,
   now: number,
 ): Promise<TestRun> {
-  const fast = await createFinishedRunAtOnce(ctx, orgId, input, finish, publicUrl, now);
+  // Results to store, or a baseline the caller named: the interactive path, which compares in
+  // the transaction. Otherwise the one-unit path, which compares by failure names.
+  const simple =
+    !(finish.results && finish.results.length > 0) && !input.baselineRunId && !finish.baselineRunId;
+  const fast = simple ? await createFinishedRunAtOnce(ctx, orgId, input, finish, publicUrl, now) : null;
   if (fast) {
     if (fast.queued && fast.tell !== 'none') await ctx.hooks.notifyNewWork({ local: fast.tell === 'all' });
     return fast.run;
@@ -192,8 +207,9 @@ export async function createFinishedRun(
   let queued = false;
   const run = await ctx.db.transaction().execute(async (trx) => {
     const created = await insertRun(trx, orgId, input, finish.status, finish, now);
-    queued = await insertEvent(trx, created, publicUrl, now);
-    return created;
+    const settled = await settleFinishedRun(ctx, trx, created, finish, now);
+    queued = await insertEvent(trx, settled.run, publicUrl, now, settled.notable);
+    return settled.run;
   });
   if (queued) await ctx.hooks.notifyNewWork();
   return run;
@@ -323,11 +339,20 @@ async function createFinishedRunAtOnce(
     placeholder = 1_000_000_000_000_000 + Math.floor(Math.random() * 8_000_000_000_000_000);
   }
   if (sent.includes(String(placeholder))) return null;
-  const draft = toRun({
-    ...runRow(id, orgId, placeholder, agent, input, finish.status, finish, now),
-    deliveries_expired_at: null,
-  });
-  const rows = eventRows(draft, routeOf(snapshot.webhooks, agent.id), publicUrl, now);
+  // What changed since the agent's latest earlier run of the same suite or name, by failure names;
+  // the unit checks that this baseline is still the latest.
+  const scope = { orgId, agentId: agent.id, name: input.name, testSuiteId: input.testSuiteId ?? null };
+  const baselineRow = await baselineQuery(db, { ...scope, seq: null })
+    .selectAll()
+    .executeTakeFirst();
+  const runValues = runRow(id, orgId, placeholder, agent, input, finish.status, finish, now);
+  const undated = toRun({ ...runValues, deliveries_expired_at: null });
+  const baseline = baselineRow ? toRun(baselineRow) : null;
+  const { changes } = compareRuns(comparedRun(undated, null), baseline && comparedRun(baseline, null));
+  runValues.changes = changes === null ? null : JSON.stringify(changes);
+  const draft: TestRun = { ...undated, changes };
+  const notable = isNotable(changes, finish.status, baseline?.status ?? null);
+  const rows = eventRows(draft, routeOf(snapshot.webhooks, agent.id), publicUrl, now, notable);
   // The worker in this process takes the delivery at commit, if it has a slot (docs/architecture.md#hand-off).
   const taker = rows.delivery && rows.queued ? (ctx.handoff?.taker ?? null) : null;
   let reserved = rows.delivery && taker?.reserve(rows.delivery.webhook_id) ? taker : null;
@@ -351,7 +376,12 @@ async function createFinishedRunAtOnce(
       agentName: slots.one('agent_name', agent.name),
       state: slots.one('state', state),
       marker: slots.one('marker', formatRunId(placeholder)),
-      run: slots.row('run', runRow(id, orgId, 0, agent, input, finish.status, finish, now)),
+      run: slots.row('run', { ...runValues, seq: 0 }),
+      baseline: {
+        id: slots.one('baseline_id', baseline?.id ?? null),
+        name: slots.one('baseline_name', scope.name),
+        suite: scope.testSuiteId === null ? null : slots.one('baseline_suite', scope.testSuiteId),
+      },
       event: slots.row('event', rows.event),
       delivery: rows.delivery ? slots.row('delivery', rows.delivery) : null,
       handoff:
@@ -366,7 +396,9 @@ async function createFinishedRunAtOnce(
             }
           : null,
     };
-    const shape = `finishedRun:${rows.delivery ? 'delivery' : 'none'}:${values.handoff ? 'handoff' : ''}`;
+    const shape = `finishedRun:${rows.delivery ? 'delivery' : 'none'}:${values.handoff ? 'handoff' : ''}:${
+      values.baseline.suite === null ? 'name' : 'suite'
+    }`;
     const queries = filledShape(ctx, shape, slots, () => buildStatements(ctx, values));
 
     if (ctx.hooks.runUnit) {
@@ -424,6 +456,8 @@ interface RunValues {
   state: symbol;
   marker: symbol;
   run: Record<string, unknown>;
+  /** The baseline read with the snapshot, and what picks it: the suite, else the name. */
+  baseline: { id: symbol; name: symbol; suite: symbol | null };
   event: Record<string, unknown>;
   delivery: Record<string, unknown> | null;
   /** Lease the delivery to this worker if there is room (SQLite only; docs/architecture.md#hand-off). */
@@ -463,7 +497,20 @@ function buildStatements(ctx: Ctx, v: RunValues): CompiledQuery[] {
           .where('name', '=', v.agentName as never),
       ),
     )
-    .where(sql<boolean>`${webhookStateSql(ctx, v.orgId, v.agentId)} IS NOT DISTINCT FROM ${v.state}`);
+    .where(sql<boolean>`${webhookStateSql(ctx, v.orgId, v.agentId)} IS NOT DISTINCT FROM ${v.state}`)
+    .where((eb) =>
+      eb(
+        baselineQuery(db, {
+          orgId: v.orgId as never,
+          agentId: v.agentId as never,
+          seq: null,
+          name: v.baseline.name as never,
+          testSuiteId: (v.baseline.suite ?? null) as never,
+        }).select('id'),
+        'is not distinct from',
+        v.baseline.id as never,
+      ),
+    );
   const inserts = (seq: RawBuilder<number>, runId: RawBuilder<string>) => {
     const withRunId = (text: unknown) => sql<string>`replace(${text}, ${v.marker}, ${runId})`;
     return {
@@ -586,9 +633,9 @@ export async function finishRun(
       .returningAll()
       .executeTakeFirst();
     if (!row) throw new InvalidStateError('the test run has already finished');
-    const finished = toRun(row);
-    queued = await insertEvent(trx, finished, publicUrl, now);
-    return finished;
+    const settled = await settleFinishedRun(ctx, trx, toRun(row), finish, now);
+    queued = await insertEvent(trx, settled.run, publicUrl, now, settled.notable);
+    return settled.run;
   });
   if (queued) await ctx.hooks.notifyNewWork();
   return run;

@@ -1,0 +1,317 @@
+/**
+ * Scenario results and what changed (docs/api.md#scenario-results), through the real app on both
+ * backends: stored, counted, compared with the baseline, read back per run and per test, refused in
+ * the API's error shape without changing anything.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { backends } from '../helpers/backends.js';
+import { createTestContext, type TestContext } from '../helpers/context.js';
+
+type R = { name: string; suite?: string; status: string; [k: string]: unknown };
+const pass = (name: string, extra: Record<string, unknown> = {}): R => ({
+  name,
+  suite: 'triage',
+  status: 'passed',
+  ...extra,
+});
+const fail = (name: string, extra: Record<string, unknown> = {}): R => ({
+  name,
+  suite: 'triage',
+  status: 'failed',
+  message: `${name} broke`,
+  ...extra,
+});
+
+for (const backend of backends) {
+  describe(`scenario results [${backend.name}]`, () => {
+    let ctx: TestContext;
+    let agentId: string;
+    beforeEach(async () => {
+      ctx = await createTestContext(backend);
+      agentId = (await ctx.api('POST', '/api/v1/agents', { name: 'Agent' })).body.id;
+    });
+    afterEach(async () => {
+      await ctx.close();
+    });
+
+    const finished = async (results: R[], extra: Record<string, unknown> = {}) => {
+      const status = results.some((r) => r.status === 'failed' || r.status === 'error')
+        ? 'failed'
+        : 'completed';
+      const res = await ctx.api('POST', '/api/v1/runs', {
+        agent_id: agentId,
+        name: 'Nightly',
+        status,
+        results,
+        ...extra,
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      return res.body;
+    };
+
+    it('derives counts and failures from results; skipped ones are not in the total', async () => {
+      const run = await finished([
+        pass('a'),
+        fail('b'),
+        { name: 'c', status: 'error', message: 'boom' },
+        { name: 'd', status: 'skipped' },
+      ]);
+      expect([run.passed_count, run.failed_count, run.error_count, run.total_scenarios]).toEqual([
+        1, 1, 1, 3,
+      ]);
+      expect(run.pass_rate).toBe(33.33);
+      expect(run.failures.map((f: { name: string; kind: string }) => [f.name, f.kind])).toEqual([
+        ['b', 'failed'],
+        ['c', 'error'],
+      ]);
+      expect(run.changes).toBeNull();
+    });
+
+    it('computes what changed against the previous run of the same name, stores it and sends it', async () => {
+      const first = await finished([
+        pass('stays'),
+        fail('breaks-later', { status: 'passed', message: null }),
+        fail('gets-fixed'),
+        fail('still'),
+      ]);
+      expect(first.changes).toBeNull();
+      const second = await finished([
+        pass('stays'),
+        fail('breaks-later'),
+        pass('gets-fixed'),
+        fail('still'),
+        pass('brand-new'),
+        pass('retried', { attempts: 2 }),
+      ]);
+      const c = second.changes;
+      expect(c.baseline_test_run_id).toBe(first.test_run_id);
+      expect(c.basis).toBe('results');
+      expect(c.new_failures).toEqual([
+        { name: 'breaks-later', suite: 'triage', message: 'breaks-later broke' },
+      ]);
+      expect(c.fixed).toEqual([{ name: 'gets-fixed', suite: 'triage' }]);
+      expect(c.flaky).toEqual([{ name: 'retried', suite: 'triage', reason: 'passed_on_retry' }]);
+      expect(c.counts).toEqual({
+        new_failures: 1,
+        fixed: 1,
+        still_failing: 1,
+        flaky: 1,
+        new_tests: 2,
+        missing_tests: 0,
+      });
+      // 2 of 4 passed before, 4 of 6 now.
+      expect(c.pass_rate_delta).toBe(16.67);
+      const got = await ctx.api('GET', `/api/v1/runs/${second.id}`);
+      expect(got.body.changes).toEqual(c);
+      const results = await ctx.api('GET', `/api/v1/runs/${second.id}/results`);
+      expect(results.status).toBe(200);
+      expect(results.body.summary).toEqual({ passed: 4, failed: 2, error: 0, skipped: 0, flaky: 1 });
+      expect(results.body.total).toBe(6);
+      expect(results.body.scenario_runs[0].status).toBe('failed');
+      expect(results.body.changes).toEqual(c);
+    });
+
+    it('lists scenario runs in Preclinical’s shape with filters, by UUID or TR- id', async () => {
+      await finished([pass('x'), fail('y')]);
+      const run = await finished([
+        pass('x', { duration_ms: 1200, score: { points_awarded: 3, max_points: 4 } }),
+        pass('y', {
+          criteria: [
+            { criterion: 'greets', decision: 'MET', points_awarded: 1, max_points: 1, rationale: 'said hi' },
+          ],
+        }),
+        fail('z'),
+      ]);
+      const all = await ctx.api('GET', `/api/v1/scenario-runs?test_run_id=${run.test_run_id}`);
+      expect(all.status).toBe(200);
+      expect(all.body.total).toBe(3);
+      expect(all.body.limit).toBe(50);
+      const [first] = all.body.scenario_runs;
+      expect(first).toMatchObject({
+        test_run_id: run.test_run_id,
+        scenario_name: 'z',
+        suite: 'triage',
+        status: 'failed',
+        passed: false,
+        error_message: 'z broke',
+        attempts: 1,
+        change: 'new_failure',
+      });
+      const fixed = await ctx.api('GET', `/api/v1/scenario-runs?test_run_id=${run.id}&change=fixed`);
+      expect(fixed.body.scenario_runs.map((s: { scenario_name: string }) => s.scenario_name)).toEqual(['y']);
+      expect(fixed.body.scenario_runs[0].criteria_results[0].decision).toBe('MET');
+      const passed = await ctx.api('GET', `/api/v1/scenario-runs?test_run_id=${run.id}&passed=true`);
+      expect(passed.body.total).toBe(2);
+      const one = await ctx.api('GET', `/api/v1/scenario-runs/${first.id}`);
+      expect(one.body).toEqual(first);
+      const x = passed.body.scenario_runs.find((s: { scenario_name: string }) => s.scenario_name === 'x');
+      expect(x.score).toEqual({ points_awarded: 3, max_points: 4 });
+      expect(x.duration_ms).toBe(1200);
+      expect(run.score).toBe(75);
+
+      const missing = await ctx.api('GET', '/api/v1/scenario-runs');
+      expect(missing.status).toBe(400);
+      expect(missing.body.code).toBe('MISSING_REQUIRED_FIELD');
+      const other = await ctx.newOrg('other');
+      const hidden = await ctx.api('GET', `/api/v1/scenario-runs/${first.id}`, undefined, other.apiKey);
+      expect(hidden.status).toBe(404);
+    });
+
+    it('takes results in chunks while the run is open, then completes from them', async () => {
+      const run = (await ctx.api('POST', '/api/v1/runs', { agent_id: agentId, name: 'Chunked' })).body;
+      const a = await ctx.api('POST', `/api/v1/runs/${run.id}/results`, { results: [pass('a'), fail('b')] });
+      expect(a.body).toEqual({ accepted: 2, total: 2 });
+      const dup = await ctx.api('POST', `/api/v1/runs/${run.id}/results`, {
+        results: [pass('c'), pass('a')],
+      });
+      expect(dup.status).toBe(400);
+      expect(dup.body.code).toBe('INVALID_FIELD_VALUE');
+      expect(dup.body.error).toContain('triage › a');
+      const b = await ctx.api('POST', `/api/v1/runs/${run.id}/results`, { results: [pass('c')] });
+      expect(b.body).toEqual({ accepted: 1, total: 3 });
+      const wrong = await ctx.api('POST', `/api/v1/runs/${run.id}/complete`, {
+        status: 'failed',
+        passed_count: 5,
+      });
+      expect(wrong.status).toBe(400);
+      expect(wrong.body.details.field).toBe('passed_count');
+      expect((await ctx.api('GET', `/api/v1/runs/${run.id}`)).body.status).toBe('running');
+      const done = await ctx.api('POST', `/api/v1/runs/${run.id}/complete`, { status: 'failed' });
+      expect(done.status, JSON.stringify(done.body)).toBe(200);
+      expect([done.body.passed_count, done.body.failed_count, done.body.total_scenarios]).toEqual([2, 1, 3]);
+      const late = await ctx.api('POST', `/api/v1/runs/${run.id}/results`, { results: [pass('d')] });
+      expect(late.status).toBe(409);
+      expect(late.body.code).toBe('INVALID_STATE');
+    });
+
+    it('refuses a test twice, disagreeing counts and too many results, storing nothing', async () => {
+      const twice = await ctx.api('POST', '/api/v1/runs', {
+        agent_id: agentId,
+        status: 'completed',
+        results: [pass('a'), pass('a')],
+      });
+      expect(twice.status).toBe(400);
+      expect(twice.body.code).toBe('INVALID_FIELD_VALUE');
+      const disagree = await ctx.api('POST', '/api/v1/runs', {
+        agent_id: agentId,
+        status: 'completed',
+        passed_count: 3,
+        results: [pass('a'), pass('b')],
+      });
+      expect(disagree.status).toBe(400);
+      expect(disagree.body.details).toMatchObject({ field: 'passed_count', given: 3, from_results: 2 });
+      const chunk = await ctx.api('POST', '/api/v1/runs', { agent_id: agentId });
+      const tooMany = await ctx.api('POST', `/api/v1/runs/${chunk.body.id}/results`, {
+        results: Array.from({ length: 1001 }, (_, i) => pass(`t${i}`)),
+      });
+      expect(tooMany.status).toBe(413);
+      expect(tooMany.body.code).toBe('PAYLOAD_TOO_LARGE');
+      expect(tooMany.body.error).toContain('1000');
+      const runs = await ctx.api('GET', '/api/v1/runs');
+      // Only the open run exists: the refused ones took no TR- number.
+      expect(runs.body.total).toBe(1);
+      expect((await ctx.api('GET', `/api/v1/agents/${agentId}/tests`)).body.total).toBe(0);
+    });
+
+    it('compares by failure names when a run has no results; fixed only from a complete list', async () => {
+      const base = await ctx.api('POST', '/api/v1/runs', {
+        agent_id: agentId,
+        name: 'Names',
+        status: 'failed',
+        failed_count: 2,
+        failures: [
+          { name: 'one', classname: 's' },
+          { name: 'two', classname: 's' },
+        ],
+      });
+      const next = await ctx.api('POST', '/api/v1/runs', {
+        agent_id: agentId,
+        name: 'Names',
+        status: 'failed',
+        failed_count: 2,
+        failures: [
+          { name: 'two', classname: 's' },
+          { name: 'three', classname: 's' },
+        ],
+      });
+      const c = next.body.changes;
+      expect(c.basis).toBe('failures');
+      expect(c.baseline_test_run_id).toBe(base.body.test_run_id);
+      expect(c.new_failures).toEqual([{ name: 'three', suite: 's', message: null }]);
+      expect(c.fixed).toEqual([{ name: 'one', suite: 's' }]);
+      expect(c.counts.still_failing).toBe(1);
+      // An incomplete list (3 failing, 1 named) cannot say what was fixed.
+      const partial = await ctx.api('POST', '/api/v1/runs', {
+        agent_id: agentId,
+        name: 'Names',
+        status: 'failed',
+        failed_count: 3,
+        failures: [{ name: 'three', classname: 's' }],
+      });
+      expect(partial.body.changes.fixed).toEqual([]);
+      expect(partial.body.changes.counts.still_failing).toBe(1);
+    });
+
+    it('uses a named baseline and keys the implicit one by test suite', async () => {
+      const a = await finished([fail('x')], { test_suite_id: 'suite-1', name: 'first name' });
+      await finished([pass('x')], { test_suite_id: 'suite-2', name: 'first name' });
+      const b = await finished([pass('x')], { test_suite_id: 'suite-1', name: 'other name' });
+      expect(b.changes.baseline_test_run_id).toBe(a.test_run_id);
+      expect(b.changes.fixed).toEqual([{ name: 'x', suite: 'triage' }]);
+      const named = await finished([pass('x')], { baseline_run_id: a.id, name: 'unrelated' });
+      expect(named.baseline_run_id).toBe(a.id);
+      expect(named.changes.baseline_test_run_id).toBe(a.test_run_id);
+      const unknown = await ctx.api('POST', '/api/v1/runs', {
+        agent_id: agentId,
+        status: 'completed',
+        baseline_run_id: '00000000-0000-4000-8000-000000000000',
+      });
+      expect(unknown.status).toBe(400);
+      expect(unknown.body.details.field).toBe('baseline_run_id');
+    });
+
+    it('keeps each test’s history: flipping tests are flaky, lists and history read back', async () => {
+      const outcomes = ['passed', 'failed', 'passed', 'failed'];
+      let last: { changes: { flaky: unknown[] } } | null = null;
+      for (const status of outcomes) {
+        last = await finished([
+          pass('steady'),
+          { name: 'flip', suite: 'triage', status, message: status === 'failed' ? 'nope' : null },
+        ]);
+      }
+      expect(last?.changes.flaky).toEqual([{ name: 'flip', suite: 'triage', reason: 'flipping' }]);
+      const tests = await ctx.api('GET', `/api/v1/agents/${agentId}/tests`);
+      expect(tests.status).toBe(200);
+      expect(tests.body.total).toBe(2);
+      const flip = tests.body.tests[0];
+      expect(flip).toMatchObject({
+        name: 'flip',
+        suite: 'triage',
+        state: 'flaky',
+        flaky: true,
+        last_status: 'failed',
+        runs: 4,
+        failures: 2,
+        fail_rate: 50,
+        flips: 3,
+        last_failure_message: 'nope',
+        recent: ['failed', 'passed', 'failed', 'passed'],
+      });
+      const flaky = await ctx.api('GET', `/api/v1/agents/${agentId}/tests?state=flaky`);
+      expect(flaky.body.tests.map((t: { name: string }) => t.name)).toEqual(['flip']);
+      const search = await ctx.api('GET', `/api/v1/agents/${agentId}/tests?q=STEA`);
+      expect(search.body.tests.map((t: { name: string }) => t.name)).toEqual(['steady']);
+      const history = await ctx.api('GET', `/api/v1/agents/${agentId}/tests/${flip.id}/history?limit=3`);
+      expect(history.status).toBe(200);
+      expect(history.body.total).toBe(4);
+      expect(history.body.results.map((r: { status: string }) => r.status)).toEqual([
+        'failed',
+        'passed',
+        'failed',
+      ]);
+      expect(history.body.results[0].test_run_id).toBe('TR-00004');
+      const nope = await ctx.api('GET', `/api/v1/agents/${agentId}/tests/999999/history`);
+      expect(nope.status).toBe(404);
+    });
+  });
+}
