@@ -226,7 +226,7 @@ export function compareRuns(current: ComparedRun, baseline: ComparedRun | null):
 
 /**
  * The run's status differs from its baseline's, or it broke or fixed a test, or it has no
- * baseline: what `filter.only_changes` lets through (docs/api.md#filters).
+ * baseline: what `filter.only_changes` lets through (docs/api.md#webhook-filters).
  */
 export function isNotable(
   changes: RunChanges,

@@ -50,7 +50,7 @@ export interface ChatFailure {
 }
 
 /**
- * The failing tests a chat message lists, in order: the run's new failures (docs/payloads.md#what-changed),
+ * The failing tests a chat message lists, in order: the run's new failures (docs/api.md#what-changed),
  * then its other failing tests; a test the changes call flaky is marked.
  */
 export function chatFailures(payload: StandardPayload): ChatFailure[] {

@@ -110,7 +110,7 @@ const testRef = {
 } as const;
 
 /**
- * What changed since the baseline run (docs/payloads.md#what-changed): computed once, in the
+ * What changed since the baseline run (docs/api.md#what-changed): computed once, in the
  * transaction that creates the event, stored on the run and sent as is.
  */
 export const changesSchema = {

@@ -8,7 +8,7 @@ import type { FinalRunStatus } from './types.js';
 export interface WebhookFilter {
   statuses: FinalRunStatus[] | null;
   belowPassRate: number | null;
-  /** Only runs that changed something since their baseline (docs/api.md#filters); absent: false. */
+  /** Only runs that changed something since their baseline (docs/api.md#webhook-filters); absent: false. */
   onlyChanges?: boolean;
 }
 

@@ -231,6 +231,20 @@ export const addResultsBody = {
   additionalProperties: false,
   required: ['results'],
   properties: { results: { ...resultsInput, description: `At most ${RESULT_LIMITS.perChunk} per request.` } },
+  examples: [
+    {
+      results: [
+        { name: 'greets the caller', suite: 'triage.intake', status: 'passed', duration_ms: 2100 },
+        {
+          name: 'escalates chest pain',
+          suite: 'triage.emergency',
+          status: 'failed',
+          message: 'expected a referral, got self-care advice',
+          attempts: 2,
+        },
+      ],
+    },
+  ],
 } as const;
 
 export const addResultsResponse = {

@@ -1,5 +1,5 @@
 /**
- * What changed, as receivers get it (docs/payloads.md#what-changed): the standard body carries
+ * What changed, as receivers get it (docs/api.md#what-changed): the standard body carries
  * `changes` between `test_run` and `results_url`; chat formats open with the change and list new
  * failures first; `filter.only_changes` sends only runs that changed something. Real receivers,
  * both backends.

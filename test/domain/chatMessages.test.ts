@@ -181,7 +181,10 @@ describe('format teams', () => {
       expect(card.actions).toEqual([
         { type: 'Action.OpenUrl', title: 'View results', url: payload.results_url },
       ]);
-      expect(card.body.map((b) => b.type).slice(0, 2)).toEqual(['TextBlock', 'FactSet']);
+      // The sample has changes: a line saying what changed comes between the heading and the facts.
+      const expected =
+        payload.changes === null ? ['TextBlock', 'FactSet'] : ['TextBlock', 'TextBlock', 'FactSet'];
+      expect(card.body.map((b) => b.type).slice(0, expected.length)).toEqual(expected);
       // Teams refuses messages over 28 KB.
       expect(Buffer.byteLength(text)).toBeLessThan(28 * 1024);
     },

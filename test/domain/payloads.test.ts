@@ -38,7 +38,7 @@ const EXPECTED_JSON =
   '"agent_id":"6ba7b810-9dad-11d1-80b4-00c04fd430c8","agent_name":"Healthcare Assistant","status":"completed",' +
   '"pass_rate":85,"passed_count":17,"failed_count":3,"error_count":0,"total_scenarios":20,' +
   '"started_at":"2026-01-30T10:30:00Z","completed_at":"2026-01-30T10:32:45Z","duration_seconds":165},' +
-  '"results_url":"https://runhook.example.com/runs/7c9e6679-7425-40de-944b-e07fc1f90ae7"}';
+  '"changes":null,"results_url":"https://runhook.example.com/runs/7c9e6679-7425-40de-944b-e07fc1f90ae7"}';
 
 function failure(name: string, message: string | null = 'expected 1, got 2'): TestFailure {
   return { name, classname: 'suite', file: 'test/a.test.ts', message, kind: 'failed' };
@@ -64,7 +64,7 @@ const RUN_KEYS = [
 describe('standardPayload', () => {
   it('has the key order of docs/payloads.md and exact bytes for a fixed run', () => {
     const payload = standardPayload(run(), EVENT_AT, 'https://runhook.example.com');
-    expect(Object.keys(payload)).toEqual(['event', 'timestamp', 'test_run', 'results_url']);
+    expect(Object.keys(payload)).toEqual(['event', 'timestamp', 'test_run', 'changes', 'results_url']);
     expect(Object.keys(payload.test_run)).toEqual(RUN_KEYS);
     expect(renderBody('standard', payload, EVENT_AT)).toBe(EXPECTED_JSON);
   });
@@ -121,7 +121,14 @@ describe('testPayload', () => {
   const payload = testPayload(now, 'https://runhook.example.com/');
 
   it('is marked as a test, right after event', () => {
-    expect(Object.keys(payload)).toEqual(['event', 'is_test', 'timestamp', 'test_run', 'results_url']);
+    expect(Object.keys(payload)).toEqual([
+      'event',
+      'is_test',
+      'timestamp',
+      'test_run',
+      'changes',
+      'results_url',
+    ]);
     expect(payload.event).toBe('test');
     expect(payload.is_test).toBe(true);
     expect(Object.keys(payload.test_run)).toEqual([...RUN_KEYS, 'failures']);

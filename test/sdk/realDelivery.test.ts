@@ -119,7 +119,7 @@ describe('deliveries from a real Runhook', () => {
     first = orgReceiver.requests[0]!;
 
     const event = verifyWebhook(first.body, first.headers, ORG_SECRET) as TestRunCompletedEvent;
-    expect(Object.keys(event)).toEqual(['event', 'timestamp', 'test_run', 'results_url']);
+    expect(Object.keys(event)).toEqual(['event', 'timestamp', 'test_run', 'changes', 'results_url']);
     expect(event).toMatchObject({
       event: 'test_run_completed',
       test_run: { id: run.id, test_run_id: run.test_run_id, agent_name: 'Standard agent', pass_rate: 85 },
