@@ -19,7 +19,9 @@ import { ManualSendLimiter } from './manualSendLimit.js';
 import { registerAgentRoutes } from './routes/agents.js';
 import { registerApiKeyRoutes } from './routes/apiKeys.js';
 import { registerDeliveryRoutes } from './routes/deliveries.js';
+import { registerRunProgressRoutes } from './routes/runProgress.js';
 import { registerRunRoutes } from './routes/runs.js';
+import { registerTestSuiteRoutes } from './routes/testSuites.js';
 import { registerWebhookHealthRoutes } from './routes/webhookHealth.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 import { SECURITY_HEADERS } from './securityHeaders.js';
@@ -163,6 +165,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       registerIdempotency(api, deps);
       registerAgentRoutes(api, deps);
       registerRunRoutes(api, deps);
+      registerRunProgressRoutes(api, deps);
+      registerTestSuiteRoutes(api, deps);
       registerWebhookRoutes(api, deps);
       registerWebhookHealthRoutes(api, deps);
       registerDeliveryRoutes(api, deps);
