@@ -17,3 +17,8 @@ export async function suiteNamesOf(
   const names = await store.testSuiteNames(orgId, ids);
   return (run) => (run.testSuiteId === null ? null : (names.get(run.testSuiteId) ?? null));
 }
+
+/** The `test_suite_name` of one run. */
+export async function suiteNameOf(store: Store, orgId: string, run: TestRun): Promise<string | null> {
+  return (await suiteNamesOf(store, orgId, [run]))(run);
+}

@@ -6,7 +6,7 @@ import { ApiError } from '../errors.js';
 import { isUuid } from '../params.js';
 import { presentRun } from '../present.js';
 import { idParams, runSchema } from '../schemas.js';
-import { suiteNamesOf } from '../suiteNames.js';
+import { suiteNameOf } from '../suiteNames.js';
 
 /** PATCH /runs/{id}: what may change on a run that has not ended. Only its status, to `grading`. */
 const updateRunBody = {
@@ -57,7 +57,7 @@ export function registerRunProgressRoutes(api: FastifyInstance, deps: AppDeps): 
       try {
         const moved = await store.markRunGrading(req.orgId, run.id, now());
         if (!moved) throw runNotFound();
-        return presentRun(moved, (await suiteNamesOf(store, req.orgId, [moved]))(moved));
+        return presentRun(moved, await suiteNameOf(store, req.orgId, moved));
       } catch (err) {
         if (err instanceof InvalidStateError) {
           const current = (await store.getRun(req.orgId, run.id))?.status ?? run.status;

@@ -26,7 +26,7 @@ import {
   runListQuery,
   runSchema,
 } from '../schemas.js';
-import { suiteNamesOf } from '../suiteNames.js';
+import { suiteNameOf, suiteNamesOf } from '../suiteNames.js';
 
 interface FinishBody {
   passed_count?: number;
@@ -146,15 +146,11 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
               `${extra} can only be given with a final status (completed, failed or canceled)`,
             );
           const run = await store.createRun(req.orgId, { ...input, status }, t);
-          return reply
-            .code(201)
-            .send(presentCreatedRun(run, (await suiteNamesOf(store, req.orgId, [run]))(run)));
+          return reply.code(201).send(presentCreatedRun(run, await suiteNameOf(store, req.orgId, run)));
         }
         const finish = finishOf(status, b, startedAt ?? t, null, t);
         const run = await store.createFinishedRun(req.orgId, input, finish, publicUrl, t);
-        return reply
-          .code(201)
-          .send(presentCreatedRun(run, (await suiteNamesOf(store, req.orgId, [run]))(run)));
+        return reply.code(201).send(presentCreatedRun(run, await suiteNameOf(store, req.orgId, run)));
       } catch (err) {
         if (err instanceof AgentMissingError)
           throw new ApiError('AGENT_NOT_FOUND', 'agent not found', { field: 'agent_id' });
@@ -169,7 +165,7 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
     const f = finishOf(status, body, run.startedAt, run.totalScenarios, t);
     try {
       const done = await store.finishRun(orgId, run.id, f, publicUrl, t);
-      return presentRun(done, (await suiteNamesOf(store, orgId, [done]))(done));
+      return presentRun(done, await suiteNameOf(store, orgId, done));
     } catch (err) {
       if (err instanceof InvalidStateError) {
         const current = (await findRun(orgId, run.id)).status;
@@ -254,7 +250,7 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
     },
     async (req) => {
       const run = await findRun(req.orgId, req.params.id);
-      return presentRun(run, (await suiteNamesOf(store, req.orgId, [run]))(run));
+      return presentRun(run, await suiteNameOf(store, req.orgId, run));
     },
   );
 }
