@@ -44,9 +44,13 @@ const invalid = (error_code: ConfigErrorCode, message: string, field?: string): 
   details: field === undefined ? { error_code } : { error_code, field },
 });
 
+/** `api_key` → `apiKey`: Preclinical reads each config key in either spelling. */
+const camelCase = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
 /**
  * The answer of POST /agents/{id}/validate for an agent's provider and (opened) config: the first
- * thing missing, or valid. A required key counts as there when it is a non-empty string.
+ * thing missing, or valid. A required key counts as there when it is a non-empty string, under its
+ * name or its camelCase spelling (`apiKey`), as Preclinical accepts both.
  */
 export function checkAgentConfig(
   provider: string | null,
@@ -62,7 +66,7 @@ export function checkAgentConfig(
   }
   if (config === null) return invalid('MISSING_CONFIG', 'the agent has no config', 'config');
   for (const key of REQUIRED_CONFIG_KEYS[provider]) {
-    const value = config[key];
+    const value = config[key] ?? config[camelCase(key)];
     if (value === undefined || value === null) {
       return invalid('MISSING_CONFIG_FIELD', `config is missing ${key}`, key);
     }

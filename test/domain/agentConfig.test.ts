@@ -38,6 +38,12 @@ describe('checkAgentConfig', () => {
     }
   });
 
+  it('takes the camelCase spelling of a key too', () => {
+    expect(checkAgentConfig('vapi', { assistantId: 'a', apiKey: 'k' }).valid).toBe(true);
+    expect(checkAgentConfig('livekit', { url: 'wss://x', apiKey: 'k', apiSecret: 's' }).valid).toBe(true);
+    expect(checkAgentConfig('retell', { agentId: 'a' })).toMatchObject({ details: { field: 'api_key' } });
+  });
+
   it('never puts a config value in its message', () => {
     const result = checkAgentConfig('vapi', { assistant_id: 'asst_secret_value', api_key: '' });
     expect(JSON.stringify(result)).not.toContain('asst_secret_value');
