@@ -32,6 +32,11 @@ export const REDACTED_PATHS = [
   'api_key',
   '*.apiKey',
   '*.api_key',
+  // An agent's provider config (docs/api.md#agents) is as secret as a webhook's.
+  'config',
+  'body.config',
+  'req.body.config',
+  'agent.config',
 ];
 
 /** JSON lines on stdout (or `destination`, e.g. a test's stream), one object per line. */

@@ -25,6 +25,8 @@ import type { WebhookFilter } from './webhookFilter.js';
 export const RUN_STATUS = Object.freeze({
   pending: 'pending',
   running: 'running',
+  /** Every scenario has run; the results are being graded. Not final. */
+  grading: 'grading',
   completed: 'completed',
   failed: 'failed',
   canceled: 'canceled',
@@ -36,6 +38,10 @@ export type FinalRunStatus = (typeof FINAL_RUN_STATUSES)[number];
 export function isFinalRunStatus(status: string): status is FinalRunStatus {
   return (FINAL_RUN_STATUSES as readonly string[]).includes(status);
 }
+
+/** The statuses a run has before it ends: it can still be completed or canceled. */
+export const ACTIVE_RUN_STATUSES = [RUN_STATUS.pending, RUN_STATUS.running, RUN_STATUS.grading] as const;
+export type ActiveRunStatus = (typeof ACTIVE_RUN_STATUSES)[number];
 
 export const WEBHOOK_FORMAT = Object.freeze({
   standard: 'standard',
@@ -152,8 +158,23 @@ export interface Agent {
   name: string;
   /** '' when there is none (the API shows it as null). */
   description: string;
+  /** One of AGENT_PROVIDERS (docs/api.md#agents); agents saved before the list may hold another. */
   provider: string | null;
+  /** A provider config is stored (encrypted); the config itself is never shown. */
+  hasConfig: boolean;
   isActive: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A named selection of scenario ids (Preclinical's test suites); runs name one by `test_suite_id`. */
+export interface TestSuite {
+  id: string;
+  orgId: string;
+  name: string;
+  /** '' when there is none (the API shows it as null). */
+  description: string;
+  scenarioIds: string[];
   createdAt: number;
   updatedAt: number;
 }

@@ -20,7 +20,9 @@ import { registerAgentRoutes } from './routes/agents.js';
 import { registerApiKeyRoutes } from './routes/apiKeys.js';
 import { registerDeliveryRoutes } from './routes/deliveries.js';
 import { registerResultRoutes } from './routes/results.js';
+import { registerRunProgressRoutes } from './routes/runProgress.js';
 import { registerRunRoutes } from './routes/runs.js';
+import { registerTestSuiteRoutes } from './routes/testSuites.js';
 import { registerWebhookHealthRoutes } from './routes/webhookHealth.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 import { SECURITY_HEADERS } from './securityHeaders.js';
@@ -165,6 +167,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       registerAgentRoutes(api, deps);
       registerRunRoutes(api, deps);
       registerResultRoutes(api, deps);
+      registerRunProgressRoutes(api, deps);
+      registerTestSuiteRoutes(api, deps);
       registerWebhookRoutes(api, deps);
       registerWebhookHealthRoutes(api, deps);
       registerDeliveryRoutes(api, deps);

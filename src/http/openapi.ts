@@ -36,6 +36,10 @@ const TAGS = [
     description: 'One execution of an agent’s scenarios. Finishing one fires its webhook.',
   },
   {
+    name: 'test suites',
+    description: 'Named selections of scenario ids; a run names one with `test_suite_id`.',
+  },
+  {
     name: 'webhooks',
     description: 'Where to POST when a run ends: one org-level webhook and at most one per agent.',
   },

@@ -4,7 +4,16 @@ import { charStatus, countFlips } from '../domain/changes.js';
 import { webhookHealth } from '../domain/health.js';
 import { durationSeconds, effectiveTotal, formatRunId, passRate } from '../domain/runMath.js';
 import { toIso } from '../domain/time.js';
-import type { Agent, ApiKey, Attempt, Delivery, RunhookEvent, TestRun, Webhook } from '../domain/types.js';
+import type {
+  Agent,
+  ApiKey,
+  Attempt,
+  Delivery,
+  RunhookEvent,
+  TestRun,
+  TestSuite,
+  Webhook,
+} from '../domain/types.js';
 import { filterToJson } from '../domain/webhookFilter.js';
 import type { AgentTest, StoredResult } from '../store/store.js';
 
@@ -16,13 +25,15 @@ export function presentAgent(a: Agent) {
     name: a.name,
     description: a.description === '' ? null : a.description,
     provider: a.provider,
+    has_config: a.hasConfig,
     is_active: a.isActive,
     created_at: toIso(a.createdAt),
     updated_at: toIso(a.updatedAt),
   };
 }
 
-export function presentRun(r: TestRun) {
+/** `testSuiteName`: the name of the organization's suite whose id is the run's `test_suite_id`, if any. */
+export function presentRun(r: TestRun, testSuiteName: string | null = null) {
   const total = effectiveTotal(r.passedCount, r.failedCount, r.errorCount, r.totalScenarios);
   return {
     id: r.id,
@@ -42,6 +53,7 @@ export function presentRun(r: TestRun) {
     created_at: toIso(r.createdAt),
     failures: r.failures,
     test_suite_id: r.testSuiteId,
+    test_suite_name: testSuiteName,
     test_mode: r.testMode,
     max_scenarios: r.maxScenarios,
     max_turns: r.maxTurns,
@@ -98,8 +110,20 @@ export function presentAgentTest(t: AgentTest) {
 }
 
 /** The 201 answer of POST /runs: the run and the path to poll it at. */
-export function presentCreatedRun(r: TestRun) {
-  return { ...presentRun(r), poll_url: `/api/v1/runs/${r.id}` };
+export function presentCreatedRun(r: TestRun, testSuiteName: string | null = null) {
+  return { ...presentRun(r, testSuiteName), poll_url: `/api/v1/runs/${r.id}` };
+}
+
+export function presentTestSuite(s: TestSuite) {
+  return {
+    id: s.id,
+    name: s.name,
+    description: s.description === '' ? null : s.description,
+    scenario_ids: s.scenarioIds,
+    scenario_count: s.scenarioIds.length,
+    created_at: toIso(s.createdAt),
+    updated_at: toIso(s.updatedAt),
+  };
 }
 
 /** `degradedAfter`: RUNHOOK_DEGRADED_AFTER, which decides `health`. */

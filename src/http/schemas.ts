@@ -3,6 +3,7 @@
  * from the same objects. Bodies reject unknown fields; lengths follow docs/api.md#conventions.
  */
 
+import { AGENT_PROVIDERS, CONFIG_ERROR_CODES, CONFIG_MAX_BYTES } from '../domain/agentConfig.js';
 import { FAILURE_KINDS, FAILURE_LIMITS } from '../domain/failures.js';
 import { changesSchema } from '../domain/payloadSchemas.js';
 import { CRITERION_DECISIONS, RESULT_CHANGES, RESULT_LIMITS, RESULT_STATUSES } from '../domain/results.js';
@@ -92,11 +93,30 @@ export const agentSchema = {
     name: { type: 'string' },
     description: nullable('string'),
     provider: nullable('string'),
+    has_config: {
+      type: 'boolean',
+      description: 'A provider config is stored. The config itself is write-only and never shown.',
+    },
     is_active: { type: 'boolean' },
     created_at: isoTime,
     updated_at: isoTime,
   },
 } as const;
+
+const agentProvider = {
+  type: ['string', 'null'],
+  enum: [...AGENT_PROVIDERS, null],
+  description: `One of ${AGENT_PROVIDERS.join(', ')}; null for none.`,
+};
+
+const agentConfig = {
+  type: ['object', 'null'],
+  additionalProperties: true,
+  description:
+    `Write-only. The provider's connection settings (keys, ids, URLs), at most ${CONFIG_MAX_BYTES / 1024} KiB as JSON; ` +
+    'stored encrypted, never shown (see `has_config`). null clears it. POST /agents/{id}/validate checks its shape.',
+  examples: [{ assistant_id: 'asst_abc123', api_key: 'va_xxx' }],
+};
 
 export const createAgentBody = {
   type: 'object',
@@ -105,17 +125,59 @@ export const createAgentBody = {
   properties: {
     name,
     description,
-    provider: { type: ['string', 'null'], maxLength: LIMITS.name },
+    provider: agentProvider,
+    config: agentConfig,
     is_active: { type: 'boolean' },
   },
-  examples: [{ name: 'Healthcare Assistant', description: 'Triage bot', provider: 'openai' }],
+  examples: [
+    { name: 'Healthcare Assistant', description: 'Triage bot', provider: 'openai' },
+    {
+      name: 'Triage line',
+      provider: 'vapi',
+      config: { assistant_id: 'asst_abc123', api_key: 'va_xxx' },
+    },
+  ],
 } as const;
 
-export const updateAgentBody = { ...createAgentBody, required: [] } as const;
+export const updateAgentBody = {
+  ...createAgentBody,
+  required: [],
+  properties: {
+    ...createAgentBody.properties,
+    has_config: {
+      type: 'boolean',
+      description: 'Read-only: accepted and ignored, so that an agent read with GET can be sent back.',
+    },
+  },
+  examples: [{ is_active: false }, { config: null }],
+} as const;
+
+export const agentListQuery = listQuery({
+  provider: { type: 'string', enum: AGENT_PROVIDERS, description: 'Only agents of this provider.' },
+});
+
+export const validateAgentSchema = {
+  type: 'object',
+  required: ['valid', 'message'],
+  properties: {
+    valid: { type: 'boolean' },
+    message: { type: 'string' },
+    details: {
+      type: 'object',
+      properties: {
+        error_code: {
+          type: 'string',
+          enum: CONFIG_ERROR_CODES,
+        },
+        field: { type: 'string' },
+      },
+    },
+  },
+} as const;
 
 // ---- test runs
 
-export const RUN_STATUSES = ['pending', 'running', 'completed', 'failed', 'canceled'] as const;
+export const RUN_STATUSES = ['pending', 'running', 'grading', 'completed', 'failed', 'canceled'] as const;
 
 const failureKind = {
   type: 'string',
@@ -327,6 +389,11 @@ export const runSchema = {
     created_at: isoTime,
     failures: { type: 'array', items: failureSchema },
     test_suite_id: nullable('string'),
+    test_suite_name: {
+      ...nullable('string'),
+      description:
+        "The name of the organization's test suite whose id is `test_suite_id`; null when none is.",
+    },
     test_mode: { type: ['string', 'null'], enum: [...TEST_MODES, null] },
     max_scenarios: nullable('integer'),
     max_turns: nullable('integer'),
@@ -443,6 +510,15 @@ export const createdRunSchema = {
       examples: ['/api/v1/runs/7c9e6679-7425-40de-944b-e07fc1f90ae7'],
       description: 'Path of GET /runs/{id} for this run.',
     },
+  },
+} as const;
+
+/** The answer of POST /runs/{id}/cancel: the run and a message. */
+export const canceledRunSchema = {
+  type: 'object',
+  properties: {
+    ...runSchema.properties,
+    message: { type: 'string', examples: ['Test run cancellation initiated'] },
   },
 } as const;
 

@@ -14,9 +14,11 @@ import * as probes from './ops/probes.js';
 import { recordResults } from './ops/recordResults.js';
 import * as recover from './ops/recover.js';
 import * as retention from './ops/retention.js';
+import * as runProgress from './ops/runProgress.js';
 import * as runs from './ops/runs.js';
 import * as scenarioResults from './ops/scenarioResults.js';
 import * as stats from './ops/stats.js';
+import * as testSuites from './ops/testSuites.js';
 import * as webhooks from './ops/webhooks.js';
 import type { Store } from './store.js';
 
@@ -69,6 +71,7 @@ export function createKyselyStore(ctx: Ctx): Store {
     createAgent: bind(agents.createAgent),
     listAgents: bind(agents.listAgents),
     getAgent: bind(agents.getAgent),
+    getAgentConfig: bind(agents.getAgentConfig),
     updateAgent: bind(agents.updateAgent),
     deleteAgent: bind(agents.deleteAgent),
     createRun: bind(runs.createRun),
@@ -84,6 +87,13 @@ export function createKyselyStore(ctx: Ctx): Store {
     testHistory: bind(scenarioResults.testHistory),
     getRunBySeq: bind(runs.getRunBySeq),
     listRuns: bind(runs.listRuns),
+    markRunGrading: bind(runProgress.markRunGrading),
+    createTestSuite: bind(testSuites.createTestSuite),
+    listTestSuites: bind(testSuites.listTestSuites),
+    getTestSuite: bind(testSuites.getTestSuite),
+    updateTestSuite: bind(testSuites.updateTestSuite),
+    deleteTestSuite: bind(testSuites.deleteTestSuite),
+    testSuiteNames: bind(testSuites.testSuiteNames),
     createWebhook: bind(webhooks.createWebhook),
     listWebhooks: bind(webhooks.listWebhooks),
     getWebhook: bind(webhooks.getWebhook),

@@ -33,6 +33,19 @@ export interface AgentsTable {
   is_active: number;
   created_at: number;
   updated_at: number;
+  /** The provider config, sealed by the secret box (JSON inside); null = none. */
+  config_enc: Generated<string | null>;
+}
+
+export interface TestSuitesTable {
+  id: string;
+  org_id: string;
+  name: string;
+  description: string;
+  /** JSON array of scenario ids, in the order given. */
+  scenario_ids: string;
+  created_at: number;
+  updated_at: number;
 }
 
 export interface TestRunsTable {
@@ -241,4 +254,5 @@ export interface Database {
   tests: TestsTable;
   result_runs: ResultRunsTable;
   test_results: TestResultsTable;
+  test_suites: TestSuitesTable;
 }

@@ -9,6 +9,7 @@ import type { AlertEvent, AlertTransition, HealthPolicy } from '../domain/health
 import type { Criterion, ResultChange, ResultStatus, ScenarioResult, Score } from '../domain/results.js';
 import type { WindowBounds } from '../domain/stats.js';
 import type {
+  ActiveRunStatus,
   Agent,
   ApiKey,
   Attempt,
@@ -26,6 +27,7 @@ import type {
   RunStatus,
   TestMode,
   TestRun,
+  TestSuite,
   Webhook,
   WebhookFormat,
 } from '../domain/types.js';
@@ -48,6 +50,14 @@ export interface AgentInput {
   description: string;
   provider: string | null;
   isActive: boolean;
+  /** The provider config, sealed by the secret box. Absent: none (create) or unchanged (update); null clears it. */
+  configEnc?: string | null;
+}
+
+export interface TestSuiteInput {
+  name: string;
+  description: string;
+  scenarioIds: string[];
 }
 
 export interface RunInput {
@@ -55,7 +65,7 @@ export interface RunInput {
   name: string;
   totalScenarios: number | null;
   startedAt: number | null;
-  status: 'pending' | 'running';
+  status: ActiveRunStatus;
   /** Absent: none. */
   failures?: TestFailure[];
   /** Preclinical's run settings; absent: null. */
@@ -367,8 +377,10 @@ export interface Store {
 
   // agents
   createAgent(orgId: string, input: AgentInput, now: number): Promise<Agent>;
-  listAgents(orgId: string, page: Page): Promise<Paged<Agent>>;
+  listAgents(orgId: string, filter: { provider?: string }, page: Page): Promise<Paged<Agent>>;
   getAgent(orgId: string, id: string): Promise<Agent | null>;
+  /** The agent and its sealed provider config (null when it has none). */
+  getAgentConfig(orgId: string, id: string): Promise<{ agent: Agent; configEnc: string | null } | null>;
   updateAgent(orgId: string, id: string, patch: Partial<AgentInput>, now: number): Promise<Agent | null>;
   /** Deletes the agent and its webhook. */
   deleteAgent(orgId: string, id: string, now: number): Promise<boolean>;
@@ -428,6 +440,24 @@ export interface Store {
     filter: { status?: RunStatus; agentId?: string },
     page: Page,
   ): Promise<Paged<TestRun>>;
+
+  /** Moves a pending or running run to `grading`; null when there is no such run. InvalidStateError when it is final. */
+  markRunGrading(orgId: string, id: string, now: number): Promise<TestRun | null>;
+
+  // test suites
+  /** ConflictError when the organization has a suite of that name. */
+  createTestSuite(orgId: string, input: TestSuiteInput, now: number): Promise<TestSuite>;
+  listTestSuites(orgId: string, page: Page): Promise<Paged<TestSuite>>;
+  getTestSuite(orgId: string, id: string): Promise<TestSuite | null>;
+  updateTestSuite(
+    orgId: string,
+    id: string,
+    patch: Partial<TestSuiteInput>,
+    now: number,
+  ): Promise<TestSuite | null>;
+  deleteTestSuite(orgId: string, id: string): Promise<boolean>;
+  /** The names of those of `ids` that are the organization's suites, by id. */
+  testSuiteNames(orgId: string, ids: readonly string[]): Promise<Map<string, string>>;
 
   // webhooks
   createWebhook(orgId: string, input: WebhookInput, now: number): Promise<Webhook>;

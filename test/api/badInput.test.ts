@@ -37,6 +37,11 @@ const ROUTES: Array<{ method: string; path: (i: Ids) => string; bad: Array<[stri
         ['NUL in name', () => ({ name: 'n\u0000' })],
         ['NUL in description', () => ({ name: 'n3', description: 'd\u0000d' })],
         ['NUL in provider', () => ({ name: 'n4', provider: '\u0000' })],
+        ['provider not in the list', () => ({ name: 'n5', provider: 'playwright' })],
+        ['config a string', () => ({ name: 'n6', provider: 'vapi', config: 'api_key=1' })],
+        ['config an array', () => ({ name: 'n7', provider: 'vapi', config: [{ api_key: '1' }] })],
+        ['config over 16 KiB', () => ({ name: 'n8', provider: 'vapi', config: { api_key: LONG(16_384) } })],
+        ['NUL in a config value', () => ({ name: 'n9', provider: 'vapi', config: { api_key: 'k\u0000' } })],
         ['duplicate name', () => ({ name: 'existing' })],
       ],
     },
@@ -47,6 +52,48 @@ const ROUTES: Array<{ method: string; path: (i: Ids) => string; bad: Array<[stri
         ['name too long', () => ({ name: LONG(201) })],
         ['name null', () => ({ name: null })],
         ['rename onto another agent', () => ({ name: 'other' })],
+        ['provider not in the list', () => ({ provider: 'anthropic' })],
+        ['config a number', () => ({ config: 7 })],
+      ],
+    },
+    {
+      method: 'POST',
+      path: () => '/api/v1/test-suites',
+      bad: [
+        ['missing name', () => ({ scenario_ids: ['a'] })],
+        ['missing scenario_ids', () => ({ name: 's' })],
+        ['empty scenario_ids', () => ({ name: 's', scenario_ids: [] })],
+        ['scenario id not a string', () => ({ name: 's', scenario_ids: [1] })],
+        ['scenario id too long', () => ({ name: 's', scenario_ids: [LONG(201)] })],
+        ['repeated scenario id', () => ({ name: 's', scenario_ids: ['a', 'a'] })],
+        [
+          '1,001 scenario ids',
+          () => ({ name: 's', scenario_ids: Array.from({ length: 1001 }, (_, n) => `s${n}`) }),
+        ],
+        ['name too long', () => ({ name: LONG(201), scenario_ids: ['a'] })],
+        ['NUL in a scenario id', () => ({ name: 's', scenario_ids: ['a\u0000'] })],
+        ['duplicate name', () => ({ name: 'existing suite', scenario_ids: ['a'] })],
+      ],
+    },
+    {
+      method: 'PUT',
+      path: (i) => `/api/v1/test-suites/${i.suite}`,
+      bad: [
+        ['no field', () => ({})],
+        ['only the read-only count', () => ({ scenario_count: 3 })],
+        ['name null', () => ({ name: null })],
+        ['scenario_ids null', () => ({ scenario_ids: null })],
+        ['rename onto another suite', () => ({ name: 'other suite' })],
+      ],
+    },
+    {
+      method: 'PATCH',
+      path: (i) => `/api/v1/runs/${i.run}`,
+      bad: [
+        ['no status', () => ({})],
+        ['status running', () => ({ status: 'running' })],
+        ['status completed (use /complete)', () => ({ status: 'completed' })],
+        ['another field', () => ({ status: 'grading', name: 'renamed' })],
       ],
     },
     {
@@ -180,9 +227,14 @@ for (const backend of backends) {
     /** Everything the org can see, to prove a refused request stored nothing. */
     async function state(): Promise<string> {
       const parts = await Promise.all(
-        ['/api/v1/agents', '/api/v1/runs', '/api/v1/webhooks', '/api/v1/deliveries', '/api/v1/api-keys'].map(
-          async (p) => (await ctx.api('GET', `${p}?limit=100`)).body,
-        ),
+        [
+          '/api/v1/agents',
+          '/api/v1/runs',
+          '/api/v1/webhooks',
+          '/api/v1/deliveries',
+          '/api/v1/api-keys',
+          '/api/v1/test-suites',
+        ].map(async (p) => (await ctx.api('GET', `${p}?limit=100`)).body),
       );
       return JSON.stringify(parts);
     }
@@ -192,6 +244,10 @@ for (const backend of backends) {
       ids.agent = (await ctx.api('POST', '/api/v1/agents', { name: 'existing' })).body.id;
       await ctx.api('POST', '/api/v1/agents', { name: 'other' });
       ids.run = (await ctx.api('POST', '/api/v1/runs', { agent_id: ids.agent, total_scenarios: 2 })).body.id;
+      ids.suite = (
+        await ctx.api('POST', '/api/v1/test-suites', { name: 'existing suite', scenario_ids: ['a'] })
+      ).body.id;
+      await ctx.api('POST', '/api/v1/test-suites', { name: 'other suite', scenario_ids: ['b'] });
       ids.webhook = (
         await ctx.api('POST', '/api/v1/webhooks', {
           url: 'https://example.com/org',
@@ -208,7 +264,7 @@ for (const backend of backends) {
       ...GENERIC.map(
         ([name, body]) =>
           [
-            `${r.method} ${r.path({ agent: ':agent', run: ':run', webhook: ':webhook' })} ← ${name}`,
+            `${r.method} ${r.path({ agent: ':agent', run: ':run', webhook: ':webhook', suite: ':suite' })} ← ${name}`,
             r,
             () => body,
           ] as const,
@@ -216,7 +272,7 @@ for (const backend of backends) {
       ...r.bad.map(
         ([name, body]) =>
           [
-            `${r.method} ${r.path({ agent: ':agent', run: ':run', webhook: ':webhook' })} ← ${name}`,
+            `${r.method} ${r.path({ agent: ':agent', run: ':run', webhook: ':webhook', suite: ':suite' })} ← ${name}`,
             r,
             body,
           ] as const,

@@ -23,6 +23,7 @@ for (const backend of backends) {
       ids.finished = finished.body.id;
       ids.delivery = (await ctx.api('GET', '/api/v1/deliveries')).body.deliveries[0].id;
       ids.key = (await ctx.api('POST', '/api/v1/api-keys', { name: 'ci' })).body.id;
+      ids.suite = (await ctx.api('POST', '/api/v1/test-suites', { name: 'S', scenario_ids: ['s'] })).body.id;
     });
     afterAll(async () => {
       await ctx.close();
@@ -34,6 +35,12 @@ for (const backend of backends) {
       ['PUT', (i) => `/api/v1/agents/${i.agent}`, () => ({ name: 'stolen' })],
       ['PATCH', (i) => `/api/v1/agents/${i.agent}`, () => ({ name: 'stolen' })],
       ['DELETE', (i) => `/api/v1/agents/${i.agent}`],
+      ['POST', (i) => `/api/v1/agents/${i.agent}/validate`],
+      ['PATCH', (i) => `/api/v1/runs/${i.run}`, () => ({ status: 'grading' })],
+      ['GET', (i) => `/api/v1/test-suites/${i.suite}`],
+      ['PUT', (i) => `/api/v1/test-suites/${i.suite}`, () => ({ name: 'stolen' })],
+      ['PATCH', (i) => `/api/v1/test-suites/${i.suite}`, () => ({ name: 'stolen' })],
+      ['DELETE', (i) => `/api/v1/test-suites/${i.suite}`],
       ['GET', (i) => `/api/v1/runs/${i.run}`],
       ['GET', () => '/api/v1/runs/TR-00001'],
       ['POST', (i) => `/api/v1/runs/${i.run}/complete`, () => ({ status: 'completed' })],
@@ -53,7 +60,7 @@ for (const backend of backends) {
 
     it.each(
       routes.map(([m, p, b]) => [
-        `${m} ${p({ agent: ':agent', run: ':run', webhook: ':webhook', delivery: ':delivery', key: ':key' })}`,
+        `${m} ${p({ agent: ':agent', run: ':run', webhook: ':webhook', delivery: ':delivery', key: ':key', suite: ':suite' })}`,
         m,
         p,
         b,
@@ -75,6 +82,7 @@ for (const backend of backends) {
         ['/api/v1/runs', 'runs'],
         ['/api/v1/webhooks', 'webhooks'],
         ['/api/v1/deliveries', 'deliveries'],
+        ['/api/v1/test-suites', 'test_suites'],
       ] as const) {
         const res = await ctx.api('GET', path, undefined, other);
         expect(res.body[key]).toEqual([]);
@@ -86,6 +94,7 @@ for (const backend of backends) {
       const webhook = await ctx.api('GET', `/api/v1/webhooks/${ids.webhook}`);
       expect(webhook.body.is_enabled).toBe(true);
       expect((await ctx.api('GET', `/api/v1/runs/${ids.run}`)).body.status).toBe('running');
+      expect((await ctx.api('GET', `/api/v1/test-suites/${ids.suite}`)).body.name).toBe('S');
       expect((await ctx.api('GET', '/api/v1/api-keys')).body.total).toBe(2);
     });
 

@@ -1,8 +1,9 @@
 /**
  * A client written from Preclinical's documented API (Bearer keys under /api/v1, runs started
  * with `agent_id` and `test_mode`, polled at `poll_url`, Test Webhook messages, agents edited
- * with a GET-then-PUT, receivers deduplicating on `test_run.id`), run unchanged against a real
- * `runhook serve` process on both backends.
+ * with a GET-then-PUT, receivers deduplicating on `test_run.id`; agents with a provider config
+ * checked by validate, test suites, runs that pass through `grading`, cancel and its message),
+ * run unchanged against a real `runhook serve` process on both backends.
  */
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -17,15 +18,75 @@ class PreclinicalClient {
     private readonly apiKey: string,
   ) {}
 
-  private async call(method: string, path: string, body?: unknown): Promise<any> {
+  /** The status and parsed body, whatever the status. */
+  async raw(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
       headers: { Authorization: `Bearer ${this.apiKey}`, 'Content-Type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`);
-    return text === '' ? null : JSON.parse(text);
+    return { status: res.status, body: text === '' ? null : JSON.parse(text) };
+  }
+
+  private async call(method: string, path: string, body?: unknown): Promise<any> {
+    const res = await this.raw(method, path, body);
+    if (res.status >= 300) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
+  }
+
+  /** As the Create Agent page shows: provider, name, description, config. */
+  createVapiAgent(name: string, config: Record<string, string>) {
+    return this.call('POST', '/api/v1/agents', {
+      provider: 'vapi',
+      name,
+      description: 'Production voice agent for patient triage',
+      config,
+    });
+  }
+
+  updateAgentConfig(id: string, config: Record<string, string>) {
+    return this.call('PUT', `/api/v1/agents/${id}`, { config });
+  }
+
+  listAgents(provider: string) {
+    return this.call('GET', `/api/v1/agents?provider=${provider}`);
+  }
+
+  validateAgent(id: string) {
+    return this.call('POST', `/api/v1/agents/${id}/validate`);
+  }
+
+  createTestSuite(name: string, scenarioIds: string[]) {
+    return this.call('POST', '/api/v1/test-suites', {
+      name,
+      description: 'High-priority emergency scenarios',
+      scenario_ids: scenarioIds,
+    });
+  }
+
+  listTestSuites() {
+    return this.call('GET', '/api/v1/test-suites');
+  }
+
+  getTestSuite(id: string) {
+    return this.call('GET', `/api/v1/test-suites/${id}`);
+  }
+
+  startSuiteRun(agentId: string, testSuiteId: string) {
+    return this.call('POST', '/api/v1/runs', {
+      agent_id: agentId,
+      test_suite_id: testSuiteId,
+      test_mode: 'full',
+    });
+  }
+
+  listRuns(status: string) {
+    return this.call('GET', `/api/v1/runs?status=${status}`);
+  }
+
+  cancelRun(id: string) {
+    return this.raw('POST', `/api/v1/runs/${id}/cancel`);
   }
 
   createAgent(name: string) {
@@ -68,6 +129,11 @@ class PreclinicalClient {
   }
 
   /** The platform's side, standing in for Preclinical's runner: the run ends. */
+  /** The platform's side again: every conversation is done, grading starts. */
+  startGrading(id: string) {
+    return this.call('PATCH', `/api/v1/runs/${id}`, { status: 'grading' });
+  }
+
   finishRun(id: string) {
     return this.call('POST', `/api/v1/runs/${id}/complete`, {
       status: 'completed',
@@ -144,6 +210,55 @@ for (const backend of backends) {
         event: 'test_run_completed',
         test_run: { id: started.id, test_run_id: started.test_run_id, status: 'completed', pass_rate: 85 },
       });
+    });
+
+    it('works unchanged: provider config and validate, test suites, a run that goes through grading, cancel', async () => {
+      db = await backend.create();
+      server = await startRealServer({ databaseUrl: db.url });
+      const client = new PreclinicalClient(server.baseUrl, server.apiKey);
+
+      const agent = await client.createVapiAgent('Triage line', { assistant_id: 'asst_abc123' });
+      expect(agent).toMatchObject({ provider: 'vapi', has_config: true });
+      expect(JSON.stringify(agent)).not.toContain('asst_abc123');
+      // The pre-flight check of the docs: invalid until the key is there.
+      const before = await client.validateAgent(agent.id);
+      expect(before).toEqual({
+        valid: false,
+        message: 'config is missing api_key',
+        details: { error_code: 'MISSING_CONFIG_FIELD', field: 'api_key' },
+      });
+      await client.updateAgentConfig(agent.id, { assistant_id: 'asst_abc123', api_key: 'va_xxx' });
+      expect((await client.validateAgent(agent.id)).valid).toBe(true);
+      expect((await client.listAgents('vapi')).agents.map((a: { id: string }) => a.id)).toEqual([agent.id]);
+      expect((await client.listAgents('retell')).agents).toEqual([]);
+
+      const suite = await client.createTestSuite('Critical Care Scenarios', ['s-1', 's-2', 's-3']);
+      expect(suite).toMatchObject({ name: 'Critical Care Scenarios', scenario_count: 3 });
+      expect((await client.listTestSuites()).test_suites).toHaveLength(1);
+      expect((await client.getTestSuite(suite.id)).scenario_ids).toEqual(['s-1', 's-2', 's-3']);
+
+      const run = await client.startSuiteRun(agent.id, suite.id);
+      expect(run).toMatchObject({ status: 'running', test_suite_id: suite.id, test_suite_name: suite.name });
+      await client.startGrading(run.id);
+      expect((await client.listRuns('grading')).runs.map((r: { id: string }) => r.id)).toEqual([run.id]);
+      const [finished] = await Promise.all([client.waitForRun(run.poll_url), client.finishRun(run.id)]);
+      expect(finished).toMatchObject({ status: 'completed', test_suite_name: 'Critical Care Scenarios' });
+
+      // Cancel on timeout, as the Cancel Run page shows; the run that ended cannot be canceled.
+      const other = await client.startSuiteRun(agent.id, suite.id);
+      const canceled = await client.cancelRun(other.id);
+      expect(canceled.status).toBe(200);
+      expect(canceled.body).toMatchObject({
+        id: other.id,
+        status: 'canceled',
+        message: 'Test run cancellation initiated',
+      });
+      for (const id of [other.id, run.id]) {
+        const refused = await client.cancelRun(id);
+        expect(refused.status).toBe(409);
+        expect(refused.body.code).toBe('INVALID_STATE');
+      }
+      expect((await client.cancelRun(run.id)).body.details).toMatchObject({ current_status: 'completed' });
     });
   });
 }

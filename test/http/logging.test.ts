@@ -25,6 +25,7 @@ function captureStream() {
 
 const SECRET = 'whsec_c3VwZXItc2VjcmV0LXNpZ25pbmcta2V5LTE=';
 const NEW_SECRET = 'rotated-secret-value-2';
+const PROVIDER_KEY = 'va_provider-config-key-9f8e7d';
 
 for (const backend of backends) {
   describe(`logs [${backend.name}]`, () => {
@@ -61,6 +62,15 @@ for (const backend of backends) {
       const hook = await served.call('POST', '/api/v1/webhooks', { url: receiver.url, secret: SECRET });
       expect(hook.status).toBe(201);
       const agent = await served.call('POST', '/api/v1/agents', { name: 'Healthcare Assistant' });
+      // An agent's provider config is as secret as a webhook's: written, replaced and validated.
+      const configured = await served.call('POST', '/api/v1/agents', {
+        name: 'Configured',
+        provider: 'vapi',
+        config: { assistant_id: 'asst_1', api_key: PROVIDER_KEY },
+      });
+      expect(configured.status).toBe(201);
+      await served.call('PUT', `/api/v1/agents/${configured.body.id}`, { config: { api_key: PROVIDER_KEY } });
+      expect((await served.call('POST', `/api/v1/agents/${configured.body.id}/validate`)).status).toBe(200);
       const run = await served.call('POST', '/api/v1/runs', {
         agent_id: agent.body.id,
         status: 'completed',
@@ -88,7 +98,13 @@ for (const backend of backends) {
 
       const all = capture.lines.join('\n');
       expect(capture.lines.length).toBeGreaterThan(10);
-      for (const leaked of [SECRET, NEW_SECRET, ctx.apiKey, ctx.apiKey.slice('sk_live_'.length)]) {
+      for (const leaked of [
+        SECRET,
+        NEW_SECRET,
+        PROVIDER_KEY,
+        ctx.apiKey,
+        ctx.apiKey.slice('sk_live_'.length),
+      ]) {
         expect(all).not.toContain(leaked);
       }
       const records = capture.records();

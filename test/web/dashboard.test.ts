@@ -105,7 +105,7 @@ describe.skipIf(!chromiumFound)('dashboard in headless Chromium', () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Agents' }).click();
     await page.getByRole('button', { name: 'New agent' }).click();
     await page.getByLabel('Name').fill('Checkout Bot');
-    await page.getByLabel('Built with (optional)').fill('openai');
+    await page.getByLabel('Built with (optional)').selectOption('openai');
     await page.getByRole('button', { name: 'Create agent' }).click();
     await page.waitForURL(/\/agents\/[0-9a-f-]{36}$/);
     const agentId = new URL(page.url()).pathname.split('/').pop()!;

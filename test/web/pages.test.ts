@@ -78,7 +78,15 @@ describe.skipIf(!chromiumFound)('every page in Chromium, under the Content-Secur
     // Something on every page: an organization webhook that works, an agent whose webhook fails
     // (its delivery waits for a retry), finished and running test runs.
     await rest.post('/webhooks', { url: ok.url('/org'), secret: 'org-secret-for-tests' });
-    const good = await rest.post<{ id: string }>('/agents', { name: 'Checkout Bot', provider: 'openai' });
+    const good = await rest.post<{ id: string }>('/agents', {
+      name: 'Checkout Bot',
+      provider: 'openai',
+      config: { api_key: 'sk-test-config' },
+    });
+    const suite = await rest.post<{ id: string }>('/test-suites', {
+      name: 'Checkout',
+      scenario_ids: ['pay'],
+    });
     const flaky = await rest.post<{ id: string }>('/agents', { name: 'Flaky Bot' });
     await rest.post('/webhooks', { url: failing.url('/flaky'), agent_id: flaky.id });
     ids.agent = good.id;
@@ -87,6 +95,7 @@ describe.skipIf(!chromiumFound)('every page in Chromium, under the Content-Secur
       await rest.post<{ id: string }>('/runs', {
         agent_id: good.id,
         name: 'Nightly',
+        test_suite_id: suite.id,
         status: 'completed',
         passed_count: 9,
         failed_count: 1,

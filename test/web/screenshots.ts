@@ -47,7 +47,7 @@ async function seed(h: Harness) {
   const agents: Agent[] = [];
   for (const [name, provider, description] of [
     ['Healthcare Assistant', 'openai', 'Triage and appointment bot'],
-    ['Checkout Bot', 'anthropic', 'Answers payment and order questions'],
+    ['Checkout Bot', 'retell', 'Answers payment and order questions'],
     ['Support Triage', 'vapi', 'Voice agent for first-line support'],
   ] as const) {
     agents.push(await rest.post<Agent>('/agents', { name, provider, description }));

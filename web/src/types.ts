@@ -7,8 +7,18 @@ export type WebhookFormat = 'standard' | 'clix' | 'slack' | 'discord' | 'teams';
 export const WEBHOOK_FORMATS: readonly WebhookFormat[] = ['standard', 'clix', 'slack', 'discord', 'teams'];
 export const MAX_CUSTOM_HEADERS = 10;
 
-export type RunStatus = 'pending' | 'running' | 'completed' | 'failed' | 'canceled';
-export const RUN_STATUSES: readonly RunStatus[] = ['pending', 'running', 'completed', 'failed', 'canceled'];
+export type RunStatus = 'pending' | 'running' | 'grading' | 'completed' | 'failed' | 'canceled';
+export const RUN_STATUSES: readonly RunStatus[] = [
+  'pending',
+  'running',
+  'grading',
+  'completed',
+  'failed',
+  'canceled',
+];
+
+/** Preclinical's agent providers (docs/api.md#agents). */
+export const AGENT_PROVIDERS = ['vapi', 'livekit', 'pipecat', 'openai', 'retell', 'elevenlabs'] as const;
 
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
 export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'succeeded', 'failed'];
@@ -80,9 +90,18 @@ export interface Agent {
   name: string;
   description: string | null;
   provider: string | null;
+  /** A provider config is stored (write-only: it is never shown). */
+  has_config: boolean;
   is_active: boolean;
   created_at: string;
   updated_at: string;
+}
+
+/** POST /agents/{id}/validate: a shape check of the config, the provider is not contacted. */
+export interface AgentValidation {
+  valid: boolean;
+  message: string;
+  details?: { error_code: string; field?: string };
 }
 
 export interface TestRun {
@@ -103,6 +122,8 @@ export interface TestRun {
   created_at: string;
   failures: TestFailure[];
   test_suite_id: string | null;
+  /** The name of the organization's suite whose id is test_suite_id; null when none is. */
+  test_suite_name?: string | null;
   test_mode: 'demo' | 'full' | null;
   max_scenarios: number | null;
   max_turns: number | null;

@@ -1,30 +1,49 @@
 import type { FastifyInstance } from 'fastify';
+import { CONFIG_MAX_BYTES, checkAgentConfig, configBytes } from '../../domain/agentConfig.js';
+import type { SecretBox } from '../../security/secretBox.js';
 import { ConflictError } from '../../store/store.js';
 import type { AppDeps } from '../deps.js';
-import { ApiError } from '../errors.js';
+import { ApiError, invalidField } from '../errors.js';
 import { isUuid, pageOf } from '../params.js';
 import { presentAgent } from '../present.js';
 import {
+  agentListQuery,
   agentSchema,
   createAgentBody,
   idempotencyHeaders,
   idParams,
-  listQuery,
   listResponse,
   updateAgentBody,
+  validateAgentSchema,
 } from '../schemas.js';
 
 interface AgentBody {
   name?: string;
   description?: string | null;
   provider?: string | null;
+  config?: Record<string, unknown> | null;
   is_active?: boolean;
+  /** Read-only; accepted on PUT/PATCH so a GET answer can be sent back, and ignored. */
+  has_config?: boolean;
 }
 
 const agentNotFound = () => new ApiError('AGENT_NOT_FOUND', 'agent not found');
 
+/**
+ * The config as stored: sealed JSON (docs/api.md#agents). Undefined: not given; null: none. Its
+ * size is checked here, and the error names the limit, never the config's content.
+ */
+function sealConfig(box: SecretBox, config: Record<string, unknown> | null | undefined) {
+  if (config === undefined || config === null) return config;
+  const bytes = configBytes(config);
+  if (bytes > CONFIG_MAX_BYTES) {
+    throw invalidField('config', `config must be at most ${CONFIG_MAX_BYTES} bytes as JSON (it is ${bytes})`);
+  }
+  return box.seal(JSON.stringify(config));
+}
+
 export function registerAgentRoutes(api: FastifyInstance, deps: AppDeps): void {
-  const { store } = deps;
+  const { store, secretBox } = deps;
   const now = deps.now ?? Date.now;
   const tags = ['agents'];
 
@@ -42,6 +61,7 @@ export function registerAgentRoutes(api: FastifyInstance, deps: AppDeps): void {
     },
     async (req, reply) => {
       const b = req.body;
+      const configEnc = sealConfig(secretBox, b.config) ?? null;
       try {
         const agent = await store.createAgent(
           req.orgId,
@@ -50,6 +70,7 @@ export function registerAgentRoutes(api: FastifyInstance, deps: AppDeps): void {
             description: b.description ?? '',
             provider: b.provider ?? null,
             isActive: b.is_active ?? true,
+            configEnc,
           },
           now(),
         );
@@ -62,19 +83,19 @@ export function registerAgentRoutes(api: FastifyInstance, deps: AppDeps): void {
     },
   );
 
-  api.get<{ Querystring: { limit?: number; offset?: number } }>(
+  api.get<{ Querystring: { limit?: number; offset?: number; provider?: string } }>(
     '/agents',
     {
       schema: {
         tags,
         summary: 'List agents',
-        querystring: listQuery(),
+        querystring: agentListQuery,
         response: { 200: listResponse('agents', agentSchema) },
       },
     },
     async (req) => {
       const page = pageOf(req.query);
-      const { items, total } = await store.listAgents(req.orgId, page);
+      const { items, total } = await store.listAgents(req.orgId, { provider: req.query.provider }, page);
       return { agents: items.map(presentAgent), total, ...page };
     },
   );
@@ -92,6 +113,7 @@ export function registerAgentRoutes(api: FastifyInstance, deps: AppDeps): void {
   const update = async (req: { orgId: string; params: { id: string }; body: AgentBody }) => {
     if (!isUuid(req.params.id)) throw agentNotFound();
     const b = req.body;
+    const configEnc = sealConfig(secretBox, b.config);
     try {
       const agent = await store.updateAgent(
         req.orgId,
@@ -101,6 +123,7 @@ export function registerAgentRoutes(api: FastifyInstance, deps: AppDeps): void {
           description: b.description === null ? '' : b.description,
           provider: b.provider,
           isActive: b.is_active,
+          configEnc,
         },
         now(),
       );
@@ -120,6 +143,28 @@ export function registerAgentRoutes(api: FastifyInstance, deps: AppDeps): void {
   };
   api.put<{ Params: { id: string }; Body: AgentBody }>('/agents/:id', { schema: updateSchema }, update);
   api.patch<{ Params: { id: string }; Body: AgentBody }>('/agents/:id', { schema: updateSchema }, update);
+
+  api.post<{ Params: { id: string } }>(
+    '/agents/:id/validate',
+    {
+      schema: {
+        tags,
+        summary:
+          "Check the agent's config has what its provider needs (shape only; the provider is not contacted)",
+        params: idParams,
+        response: { 200: validateAgentSchema },
+      },
+    },
+    async (req) => {
+      const found = isUuid(req.params.id) ? await store.getAgentConfig(req.orgId, req.params.id) : null;
+      if (!found) throw agentNotFound();
+      const config =
+        found.configEnc === null
+          ? null
+          : (JSON.parse(secretBox.open(found.configEnc)) as Record<string, unknown>);
+      return checkAgentConfig(found.agent.provider, config);
+    },
+  );
 
   api.delete<{ Params: { id: string } }>(
     '/agents/:id',

@@ -27,6 +27,7 @@ import { ApiError, invalidField } from '../errors.js';
 import { isUuid, pageOf } from '../params.js';
 import { presentCreatedRun, presentRun } from '../present.js';
 import {
+  canceledRunSchema,
   cancelRunBody,
   completeRunBody,
   createdRunSchema,
@@ -37,6 +38,7 @@ import {
   runListQuery,
   runSchema,
 } from '../schemas.js';
+import { suiteNameOf, suiteNamesOf } from '../suiteNames.js';
 
 interface FinishBody {
   passed_count?: number;
@@ -212,16 +214,12 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
                 ? 'results can only be given with a final status; send them to POST /runs/{id}/results while the run is open'
                 : `${extra} can only be given with a final status (completed, failed or canceled)`,
             );
-          const run = await store.createRun(
-            req.orgId,
-            { ...input, status: status as 'pending' | 'running' },
-            t,
-          );
-          return reply.code(201).send(presentCreatedRun(run));
+          const run = await store.createRun(req.orgId, { ...input, status }, t);
+          return reply.code(201).send(presentCreatedRun(run, await suiteNameOf(store, req.orgId, run)));
         }
         const finish = { ...finishOf(status, b, startedAt ?? t, null, t), results, maxResults };
         const run = await store.createFinishedRun(req.orgId, input, finish, publicUrl, t);
-        return reply.code(201).send(presentCreatedRun(run));
+        return reply.code(201).send(presentCreatedRun(run, await suiteNameOf(store, req.orgId, run)));
       } catch (err) {
         if (err instanceof AgentMissingError)
           throw new ApiError('AGENT_NOT_FOUND', 'agent not found', { field: 'agent_id' });
@@ -237,13 +235,19 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
     await checkBaseline(orgId, body.baseline_run_id);
     const f = { ...finishOf(status, body, run.startedAt, run.totalScenarios, t), results, maxResults };
     try {
-      return presentRun(await store.finishRun(orgId, run.id, f, publicUrl, t));
+      const done = await store.finishRun(orgId, run.id, f, publicUrl, t);
+      return presentRun(done, await suiteNameOf(store, orgId, done));
     } catch (err) {
       if (err instanceof ResultsRejectedError) throw resultsError(err);
       if (err instanceof InvalidStateError) {
-        throw new ApiError('INVALID_STATE', `test run ${id} has already finished`, {
-          status: (await findRun(orgId, run.id)).status,
-        });
+        const current = (await findRun(orgId, run.id)).status;
+        throw new ApiError(
+          'INVALID_STATE',
+          status === 'canceled'
+            ? `test run ${id} cannot be canceled: it is already ${current} (only pending, running or grading runs can be)`
+            : `test run ${id} has already finished`,
+          { status: current, current_status: current },
+        );
       }
       throw err;
     }
@@ -273,13 +277,16 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
       schema: {
         headers: idempotencyHeaders,
         tags,
-        summary: 'Cancel a run; fires its event',
+        summary: 'Cancel a pending, running or grading run; fires its event',
         params: idParams,
         body: cancelRunBody,
-        response: { 200: runSchema },
+        response: { 200: canceledRunSchema },
       },
     },
-    async (req) => finish(req.orgId, req.params.id, 'canceled', req.body),
+    async (req) => ({
+      ...(await finish(req.orgId, req.params.id, 'canceled', req.body)),
+      message: 'Test run cancellation initiated',
+    }),
   );
 
   api.get<{ Querystring: { limit?: number; offset?: number; status?: RunStatus; agent_id?: string } }>(
@@ -299,7 +306,8 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
         { status: req.query.status, agentId: req.query.agent_id },
         page,
       );
-      return { runs: items.map(presentRun), total, ...page };
+      const suiteName = await suiteNamesOf(store, req.orgId, items);
+      return { runs: items.map((r) => presentRun(r, suiteName(r))), total, ...page };
     },
   );
 
@@ -313,6 +321,9 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
         response: { 200: runSchema },
       },
     },
-    async (req) => presentRun(await findRun(req.orgId, req.params.id)),
+    async (req) => {
+      const run = await findRun(req.orgId, req.params.id);
+      return presentRun(run, await suiteNameOf(store, req.orgId, run));
+    },
   );
 }

@@ -9,6 +9,7 @@ import * as m0006 from './0006_lean_delivery_indexes.js';
 import * as m0007 from './0007_finished_index_partial.js';
 import * as m0008 from './0008_drop_webhook_kind_index.js';
 import * as m0009 from './0009_scenario_results.js';
+import * as m0010 from './0010_agent_config_test_suites.js';
 
 /** Numbered migrations, in order. Both dialects run the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0007_finished_index_partial': m0007,
   '0008_drop_webhook_kind_index': m0008,
   '0009_scenario_results': m0009,
+  '0010_agent_config_test_suites': m0010,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -20,6 +20,7 @@ export async function createAgent(
         description: input.description,
         provider: input.provider,
         is_active: input.isActive ? 1 : 0,
+        config_enc: input.configEnc ?? null,
         created_at: now,
         updated_at: now,
       })
@@ -32,8 +33,14 @@ export async function createAgent(
   }
 }
 
-export async function listAgents({ db }: Ctx, orgId: string, page: Page): Promise<Paged<Agent>> {
-  const base = db.selectFrom('agents').where('org_id', '=', orgId);
+export async function listAgents(
+  { db }: Ctx,
+  orgId: string,
+  filter: { provider?: string },
+  page: Page,
+): Promise<Paged<Agent>> {
+  let base = db.selectFrom('agents').where('org_id', '=', orgId);
+  if (filter.provider !== undefined) base = base.where('provider', '=', filter.provider);
   return readPage(
     base.selectAll().orderBy('created_at', 'desc').orderBy('id').limit(page.limit).offset(page.offset),
     base.select(countAll),
@@ -51,6 +58,20 @@ export async function getAgent({ db }: Ctx, orgId: string, id: string): Promise<
   return row ? toAgent(row) : null;
 }
 
+export async function getAgentConfig(
+  { db }: Ctx,
+  orgId: string,
+  id: string,
+): Promise<{ agent: Agent; configEnc: string | null } | null> {
+  const row = await db
+    .selectFrom('agents')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return row ? { agent: toAgent(row), configEnc: row.config_enc } : null;
+}
+
 export async function updateAgent(
   { db }: Ctx,
   orgId: string,
@@ -66,6 +87,7 @@ export async function updateAgent(
         ...(patch.description !== undefined && { description: patch.description }),
         ...(patch.provider !== undefined && { provider: patch.provider }),
         ...(patch.isActive !== undefined && { is_active: patch.isActive ? 1 : 0 }),
+        ...(patch.configEnc !== undefined && { config_enc: patch.configEnc }),
         updated_at: now,
       })
       .where('org_id', '=', orgId)

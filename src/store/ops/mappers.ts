@@ -19,6 +19,7 @@ import {
   type RunStatus,
   type TestMode,
   type TestRun,
+  type TestSuite,
   type Webhook,
   type WebhookFormat,
 } from '../../domain/types.js';
@@ -35,6 +36,7 @@ import type {
   DeliveriesTable,
   EventsTable,
   TestRunsTable,
+  TestSuitesTable,
   WebhooksTable,
 } from '../schema.js';
 
@@ -72,7 +74,20 @@ export function toAgent(r: Selectable<AgentsTable>): Agent {
     name: r.name,
     description: r.description,
     provider: r.provider,
+    hasConfig: r.config_enc !== null && r.config_enc !== undefined,
     isActive: num(r.is_active) === 1,
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+export function toTestSuite(r: Selectable<TestSuitesTable>): TestSuite {
+  return {
+    id: r.id,
+    orgId: r.org_id,
+    name: r.name,
+    description: r.description,
+    scenarioIds: JSON.parse(r.scenario_ids) as string[],
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
   };

@@ -629,7 +629,7 @@ export async function finishRun(
       }))
       .where('org_id', '=', orgId)
       .where('id', '=', id)
-      .where('status', 'in', [RUN_STATUS.pending, RUN_STATUS.running])
+      .where('status', 'in', [RUN_STATUS.pending, RUN_STATUS.running, RUN_STATUS.grading])
       .returningAll()
       .executeTakeFirst();
     if (!row) throw new InvalidStateError('the test run has already finished');

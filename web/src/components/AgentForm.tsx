@@ -1,13 +1,14 @@
 import { type FormEvent, type ReactNode, useState } from 'react';
 import { ApiError } from '../api';
-import type { Agent } from '../types';
+import { AGENT_PROVIDERS, type Agent } from '../types';
 import { ErrorBanner, StatusMessage } from './Feedback';
 import { Field } from './Field';
 
 export interface AgentInput {
   name: string;
   description: string;
-  provider: string | null;
+  /** Left out when an edit keeps the agent's provider (one saved before the list may not be sent back). */
+  provider?: string | null;
   is_active: boolean;
 }
 
@@ -19,7 +20,10 @@ interface AgentFormProps {
   extraActions?: ReactNode;
 }
 
-/** Name, description, provider and active flag — for both "create" and "edit". */
+/**
+ * Name, description, provider and active flag — for both "create" and "edit". The provider config
+ * is write-only and set through the API (AgentConfigStatus shows whether there is one).
+ */
 export function AgentForm({ agent, idPrefix, submitLabel, onSubmit, extraActions }: AgentFormProps) {
   const [name, setName] = useState(agent?.name ?? '');
   const [description, setDescription] = useState(agent?.description ?? '');
@@ -43,10 +47,11 @@ export function AgentForm({ agent, idPrefix, submitLabel, onSubmit, extraActions
     }
     setBusy(true);
     try {
+      const chosen = provider || null;
       await onSubmit({
         name: name.trim(),
         description,
-        provider: provider.trim() || null,
+        ...(agent && chosen === agent.provider ? {} : { provider: chosen }),
         is_active: active,
       });
       setSaved(true);
@@ -89,20 +94,29 @@ export function AgentForm({ agent, idPrefix, submitLabel, onSubmit, extraActions
           id={`${idPrefix}-provider`}
           label="Built with (optional)"
           error={errors.provider}
-          hint="A note for your team, such as the framework, platform or vendor behind it (playwright, vapi). Runhook only stores it, as provider."
+          hint="Leave at none unless the agent is a voice or chat agent on one of these platforms (the provider field of Preclinical's API). Runhook only stores it."
         >
           {(describedBy, invalid) => (
-            <input
+            <select
               id={`${idPrefix}-provider`}
               value={provider}
-              maxLength={200}
               aria-describedby={describedBy}
               aria-invalid={invalid || undefined}
               onChange={(e) => {
                 setProvider(e.target.value);
                 setSaved(false);
               }}
-            />
+            >
+              <option value="">none</option>
+              {AGENT_PROVIDERS.map((p) => (
+                <option key={p} value={p}>
+                  {p}
+                </option>
+              ))}
+              {agent?.provider && !(AGENT_PROVIDERS as readonly string[]).includes(agent.provider) ? (
+                <option value={agent.provider}>{agent.provider} (kept as saved)</option>
+              ) : null}
+            </select>
           )}
         </Field>
       </div>

@@ -7,6 +7,7 @@ const tone: Record<string, string> = {
   canceled: 'neutral',
   pending: 'warn',
   running: 'info',
+  grading: 'info',
 };
 
 export function StatusBadge({ status }: { status: DeliveryStatus | RunStatus | string }) {

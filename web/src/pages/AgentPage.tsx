@@ -1,5 +1,6 @@
 import { type ReactNode, useState } from 'react';
 import { api } from '../api';
+import { AgentConfigStatus, ConfiguredBadge } from '../components/AgentConfigStatus';
 import { AgentForm, type AgentInput } from '../components/AgentForm';
 import { EnabledBadge } from '../components/Badges';
 import { ConfirmButton } from '../components/ConfirmButton';
@@ -52,7 +53,12 @@ export function AgentPage({ agentId }: { agentId: string }) {
   return (
     <Page
       title={current.name}
-      badge={<EnabledBadge enabled={current.is_active} on="active" off="inactive" />}
+      badge={
+        <>
+          <EnabledBadge enabled={current.is_active} on="active" off="inactive" />{' '}
+          <ConfiguredBadge agent={current} />
+        </>
+      }
       subtitle={
         <>
           <Link to="/agents">Agents</Link> / {current.name}
@@ -74,6 +80,7 @@ export function AgentPage({ agentId }: { agentId: string }) {
             />
           }
         />
+        <AgentConfigStatus agent={current} />
       </Section>
       <AgentWebhookSection agentId={agentId} />
       <Section

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { api } from '../api';
+import { ConfiguredBadge } from '../components/AgentConfigStatus';
 import { AgentForm, type AgentInput } from '../components/AgentForm';
 import { EnabledBadge } from '../components/Badges';
 import { Empty, ErrorBanner, Loading } from '../components/Feedback';
@@ -77,7 +78,9 @@ export function AgentsPage() {
                       <td>
                         <Link to={`/agents/${agent.id}`}>{agent.name}</Link>
                       </td>
-                      <td>{agent.provider ?? <span className="muted">—</span>}</td>
+                      <td>
+                        {agent.provider ?? <span className="muted">—</span>} <ConfiguredBadge agent={agent} />
+                      </td>
                       <td>
                         <EnabledBadge enabled={agent.is_active} on="active" off="inactive" />
                       </td>

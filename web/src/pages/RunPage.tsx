@@ -87,6 +87,14 @@ export function RunPage({ runId }: { runId: string }) {
             <dt>Duration</dt>
             <dd>{formatDuration(run.duration_seconds)}</dd>
           </div>
+          {run.test_suite_id !== null ? (
+            <div>
+              <dt>Test suite</dt>
+              <dd data-testid="run-suite" title={run.test_suite_id}>
+                {run.test_suite_name ?? <span className="mono small">{run.test_suite_id}</span>}
+              </dd>
+            </div>
+          ) : null}
           <div>
             <dt>Run id</dt>
             <dd className="mono small">{run.id}</dd>

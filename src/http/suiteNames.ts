@@ -1,0 +1,24 @@
+import type { TestRun } from '../domain/types.js';
+import type { Store } from '../store/store.js';
+import { isUuid } from './params.js';
+
+/**
+ * The `test_suite_name` of runs (docs/api.md#test-suites): a run's `test_suite_id` is an opaque
+ * string, shown with a name when it is the id of one of the organization's suites. One query for a
+ * page of runs, none when no run names a suite id (suite ids are UUIDs).
+ */
+export async function suiteNamesOf(
+  store: Store,
+  orgId: string,
+  runs: readonly TestRun[],
+): Promise<(run: TestRun) => string | null> {
+  const ids = runs.flatMap((r) => (r.testSuiteId !== null && isUuid(r.testSuiteId) ? [r.testSuiteId] : []));
+  if (ids.length === 0) return () => null;
+  const names = await store.testSuiteNames(orgId, ids);
+  return (run) => (run.testSuiteId === null ? null : (names.get(run.testSuiteId) ?? null));
+}
+
+/** The `test_suite_name` of one run. */
+export async function suiteNameOf(store: Store, orgId: string, run: TestRun): Promise<string | null> {
+  return (await suiteNamesOf(store, orgId, [run]))(run);
+}
