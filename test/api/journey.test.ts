@@ -80,7 +80,7 @@ for (const backend of backends) {
       expect(detail.body.event.test_run_id).toBe(run.body.id);
       expect(detail.body.payload).toEqual(detail.body.event.payload);
       const payload = detail.body.event.payload;
-      expect(Object.keys(payload)).toEqual(['event', 'timestamp', 'test_run', 'results_url']);
+      expect(Object.keys(payload)).toEqual(['event', 'timestamp', 'test_run', 'changes', 'results_url']);
       expect(payload.test_run).toEqual({
         id: run.body.id,
         test_run_id: 'TR-00001',

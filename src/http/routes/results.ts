@@ -17,6 +17,7 @@ import {
   addResultsResponse,
   agentTestsQuery,
   agentTestsResponse,
+  idempotencyHeaders,
   idParams,
   listQuery,
   resultIdParams,
@@ -57,7 +58,10 @@ export function registerResultRoutes(api: FastifyInstance, deps: AppDeps): void 
     '/runs/:id/results',
     {
       bodyLimit: RESULTS_BODY_LIMIT,
+      // A CI step that died between chunks sends them again with the same keys.
+      config: { idempotent: true },
       schema: {
+        headers: idempotencyHeaders,
         tags: ['test runs'],
         summary: `Add up to ${RESULT_LIMITS.perChunk} scenario results to a run that is not final`,
         params: idParams,
