@@ -1,6 +1,7 @@
 /**
- * `runhook report <files…> --agent NAME`: turn JUnit XML files into one finished test run on a
- * Runhook server, through the public REST API (docs/api.md), as any CI script would.
+ * `runhook report <files…> --agent NAME`: turn JUnit XML files into one finished test run with
+ * every test's result on a Runhook server, through the public REST API (docs/api.md), as any CI
+ * script would.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -11,12 +12,18 @@ import { LIMITS } from '../domain/validateWebhook.js';
 import { type JUnitSummary, parseJUnitFiles } from './junit.js';
 import { oneLine } from './junitFailure.js';
 
-export { type JUnitFailure, type JUnitSummary, parseJUnitFiles } from './junit.js';
+export { type JUnitFailure, type JUnitResult, type JUnitSummary, parseJUnitFiles } from './junit.js';
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
 /** A run's name is at most 200 characters; longer ones from a suite are shortened, not refused. */
 export const RUN_NAME_MAX = LIMITS.name;
 export const DEFAULT_RUN_NAME = 'JUnit report';
+/**
+ * Results one request carries. Up to this many go in the one POST /runs that creates the run
+ * finished; more are sent in chunks of this size to POST /runs/{id}/results between creating the
+ * run and completing it.
+ */
+export const RESULTS_PER_REQUEST = 1000;
 
 export interface ReportOptions {
   files: string[];
@@ -27,9 +34,14 @@ export interface ReportOptions {
   apiKey: string;
   /** Run name; defaults to the first suite name in the files, else "JUnit report". */
   name?: string;
+  /** `test_suite_id` of the run: which runs are compared with each other (docs/api.md). */
+  suiteId?: string;
   /** Base of `results_url` (the server's RUNHOOK_PUBLIC_URL); defaults to `apiUrl`. */
   publicUrl?: string;
-  /** `Idempotency-Key` of the POST /runs; defaults to one derived from the files, agent and name. */
+  /**
+   * `Idempotency-Key` of the POST /runs; defaults to one derived from the files, agent, name and
+   * suite id. Above RESULTS_PER_REQUEST results each request gets its own key made from this one.
+   */
   idempotencyKey?: string;
   /** Waits before each retry of a request that failed for a passing reason (tests shorten them). */
   retryDelaysMs?: number[];
@@ -42,10 +54,12 @@ export interface ReportResult {
   /** The run object as the server answered it. */
   run: Record<string, unknown>;
   summary: JUnitSummary;
-  /** The Idempotency-Key sent with POST /runs. */
+  /** The Idempotency-Key the requests' keys come from (the POST /runs key itself up to 1,000 results). */
   idempotency_key: string;
-  /** True when the server had already created this run for the same key (a retried CI step). */
+  /** True when the server had already made this whole run for the same key (a retried CI step). */
   replayed: boolean;
+  /** Requests that carried results: 1 for one POST /runs, else the POST /runs/{id}/results chunks. */
+  result_requests: number;
 }
 
 /** A failure `runhook report` explains and exits with; `exitCode` 2 is a usage error. */
@@ -62,6 +76,7 @@ export class ReportError extends Error {
 const REQUEST_TIMEOUT_MS = 30_000;
 const PAGE_SIZE = 100;
 const IDEMPOTENCY_KEY_MAX = 255;
+const SUITE_ID_MAX = 200;
 /**
  * Waits before the second and third try of a request that got no answer or a 429/502/503/504:
  * safe for POST /runs because its Idempotency-Key makes a repeat answer the first run.
@@ -71,12 +86,19 @@ const RETRY_AFTER_MAX_MS = 30_000;
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 
 /**
- * The key a retried CI step sends again: the same files (by content), agent and `--name` give the
- * same key, so the server answers the first run instead of creating a second one.
+ * The key a retried CI step sends again: the same files (by content), agent, `--name` and
+ * `--suite-id` give the same key, so the server answers the first run instead of creating a
+ * second one. (v2: the body carries `results`, so a key of the version without them must not
+ * match.)
  */
-export async function deriveIdempotencyKey(files: string[], agent: string, name?: string): Promise<string> {
+export async function deriveIdempotencyKey(
+  files: string[],
+  agent: string,
+  name?: string,
+  suiteId?: string,
+): Promise<string> {
   const hash = createHash('sha256');
-  hash.update(`runhook report v1\0${agent}\0${name ?? ''}\0${files.length}\0`);
+  hash.update(`runhook report v2\0${agent}\0${name ?? ''}\0${suiteId ?? ''}\0${files.length}\0`);
   for (const file of files) {
     const bytes = await readFile(file);
     hash.update(createHash('sha256').update(bytes).digest());
@@ -84,26 +106,90 @@ export async function deriveIdempotencyKey(files: string[], agent: string, name?
   return `runhook-report-${hash.digest('hex')}`;
 }
 
-/** The POST /runs body for a summary: a finished run with counts, failures and the run's span. */
-export function runBody(agentId: string, summary: JUnitSummary, name?: string): Record<string, unknown> {
+/**
+ * The key of one request of a run sent in chunks: `<key>:create`, `<key>:results:<n>` (n from 1),
+ * `<key>:complete`, so a retried CI step repeats each request with its own key. A key too long to
+ * take a suffix is replaced by a hash of it first.
+ */
+export function partKey(key: string, part: string): string {
+  const suffixed = `${key}:${part}`;
+  if (suffixed.length <= IDEMPOTENCY_KEY_MAX) return suffixed;
+  return `runhook-report-${createHash('sha256').update(key).digest('hex')}:${part}`;
+}
+
+/** The run's final status and counts, as the results give them. */
+function outcomeOf(summary: JUnitSummary): Record<string, unknown> {
   const failed = summary.failed > 0 || summary.errored > 0;
-  const runName = oneLine(name ?? '') || oneLine(summary.name ?? '') || DEFAULT_RUN_NAME;
-  const body: Record<string, unknown> = {
-    agent_id: agentId,
-    name: cutText(runName, RUN_NAME_MAX),
+  const outcome: Record<string, unknown> = {
     status: failed ? 'failed' : 'completed',
     passed_count: summary.passed,
     failed_count: summary.failed,
     error_count: summary.errored,
     total_scenarios: summary.passed + summary.failed + summary.errored,
+  };
+  if (summary.failures.length > 0) outcome.failures = summary.failures.slice(0, FAILURE_LIMITS.perRun);
+  return outcome;
+}
+
+/** What every POST /runs of a report carries: agent, name, suite id and start. */
+function runHead(
+  agentId: string,
+  summary: JUnitSummary,
+  name?: string,
+  suiteId?: string,
+): Record<string, unknown> {
+  const runName = oneLine(name ?? '') || oneLine(summary.name ?? '') || DEFAULT_RUN_NAME;
+  const head: Record<string, unknown> = { agent_id: agentId, name: cutText(runName, RUN_NAME_MAX) };
+  if (suiteId !== undefined) head.test_suite_id = suiteId;
+  return head;
+}
+
+/**
+ * The one POST /runs body of a report of up to RESULTS_PER_REQUEST results: a finished run with
+ * its results, the counts they make, the failing ones as `failures` (for servers and receivers
+ * that read those) and the run's span.
+ */
+export function runBody(
+  agentId: string,
+  summary: JUnitSummary,
+  name?: string,
+  suiteId?: string,
+): Record<string, unknown> {
+  const { failures, ...outcome } = outcomeOf(summary);
+  const body: Record<string, unknown> = {
+    ...runHead(agentId, summary, name, suiteId),
+    ...outcome,
     started_at: summary.startedAt,
     completed_at: summary.completedAt,
   };
-  if (summary.failures.length > 0) body.failures = summary.failures.slice(0, FAILURE_LIMITS.perRun);
+  if (failures !== undefined) body.failures = failures;
+  if (summary.results.length > 0) body.results = summary.results;
   return body;
 }
 
-/** Parses the files, finds or creates the agent, and posts one finished run. */
+/**
+ * The requests of a report of more than RESULTS_PER_REQUEST results: POST /runs (running, no
+ * results), the results in chunks, then POST /runs/{id}/complete with the status, the counts the
+ * results make and the failures.
+ */
+export function chunkedBodies(
+  agentId: string,
+  summary: JUnitSummary,
+  name?: string,
+  suiteId?: string,
+): { create: Record<string, unknown>; chunks: Record<string, unknown>[]; complete: Record<string, unknown> } {
+  const chunks: Record<string, unknown>[] = [];
+  for (let i = 0; i < summary.results.length; i += RESULTS_PER_REQUEST) {
+    chunks.push({ results: summary.results.slice(i, i + RESULTS_PER_REQUEST) });
+  }
+  return {
+    create: { ...runHead(agentId, summary, name, suiteId), started_at: summary.startedAt },
+    chunks,
+    complete: { ...outcomeOf(summary), completed_at: summary.completedAt },
+  };
+}
+
+/** Parses the files, finds or creates the agent, and posts one finished run with its results. */
 export async function reportRun(opts: ReportOptions): Promise<ReportResult> {
   if (opts.files.length === 0) throw new ReportError('no JUnit files given', 2);
   if (opts.idempotencyKey !== undefined) {
@@ -115,33 +201,31 @@ export async function reportRun(opts: ReportOptions): Promise<ReportResult> {
       );
     }
   }
+  if (
+    opts.suiteId !== undefined &&
+    (opts.suiteId.trim() === '' || Array.from(opts.suiteId).length > SUITE_ID_MAX)
+  ) {
+    throw new ReportError(`--suite-id must be 1 to ${SUITE_ID_MAX} characters`, 2);
+  }
   let summary: JUnitSummary;
   let key: string;
   try {
     summary = await parseJUnitFiles(opts.files);
-    key = opts.idempotencyKey ?? (await deriveIdempotencyKey(opts.files, opts.agent, opts.name));
+    key =
+      opts.idempotencyKey ?? (await deriveIdempotencyKey(opts.files, opts.agent, opts.name, opts.suiteId));
   } catch (error) {
     throw new ReportError((error as Error).message);
   }
 
   const api = new RunhookApi(opts.apiUrl, opts.apiKey, opts.retryDelaysMs ?? RETRY_DELAYS_MS);
   const agentId = await findOrCreateAgent(api, opts.agent);
-  let answer: ApiAnswer;
-  try {
-    answer = await api.send('POST', '/runs', runBody(agentId, summary, opts.name), {
-      'idempotency-key': key,
-    });
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 409 && error.code === 'ALREADY_EXISTS') {
-      throw new ReportError(
-        `${error.message}. The Idempotency-Key was ${key}: if these files were reported with it before and now make a different run (a file without timestamps was copied or touched since, changing its times), pass --idempotency-key with a new value to report them again`,
-      );
-    }
-    throw error;
-  }
-  const run = asObject(answer.json, 'POST /api/v1/runs');
-  const id = requireString(run, 'id', 'POST /api/v1/runs');
-  const testRunId = requireString(run, 'test_run_id', 'POST /api/v1/runs');
+  const sent =
+    summary.results.length <= RESULTS_PER_REQUEST
+      ? await sendInOneCall(api, runBody(agentId, summary, opts.name, opts.suiteId), key)
+      : await sendInChunks(api, chunkedBodies(agentId, summary, opts.name, opts.suiteId), key);
+  const { run, replayed, resultRequests } = sent;
+  const id = requireString(run, 'id', 'the run answer');
+  const testRunId = requireString(run, 'test_run_id', 'the run answer');
   // Run objects carry no results_url (docs/api.md); it is <RUNHOOK_PUBLIC_URL>/runs/<id>, as in the payload.
   const resultsUrl =
     typeof run.results_url === 'string'
@@ -154,8 +238,75 @@ export async function reportRun(opts: ReportOptions): Promise<ReportResult> {
     run,
     summary,
     idempotency_key: key,
-    replayed: answer.replayed,
+    replayed,
+    result_requests: resultRequests,
   };
+}
+
+interface Sent {
+  run: Record<string, unknown>;
+  replayed: boolean;
+  resultRequests: number;
+}
+
+async function sendInOneCall(api: RunhookApi, body: Record<string, unknown>, key: string): Promise<Sent> {
+  const answer = await createRun(api, body, key, key);
+  return {
+    run: asObject(answer.json, 'POST /api/v1/runs'),
+    replayed: answer.replayed,
+    resultRequests: body.results === undefined ? 0 : 1,
+  };
+}
+
+/**
+ * Creates the run, sends the chunks, completes it. Each request has its own key (partKey), so a
+ * retried CI step repeats them as replays. When the creation is a replay, the run is read first:
+ * already finished means the first try did everything, and nothing more is sent.
+ */
+async function sendInChunks(
+  api: RunhookApi,
+  bodies: ReturnType<typeof chunkedBodies>,
+  key: string,
+): Promise<Sent> {
+  const created = await createRun(api, bodies.create, partKey(key, 'create'), key);
+  const run = asObject(created.json, 'POST /api/v1/runs');
+  const path = `/runs/${encodeURIComponent(requireString(run, 'id', 'POST /api/v1/runs'))}`;
+  if (created.replayed) {
+    const current = asObject(await api.call('GET', path), `GET /api/v1${path}`);
+    if (current.status !== 'running') {
+      return { run: current, replayed: true, resultRequests: 0 };
+    }
+  }
+  for (const [i, chunk] of bodies.chunks.entries()) {
+    await api.send('POST', `${path}/results`, chunk, { 'idempotency-key': partKey(key, `results:${i + 1}`) });
+  }
+  const completed = await api.send('POST', `${path}/complete`, bodies.complete, {
+    'idempotency-key': partKey(key, 'complete'),
+  });
+  return {
+    run: asObject(completed.json, `POST /api/v1${path}/complete`),
+    replayed: false,
+    resultRequests: bodies.chunks.length,
+  };
+}
+
+/** POST /runs, explaining a 409 on the key: the same files were reported before as another run. */
+async function createRun(
+  api: RunhookApi,
+  body: Record<string, unknown>,
+  requestKey: string,
+  key: string,
+): Promise<ApiAnswer> {
+  try {
+    return await api.send('POST', '/runs', body, { 'idempotency-key': requestKey });
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 409 && error.code === 'ALREADY_EXISTS') {
+      throw new ReportError(
+        `${error.message}. The Idempotency-Key was ${key}: if these files were reported with it before and now make a different run (a file without timestamps was copied or touched since, changing its times), pass --idempotency-key with a new value to report them again`,
+      );
+    }
+    throw error;
+  }
 }
 
 async function findOrCreateAgent(api: RunhookApi, name: string): Promise<string> {
@@ -307,19 +458,26 @@ export function registerReportCommand(program: Command): void {
   program
     .command('report')
     .description(
-      'Post JUnit XML results to Runhook as one finished test run. Each <testcase> counts once: ' +
-        'failed if it has <failure>, errored if <error>, skipped if <skipped>, else passed. Skipped ' +
-        'test cases did not run, so they are not scenarios: total_scenarios = passed + failed + errored. ' +
-        'The run is "failed" when any test case failed or errored, else "completed". The first 50 ' +
-        'failing test cases are sent with their messages; the run spans the JUnit time from the ' +
-        'earliest suite timestamp. Sending the same files again (a retried CI step) answers the ' +
-        'run already made instead of making a second one. Prints "<test_run_id> <results_url>".',
+      'Post JUnit XML results to Runhook as one finished test run with every test case as a ' +
+        'result (passed, failed, error, skipped). A test case is failed if it has <failure>, error ' +
+        'if <error>, skipped if <skipped>, else passed. The same test (classname and name) written ' +
+        'more than once, and Surefire/Playwright rerun entries, are one result with "attempts" and ' +
+        'the last outcome. Skipped tests did not run, so they are not scenarios: total_scenarios = ' +
+        'passed + failed + error. The run is "failed" when any test failed or errored, else ' +
+        '"completed"; it spans from the earliest start to the latest end of the files. Up to 1,000 ' +
+        'results go in one request, more in chunks of 1,000. Sending the same files again (a ' +
+        'retried CI step) answers the run already made instead of making a second one. Prints ' +
+        '"<test_run_id> <results_url>".',
     )
-    .argument('<files...>', 'JUnit XML files (several are added up)')
+    .argument('<files...>', 'JUnit XML files (several make one run)')
     .requiredOption('--agent <name>', 'agent the run belongs to; created when missing')
     .option(
       '--name <name>',
       'run name, up to 200 characters (default: the first suite name in the files, shortened to 200, else "JUnit report")',
+    )
+    .option(
+      '--suite-id <id>',
+      'test_suite_id of the run, up to 200 characters: runs with the same one are compared with each other',
     )
     .option('--api-url <url>', `Runhook server (default: $RUNHOOK_API_URL, else ${DEFAULT_API_URL})`)
     .option('--api-key <key>', 'API key (default: $RUNHOOK_API_KEY)')
@@ -329,7 +487,7 @@ export function registerReportCommand(program: Command): void {
     )
     .option(
       '--idempotency-key <key>',
-      'Idempotency-Key of the run, up to 255 characters (default: derived from the files, --agent and --name)',
+      'Idempotency-Key of the run, up to 255 characters (default: derived from the files, --agent, --name and --suite-id)',
     )
     .option('--json', 'print the created run as JSON, with its results_url')
     .action(async (files: string[], options: ReportCommandOptions, command: Command) => {
@@ -347,6 +505,7 @@ export function registerReportCommand(program: Command): void {
           apiUrl: options.apiUrl ?? process.env.RUNHOOK_API_URL ?? DEFAULT_API_URL,
           apiKey: apiKey as string,
           name: options.name,
+          suiteId: options.suiteId,
           publicUrl: options.publicUrl,
           idempotencyKey: options.idempotencyKey,
         });
@@ -373,6 +532,7 @@ export function registerReportCommand(program: Command): void {
 interface ReportCommandOptions {
   agent: string;
   name?: string;
+  suiteId?: string;
   apiUrl?: string;
   apiKey?: string;
   publicUrl?: string;
