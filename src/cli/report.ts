@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { request } from 'undici';
 import { cutText, FAILURE_LIMITS } from '../domain/failures.js';
 import { LIMITS } from '../domain/validateWebhook.js';
-import { type JUnitSummary, parseJUnitFiles } from './junit.js';
+import { type JUnitResult, type JUnitSummary, parseJUnitFiles } from './junit.js';
 import { oneLine } from './junitFailure.js';
 
 export { type JUnitFailure, type JUnitResult, type JUnitSummary, parseJUnitFiles } from './junit.js';
@@ -24,6 +24,12 @@ export const DEFAULT_RUN_NAME = 'JUnit report';
  * run and completing it.
  */
 export const RESULTS_PER_REQUEST = 1000;
+/**
+ * Bytes of JSON one request may carry: the server takes at most 1 MiB (docs/api.md). A thousand
+ * results with long messages are more, so a chunk also ends before it would pass this, and a
+ * one-call body that would pass it is sent in chunks instead.
+ */
+export const REQUEST_BYTES_MAX = 1_000_000;
 
 export interface ReportOptions {
   files: string[];
@@ -107,6 +113,30 @@ export async function deriveIdempotencyKey(
 }
 
 /**
+ * The results in order, cut into chunks of at most RESULTS_PER_REQUEST results and
+ * REQUEST_BYTES_MAX bytes of `{"results": [...]}` each. The same results always give the same
+ * chunks, so a retried CI step repeats each request as it was.
+ */
+export function chunkResults(results: JUnitResult[], maxBytes = REQUEST_BYTES_MAX): JUnitResult[][] {
+  const empty = Buffer.byteLength(JSON.stringify({ results: [] }));
+  const chunks: JUnitResult[][] = [];
+  let chunk: JUnitResult[] = [];
+  let bytes = empty;
+  for (const result of results) {
+    const size = Buffer.byteLength(JSON.stringify(result)) + 1;
+    if (chunk.length > 0 && (chunk.length === RESULTS_PER_REQUEST || bytes + size > maxBytes)) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = empty;
+    }
+    chunk.push(result);
+    bytes += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
+/**
  * The key of one request of a run sent in chunks: `<key>:create`, `<key>:results:<n>` (n from 1),
  * `<key>:complete`, so a retried CI step repeats each request with its own key. A key too long to
  * take a suffix is replaced by a hash of it first.
@@ -145,7 +175,8 @@ function runHead(
 }
 
 /**
- * The one POST /runs body of a report of up to RESULTS_PER_REQUEST results: a finished run with
+ * The one POST /runs body of a report of up to RESULTS_PER_REQUEST results (and
+ * REQUEST_BYTES_MAX bytes): a finished run with
  * its results, the counts they make, the failing ones as `failures` (for servers and receivers
  * that read those) and the run's span.
  */
@@ -168,8 +199,8 @@ export function runBody(
 }
 
 /**
- * The requests of a report of more than RESULTS_PER_REQUEST results: POST /runs (running, no
- * results), the results in chunks, then POST /runs/{id}/complete with the status, the counts the
+ * The requests of a report of more results than one request takes: POST /runs (running, no
+ * results), the results in chunks (chunkResults), then POST /runs/{id}/complete with the status, the counts the
  * results make and the failures.
  */
 export function chunkedBodies(
@@ -178,10 +209,7 @@ export function chunkedBodies(
   name?: string,
   suiteId?: string,
 ): { create: Record<string, unknown>; chunks: Record<string, unknown>[]; complete: Record<string, unknown> } {
-  const chunks: Record<string, unknown>[] = [];
-  for (let i = 0; i < summary.results.length; i += RESULTS_PER_REQUEST) {
-    chunks.push({ results: summary.results.slice(i, i + RESULTS_PER_REQUEST) });
-  }
+  const chunks = chunkResults(summary.results).map((results) => ({ results }));
   return {
     create: { ...runHead(agentId, summary, name, suiteId), started_at: summary.startedAt },
     chunks,
@@ -219,9 +247,11 @@ export async function reportRun(opts: ReportOptions): Promise<ReportResult> {
 
   const api = new RunhookApi(opts.apiUrl, opts.apiKey, opts.retryDelaysMs ?? RETRY_DELAYS_MS);
   const agentId = await findOrCreateAgent(api, opts.agent);
+  const oneCall = runBody(agentId, summary, opts.name, opts.suiteId);
   const sent =
-    summary.results.length <= RESULTS_PER_REQUEST
-      ? await sendInOneCall(api, runBody(agentId, summary, opts.name, opts.suiteId), key)
+    summary.results.length <= RESULTS_PER_REQUEST &&
+    Buffer.byteLength(JSON.stringify(oneCall)) <= REQUEST_BYTES_MAX
+      ? await sendInOneCall(api, oneCall, key)
       : await sendInChunks(api, chunkedBodies(agentId, summary, opts.name, opts.suiteId), key);
   const { run, replayed, resultRequests } = sent;
   const id = requireString(run, 'id', 'the run answer');

@@ -622,6 +622,23 @@ describe('reportRun above 1,000 results', () => {
     expect(again.run).toMatchObject({ status: 'failed' });
   });
 
+  it('keeps every request under 1 MB: 400 results with 4,000-character messages go in chunks', async () => {
+    const cases = Array.from(
+      { length: 400 },
+      (_, i) => `<testcase classname="c" name="t${i}"><failure message="${'é'.repeat(4500)}"/></testcase>`,
+    ).join('');
+    const path = `${mkdtempSync('/tmp/runhook-report-')}/long.xml`;
+    writeFileSync(path, `<testsuite name="long">${cases}</testsuite>`);
+    const result = await reportRun({ files: [path], agent: 'ci', apiUrl: baseUrl, apiKey: KEY });
+    const chunks = state.seen.filter((s) => s.url.endsWith('/results'));
+    // Each message is cut to 4,000 characters of 2 bytes: about 8 kB a result, 124 a request.
+    expect(chunks.map((c) => (c.body as { results: unknown[] }).results.length)).toEqual([124, 124, 124, 28]);
+    for (const chunk of chunks) {
+      expect(Buffer.byteLength(JSON.stringify(chunk.body))).toBeLessThanOrEqual(1_000_000);
+    }
+    expect(result).toMatchObject({ result_requests: 4, run: { status: 'failed', failed_count: 400 } });
+  });
+
   it("passes a refused chunk on with the server's message (the run stays running, not completed)", async () => {
     state.refuseResults = {
       status: 413,
