@@ -307,17 +307,29 @@ async function sendInChunks(
       return { run: current, replayed: true, resultRequests: 0 };
     }
   }
-  for (const [i, chunk] of bodies.chunks.entries()) {
-    await api.send('POST', `${path}/results`, chunk, { 'idempotency-key': partKey(key, `results:${i + 1}`) });
+  try {
+    for (const [i, chunk] of bodies.chunks.entries()) {
+      await api.send('POST', `${path}/results`, chunk, {
+        'idempotency-key': partKey(key, `results:${i + 1}`),
+      });
+    }
+    const completed = await api.send('POST', `${path}/complete`, bodies.complete, {
+      'idempotency-key': partKey(key, 'complete'),
+    });
+    return {
+      run: asObject(completed.json, `POST /api/v1${path}/complete`),
+      replayed: false,
+      resultRequests: bodies.chunks.length,
+    };
+  } catch (error) {
+    if (!(error instanceof ReportError)) throw error;
+    // Said so that nobody waits for a run that will not finish by itself.
+    const testRunId = typeof run.test_run_id === 'string' ? run.test_run_id : 'made';
+    throw new ReportError(
+      `${error.message} (the run ${testRunId} was created and is left running; the same step run again with the same Idempotency-Key sends what is missing)`,
+      error.exitCode,
+    );
   }
-  const completed = await api.send('POST', `${path}/complete`, bodies.complete, {
-    'idempotency-key': partKey(key, 'complete'),
-  });
-  return {
-    run: asObject(completed.json, `POST /api/v1${path}/complete`),
-    replayed: false,
-    resultRequests: bodies.chunks.length,
-  };
 }
 
 /** POST /runs, explaining a 409 on the key: the same files were reported before as another run. */

@@ -647,7 +647,7 @@ describe('reportRun above 1,000 results', () => {
     await expect(
       reportRun({ files: [bigJUnit(1200)], agent: 'ci', apiUrl: baseUrl, apiKey: KEY }),
     ).rejects.toThrow(
-      'POST /api/v1/runs/run-uuid-1/results was refused: 413 PAYLOAD_TOO_LARGE A run takes at most 10000 results',
+      'POST /api/v1/runs/run-uuid-1/results was refused: 413 PAYLOAD_TOO_LARGE A run takes at most 10000 results (the run TR-00001 was created and is left running',
     );
     expect(state.seen.some((s) => s.url.endsWith('/complete'))).toBe(false);
   });
