@@ -6,30 +6,41 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { request } from 'undici';
-import { cutText, FAILURE_LIMITS } from '../domain/failures.js';
-import { LIMITS } from '../domain/validateWebhook.js';
-import { type JUnitResult, type JUnitSummary, parseJUnitFiles } from './junit.js';
-import { oneLine } from './junitFailure.js';
+import { type JUnitSummary, parseJUnitFiles } from './junit.js';
+import {
+  type ApiAnswer,
+  ApiError,
+  asObject,
+  isObject,
+  RETRY_DELAYS_MS,
+  ReportError,
+  RunhookApi,
+  requireString,
+  stripSlashes,
+} from './reportApi.js';
+import {
+  chunkedBodies,
+  IDEMPOTENCY_KEY_MAX,
+  partKey,
+  REQUEST_BYTES_MAX,
+  RESULTS_PER_REQUEST,
+  runBody,
+} from './reportBodies.js';
 
 export { type JUnitFailure, type JUnitResult, type JUnitSummary, parseJUnitFiles } from './junit.js';
+export { ReportError } from './reportApi.js';
+export {
+  chunkedBodies,
+  chunkResults,
+  DEFAULT_RUN_NAME,
+  partKey,
+  REQUEST_BYTES_MAX,
+  RESULTS_PER_REQUEST,
+  RUN_NAME_MAX,
+  runBody,
+} from './reportBodies.js';
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
-/** A run's name is at most 200 characters; longer ones from a suite are shortened, not refused. */
-export const RUN_NAME_MAX = LIMITS.name;
-export const DEFAULT_RUN_NAME = 'JUnit report';
-/**
- * Results one request carries. Up to this many go in the one POST /runs that creates the run
- * finished; more are sent in chunks of this size to POST /runs/{id}/results between creating the
- * run and completing it.
- */
-export const RESULTS_PER_REQUEST = 1000;
-/**
- * Bytes of JSON one request may carry: the server takes at most 1 MiB (docs/api.md). A thousand
- * results with long messages are more, so a chunk also ends before it would pass this, and a
- * one-call body that would pass it is sent in chunks instead.
- */
-export const REQUEST_BYTES_MAX = 1_000_000;
 
 export interface ReportOptions {
   files: string[];
@@ -68,28 +79,8 @@ export interface ReportResult {
   result_requests: number;
 }
 
-/** A failure `runhook report` explains and exits with; `exitCode` 2 is a usage error. */
-export class ReportError extends Error {
-  override name = 'ReportError';
-  constructor(
-    message: string,
-    readonly exitCode: number = 1,
-  ) {
-    super(message);
-  }
-}
-
-const REQUEST_TIMEOUT_MS = 30_000;
 const PAGE_SIZE = 100;
-const IDEMPOTENCY_KEY_MAX = 255;
 const SUITE_ID_MAX = 200;
-/**
- * Waits before the second and third try of a request that got no answer or a 429/502/503/504:
- * safe for POST /runs because its Idempotency-Key makes a repeat answer the first run.
- */
-const RETRY_DELAYS_MS = [1_000, 3_000];
-const RETRY_AFTER_MAX_MS = 30_000;
-const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 
 /**
  * The key a retried CI step sends again: the same files (by content), agent, `--name` and
@@ -110,111 +101,6 @@ export async function deriveIdempotencyKey(
     hash.update(createHash('sha256').update(bytes).digest());
   }
   return `runhook-report-${hash.digest('hex')}`;
-}
-
-/**
- * The results in order, cut into chunks of at most RESULTS_PER_REQUEST results and
- * REQUEST_BYTES_MAX bytes of `{"results": [...]}` each. The same results always give the same
- * chunks, so a retried CI step repeats each request as it was.
- */
-export function chunkResults(results: JUnitResult[], maxBytes = REQUEST_BYTES_MAX): JUnitResult[][] {
-  const empty = Buffer.byteLength(JSON.stringify({ results: [] }));
-  const chunks: JUnitResult[][] = [];
-  let chunk: JUnitResult[] = [];
-  let bytes = empty;
-  for (const result of results) {
-    const size = Buffer.byteLength(JSON.stringify(result)) + 1;
-    if (chunk.length > 0 && (chunk.length === RESULTS_PER_REQUEST || bytes + size > maxBytes)) {
-      chunks.push(chunk);
-      chunk = [];
-      bytes = empty;
-    }
-    chunk.push(result);
-    bytes += size;
-  }
-  if (chunk.length > 0) chunks.push(chunk);
-  return chunks;
-}
-
-/**
- * The key of one request of a run sent in chunks: `<key>:create`, `<key>:results:<n>` (n from 1),
- * `<key>:complete`, so a retried CI step repeats each request with its own key. A key too long to
- * take a suffix is replaced by a hash of it first.
- */
-export function partKey(key: string, part: string): string {
-  const suffixed = `${key}:${part}`;
-  if (suffixed.length <= IDEMPOTENCY_KEY_MAX) return suffixed;
-  return `runhook-report-${createHash('sha256').update(key).digest('hex')}:${part}`;
-}
-
-/** The run's final status and counts, as the results give them. */
-function outcomeOf(summary: JUnitSummary): Record<string, unknown> {
-  const failed = summary.failed > 0 || summary.errored > 0;
-  const outcome: Record<string, unknown> = {
-    status: failed ? 'failed' : 'completed',
-    passed_count: summary.passed,
-    failed_count: summary.failed,
-    error_count: summary.errored,
-    total_scenarios: summary.passed + summary.failed + summary.errored,
-  };
-  if (summary.failures.length > 0) outcome.failures = summary.failures.slice(0, FAILURE_LIMITS.perRun);
-  return outcome;
-}
-
-/** What every POST /runs of a report carries: agent, name, suite id and start. */
-function runHead(
-  agentId: string,
-  summary: JUnitSummary,
-  name?: string,
-  suiteId?: string,
-): Record<string, unknown> {
-  const runName = oneLine(name ?? '') || oneLine(summary.name ?? '') || DEFAULT_RUN_NAME;
-  const head: Record<string, unknown> = { agent_id: agentId, name: cutText(runName, RUN_NAME_MAX) };
-  if (suiteId !== undefined) head.test_suite_id = suiteId;
-  return head;
-}
-
-/**
- * The one POST /runs body of a report of up to RESULTS_PER_REQUEST results (and
- * REQUEST_BYTES_MAX bytes): a finished run with
- * its results, the counts they make, the failing ones as `failures` (for servers and receivers
- * that read those) and the run's span.
- */
-export function runBody(
-  agentId: string,
-  summary: JUnitSummary,
-  name?: string,
-  suiteId?: string,
-): Record<string, unknown> {
-  const { failures, ...outcome } = outcomeOf(summary);
-  const body: Record<string, unknown> = {
-    ...runHead(agentId, summary, name, suiteId),
-    ...outcome,
-    started_at: summary.startedAt,
-    completed_at: summary.completedAt,
-  };
-  if (failures !== undefined) body.failures = failures;
-  if (summary.results.length > 0) body.results = summary.results;
-  return body;
-}
-
-/**
- * The requests of a report of more results than one request takes: POST /runs (running, no
- * results), the results in chunks (chunkResults), then POST /runs/{id}/complete with the status, the counts the
- * results make and the failures.
- */
-export function chunkedBodies(
-  agentId: string,
-  summary: JUnitSummary,
-  name?: string,
-  suiteId?: string,
-): { create: Record<string, unknown>; chunks: Record<string, unknown>[]; complete: Record<string, unknown> } {
-  const chunks = chunkResults(summary.results).map((results) => ({ results }));
-  return {
-    create: { ...runHead(agentId, summary, name, suiteId), started_at: summary.startedAt },
-    chunks,
-    complete: { ...outcomeOf(summary), completed_at: summary.completedAt },
-  };
 }
 
 /** Parses the files, finds or creates the agent, and posts one finished run with its results. */
@@ -380,121 +266,6 @@ async function findAgent(api: RunhookApi, name: string): Promise<string | null> 
   }
 }
 
-class ApiError extends ReportError {
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly code: string | null,
-    /** The answer's `Retry-After`, in ms, when it had one. */
-    readonly retryAfterMs: number | null = null,
-  ) {
-    super(message);
-  }
-}
-
-/** No answer at all: refused, reset, timed out. */
-class Unreachable extends ReportError {}
-
-interface ApiAnswer {
-  json: unknown;
-  /** The server's `Idempotent-Replayed: true`: this answer is the one kept from a first request. */
-  replayed: boolean;
-}
-
-class RunhookApi {
-  readonly baseUrl: string;
-
-  constructor(
-    apiUrl: string,
-    private readonly apiKey: string,
-    private readonly retryDelaysMs: number[],
-  ) {
-    this.baseUrl = stripSlashes(apiUrl).replace(/\/api\/v1$/, '');
-  }
-
-  async call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
-    return (await this.send(method, path, body)).json;
-  }
-
-  /** Sends the request, and again after each of `retryDelaysMs` while the failure is a passing one. */
-  async send(
-    method: 'GET' | 'POST',
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<ApiAnswer> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.once(method, path, body, headers);
-      } catch (error) {
-        const passing =
-          error instanceof Unreachable || (error instanceof ApiError && RETRYABLE_STATUS.has(error.status));
-        const delay = this.retryDelaysMs[attempt];
-        if (!passing || delay === undefined) throw error;
-        const retryAfter = error instanceof ApiError ? error.retryAfterMs : null;
-        await new Promise((resolve) =>
-          setTimeout(resolve, Math.min(retryAfter ?? delay, RETRY_AFTER_MAX_MS)),
-        );
-      }
-    }
-  }
-
-  private async once(
-    method: 'GET' | 'POST',
-    path: string,
-    body: unknown,
-    headers: Record<string, string>,
-  ): Promise<ApiAnswer> {
-    const url = `${this.baseUrl}/api/v1${path}`;
-    let response: Awaited<ReturnType<typeof request>>;
-    try {
-      response = await request(url, {
-        method,
-        headers: {
-          authorization: `Bearer ${this.apiKey}`,
-          accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...headers,
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        headersTimeout: REQUEST_TIMEOUT_MS,
-        bodyTimeout: REQUEST_TIMEOUT_MS,
-      });
-    } catch (error) {
-      const err = error as Error & { code?: string };
-      throw new Unreachable(`cannot reach Runhook at ${this.baseUrl}: ${err.code ?? err.message}`);
-    }
-    const text = await response.body.text();
-    let json: unknown;
-    try {
-      json = text === '' ? null : JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    if (response.statusCode >= 200 && response.statusCode < 300 && json !== undefined) {
-      return { json, replayed: String(response.headers['idempotent-replayed']).toLowerCase() === 'true' };
-    }
-    const where = `${method} /api/v1${path}`;
-    const retryAfter = Number(response.headers['retry-after']);
-    const retryAfterMs = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : null;
-    if (isObject(json) && typeof json.error === 'string') {
-      const code = typeof json.code === 'string' ? json.code : null;
-      throw new ApiError(
-        `${where} was refused: ${response.statusCode} ${code ?? ''} ${json.error}`.replace(/ {2,}/g, ' '),
-        response.statusCode,
-        code,
-        retryAfterMs,
-      );
-    }
-    throw new ApiError(
-      `${where} answered ${response.statusCode} with ${json === undefined ? 'a body that is not JSON' : 'no error message'}: ${text.slice(0, 200)}`,
-      response.statusCode,
-      null,
-      retryAfterMs,
-    );
-  }
-}
-
 /** Adds `report` to the `runhook` program. */
 export function registerReportCommand(program: Command): void {
   program
@@ -580,23 +351,4 @@ interface ReportCommandOptions {
   publicUrl?: string;
   idempotencyKey?: string;
   json?: boolean;
-}
-
-function stripSlashes(url: string): string {
-  return url.replace(/\/+$/, '');
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function asObject(value: unknown, where: string): Record<string, unknown> {
-  if (!isObject(value)) throw new ReportError(`${where} answered something other than a JSON object`);
-  return value;
-}
-
-function requireString(object: Record<string, unknown>, field: string, where: string): string {
-  const value = object[field];
-  if (typeof value !== 'string') throw new ReportError(`${where} answered without a string "${field}"`);
-  return value;
 }
