@@ -77,11 +77,12 @@ interface FileFacts {
 }
 
 /**
- * Reads JUnit XML files and counts their test cases one by one (suite attributes such as
- * `tests="…"` disagree between runners, so they are not trusted). A test case is
- * failed if it has a `<failure>`, else errored if it has an `<error>`, else skipped if it has
- * a `<skipped>`, else passed. Works with a `<testsuites>` root or a bare `<testsuite>`, and
- * with suites nested to any depth.
+ * Reads JUnit XML files and turns their test cases one by one into results, reruns merged into
+ * one result per test (junitResults.ts), and counts those (suite attributes such as `tests="…"`
+ * disagree between runners, so they are not trusted). A test case is failed if it has a
+ * `<failure>`, else error if it has an `<error>`, else skipped if it has a `<skipped>`, else
+ * passed. Works with a `<testsuites>` root or a bare `<testsuite>`, and with suites nested to
+ * any depth.
  */
 export async function parseJUnitFiles(paths: string[]): Promise<JUnitSummary> {
   const recordsPerFile: CaseRecord[][] = [];
