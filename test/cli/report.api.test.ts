@@ -4,9 +4,11 @@
  * POST /runs, or results in chunks), Idempotency-Keys, and how refusals and an unreachable
  * server surface. The real server is exercised by report.e2e.test.ts.
  */
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -183,7 +185,18 @@ beforeAll(async () => {
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+const tempDirs: string[] = [];
+/** A folder for a generated JUnit file, removed after the tests. */
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'runhook-report-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
+afterAll(async () => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
 
 /** The server's rules for results: at most 1,000 a request, each test once per run (docs/api.md). */
 function resultsRefusal(stored: FakeRun['results'], added: FakeRun['results']): string | null {
@@ -319,7 +332,7 @@ describe('reportRun', () => {
 
   it('reports "completed" when nothing failed or errored, skipped cases left out of the total', async () => {
     const { writeFileSync, mkdtempSync } = await import('node:fs');
-    const path = `${mkdtempSync('/tmp/runhook-report-')}/green.xml`;
+    const path = `${tempDir()}/green.xml`;
     writeFileSync(
       path,
       '<testsuite name="green"><testcase name="a"/><testcase name="b"><skipped/></testcase></testsuite>',
@@ -476,7 +489,7 @@ function bigJUnit(tests: number, rerun = 0): string {
       testCase(i, i % 7 === 3 ? `<failure message="case ${i} broke"/>` : i % 11 === 5 ? '<skipped/>' : ''),
     );
   }
-  const path = `${mkdtempSync('/tmp/runhook-report-')}/big.xml`;
+  const path = `${tempDir()}/big.xml`;
   writeFileSync(
     path,
     `<testsuite name="big" timestamp="2026-03-01T08:00:00Z" time="42">${cases.join('')}</testsuite>`,
@@ -627,7 +640,7 @@ describe('reportRun above 1,000 results', () => {
       { length: 400 },
       (_, i) => `<testcase classname="c" name="t${i}"><failure message="${'é'.repeat(4500)}"/></testcase>`,
     ).join('');
-    const path = `${mkdtempSync('/tmp/runhook-report-')}/long.xml`;
+    const path = `${tempDir()}/long.xml`;
     writeFileSync(path, `<testsuite name="long">${cases}</testsuite>`);
     const result = await reportRun({ files: [path], agent: 'ci', apiUrl: baseUrl, apiKey: KEY });
     const chunks = state.seen.filter((s) => s.url.endsWith('/results'));
