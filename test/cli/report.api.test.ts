@@ -331,7 +331,6 @@ describe('reportRun', () => {
   });
 
   it('reports "completed" when nothing failed or errored, skipped cases left out of the total', async () => {
-    const { writeFileSync, mkdtempSync } = await import('node:fs');
     const path = `${tempDir()}/green.xml`;
     writeFileSync(
       path,
