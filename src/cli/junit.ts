@@ -1,26 +1,39 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { failureOf, type JUnitFailure, nonEmpty, type XmlNode } from './junitFailure.js';
+import { type JUnitFailure, nonEmpty, type XmlNode } from './junitFailure.js';
+import {
+  type CaseRecord,
+  failureFromRecord,
+  type JUnitResult,
+  mergeRecords,
+  parseSeconds,
+  recordOf,
+  resultOf,
+} from './junitResults.js';
 
 export type { JUnitFailure } from './junitFailure.js';
+export type { JUnitResult } from './junitResults.js';
 
 /**
- * What `runhook report` takes from JUnit XML files: counts of test cases, the failing ones, a
- * name and the time span of the run. See docs/quickstart.md ("Report JUnit results").
+ * What `runhook report` takes from JUnit XML files: every test as a result, their counts, the
+ * failing ones, a name and the time span of the run. See docs/quickstart.md ("Report JUnit results").
  */
 export interface JUnitSummary {
+  /** Counts of `results` by status (`errored` counts `error`). */
   passed: number;
   failed: number;
   errored: number;
   skipped: number;
-  /** Every `<testcase>`, skipped ones included. */
+  /** Every test, skipped ones included: the length of `results`. */
   total: number;
   /** A name for the run taken from the files, or null when they give none worth using. */
   name: string | null;
-  /** Every failed or errored test case, in file order. */
+  /** One per test, in the order first seen, reruns merged (see junitResults.ts). */
+  results: JUnitResult[];
+  /** Every failed or errored test, in the same order. */
   failures: JUnitFailure[];
-  /** The files' `time` attributes added up, in seconds (0 when they give none). */
+  /** Seconds from `startedAt` to `completedAt`: the wall clock of the whole run. */
   durationSeconds: number;
   /** Start of the run, UTC ISO-8601 with milliseconds: the earliest suite `timestamp`, else end − duration. */
   startedAt: string;
@@ -64,15 +77,15 @@ interface FileFacts {
 }
 
 /**
- * Reads JUnit XML files and counts their test cases one by one (suite attributes such as
- * `tests="…"` disagree between runners, so they are not trusted). A test case is
- * failed if it has a `<failure>`, else errored if it has an `<error>`, else skipped if it has
- * a `<skipped>`, else passed. Works with a `<testsuites>` root or a bare `<testsuite>`, and
- * with suites nested to any depth.
+ * Reads JUnit XML files and turns their test cases one by one into results, reruns merged into
+ * one result per test (junitResults.ts), and counts those (suite attributes such as `tests="…"`
+ * disagree between runners, so they are not trusted). A test case is failed if it has a
+ * `<failure>`, else error if it has an `<error>`, else skipped if it has a `<skipped>`, else
+ * passed. Works with a `<testsuites>` root or a bare `<testsuite>`, and with suites nested to
+ * any depth.
  */
 export async function parseJUnitFiles(paths: string[]): Promise<JUnitSummary> {
-  const counts = { passed: 0, failed: 0, errored: 0, skipped: 0, total: 0 };
-  const failures: JUnitFailure[] = [];
+  const recordsPerFile: CaseRecord[][] = [];
   const suiteNames: string[] = [];
   const rootNames: string[] = [];
   const files: FileFacts[] = [];
@@ -90,19 +103,19 @@ export async function parseJUnitFiles(paths: string[]): Promise<JUnitSummary> {
     }
     let earliest: number | null = null;
     const container = root.kind === 'testsuites' ? root.node : { testsuite: root.suites };
-    const erroredBefore = counts.errored;
-    walk(container, null, counts, failures, (timestamp) => {
+    const records: CaseRecord[] = [];
+    walk(container, { name: null, file: null, host: null }, records, (timestamp) => {
       if (earliest === null || timestamp < earliest) earliest = timestamp;
     });
-    if (root.kind === 'testsuites') {
-      addUnlistedErrors(root.node, counts.errored - erroredBefore, path, counts, failures);
-    }
+    if (root.kind === 'testsuites') records.push(...unlistedErrors(root.node, records, path));
+    recordsPerFile.push(records);
     files.push({ durationSeconds: timeOf(container), earliest, modifiedAt });
   }
 
-  const durationSeconds = round3(files.reduce((sum, file) => sum + file.durationSeconds, 0));
   // Each file covers [start, start + time]: start from its earliest suite timestamp, else it
-  // ended when it was written. The run covers all of them.
+  // ended when it was written. The run covers all of them, from the earliest start to the latest
+  // end: the wall clock, whether the files were shards run side by side or steps run one after
+  // the other.
   let start = Number.POSITIVE_INFINITY;
   let end = Number.NEGATIVE_INFINITY;
   for (const file of files) {
@@ -113,14 +126,21 @@ export async function parseJUnitFiles(paths: string[]): Promise<JUnitSummary> {
   }
   if (files.length === 0) start = end = Date.now();
 
+  const merged = mergeRecords(recordsPerFile);
+  const count = (status: CaseRecord['status']) => merged.filter((r) => r.status === status).length;
   return {
-    ...counts,
+    passed: count('passed'),
+    failed: count('failed'),
+    errored: count('error'),
+    skipped: count('skipped'),
+    total: merged.length,
     name:
       suiteNames.find((n) => !PLACEHOLDER_SUITE.test(n)) ??
       rootNames.find((n) => !PLACEHOLDER_ROOT.test(n)) ??
       null,
-    failures,
-    durationSeconds,
+    results: merged.map(resultOf),
+    failures: merged.filter((r) => r.status === 'failed' || r.status === 'error').map(failureFromRecord),
+    durationSeconds: (end - start) / 1000,
     startedAt: new Date(start).toISOString(),
     completedAt: new Date(end).toISOString(),
     timestamped: files.some((file) => file.earliest !== null),
@@ -161,57 +181,62 @@ function parseRoot(
   );
 }
 
-type Counts = Pick<JUnitSummary, 'passed' | 'failed' | 'errored' | 'skipped' | 'total'>;
-
 /**
  * Errors a `<testsuites errors="N">` root counts beyond its test cases: gotestsum writes a Go
  * package that does not compile only there, with no test case. Left out, a build failure would
- * report a green run, so each becomes one errored test case. (Other count attributes are not
+ * report a green run, so each becomes one errored result. (Other count attributes are not
  * trusted: the test cases are counted instead; an error nobody listed is the exception.)
  */
-function addUnlistedErrors(
-  root: XmlNode,
-  listed: number,
-  path: string,
-  counts: Counts,
-  failures: JUnitFailure[],
-): void {
+function unlistedErrors(root: XmlNode, records: CaseRecord[], path: string): CaseRecord[] {
   const declared = Number(root['@_errors']);
-  if (!Number.isInteger(declared) || declared <= listed) return;
+  const listed = records.filter((r) => r.status === 'error').length;
+  if (!Number.isInteger(declared) || declared <= listed) return [];
   const unlisted = declared - listed;
-  counts.errored += unlisted;
-  counts.total += unlisted;
-  failures.push({
-    name: `${unlisted === 1 ? 'an error' : `${unlisted} errors`} outside any test case`,
-    classname: null,
-    file: basename(path),
+  const file = basename(path);
+  return Array.from({ length: unlisted }, (_, i) => ({
+    name:
+      unlisted === 1
+        ? 'an error outside any test case'
+        : `error ${i + 1} of ${unlisted} outside any test case`,
+    suite: file,
+    status: 'error' as const,
+    seconds: null,
     message: `The report counts errors="${declared}" but lists ${listed}: the runner failed outside the tests (e.g. a Go package that does not compile).`,
-    kind: 'error',
-  });
+    attempts: 1,
+    classname: null,
+    file,
+    host: null,
+  }));
+}
+
+interface Enclosing {
+  name: string | null;
+  file: string | null;
+  host: string | null;
 }
 
 function walk(
   node: XmlNode,
-  suiteFile: string | null,
-  counts: Counts,
-  failures: JUnitFailure[],
+  suite: Enclosing,
+  records: CaseRecord[],
   onTimestamp: (epochMs: number) => void,
 ): void {
   for (const testCase of asNodes(node.testcase)) {
-    counts.total += 1;
-    if ('failure' in testCase) {
-      counts.failed += 1;
-      failures.push(failureOf(testCase, 'failed', suiteFile));
-    } else if ('error' in testCase) {
-      counts.errored += 1;
-      failures.push(failureOf(testCase, 'error', suiteFile));
-    } else if ('skipped' in testCase) counts.skipped += 1;
-    else counts.passed += 1;
+    records.push(recordOf(testCase, suite.name, suite.file, suite.host));
   }
-  for (const suite of asNodes(node.testsuite)) {
-    const timestamp = parseTimestamp(suite['@_timestamp']);
+  for (const child of asNodes(node.testsuite)) {
+    const timestamp = parseTimestamp(child['@_timestamp']);
     if (timestamp !== null) onTimestamp(timestamp);
-    walk(suite, nonEmpty(suite['@_file']) ?? suiteFile, counts, failures, onTimestamp);
+    walk(
+      child,
+      {
+        name: nonEmpty(child['@_name']) ?? suite.name,
+        file: nonEmpty(child['@_file']) ?? suite.file,
+        host: nonEmpty(child['@_hostname']) ?? suite.host,
+      },
+      records,
+      onTimestamp,
+    );
   }
 }
 
@@ -227,13 +252,6 @@ function timeOf(node: XmlNode): number {
   for (const suite of asNodes(node.testsuite)) sum += timeOf(suite);
   for (const testCase of asNodes(node.testcase)) sum += parseSeconds(testCase['@_time']) ?? 0;
   return sum;
-}
-
-/** `1.5`, and the `1,234.5` some Surefire versions write under an English locale. */
-function parseSeconds(value: unknown): number | null {
-  if (typeof value !== 'string' || value.trim() === '') return null;
-  const seconds = Number(value.trim().replace(/,/g, ''));
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds : null;
 }
 
 /** An empty element (`<testsuites/>`) parses as '', a repeated one as an array. */
@@ -256,8 +274,4 @@ function parseTimestamp(value: unknown): number | null {
   if (typeof value !== 'string' || value.trim() === '') return null;
   const epochMs = new Date(value.trim()).getTime();
   return Number.isNaN(epochMs) ? null : epochMs;
-}
-
-function round3(seconds: number): number {
-  return Math.round(seconds * 1000) / 1000;
 }

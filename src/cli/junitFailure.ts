@@ -1,8 +1,8 @@
-import { cutText, FAILURE_LIMITS, type TestFailure } from '../domain/failures.js';
+import type { TestFailure } from '../domain/failures.js';
 
 /**
- * One failing `<testcase>` as `runhook report` sends it in a run's `failures` (docs/api.md):
- * who failed, where, and a message a person can read in a chat notification.
+ * What a failing `<testcase>` says went wrong, as `runhook report` sends it in a run's `results`
+ * and `failures` (docs/api.md): a message a person can read in a chat notification.
  */
 
 /** A parsed element: attributes under `@_name`, text under `#text`, child elements by tag name. */
@@ -21,33 +21,11 @@ const PLACEHOLDER_MESSAGE = /^(?:failed|failure|error|build error|test failed)$/
 const NOISE_LINE =
   /^\s*(?:at\s+\S.*|❯\s+\S.*|=== (?:RUN|PAUSE|CONT|NAME)\b.*|--- (?:FAIL|PASS|SKIP):.*|\.\.\. \d+ more|Caused by:.*)$/;
 
-export function failureOf(
-  testCase: XmlNode,
-  kind: 'failed' | 'error',
-  suiteFile: string | null,
-): JUnitFailure {
-  const name = nonEmpty(testCase['@_name']) ?? '(unnamed test case)';
-  const classname = nonEmpty(testCase['@_classname']);
-  return {
-    name: cutText(oneLine(name), FAILURE_LIMITS.name),
-    // jest-junit repeats the name as the class name by default; saying it twice helps no one.
-    classname:
-      classname === null || classname === name ? null : cutText(oneLine(classname), FAILURE_LIMITS.location),
-    file: mapNullable(nonEmpty(testCase['@_file']) ?? suiteFile, (file) =>
-      cutText(file, FAILURE_LIMITS.location),
-    ),
-    message: mapNullable(messageOf(testCase[kind === 'failed' ? 'failure' : 'error']), (m) =>
-      cutText(m, FAILURE_LIMITS.message),
-    ),
-    kind,
-  };
-}
-
 /**
- * The `message` attribute when it says something (pytest, vitest, Surefire, Playwright);
+ * The uncut message of a `<failure>` or `<error>`: the `message` attribute when it says something (pytest, vitest, Surefire, Playwright);
  * else the element's text without stack frames (jest-junit, Go), else whatever there is.
  */
-function messageOf(element: unknown): string | null {
+export function messageOf(element: unknown): string | null {
   const first = Array.isArray(element) ? element[0] : element;
   const attribute =
     typeof first === 'object' && first !== null ? nonEmpty((first as XmlNode)['@_message']) : null;
@@ -86,8 +64,4 @@ export function oneLine(text: string): string {
 
 export function nonEmpty(value: unknown): string | null {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : null;
-}
-
-function mapNullable<T, U>(value: T | null, f: (value: T) => U): U | null {
-  return value === null ? null : f(value);
 }

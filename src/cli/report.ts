@@ -1,22 +1,46 @@
 /**
- * `runhook report <files…> --agent NAME`: turn JUnit XML files into one finished test run on a
- * Runhook server, through the public REST API (docs/api.md), as any CI script would.
+ * `runhook report <files…> --agent NAME`: turn JUnit XML files into one finished test run with
+ * every test's result on a Runhook server, through the public REST API (docs/api.md), as any CI
+ * script would.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { request } from 'undici';
-import { cutText, FAILURE_LIMITS } from '../domain/failures.js';
-import { LIMITS } from '../domain/validateWebhook.js';
 import { type JUnitSummary, parseJUnitFiles } from './junit.js';
-import { oneLine } from './junitFailure.js';
+import {
+  type ApiAnswer,
+  ApiError,
+  asObject,
+  isObject,
+  RETRY_DELAYS_MS,
+  ReportError,
+  RunhookApi,
+  requireString,
+  stripSlashes,
+} from './reportApi.js';
+import {
+  chunkedBodies,
+  IDEMPOTENCY_KEY_MAX,
+  partKey,
+  REQUEST_BYTES_MAX,
+  RESULTS_PER_REQUEST,
+  runBody,
+} from './reportBodies.js';
 
-export { type JUnitFailure, type JUnitSummary, parseJUnitFiles } from './junit.js';
+export { type JUnitFailure, type JUnitResult, type JUnitSummary, parseJUnitFiles } from './junit.js';
+export { ReportError } from './reportApi.js';
+export {
+  chunkedBodies,
+  chunkResults,
+  DEFAULT_RUN_NAME,
+  partKey,
+  REQUEST_BYTES_MAX,
+  RESULTS_PER_REQUEST,
+  RUN_NAME_MAX,
+  runBody,
+} from './reportBodies.js';
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
-/** A run's name is at most 200 characters; longer ones from a suite are shortened, not refused. */
-export const RUN_NAME_MAX = LIMITS.name;
-export const DEFAULT_RUN_NAME = 'JUnit report';
 
 export interface ReportOptions {
   files: string[];
@@ -27,9 +51,14 @@ export interface ReportOptions {
   apiKey: string;
   /** Run name; defaults to the first suite name in the files, else "JUnit report". */
   name?: string;
+  /** `test_suite_id` of the run: which runs are compared with each other (docs/api.md). */
+  suiteId?: string;
   /** Base of `results_url` (the server's RUNHOOK_PUBLIC_URL); defaults to `apiUrl`. */
   publicUrl?: string;
-  /** `Idempotency-Key` of the POST /runs; defaults to one derived from the files, agent and name. */
+  /**
+   * `Idempotency-Key` of the POST /runs; defaults to one derived from the files, agent, name and
+   * suite id. Above RESULTS_PER_REQUEST results each request gets its own key made from this one.
+   */
   idempotencyKey?: string;
   /** Waits before each retry of a request that failed for a passing reason (tests shorten them). */
   retryDelaysMs?: number[];
@@ -42,41 +71,31 @@ export interface ReportResult {
   /** The run object as the server answered it. */
   run: Record<string, unknown>;
   summary: JUnitSummary;
-  /** The Idempotency-Key sent with POST /runs. */
+  /** The Idempotency-Key the requests' keys come from (the POST /runs key itself up to 1,000 results). */
   idempotency_key: string;
-  /** True when the server had already created this run for the same key (a retried CI step). */
+  /** True when the server had already made this whole run for the same key (a retried CI step). */
   replayed: boolean;
+  /** Requests that carried results: 1 for one POST /runs, else the POST /runs/{id}/results chunks. */
+  result_requests: number;
 }
 
-/** A failure `runhook report` explains and exits with; `exitCode` 2 is a usage error. */
-export class ReportError extends Error {
-  override name = 'ReportError';
-  constructor(
-    message: string,
-    readonly exitCode: number = 1,
-  ) {
-    super(message);
-  }
-}
-
-const REQUEST_TIMEOUT_MS = 30_000;
 const PAGE_SIZE = 100;
-const IDEMPOTENCY_KEY_MAX = 255;
-/**
- * Waits before the second and third try of a request that got no answer or a 429/502/503/504:
- * safe for POST /runs because its Idempotency-Key makes a repeat answer the first run.
- */
-const RETRY_DELAYS_MS = [1_000, 3_000];
-const RETRY_AFTER_MAX_MS = 30_000;
-const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+const SUITE_ID_MAX = 200;
 
 /**
- * The key a retried CI step sends again: the same files (by content), agent and `--name` give the
- * same key, so the server answers the first run instead of creating a second one.
+ * The key a retried CI step sends again: the same files (by content), agent, `--name` and
+ * `--suite-id` give the same key, so the server answers the first run instead of creating a
+ * second one. (v2: the body carries `results`, so a key of the version without them must not
+ * match.)
  */
-export async function deriveIdempotencyKey(files: string[], agent: string, name?: string): Promise<string> {
+export async function deriveIdempotencyKey(
+  files: string[],
+  agent: string,
+  name?: string,
+  suiteId?: string,
+): Promise<string> {
   const hash = createHash('sha256');
-  hash.update(`runhook report v1\0${agent}\0${name ?? ''}\0${files.length}\0`);
+  hash.update(`runhook report v2\0${agent}\0${name ?? ''}\0${suiteId ?? ''}\0${files.length}\0`);
   for (const file of files) {
     const bytes = await readFile(file);
     hash.update(createHash('sha256').update(bytes).digest());
@@ -84,26 +103,7 @@ export async function deriveIdempotencyKey(files: string[], agent: string, name?
   return `runhook-report-${hash.digest('hex')}`;
 }
 
-/** The POST /runs body for a summary: a finished run with counts, failures and the run's span. */
-export function runBody(agentId: string, summary: JUnitSummary, name?: string): Record<string, unknown> {
-  const failed = summary.failed > 0 || summary.errored > 0;
-  const runName = oneLine(name ?? '') || oneLine(summary.name ?? '') || DEFAULT_RUN_NAME;
-  const body: Record<string, unknown> = {
-    agent_id: agentId,
-    name: cutText(runName, RUN_NAME_MAX),
-    status: failed ? 'failed' : 'completed',
-    passed_count: summary.passed,
-    failed_count: summary.failed,
-    error_count: summary.errored,
-    total_scenarios: summary.passed + summary.failed + summary.errored,
-    started_at: summary.startedAt,
-    completed_at: summary.completedAt,
-  };
-  if (summary.failures.length > 0) body.failures = summary.failures.slice(0, FAILURE_LIMITS.perRun);
-  return body;
-}
-
-/** Parses the files, finds or creates the agent, and posts one finished run. */
+/** Parses the files, finds or creates the agent, and posts one finished run with its results. */
 export async function reportRun(opts: ReportOptions): Promise<ReportResult> {
   if (opts.files.length === 0) throw new ReportError('no JUnit files given', 2);
   if (opts.idempotencyKey !== undefined) {
@@ -115,33 +115,33 @@ export async function reportRun(opts: ReportOptions): Promise<ReportResult> {
       );
     }
   }
+  if (
+    opts.suiteId !== undefined &&
+    (opts.suiteId.trim() === '' || Array.from(opts.suiteId).length > SUITE_ID_MAX)
+  ) {
+    throw new ReportError(`--suite-id must be 1 to ${SUITE_ID_MAX} characters`, 2);
+  }
   let summary: JUnitSummary;
   let key: string;
   try {
     summary = await parseJUnitFiles(opts.files);
-    key = opts.idempotencyKey ?? (await deriveIdempotencyKey(opts.files, opts.agent, opts.name));
+    key =
+      opts.idempotencyKey ?? (await deriveIdempotencyKey(opts.files, opts.agent, opts.name, opts.suiteId));
   } catch (error) {
     throw new ReportError((error as Error).message);
   }
 
   const api = new RunhookApi(opts.apiUrl, opts.apiKey, opts.retryDelaysMs ?? RETRY_DELAYS_MS);
   const agentId = await findOrCreateAgent(api, opts.agent);
-  let answer: ApiAnswer;
-  try {
-    answer = await api.send('POST', '/runs', runBody(agentId, summary, opts.name), {
-      'idempotency-key': key,
-    });
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 409 && error.code === 'ALREADY_EXISTS') {
-      throw new ReportError(
-        `${error.message}. The Idempotency-Key was ${key}: if these files were reported with it before and now make a different run (a file without timestamps was copied or touched since, changing its times), pass --idempotency-key with a new value to report them again`,
-      );
-    }
-    throw error;
-  }
-  const run = asObject(answer.json, 'POST /api/v1/runs');
-  const id = requireString(run, 'id', 'POST /api/v1/runs');
-  const testRunId = requireString(run, 'test_run_id', 'POST /api/v1/runs');
+  const oneCall = runBody(agentId, summary, opts.name, opts.suiteId);
+  const sent =
+    summary.results.length <= RESULTS_PER_REQUEST &&
+    Buffer.byteLength(JSON.stringify(oneCall)) <= REQUEST_BYTES_MAX
+      ? await sendInOneCall(api, oneCall, key)
+      : await sendInChunks(api, chunkedBodies(agentId, summary, opts.name, opts.suiteId), key);
+  const { run, replayed, resultRequests } = sent;
+  const id = requireString(run, 'id', 'the run answer');
+  const testRunId = requireString(run, 'test_run_id', 'the run answer');
   // Run objects carry no results_url (docs/api.md); it is <RUNHOOK_PUBLIC_URL>/runs/<id>, as in the payload.
   const resultsUrl =
     typeof run.results_url === 'string'
@@ -154,8 +154,87 @@ export async function reportRun(opts: ReportOptions): Promise<ReportResult> {
     run,
     summary,
     idempotency_key: key,
-    replayed: answer.replayed,
+    replayed,
+    result_requests: resultRequests,
   };
+}
+
+interface Sent {
+  run: Record<string, unknown>;
+  replayed: boolean;
+  resultRequests: number;
+}
+
+async function sendInOneCall(api: RunhookApi, body: Record<string, unknown>, key: string): Promise<Sent> {
+  const answer = await createRun(api, body, key, key);
+  return {
+    run: asObject(answer.json, 'POST /api/v1/runs'),
+    replayed: answer.replayed,
+    resultRequests: body.results === undefined ? 0 : 1,
+  };
+}
+
+/**
+ * Creates the run, sends the chunks, completes it. Each request has its own key (partKey), so a
+ * retried CI step repeats them as replays. When the creation is a replay, the run is read first:
+ * already finished means the first try did everything, and nothing more is sent.
+ */
+async function sendInChunks(
+  api: RunhookApi,
+  bodies: ReturnType<typeof chunkedBodies>,
+  key: string,
+): Promise<Sent> {
+  const created = await createRun(api, bodies.create, partKey(key, 'create'), key);
+  const run = asObject(created.json, 'POST /api/v1/runs');
+  const path = `/runs/${encodeURIComponent(requireString(run, 'id', 'POST /api/v1/runs'))}`;
+  if (created.replayed) {
+    const current = asObject(await api.call('GET', path), `GET /api/v1${path}`);
+    if (current.status !== 'running') {
+      return { run: current, replayed: true, resultRequests: 0 };
+    }
+  }
+  try {
+    for (const [i, chunk] of bodies.chunks.entries()) {
+      await api.send('POST', `${path}/results`, chunk, {
+        'idempotency-key': partKey(key, `results:${i + 1}`),
+      });
+    }
+    const completed = await api.send('POST', `${path}/complete`, bodies.complete, {
+      'idempotency-key': partKey(key, 'complete'),
+    });
+    return {
+      run: asObject(completed.json, `POST /api/v1${path}/complete`),
+      replayed: false,
+      resultRequests: bodies.chunks.length,
+    };
+  } catch (error) {
+    if (!(error instanceof ReportError)) throw error;
+    // Said so that nobody waits for a run that will not finish by itself.
+    const testRunId = typeof run.test_run_id === 'string' ? run.test_run_id : 'made';
+    throw new ReportError(
+      `${error.message} (the run ${testRunId} was created and is left running; the same step run again with the same Idempotency-Key sends what is missing)`,
+      error.exitCode,
+    );
+  }
+}
+
+/** POST /runs, explaining a 409 on the key: the same files were reported before as another run. */
+async function createRun(
+  api: RunhookApi,
+  body: Record<string, unknown>,
+  requestKey: string,
+  key: string,
+): Promise<ApiAnswer> {
+  try {
+    return await api.send('POST', '/runs', body, { 'idempotency-key': requestKey });
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 409 && error.code === 'ALREADY_EXISTS') {
+      throw new ReportError(
+        `${error.message}. The Idempotency-Key was ${key}: if these files were reported with it before and now make a different run (a file without timestamps was copied or touched since, changing its times), pass --idempotency-key with a new value to report them again`,
+      );
+    }
+    throw error;
+  }
 }
 
 async function findOrCreateAgent(api: RunhookApi, name: string): Promise<string> {
@@ -187,139 +266,31 @@ async function findAgent(api: RunhookApi, name: string): Promise<string | null> 
   }
 }
 
-class ApiError extends ReportError {
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly code: string | null,
-    /** The answer's `Retry-After`, in ms, when it had one. */
-    readonly retryAfterMs: number | null = null,
-  ) {
-    super(message);
-  }
-}
-
-/** No answer at all: refused, reset, timed out. */
-class Unreachable extends ReportError {}
-
-interface ApiAnswer {
-  json: unknown;
-  /** The server's `Idempotent-Replayed: true`: this answer is the one kept from a first request. */
-  replayed: boolean;
-}
-
-class RunhookApi {
-  readonly baseUrl: string;
-
-  constructor(
-    apiUrl: string,
-    private readonly apiKey: string,
-    private readonly retryDelaysMs: number[],
-  ) {
-    this.baseUrl = stripSlashes(apiUrl).replace(/\/api\/v1$/, '');
-  }
-
-  async call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
-    return (await this.send(method, path, body)).json;
-  }
-
-  /** Sends the request, and again after each of `retryDelaysMs` while the failure is a passing one. */
-  async send(
-    method: 'GET' | 'POST',
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<ApiAnswer> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.once(method, path, body, headers);
-      } catch (error) {
-        const passing =
-          error instanceof Unreachable || (error instanceof ApiError && RETRYABLE_STATUS.has(error.status));
-        const delay = this.retryDelaysMs[attempt];
-        if (!passing || delay === undefined) throw error;
-        const retryAfter = error instanceof ApiError ? error.retryAfterMs : null;
-        await new Promise((resolve) =>
-          setTimeout(resolve, Math.min(retryAfter ?? delay, RETRY_AFTER_MAX_MS)),
-        );
-      }
-    }
-  }
-
-  private async once(
-    method: 'GET' | 'POST',
-    path: string,
-    body: unknown,
-    headers: Record<string, string>,
-  ): Promise<ApiAnswer> {
-    const url = `${this.baseUrl}/api/v1${path}`;
-    let response: Awaited<ReturnType<typeof request>>;
-    try {
-      response = await request(url, {
-        method,
-        headers: {
-          authorization: `Bearer ${this.apiKey}`,
-          accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...headers,
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        headersTimeout: REQUEST_TIMEOUT_MS,
-        bodyTimeout: REQUEST_TIMEOUT_MS,
-      });
-    } catch (error) {
-      const err = error as Error & { code?: string };
-      throw new Unreachable(`cannot reach Runhook at ${this.baseUrl}: ${err.code ?? err.message}`);
-    }
-    const text = await response.body.text();
-    let json: unknown;
-    try {
-      json = text === '' ? null : JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    if (response.statusCode >= 200 && response.statusCode < 300 && json !== undefined) {
-      return { json, replayed: String(response.headers['idempotent-replayed']).toLowerCase() === 'true' };
-    }
-    const where = `${method} /api/v1${path}`;
-    const retryAfter = Number(response.headers['retry-after']);
-    const retryAfterMs = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : null;
-    if (isObject(json) && typeof json.error === 'string') {
-      const code = typeof json.code === 'string' ? json.code : null;
-      throw new ApiError(
-        `${where} was refused: ${response.statusCode} ${code ?? ''} ${json.error}`.replace(/ {2,}/g, ' '),
-        response.statusCode,
-        code,
-        retryAfterMs,
-      );
-    }
-    throw new ApiError(
-      `${where} answered ${response.statusCode} with ${json === undefined ? 'a body that is not JSON' : 'no error message'}: ${text.slice(0, 200)}`,
-      response.statusCode,
-      null,
-      retryAfterMs,
-    );
-  }
-}
-
 /** Adds `report` to the `runhook` program. */
 export function registerReportCommand(program: Command): void {
   program
     .command('report')
     .description(
-      'Post JUnit XML results to Runhook as one finished test run. Each <testcase> counts once: ' +
-        'failed if it has <failure>, errored if <error>, skipped if <skipped>, else passed. Skipped ' +
-        'test cases did not run, so they are not scenarios: total_scenarios = passed + failed + errored. ' +
-        'The run is "failed" when any test case failed or errored, else "completed". The first 50 ' +
-        'failing test cases are sent with their messages; the run spans the JUnit time from the ' +
-        'earliest suite timestamp. Sending the same files again (a retried CI step) answers the ' +
-        'run already made instead of making a second one. Prints "<test_run_id> <results_url>".',
+      'Post JUnit XML results to Runhook as one finished test run with every test case as a ' +
+        'result (passed, failed, error, skipped). A test case is failed if it has <failure>, error ' +
+        'if <error>, skipped if <skipped>, else passed. The same test (classname and name) written ' +
+        'more than once, and Surefire/Playwright rerun entries, are one result with "attempts" and ' +
+        'the last outcome. Skipped tests did not run, so they are not scenarios: total_scenarios = ' +
+        'passed + failed + error. The run is "failed" when any test failed or errored, else ' +
+        '"completed"; it spans from the earliest start to the latest end of the files. Up to 1,000 ' +
+        'results go in one request, more in chunks of 1,000. Sending the same files again (a ' +
+        'retried CI step) answers the run already made instead of making a second one. Prints ' +
+        '"<test_run_id> <results_url>".',
     )
-    .argument('<files...>', 'JUnit XML files (several are added up)')
+    .argument('<files...>', 'JUnit XML files (several make one run)')
     .requiredOption('--agent <name>', 'agent the run belongs to; created when missing')
     .option(
       '--name <name>',
       'run name, up to 200 characters (default: the first suite name in the files, shortened to 200, else "JUnit report")',
+    )
+    .option(
+      '--suite-id <id>',
+      'test_suite_id of the run, up to 200 characters: runs with the same one are compared with each other',
     )
     .option('--api-url <url>', `Runhook server (default: $RUNHOOK_API_URL, else ${DEFAULT_API_URL})`)
     .option('--api-key <key>', 'API key (default: $RUNHOOK_API_KEY)')
@@ -329,7 +300,7 @@ export function registerReportCommand(program: Command): void {
     )
     .option(
       '--idempotency-key <key>',
-      'Idempotency-Key of the run, up to 255 characters (default: derived from the files, --agent and --name)',
+      'Idempotency-Key of the run, up to 255 characters (default: derived from the files, --agent, --name and --suite-id)',
     )
     .option('--json', 'print the created run as JSON, with its results_url')
     .action(async (files: string[], options: ReportCommandOptions, command: Command) => {
@@ -347,6 +318,7 @@ export function registerReportCommand(program: Command): void {
           apiUrl: options.apiUrl ?? process.env.RUNHOOK_API_URL ?? DEFAULT_API_URL,
           apiKey: apiKey as string,
           name: options.name,
+          suiteId: options.suiteId,
           publicUrl: options.publicUrl,
           idempotencyKey: options.idempotencyKey,
         });
@@ -373,28 +345,10 @@ export function registerReportCommand(program: Command): void {
 interface ReportCommandOptions {
   agent: string;
   name?: string;
+  suiteId?: string;
   apiUrl?: string;
   apiKey?: string;
   publicUrl?: string;
   idempotencyKey?: string;
   json?: boolean;
-}
-
-function stripSlashes(url: string): string {
-  return url.replace(/\/+$/, '');
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function asObject(value: unknown, where: string): Record<string, unknown> {
-  if (!isObject(value)) throw new ReportError(`${where} answered something other than a JSON object`);
-  return value;
-}
-
-function requireString(object: Record<string, unknown>, field: string, where: string): string {
-  const value = object[field];
-  if (typeof value !== 'string') throw new ReportError(`${where} answered without a string "${field}"`);
-  return value;
 }

@@ -1,8 +1,12 @@
 /**
  * JUnit file → `runhook report` → a real Runhook server → the real delivery worker → a webhook
  * received by a real HTTP server on 127.0.0.1, whose counts and failures must match the file;
- * and the same CI step run twice makes one run. On every backend.
+ * every test case kept as a scenario result (in chunks above 1,000); and the same CI step run
+ * twice makes one run. On every backend.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhook } from '../../sdk/index.js';
@@ -108,7 +112,97 @@ for (const backend of backends) {
       // GET /runs/{id} keeps the failures.
       const stored = await server.api('GET', `/runs/${result.id}`);
       expect(stored.json.failures).toHaveLength(5);
+
+      // Every test case is a scenario result, skipped ones too; the Surefire rerun has attempts.
+      const scenarios = await server.api('GET', `/scenario-runs?test_run_id=${result.test_run_id}&limit=100`);
+      expect(scenarios.status, JSON.stringify(scenarios.json)).toBe(200);
+      expect(scenarios.json.total).toBe(17);
+      const byName = new Map(
+        (scenarios.json.scenario_runs as { scenario_name: string }[]).map((s) => [s.scenario_name, s]),
+      );
+      expect(byName.get('flakyButPassedOnRerun')).toMatchObject({
+        suite: 'triage.EmergencyTest',
+        status: 'passed',
+        passed: true,
+        attempts: 2,
+        duration_ms: 500,
+      });
+      expect(byName.get('test_pediatrics')).toMatchObject({
+        suite: 'test_triage',
+        status: 'skipped',
+        passed: null,
+      });
+      expect(byName.get('handlesOverdose')).toMatchObject({
+        status: 'failed',
+        passed: false,
+        error_message: 'expected ESCALATE but was ADVISE',
+      });
     });
+
+    it('sends 2,500 results in chunks: one run with every result, its counts, its suite id, and one delivery when run twice', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'runhook-report-e2e-'));
+      try {
+        const cases: string[] = [];
+        // The first 50 tests failed once before passing (a rerun written as a second test case).
+        for (let i = 0; i < 50; i++) {
+          cases.push(
+            `<testcase classname="suite0" name="test ${i}"><failure message="first try"/></testcase>`,
+          );
+        }
+        for (let i = 0; i < 2500; i++) {
+          const outcome =
+            i % 100 === 7 ? `<failure message="case ${i} broke"/>` : i % 100 === 9 ? '<skipped/>' : '';
+          cases.push(
+            `<testcase classname="suite${Math.floor(i / 500)}" name="test ${i}" time="0.01">${outcome}</testcase>`,
+          );
+        }
+        const file = join(dir, 'big.xml');
+        writeFileSync(
+          file,
+          `<testsuite name="Big regression" timestamp="2026-03-01T08:00:00Z" time="90">${cases.join('')}</testsuite>`,
+        );
+        const deliveriesBefore = (await server.api('GET', '/deliveries?limit=1')).json.total as number;
+        const opts = {
+          files: [file],
+          agent: 'Big Bot',
+          apiUrl: server.baseUrl,
+          apiKey: server.apiKey,
+          suiteId: 'big-regression',
+        };
+        const result = await reportRun(opts);
+        expect(result.result_requests).toBe(3);
+        const run = await server.api('GET', `/runs/${result.id}`);
+        expect(run.json).toMatchObject({
+          status: 'failed',
+          test_suite_id: 'big-regression',
+          name: 'Big regression',
+          passed_count: 2450,
+          failed_count: 25,
+          error_count: 0,
+          total_scenarios: 2475,
+          started_at: '2026-03-01T08:00:00Z',
+          completed_at: '2026-03-01T08:01:30Z',
+        });
+        const scenarios = await server.api('GET', `/scenario-runs?test_run_id=${result.id}&limit=1`);
+        expect(scenarios.json.total).toBe(2500);
+        const failed = await server.api(
+          'GET',
+          `/scenario-runs?test_run_id=${result.id}&status=failed&limit=100`,
+        );
+        expect(failed.json.total).toBe(25);
+
+        // The same step again: the same run, nothing sent twice, one delivery.
+        const again = await reportRun(opts);
+        expect(again).toMatchObject({ id: result.id, replayed: true, result_requests: 0 });
+        expect((await server.api('GET', `/scenario-runs?test_run_id=${result.id}&limit=1`)).json.total).toBe(
+          2500,
+        );
+        const deliveries = await server.api('GET', '/deliveries?limit=1');
+        expect(deliveries.json.total).toBe(deliveriesBefore + 1);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 60_000);
 
     it('makes one run and one delivery when the same CI step runs twice, and a second agent lookup finds the agent', async () => {
       const before = receiver.requests.length;

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deriveIdempotencyKey, parseJUnitFiles, runBody } from '../../src/cli/report.js';
+import {
+  deriveIdempotencyKey,
+  type JUnitResult,
+  parseJUnitFiles,
+  partKey,
+  runBody,
+} from '../../src/cli/report.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/junit/${name}`, import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'runhook-junit-'));
@@ -291,10 +297,12 @@ describe('parseJUnitFiles on files written by real runners (test/fixtures/junit/
       },
     ],
   ])('%s', async (file, expected) => {
-    expect(await parseJUnitFiles([fixture(file)])).toEqual(expected);
+    const { results, ...summary } = await parseJUnitFiles([fixture(file)]);
+    expect(summary).toEqual(expected);
+    expect(results).toHaveLength(expected.total);
   });
 
-  it('adds up several files: counts and time summed, the run spans from the earliest start to the latest end', async () => {
+  it('adds up several files: counts summed, the run spans from the earliest start to the latest end', async () => {
     const files = ['pytest.xml', 'vitest.xml', 'jenkins-style.xml', 'playwright.xml'].map(fixture);
     const summary = await parseJUnitFiles(files);
     expect(summary).toMatchObject({
@@ -305,7 +313,10 @@ describe('parseJUnitFiles on files written by real runners (test/fixtures/junit/
       total: 29,
       // The first suite of the first file.
       name: 'triage',
-      durationSeconds: 0.027 + 0.012 + 12.5 + 5.857,
+      // The wall clock from jenkins-style.xml's start (January) to playwright.xml's end
+      // (December), not the files' times added up (0.027 + 0.012 + 12.5 + 5.857 s).
+      durationSeconds:
+        (Date.parse('2026-12-01T00:15:35.295Z') - new Date('2026-01-30T10:29:30').getTime()) / 1000,
       startedAt: localToUtcMs('2026-01-30T10:29:30'),
       completedAt: '2026-12-01T00:15:35.295Z',
     });
@@ -483,7 +494,7 @@ describe('errors a report counts outside its test cases', () => {
 });
 
 describe('deriveIdempotencyKey', () => {
-  it('is the same for the same files, agent and name, and differs when any of them does', async () => {
+  it('is the same for the same files, agent, name and suite id, and differs when any of them does', async () => {
     const a = writeTmp('key-a.xml', '<testsuite name="a"><testcase name="x"/></testsuite>');
     const b = writeTmp(
       'key-b.xml',
@@ -503,5 +514,286 @@ describe('deriveIdempotencyKey', () => {
     expect(await deriveIdempotencyKey([a], 'other agent')).not.toBe(key);
     expect(await deriveIdempotencyKey([a], 'ci', 'Nightly')).not.toBe(key);
     expect(await deriveIdempotencyKey([a, b], 'ci')).not.toBe(await deriveIdempotencyKey([b, a], 'ci'));
+    expect(await deriveIdempotencyKey([a], 'ci', undefined, 'suite-1')).not.toBe(key);
+    expect(await deriveIdempotencyKey([a], 'ci', undefined, 'suite-1')).toBe(
+      await deriveIdempotencyKey([a], 'ci', undefined, 'suite-1'),
+    );
+  });
+});
+
+/** A result as a compact row: status, suite, name, duration_ms, attempts. */
+const row = (r: JUnitResult) => [r.status, r.suite ?? null, r.name, r.duration_ms ?? null, r.attempts ?? 1];
+
+describe('results: every test case once, reruns merged (test/fixtures/junit/README.md)', () => {
+  it.each([
+    [
+      // @playwright/test 1.65.1 with retries: 2 and the junit reporter's includeRetries.
+      'playwright-retries.xml',
+      [
+        ['passed', 'retries.spec.js', 'retries › passes at once', 14, 1],
+        // flakyFailure: the first try failed; the time of every try is added up.
+        ['passed', 'retries.spec.js', 'retries › passes on the second try', 10 + 34, 2],
+        ['passed', 'retries.spec.js', 'retries › passes on the third try', 4 + 34 + 4, 3],
+        // <failure> for the first try, a rerunFailure for each retry.
+        ['failed', 'retries.spec.js', 'retries › fails every time', 23 + 20 + 11, 3],
+        ['skipped', 'retries.spec.js', 'retries › is skipped', null, 1],
+      ],
+    ],
+    [
+      // Two projects: the same file and test names under suites whose hostname is the project.
+      'playwright-projects.xml',
+      [
+        ['passed', 'booking.spec.js [desktop]', 'books a follow-up', 46, 1],
+        ['passed', 'booking.spec.js [desktop]', 'shows the slots', 41, 1],
+        // Retried once and passed, but without includeRetries the file does not say so.
+        ['passed', 'booking.spec.js [desktop]', 'confirms by email', 96, 1],
+        ['passed', 'booking.spec.js [mobile]', 'books a follow-up', 39, 1],
+        ['failed', 'booking.spec.js [mobile]', 'shows the slots', 94, 1],
+        ['passed', 'booking.spec.js [mobile]', 'confirms by email', 43, 1],
+      ],
+    ],
+    [
+      // pytest-rerunfailures 16.6.1 (--reruns 2): one <testcase> per try, the last with the outcome.
+      'pytest-rerunfailures.xml',
+      [
+        ['passed', 'test_booking', 'test_books_follow_up', 1, 1],
+        ['passed', 'test_booking', 'test_confirms_by_email', 3, 2],
+        ['failed', 'test_booking', 'test_slots_on_small_screen', 7, 3],
+        ['skipped', 'test_booking', 'test_cancels_appointment', 0, 1],
+      ],
+    ],
+    [
+      // maven-surefire-plugin 3.2.5 with rerunFailingTestsCount 2 (JUnit 5.11.4).
+      'surefire-rerun.xml',
+      [
+        // <failure> for the first run, a rerunFailure for each rerun.
+        ['failed', 'booking.BookingTest', 'failsEveryTime', 60, 3],
+        ['passed', 'booking.BookingTest', 'confirmsOnSecondTry', 3, 2],
+        ['passed', 'booking.BookingTest', 'booksFollowUp', 2, 1],
+        // flakyError then flakyFailure, then it passed.
+        ['passed', 'booking.BookingTest', 'confirmsOnThirdTry', 1, 3],
+        ['error', 'booking.BookingTest', 'throwsEveryTime', 14, 3],
+        ['skipped', 'booking.BookingTest', 'cancelsAppointment', 0, 1],
+      ],
+    ],
+    [
+      // A Surefire flakyFailure on a test that passed at last (hand-written, jenkins-style.xml).
+      'jenkins-style.xml',
+      [
+        ['passed', 'triage.EmergencyTest', 'routesChestPain', 1200, 1],
+        ['passed', 'triage.EmergencyTest', 'escalatesStroke', 800, 1],
+        ['failed', 'triage.EmergencyTest', 'handlesOverdose', 2100, 1],
+        ['passed', 'triage.EmergencyTest', 'flakyButPassedOnRerun', 500, 2],
+        ['passed', 'scheduling.BookingTest', 'booksFollowUp', 300, 1],
+        ['error', 'scheduling.BookingTest', 'cancelsAppointment', 100, 1],
+        ['skipped', 'scheduling.BookingTest', 'reschedulesAcrossTimezones', 0, 1],
+        ['passed', 'scheduling.ReminderTest', 'sendsSmsReminder', 400, 1],
+        ['skipped', 'scheduling.ReminderTest', 'sendsEmailReminder', 0, 1],
+        ['error', 'scheduling.ReminderTest', 'timesOutOnProvider', 30000, 1],
+      ],
+    ],
+    [
+      // jest-junit repeats the name as classname: the suite is the <testsuite>'s name instead.
+      'jest-junit.xml',
+      [
+        ['passed', 'triage rules', 'triage rules routes chest pain to emergency', 6, 1],
+        ['failed', 'triage rules', 'triage rules fails on purpose', 4, 1],
+        ['skipped', 'triage rules', 'triage rules pediatrics handles infants', 0, 1],
+        ['passed', 'triage rules', 'triage rules pediatrics handles teenagers', 0, 1],
+        ['passed', 'triage rules', 'triage rules pediatrics escalates fever in newborns', 1, 1],
+        ['failed', 'triage rules', 'throws on purpose', 1, 1],
+        ['passed', 'undefined', 'books a follow-up', 2, 1],
+      ],
+    ],
+    [
+      // The package that does not compile: an errored result named after the file.
+      'gotestsum.xml',
+      [
+        ['passed', 'example.com/carebot/booking', 'TestBooksFollowUp', 0, 1],
+        ['failed', 'example.com/carebot/triage', 'TestFailsOnPurpose', 0, 1],
+        ['failed', 'example.com/carebot/triage', 'TestSeverity/high', 0, 1],
+        ['failed', 'example.com/carebot/triage', 'TestSeverity', 0, 1],
+        ['skipped', 'example.com/carebot/triage', 'TestSkipped', 0, 1],
+        ['passed', 'example.com/carebot/triage', 'TestRoutesChestPain', 0, 1],
+        ['passed', 'example.com/carebot/triage', 'TestSeverity/low', 0, 1],
+        ['error', 'gotestsum.xml', 'an error outside any test case', null, 1],
+      ],
+    ],
+  ])('%s', async (file, rows) => {
+    const summary = await parseJUnitFiles([fixture(file)]);
+    expect(summary.results.map(row)).toEqual(rows);
+    // The counts are the results'.
+    const count = (status: string) => rows.filter((r) => r[0] === status).length;
+    expect(summary).toMatchObject({
+      passed: count('passed'),
+      failed: count('failed'),
+      errored: count('error'),
+      skipped: count('skipped'),
+      total: rows.length,
+    });
+  });
+
+  it('gives failed and errored results their message, and none to the others', async () => {
+    const { results } = await parseJUnitFiles([fixture('surefire-rerun.xml'), fixture('pytest.xml')]);
+    const messages = Object.fromEntries(results.map((r) => [r.name, r.message]));
+    expect(messages).toMatchObject({
+      booksFollowUp: undefined,
+      confirmsOnSecondTry: undefined,
+      cancelsAppointment: undefined,
+      failsEveryTime: 'slots on a small screen ==> expected: <4> but was: <3>',
+      throwsEveryTime: 'provider directory unreachable',
+      test_pediatrics: undefined,
+      test_needs_database: 'failed on setup with "ConnectionError: database is not reachable"',
+    });
+    expect(results.find((r) => r.name === 'test_fails_on_purpose')!.message).toMatch(
+      /^AssertionError: assert \{'pass_rate': 85\} == \{'pass_rate': 90\}\n/,
+    );
+  });
+
+  it('cuts a message to 4,000 characters in results and to 1,000 in failures, and names and suites to 500', async () => {
+    const path = writeTmp(
+      'long-message.xml',
+      `<testsuite name="s"><testcase name="${'n'.repeat(600)}" classname="${'c'.repeat(600)}"><failure message="${'x'.repeat(5000)}"/></testcase></testsuite>`,
+    );
+    const { results, failures } = await parseJUnitFiles([path]);
+    const [result] = results;
+    expect(Array.from(result!.message!)).toHaveLength(4000);
+    expect(result!.message!.endsWith('x…')).toBe(true);
+    expect(Array.from(result!.name)).toHaveLength(500);
+    expect(Array.from(result!.suite!)).toHaveLength(500);
+    expect(Array.from(failures[0]!.message!)).toHaveLength(1000);
+    expect(failures[0]!.name).toBe(result!.name);
+  });
+
+  it('merges the same test across files: the runs add up, the last file gives the outcome', async () => {
+    const first = writeTmp(
+      'shard-first.xml',
+      `<testsuite name="s" timestamp="2026-03-01T08:00:00Z" time="1">
+         <testcase classname="c" name="flaky" time="0.5"><failure message="first try"/></testcase>
+         <testcase classname="c" name="stable" time="0.25"/>
+       </testsuite>`,
+    );
+    const rerun = writeTmp(
+      'rerun-step.xml',
+      `<testsuite name="s" timestamp="2026-03-01T08:05:00Z" time="1">
+         <testcase classname="c" name="flaky" time="0.5"><flakyFailure message="second try"/></testcase>
+       </testsuite>`,
+    );
+    const summary = await parseJUnitFiles([first, rerun]);
+    expect(summary.results).toEqual([
+      { name: 'flaky', suite: 'c', status: 'passed', duration_ms: 1000, attempts: 3 },
+      { name: 'stable', suite: 'c', status: 'passed', duration_ms: 250 },
+    ]);
+    expect(summary).toMatchObject({ passed: 2, failed: 0, total: 2, failures: [] });
+    // The other way round the failure is the last word.
+    const reversed = await parseJUnitFiles([rerun, first]);
+    expect(reversed.results[0]).toEqual({
+      name: 'flaky',
+      suite: 'c',
+      status: 'failed',
+      duration_ms: 1000,
+      message: 'first try',
+      attempts: 3,
+    });
+    expect(reversed.failures.map((f) => f.name)).toEqual(['flaky']);
+  });
+
+  it('counts a repeated test case with rerun entries once per try, not twice', async () => {
+    // A pytest-rerunfailures that writes a <testcase> per try and flakyFailure entries on the last.
+    const path = writeTmp(
+      'both-styles.xml',
+      `<testsuite name="s">
+         <testcase classname="c" name="t" time="0.1"/>
+         <testcase classname="c" name="t" time="0.1"/>
+         <testcase classname="c" name="t" time="0.1"><flakyFailure message="1"/><flakyFailure message="2"/></testcase>
+       </testsuite>`,
+    );
+    expect((await parseJUnitFiles([path])).results).toEqual([
+      { name: 't', suite: 'c', status: 'passed', duration_ms: 300, attempts: 3 },
+    ]);
+  });
+
+  it('takes the suite from the enclosing <testsuite> when there is no classname, and sends none without either', async () => {
+    const path = writeTmp(
+      'no-classname.xml',
+      `<testsuites><testcase name="at the root"/><testsuite name="outer"><testsuite name="inner"><testcase name="deep"/></testsuite><testcase name="shallow"/></testsuite></testsuites>`,
+    );
+    expect((await parseJUnitFiles([path])).results).toEqual([
+      { name: 'at the root', status: 'passed' },
+      { name: 'shallow', suite: 'outer', status: 'passed' },
+      { name: 'deep', suite: 'inner', status: 'passed' },
+    ]);
+  });
+});
+
+describe('the time of several files', () => {
+  it('spans shards that ran side by side from the earliest start to the latest end (wall clock, not the sum)', async () => {
+    const a = writeTmp(
+      'shard-a.xml',
+      '<testsuite name="a" timestamp="2026-03-01T10:00:00Z" time="60"><testcase name="x" time="60"/></testsuite>',
+    );
+    const b = writeTmp(
+      'shard-b.xml',
+      '<testsuite name="b" timestamp="2026-03-01T10:00:05Z" time="30"><testcase name="y" time="30"/></testsuite>',
+    );
+    const summary = await parseJUnitFiles([b, a]);
+    expect(summary).toMatchObject({
+      startedAt: '2026-03-01T10:00:00.000Z',
+      completedAt: '2026-03-01T10:01:00.000Z',
+      durationSeconds: 60,
+    });
+    expect(runBody('agent-1', summary)).toMatchObject({
+      started_at: '2026-03-01T10:00:00.000Z',
+      completed_at: '2026-03-01T10:01:00.000Z',
+    });
+  });
+
+  it('spans steps that ran one after the other, the wait between them included', async () => {
+    const unit = writeTmp(
+      'step-unit.xml',
+      '<testsuite name="unit" timestamp="2026-03-01T10:00:00Z" time="20"><testcase name="x"/></testsuite>',
+    );
+    const e2e = writeTmp(
+      'step-e2e.xml',
+      '<testsuite name="e2e" timestamp="2026-03-01T10:01:00Z" time="40"><testcase name="y"/></testsuite>',
+    );
+    expect(await parseJUnitFiles([unit, e2e])).toMatchObject({
+      startedAt: '2026-03-01T10:00:00.000Z',
+      completedAt: '2026-03-01T10:01:40.000Z',
+      durationSeconds: 100,
+    });
+  });
+});
+
+describe('what report sends', () => {
+  it('puts every result, the counts they make and --suite-id in the one POST /runs body', async () => {
+    const summary = await parseJUnitFiles([fixture('surefire-rerun.xml')]);
+    const body = runBody('agent-1', summary, 'Nightly', 'booking-regression');
+    expect(body).toMatchObject({
+      agent_id: 'agent-1',
+      name: 'Nightly',
+      test_suite_id: 'booking-regression',
+      status: 'failed',
+      passed_count: 3,
+      failed_count: 1,
+      error_count: 1,
+      total_scenarios: 5,
+      results: summary.results,
+    });
+    expect(body.results).toHaveLength(6);
+    expect((body.failures as Failure[]).map((f) => [f.name, f.kind])).toEqual([
+      ['failsEveryTime', 'failed'],
+      ['throwsEveryTime', 'error'],
+    ]);
+    expect(runBody('agent-1', summary)).not.toHaveProperty('test_suite_id');
+  });
+
+  it('derives a key per request of a chunked run, hashing a key too long to take the suffix', () => {
+    expect(partKey('build-42', 'results:3')).toBe('build-42:results:3');
+    const long = 'k'.repeat(250);
+    const key = partKey(long, 'complete');
+    expect(key).toMatch(/^runhook-report-[0-9a-f]{64}:complete$/);
+    expect(partKey(long, 'create')).toBe(key.replace(/:complete$/, ':create'));
+    expect(partKey(`${long}x`, 'complete')).not.toBe(key);
   });
 });
