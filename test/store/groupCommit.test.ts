@@ -3,7 +3,7 @@
  * together commit together, a failing unit is rolled back alone, nobody is answered before the
  * COMMIT, and interactive transactions keep the connection to themselves.
  *
- * Needs dist/ for the crash test's child process: ensureBuilt() recompiles when dist/ is older than src/.
+ * Needs dist/ for the crash test's child process: ensureBuilt() rebuilds it when its sources changed.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
