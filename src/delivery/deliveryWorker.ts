@@ -49,7 +49,7 @@ const CLAIM_BATCH = 256;
 /**
  * How long finished attempts wait to be written together (group commit). The flush also wakes the
  * claim that refills the slots those attempts held, so this is part of every slot's round: 2 ms
- * drained 1–16 % faster than 4 ms at the same CPU per delivery (bench/README.md, lever 23); 1 ms
+ * drained 1–16 % faster than 4 ms at the same CPU per delivery (commit f375150); 1 ms
  * cost more CPU than it gained.
  */
 const FLUSH_DELAY_MS = 2;
@@ -61,7 +61,7 @@ const RACE_RETRY_MS = 25;
  * How many deliveries of one webhook a worker may hold leased ahead, in webhook caps
  * (docs/architecture.md#leasing-ahead). An answer then sends the next delivery at once, instead of
  * leaving its slot empty until a claim refills it (a slot's round was ~12 ms for a 3–4 ms request
- * under API load; bench/README.md, lever 26).
+ * under API load; commit 1193692).
  */
 const LEASE_AHEAD_CAPS = 4;
 /** What a queued delivery of a webhook that answered 410 is sent to: nothing (see goneFrom). */

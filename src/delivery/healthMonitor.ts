@@ -5,8 +5,8 @@
  * - after each batch of recorded attempts, reconciles the webhooks involved (auto-disable, one
  *   alert per change of health), and every few seconds all webhooks that are not plainly healthy
  *   (which also catches a change whose process died before reconciling it);
- * - queues probes of webhooks the system turned off when they are due; the worker sends them like
- *   any delivery (trigger `probe`);
+ * - takes the probes of webhooks the system turned off when they are due and sends them itself,
+ *   through the same pipeline as any delivery (sign, send, classify, record; trigger `probe`);
  * - sends queued operator alerts to RUNHOOK_ALERT_URL, retried on the retry schedule.
  */
 import type { Logger } from 'pino';

@@ -122,8 +122,8 @@ function threadMain(): void {
    * sub-journal; past 64 KiB (a record batch of ~20 deliveries passes it) that spills to a temporary
    * file: a file created, written page by page and deleted, for nearly every unit. A group of
    * Runhook's own bounded units keeps it in memory (`temp_store = MEMORY`, read by SQLite when a
-   * transaction begins): a drain's SQLite thread spent a fifth of its time there (bench/README.md,
-   * lever 29). Anything else (a query Kysely sends alone, such as a bulk recover, or an interactive
+   * transaction begins): a drain's SQLite thread spent a fifth of its time there (commit
+   * 95ef6aa). Anything else (a query Kysely sends alone, such as a bulk recover, or an interactive
    * transaction) may change any number of rows, and journals to a file, as SQLite does by default:
    * in memory, a bulk recover's sub-journal took about 0.8 KB per delivery. Changed only when it
    * must be, between transactions; a change that fails (inside a transaction left open) fails the
