@@ -10,10 +10,9 @@
  * - sends queued operator alerts to RUNHOOK_ALERT_URL, retried on the retry schedule.
  */
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
 import { alertBody } from '../domain/alertPayload.js';
 import { classifyAttempt } from '../domain/classifyOutcome.js';
-import type { AlertEvent } from '../domain/health.js';
+import type { AlertEvent, HealthPolicy } from '../domain/health.js';
 import { parseCidrList } from '../domain/ipRules.js';
 import { renderBody, testPayload } from '../domain/payloads.js';
 import { nextStep } from '../domain/retrySchedule.js';
@@ -24,16 +23,24 @@ import { USER_AGENT } from '../version.js';
 import { attemptDelivery } from './attempt.js';
 import { createHttpSender, type HttpSender } from './httpClient.js';
 
+/** The configuration the monitor reads (the fields of the same name in config.ts, passed in). */
+export interface HealthMonitorSettings {
+  health: HealthPolicy;
+  /** Where operator alerts go (RUNHOOK_ALERT_*); `url: null` sends none. */
+  alerts: { url: string | null; secret: string | null; format: 'standard' | 'slack' };
+  publicUrl: string;
+  retrySchedule: number[];
+  retryJitter: number;
+  attemptTimeoutMs: number;
+}
+
 export interface HealthMonitorDeps {
   store: Store;
   sender: HttpSender;
   secretBox: SecretBox;
   /** Called with the probes' results once recorded, like the worker's own (metrics). */
   onRecorded?: (results: readonly DeliveryResult[]) => void;
-  config: Pick<
-    Config,
-    'health' | 'alerts' | 'publicUrl' | 'retrySchedule' | 'retryJitter' | 'attemptTimeoutMs'
-  >;
+  config: HealthMonitorSettings;
   logger: Logger;
   now?: () => number;
   random?: () => number;
