@@ -118,7 +118,7 @@ export async function measureEndToEnd(input: {
   /**
    * Runs delivered by a worker of their own before the measured backlog is built (0: none): the
    * measured drain then runs on warm code, as the raw client's requests do after its warm-up
-   * (bench/README.md, lever 28). Not counted in any figure.
+   * (bench/README.md). Not counted in any figure.
    */
   warmupRuns: number;
   organizations: number;

@@ -1,7 +1,7 @@
 /**
  * A probe, not the product: the least CPU per delivery that "every attempt durably logged" costs on
  * this machine, beside the raw ceiling measured in the same process and run (bench/README.md, "The
- * floor of a durable relay"). Issue 14 asks for `cpu_us_per_delivery` ≤ 3 × `raw_cpu_us_per_request`
+ * floor of a durable relay"). The goals ask for `cpu_us_per_delivery` ≤ 3 × `raw_cpu_us_per_request`
  * and for 0.3 (SQLite) and 0.25 (PostgreSQL) of the raw ceiling's rate; this measures how much of
  * that the simplest relay that keeps the same promise spends, before any of Runhook's other work:
  * fair claims across webhooks and organizations, the caps, endpoint health, retries, several

@@ -7,7 +7,7 @@
  * Knobs (environment): BENCH_PHASES (comma-separated, default raw,sqlite,postgres,api),
  * BENCH_RUNS (events per throughput phase, default 10000), BENCH_WARMUP_RUNS (runs delivered
  * before each throughput phase's backlog is built, on warm-up's own worker, default 3000; 0 measures
- * from a cold start, as before lever 28), BENCH_BACKLOG (`bulk`, the default, or
+ * from a cold start), BENCH_BACKLOG (`bulk`, the default, or
  * `store`: through store.createFinishedRun, BENCH_BACKLOG_CONCURRENCY at a time, default 128),
  * BENCH_LOG_LEVEL (the engine's pino level, default info, written to /dev/null), BENCH_PG_URL
  * (default postgres://postgres@127.0.0.1:5432/runhook_bench; `off` skips PostgreSQL),

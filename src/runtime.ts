@@ -49,7 +49,6 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: Des
   return destination ? pino(options, destination) : pino(options);
 }
 
-/** Opens the database (migrating it) and everything that every command needs. */
 // Failures to reach or open the database at all, as opposed to a failing statement.
 const UNREACHABLE = new Set([
   'ECONNREFUSED',
@@ -78,6 +77,7 @@ function databaseError(err: unknown, config: Config): Error {
   );
 }
 
+/** Opens the database (migrating it) and everything that every command needs. */
 export async function openRuntime(config: Config, logger = createLogger(config)): Promise<Runtime> {
   const store = await openStore(config.database);
   try {

@@ -1,11 +1,21 @@
+/**
+ * The delivery worker's loop: claim due deliveries, launch each attempt, sleep until woken or the
+ * next due time, and stop. What it keeps is in modules of their own: its slots (slots.ts), the
+ * results on their way to the database (resultBuffer.ts), deliveries leased ahead
+ * (leaseAheadQueues.ts) and the lease renewals (leaseHeartbeat.ts).
+ */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { ATTEMPT_TRIGGER } from '../domain/types.js';
 import type { SecretBox } from '../security/secretBox.js';
 import type { Claim, ClaimedDelivery, DeliveryResult, Store } from '../store/store.js';
 import { attemptDelivery } from './attempt.js';
 import type { HttpSender } from './httpClient.js';
+import { createLeaseAheadQueues, type LeaseAheadQueues } from './leaseAheadQueues.js';
+import { type LeaseHeartbeat, startLeaseHeartbeat } from './leaseHeartbeat.js';
+import { createResultBuffer, RESULT_BATCH, type ResultBuffer } from './resultBuffer.js';
+import { createSlots, type Slots } from './slots.js';
+import { createWakeSignal, type WakeSignal } from './wakeSignal.js';
 
 export interface WorkerSettings {
   retrySchedule: readonly number[];
@@ -44,15 +54,8 @@ export interface Worker {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Largest claim per round trip; also the group-commit size that triggers an immediate flush. */
-const CLAIM_BATCH = 256;
-/**
- * How long finished attempts wait to be written together (group commit). The flush also wakes the
- * claim that refills the slots those attempts held, so this is part of every slot's round: 2 ms
- * drained 1–16 % faster than 4 ms at the same CPU per delivery (bench/README.md, lever 23); 1 ms
- * cost more CPU than it gained.
- */
-const FLUSH_DELAY_MS = 2;
+/** Largest claim per round trip (the result buffer writes groups of the same size at once). */
+const CLAIM_BATCH = RESULT_BATCH;
 /** Upper bound on any sleep: a missed wake-up (another process's event on SQLite, a lost NOTIFY) costs at most this. */
 const FALLBACK_POLL_MS = 1_000;
 /** When due work was missed to another worker's claim (or is due this instant), look again this soon. */
@@ -61,18 +64,9 @@ const RACE_RETRY_MS = 25;
  * How many deliveries of one webhook a worker may hold leased ahead, in webhook caps
  * (docs/architecture.md#leasing-ahead). An answer then sends the next delivery at once, instead of
  * leaving its slot empty until a claim refills it (a slot's round was ~12 ms for a 3–4 ms request
- * under API load; bench/README.md, lever 26).
+ * under API load; commit 1193692).
  */
 const LEASE_AHEAD_CAPS = 4;
-/** What a queued delivery of a webhook that answered 410 is sent to: nothing (see goneFrom). */
-const GONE_TARGET = Object.freeze({ unsendable: 'webhook_disabled' as const });
-/**
- * The longest a delivery is held ahead before it is sent or handed back (see pump): a change to its
- * webhook (switched off, a new URL) reaches what is held ahead within this.
- */
-const HOLD_MS = 1_000;
-/** A queue blocked this long by other workers' leases alone is handed back (see unstick). */
-const STUCK_RELEASE_MS = 1_000;
 
 /**
  * The delivery worker: claims due deliveries under a lease, sends them, and records every attempt
@@ -80,44 +74,31 @@ const STUCK_RELEASE_MS = 1_000;
  * due time.
  */
 export function createWorker(deps: WorkerDeps): Worker {
-  const { store, settings, logger } = deps;
-  const now = deps.now ?? Date.now;
-  const random = deps.random ?? Math.random;
-  const idlePollMs = deps.idlePollMs ?? FALLBACK_POLL_MS;
-  const id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  const inflight = new Map<string, ClaimedDelivery>();
-  /**
-   * Deliveries leased ahead, per webhook in due order, each sent when its webhook and organization
-   * have room (docs/architecture.md#leasing-ahead). Every webhook's list is non-empty.
-   */
-  const queues = new Map<string, ClaimedDelivery[]>();
-  const queuedAt = new WeakMap<ClaimedDelivery, number>();
-  let queuedCount = 0;
-  /** This worker's requests in flight per webhook and per organization (hand-offs included). */
-  const flyingTo = new Map<string, number>();
-  const flyingIn = new Map<string, number>();
-  /** Every other worker's live leases, as this worker's last claim counted them after its lease. */
-  let othersLeased: NonNullable<Claim['othersLeased']> = { webhooks: new Map(), orgs: new Map() };
-  const leaseAhead = deps.leaseAhead ? LEASE_AHEAD_CAPS * settings.webhookConcurrency : 0;
-  /** Whether the next claim leases ahead (see the loop). */
-  let aheadPays = false;
+  return new DeliveryWorker(deps);
+}
+
+class DeliveryWorker implements Worker {
+  readonly id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly store: Store;
+  private readonly settings: WorkerSettings;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly idlePollMs: number;
+  /** Deliveries per webhook this worker may hold ahead (0: it does not lease ahead). */
+  private readonly leaseAhead: number;
+  private readonly slots: Slots;
+  private readonly queues: LeaseAheadQueues;
+  private readonly results: ResultBuffer;
+  private readonly signal: WakeSignal = createWakeSignal();
+  private heartbeat: LeaseHeartbeat | null = null;
   /** Deliveries stop() released while their attempt was still running: their outcome is dropped. */
-  const handedBack = new Set<string>();
-  let buffer: DeliveryResult[] = [];
-  let flushTimer: NodeJS.Timeout | null = null;
-  let flushing: Promise<void> | null = null;
-  /** The results `flushing` is writing. */
-  let writing: readonly DeliveryResult[] = [];
-  /** A lease renewal under way (the heartbeat's); never at the same time as a write. */
-  let renewing: Promise<void> | null = null;
-  let stopping = false;
-  let loopDone: Promise<void> | null = null;
-  let wakeUp: (() => void) | null = null;
-  let woken = false;
-  let unsubscribe: (() => void) | null = null;
-  let withdrawHandoffs: (() => void) | null = null;
-  /** Slots kept for deliveries being written with a hand-off (Store.takeHandoffs). */
-  let reserved = 0;
+  private readonly handedBack = new Set<string>();
+  /** Whether the next claim leases ahead (see claim). */
+  private aheadPays = false;
+  private stopping = false;
+  private loopDone: Promise<void> | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private withdrawHandoffs: (() => void) | null = null;
   /**
    * Where due work may be waiting for a slot, as far as this worker knows: anywhere (the last claim
    * had no slot for some, or new work was announced since), or at these webhooks (the last claim
@@ -125,239 +106,81 @@ export function createWorker(deps: WorkerDeps): Worker {
    * slot call for a claim, and a webhook's new deliveries come by hand-off only while nothing of it
    * may wait (they would overtake it).
    */
-  let waitingAnywhere = true;
-  let waitingAt = new Set<string>();
-  const mayWait = () => waitingAnywhere || waitingAt.size > 0;
-  let heartbeat: NodeJS.Timeout | null = null;
+  private waitingAnywhere = true;
+  private waitingAt = new Set<string>();
 
-  const wake = () => {
-    woken = true;
-    wakeUp?.();
-  };
-
-  function sleep(ms: number): Promise<void> {
-    if (woken) {
-      woken = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wakeUp = null;
-        woken = false;
-        resolve();
-      }
-      wakeUp = done;
+  constructor(private readonly deps: WorkerDeps) {
+    this.store = deps.store;
+    this.settings = deps.settings;
+    this.logger = deps.logger;
+    this.now = deps.now ?? Date.now;
+    this.idlePollMs = deps.idlePollMs ?? FALLBACK_POLL_MS;
+    this.leaseAhead = deps.leaseAhead ? LEASE_AHEAD_CAPS * deps.settings.webhookConcurrency : 0;
+    this.slots = createSlots(deps.settings);
+    this.queues = createLeaseAheadQueues({
+      slots: this.slots,
+      launch: (d) => this.launch(d),
+      release: (ids) => this.store.releaseLeases(this.id, ids),
+      now: this.now,
+      stopping: () => this.stopping,
     });
+    this.results = createResultBuffer({
+      write: (batch) => this.store.recordResults(batch),
+      before: () => this.heartbeat?.renewing() ?? null,
+      // The slots these answers held are free already: the claim leaves settled attempts out of
+      // both caps (docs/operations.md#fairness-and-limits). Claim now, while the results are
+      // written. Only if something may be waiting for them: otherwise the claim finds nothing.
+      slotsFreed: () => {
+        if (this.mayWait()) this.wake();
+      },
+      written: (batch) => {
+        deps.onRecorded?.(batch);
+        // A retry's next time is visible now: the claim at the write's start saw the delivery
+        // still leased, so its due time was in no claim's answer. Otherwise that claim already
+        // took every slot these freed.
+        if (batch.some((r) => r.outcome.kind === 'retry')) this.wake();
+      },
+      logger: deps.logger,
+    });
+  }
+
+  private mayWait(): boolean {
+    return this.waitingAnywhere || this.waitingAt.size > 0;
+  }
+
+  private wake(): void {
+    this.signal.wake();
   }
 
   /**
    * This worker's leases that are not requests in flight, left out of its own counts against the
    * caps: settled (the answer is in, the result not written yet) and queued (leased ahead).
    */
-  function idleIds(): string[] {
-    const ids: string[] = [];
-    for (const r of writing) ids.push(r.deliveryId);
-    for (const r of buffer) ids.push(r.deliveryId);
-    for (const q of queues.values()) for (const d of q) ids.push(d.deliveryId);
-    return ids;
+  private idleIds(): string[] {
+    return [...this.results.unwrittenIds(), ...this.queues.ids()];
   }
 
-  const bump = (m: Map<string, number>, key: string, by: number) => {
-    const n = (m.get(key) ?? 0) + by;
-    if (n === 0) m.delete(key);
-    else m.set(key, n);
-  };
-
-  /**
-   * Whether one more request fits this worker's slots, and one more of this delivery's webhook
-   * keeps both caps, counting every other
-   * worker's leases (as its last claim counted them) as requests in flight: whatever they leased
-   * since, they counted all of this worker's leases, so the two together stay within the cap
-   * (docs/architecture.md#leasing-ahead).
-   */
-  function hasRoom(d: ClaimedDelivery): boolean {
-    return (
-      inflight.size + reserved < settings.workerConcurrency &&
-      (flyingTo.get(d.webhookId) ?? 0) <
-        settings.webhookConcurrency - (othersLeased.webhooks.get(d.webhookId) ?? 0) &&
-      (flyingIn.get(d.orgId) ?? 0) < settings.orgConcurrency - (othersLeased.orgs.get(d.orgId) ?? 0)
-    );
-  }
-
-  /** Sends this webhook's queued deliveries, in order, while it has room. */
-  function pump(webhookId: string): void {
-    const q = queues.get(webhookId);
-    if (!q) return;
-    while (!stopping && q.length > 0 && hasRoom(q[0] as ClaimedDelivery)) {
-      const d = q[0] as ClaimedDelivery;
-      // Held too long (a slow endpoint): the webhook may have changed since its claim read it.
-      // Back to the database, for a claim to lease again with the webhook as it is now.
-      if (now() - (queuedAt.get(d) ?? now()) > HOLD_MS) {
-        void handBack(webhookId);
-        return;
-      }
-      queuedCount--;
-      launch(q.shift() as ClaimedDelivery);
-    }
-    if (q.length === 0) queues.delete(webhookId);
-  }
-
-  /** Releases everything held ahead of this webhook: unsent, claimable by any worker again. */
-  async function handBack(webhookId: string): Promise<void> {
-    const q = queues.get(webhookId) ?? [];
-    queues.delete(webhookId);
-    queuedCount -= q.length;
-    if (q.length > 0)
-      await store
-        .releaseLeases(
-          id,
-          q.map((d) => d.deliveryId),
-        )
-        .catch(() => {});
-  }
-
-  /**
-   * The webhook answered 410 Gone, which turns it off when the result is written: what it holds
-   * ahead ends failed without being sent, as a claim after that write would end it (a Test Webhook
-   * sample is still sent, as to any disabled webhook), instead of asking a gone endpoint again.
-   */
-  function goneFrom(webhookId: string): void {
-    const q = queues.get(webhookId);
-    if (!q) return;
-    for (let i = 0; i < q.length; i++) {
-      const d = q[i] as ClaimedDelivery;
-      if (d.trigger === ATTEMPT_TRIGGER.test) continue;
-      q[i] = { ...d, target: GONE_TARGET };
-      queuedAt.set(q[i] as ClaimedDelivery, queuedAt.get(d) ?? now());
-    }
-  }
-
-  /**
-   * After an answer: the freed slot goes to its webhook's queue first, then to the other queues (a
-   * slot of its organization, or of the worker, may be what they wait for).
-   */
-  function pumpAfter(done: ClaimedDelivery): void {
-    pump(done.webhookId);
-    for (const webhookId of [...queues.keys()]) pump(webhookId);
-  }
-
-  /**
-   * The webhooks whose queue only other workers' leases block (nothing of this worker in flight to
-   * its webhook or organization, a slot free): no answer of ours will send it, a fresh count of
-   * those leases may.
-   */
-  function stuckQueues(): string[] {
-    const stuck: string[] = [];
-    if (inflight.size + reserved >= settings.workerConcurrency) return stuck;
-    for (const [webhookId, q] of queues) {
-      const d = q[0] as ClaimedDelivery;
-      if (!hasRoom(d) && !flyingTo.get(webhookId) && !flyingIn.get(d.orgId)) stuck.push(webhookId);
-    }
-    return stuck;
-  }
-
-  /** Since when each stuck queue has been stuck (see the loop). */
-  const stuckSince = new Map<string, number>();
-
-  /**
-   * Counts the other workers' leases again soon while a queue is stuck, and hands a queue back
-   * after STUCK_RELEASE_MS: the rules keep two workers from waiting on each other
-   * (docs/architecture.md#leasing-ahead), and this bounds the wait if they ever did.
-   */
-  async function unstick(): Promise<boolean> {
-    const stuck = stuckQueues();
-    for (const webhookId of stuckSince.keys()) if (!stuck.includes(webhookId)) stuckSince.delete(webhookId);
-    for (const webhookId of stuck) {
-      const since = stuckSince.get(webhookId);
-      if (since === undefined) stuckSince.set(webhookId, now());
-      else if (now() - since >= STUCK_RELEASE_MS) {
-        stuckSince.delete(webhookId);
-        await handBack(webhookId);
-      }
-    }
-    return stuck.length > 0;
-  }
-
-  /**
-   * Writes the buffer in FLUSH_DELAY_MS (at once when it holds CLAIM_BATCH), or, while the previous
-   * batch is still being written, wakes the loop then: the slots of the answers that came in are
-   * free (settled attempts do not count against the caps), and their flush follows that write.
-   */
-  function flushSoon(): void {
-    if (buffer.length >= CLAIM_BATCH && !flushing) void flush();
-    else if (!flushTimer) {
-      flushTimer = setTimeout(() => {
-        flushTimer = null;
-        if (flushing) {
-          if (mayWait()) wake();
-        } else void flush();
-      }, FLUSH_DELAY_MS);
-    }
-  }
-
-  async function flush(): Promise<void> {
-    if (flushTimer) {
-      clearTimeout(flushTimer);
-      flushTimer = null;
-    }
-    if (flushing) return flushing;
-    if (buffer.length === 0) return;
-    const batch = buffer;
-    buffer = [];
-    writing = batch;
-    flushing = (async () => {
-      try {
-        // A lease renewal under way may name some of these rows: let it finish first (see start()).
-        if (renewing) await renewing;
-        const recorded = store.recordResults(batch);
-        // The slots these answers held are free already: the claim leaves settled attempts out of
-        // both caps (docs/operations.md#fairness-and-limits). Claim now, while the results are
-        // written. Only if something may be waiting for them: otherwise the claim finds nothing.
-        if (mayWait()) wake();
-        await recorded;
-        deps.onRecorded?.(batch);
-        // Written. A retry's next time is visible now: the claim above saw the delivery still
-        // leased, so its due time was in no claim's answer. Otherwise that claim (and flushSoon's
-        // wake-ups for answers that came in meanwhile) already took every slot these freed.
-        if (batch.some((r) => r.outcome.kind === 'retry')) wake();
-      } catch (err) {
-        // Keep them: written on the next flush. Meanwhile the leases keep others from resending.
-        logger.error({ err, count: batch.length }, 'could not record attempts; will retry');
-        writing = []; // in the buffer again
-        buffer = batch.concat(buffer);
-        await new Promise((r) => setTimeout(r, 500));
-      } finally {
-        writing = [];
-        flushing = null;
-      }
-      if (buffer.length > 0) flushSoon();
-    })();
-    return flushing;
-  }
-
-  async function attempt(claimed: ClaimedDelivery): Promise<DeliveryResult> {
+  private async attempt(claimed: ClaimedDelivery): Promise<DeliveryResult> {
     const result = await attemptDelivery(claimed, {
-      sender: deps.sender,
-      secretBox: deps.secretBox,
-      timeoutMs: settings.attemptTimeoutMs,
-      retrySchedule: settings.retrySchedule,
-      retryJitter: settings.retryJitter,
-      now,
-      random,
+      sender: this.deps.sender,
+      secretBox: this.deps.secretBox,
+      timeoutMs: this.settings.attemptTimeoutMs,
+      retrySchedule: this.settings.retrySchedule,
+      retryJitter: this.settings.retryJitter,
+      now: this.now,
+      random: this.deps.random ?? Math.random,
     });
     const { attempt: sent, outcome } = result;
     if (!sent) {
-      logger.info(
+      this.logger.info(
         { delivery_id: claimed.deliveryId, webhook_id: claimed.webhookId },
         'webhook disabled or deleted; delivery ends failed without sending',
       );
-    } else if (outcome.kind !== 'delivered' || logger.isLevelEnabled('debug')) {
+    } else if (outcome.kind !== 'delivered' || this.logger.isLevelEnabled('debug')) {
       // Successes at debug, everything else at info: a line per success cost about 50 µs of CPU
       // per attempt at thousands a second, and the attempt history keeps every attempt anyway
       // (docs/monitoring.md#logs).
-      logger[outcome.kind === 'delivered' ? 'debug' : 'info'](
+      this.logger[outcome.kind === 'delivered' ? 'debug' : 'info'](
         {
           delivery_id: claimed.deliveryId,
           webhook_id: claimed.webhookId,
@@ -374,25 +197,18 @@ export function createWorker(deps: WorkerDeps): Worker {
     return result;
   }
 
-  function launch(claimed: ClaimedDelivery): void {
-    inflight.set(claimed.deliveryId, claimed);
-    bump(flyingTo, claimed.webhookId, 1);
-    bump(flyingIn, claimed.orgId, 1);
-    const landed = () => {
-      inflight.delete(claimed.deliveryId);
-      bump(flyingTo, claimed.webhookId, -1);
-      bump(flyingIn, claimed.orgId, -1);
-    };
-    // Leaving `inflight` and entering the buffer happen in one step, so stop() sees each delivery
+  private launch(claimed: ClaimedDelivery): void {
+    this.slots.take(claimed);
+    // Leaving the slots and entering the buffer happen in one step, so stop() sees each delivery
     // in exactly one of them when it decides what to hand back.
-    void attempt(claimed).then(
+    void this.attempt(claimed).then(
       (result) => {
-        landed();
-        if (handedBack.has(claimed.deliveryId)) {
+        this.slots.land(claimed);
+        if (this.handedBack.has(claimed.deliveryId)) {
           // stop() released this delivery and another worker may already have sent it again:
           // writing this late outcome would log an attempt and count a failure for a delivery
           // this worker no longer holds.
-          logger.warn(
+          this.logger.warn(
             {
               delivery_id: claimed.deliveryId,
               http_status: result.attempt?.httpStatus ?? null,
@@ -400,26 +216,24 @@ export function createWorker(deps: WorkerDeps): Worker {
             },
             'attempt finished after shutdown handed its delivery back; not recorded',
           );
-        } else {
-          // No wake-up here: the flush this schedules wakes the loop as it starts writing (or
-          // flushSoon does, if a write is under way), and that claim takes every slot freed
-          // meanwhile in one round trip, as settled attempts do not count against the caps.
-          // Waking on each answer would cost a claim, a store round trip, per answer.
-          buffer.push(result);
-          flushSoon();
-          if (result.outcome.kind === 'failed' && result.outcome.reason === 'gone')
-            goneFrom(claimed.webhookId);
-          pumpAfter(claimed);
+          this.wake();
           return;
         }
-        wake();
+        // No wake-up here: the write this schedules wakes the loop as it starts (or when its delay
+        // runs out behind another write), and that claim takes every slot freed meanwhile in one
+        // round trip, as settled attempts do not count against the caps. Waking on each answer
+        // would cost a claim, a store round trip, per answer.
+        this.results.push(result);
+        if (result.outcome.kind === 'failed' && result.outcome.reason === 'gone')
+          this.queues.goneFrom(claimed.webhookId);
+        this.queues.pumpAfter(claimed);
       },
       (err) => {
-        landed();
+        this.slots.land(claimed);
         // Not recorded: the lease runs out and the delivery is tried again (at-least-once).
-        logger.error({ err, delivery_id: claimed.deliveryId }, 'delivery attempt crashed');
-        pumpAfter(claimed);
-        wake();
+        this.logger.error({ err, delivery_id: claimed.deliveryId }, 'delivery attempt crashed');
+        this.queues.pumpAfter(claimed);
+        this.wake();
       },
     );
   }
@@ -430,158 +244,153 @@ export function createWorker(deps: WorkerDeps): Worker {
    * at its cap is not in that time: a worker whose due deliveries all wait behind full webhooks
    * sleeps until a slot frees, instead of polling (docs/operations.md#fairness-and-limits).
    */
-  async function loop(): Promise<void> {
-    while (!stopping) {
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
       // Queued deliveries do not take these slots: a webhook's queue never keeps another's new
       // delivery from being claimed (docs/architecture.md#leasing-ahead).
-      const free = settings.workerConcurrency - inflight.size - reserved;
+      const free = this.slots.free();
       const limit = Math.min(free, CLAIM_BATCH);
-      let delay = idlePollMs;
+      let delay = this.idlePollMs;
       if (limit > 0) {
-        try {
-          const claim = await store.claimDueDeliveries({
-            workerId: id,
-            now: now(),
-            limit,
-            leaseMs: settings.claimLeaseMs,
-            perWebhookCap: settings.webhookConcurrency,
-            perOrgCap: settings.orgConcurrency,
-            idleIds: idleIds(),
-            // Only while it may pay: work waited behind a cap while this worker had slots to
-            // spare, or it holds some ahead. A worker whose slots are all taken (a drain over many
-            // webhooks) would get nothing ahead, and counting for it costs the database.
-            prefetch:
-              leaseAhead > 0 && (aheadPays || queues.size > 0)
-                ? {
-                    perWebhook: leaseAhead,
-                    room: settings.workerConcurrency - queuedCount,
-                    queued: new Map([...queues].map(([w, q]) => [w, q.length])),
-                  }
-                : undefined,
-          });
-          if (claim.othersLeased) {
-            othersLeased = claim.othersLeased;
-            // Into each webhook's queue, behind what it holds already (in due order), and sent
-            // while there is room: usually at once, the rest as answers free slots.
-            for (const c of claim.deliveries) {
-              const q = queues.get(c.webhookId);
-              if (q) q.push(c);
-              else queues.set(c.webhookId, [c]);
-              queuedAt.set(c, now());
-              queuedCount++;
-            }
-            for (const webhookId of [...queues.keys()]) pump(webhookId);
-          } else {
-            // All within the rooms, and nothing held ahead: sent at once.
-            for (const c of claim.deliveries) launch(c);
-          }
-          if (stopping) break;
-          const claimed = claim.deliveries.length;
-          aheadPays = claimed < limit && claim.waitingWebhooks.length > 0;
-          waitingAnywhere = claim.leftOver || claimed === limit;
-          waitingAt = new Set(claim.waitingWebhooks);
-          if (claimed === limit && limit < free) continue;
-          // Due work another worker raced us for: look again soon, not at once.
-          if (claim.leftOver && claimed < limit) delay = RACE_RETRY_MS;
-          else if (claim.nextDueAt !== null)
-            delay = Math.min(idlePollMs, Math.max(RACE_RETRY_MS, claim.nextDueAt - now()));
-          // Held ahead behind other workers' leases only: no answer of ours will free them, so
-          // count those leases again soon.
-          if (queues.size > 0 && (await unstick())) delay = Math.min(delay, RACE_RETRY_MS);
-        } catch (err) {
-          logger.error({ err }, 'claiming deliveries failed; retrying in a second');
-          waitingAnywhere = true;
-          delay = FALLBACK_POLL_MS;
-        }
+        const next = await this.claim(limit, free);
+        if (next === 'stop') break;
+        if (next === 'again') continue;
+        delay = next;
       }
-      await sleep(delay);
+      await this.signal.sleep(delay);
     }
   }
 
-  return {
-    id,
-    start() {
-      if (loopDone) return;
-      unsubscribe = store.onNewWork(() => {
-        waitingAnywhere = true;
-        wake();
+  /** One claim of up to `limit` deliveries: how long to sleep after it, or to claim again at once. */
+  private async claim(limit: number, free: number): Promise<number | 'again' | 'stop'> {
+    try {
+      const claim = await this.store.claimDueDeliveries({
+        workerId: this.id,
+        now: this.now(),
+        limit,
+        leaseMs: this.settings.claimLeaseMs,
+        perWebhookCap: this.settings.webhookConcurrency,
+        perOrgCap: this.settings.orgConcurrency,
+        idleIds: this.idleIds(),
+        prefetch: this.prefetch(),
       });
-      // New deliveries committed in this process come straight here when there is room
-      // (docs/architecture.md#hand-off): no claim, no wake-up, sent as soon as they are durable.
-      withdrawHandoffs = store.takeHandoffs({
-        workerId: id,
-        leaseMs: settings.claimLeaseMs,
-        perWebhookCap: settings.webhookConcurrency,
-        perOrgCap: settings.orgConcurrency,
-        reserve: (webhookId) => {
-          // Not while this worker holds deliveries ahead: a hand-off's lease counts the other
-          // workers' leases as they are, but what it sends would not be in the budget its queues
-          // are sent by, and a queue's organization could go past its cap (or, for the queue's own
-          // webhook, the new delivery would overtake it). Claims take them meanwhile.
-          if (stopping || waitingAnywhere || waitingAt.has(webhookId) || queues.size > 0) return false;
-          if (inflight.size + reserved >= settings.workerConcurrency) return false;
-          reserved++;
-          return true;
-        },
-        idleIds,
-        take: (delivery, webhookId) => {
-          reserved--;
-          if (delivery) launch(delivery);
-          else {
-            // Not leased (a cap, or a claim held the lock): it waits, pending, for a claim.
-            waitingAt.add(webhookId);
-            wake();
-          }
-        },
-      });
-      heartbeat = setInterval(
-        () => {
-          if (renewing) return;
-          renewing = (async () => {
-            // Never beside a write of this worker's results: the renewal could name rows the write
-            // updates (they were in the buffer when it started) and lock them in another order,
-            // a deadlock PostgreSQL breaks only after a second. Taken after the write, the ids
-            // leave out what it wrote.
-            if (flushing) await flushing;
-            const ids = [...inflight.keys(), ...buffer.map((r) => r.deliveryId)];
-            for (const q of queues.values()) for (const d of q) ids.push(d.deliveryId);
-            if (ids.length > 0) {
-              await store
-                .extendLeases(id, ids, now() + settings.claimLeaseMs)
-                .catch((err) => logger.warn({ err }, 'lease renewal failed'));
-            }
-          })().finally(() => {
-            renewing = null;
-          });
-        },
-        Math.max(100, Math.floor(settings.claimLeaseMs / 3)),
-      );
-      heartbeat.unref();
-      loopDone = loop();
-    },
-    async stop(graceMs = Math.min(settings.attemptTimeoutMs + 1_000, 20_000)) {
-      stopping = true;
-      unsubscribe?.();
-      withdrawHandoffs?.();
-      wake();
-      await loopDone;
-      // Leased ahead, never sent: back at once, for any worker to send.
-      const ahead = [...queues.values()].flat().map((d) => d.deliveryId);
-      queues.clear();
-      queuedCount = 0;
-      if (ahead.length > 0) await store.releaseLeases(id, ahead).catch(() => {});
-      const deadline = Date.now() + graceMs;
-      // A hand-off being written when the offer was withdrawn still arrives, leased to this worker.
-      while (reserved > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-      while (inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      if (inflight.size > 0) {
-        // Hand them back now rather than after the lease: another worker retries them at once.
-        const ids = [...inflight.keys()];
-        for (const deliveryId of ids) handedBack.add(deliveryId);
-        await store.releaseLeases(id, ids).catch(() => {});
+      if (claim.othersLeased) {
+        this.slots.setOthersLeased(claim.othersLeased);
+        this.queues.add(claim.deliveries);
+      } else {
+        // All within the rooms, and nothing held ahead: sent at once.
+        for (const c of claim.deliveries) this.launch(c);
       }
-      while (buffer.length > 0 || flushing) await flush();
-      if (heartbeat) clearInterval(heartbeat);
-    },
-  };
+      if (this.stopping) return 'stop';
+      return await this.afterClaim(claim, limit, free);
+    } catch (err) {
+      this.logger.error({ err }, 'claiming deliveries failed; retrying in a second');
+      this.waitingAnywhere = true;
+      return FALLBACK_POLL_MS;
+    }
+  }
+
+  /**
+   * Lease ahead only while it may pay: work waited behind a cap while this worker had slots to
+   * spare, or it holds some ahead. A worker whose slots are all taken (a drain over many webhooks)
+   * would get nothing ahead, and counting for it costs the database.
+   */
+  private prefetch(): Parameters<Store['claimDueDeliveries']>[0]['prefetch'] {
+    if (this.leaseAhead === 0 || !(this.aheadPays || this.queues.webhooks > 0)) return undefined;
+    return {
+      perWebhook: this.leaseAhead,
+      room: this.settings.workerConcurrency - this.queues.count,
+      queued: this.queues.lengths(),
+    };
+  }
+
+  /** What a claim's answer says about where work waits, and how long to sleep. */
+  private async afterClaim(claim: Claim, limit: number, free: number): Promise<number | 'again'> {
+    const claimed = claim.deliveries.length;
+    this.aheadPays = claimed < limit && claim.waitingWebhooks.length > 0;
+    this.waitingAnywhere = claim.leftOver || claimed === limit;
+    this.waitingAt = new Set(claim.waitingWebhooks);
+    if (claimed === limit && limit < free) return 'again';
+    let delay = this.idlePollMs;
+    // Due work another worker raced us for: look again soon, not at once.
+    if (claim.leftOver && claimed < limit) delay = RACE_RETRY_MS;
+    else if (claim.nextDueAt !== null)
+      delay = Math.min(this.idlePollMs, Math.max(RACE_RETRY_MS, claim.nextDueAt - this.now()));
+    // Held ahead behind other workers' leases only: no answer of ours will free them, so count
+    // those leases again soon.
+    if (this.queues.webhooks > 0 && (await this.queues.unstick())) delay = Math.min(delay, RACE_RETRY_MS);
+    return delay;
+  }
+
+  start(): void {
+    if (this.loopDone) return;
+    this.unsubscribe = this.store.onNewWork(() => {
+      this.waitingAnywhere = true;
+      this.wake();
+    });
+    this.offerHandoffs();
+    this.heartbeat = startLeaseHeartbeat({
+      ids: () => [...this.slots.inflight.keys(), ...this.results.bufferedIds(), ...this.queues.ids()],
+      extend: (ids) => this.store.extendLeases(this.id, ids, this.now() + this.settings.claimLeaseMs),
+      writing: () => this.results.writing(),
+      intervalMs: Math.max(100, Math.floor(this.settings.claimLeaseMs / 3)),
+      logger: this.logger,
+    });
+    this.loopDone = this.loop();
+  }
+
+  /**
+   * New deliveries committed in this process come straight here when there is room
+   * (docs/architecture.md#hand-off): no claim, no wake-up, sent as soon as they are durable.
+   */
+  private offerHandoffs(): void {
+    this.withdrawHandoffs = this.store.takeHandoffs({
+      workerId: this.id,
+      leaseMs: this.settings.claimLeaseMs,
+      perWebhookCap: this.settings.webhookConcurrency,
+      perOrgCap: this.settings.orgConcurrency,
+      reserve: (webhookId) => {
+        // Not while this worker holds deliveries ahead: a hand-off's lease counts the other
+        // workers' leases as they are, but what it sends would not be in the budget its queues
+        // are sent by, and a queue's organization could go past its cap (or, for the queue's own
+        // webhook, the new delivery would overtake it). Claims take them meanwhile.
+        if (this.stopping || this.waitingAnywhere || this.waitingAt.has(webhookId)) return false;
+        if (this.queues.webhooks > 0 || this.slots.free() <= 0) return false;
+        this.slots.reserve();
+        return true;
+      },
+      idleIds: () => this.idleIds(),
+      take: (delivery, webhookId) => {
+        this.slots.unreserve();
+        if (delivery) this.launch(delivery);
+        else {
+          // Not leased (a cap, or a claim held the lock): it waits, pending, for a claim.
+          this.waitingAt.add(webhookId);
+          this.wake();
+        }
+      },
+    });
+  }
+
+  async stop(graceMs = Math.min(this.settings.attemptTimeoutMs + 1_000, 20_000)): Promise<void> {
+    this.stopping = true;
+    this.unsubscribe?.();
+    this.withdrawHandoffs?.();
+    this.wake();
+    await this.loopDone;
+    // Leased ahead, never sent: back at once, for any worker to send.
+    await this.queues.releaseAll();
+    const deadline = Date.now() + graceMs;
+    // A hand-off being written when the offer was withdrawn still arrives, leased to this worker.
+    while (this.slots.reserved > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    while (this.slots.inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (this.slots.inflight.size > 0) {
+      // Hand them back now rather than after the lease: another worker retries them at once.
+      const ids = [...this.slots.inflight.keys()];
+      for (const deliveryId of ids) this.handedBack.add(deliveryId);
+      await this.store.releaseLeases(this.id, ids).catch(() => {});
+    }
+    await this.results.drain();
+    this.heartbeat?.stop();
+  }
 }

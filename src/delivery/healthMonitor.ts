@@ -5,24 +5,30 @@
  * - after each batch of recorded attempts, reconciles the webhooks involved (auto-disable, one
  *   alert per change of health), and every few seconds all webhooks that are not plainly healthy
  *   (which also catches a change whose process died before reconciling it);
- * - queues probes of webhooks the system turned off when they are due; the worker sends them like
- *   any delivery (trigger `probe`);
- * - sends queued operator alerts to RUNHOOK_ALERT_URL, retried on the retry schedule.
+ * - takes the probes of webhooks the system turned off when they are due and sends them itself,
+ *   through the same pipeline as any delivery (sign, send, classify, record; trigger `probe`;
+ *   healthProbes.ts);
+ * - sends queued operator alerts to RUNHOOK_ALERT_URL, retried on the retry schedule
+ *   (operatorAlerts.ts).
  */
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
-import { alertBody } from '../domain/alertPayload.js';
-import { classifyAttempt } from '../domain/classifyOutcome.js';
-import type { AlertEvent } from '../domain/health.js';
-import { parseCidrList } from '../domain/ipRules.js';
-import { renderBody, testPayload } from '../domain/payloads.js';
-import { nextStep } from '../domain/retrySchedule.js';
-import { buildDeliveryHeaders } from '../domain/signing.js';
+import type { AlertEvent, HealthPolicy } from '../domain/health.js';
 import type { SecretBox } from '../security/secretBox.js';
-import type { ClaimedAlert, ClaimedDelivery, DeliveryResult, HealthChange, Store } from '../store/store.js';
-import { USER_AGENT } from '../version.js';
-import { attemptDelivery } from './attempt.js';
-import { createHttpSender, type HttpSender } from './httpClient.js';
+import type { DeliveryResult, HealthChange, Store } from '../store/store.js';
+import { createProbes } from './healthProbes.js';
+import type { HttpSender } from './httpClient.js';
+import { createOperatorAlerts } from './operatorAlerts.js';
+
+/** The configuration the monitor reads (the fields of the same name in config.ts, passed in). */
+export interface HealthMonitorSettings {
+  health: HealthPolicy;
+  /** Where operator alerts go (RUNHOOK_ALERT_*); `url: null` sends none. */
+  alerts: { url: string | null; secret: string | null; format: 'standard' | 'slack' };
+  publicUrl: string;
+  retrySchedule: number[];
+  retryJitter: number;
+  attemptTimeoutMs: number;
+}
 
 export interface HealthMonitorDeps {
   store: Store;
@@ -30,10 +36,7 @@ export interface HealthMonitorDeps {
   secretBox: SecretBox;
   /** Called with the probes' results once recorded, like the worker's own (metrics). */
   onRecorded?: (results: readonly DeliveryResult[]) => void;
-  config: Pick<
-    Config,
-    'health' | 'alerts' | 'publicUrl' | 'retrySchedule' | 'retryJitter' | 'attemptTimeoutMs'
-  >;
+  config: HealthMonitorSettings;
   logger: Logger;
   now?: () => number;
   random?: () => number;
@@ -57,8 +60,6 @@ const DEFAULT_TICK_MS = 1_000;
 const MIN_TICK_MS = 20;
 /** Every this many ticks, every webhook that is not plainly healthy is reconciled. */
 const FULL_PASS_EVERY = 5;
-const ALERT_LEASE_MS = 60_000;
-const PROBE_LEASE_SLACK_MS = 10_000;
 
 export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
   const { store, config, logger } = deps;
@@ -83,7 +84,6 @@ export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
   let stopped = false;
   /** Webhooks seen failing here, reconciled after each batch that touches them until healthy again. */
   const watched = new Set<string>();
-  let alertSender: HttpSender | null = null;
   let chain: Promise<void> = Promise.resolve();
 
   async function reconcile(webhookIds: string[] | null): Promise<void> {
@@ -108,126 +108,14 @@ export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
     }
   }
 
-  /** One probe through the delivery pipeline (sign, send, classify, record), as Test Webhook does. */
-  async function probe(claimed: ClaimedDelivery): Promise<void> {
-    const recorded = await attemptDelivery(claimed, {
-      sender: deps.sender,
-      secretBox: deps.secretBox,
-      timeoutMs: config.attemptTimeoutMs,
-      retrySchedule: config.retrySchedule,
-      retryJitter: config.retryJitter,
-      now,
-      random,
-    });
-    const delivered = recorded.outcome.kind === 'delivered';
-    const t = recorded.finishedAt;
-    const result = { httpStatus: recorded.attempt?.httpStatus ?? null };
-    await store.recordResults([recorded]);
-    deps.onRecorded?.([recorded]);
-    const reenabled = delivered && (await store.reenableAfterProbe(claimed.webhookId, t));
-    logger.info(
-      {
-        webhook_id: claimed.webhookId,
-        delivery_id: claimed.deliveryId,
-        http_status: result.httpStatus,
-        reenabled,
-      },
-      reenabled ? 'probe answered 2xx: webhook re-enabled' : 'probe failed; the webhook stays disabled',
-    );
-    // Its health changed (or its failure count did): reconcile now rather than at the next pass.
-    await reconcile([claimed.webhookId]);
-  }
-
-  async function probeDue(): Promise<void> {
-    const t = now();
-    const due = await store.dueProbes({
-      now: t,
-      firstDelayMs: config.health.probeSchedule[0] ?? 0,
-      limit: 100,
-    });
-    const started: ClaimedDelivery[] = [];
-    for (const p of due) {
-      const payload = testPayload(t, config.publicUrl);
-      const claimed = await store.startProbe({
-        probe: p,
-        payload: JSON.stringify(payload),
-        body: renderBody(p.format, payload, t),
-        now: t,
-        schedule: config.health.probeSchedule,
-        leaseMs: config.attemptTimeoutMs + PROBE_LEASE_SLACK_MS,
-      });
-      if (claimed) started.push(claimed);
-    }
-    await Promise.all(
-      started.map((c) =>
-        probe(c).catch((err) => logger.error({ err, webhook_id: c.webhookId }, 'probe crashed')),
-      ),
-    );
-  }
-
-  async function sendAlert(alert: ClaimedAlert, url: string, sender: HttpSender): Promise<void> {
-    const body = alertBody(config.alerts.format, alert);
-    const headers = buildDeliveryHeaders({
-      format: 'standard',
-      eventId: alert.id,
-      timestampSec: Math.floor(now() / 1000),
-      body,
-      secret: config.alerts.secret,
-      customHeaders: {},
-      userAgent: USER_AGENT,
-    });
-    const result = await sender.send({ url, headers, body, timeoutMs: config.attemptTimeoutMs });
-    const t = now();
-    const step = nextStep({
-      answer: classifyAttempt({
-        format: 'standard',
-        httpStatus: result.httpStatus,
-        retryAfter: result.response?.headers['retry-after'] ?? null,
-        now: t,
-      }),
-      schedule: config.retrySchedule,
-      retriesDone: alert.attemptCount,
-      now: t,
-      jitter: config.retryJitter,
-      random,
-    });
-    const status = step.kind === 'delivered' ? 'sent' : step.kind === 'retry' ? 'pending' : 'failed';
-    await store.recordAlertAttempt({
-      id: alert.id,
-      status,
-      nextAttemptAt: step.kind === 'retry' ? step.at : null,
-      httpStatus: result.httpStatus,
-      error: result.errorClass === null ? null : `${result.errorClass}: ${result.errorMessage ?? ''}`,
-      now: t,
-    });
-    const level = status === 'sent' ? 'info' : 'warn';
-    logger[level](
-      {
-        alert_id: alert.id,
-        event: alert.event,
-        webhook_id: alert.webhook.id,
-        http_status: result.httpStatus,
-        status,
-      },
-      'operator alert attempt',
-    );
-    deps.events?.onAlertSent?.(alert.event, status === 'pending' ? 'retrying' : status);
-  }
-
-  async function sendAlerts(): Promise<void> {
-    const url = config.alerts.url;
-    if (url === null) return;
-    // The operator's own URL: the SSRF rules that protect tenants' webhooks do not apply to it.
-    alertSender ??= createHttpSender({ allowedCidrs: parseCidrList('0.0.0.0/0,::/0') });
-    const claimed = await store.claimDueAlerts({ now: now(), limit: 20, leaseMs: ALERT_LEASE_MS });
-    await Promise.all(claimed.map((a) => sendAlert(a, url, alertSender as HttpSender)));
-  }
+  const probeDue = createProbes({ ...deps, logger, now, random, reconcile });
+  const alerts = createOperatorAlerts({ ...deps, logger, now, random });
 
   async function tick(): Promise<void> {
     ticks += 1;
     const steps: Array<[string, () => Promise<void>]> = [
       ['probes', probeDue],
-      ['alerts', sendAlerts],
+      ['alerts', alerts.sendDue],
     ];
     if (ticks % FULL_PASS_EVERY === 1) steps.unshift(['health', () => reconcile(null)]);
     for (const [what, step] of steps) {
@@ -263,8 +151,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
       if (timer) clearTimeout(timer);
       await running;
       await chain;
-      await alertSender?.close();
-      alertSender = null;
+      await alerts.close();
     },
     afterRecorded(results) {
       const ids = new Set<string>();

@@ -203,7 +203,7 @@ function failed(startedAt: number, t0: number, err: unknown): SendResult {
 
 /**
  * One request's answer, read straight from undici's dispatch (no response stream, abort signal or
- * async iterator per request: bench/README.md, lever 27). Settles once: with the answer (its body
+ * async iterator per request: about a sixth less CPU per delivery, commit bc84dd9). Settles once: with the answer (its body
  * kept up to RESPONSE_BODY_CAP), or with the error, or with a timeout when no complete answer came
  * within `timeoutMs` (the request is then aborted, as soon as it has started).
  */

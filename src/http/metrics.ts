@@ -51,43 +51,17 @@ function outcomeOf(result: DeliveryResult): 'succeeded' | 'failed' | 'retrying' 
   return kind === 'delivered' ? 'succeeded' : kind === 'retry' ? 'retrying' : 'failed';
 }
 
-export function createMetrics(deps: MetricsDeps): Metrics {
-  const registry = new Registry();
-  const now = deps.now ?? Date.now;
-  if (deps.processMetrics !== false) collectDefaultMetrics({ register: registry });
-
-  const deliveries = new Counter({
-    name: 'runhook_deliveries_total',
-    help: 'Delivery results recorded by this process: succeeded, failed (gave up, or webhook gone), retrying (another attempt scheduled).',
-    labelNames: ['outcome'],
-    registers: [registry],
-  });
-  const attempts = new Counter({
-    name: 'runhook_attempts_total',
-    help: 'HTTP attempts recorded by this process, by status class (none = no answer) and error class (none = delivered).',
-    labelNames: ['status_class', 'error_class'],
-    registers: [registry],
-  });
-  const attemptDuration = new Histogram({
-    name: 'runhook_attempt_duration_seconds',
-    help: 'Time from sending an attempt to its answer, timeout or error.',
-    buckets: DURATION_BUCKETS,
-    registers: [registry],
-  });
-  const events = new Counter({
-    name: 'runhook_events_created_total',
-    help: 'Events created by this process: test runs that reached completed, failed or canceled.',
-    registers: [registry],
-  });
-  // Make the counters visible at 0 before anything happens, so rate() and absent() behave.
-  for (const outcome of ['succeeded', 'failed', 'retrying']) deliveries.inc({ outcome }, 0);
-
+/**
+ * The gauges read from the database at scrape time, so every process reports the same, global
+ * value: pending deliveries and queue lag, store size and backlog age, disabled webhooks.
+ */
+function registerDatabaseGauges(registry: Registry, store: MetricsDeps['store'], now: () => number): void {
   // Both gauges come from one query per scrape: prom-client collects them concurrently.
   let snapshot: Promise<{ pending: number; oldestDueAt: number | null; at: number }> | null = null;
   const readPending = () => {
     if (!snapshot) {
       const at = now();
-      snapshot = deps.store
+      snapshot = store
         .countPending(at)
         .then((p) => ({ ...p, at }))
         .finally(() => {
@@ -119,7 +93,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   const readStats = () => {
     if (!stats) {
       const at = now();
-      stats = deps.store
+      stats = store
         .storeStats()
         .then((s) => ({ ...s, at }))
         .finally(() => {
@@ -145,6 +119,52 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       this.set(oldestPendingCreatedAt === null ? 0 : Math.max(0, at - oldestPendingCreatedAt) / 1000);
     },
   });
+  // Endpoint health (docs/receiving-webhooks.md, "When your endpoint fails").
+  new Gauge({
+    name: 'runhook_webhooks_disabled',
+    help: 'Webhooks turned off, by reason (manual, gone, failing), in the whole database.',
+    labelNames: ['reason'],
+    registers: [registry],
+    async collect() {
+      const counts = await store.countDisabledWebhooks();
+      for (const reason of DISABLED_REASONS) this.set({ reason }, counts[reason] ?? 0);
+    },
+  });
+}
+
+export function createMetrics(deps: MetricsDeps): Metrics {
+  const registry = new Registry();
+  const now = deps.now ?? Date.now;
+  if (deps.processMetrics !== false) collectDefaultMetrics({ register: registry });
+
+  const deliveries = new Counter({
+    name: 'runhook_deliveries_total',
+    help: 'Delivery results recorded by this process: succeeded, failed (gave up, or webhook gone), retrying (another attempt scheduled).',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const attempts = new Counter({
+    name: 'runhook_attempts_total',
+    help: 'HTTP attempts recorded by this process, by status class (none = no answer) and error class (none = delivered).',
+    labelNames: ['status_class', 'error_class'],
+    registers: [registry],
+  });
+  const attemptDuration = new Histogram({
+    name: 'runhook_attempt_duration_seconds',
+    help: 'Time from sending an attempt to its answer, timeout or error.',
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+  const events = new Counter({
+    name: 'runhook_events_created_total',
+    help: 'Events created by this process: test runs that reached completed, failed or canceled.',
+    registers: [registry],
+  });
+  // Make the counters visible at 0 before anything happens, so rate() and absent() behave.
+  for (const outcome of ['succeeded', 'failed', 'retrying']) deliveries.inc({ outcome }, 0);
+
+  registerDatabaseGauges(registry, deps.store, now);
+
   const pruned = new Counter({
     name: 'runhook_retention_deleted_rows_total',
     help: 'Rows the retention sweeper of this process deleted, by table (deliveries, attempts, events).',
@@ -159,17 +179,6 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   });
   lastSweep.set(0);
 
-  // Endpoint health (docs/receiving-webhooks.md, "When your endpoint fails").
-  new Gauge({
-    name: 'runhook_webhooks_disabled',
-    help: 'Webhooks turned off, by reason (manual, gone, failing), in the whole database.',
-    labelNames: ['reason'],
-    registers: [registry],
-    async collect() {
-      const counts = await deps.store.countDisabledWebhooks();
-      for (const reason of DISABLED_REASONS) this.set({ reason }, counts[reason] ?? 0);
-    },
-  });
   const probes = new Counter({
     name: 'runhook_probes_total',
     help: 'Probes of disabled webhooks sent by this process, by outcome (succeeded: the webhook is back on; failed).',

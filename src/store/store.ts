@@ -178,7 +178,6 @@ export interface DeliveryTarget {
   previousSecretEnc: string | null;
 }
 
-/** A delivery a worker (or Test Webhook) holds a lease on, with everything needed to send it. */
 /** A delivery worker's side of the hand-off (Store.takeHandoffs). */
 export interface HandoffTaker {
   workerId: string;
@@ -201,6 +200,7 @@ export interface HandoffTaker {
   take(delivery: ClaimedDelivery | null, webhookId: string): void;
 }
 
+/** A delivery a worker (or Test Webhook) holds a lease on, with everything needed to send it. */
 export interface ClaimedDelivery {
   deliveryId: string;
   eventId: string;

@@ -3,8 +3,8 @@
  * flight and events are still being accepted; a second worker started afterwards delivers every
  * event. The API runs in this process (no in-process worker), the worker only in the child.
  *
- * Needs dist/: `npm test` builds first; run alone, ensureBuilt() recompiles when dist/ is older
- * than src/ (a cheap mtime check).
+ * Needs dist/: `npm test` builds first; run alone, ensureBuilt() rebuilds what of dist/ is older
+ * than its sources (scripts/build.mjs).
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../helpers/backends.js';

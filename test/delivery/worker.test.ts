@@ -1,7 +1,7 @@
 /**
- * The worker's life cycle: it wakes on new work instead of polling (issue 3: "a new event is on
- * the wire within milliseconds"), and stop() lets in-flight attempts finish and records them, or
- * hands back what did not finish within its grace period.
+ * The worker's life cycle: it wakes on new work instead of polling, so a new event is on the wire
+ * within milliseconds (docs/architecture.md#waking-workers), and stop() lets in-flight attempts
+ * finish and records them, or hands back what did not finish within its grace period.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -1,30 +1,16 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = join(ROOT, 'dist/src/cli/main.js');
 
-function newest(dir: string): number {
-  let t = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name);
-    t = Math.max(t, entry.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-/** Compiles dist/ when it is missing or older than src/ (npm test builds first; this covers running one file). */
+/**
+ * Builds what of dist/ is older than its sources (scripts/build.mjs, which `npm test` has just run;
+ * this covers running one file with `npx vitest run`).
+ */
 export function ensureBuilt(): void {
-  if (
-    existsSync(CLI) &&
-    statSync(CLI).mtimeMs >= Math.max(newest(join(ROOT, 'src')), newest(join(ROOT, 'sdk')))
-  )
-    return;
-  execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', join(ROOT, 'tsconfig.json')], {
-    stdio: 'inherit',
-  });
+  execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { stdio: 'inherit' });
 }
 
 export interface Spawned {

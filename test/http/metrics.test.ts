@@ -35,7 +35,7 @@ function sample(samples: Map<string, number>, name: string, labels: Record<strin
   return samples.get(key) ?? 0;
 }
 
-/** The series this issue asks for, read from one scrape. */
+/** The series docs/monitoring.md lists, read from one scrape. */
 function series(samples: Map<string, number>) {
   const attempts = (status_class: string, error_class: string) =>
     sample(samples, 'runhook_attempts_total', { status_class, error_class });

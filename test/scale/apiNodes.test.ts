@@ -1,5 +1,5 @@
 /**
- * Scale-out of the API (issue 4): two `runhook serve --no-worker` processes on one fresh
+ * Scale-out of the API (docs/scaling-out.md): two `runhook serve --no-worker` processes on one fresh
  * PostgreSQL schema, started at the same moment (both migrate and both try to bootstrap the
  * organization). Concurrent `complete` calls on the same runs through both make one event per
  * run; concurrent run creation through both numbers runs TR-00001… without gaps or duplicates.

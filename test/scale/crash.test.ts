@@ -1,5 +1,5 @@
 /**
- * Scale-out under crashes (issue 4): of two `runhook worker` processes on one PostgreSQL schema,
+ * Scale-out under crashes (docs/scaling-out.md): of two `runhook worker` processes on one PostgreSQL schema,
  * one is SIGKILLed 300 ms after each start, and restarted, for as long as a 5,000-event run lasts.
  * Nothing is lost: every event reaches its receiver and every delivery ends `succeeded`. The
  * only duplicates are attempts the killed process had on the wire: at most its concurrency per

@@ -1,5 +1,5 @@
 /**
- * Startup and wake-up across processes on PostgreSQL (issue 4):
+ * Startup and wake-up across processes on PostgreSQL (docs/scaling-out.md):
  * - three `runhook migrate` started at the same moment on a fresh schema all succeed, and the
  *   migrations are applied once (Kysely's PostgresAdapter holds an advisory lock while migrating);
  * - an event accepted by an API process (`serve --no-worker`) wakes an idle `runhook worker` in

@@ -1,5 +1,5 @@
 /**
- * Scale-out (issue 4): two and four `runhook worker` processes on one PostgreSQL schema deliver
+ * Scale-out (docs/scaling-out.md): two and four `runhook worker` processes on one PostgreSQL schema deliver
  * 5,000 events to five receivers (five webhooks) exactly once, and no receiver ever sees more
  * concurrent requests than the per-webhook cap, although every worker alone could send more.
  *

@@ -3,7 +3,7 @@
  * together commit together, a failing unit is rolled back alone, nobody is answered before the
  * COMMIT, and interactive transactions keep the connection to themselves.
  *
- * Needs dist/ for the crash test's child process: ensureBuilt() recompiles when dist/ is older than src/.
+ * Needs dist/ for the crash test's child process: ensureBuilt() rebuilds it when its sources changed.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { CompiledQuery, Kysely, sql } from 'kysely';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ThreadSqliteDialect } from '../../src/store/sqlite/sqliteThread.js';
+import { ThreadSqliteDialect } from '../../src/store/sqlite/threadDialect.js';
 import { ensureBuilt, ROOT } from '../helpers/cli.js';
 
 const PRAGMAS = ['journal_mode = WAL', 'synchronous = FULL', 'busy_timeout = 5000'];
@@ -322,7 +322,7 @@ describe('SQLite group commit', () => {
       const program = `
         import { writeSync } from 'node:fs';
         import { CompiledQuery } from 'kysely';
-        import { ThreadSqliteDialect } from ${JSON.stringify(join(ROOT, 'dist/src/store/sqlite/sqliteThread.js'))};
+        import { ThreadSqliteDialect } from ${JSON.stringify(join(ROOT, 'dist/src/store/sqlite/threadDialect.js'))};
         const d = new ThreadSqliteDialect(${JSON.stringify(path)}, ${JSON.stringify(PRAGMAS)});
         let n = 0;
         const one = async () => {

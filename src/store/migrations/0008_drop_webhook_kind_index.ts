@@ -7,7 +7,7 @@ import { type Kysely, sql } from 'kysely';
  * skipping the few test and probe deliveries among them, and the delivery list needs it anyway. On
  * PostgreSQL every write of a delivery (created, leased, recorded) added an entry to this index
  * too. Measured (`npm run bench` phases, four alternating pairs): PostgreSQL server CPU 368–434
- * → 328–434 µs per delivery, 411 → 374 on average; SQLite unchanged (bench/README.md, lever 24).
+ * → 328–434 µs per delivery, 411 → 374 on average; SQLite unchanged (commit cd19a3e).
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`DROP INDEX IF EXISTS deliveries_webhook_kind`.execute(db);

@@ -6,7 +6,7 @@ import { createKyselyStore } from '../kyselyStore.js';
 import type { DialectHooks } from '../ops/context.js';
 import type { Database } from '../schema.js';
 import type { Store } from '../store.js';
-import { ThreadSqliteDialect } from './sqliteThread.js';
+import { ThreadSqliteDialect } from './threadDialect.js';
 
 /**
  * The database holds webhooks' custom header values (often a receiver's `Authorization` token) and
