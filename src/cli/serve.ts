@@ -27,12 +27,13 @@ export function startWorker(rt: Runtime, options: { leaseAhead: boolean }): Work
   return worker;
 }
 
-/** The retention sweeper, unless RUNHOOK_RETENTION=0 keeps everything. */
+/** The retention sweeper, unless RUNHOOK_RETENTION=0 and RUNHOOK_RESULTS_RETENTION=0 keep everything. */
 export function startRetention(rt: Runtime): RetentionSweeper | null {
-  if (rt.config.retentionMs === null) return null;
+  if (rt.config.retentionMs === null && rt.config.resultsRetentionMs === null) return null;
   const sweeper = createRetentionSweeper({
     store: rt.store,
     retentionMs: rt.config.retentionMs,
+    resultsRetentionMs: rt.config.resultsRetentionMs,
     logger: rt.logger.child({ component: 'retention' }),
     onSwept: recordSweep,
   });

@@ -15,6 +15,8 @@ export interface SweepTotals {
   runsMarked: number;
   /** Pages given back to the filesystem (SQLite). */
   pagesReleased: number;
+  /** Scenario results deleted (RUNHOOK_RESULTS_RETENTION). */
+  results: number;
   /** Whether every expired row is gone (false when stopped or interrupted half way). */
   complete: boolean;
 }
@@ -28,8 +30,14 @@ export interface RetentionSweeper {
 }
 
 export interface SweeperDeps {
-  store: Pick<Store, 'withRetentionLock' | 'pruneExpired' | 'releaseFreePages' | 'pruneIdempotencyKeys'>;
-  retentionMs: number;
+  store: Pick<
+    Store,
+    'withRetentionLock' | 'pruneExpired' | 'pruneExpiredResults' | 'releaseFreePages' | 'pruneIdempotencyKeys'
+  >;
+  /** Delivery history; null keeps it. */
+  retentionMs: number | null;
+  /** Scenario results; null (or absent) keeps them. */
+  resultsRetentionMs?: number | null;
   logger: Logger;
   now?: () => number;
   /** Called after each sweep that ran (metrics). */
@@ -47,8 +55,10 @@ export function sweepIntervalMs(retentionMs: number): number {
 
 export function createRetentionSweeper(deps: SweeperDeps): RetentionSweeper {
   const { store, retentionMs, logger } = deps;
+  const resultsRetentionMs = deps.resultsRetentionMs ?? null;
   const now = deps.now ?? Date.now;
-  const interval = sweepIntervalMs(retentionMs);
+  const kept = [retentionMs, resultsRetentionMs].filter((ms): ms is number => ms !== null);
+  const interval = sweepIntervalMs(Math.min(...kept, Number.MAX_SAFE_INTEGER));
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<SweepTotals | null> | null = null;
   let stopping = false;
@@ -60,10 +70,11 @@ export function createRetentionSweeper(deps: SweeperDeps): RetentionSweeper {
       events: 0,
       runsMarked: 0,
       pagesReleased: 0,
-      complete: false,
+      results: 0,
+      complete: retentionMs === null,
     };
-    const cutoff = now() - retentionMs;
-    while (!stopping) {
+    const cutoff = now() - (retentionMs ?? 0);
+    while (!stopping && retentionMs !== null) {
       const started = Date.now();
       const batch: PruneBatch = await store.pruneExpired({ cutoff, now: now() });
       totals.deliveries += batch.deliveries;
@@ -77,9 +88,17 @@ export function createRetentionSweeper(deps: SweeperDeps): RetentionSweeper {
       // Leave the database to deliveries for at least as long as the batch held it.
       await new Promise((r) => setTimeout(r, Math.max(10, Date.now() - started)));
     }
+    while (!stopping && resultsRetentionMs !== null) {
+      const started = Date.now();
+      const batch = await store.pruneExpiredResults({ cutoff: now() - resultsRetentionMs });
+      totals.results += batch.results;
+      if (batch.done) break;
+      await new Promise((r) => setTimeout(r, Math.max(10, Date.now() - started)));
+    }
     // Idempotency-Key answers live 24 hours whatever the retention (docs/api.md#idempotency).
     if (!stopping) await store.pruneIdempotencyKeys(now() - IDEMPOTENCY_TTL_MS);
-    if (totals.deliveries + totals.events > 0) totals.pagesReleased = await store.releaseFreePages();
+    if (totals.deliveries + totals.events + totals.results > 0)
+      totals.pagesReleased = await store.releaseFreePages();
     return totals;
   }
 
@@ -90,10 +109,10 @@ export function createRetentionSweeper(deps: SweeperDeps): RetentionSweeper {
         const totals = await store.withRetentionLock(sweep);
         if (totals) {
           deps.onSwept?.(totals, now());
-          if (totals.deliveries + totals.attempts + totals.events > 0) {
+          if (totals.deliveries + totals.attempts + totals.events + totals.results > 0) {
             logger.info(
-              { ...totals, retention_ms: retentionMs },
-              'retention: expired delivery history deleted',
+              { ...totals, retention_ms: retentionMs, results_retention_ms: resultsRetentionMs },
+              'retention: expired history deleted',
             );
           }
         }

@@ -11,6 +11,7 @@ import { extendLeases, releaseLeases } from './ops/leases.js';
 import * as orgs from './ops/orgs.js';
 import { countPending } from './ops/pendingDeliveries.js';
 import * as probes from './ops/probes.js';
+import * as readResults from './ops/readResults.js';
 import { recordResults } from './ops/recordResults.js';
 import * as recover from './ops/recover.js';
 import * as retention from './ops/retention.js';
@@ -79,12 +80,12 @@ export function createKyselyStore(ctx: Ctx): Store {
     finishRun: bind(runs.finishRun),
     getRun: bind(runs.getRun),
     addRunResults: bind(scenarioResults.addRunResults),
-    listScenarioRuns: bind(scenarioResults.listScenarioRuns),
-    getScenarioRun: bind(scenarioResults.getScenarioRun),
-    summarizeResults: bind(scenarioResults.summarizeResults),
-    listAgentTests: bind(scenarioResults.listAgentTests),
-    getAgentTest: bind(scenarioResults.getAgentTest),
-    testHistory: bind(scenarioResults.testHistory),
+    listScenarioRuns: bind(readResults.listScenarioRuns),
+    getScenarioRun: bind(readResults.getScenarioRun),
+    summarizeResults: bind(readResults.summarizeResults),
+    listAgentTests: bind(readResults.listAgentTests),
+    getAgentTest: bind(readResults.getAgentTest),
+    testHistory: bind(readResults.testHistory),
     getRunBySeq: bind(runs.getRunBySeq),
     listRuns: bind(runs.listRuns),
     markRunGrading: bind(runProgress.markRunGrading),
@@ -122,6 +123,7 @@ export function createKyselyStore(ctx: Ctx): Store {
     },
     withRetentionLock: (sweep) => retention.withRetentionLock(ctx, sweep),
     pruneExpired: bind(retention.pruneExpired),
+    pruneExpiredResults: bind(retention.pruneExpiredResults),
     releaseFreePages: bind(retention.releaseFreePages),
     storeStats: bind(retention.storeStats),
     claimIdempotencyKey: bind(idempotency.claimIdempotencyKey),

@@ -182,3 +182,36 @@ export async function storeStats({ db, hooks }: Ctx): Promise<StoreStats> {
     oldestPendingCreatedAt: oldest?.at == null ? null : Number(oldest.at),
   };
 }
+
+/**
+ * One transaction of results retention (docs/api.md#test-history): up to MAX_ROWS scenario results
+ * stored before the cutoff, or, when none is left, the keys of the runs they belonged to. The runs
+ * keep their counts, failures and changes; the tests their recent outcomes.
+ */
+export async function pruneExpiredResults(
+  { db }: Ctx,
+  input: { cutoff: number },
+): Promise<{ results: number; done: boolean }> {
+  return db.transaction().execute(async (trx) => {
+    const rows = await trx
+      .selectFrom('result_runs as rr')
+      .innerJoin('test_results as r', 'r.run_key', 'rr.key')
+      .select('r.id')
+      .where('rr.created_at', '<', input.cutoff)
+      .limit(MAX_ROWS)
+      .execute();
+    if (rows.length > 0) {
+      await trx
+        .deleteFrom('test_results')
+        .where(
+          'id',
+          'in',
+          rows.map((r) => r.id),
+        )
+        .execute();
+      return { results: rows.length, done: false };
+    }
+    await trx.deleteFrom('result_runs').where('created_at', '<', input.cutoff).execute();
+    return { results: 0, done: true };
+  });
+}
