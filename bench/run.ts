@@ -27,6 +27,7 @@ import { type BacklogMode, type EndToEndResult, measureEndToEnd, type ReceiverHa
 import { measureRaw, postgresReachable, sampleDeliveries, scratchSchema, startReceiver } from './harness.js';
 import { PeakRss, PgBackendCpu } from './meter.js';
 import type { RawResult } from './rawCeiling.js';
+import { measureResults, type ResultsBenchResult } from './resultsBench.js';
 
 const CONCURRENCY = 64; // RUNHOOK_WORKER_CONCURRENCY's default, and the raw Pool's connections
 const RUNS = Number(process.env.BENCH_RUNS ?? 10_000);
@@ -39,7 +40,7 @@ const ORGANIZATIONS = 4;
 const AGENTS_PER_ORGANIZATION = 4;
 const LATENCY_RATE = 500;
 const LATENCY_SECONDS = 3;
-const PHASE_NAMES = ['raw', 'sqlite', 'postgres', 'api'] as const;
+const PHASE_NAMES = ['raw', 'sqlite', 'postgres', 'api', 'results'] as const;
 type Phase = (typeof PHASE_NAMES)[number];
 const API_SECONDS = Number(process.env.BENCH_API_SECONDS ?? 10);
 const API_CONNECTIONS = 32;
@@ -243,6 +244,33 @@ async function main(): Promise<void> {
       });
     }
 
+    const resultRows: ResultsBenchResult[] = [];
+    if (phases.has('results')) {
+      progress('scenario results: SQLite');
+      resultRows.push(
+        await measureResults({ receiver: receiver.handle, databaseUrl: null, label: 'SQLite', full: true }),
+      );
+      if (PG_URL !== 'off' && (await postgresReachable(PG_URL))) {
+        progress('scenario results: PostgreSQL');
+        const admin = new pg.Client({ connectionString: PG_URL });
+        await admin.connect();
+        const { schema, url } = await scratchSchema(admin, PG_URL, 'bench_results');
+        try {
+          resultRows.push(
+            await measureResults({
+              receiver: receiver.handle,
+              databaseUrl: url.toString(),
+              label: 'PostgreSQL',
+              full: false,
+            }),
+          );
+        } finally {
+          await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+          await admin.end();
+        }
+      }
+    }
+
     process.stdout.write(
       `\nRunhook benchmark: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, concurrency ${CONCURRENCY}, ` +
         `${ORGANIZATIONS * AGENTS_PER_ORGANIZATION} webhooks, log level ${LOG_LEVEL}, phases ${[...phases].join(',')}\n` +
@@ -340,6 +368,15 @@ async function main(): Promise<void> {
           `${api.totalAccepted} runs drained in ${fmt(api.drainSeconds, 1)} s after the load\n\n`,
       );
     }
+    for (const r of resultRows) {
+      process.stdout.write(
+        `Scenario results (${r.label}): finished run with 5,000 results p50 ${fmt(r.p50Ms5000, 1)} ms; ` +
+          `${r.bytesPerResult === null ? '' : `${fmt(r.bytesPerResult, 1)} bytes per passing result; `}` +
+          `runs of 1,000 results at 20/s: ${fmt(r.ingestRunsPerS, 1)} runs/s accepted, ${r.ingestBacklogEnd} deliveries pending at the end` +
+          `${r.testsListP50Ms === null ? '' : `; GET /agents/{id}/tests (10,000 tests, 100 runs) p50 ${fmt(r.testsListP50Ms, 1)} ms`}\n`,
+      );
+    }
+    if (resultRows.length > 0) process.stdout.write('\n');
     if (phases.has('postgres') && postgresSkipped)
       process.stdout.write(`PostgreSQL not measured (${postgresSkipped})\n`);
 
@@ -391,6 +428,14 @@ async function main(): Promise<void> {
       put('api_serve_cpu_us_per_run', api.serveCpuUsPerRun, 1);
       put('api_serve_rss_max_mb', api.serveRssMaxMb);
     }
+    const resultsSqlite = resultRows.find((r) => r.label === 'SQLite');
+    const resultsPg = resultRows.find((r) => r.label === 'PostgreSQL');
+    put('results_5000_p50_ms', resultsSqlite?.p50Ms5000, 1);
+    put('results_5000_pg_p50_ms', resultsPg?.p50Ms5000, 1);
+    put('results_ingest_runs_per_s', resultsSqlite?.ingestRunsPerS, 1);
+    put('results_ingest_backlog_end', resultsSqlite?.ingestBacklogEnd);
+    put('results_bytes_per_result', resultsSqlite?.bytesPerResult ?? undefined, 1);
+    put('tests_list_p50_ms', resultsSqlite?.testsListP50Ms ?? undefined, 1);
     put('raw_rss_max_mb', raw ? rawRssMb : undefined);
     put('sqlite_rss_max_mb', sqlite?.rssMaxMb);
     put('postgres_rss_max_mb', postgres?.rssMaxMb);
