@@ -115,7 +115,7 @@ export function AgentTests({ agentId }: { agentId: string }) {
                       >
                         {t.name}
                       </Link>
-                      {t.suite ? <div className="muted small mono">{t.suite}</div> : null}
+                      {t.suite ? <div className="muted small suite">{t.suite}</div> : null}
                       <div className="muted small">
                         Last run <Time iso={t.last_run_at} />
                       </div>
@@ -139,7 +139,7 @@ export function AgentTests({ agentId }: { agentId: string }) {
                     </td>
                     <td className="message" data-testid="test-last-failure">
                       {t.last_failure_message ? (
-                        <span className="mono">{truncate(t.last_failure_message, 160)}</span>
+                        truncate(t.last_failure_message, 160)
                       ) : (
                         <span className="muted">—</span>
                       )}

@@ -138,9 +138,7 @@ export function TestHistoryPage({ agentId, testId }: { agentId: string; testId: 
                       <td>
                         <Time iso={r.completed_at ?? r.created_at} />
                       </td>
-                      <td className="message mono small">
-                        {r.error_message ?? <span className="muted">—</span>}
-                      </td>
+                      <td className="message small">{r.error_message ?? <span className="muted">—</span>}</td>
                     </tr>
                   ))}
                 </tbody>
