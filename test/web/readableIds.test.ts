@@ -116,6 +116,16 @@ describe.skipIf(!chromiumFound)('readable ids, zones and narrow windows (headles
         .textContent(),
     ).toBe('run event');
     await expectNoSidewaysScroll('deliveries');
+
+    // A delivery's page names its run by TR- id and says what kind of send it was.
+    const event = all.deliveries.find((d) => d.kind === 'event')!;
+    const run = runs.find((r) => r.id === event.test_run_id)!;
+    await page.goto(`/deliveries/${event.id}`);
+    await expect.poll(() => page.getByTestId('delivery-run').textContent()).toBe(run.test_run_id);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toContain(`…${event.id.slice(-8)}`);
+    const sample = all.deliveries.find((d) => d.kind === 'test')!;
+    await page.goto(`/deliveries/${sample.id}`);
+    await expect.poll(() => page.getByTestId('delivery-kind').textContent()).toBe('Test Webhook');
   });
 
   it('labels times with their zone', async () => {

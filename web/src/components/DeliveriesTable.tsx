@@ -21,7 +21,7 @@ interface DeliveriesTableProps {
 }
 
 /** Kinds in words: Test Webhook and probe sends are not about a run. */
-const KIND_LABELS: Record<string, string> = {
+export const KIND_LABELS: Record<string, string> = {
   event: 'run event',
   test: 'Test Webhook',
   probe: 'probe',
