@@ -133,6 +133,13 @@ export function ScenarioList({ run }: { run: TestRun }) {
 function ScenarioItem({ scenario: s }: { scenario: ScenarioRun }) {
   const hasDetails =
     Boolean(s.error_message) || s.score !== null || (s.criteria_results?.length ?? 0) > 0 || s.attempts > 1;
+  const meta = [
+    s.score ? `${s.score.points_awarded}/${s.score.max_points} points` : null,
+    s.attempts > 1 ? `${s.attempts} attempts` : null,
+    s.duration_ms !== null ? formatMs(s.duration_ms) : null,
+  ]
+    .filter(Boolean)
+    .join(' · ');
   const head = (
     <span className="scenario-head">
       <span className={`badge badge-${STATUS_TONES[s.status]}`} data-testid="scenario-status">
@@ -144,10 +151,7 @@ function ScenarioItem({ scenario: s }: { scenario: ScenarioRun }) {
           {CHANGE_LABELS[s.change]}
         </span>
       ) : null}
-      <span className="scenario-meta muted small">
-        {s.score ? `${s.score.points_awarded}/${s.score.max_points} points · ` : ''}
-        {formatMs(s.duration_ms)}
-      </span>
+      {meta ? <span className="scenario-meta muted small">{meta}</span> : null}
     </span>
   );
   return (

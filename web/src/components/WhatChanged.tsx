@@ -79,7 +79,8 @@ export function WhatChanged({ run, changes }: { run: TestRun; changes: RunChange
             <ul>
               {changes.flaky.map((t) => (
                 <li key={`${t.suite ?? ''}\u0000${t.name}`} data-testid="change-item">
-                  <TestName name={t.name} suite={t.suite} />{' '}
+                  <TestName name={t.name} suite={t.suite} />
+                  {' — '}
                   <span className="muted small" data-testid="flaky-reason">
                     {FLAKY_REASONS[t.reason]}
                   </span>

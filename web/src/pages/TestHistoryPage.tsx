@@ -85,7 +85,7 @@ export function TestHistoryPage({ agentId, testId }: { agentId: string; testId: 
         </dl>
         {test.last_failure_message ? (
           <>
-            <h3>Last failure</h3>
+            <h3 className="last-failure-heading">Last failure</h3>
             <pre className="code failure-message">{test.last_failure_message}</pre>
           </>
         ) : null}
