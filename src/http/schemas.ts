@@ -352,6 +352,7 @@ export const scenarioRunListQuery = {
     status: { type: 'string', enum: RESULT_STATUSES },
     passed: { type: 'boolean' },
     change: { type: 'string', enum: RESULT_CHANGES },
+    q: { type: 'string', maxLength: 500, description: 'Part of the test’s name or suite, any case.' },
     limit: {
       type: 'integer',
       minimum: 1,

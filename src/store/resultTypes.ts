@@ -30,6 +30,8 @@ export interface ScenarioRunFilter {
   status?: ResultStatus;
   passed?: boolean;
   change?: ResultChange;
+  /** Part of the test's name or suite, any case. */
+  q?: string;
 }
 
 /** A test of an agent with its recent outcomes (docs/api.md#test-history). */

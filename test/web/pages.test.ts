@@ -121,6 +121,33 @@ describe.skipIf(!chromiumFound)('every page in Chromium, under the Content-Secur
       })
     ).id;
     await rest.post('/runs', { agent_id: good.id, name: 'Still running', total_scenarios: 4 });
+    // Two runs with scenario results: what changed, the scenario list, the agent's tests.
+    const withResults = (status: string) =>
+      rest.post<{ id: string }>('/runs', {
+        agent_id: good.id,
+        name: 'Checkout suite',
+        status: status === 'passed' ? 'completed' : 'failed',
+        results: [
+          {
+            name: 'pays with a card',
+            suite: 'checkout',
+            status,
+            message: status === 'failed' ? 'got 502' : null,
+          },
+          {
+            name: 'answers politely',
+            suite: 'tone',
+            status: 'passed',
+            score: { points_awarded: 1, max_points: 2 },
+            criteria: [{ criterion: 'says please', decision: 'PARTIAL', rationale: 'once' }],
+          },
+          { name: 'later', status: 'skipped' },
+        ],
+      });
+    await withResults('passed');
+    ids.resultsRun = (await withResults('failed')).id;
+    const tests = await rest.get<{ tests: Array<{ id: string; name: string }> }>(`/agents/${good.id}/tests`);
+    ids.test = tests.tests.find((t) => t.name === 'pays with a card')!.id;
     const delivered = await waitFor('both deliveries to be tried', async () => {
       const list = await rest.get<{ deliveries: Array<{ id: string; status: string }> }>('/deliveries');
       const done = list.deliveries.find((d) => d.status === 'succeeded');
@@ -174,6 +201,9 @@ describe.skipIf(!chromiumFound)('every page in Chromium, under the Content-Secur
     ['one test run', (i) => `/runs/${i.run}`, /TR-00001/],
     ['a failed test run with its failures', (i) => `/runs/${i.failedRun}`, /TR-00002/],
     ['an agent whose webhook is failing', (i) => `/agents/${i.flakyAgent}`, /Flaky Bot/],
+    ['a run with scenario results and what changed', (i) => `/runs/${i.resultsRun}`, /TR-00005/],
+    ['an agent’s tests', (i) => `/agents/${i.agent}?tab=tests`, /Checkout Bot/],
+    ['a test’s history', (i) => `/agents/${i.agent}/tests/${i.test}`, /pays with a card/],
     ['deliveries', () => '/deliveries', /Deliveries/],
     ['a delivered delivery', (i) => `/deliveries/${i.delivery}`, /Delivery/],
     ['a pending delivery', (i) => `/deliveries/${i.pendingDelivery}`, /Delivery/],

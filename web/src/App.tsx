@@ -10,6 +10,7 @@ import { NotFoundPage } from './pages/NotFoundPage';
 import { OverviewPage } from './pages/OverviewPage';
 import { RunPage } from './pages/RunPage';
 import { RunsPage } from './pages/RunsPage';
+import { TestHistoryPage } from './pages/TestHistoryPage';
 import { WebhookSettingsPage } from './pages/WebhookSettingsPage';
 import { matchPath, navigate, useLocation } from './router';
 import { getApiKey } from './session';
@@ -22,6 +23,7 @@ const ROUTES: [pattern: string, render: (params: Params) => ReactNode][] = [
   ['/settings/webhooks', () => <WebhookSettingsPage />],
   ['/agents', () => <AgentsPage />],
   ['/agents/:id', (p) => <AgentPage agentId={p.id!} />],
+  ['/agents/:id/tests/:testId', (p) => <TestHistoryPage agentId={p.id!} testId={p.testId!} />],
   ['/runs', () => <RunsPage />],
   ['/runs/:id', (p) => <RunPage runId={p.id!} />],
   ['/deliveries', () => <DeliveriesPage />],

@@ -4,13 +4,23 @@ function pad(n: number): string {
   return String(n).padStart(2, '0');
 }
 
+/** The browser's name for its time zone at `date`, e.g. `UTC`, `CET`, `GMT+1`. */
+export function zoneName(date: Date): string {
+  const part = new Intl.DateTimeFormat(undefined, { timeZoneName: 'short' })
+    .formatToParts(date)
+    .find((p) => p.type === 'timeZoneName');
+  return part?.value ?? '';
+}
+
+/** Local date and time, labelled with the zone it is in: `2026-01-30 11:32:45 CET`. */
 export function formatDateTime(iso: string | null | undefined): string {
   if (!iso) return '—';
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
+  const zone = zoneName(date);
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(
     date.getMinutes(),
-  )}:${pad(date.getSeconds())}`;
+  )}:${pad(date.getSeconds())}${zone ? ` ${zone}` : ''}`;
 }
 
 export function formatRelative(iso: string | null | undefined, now = Date.now()): string {
@@ -59,6 +69,10 @@ export function prettyBody(body: string | null | undefined): string {
   }
 }
 
+/**
+ * The part of an id that tells it apart: its last 8 characters. Ids are UUIDv7, whose first
+ * characters are a timestamp, so ids made in the same minute start alike.
+ */
 export function shortId(id: string): string {
-  return id.length > 8 ? id.slice(0, 8) : id;
+  return id.length > 8 ? `…${id.slice(-8)}` : id;
 }

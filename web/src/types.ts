@@ -129,6 +129,12 @@ export interface TestRun {
   max_turns: number | null;
   /** When retention deleted this run's deliveries; null while they are kept. */
   deliveries_expired_at?: string | null;
+  /** The baseline the caller named; null: chosen when the run finished (see `changes`). */
+  baseline_run_id?: string | null;
+  /** What changed since the baseline run; null without a baseline (docs/api.md#what-changed). */
+  changes?: RunChanges | null;
+  /** Points awarded / max points × 100 over the scored results; null without scores. */
+  score?: number | null;
 }
 
 /** One failing test of a run (docs/api.md, "Failures"). */
@@ -196,4 +202,125 @@ export interface CreatedApiKey {
   key: string;
   created_at: string;
   expires_at: string | null;
+}
+
+// ---- Scenario results and what changed (docs/api.md#scenario-results) ----
+
+export type ResultStatus = 'failed' | 'error' | 'passed' | 'skipped';
+export const RESULT_STATUSES: readonly ResultStatus[] = ['failed', 'error', 'passed', 'skipped'];
+
+/** How a result compares with the baseline run's. */
+export type ResultChange = 'new_failure' | 'fixed' | 'still_failing' | 'flaky' | 'new' | 'unchanged';
+export const RESULT_CHANGES: readonly ResultChange[] = [
+  'new_failure',
+  'fixed',
+  'still_failing',
+  'flaky',
+  'new',
+  'unchanged',
+];
+
+export interface TestRef {
+  name: string;
+  suite: string | null;
+}
+
+export interface RunChanges {
+  /** The baseline run's TR- id. */
+  baseline_test_run_id: string | null;
+  basis: 'results' | 'failures' | 'none';
+  new_failures: Array<TestRef & { message: string | null }>;
+  fixed: TestRef[];
+  flaky: Array<TestRef & { reason: 'passed_on_retry' | 'flipping' }>;
+  counts: {
+    new_failures: number;
+    fixed: number;
+    still_failing: number;
+    flaky: number;
+    new_tests: number;
+    missing_tests: number;
+  };
+  pass_rate_delta: number;
+  duration_delta_seconds: number;
+  score_delta: number | null;
+}
+
+export interface Score {
+  points_awarded: number;
+  max_points: number;
+}
+
+export interface CriterionResult {
+  criterion: string;
+  decision: 'MET' | 'NOT_MET' | 'PARTIAL' | 'UNSURE';
+  points_awarded?: number | null;
+  max_points?: number | null;
+  rationale?: string | null;
+}
+
+/** One scenario's outcome in one run. */
+export interface ScenarioRun {
+  id: string;
+  /** The run's TR- id. */
+  test_run_id: string;
+  /** The run's UUID. */
+  run_id: string;
+  /** The test's stable id within its agent. */
+  scenario_id: string;
+  scenario_name: string;
+  suite: string | null;
+  status: ResultStatus;
+  passed: boolean | null;
+  duration_ms: number | null;
+  error_message: string | null;
+  attempts: number;
+  score: Score | null;
+  criteria_results: CriterionResult[] | null;
+  change: ResultChange;
+  created_at: string;
+  completed_at: string | null;
+}
+
+export interface ResultSummary {
+  passed: number;
+  failed: number;
+  error: number;
+  skipped: number;
+  flaky: number;
+}
+
+/** GET /runs/{id}/results. */
+export interface RunResults {
+  test_run: TestRun;
+  changes: RunChanges | null;
+  summary: ResultSummary;
+  scenario_runs: ScenarioRun[];
+  total: number;
+}
+
+export type TestState = 'failing' | 'flaky' | 'passing';
+export const TEST_STATES: readonly TestState[] = ['failing', 'flaky', 'passing'];
+
+/** A test of an agent over its last 20 results. */
+export interface AgentTest {
+  id: string;
+  name: string;
+  suite: string | null;
+  state: TestState;
+  last_status: ResultStatus | null;
+  last_run_at: string | null;
+  runs: number;
+  failures: number;
+  fail_rate: number;
+  flaky: boolean;
+  flips: number;
+  last_failure_message: string | null;
+  /** Its last 20 outcomes, newest first. */
+  recent: ResultStatus[];
+}
+
+/** GET /agents/{id}/tests/{test_id}/history. */
+export interface TestHistory extends ListPage {
+  test: AgentTest;
+  results: ScenarioRun[];
 }

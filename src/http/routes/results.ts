@@ -117,6 +117,7 @@ export function registerResultRoutes(api: FastifyInstance, deps: AppDeps): void 
       status?: ResultStatus;
       passed?: boolean;
       change?: ResultChange;
+      q?: string;
       limit?: number;
       offset?: number;
     };
@@ -148,7 +149,7 @@ export function registerResultRoutes(api: FastifyInstance, deps: AppDeps): void 
       const { items, total } = await store.listScenarioRuns(
         req.orgId,
         run.id,
-        { status: q.status, passed: q.passed, change: q.change },
+        { status: q.status, passed: q.passed, change: q.change, q: q.q },
         page,
       );
       return { scenario_runs: items.map(presentScenarioRun), total, ...page };

@@ -86,6 +86,11 @@ function toStoredResult(r: ResultRow): StoredResult {
   };
 }
 
+/** `%text%` for LIKE, lower case, with its own `\`, `%` and `_` escaped. */
+function likePattern(text: string): string {
+  return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
 export async function listScenarioRuns(
   { db }: Ctx,
   orgId: string,
@@ -101,6 +106,15 @@ export async function listScenarioRuns(
   if (filter.change) {
     const code = changeCode(filter.change);
     base = base.where('r.change', '=', code);
+  }
+  if (filter.q) {
+    const like = likePattern(filter.q);
+    base = base.where((eb) =>
+      eb.or([
+        eb(sql`lower(t.name)`, 'like', sql`${like} ESCAPE '\\'`),
+        eb(sql`lower(t.suite)`, 'like', sql`${like} ESCAPE '\\'`),
+      ]),
+    );
   }
   const [rows, count] = await Promise.all([
     base
@@ -178,7 +192,7 @@ export async function listAgentTests(
     .where('recent', '!=', '');
   if (filter.state) base = base.where('state', '=', filter.state);
   if (filter.q) {
-    const like = `%${filter.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const like = likePattern(filter.q);
     base = base.where((eb) =>
       eb.or([
         eb(sql`lower(name)`, 'like', sql`${like} ESCAPE '\\'`),

@@ -1,5 +1,6 @@
 import { formatMs, shortId } from '../format';
 import { Link } from '../router';
+import { useRunNames } from '../runNames';
 import type { Delivery } from '../types';
 import { HttpStatus, StatusBadge } from './Badges';
 import { Time } from './Time';
@@ -19,7 +20,15 @@ interface DeliveriesTableProps {
   webhookName?: (webhookId: string) => string;
 }
 
+/** Kinds in words: Test Webhook and probe sends are not about a run. */
+export const KIND_LABELS: Record<string, string> = {
+  event: 'run event',
+  test: 'Test Webhook',
+  probe: 'probe',
+};
+
 export function DeliveriesTable({ deliveries, caption, webhookName }: DeliveriesTableProps) {
+  const runNames = useRunNames(deliveries.map((d) => d.test_run_id));
   return (
     <div className="table-wrap">
       <table className="table" data-testid="deliveries-table">
@@ -69,16 +78,14 @@ export function DeliveriesTable({ deliveries, caption, webhookName }: Deliveries
                 ) : null}
               </td>
               <td>
-                <span className={`kind kind-${d.kind}`}>{d.kind}</span>
+                <span className={`kind kind-${d.kind}`} data-testid="delivery-kind">
+                  {KIND_LABELS[d.kind] ?? d.kind}
+                </span>
               </td>
               <td>
                 {d.test_run_id ? (
-                  <Link
-                    to={`/runs/${d.test_run_id}`}
-                    className="mono"
-                    aria-label={`Run ${shortId(d.test_run_id)}`}
-                  >
-                    {shortId(d.test_run_id)}
+                  <Link to={`/runs/${d.test_run_id}`} className="mono" data-testid="delivery-run">
+                    {runNames.get(d.test_run_id) ?? shortId(d.test_run_id)}
                   </Link>
                 ) : (
                   <span className="muted">—</span>

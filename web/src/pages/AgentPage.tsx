@@ -2,6 +2,7 @@ import { type ReactNode, useState } from 'react';
 import { api } from '../api';
 import { AgentConfigStatus, ConfiguredBadge } from '../components/AgentConfigStatus';
 import { AgentForm, type AgentInput } from '../components/AgentForm';
+import { AgentTests } from '../components/AgentTests';
 import { EnabledBadge } from '../components/Badges';
 import { ConfirmButton } from '../components/ConfirmButton';
 import { DeliveryChart } from '../components/DeliveryChart';
@@ -13,7 +14,7 @@ import { WebhookForm } from '../components/WebhookForm';
 import { HealthBadge, WebhookHealthBanner } from '../components/WebhookHealth';
 import { WebhookStatusLine } from '../components/WebhookStatusLine';
 import { findAgentWebhook, findOrgWebhook } from '../queries';
-import { Link, navigate, withQuery } from '../router';
+import { Link, navigate, useLocation, withQuery } from '../router';
 import type { Agent, ListPage, TestRun, Webhook } from '../types';
 import { useLoad } from '../useApi';
 
@@ -22,6 +23,7 @@ export function AgentPage({ agentId }: { agentId: string }) {
   const loaded = useLoad(`agent:${agentId}`, (signal) => api.get<Agent>(`/agents/${id}`, signal));
   const [agent, setAgent] = useState<Agent | null>(null);
   const current = agent ?? loaded.data;
+  const tab = useLocation().search.get('tab') === 'tests' ? 'tests' : 'overview';
 
   if (loaded.error) {
     return (
@@ -65,6 +67,52 @@ export function AgentPage({ agentId }: { agentId: string }) {
         </>
       }
     >
+      <nav aria-label="Agent">
+        <ul className="agent-tabs">
+          <li>
+            <Link to={`/agents/${id}`} aria-current={tab === 'overview' ? 'page' : undefined}>
+              Settings and runs
+            </Link>
+          </li>
+          <li>
+            <Link
+              to={withQuery(`/agents/${id}`, { tab: 'tests' })}
+              aria-current={tab === 'tests' ? 'page' : undefined}
+              data-testid="tests-tab"
+            >
+              Tests
+            </Link>
+          </li>
+        </ul>
+      </nav>
+      {tab === 'tests' ? (
+        <Section title="Tests" id="agent-tests" testId="agent-tests">
+          <p className="muted">
+            Each test over its last 20 results: failing tests first, then flaky ones (outcome switched between
+            passing and failing 3 or more times in its last 10 runs), then passing.
+          </p>
+          <AgentTests agentId={agentId} />
+        </Section>
+      ) : (
+        <AgentOverview agentId={agentId} agent={current} onSave={save} onRemove={remove} />
+      )}
+    </Page>
+  );
+}
+
+function AgentOverview({
+  agentId,
+  agent: current,
+  onSave: save,
+  onRemove: remove,
+}: {
+  agentId: string;
+  agent: Agent;
+  onSave: (input: AgentInput) => Promise<void>;
+  onRemove: () => Promise<void>;
+}) {
+  return (
+    <>
       <Section title="Details" id="agent-details">
         <AgentForm
           agent={current}
@@ -90,7 +138,7 @@ export function AgentPage({ agentId }: { agentId: string }) {
       >
         <AgentRuns agentId={agentId} />
       </Section>
-    </Page>
+    </>
   );
 }
 

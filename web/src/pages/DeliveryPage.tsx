@@ -2,12 +2,14 @@ import { useState } from 'react';
 import { api, errorMessage } from '../api';
 import { HttpStatus, StatusBadge } from '../components/Badges';
 import { BodyView, CodeBlock, HeadersTable } from '../components/CodeBlock';
+import { KIND_LABELS } from '../components/DeliveriesTable';
 import { ErrorBanner, Loading, StatusMessage } from '../components/Feedback';
 import { Page, Section } from '../components/Page';
 import { Time } from '../components/Time';
 import { formatMs, shortId } from '../format';
 import { webhookLabel } from '../queries';
 import { Link, withQuery } from '../router';
+import { useRunNames } from '../runNames';
 import type { Agent, Attempt, DeliveryDetail, Webhook } from '../types';
 import { useLoad } from '../useApi';
 
@@ -49,6 +51,7 @@ export function DeliveryPage({ deliveryId }: { deliveryId: string }) {
       : undefined;
     return { webhook: found, agents: new Map(agent ? [[agent.id, agent]] : []) };
   });
+  const runNames = useRunNames([detail ? runIdOf(detail) : null]);
 
   async function doRedeliver() {
     if (!detail || busy) return;
@@ -157,14 +160,17 @@ export function DeliveryPage({ deliveryId }: { deliveryId: string }) {
               {runId ? (
                 <>
                   {' '}
-                  for <Link to={`/runs/${runId}`}>this test run</Link>
+                  for run{' '}
+                  <Link to={`/runs/${runId}`} className="mono" data-testid="delivery-run">
+                    {runNames.get(runId) ?? shortId(runId)}
+                  </Link>
                 </>
               ) : null}
             </dd>
           </div>
           <div>
             <dt>Kind</dt>
-            <dd data-testid="delivery-kind">{detail.kind}</dd>
+            <dd data-testid="delivery-kind">{KIND_LABELS[detail.kind] ?? detail.kind}</dd>
           </div>
           {detail.failure_reason ? (
             <div>

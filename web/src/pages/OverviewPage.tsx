@@ -20,8 +20,9 @@ export function OverviewPage() {
     const [agents, runs, failed, pending] = await Promise.all([
       total('/agents', {}, signal),
       total('/runs', {}, signal),
-      total('/deliveries', { status: 'failed' }, signal),
-      total('/deliveries', { status: 'pending' }, signal),
+      // Test Webhook and probe sends are not run events: they are not counted here.
+      total('/deliveries', { status: 'failed', kind: 'event' }, signal),
+      total('/deliveries', { status: 'pending', kind: 'event' }, signal),
     ]);
     return { agents, runs, failed, pending };
   });
@@ -30,17 +31,22 @@ export function OverviewPage() {
     api.get<ListPage & { runs: TestRun[] }>('/runs?limit=5', signal),
   );
   const failed = useLoad('overview-failed', (signal) =>
-    api.get<ListPage & { deliveries: Delivery[] }>('/deliveries?status=failed&limit=5', signal),
+    api.get<ListPage & { deliveries: Delivery[] }>('/deliveries?status=failed&kind=event&limit=5', signal),
   );
 
   const tiles: { label: string; value: number | undefined; to: string; tone?: string }[] = [
     { label: 'Agents', value: counts.data?.agents, to: '/agents' },
     { label: 'Test runs', value: counts.data?.runs, to: '/runs' },
-    { label: 'Failed deliveries', value: counts.data?.failed, to: '/deliveries?status=failed', tone: 'bad' },
+    {
+      label: 'Failed deliveries',
+      value: counts.data?.failed,
+      to: '/deliveries?status=failed&kind=event',
+      tone: 'bad',
+    },
     {
       label: 'Pending deliveries',
       value: counts.data?.pending,
-      to: '/deliveries?status=pending',
+      to: '/deliveries?status=pending&kind=event',
       tone: 'warn',
     },
   ];
@@ -101,7 +107,7 @@ export function OverviewPage() {
       <Section
         title="Latest failed deliveries"
         id="overview-failed"
-        actions={<Link to="/deliveries?status=failed">All failed</Link>}
+        actions={<Link to="/deliveries?status=failed&kind=event">All failed</Link>}
       >
         {failed.error ? <ErrorBanner error={failed.error} /> : null}
         {!failed.data ? (

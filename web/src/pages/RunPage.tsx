@@ -5,12 +5,14 @@ import { Empty, ErrorBanner, Loading } from '../components/Feedback';
 import { Page, Section } from '../components/Page';
 import { RunFailures } from '../components/RunFailures';
 import { PassRate } from '../components/RunsTable';
+import { ScenarioList } from '../components/ScenarioList';
 import { Time } from '../components/Time';
+import { WhatChanged } from '../components/WhatChanged';
 import { formatDuration } from '../format';
 import { listAllAgents, listAllWebhooks, webhookLabel } from '../queries';
 import { Link } from '../router';
 import { findRunDeliveries } from '../runDeliveries';
-import type { TestRun } from '../types';
+import type { RunResults, TestRun } from '../types';
 import { useLoad } from '../useApi';
 
 const FINAL = ['completed', 'failed', 'canceled'];
@@ -20,6 +22,10 @@ export function RunPage({ runId }: { runId: string }) {
     api.get<TestRun>(`/runs/${encodeURIComponent(runId)}`, signal),
   );
   const run = loaded.data;
+  // Whether the run carries scenario results, and how they add up (GET /runs/{id}/results).
+  const results = useLoad(run ? `run-results:${run.id}` : null, (signal) =>
+    api.get<RunResults>(`/runs/${encodeURIComponent(run!.id)}/results`, signal),
+  );
 
   if (loaded.error) {
     return (
@@ -102,6 +108,18 @@ export function RunPage({ runId }: { runId: string }) {
         </dl>
       </Section>
       {FINAL.includes(run.status) ? (
+        <Section title="What changed" id="run-changes" testId="run-changes">
+          <WhatChanged run={run} changes={run.changes ?? null} />
+        </Section>
+      ) : null}
+      {results.error ? <ErrorBanner error={results.error} /> : null}
+      {results.data && results.data.total > 0 ? (
+        <Section title="Scenarios" id="run-scenarios" testId="run-scenarios">
+          <ScenarioSummary results={results.data} />
+          <ScenarioList run={run} />
+        </Section>
+      ) : results.data && FINAL.includes(run.status) ? (
+        // A run reported with counts and failures only: its failing tests as they were given.
         <Section title="Failing tests" id="run-failures" testId="run-failures">
           <RunFailures run={run} />
         </Section>
@@ -116,6 +134,19 @@ export function RunPage({ runId }: { runId: string }) {
         )}
       </Section>
     </Page>
+  );
+}
+
+function ScenarioSummary({ results }: { results: RunResults }) {
+  const s = results.summary;
+  return (
+    <p data-testid="scenario-summary">
+      {results.total} {results.total === 1 ? 'scenario' : 'scenarios'}:{' '}
+      <span className="text-ok">{s.passed} passed</span> · <span className="text-bad">{s.failed} failed</span>{' '}
+      · <span className="text-warn">{s.error} errors</span> · {s.skipped} skipped
+      {s.flaky > 0 ? <> · {s.flaky} flaky</> : null}. Failed first; open one for its message, score and
+      criteria.
+    </p>
   );
 }
 
