@@ -42,7 +42,13 @@ export interface Config {
   /** When a webhook counts as degraded, is turned off, and is probed (docs/receiving-webhooks.md). */
   health: HealthPolicy;
   /** Operator alerts on webhook health changes; null url = none. */
-  alerts: { url: string | null; secret: string | null; format: 'standard' | 'slack' };
+  alerts: {
+    url: string | null;
+    secret: string | null;
+    format: 'standard' | 'slack';
+    /** At most one alert per webhook in this time (ms); 0 sends every alert. */
+    intervalMs: number;
+  };
   /** How long finished deliveries (and their attempts and events) are kept; null keeps everything. */
   retentionMs: number | null;
   /** Manual sends (Test Webhook, redeliver, recover) per webhook per minute. */
@@ -204,6 +210,12 @@ export function loadConfig(env: Env = process.env): Config {
     if (t !== 'standard' && t !== 'slack') throw new Error('must be standard or slack');
     return t;
   });
+  const alertIntervalMs = read(env, 'RUNHOOK_ALERT_INTERVAL', 15 * 60_000, (t) => {
+    if (t === '0') return 0;
+    const ms = parseDuration(t);
+    if (ms > 7 * 86_400_000) throw new Error('must be at most 7d, or 0 to send every alert');
+    return ms;
+  });
   const retentionMs = read<number | null>(env, 'RUNHOOK_RETENTION', 30 * 86_400_000, (t) => {
     if (t === '0') return null;
     const ms = parseDuration(t);
@@ -232,7 +244,7 @@ export function loadConfig(env: Env = process.env): Config {
     claimLeaseMs,
     rateLimit,
     health: { degradedAfter, disableAfterFailures, disableAfterMs, probeSchedule },
-    alerts: { url: alertUrl, secret: rawAlertSecret, format: alertFormat },
+    alerts: { url: alertUrl, secret: rawAlertSecret, format: alertFormat, intervalMs: alertIntervalMs },
     retentionMs,
     manualSendLimit,
   };

@@ -27,6 +27,7 @@ describe('loadConfig', () => {
     RUNHOOK_ALERT_URL: 'http://10.0.0.5:9000/alerts',
     RUNHOOK_ALERT_SECRET: 'alert-secret-value',
     RUNHOOK_ALERT_FORMAT: 'slack',
+    RUNHOOK_ALERT_INTERVAL: '1h',
     RUNHOOK_RETENTION: '90d',
     RUNHOOK_MANUAL_SEND_LIMIT: '3',
     RUNHOOK_ORG_CONCURRENCY: '16',
@@ -57,7 +58,7 @@ describe('loadConfig', () => {
       disableAfterMs: 86_400_000,
       probeSchedule: [600_000, 3_600_000, 21_600_000, 86_400_000],
     });
-    expect(c.alerts).toEqual({ url: null, secret: null, format: 'standard' });
+    expect(c.alerts).toEqual({ url: null, secret: null, format: 'standard', intervalMs: 900_000 });
     expect(Object.keys(c).sort()).toEqual(Object.keys(loadConfig(everyVariable)).sort());
     expect(c.retentionMs).toBe(30 * 24 * 3_600_000);
     expect(c.manualSendLimit).toBe(10);
@@ -98,7 +99,12 @@ describe('loadConfig', () => {
         disableAfterMs: 7_200_000,
         probeSchedule: [60_000, 1_800_000],
       },
-      alerts: { url: 'http://10.0.0.5:9000/alerts', secret: 'alert-secret-value', format: 'slack' },
+      alerts: {
+        url: 'http://10.0.0.5:9000/alerts',
+        secret: 'alert-secret-value',
+        format: 'slack',
+        intervalMs: 3_600_000,
+      },
       retentionMs: 90 * 86_400_000,
       manualSendLimit: 3,
       orgConcurrency: 16,
@@ -161,6 +167,8 @@ describe('loadConfig', () => {
     ['RUNHOOK_ALERT_URL', 'ftp://alerts.example.com'],
     ['RUNHOOK_ALERT_SECRET', 'short'],
     ['RUNHOOK_ALERT_FORMAT', 'teams'],
+    ['RUNHOOK_ALERT_INTERVAL', '15'],
+    ['RUNHOOK_ALERT_INTERVAL', '8d'],
     ['RUNHOOK_RETENTION', '-1d'],
     ['RUNHOOK_RETENTION', 'abc'],
     ['RUNHOOK_RETENTION', '30'],

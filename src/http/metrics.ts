@@ -147,11 +147,11 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   });
   const pruned = new Counter({
     name: 'runhook_retention_deleted_rows_total',
-    help: 'Rows the retention sweeper of this process deleted, by table (deliveries, attempts, events).',
+    help: 'Rows the retention sweeper of this process deleted, by table (deliveries, attempts, events, alerts).',
     labelNames: ['table'],
     registers: [registry],
   });
-  for (const table of ['deliveries', 'attempts', 'events']) pruned.inc({ table }, 0);
+  for (const table of ['deliveries', 'attempts', 'events', 'alerts']) pruned.inc({ table }, 0);
   const lastSweep = new Gauge({
     name: 'runhook_retention_last_sweep_timestamp_seconds',
     help: 'When the retention sweeper of this process last finished a sweep (Unix seconds); 0 before the first.',
@@ -202,6 +202,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       pruned.inc({ table: 'deliveries' }, totals.deliveries);
       pruned.inc({ table: 'attempts' }, totals.attempts);
       pruned.inc({ table: 'events' }, totals.events);
+      pruned.inc({ table: 'alerts' }, totals.alerts);
       lastSweep.set(at / 1000);
     },
     recordResults(results) {

@@ -252,6 +252,8 @@ export interface ClaimedAlert {
   createdAt: number;
   organization: { id: string; name: string };
   webhook: { id: string; url: string; agentId: string | null };
+  /** Alerts of this webhook suppressed since the last one sent (RUNHOOK_ALERT_INTERVAL). */
+  suppressed: number;
 }
 
 /** What one claim got, and when the worker should look again. */
@@ -457,7 +459,14 @@ export interface Store {
   }): Promise<ClaimedDelivery | null>;
   /** A probe got a 2xx: turns the webhook back on (only while the system has it off). */
   reenableAfterProbe(webhookId: string, now: number): Promise<boolean>;
-  claimDueAlerts(input: { now: number; limit: number; leaseMs: number }): Promise<ClaimedAlert[]>;
+  claimDueAlerts(input: {
+    now: number;
+    limit: number;
+    leaseMs: number;
+    intervalMs: number;
+  }): Promise<ClaimedAlert[]>;
+  /** Deletes up to `limit` finished alerts last updated before `cutoff`; returns how many. */
+  pruneAlerts(input: { cutoff: number; limit: number }): Promise<number>;
   recordAlertAttempt(input: {
     id: string;
     status: 'pending' | 'sent' | 'failed';

@@ -51,6 +51,7 @@ describe('docs', () => {
     expect(row('RUNHOOK_ATTEMPT_TIMEOUT')).toContain('`15s`');
     expect(defaults.claimLeaseMs).toBe(10_000);
     expect(row('RUNHOOK_CLAIM_LEASE')).toContain('`10s`');
+    expect(row('RUNHOOK_ALERT_INTERVAL')).toContain('`15m`');
     expect(defaults.metricsToken).toBeNull();
   });
 
