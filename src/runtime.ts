@@ -2,6 +2,7 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 import { type Config, ConfigError, redactDatabaseUrl } from './config.js';
 import { createHttpSender, type HttpSender } from './delivery/httpClient.js';
 import { generateApiKey, newApiKeyRecord } from './security/apiKeys.js';
+import { redactSecretsInText } from './security/logRedaction.js';
 import { createSecretBox, loadOrCreateKeyFile, type SecretBox } from './security/secretBox.js';
 import { openStore } from './store/openStore.js';
 import type { Store } from './store/store.js';
@@ -40,6 +41,9 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: Des
     level: config.logLevel,
     base: { service: 'runhook' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    // Keys and tokens inside text (a request URL's query string, a message) are caught on the
+    // finished line, whichever field or child logger wrote them.
+    hooks: { streamWrite: redactSecretsInText },
   };
   return destination ? pino(options, destination) : pino(options);
 }
