@@ -37,7 +37,7 @@ export interface Config {
   metricsToken: string | null;
   /** How long a worker's claim lasts without renewal; a dead worker's deliveries come back after it. */
   claimLeaseMs: number;
-  /** Requests per second per API key (bursts of twice that); 0 turns the limit off. */
+  /** Requests per second per organization, all its keys together (bursts of twice that); 0 turns the limit off. */
   rateLimit: number;
   /** When a webhook counts as degraded, is turned off, and is probed (docs/receiving-webhooks.md). */
   health: HealthPolicy;

@@ -176,6 +176,14 @@ export interface OrganizationSummary extends Organization {
   activeKeys: number;
 }
 
+/** Keys that authenticate at once, at most, per organization (docs/api.md#api-keys). */
+export const MAX_ACTIVE_API_KEYS = 100;
+
+export type CreateApiKeyOutcome =
+  | { kind: 'created'; key: ApiKey }
+  /** Refused: the organization already has MAX_ACTIVE_API_KEYS keys that authenticate. */
+  | { kind: 'too_many_keys' };
+
 export type RevokeOutcome =
   | { kind: 'revoked'; key: ApiKey }
   | { kind: 'not_found' }
@@ -294,7 +302,8 @@ export interface Store {
   createOrganization(name: string, key: NewApiKey, now: number): Promise<Organization>;
   findApiKey(keyHash: string, now: number): Promise<ApiKey | null>;
   touchApiKey(id: string, now: number): Promise<void>;
-  createApiKey(orgId: string, key: NewApiKey, now: number): Promise<ApiKey>;
+  /** Refused past MAX_ACTIVE_API_KEYS active keys (counted and inserted in one transaction). */
+  createApiKey(orgId: string, key: NewApiKey, now: number): Promise<CreateApiKeyOutcome>;
   listApiKeys(orgId: string, page: Page): Promise<Paged<ApiKey>>;
   /** `orgId` null looks the key up in every organization (the admin CLI). */
   revokeApiKey(input: {
