@@ -176,7 +176,7 @@ export interface OrganizationSummary extends Organization {
   activeKeys: number;
 }
 
-/** Keys that authenticate at once, at most, per organization (docs/api.md#api-keys). */
+/** Keys that authenticate at once, at most, per organization (docs/api.md#conventions). */
 export const MAX_ACTIVE_API_KEYS = 100;
 
 export type CreateApiKeyOutcome =
