@@ -89,7 +89,11 @@ export async function openRuntime(config: Config, logger = createLogger(config))
     config.secretKey ??
     (config.database.kind === 'sqlite' ? loadOrCreateKeyFile(config.database.path) : null);
   if (secretKey === null) throw new Error('RUNHOOK_SECRET_KEY is required with PostgreSQL');
-  const sender = createHttpSender({ allowedCidrs: config.allowedCidrs });
+  const sender = createHttpSender({
+    allowedCidrs: config.allowedCidrs,
+    onBlocked: (host, addresses) =>
+      logger.warn({ host, addresses }, 'delivery refused: the webhook host resolves to a refused address'),
+  });
   return { config, store, secretBox: createSecretBox(secretKey), sender, logger };
 }
 
