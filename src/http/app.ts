@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type {} from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-
+import { IdempotencyKeyTakenError } from '../store/store.js';
 import { registerAuth } from './auth.js';
 import type { AppDeps } from './deps.js';
 import { ApiError } from './errors.js';
@@ -120,6 +120,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
+    if ((err as unknown) instanceof IdempotencyKeyTakenError) {
+      return sendApiError(
+        reply,
+        new ApiError(
+          'ALREADY_EXISTS',
+          'another request with this Idempotency-Key was answered meanwhile; send it again to get that answer',
+          { field: 'Idempotency-Key' },
+        ),
+      );
+    }
     const apiError = toApiError(err, BODY_LIMIT);
     if (apiError) return sendApiError(reply, apiError);
     request.log.error({ err }, 'request failed');

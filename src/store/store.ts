@@ -225,6 +225,20 @@ export interface StoreStats {
 /** How long the first answer to an `Idempotency-Key` request is kept. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
+/**
+ * The answer to an `Idempotency-Key` request, kept in the same transaction as what the request
+ * creates or changes (docs/api.md#idempotency): a crash after the commit leaves the answer to
+ * replay, never an object without one. `render` gets the stored object and returns the answer.
+ */
+export interface IdempotentAnswer<T> {
+  orgId: string;
+  key: string;
+  render(stored: T): { statusCode: number; body: string };
+}
+
+/** Thrown (rolling the change back) when another request answered the key first. */
+export class IdempotencyKeyTakenError extends Error {}
+
 /** What `claimIdempotencyKey` found (docs/api.md#idempotency). */
 export type IdempotencyClaim =
   | { kind: 'claimed' }
@@ -317,7 +331,12 @@ export interface Store {
   listAllApiKeys(orgId: string): Promise<ApiKey[]>;
 
   // agents
-  createAgent(orgId: string, input: AgentInput, now: number): Promise<Agent>;
+  createAgent(
+    orgId: string,
+    input: AgentInput,
+    now: number,
+    answer?: IdempotentAnswer<Agent>,
+  ): Promise<Agent>;
   listAgents(orgId: string, page: Page): Promise<Paged<Agent>>;
   getAgent(orgId: string, id: string): Promise<Agent | null>;
   updateAgent(orgId: string, id: string, patch: Partial<AgentInput>, now: number): Promise<Agent | null>;
@@ -325,7 +344,12 @@ export interface Store {
   deleteAgent(orgId: string, id: string, now: number): Promise<boolean>;
 
   // test runs
-  createRun(orgId: string, input: RunInput, now: number): Promise<TestRun>;
+  createRun(
+    orgId: string,
+    input: RunInput,
+    now: number,
+    answer?: IdempotentAnswer<TestRun>,
+  ): Promise<TestRun>;
   /** Creates a run that is already finished, with its event and delivery, in one transaction. */
   createFinishedRun(
     orgId: string,
@@ -334,6 +358,7 @@ export interface Store {
     /** The server's public URL, for the payload's `results_url`. */
     publicUrl: string,
     now: number,
+    answer?: IdempotentAnswer<TestRun>,
   ): Promise<TestRun>;
   /** Moves a running run to a final status and stores its event and delivery, exactly once. */
   finishRun(
@@ -343,6 +368,7 @@ export interface Store {
     /** The server's public URL, for the payload's `results_url`. */
     publicUrl: string,
     now: number,
+    answer?: IdempotentAnswer<TestRun>,
   ): Promise<TestRun>;
   getRun(orgId: string, id: string): Promise<TestRun | null>;
   getRunBySeq(orgId: string, seq: number): Promise<TestRun | null>;
@@ -353,7 +379,12 @@ export interface Store {
   ): Promise<Paged<TestRun>>;
 
   // webhooks
-  createWebhook(orgId: string, input: WebhookInput, now: number): Promise<Webhook>;
+  createWebhook(
+    orgId: string,
+    input: WebhookInput,
+    now: number,
+    answer?: IdempotentAnswer<Webhook>,
+  ): Promise<Webhook>;
   listWebhooks(orgId: string, filter: { agentId?: string }, page: Page): Promise<Paged<Webhook>>;
   getWebhook(orgId: string, id: string): Promise<Webhook | null>;
   /** Any organization's webhook, by id: for operator commands on the server only. */

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { ConflictError } from '../../store/store.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
+import { idempotentAnswer } from '../idempotency.js';
 import { isUuid, pageOf } from '../params.js';
 import { presentAgent } from '../present.js';
 import {
@@ -52,6 +53,7 @@ export function registerAgentRoutes(api: FastifyInstance, deps: AppDeps): void {
             isActive: b.is_active ?? true,
           },
           now(),
+          idempotentAnswer(req, 201, presentAgent),
         );
         return reply.code(201).send(presentAgent(agent));
       } catch (err) {

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type FailureInput, normalizeFailure } from '../../domain/failures.js';
 import { parseRunId } from '../../domain/runMath.js';
 import { parseIsoTime } from '../../domain/time.js';
@@ -12,6 +12,7 @@ import {
 import { AgentMissingError, InvalidStateError, type RunFinish } from '../../store/store.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError, invalidField } from '../errors.js';
+import { idempotentAnswer } from '../idempotency.js';
 import { isUuid, pageOf } from '../params.js';
 import { presentCreatedRun, presentRun } from '../present.js';
 import {
@@ -147,11 +148,19 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
             req.orgId,
             { ...input, status: status as 'pending' | 'running' },
             t,
+            idempotentAnswer(req, 201, presentCreatedRun),
           );
           return reply.code(201).send(presentCreatedRun(run));
         }
         const finish = finishOf(status, b, startedAt ?? t, null, t);
-        const run = await store.createFinishedRun(req.orgId, input, finish, publicUrl, t);
+        const run = await store.createFinishedRun(
+          req.orgId,
+          input,
+          finish,
+          publicUrl,
+          t,
+          idempotentAnswer(req, 201, presentCreatedRun),
+        );
         return reply.code(201).send(presentCreatedRun(run));
       } catch (err) {
         if (err instanceof AgentMissingError)
@@ -161,12 +170,15 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
     },
   );
 
-  async function finish(orgId: string, id: string, status: FinalRunStatus, body: FinishBody) {
+  async function finish(req: FastifyRequest, id: string, status: FinalRunStatus, body: FinishBody) {
+    const { orgId } = req;
     const run = await findRun(orgId, id);
     const t = now();
     const f = finishOf(status, body, run.startedAt, run.totalScenarios, t);
     try {
-      return presentRun(await store.finishRun(orgId, run.id, f, publicUrl, t));
+      return presentRun(
+        await store.finishRun(orgId, run.id, f, publicUrl, t, idempotentAnswer(req, 200, presentRun)),
+      );
     } catch (err) {
       if (err instanceof InvalidStateError) {
         throw new ApiError('INVALID_STATE', `test run ${id} has already finished`, {
@@ -190,7 +202,7 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
         response: { 200: runSchema },
       },
     },
-    async (req) => finish(req.orgId, req.params.id, req.body.status, req.body),
+    async (req) => finish(req, req.params.id, req.body.status, req.body),
   );
 
   api.post<{ Params: { id: string }; Body: FinishBody }>(
@@ -206,7 +218,7 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
         response: { 200: runSchema },
       },
     },
-    async (req) => finish(req.orgId, req.params.id, 'canceled', req.body),
+    async (req) => finish(req, req.params.id, 'canceled', req.body),
   );
 
   api.get<{ Querystring: { limit?: number; offset?: number; status?: RunStatus; agent_id?: string } }>(

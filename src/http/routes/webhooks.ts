@@ -3,12 +3,13 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { attemptDelivery } from '../../delivery/attempt.js';
 import { ALLOWED_CIDRS_HINT, forbiddenAddressReason, isAddressAllowed } from '../../domain/ipRules.js';
 import { renderEvent, testPayload } from '../../domain/payloads.js';
-import type { WebhookFormat } from '../../domain/types.js';
+import type { Webhook, WebhookFormat } from '../../domain/types.js';
 import { checkHeaders, checkSecret, checkWebhookUrl } from '../../domain/validateWebhook.js';
 import { type FilterJson, filterFromJson } from '../../domain/webhookFilter.js';
 import { ConflictError, type WebhookPatch } from '../../store/store.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError, invalidField } from '../errors.js';
+import { idempotentAnswer } from '../idempotency.js';
 import { takeManualSend } from '../manualSendLimit.js';
 import { isUuid, pageOf } from '../params.js';
 import { presentWebhook } from '../present.js';
@@ -118,6 +119,7 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
             filter: filterFromJson(b.filter ?? null),
           },
           now(),
+          idempotentAnswer(req, 201, (w: Webhook) => presentWebhook(w, degradedAfter)),
         );
         return reply.code(201).send(presentWebhook(webhook, degradedAfter));
       } catch (err) {

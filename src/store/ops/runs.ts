@@ -18,6 +18,7 @@ import type { TestRunsTable, WebhooksTable } from '../schema.js';
 import {
   AgentMissingError,
   type ClaimedDelivery,
+  type IdempotentAnswer,
   InvalidStateError,
   type Page,
   type Paged,
@@ -26,6 +27,7 @@ import {
 } from '../store.js';
 import { handedOffDelivery, handoffRoom, leaseHandedOff, readWebhooksQuery } from './claimDueDeliveries.js';
 import { type Ctx, countAll, type Db, readPage } from './context.js';
+import { keepAnswerIn } from './idempotency.js';
 import { toRun, toWebhook } from './mappers.js';
 import { newDeliveryRow } from './newRows.js';
 import { filledShape, Slots } from './statementShapes.js';
@@ -172,8 +174,18 @@ function runPassesFilter(filter: WebhookFilter | null, run: TestRun): boolean {
   return filterMatches(filter, run.status as FinalRunStatus, passRate(run.passedCount, total));
 }
 
-export async function createRun(ctx: Ctx, orgId: string, input: RunInput, now: number): Promise<TestRun> {
-  return ctx.db.transaction().execute((trx) => insertRun(trx, orgId, input, input.status, null, now));
+export async function createRun(
+  ctx: Ctx,
+  orgId: string,
+  input: RunInput,
+  now: number,
+  answer?: IdempotentAnswer<TestRun>,
+): Promise<TestRun> {
+  return ctx.db.transaction().execute(async (trx) => {
+    const created = await insertRun(trx, orgId, input, input.status, null, now);
+    await keepAnswerIn(trx, answer, created);
+    return created;
+  });
 }
 
 export async function createFinishedRun(
@@ -183,8 +195,11 @@ export async function createFinishedRun(
   finish: RunFinish,
   publicUrl: string,
   now: number,
+  answer?: IdempotentAnswer<TestRun>,
 ): Promise<TestRun> {
-  const fast = await createFinishedRunAtOnce(ctx, orgId, input, finish, publicUrl, now);
+  // A keyed request keeps its answer in the run's transaction (docs/api.md#idempotency): the
+  // interactive path below, which can write it; the one-unit path cannot render the answer.
+  const fast = answer ? null : await createFinishedRunAtOnce(ctx, orgId, input, finish, publicUrl, now);
   if (fast) {
     if (fast.queued && fast.tell !== 'none') await ctx.hooks.notifyNewWork({ local: fast.tell === 'all' });
     return fast.run;
@@ -193,6 +208,7 @@ export async function createFinishedRun(
   const run = await ctx.db.transaction().execute(async (trx) => {
     const created = await insertRun(trx, orgId, input, finish.status, finish, now);
     queued = await insertEvent(trx, created, publicUrl, now);
+    await keepAnswerIn(trx, answer, created);
     return created;
   });
   if (queued) await ctx.hooks.notifyNewWork();
@@ -564,6 +580,7 @@ export async function finishRun(
   finish: RunFinish,
   publicUrl: string,
   now: number,
+  answer?: IdempotentAnswer<TestRun>,
 ): Promise<TestRun> {
   let queued = false;
   const run = await ctx.db.transaction().execute(async (trx) => {
@@ -588,6 +605,7 @@ export async function finishRun(
     if (!row) throw new InvalidStateError('the test run has already finished');
     const finished = toRun(row);
     queued = await insertEvent(trx, finished, publicUrl, now);
+    await keepAnswerIn(trx, answer, finished);
     return finished;
   });
   if (queued) await ctx.hooks.notifyNewWork();
