@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, loadConfig, redactDatabaseUrl } from '../src/config.js';
 
 describe('loadConfig', () => {
   /** A value for every variable, each different from its default. */
@@ -147,6 +147,11 @@ describe('loadConfig', () => {
 
   it.each([
     ['RUNHOOK_DATABASE_URL', 'mysql://x'],
+    ['RUNHOOK_DATABASE_URL', 'postgres://runhook:pa#ss@db.example/x'],
+    ['RUNHOOK_DATABASE_URL', 'postgres://runhook:p/w@db.example:5432/x'],
+    ['RUNHOOK_METRICS_TOKEN', 'scrape token'],
+    ['RUNHOOK_METRICS_TOKEN', 'scrape-token\n'],
+    ['RUNHOOK_METRICS_TOKEN', '   '],
     ['RUNHOOK_PORT', '80800'],
     ['RUNHOOK_PORT', 'eighty'],
     ['RUNHOOK_PUBLIC_URL', 'not a url'],
@@ -194,6 +199,22 @@ describe('loadConfig', () => {
   it('requires RUNHOOK_SECRET_KEY on PostgreSQL', () => {
     expect(() => loadConfig({ RUNHOOK_DATABASE_URL: 'postgres://localhost/x' })).toThrow(
       'RUNHOOK_SECRET_KEY',
+    );
+  });
+
+  it.each([
+    ['postgres://runhook:Secret7731@db.example:5432/x', 'postgres://runhook:***@db.example:5432/x'],
+    ['postgres://runhook:Sec/ret@7731@db.example/x', 'postgres://runhook:***@db.example/x'],
+    [
+      'postgres://runhook:Sec ret7731@db.example/x?sslmode=require',
+      'postgres://runhook:***@db.example/x?sslmode=require',
+    ],
+    ['postgres://db.example/x?password=Secret7731&user=r', 'postgres://db.example/x?password=***&user=r'],
+    ['postgres://db.example/x', 'postgres://db.example/x'],
+  ])('redactDatabaseUrl(%s) hides the password, even in a malformed URL', (url, shown) => {
+    expect(redactDatabaseUrl(url)).toBe(shown);
+    expect(() => loadConfig({ RUNHOOK_DATABASE_URL: url, RUNHOOK_SECRET_KEY: 'k'.repeat(32) })).not.toThrow(
+      /7731/,
     );
   });
 });
