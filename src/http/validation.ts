@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { ApiError } from './errors.js';
+import { NAME_TEXT_PATTERN } from './schemas.js';
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
 type AddFormats = (ajv: Ajv) => Ajv;
@@ -81,6 +82,15 @@ export function validationToApiError(errors: ErrorObject[], context: string): Ap
         format === 'date-time' ? 'an ISO-8601 time such as 2026-01-30T10:32:45Z' : `a valid ${format}`;
       return new ApiError('INVALID_FIELD_VALUE', `${field} must be ${human}`, { field });
     }
+    case 'pattern':
+      if ((error.params as { pattern: string }).pattern === NAME_TEXT_PATTERN) {
+        return new ApiError(
+          'INVALID_FIELD_VALUE',
+          `${field} must contain a character other than whitespace, and no lone UTF-16 surrogate`,
+          { field },
+        );
+      }
+      return new ApiError('INVALID_FIELD_VALUE', `${field} ${error.message ?? 'is invalid'}`, { field });
     default:
       return new ApiError('INVALID_FIELD_VALUE', `${field} ${error.message ?? 'is invalid'}`, { field });
   }
