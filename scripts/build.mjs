@@ -9,7 +9,16 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -83,6 +92,8 @@ for (const part of parts) {
   process.stderr.write(`building ${part.name} (sources changed since dist/ was built)\n`);
   const result = spawnSync(process.execPath, part.command, { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) process.exit(result.status ?? 1);
+  // tsc writes files without the run bit; `npx runhook` (bin) needs it (docs/installing.md).
+  if (part.name === 'server') chmodSync(join(root, 'dist/src/cli/main.js'), 0o755);
   // The hash of the sources read before the build: an edit made during it triggers the next one.
   writeFileSync(stamp, `${hash}\n`);
 }

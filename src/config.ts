@@ -8,7 +8,19 @@ export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'postgre
 
 /** `sqlite:./data/runhook.db`, `sqlite:/abs/path.db`, or `postgres://…` / `postgresql://…`. */
 export function parseDatabaseUrl(url: string): DatabaseTarget {
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return { kind: 'postgres', url };
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    // The driver parses it later and would fail with a bare "Invalid URL": say which variable now.
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new Error(
+        'is not a valid URL: postgres://user:password@host:port/database, with special characters of the password percent-encoded',
+      );
+    }
+    if (parsed.hostname === '' && !parsed.searchParams.has('host')) throw new Error('names no host');
+    return { kind: 'postgres', url };
+  }
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     if (path.length === 0) throw new Error('the SQLite path is empty');
@@ -37,12 +49,18 @@ export interface Config {
   metricsToken: string | null;
   /** How long a worker's claim lasts without renewal; a dead worker's deliveries come back after it. */
   claimLeaseMs: number;
-  /** Requests per second per API key (bursts of twice that); 0 turns the limit off. */
+  /** Requests per second per organization, all its keys together (bursts of twice that); 0 turns the limit off. */
   rateLimit: number;
   /** When a webhook counts as degraded, is turned off, and is probed (docs/receiving-webhooks.md). */
   health: HealthPolicy;
   /** Operator alerts on webhook health changes; null url = none. */
-  alerts: { url: string | null; secret: string | null; format: 'standard' | 'slack' };
+  alerts: {
+    url: string | null;
+    secret: string | null;
+    format: 'standard' | 'slack';
+    /** At most one alert per webhook in this time (ms); 0 sends every alert. */
+    intervalMs: number;
+  };
   /** How long finished deliveries (and their attempts and events) are kept; null keeps everything. */
   retentionMs: number | null;
   /** Manual sends (Test Webhook, redeliver, recover) per webhook per minute. */
@@ -82,9 +100,20 @@ const SECRET_VARIABLES = new Set([
   'RUNHOOK_ALERT_URL',
 ]);
 
-/** A database URL with its password replaced, safe to print. */
+/**
+ * A database URL with its password replaced, safe to print, even when the URL is malformed: a
+ * password may hold `/`, `:` or `@`, so everything from the first `:` after `//` up to the last
+ * `@` goes.
+ */
 export function redactDatabaseUrl(url: string): string {
-  return url.replace(/(\/\/[^/@:]*:)[^/@]*@/, '$1***@').replace(/(password=)[^&]*/gi, '$1***');
+  let out = url;
+  const start = out.indexOf('//');
+  const at = out.lastIndexOf('@');
+  if (start !== -1 && at > start) {
+    const colon = out.indexOf(':', start + 2);
+    if (colon !== -1 && colon < at) out = `${out.slice(0, colon + 1)}***${out.slice(at)}`;
+  }
+  return out.replace(/(password=)[^&]*/gi, '$1***');
 }
 
 /** How a bad value is quoted in an error: as given, redacted, or not at all. */
@@ -170,6 +199,14 @@ export function loadConfig(env: Env = process.env): Config {
     if (!LOG_LEVELS.includes(t)) throw new Error(`must be one of ${LOG_LEVELS.join(', ')}`);
     return t;
   });
+  // A scraper sends the token as one bearer value: whitespace in it (a stray newline from a secret
+  // file, a space) would make /metrics refuse every scrape, or accept an empty token.
+  if (env.RUNHOOK_METRICS_TOKEN !== undefined && /\s/.test(env.RUNHOOK_METRICS_TOKEN)) {
+    throw new ConfigError(
+      'RUNHOOK_METRICS_TOKEN',
+      'must not contain whitespace (spaces, tabs, newlines); the value is not shown',
+    );
+  }
   const metricsToken = read<string | null>(env, 'RUNHOOK_METRICS_TOKEN', null, (t) => t);
   const claimLeaseMs = read(env, 'RUNHOOK_CLAIM_LEASE', 10_000, (t) => {
     const ms = parseDuration(t);
@@ -208,6 +245,12 @@ export function loadConfig(env: Env = process.env): Config {
     if (t !== 'standard' && t !== 'slack') throw new Error('must be standard or slack');
     return t;
   });
+  const alertIntervalMs = read(env, 'RUNHOOK_ALERT_INTERVAL', 15 * 60_000, (t) => {
+    if (t === '0') return 0;
+    const ms = parseDuration(t);
+    if (ms > 7 * 86_400_000) throw new Error('must be at most 7d, or 0 to send every alert');
+    return ms;
+  });
   const retentionMs = read<number | null>(env, 'RUNHOOK_RETENTION', 30 * 86_400_000, (t) => {
     if (t === '0') return null;
     const ms = parseDuration(t);
@@ -244,7 +287,7 @@ export function loadConfig(env: Env = process.env): Config {
     claimLeaseMs,
     rateLimit,
     health: { degradedAfter, disableAfterFailures, disableAfterMs, probeSchedule },
-    alerts: { url: alertUrl, secret: rawAlertSecret, format: alertFormat },
+    alerts: { url: alertUrl, secret: rawAlertSecret, format: alertFormat, intervalMs: alertIntervalMs },
     retentionMs,
     manualSendLimit,
     maxResults,

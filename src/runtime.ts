@@ -2,6 +2,7 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 import { type Config, ConfigError, redactDatabaseUrl } from './config.js';
 import { createHttpSender, type HttpSender } from './delivery/httpClient.js';
 import { generateApiKey, newApiKeyRecord } from './security/apiKeys.js';
+import { redactSecretsInText } from './security/logRedaction.js';
 import { createSecretBox, loadOrCreateKeyFile, type SecretBox } from './security/secretBox.js';
 import { openStore } from './store/openStore.js';
 import type { Store } from './store/store.js';
@@ -45,6 +46,9 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: Des
     level: config.logLevel,
     base: { service: 'runhook' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    // Keys and tokens inside text (a request URL's query string, a message) are caught on the
+    // finished line, whichever field or child logger wrote them.
+    hooks: { streamWrite: redactSecretsInText },
   };
   return destination ? pino(options, destination) : pino(options);
 }
@@ -90,7 +94,11 @@ export async function openRuntime(config: Config, logger = createLogger(config))
     config.secretKey ??
     (config.database.kind === 'sqlite' ? loadOrCreateKeyFile(config.database.path) : null);
   if (secretKey === null) throw new Error('RUNHOOK_SECRET_KEY is required with PostgreSQL');
-  const sender = createHttpSender({ allowedCidrs: config.allowedCidrs });
+  const sender = createHttpSender({
+    allowedCidrs: config.allowedCidrs,
+    onBlocked: (host, addresses) =>
+      logger.warn({ host, addresses }, 'delivery refused: the webhook host resolves to a refused address'),
+  });
   return { config, store, secretBox: createSecretBox(secretKey), sender, logger };
 }
 

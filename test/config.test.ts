@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, loadConfig, redactDatabaseUrl } from '../src/config.js';
 
 describe('loadConfig', () => {
   /** A value for every variable, each different from its default. */
@@ -27,6 +27,7 @@ describe('loadConfig', () => {
     RUNHOOK_ALERT_URL: 'http://10.0.0.5:9000/alerts',
     RUNHOOK_ALERT_SECRET: 'alert-secret-value',
     RUNHOOK_ALERT_FORMAT: 'slack',
+    RUNHOOK_ALERT_INTERVAL: '1h',
     RUNHOOK_RETENTION: '90d',
     RUNHOOK_MANUAL_SEND_LIMIT: '3',
     RUNHOOK_ORG_CONCURRENCY: '16',
@@ -57,7 +58,7 @@ describe('loadConfig', () => {
       disableAfterMs: 86_400_000,
       probeSchedule: [600_000, 3_600_000, 21_600_000, 86_400_000],
     });
-    expect(c.alerts).toEqual({ url: null, secret: null, format: 'standard' });
+    expect(c.alerts).toEqual({ url: null, secret: null, format: 'standard', intervalMs: 900_000 });
     expect(Object.keys(c).sort()).toEqual(Object.keys(loadConfig(everyVariable)).sort());
     expect(c.retentionMs).toBe(30 * 24 * 3_600_000);
     expect(c.manualSendLimit).toBe(10);
@@ -98,7 +99,12 @@ describe('loadConfig', () => {
         disableAfterMs: 7_200_000,
         probeSchedule: [60_000, 1_800_000],
       },
-      alerts: { url: 'http://10.0.0.5:9000/alerts', secret: 'alert-secret-value', format: 'slack' },
+      alerts: {
+        url: 'http://10.0.0.5:9000/alerts',
+        secret: 'alert-secret-value',
+        format: 'slack',
+        intervalMs: 3_600_000,
+      },
       retentionMs: 90 * 86_400_000,
       manualSendLimit: 3,
       orgConcurrency: 16,
@@ -141,6 +147,11 @@ describe('loadConfig', () => {
 
   it.each([
     ['RUNHOOK_DATABASE_URL', 'mysql://x'],
+    ['RUNHOOK_DATABASE_URL', 'postgres://runhook:pa#ss@db.example/x'],
+    ['RUNHOOK_DATABASE_URL', 'postgres://runhook:p/w@db.example:5432/x'],
+    ['RUNHOOK_METRICS_TOKEN', 'scrape token'],
+    ['RUNHOOK_METRICS_TOKEN', 'scrape-token\n'],
+    ['RUNHOOK_METRICS_TOKEN', '   '],
     ['RUNHOOK_PORT', '80800'],
     ['RUNHOOK_PORT', 'eighty'],
     ['RUNHOOK_PUBLIC_URL', 'not a url'],
@@ -161,6 +172,8 @@ describe('loadConfig', () => {
     ['RUNHOOK_ALERT_URL', 'ftp://alerts.example.com'],
     ['RUNHOOK_ALERT_SECRET', 'short'],
     ['RUNHOOK_ALERT_FORMAT', 'teams'],
+    ['RUNHOOK_ALERT_INTERVAL', '15'],
+    ['RUNHOOK_ALERT_INTERVAL', '8d'],
     ['RUNHOOK_RETENTION', '-1d'],
     ['RUNHOOK_RETENTION', 'abc'],
     ['RUNHOOK_RETENTION', '30'],
@@ -186,6 +199,22 @@ describe('loadConfig', () => {
   it('requires RUNHOOK_SECRET_KEY on PostgreSQL', () => {
     expect(() => loadConfig({ RUNHOOK_DATABASE_URL: 'postgres://localhost/x' })).toThrow(
       'RUNHOOK_SECRET_KEY',
+    );
+  });
+
+  it.each([
+    ['postgres://runhook:Secret7731@db.example:5432/x', 'postgres://runhook:***@db.example:5432/x'],
+    ['postgres://runhook:Sec/ret@7731@db.example/x', 'postgres://runhook:***@db.example/x'],
+    [
+      'postgres://runhook:Sec ret7731@db.example/x?sslmode=require',
+      'postgres://runhook:***@db.example/x?sslmode=require',
+    ],
+    ['postgres://db.example/x?password=Secret7731&user=r', 'postgres://db.example/x?password=***&user=r'],
+    ['postgres://db.example/x', 'postgres://db.example/x'],
+  ])('redactDatabaseUrl(%s) hides the password, even in a malformed URL', (url, shown) => {
+    expect(redactDatabaseUrl(url)).toBe(shown);
+    expect(() => loadConfig({ RUNHOOK_DATABASE_URL: url, RUNHOOK_SECRET_KEY: 'k'.repeat(32) })).not.toThrow(
+      /7731/,
     );
   });
 });

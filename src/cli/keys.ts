@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { toIso } from '../domain/time.js';
 import { generateApiKey, newApiKeyRecord } from '../security/apiKeys.js';
+import { MAX_ACTIVE_API_KEYS } from '../store/store.js';
 import { printJsonLine, resolveOrganization, withRuntime } from './adminStore.js';
 
 const iso = (ms: number | null) => (ms === null ? null : toIso(ms));
@@ -26,8 +27,13 @@ export function registerKeysCommand(program: Command): void {
       await withRuntime(async (rt) => {
         const org = await resolveOrganization(rt, opts.org);
         const apiKey = generateApiKey();
-        const created = await rt.store.createApiKey(org.id, newApiKeyRecord(apiKey, name, null), Date.now());
-        printJsonLine({ id: created.id, api_key: apiKey });
+        const outcome = await rt.store.createApiKey(org.id, newApiKeyRecord(apiKey, name, null), Date.now());
+        if (outcome.kind === 'too_many_keys') {
+          throw new Error(
+            `organization ${org.id} already has ${MAX_ACTIVE_API_KEYS} active API keys; revoke one first with \`runhook keys revoke <key id>\``,
+          );
+        }
+        printJsonLine({ id: outcome.key.id, api_key: apiKey });
       });
     });
 

@@ -23,7 +23,7 @@ import { createOperatorAlerts } from './operatorAlerts.js';
 export interface HealthMonitorSettings {
   health: HealthPolicy;
   /** Where operator alerts go (RUNHOOK_ALERT_*); `url: null` sends none. */
-  alerts: { url: string | null; secret: string | null; format: 'standard' | 'slack' };
+  alerts: { url: string | null; secret: string | null; format: 'standard' | 'slack'; intervalMs: number };
   publicUrl: string;
   retrySchedule: number[];
   retryJitter: number;

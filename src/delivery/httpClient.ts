@@ -48,16 +48,21 @@ type LookupCallback = (
  * rules allow, and hands exactly those to the socket. No second lookup can be answered
  * differently (DNS rebinding), because the socket connects to what this returned.
  */
-function safeLookup(allowed: readonly Cidr[]) {
+function safeLookup(allowed: readonly Cidr[], onBlocked: (hostname: string, addresses: string[]) => void) {
   return (hostname: string, options: { all?: boolean; family?: number }, callback: LookupCallback) => {
     dnsLookup(hostname, { all: true, family: options.family ?? 0 }, (err, addresses) => {
       if (err) return callback(err, []);
       const ok = addresses.filter((a) => isAddressAllowed(a.address, allowed));
       if (ok.length === 0) {
-        const seen = addresses.map((a) => a.address).join(', ');
+        // The addresses are the server's internal DNS: the server log gets them, the attempt
+        // (which the tenant reads) only the host name.
+        onBlocked(
+          hostname,
+          addresses.map((a) => a.address),
+        );
         return callback(
           new SsrfBlockedError(
-            `${hostname} resolves to ${seen}, which is not a public address; ${ALLOWED_CIDRS_HINT}`,
+            `${hostname} is not a public address; ${ALLOWED_CIDRS_HINT}`,
           ) as NodeJS.ErrnoException,
           [],
         );
@@ -126,11 +131,13 @@ const DESTINATIONS_KEPT = 1_000;
 export function createHttpSender(options: {
   allowedCidrs: readonly Cidr[];
   connectionsPerOrigin?: number;
+  /** Told what a refused host name resolved to, for the server log (never the attempt's message). */
+  onBlocked?: (hostname: string, addresses: string[]) => void;
 }): HttpSender {
   const agent = new Agent({
     connections: options.connectionsPerOrigin ?? 64,
     keepAliveTimeout: 4_000,
-    connect: { lookup: safeLookup(options.allowedCidrs) as never },
+    connect: { lookup: safeLookup(options.allowedCidrs, options.onBlocked ?? (() => {})) as never },
   });
   // A webhook's URL is the same for each of its deliveries: parsed, and a literal address
   // checked, once (the rules are fixed for the sender's life).

@@ -73,6 +73,7 @@ export function createOperatorAlerts(deps: OperatorAlertDeps): OperatorAlerts {
         alert_id: alert.id,
         event: alert.event,
         webhook_id: alert.webhook.id,
+        suppressed: alert.suppressed,
         http_status: result.httpStatus,
         status,
       },
@@ -86,7 +87,12 @@ export function createOperatorAlerts(deps: OperatorAlertDeps): OperatorAlerts {
     if (url === null) return;
     // The operator's own URL: the SSRF rules that protect tenants' webhooks do not apply to it.
     alertSender ??= createHttpSender({ allowedCidrs: parseCidrList('0.0.0.0/0,::/0') });
-    const claimed = await store.claimDueAlerts({ now: now(), limit: 20, leaseMs: ALERT_LEASE_MS });
+    const claimed = await store.claimDueAlerts({
+      now: now(),
+      limit: 20,
+      leaseMs: ALERT_LEASE_MS,
+      intervalMs: config.alerts.intervalMs,
+    });
     await Promise.all(claimed.map((a) => sendAlert(a, url, alertSender as HttpSender)));
   }
 

@@ -37,6 +37,14 @@ const TEST_PREFIX = '[Test webhook from Runhook] ';
 const oneLine = (text: string) => text.replace(/[\r\n\t]+/g, ' ');
 /** Discord markdown: user text shows literally (no bold, links, spoilers or quotes of its own). */
 const discordEscape = (text: string) => oneLine(text).replace(/([\\*_`~|>[\]()#-])/g, '\\$1');
+/**
+ * Adaptive Card TextBlock and Fact markdown (Teams): user text shows literally, with no bold,
+ * italics, links (`[text](url)`) or list of its own.
+ */
+const escapeTeamsText = (text: string) =>
+  oneLine(text)
+    .replace(/([\\*_`~[\]()])/g, '\\$1')
+    .replace(/^(\s*)([-+]|\d+\.)(?=\s)/, '$1\\$2');
 
 function runTitle(run: StandardPayloadTestRun): string {
   return run.name === '' ? run.test_run_id : run.name;
@@ -121,7 +129,7 @@ export function discordMessage(payload: StandardPayload): DiscordMessage {
   const outcome = runOutcome(run);
   const prefix = payload.event === 'test' ? TEST_PREFIX : '';
   const title = cutText(
-    `${prefix}${outcome.emoji} ${oneLine(runTitle(run))} ${outcome.words}`,
+    `${prefix}${outcome.emoji} ${discordEscape(runTitle(run))} ${outcome.words}`,
     DISCORD_LIMITS.title,
   );
   const changeLine = chatChangeLine(payload);
@@ -194,10 +202,10 @@ export function teamsMessage(payload: StandardPayload): TeamsMessage {
   const run = payload.test_run;
   const outcome = runOutcome(run);
   const prefix = payload.event === 'test' ? TEST_PREFIX : '';
-  const heading = `${prefix}${outcome.emoji} ${cutText(oneLine(runTitle(run)), 200)} ${outcome.words}`;
+  const heading = `${prefix}${outcome.emoji} ${escapeTeamsText(cutText(runTitle(run), 200))} ${outcome.words}`;
   const facts = [
     { title: 'Run', value: run.test_run_id },
-    { title: 'Agent', value: cutText(oneLine(run.agent_name), 200) },
+    { title: 'Agent', value: escapeTeamsText(cutText(run.agent_name, 200)) },
     { title: 'Status', value: run.status },
     { title: 'Passed', value: `${run.passed_count}/${run.total_scenarios} (${run.pass_rate}%)` },
     { title: 'Failed', value: String(run.failed_count) },
@@ -205,7 +213,7 @@ export function teamsMessage(payload: StandardPayload): TeamsMessage {
     { title: 'Duration', value: `${run.duration_seconds}s` },
     { title: 'Completed', value: run.completed_at },
   ];
-  const lines = failureLines(payload, oneLine, (t) => t);
+  const lines = failureLines(payload, escapeTeamsText, (t) => t);
   const change = chatChangeLine(payload);
   const failures =
     lines.length === 0
@@ -223,7 +231,7 @@ export function teamsMessage(payload: StandardPayload): TeamsMessage {
           $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
           type: 'AdaptiveCard',
           version: '1.4',
-          fallbackText: `${heading}: ${payload.results_url}`,
+          fallbackText: `${prefix}${outcome.emoji} ${cutText(oneLine(runTitle(run)), 200)} ${outcome.words}: ${payload.results_url}`,
           body: [
             {
               type: 'TextBlock',

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type {} from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-
+import { IdempotencyKeyTakenError } from '../store/store.js';
 import { registerAuth } from './auth.js';
 import type { AppDeps } from './deps.js';
 import { ApiError } from './errors.js';
@@ -26,7 +26,7 @@ import { registerTestSuiteRoutes } from './routes/testSuites.js';
 import { registerWebhookHealthRoutes } from './routes/webhookHealth.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 import { SECURITY_HEADERS } from './securityHeaders.js';
-import { createValidatorCompiler, findNul } from './validation.js';
+import { createValidatorCompiler, inspectJson, MAX_JSON_DEPTH } from './validation.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 // The built dashboard: dist/web, whether this file runs from dist/ or from source under the test runner.
@@ -84,15 +84,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('preValidation', async (request) => {
     if (request.body === undefined && request.method !== 'GET' && request.method !== 'DELETE')
       request.body = {};
-    // Text with NUL is refused on both backends alike (PostgreSQL cannot store it).
+    // Text with NUL is refused on both backends alike (PostgreSQL cannot store it); so is a body
+    // nested deeper than MAX_JSON_DEPTH (docs/api.md#errors).
     for (const [part, value] of [
       ['', request.body],
       ['query parameter ', request.query],
       ['path parameter ', request.params],
     ] as const) {
-      const field = findNul(value);
-      if (field !== null) {
-        const shown = field.replace(/\0/g, '\\0');
+      const problem = inspectJson(value);
+      if (problem?.kind === 'too_deep') {
+        throw new ApiError(
+          'INVALID_JSON',
+          `the request body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`,
+        );
+      }
+      if (problem !== null) {
+        const shown = problem.field.replace(/\0/g, '\\0');
         throw new ApiError('INVALID_FIELD_VALUE', `${part}${shown} must not contain a NUL character`, {
           field: shown,
         });
@@ -116,6 +123,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
+    if ((err as unknown) instanceof IdempotencyKeyTakenError) {
+      return sendApiError(
+        reply,
+        new ApiError(
+          'ALREADY_EXISTS',
+          'another request with this Idempotency-Key was answered meanwhile; send it again to get that answer',
+          { field: 'Idempotency-Key' },
+        ),
+      );
+    }
     const apiError = toApiError(err, request.routeOptions.bodyLimit ?? BODY_LIMIT);
     if (apiError) return sendApiError(reply, apiError);
     request.log.error({ err }, 'request failed');

@@ -17,7 +17,8 @@ const TOUCH_EVERY_MS = 60_000;
 export function registerAuth(api: FastifyInstance, deps: AppDeps): void {
   const now = deps.now ?? Date.now;
   const touched = new Map<string, number>();
-  const perKey = new RateLimiter(deps.config.rateLimit, deps.config.rateLimit * 2);
+  // Counted per organization: minting more keys does not buy a larger budget.
+  const perOrg = new RateLimiter(deps.config.rateLimit, deps.config.rateLimit * 2);
   // Guessing keys is slow: failed sign-ins are held to 20 a second per client address (bursts of 200).
   const failures = new RateLimiter(20, 200);
   const limited = (retryAfter: number, reply: { header(k: string, v: string): unknown }) => {
@@ -43,7 +44,7 @@ export function registerAuth(api: FastifyInstance, deps: AppDeps): void {
       if (wait > 0) throw limited(wait, reply);
     }
     if (!key) throw new ApiError('UNAUTHORIZED', 'the API key is not valid (unknown, revoked or expired)');
-    const wait = perKey.take(key.id, t);
+    const wait = perOrg.take(key.orgId, t);
     if (wait > 0) throw limited(wait, reply);
     request.orgId = key.orgId;
     request.apiKeyId = key.id;

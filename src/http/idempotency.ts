@@ -3,12 +3,15 @@
  * first answer is kept 24 hours per organization and key; the same key with the same request gets
  * that answer again (`Idempotent-Replayed: true`) and changes nothing, even when both arrive at
  * once; the same key with another request is a 409. Only answers that changed something (2xx)
- * are kept: after an error nothing happened, so a retry with the same key is judged afresh.
+ * are kept: after an error nothing happened, so a retry with the same key is judged afresh. The
+ * routes that create or finish something keep their answer in that same transaction
+ * (idempotentAnswer); the onSend hook keeps the others' and releases the key after an error.
  *
  * A route opts in with `config: { idempotent: true }`.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { IdempotentAnswer } from '../store/store.js';
 import type { AppDeps } from './deps.js';
 import { ApiError } from './errors.js';
 
@@ -25,8 +28,12 @@ declare module 'fastify' {
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 export const REPLAYED_HEADER = 'Idempotent-Replayed';
 export const IDEMPOTENCY_KEY_MAX = 255;
-/** How long a request holds its key before another may take over (its process is presumed dead). */
-const LOCK_MS = 60_000;
+/**
+ * How long a request holds its key before another may take over (its process is presumed dead).
+ * Short is safe: the answer is kept in the transaction of what the request changes, so of two
+ * requests holding one key only one can commit (the other rolls back, IdempotencyKeyTakenError).
+ */
+const LOCK_MS = 10_000;
 /** How often a request that found its key in use by an identical one checks for the answer. */
 const POLL_MS = 50;
 
@@ -61,6 +68,25 @@ function keyOf(request: FastifyRequest): string | null {
     );
   }
   return key;
+}
+
+/**
+ * The answer a keyed request keeps in the transaction of what it creates or finishes (so a crash
+ * after the commit cannot lose it); undefined without an Idempotency-Key. `present` turns the
+ * stored object into the body this route answers with `statusCode`.
+ */
+export function idempotentAnswer<T>(
+  request: FastifyRequest,
+  statusCode: number,
+  present: (stored: T) => unknown,
+): IdempotentAnswer<T> | undefined {
+  const key = request.idempotencyKey;
+  if (key === null) return undefined;
+  return {
+    orgId: request.orgId,
+    key,
+    render: (stored) => ({ statusCode, body: JSON.stringify(present(stored)) }),
+  };
 }
 
 export function registerIdempotency(api: FastifyInstance, deps: AppDeps): void {

@@ -17,6 +17,7 @@ import { DISABLED_REASONS, FINAL_RUN_STATUSES } from '../domain/types.js';
 import type { SweepTotals } from '../retention/sweeper.js';
 import type { DeliveryResult, Store } from '../store/store.js';
 import { ApiError } from './errors.js';
+import { REPLAYED_HEADER } from './idempotency.js';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -157,7 +158,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   });
   const events = new Counter({
     name: 'runhook_events_created_total',
-    help: 'Events created by this process: test runs that reached completed, failed or canceled.',
+    help: 'Events created by this process: test runs that reached completed, failed or canceled (replayed Idempotency-Key answers are not counted).',
     registers: [registry],
   });
   // Make the counters visible at 0 before anything happens, so rate() and absent() behave.
@@ -167,11 +168,11 @@ export function createMetrics(deps: MetricsDeps): Metrics {
 
   const pruned = new Counter({
     name: 'runhook_retention_deleted_rows_total',
-    help: 'Rows the retention sweeper of this process deleted, by table (deliveries, attempts, events).',
+    help: 'Rows the retention sweeper of this process deleted, by table (deliveries, attempts, events, alerts).',
     labelNames: ['table'],
     registers: [registry],
   });
-  for (const table of ['deliveries', 'attempts', 'events']) pruned.inc({ table }, 0);
+  for (const table of ['deliveries', 'attempts', 'events', 'alerts']) pruned.inc({ table }, 0);
   const lastSweep = new Gauge({
     name: 'runhook_retention_last_sweep_timestamp_seconds',
     help: 'When the retention sweeper of this process last finished a sweep (Unix seconds); 0 before the first.',
@@ -211,6 +212,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       pruned.inc({ table: 'deliveries' }, totals.deliveries);
       pruned.inc({ table: 'attempts' }, totals.attempts);
       pruned.inc({ table: 'events' }, totals.events);
+      pruned.inc({ table: 'alerts' }, totals.alerts);
       lastSweep.set(at / 1000);
     },
     recordResults(results) {
@@ -259,6 +261,8 @@ export function metricsPlugin(
       if (request.method !== 'POST') return;
       const expected = FINISHING_ROUTES[request.routeOptions.url ?? ''];
       if (expected === undefined || reply.statusCode !== expected) return;
+      // A replayed Idempotency-Key answer created nothing (docs/api.md#idempotency).
+      if (String(reply.getHeader(REPLAYED_HEADER) ?? '') === 'true') return;
       // POST /runs creates a finished run (and its event) only when given a final status.
       if (request.routeOptions.url === '/api/v1/runs') {
         const status = (request.body as { status?: unknown } | undefined)?.status;

@@ -353,7 +353,9 @@ export const PAYLOAD_KINDS: readonly PayloadKind[] = [
     title: 'A test run finished (format `slack`)',
     description:
       'The same event for a webhook whose `format` is `slack`: a message for a Slack incoming-webhook URL. ' +
-      'Lists the first 5 failing tests and counts the rest.',
+      'Lists the first 5 failing tests and counts the rest. Run, agent and test names and failure messages are ' +
+      'tenant text: `&`, `<` and `>` are escaped (`&amp;`, `&lt;`, `&gt;`), so they cannot mention `@channel` ' +
+      'or carry a `<url|label>` link.',
   },
   {
     key: 'test_run_completed_discord',
@@ -365,7 +367,10 @@ export const PAYLOAD_KINDS: readonly PayloadKind[] = [
     description:
       'The same event for a webhook whose `format` is `discord`: point it at a Discord channel webhook URL ' +
       '(`https://discord.com/api/webhooks/…`). Every text stays inside Discord’s limits (content 2,000, title 256, ' +
-      'description 4,096, 10 fields, 6,000 for the whole embed); longer names and messages are cut with `…`.',
+      'description 4,096, 10 fields, 6,000 for the whole embed); longer names and messages are cut with `…`. ' +
+      'Run, agent and test names and failure messages show literally: Discord markdown characters are escaped ' +
+      'with a backslash, so a name cannot be a masked link or bold, and `allowed_mentions` is empty so ' +
+      '`@everyone` pings no one.',
   },
   {
     key: 'test_run_completed_teams',
@@ -377,7 +382,10 @@ export const PAYLOAD_KINDS: readonly PayloadKind[] = [
     description:
       'The same event for a webhook whose `format` is `teams`: point it at the URL of a Teams workflow built ' +
       'from “Post to a channel when a webhook request is received”. The card validates against the published ' +
-      'Adaptive Card 1.4 JSON schema.',
+      'Adaptive Card 1.4 JSON schema. Run, agent and test names and failure messages show literally in the ' +
+      'text blocks and facts: Adaptive Card markdown characters (and a leading list marker) are escaped with a ' +
+      'backslash, so `[Re-authenticate CI](https://…)` as a run name arrives as text, not a link. ' +
+      '`fallbackText` is plain text.',
   },
 ];
 

@@ -1,5 +1,5 @@
 /**
- * Token buckets keyed by API key (and, for failed sign-ins, by client address). In memory: each
+ * Token buckets keyed by organization (and, for failed sign-ins, by client address). In memory: each
  * API node limits what it serves, which is what protects it.
  */
 export class RateLimiter {

@@ -27,7 +27,14 @@ const isoTime = { type: 'string', format: 'date-time', examples: ['2026-01-30T10
 const isoTimeOrNull = { type: ['string', 'null'], format: 'date-time' };
 const uuid = { type: 'string', format: 'uuid' };
 const count = { type: 'integer', minimum: 0, maximum: 1_000_000_000 };
-const name = { type: 'string', minLength: 1, maxLength: LIMITS.name };
+/**
+ * Names (agent, run, API key, test suite) are shown in lists, chat messages and the dashboard: at
+ * least one character that is not whitespace, and well-formed UTF-16 (no lone surrogate, which
+ * no JSON encoder can write back out and PostgreSQL refuses as text). Ajv compiles patterns with
+ * the `u` flag, so a surrogate pair is one code point outside the excluded range.
+ */
+export const NAME_TEXT_PATTERN = '^(?!\\s*$)[^\\uD800-\\uDFFF]*$';
+const name = { type: 'string', minLength: 1, maxLength: LIMITS.name, pattern: NAME_TEXT_PATTERN };
 const description = {
   type: ['string', 'null'],
   maxLength: LIMITS.description,
@@ -544,7 +551,7 @@ export const createRunBody = {
     failures: failuresInput,
     results: resultsInput,
     baseline_run_id: baselineRunId,
-    test_suite_id: { type: 'string', minLength: 1, maxLength: LIMITS.name },
+    test_suite_id: { type: 'string', minLength: 1, maxLength: LIMITS.name, pattern: NAME_TEXT_PATTERN },
     test_mode: { type: 'string', enum: TEST_MODES },
     max_scenarios: positiveInt,
     max_turns: positiveInt,

@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { ApiError } from './errors.js';
+import { NAME_TEXT_PATTERN } from './schemas.js';
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
 type AddFormats = (ajv: Ajv) => Ajv;
@@ -81,30 +82,56 @@ export function validationToApiError(errors: ErrorObject[], context: string): Ap
         format === 'date-time' ? 'an ISO-8601 time such as 2026-01-30T10:32:45Z' : `a valid ${format}`;
       return new ApiError('INVALID_FIELD_VALUE', `${field} must be ${human}`, { field });
     }
+    case 'pattern':
+      if ((error.params as { pattern: string }).pattern === NAME_TEXT_PATTERN) {
+        return new ApiError(
+          'INVALID_FIELD_VALUE',
+          `${field} must contain a character other than whitespace, and no lone UTF-16 surrogate`,
+          { field },
+        );
+      }
+      return new ApiError('INVALID_FIELD_VALUE', `${field} ${error.message ?? 'is invalid'}`, { field });
     default:
       return new ApiError('INVALID_FIELD_VALUE', `${field} ${error.message ?? 'is invalid'}`, { field });
   }
 }
 
+/** Objects and arrays nested deeper than this in a request body are refused (docs/api.md#errors). */
+export const MAX_JSON_DEPTH = 64;
+
+export type JsonProblem = { kind: 'nul'; field: string } | { kind: 'too_deep' };
+
 /**
- * The first place a NUL character appears in parsed JSON (a value or a key), as a field path, or
- * null. PostgreSQL cannot store NUL in text, so both backends refuse it the same way up front.
+ * Looks through parsed JSON once, without recursion (a body nested thousands deep must not
+ * overflow the stack): the first place a NUL character appears (a value or a key), as a field
+ * path, or nesting deeper than `maxDepth` objects and arrays. PostgreSQL cannot store NUL in text,
+ * so both backends refuse it the same way up front.
  */
-export function findNul(value: unknown, path = ''): string | null {
-  if (typeof value === 'string') return value.includes('\0') ? path || 'body' : null;
-  if (typeof value !== 'object' || value === null) return null;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = findNul(value[i], path ? `${path}.${i}` : String(i));
-      if (found !== null) return found;
+export function inspectJson(value: unknown, maxDepth = MAX_JSON_DEPTH): JsonProblem | null {
+  // Depth-first, in document order: children are pushed in reverse.
+  const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value, path: '', depth: 0 }];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const { value: v, path, depth } = top;
+    if (typeof v === 'string') {
+      if (v.includes('\0')) return { kind: 'nul', field: path || 'body' };
+      continue;
     }
-    return null;
-  }
-  for (const [key, item] of Object.entries(value)) {
-    const field = path ? `${path}.${key}` : key;
-    if (key.includes('\0')) return field;
-    const found = findNul(item, field);
-    if (found !== null) return found;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth + 1 > maxDepth) return { kind: 'too_deep' };
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) {
+        stack.push({ value: v[i], path: path ? `${path}.${i}` : String(i), depth: depth + 1 });
+      }
+      continue;
+    }
+    const entries = Object.entries(v);
+    for (const [key] of entries) {
+      if (key.includes('\0')) return { kind: 'nul', field: path ? `${path}.${key}` : key };
+    }
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, item] = entries[i]!;
+      stack.push({ value: item, path: path ? `${path}.${key}` : key, depth: depth + 1 });
+    }
   }
   return null;
 }

@@ -1,7 +1,7 @@
 /**
  * The retention sweeper (docs/operations.md#retention). Every min(1 hour, retention / 4) it deletes
  * finished deliveries last updated more than RUNHOOK_RETENTION ago, their attempts, and the events
- * they leave behind, in transactions of at most 1,000 rows with a pause between them, so delivery
+ * they leave behind (and operator alerts sent before then), in transactions of at most 1,000 rows with a pause between them, so delivery
  * goes on while it works. Every `serve` and `worker` process runs one; on PostgreSQL an advisory
  * lock lets only one of them sweep at a time.
  */
@@ -13,6 +13,8 @@ export interface SweepTotals {
   attempts: number;
   events: number;
   runsMarked: number;
+  /** Operator alerts deleted (sent, given up or suppressed). */
+  alerts: number;
   /** Pages given back to the filesystem (SQLite). */
   pagesReleased: number;
   /** Scenario results deleted (RUNHOOK_RESULTS_RETENTION). */
@@ -32,7 +34,12 @@ export interface RetentionSweeper {
 export interface SweeperDeps {
   store: Pick<
     Store,
-    'withRetentionLock' | 'pruneExpired' | 'pruneExpiredResults' | 'releaseFreePages' | 'pruneIdempotencyKeys'
+    | 'withRetentionLock'
+    | 'pruneExpired'
+    | 'pruneExpiredResults'
+    | 'releaseFreePages'
+    | 'pruneIdempotencyKeys'
+    | 'pruneAlerts'
   >;
   /** Delivery history; null keeps it. */
   retentionMs: number | null;
@@ -45,6 +52,8 @@ export interface SweeperDeps {
 }
 
 const HOUR = 3_600_000;
+/** Operator alerts deleted per statement (as many as one retention transaction's rows). */
+const ALERTS_PER_BATCH = 1_000;
 /** The first sweep comes soon after start: an upgrade with months of history starts cleaning at once. */
 const FIRST_SWEEP_MAX_DELAY_MS = 60_000;
 
@@ -69,6 +78,7 @@ export function createRetentionSweeper(deps: SweeperDeps): RetentionSweeper {
       attempts: 0,
       events: 0,
       runsMarked: 0,
+      alerts: 0,
       pagesReleased: 0,
       results: 0,
       complete: retentionMs === null,
@@ -97,6 +107,12 @@ export function createRetentionSweeper(deps: SweeperDeps): RetentionSweeper {
     }
     // Idempotency-Key answers live 24 hours whatever the retention (docs/api.md#idempotency).
     if (!stopping) await store.pruneIdempotencyKeys(now() - IDEMPOTENCY_TTL_MS);
+    // Operator alerts already sent (or given up, or suppressed) age out with the deliveries.
+    while (!stopping && retentionMs !== null) {
+      const n = await store.pruneAlerts({ cutoff, limit: ALERTS_PER_BATCH });
+      totals.alerts += n;
+      if (n < ALERTS_PER_BATCH) break;
+    }
     if (totals.deliveries + totals.events + totals.results > 0)
       totals.pagesReleased = await store.releaseFreePages();
     return totals;
@@ -109,7 +125,7 @@ export function createRetentionSweeper(deps: SweeperDeps): RetentionSweeper {
         const totals = await store.withRetentionLock(sweep);
         if (totals) {
           deps.onSwept?.(totals, now());
-          if (totals.deliveries + totals.attempts + totals.events + totals.results > 0) {
+          if (totals.deliveries + totals.attempts + totals.events + totals.alerts + totals.results > 0) {
             logger.info(
               { ...totals, retention_ms: retentionMs, results_retention_ms: resultsRetentionMs },
               'retention: expired history deleted',

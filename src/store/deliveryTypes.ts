@@ -95,6 +95,14 @@ export interface OrganizationSummary extends Organization {
   activeKeys: number;
 }
 
+/** Keys that authenticate at once, at most, per organization (docs/api.md#conventions). */
+export const MAX_ACTIVE_API_KEYS = 100;
+
+export type CreateApiKeyOutcome =
+  | { kind: 'created'; key: ApiKey }
+  /** Refused: the organization already has MAX_ACTIVE_API_KEYS keys that authenticate. */
+  | { kind: 'too_many_keys' };
+
 export type RevokeOutcome =
   | { kind: 'revoked'; key: ApiKey }
   | { kind: 'not_found' }
@@ -136,6 +144,20 @@ export interface StoreStats {
 /** How long the first answer to an `Idempotency-Key` request is kept. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
+/**
+ * The answer to an `Idempotency-Key` request, kept in the same transaction as what the request
+ * creates or changes (docs/api.md#idempotency): a crash after the commit leaves the answer to
+ * replay, never an object without one. `render` gets the stored object and returns the answer.
+ */
+export interface IdempotentAnswer<T> {
+  orgId: string;
+  key: string;
+  render(stored: T): { statusCode: number; body: string };
+}
+
+/** Thrown (rolling the change back) when another request answered the key first. */
+export class IdempotencyKeyTakenError extends Error {}
+
 /** What `claimIdempotencyKey` found (docs/api.md#idempotency). */
 export type IdempotencyClaim =
   | { kind: 'claimed' }
@@ -171,6 +193,8 @@ export interface ClaimedAlert {
   createdAt: number;
   organization: { id: string; name: string };
   webhook: { id: string; url: string; agentId: string | null };
+  /** Alerts of this webhook suppressed since the last one sent (RUNHOOK_ALERT_INTERVAL). */
+  suppressed: number;
 }
 
 /** What one claim got, and when the worker should look again. */

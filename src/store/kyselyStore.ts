@@ -137,6 +137,7 @@ export function createKyselyStore(ctx: Ctx): Store {
     claimDueAlerts: bind(alerts.claimDueAlerts),
     recordAlertAttempt: bind(alerts.recordAlertAttempt),
     nextAlertDueAt: bind(alerts.nextAlertDueAt),
+    pruneAlerts: bind(alerts.pruneAlerts),
     countDisabledWebhooks: bind(health.countDisabledWebhooks),
   };
 }

@@ -33,6 +33,7 @@ import type {
   Claim,
   ClaimedAlert,
   ClaimedDelivery,
+  CreateApiKeyOutcome,
   DeliveryDetail,
   DeliveryFilter,
   DeliveryResult,
@@ -40,6 +41,7 @@ import type {
   HandoffTaker,
   HealthChange,
   IdempotencyClaim,
+  IdempotentAnswer,
   OrganizationSummary,
   PruneBatch,
   RecoverResult,
@@ -157,7 +159,8 @@ export interface Store {
   createOrganization(name: string, key: NewApiKey, now: number): Promise<Organization>;
   findApiKey(keyHash: string, now: number): Promise<ApiKey | null>;
   touchApiKey(id: string, now: number): Promise<void>;
-  createApiKey(orgId: string, key: NewApiKey, now: number): Promise<ApiKey>;
+  /** Refused past MAX_ACTIVE_API_KEYS active keys (counted and inserted in one transaction). */
+  createApiKey(orgId: string, key: NewApiKey, now: number): Promise<CreateApiKeyOutcome>;
   listApiKeys(orgId: string, page: Page): Promise<Paged<ApiKey>>;
   /** `orgId` null looks the key up in every organization (the admin CLI). */
   revokeApiKey(input: {
@@ -171,7 +174,12 @@ export interface Store {
   listAllApiKeys(orgId: string): Promise<ApiKey[]>;
 
   // agents
-  createAgent(orgId: string, input: AgentInput, now: number): Promise<Agent>;
+  createAgent(
+    orgId: string,
+    input: AgentInput,
+    now: number,
+    answer?: IdempotentAnswer<Agent>,
+  ): Promise<Agent>;
   listAgents(orgId: string, filter: { provider?: string }, page: Page): Promise<Paged<Agent>>;
   getAgent(orgId: string, id: string): Promise<Agent | null>;
   /** The agent and its sealed provider config (null when it has none). */
@@ -181,7 +189,12 @@ export interface Store {
   deleteAgent(orgId: string, id: string, now: number): Promise<boolean>;
 
   // test runs
-  createRun(orgId: string, input: RunInput, now: number): Promise<TestRun>;
+  createRun(
+    orgId: string,
+    input: RunInput,
+    now: number,
+    answer?: IdempotentAnswer<TestRun>,
+  ): Promise<TestRun>;
   /** Creates a run that is already finished, with its event and delivery, in one transaction. */
   createFinishedRun(
     orgId: string,
@@ -190,6 +203,7 @@ export interface Store {
     /** The server's public URL, for the payload's `results_url`. */
     publicUrl: string,
     now: number,
+    answer?: IdempotentAnswer<TestRun>,
   ): Promise<TestRun>;
   /** Moves a running run to a final status and stores its event and delivery, exactly once. */
   finishRun(
@@ -199,6 +213,7 @@ export interface Store {
     /** The server's public URL, for the payload's `results_url`. */
     publicUrl: string,
     now: number,
+    answer?: IdempotentAnswer<TestRun>,
   ): Promise<TestRun>;
   getRun(orgId: string, id: string): Promise<TestRun | null>;
   /** Adds a chunk of scenario results to a run that is not final; how many it now holds. */
@@ -255,7 +270,12 @@ export interface Store {
   testSuiteNames(orgId: string, ids: readonly string[]): Promise<Map<string, string>>;
 
   // webhooks
-  createWebhook(orgId: string, input: WebhookInput, now: number): Promise<Webhook>;
+  createWebhook(
+    orgId: string,
+    input: WebhookInput,
+    now: number,
+    answer?: IdempotentAnswer<Webhook>,
+  ): Promise<Webhook>;
   listWebhooks(orgId: string, filter: { agentId?: string }, page: Page): Promise<Paged<Webhook>>;
   getWebhook(orgId: string, id: string): Promise<Webhook | null>;
   /** Any organization's webhook, by id: for operator commands on the server only. */
@@ -372,7 +392,14 @@ export interface Store {
   }): Promise<ClaimedDelivery | null>;
   /** A probe got a 2xx: turns the webhook back on (only while the system has it off). */
   reenableAfterProbe(webhookId: string, now: number): Promise<boolean>;
-  claimDueAlerts(input: { now: number; limit: number; leaseMs: number }): Promise<ClaimedAlert[]>;
+  claimDueAlerts(input: {
+    now: number;
+    limit: number;
+    leaseMs: number;
+    intervalMs: number;
+  }): Promise<ClaimedAlert[]>;
+  /** Deletes up to `limit` finished alerts last updated before `cutoff`; returns how many. */
+  pruneAlerts(input: { cutoff: number; limit: number }): Promise<number>;
   recordAlertAttempt(input: {
     id: string;
     status: 'pending' | 'sent' | 'failed';

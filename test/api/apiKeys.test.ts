@@ -1,4 +1,7 @@
-/** Revoking API keys through the API never locks an organization out (docs/api.md). */
+/**
+ * Revoking API keys through the API never locks an organization out, and an organization holds at
+ * most 100 active keys (docs/api.md).
+ */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backends } from '../helpers/backends.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
@@ -59,5 +62,33 @@ for (const backend of backends) {
       expect(works.filter(Boolean)).toHaveLength(1);
       expect(await keyIds(works[0] ? ctx.apiKey : second.body.key)).toHaveLength(1);
     });
+
+    it('an organization holds at most 100 active keys: the 101st is 409 INVALID_STATE, even concurrently', async () => {
+      // The bootstrap key is the first; 99 more fill the organization, 5 concurrent ones find it full.
+      for (let i = 0; i < 99; i += 33) {
+        const made = await Promise.all(
+          Array.from({ length: 33 }, (_, j) => ctx.api('POST', '/api/v1/api-keys', { name: `k${i + j}` })),
+        );
+        expect(made.map((r) => r.status)).toEqual(Array(33).fill(201));
+      }
+      const extra = await Promise.all(
+        Array.from({ length: 5 }, () => ctx.api('POST', '/api/v1/api-keys', { name: 'one too many' })),
+      );
+      for (const r of extra) {
+        expect(r.status).toBe(409);
+        expect(r.body).toMatchObject({ code: 'INVALID_STATE', details: { max_active_keys: 100 } });
+      }
+      const listed = await ctx.api('GET', '/api/v1/api-keys?limit=100&offset=0');
+      expect(listed.body.total).toBe(100);
+      // Another organization is not affected; a revoked key frees a place.
+      const other = await ctx.newOrg();
+      expect((await ctx.api('POST', '/api/v1/api-keys', { name: 'other' }, other.apiKey)).status).toBe(201);
+      const victim = (listed.body.api_keys as Array<{ id: string; name: string }>).find(
+        (k) => k.name === 'k0',
+      )!;
+      expect((await ctx.api('DELETE', `/api/v1/api-keys/${victim.id}`)).status).toBe(204);
+      expect((await ctx.api('POST', '/api/v1/api-keys', { name: 'in its place' })).status).toBe(201);
+      expect((await ctx.api('POST', '/api/v1/api-keys', { name: 'again too many' })).status).toBe(409);
+    }, 60_000);
   });
 }

@@ -281,6 +281,30 @@ for (const backend of backends) {
 }
 
 describe('429 RATE_LIMITED', () => {
+  it('holds an organization, all its keys together, to RUNHOOK_RATE_LIMIT requests a second', async () => {
+    const ctx = await createTestContext(backends[0]!, { env: { RUNHOOK_RATE_LIMIT: '5' } });
+    try {
+      // Ten keys, then two requests with each: a per-key limit (burst 10 each) would let all 20 through.
+      const keys: string[] = [ctx.apiKey];
+      while (keys.length < 10) {
+        const made = await ctx.api('POST', '/api/v1/api-keys', { name: `k${keys.length}` });
+        if (made.status === 201) keys.push(made.body.key);
+        else {
+          expect(made.status).toBe(429);
+          await new Promise((r) => setTimeout(r, 1_100));
+        }
+      }
+      await new Promise((r) => setTimeout(r, 2_100)); // the bucket refills (burst of 10)
+      const round = [];
+      for (const key of [...keys, ...keys])
+        round.push((await ctx.api('GET', '/api/v1/agents', undefined, key)).status);
+      expect(round.filter((s) => s === 200).length).toBeLessThanOrEqual(11);
+      expect(round.filter((s) => s === 429).length).toBeGreaterThanOrEqual(9);
+    } finally {
+      await ctx.close();
+    }
+  });
+
   it('holds an API key to RUNHOOK_RATE_LIMIT requests a second, with Retry-After', async () => {
     const ctx = await createTestContext(backends[0]!, { env: { RUNHOOK_RATE_LIMIT: '5' } });
     try {
@@ -291,7 +315,7 @@ describe('429 RATE_LIMITED', () => {
       expect(limited.length).toBeGreaterThan(0);
       expect(limited[0]?.body.code).toBe('RATE_LIMITED');
       expect(Number(limited[0]?.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-      // Another organization's key has its own budget.
+      // Another organization has its own budget.
       const other = await ctx.newOrg();
       expect((await ctx.api('GET', '/api/v1/agents', undefined, other.apiKey)).status).toBe(200);
     } finally {

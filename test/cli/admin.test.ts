@@ -5,6 +5,10 @@
  */
 import { createServer, type Server } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseDatabaseUrl } from '../../src/config.js';
+import { generateApiKey, newApiKeyRecord } from '../../src/security/apiKeys.js';
+import { openStore } from '../../src/store/openStore.js';
+import { MAX_ACTIVE_API_KEYS } from '../../src/store/store.js';
 import { type Backend, backends, type TestDatabase } from '../helpers/backends.js';
 import { ensureBuilt, runCli, type Spawned } from '../helpers/cli.js';
 
@@ -160,6 +164,26 @@ for (const backend of backends) {
       const unknownKey = await cli(['keys', 'revoke', '00000000-0000-4000-8000-000000000000']);
       expect(unknownKey.code).not.toBe(0);
       expect(unknownKey.out).toContain('no active API key has the id');
+
+      // An organization holds at most 100 active keys: `keys create` refuses the 101st too.
+      const crowded = (await cli(['orgs', 'create', '--name', 'crowded'])).json[0]!.org_id as string;
+      const store = await openStore(parseDatabaseUrl(db.url));
+      try {
+        for (let i = 1; i < MAX_ACTIVE_API_KEYS; i++) {
+          const made = await store.createApiKey(
+            crowded,
+            newApiKeyRecord(generateApiKey(), `k${i}`, null),
+            Date.now(),
+          );
+          expect(made.kind).toBe('created');
+        }
+      } finally {
+        await store.close();
+      }
+      const full = await cli(['keys', 'create', '--org', crowded]);
+      expect(full.code).not.toBe(0);
+      expect(full.out).toContain('already has 100 active API keys');
+      expect(full.out).not.toMatch(KEY);
 
       const noOrg = await cli(['keys', 'create']);
       expect(noOrg.code).not.toBe(0);

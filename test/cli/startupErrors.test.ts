@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listenError } from '../../src/cli/serve.js';
-import { ConfigError } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
 import { ensureBuilt, runCli } from '../helpers/cli.js';
 
 const SECRET_KEY = 'startup-errors-test-secret-key-0123456789';
@@ -56,6 +56,98 @@ describe('startup errors (real processes)', () => {
     expect(out).toContain('mysql://runhook:***@db.example/x');
     expect(out).not.toContain('Marker7731');
   });
+
+  it('a malformed PostgreSQL URL exits 78 naming RUNHOOK_DATABASE_URL, never the password', async () => {
+    for (const url of [
+      'postgres://runhook:pa/Marker7731@127.0.0.1:5432/runhook',
+      'postgres://runhook:pa#Marker7731@127.0.0.1:5432/runhook',
+      'postgres://runhook:Marker7731@127.0.0.1:54x/runhook',
+    ]) {
+      const { code, out } = await start({ RUNHOOK_DATABASE_URL: url, RUNHOOK_SECRET_KEY: SECRET_KEY });
+      expect(code, out).toBe(78);
+      expect(out).toContain('RUNHOOK_DATABASE_URL: is not a valid URL');
+      expect(out).not.toContain('Marker7731');
+      expect(out).not.toContain('Invalid URL');
+    }
+  });
+
+  it('a RUNHOOK_METRICS_TOKEN with whitespace is refused at start, its value not shown', async () => {
+    for (const token of ['Marker7731 extra', 'Marker7731\n', ' ']) {
+      const { code, out } = await start({
+        RUNHOOK_METRICS_TOKEN: token,
+        RUNHOOK_DATABASE_URL: `sqlite:${join(dir, 'm.db')}`,
+      });
+      expect(code).toBe(78);
+      expect(out).toContain('RUNHOOK_METRICS_TOKEN: must not contain whitespace');
+      expect(out).not.toContain('Marker7731');
+    }
+  });
+
+  // One bad value for every variable loadConfig reads: each start exits 78 naming it, for `serve`
+  // and `worker` alike.
+  const BAD: Array<[string, string]> = [
+    ['RUNHOOK_DATABASE_URL', 'mysql://x'],
+    ['RUNHOOK_HOST', 'my laptop'],
+    ['RUNHOOK_PORT', '80800'],
+    ['RUNHOOK_PUBLIC_URL', 'not a url'],
+    ['RUNHOOK_BOOTSTRAP_API_KEY', 'sk_live_short'],
+    ['RUNHOOK_RETRY_SCHEDULE', '1m,5 parsecs'],
+    ['RUNHOOK_RETRY_JITTER', '1.5'],
+    ['RUNHOOK_ATTEMPT_TIMEOUT', '15'],
+    ['RUNHOOK_WORKER_CONCURRENCY', '0'],
+    ['RUNHOOK_WEBHOOK_CONCURRENCY', '2.5'],
+    ['RUNHOOK_ORG_CONCURRENCY', '0'],
+    ['RUNHOOK_ALLOWED_CIDRS', '127.0.0.0/33'],
+    ['RUNHOOK_SECRET_KEY', 'too-short'],
+    ['RUNHOOK_LOG_LEVEL', 'loud'],
+    ['RUNHOOK_METRICS_TOKEN', 'two words'],
+    ['RUNHOOK_CLAIM_LEASE', '1h'],
+    ['RUNHOOK_RATE_LIMIT', '-1'],
+    ['RUNHOOK_DEGRADED_AFTER', '0'],
+    ['RUNHOOK_DISABLE_AFTER_FAILURES', '-1'],
+    ['RUNHOOK_DISABLE_AFTER', '24'],
+    ['RUNHOOK_PROBE_SCHEDULE', '10m,,1h'],
+    ['RUNHOOK_ALERT_URL', 'ftp://alerts.example.com'],
+    ['RUNHOOK_ALERT_SECRET', 'short'],
+    ['RUNHOOK_ALERT_FORMAT', 'teams'],
+    ['RUNHOOK_ALERT_INTERVAL', '15'],
+    ['RUNHOOK_RETENTION', '30'],
+    ['RUNHOOK_MANUAL_SEND_LIMIT', '0'],
+  ];
+
+  it('covers every variable loadConfig reads', () => {
+    const looked = new Set<string>();
+    const spy = new Proxy<Record<string, string | undefined>>(
+      {},
+      {
+        get: (_t, name) => {
+          if (typeof name === 'string') looked.add(name);
+          return undefined;
+        },
+      },
+    );
+    loadConfig(spy);
+    expect(BAD.map(([name]) => name).sort()).toEqual([...looked].sort());
+  });
+
+  it('every variable with a bad value: exit 78 and its name, for serve and worker', async () => {
+    const runs = BAD.flatMap(([name, value]) =>
+      ['serve', 'worker'].map((command) => ({ name, value, command })),
+    );
+    // A few at a time: each is a short-lived process.
+    for (let i = 0; i < runs.length; i += 6) {
+      await Promise.all(
+        runs.slice(i, i + 6).map(async ({ name, value, command }) => {
+          const { code, out } = await start(
+            { RUNHOOK_DATABASE_URL: `sqlite:${join(dir, `bad-${i}.db`)}`, [name]: value },
+            [command],
+          );
+          expect(code, `${command} ${name}=${value}: ${out}`).toBe(78);
+          expect(out).toContain(`runhook: configuration error: ${name}`);
+        }),
+      );
+    }
+  }, 120_000);
 
   it('a PostgreSQL that cannot be reached names RUNHOOK_DATABASE_URL, without the password', async () => {
     const { code, out } = await start({

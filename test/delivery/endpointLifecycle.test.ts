@@ -67,6 +67,8 @@ for (const backend of backends) {
           RUNHOOK_PROBE_SCHEDULE: '300ms',
           RUNHOOK_ALERT_URL: alerts.url,
           RUNHOOK_ALERT_SECRET: ALERT_SECRET,
+          // Every transition alerted here; coalescing has its own test (alertCoalescing.test.ts).
+          RUNHOOK_ALERT_INTERVAL: '0',
         },
       });
       const c = ctx;
@@ -104,7 +106,8 @@ for (const backend of backends) {
         event: 'webhook.degraded',
         reason: 'failing',
         organization: { id: c.orgId, name: 'default' },
-        webhook: { id: hook.id, url: endpoint.url, agent_id: agent },
+        webhook: { id: hook.id, url: new URL(endpoint.url).origin, agent_id: agent },
+        suppressed: 0,
       });
       expect(alerts.requests[0]!.headers['webhook-id']).toBe(alerts.requests[1]!.headers['webhook-id']);
 

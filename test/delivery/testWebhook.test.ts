@@ -152,7 +152,9 @@ for (const backend of backends) {
       expect(answer.message).toBe('Webhook could not be reached: ssrf_blocked');
       const d = await getDelivery(ctx, answer.delivery_id);
       expect(d.attempts).toMatchObject([{ http_status: null, error_class: 'ssrf_blocked' }]);
-      expect(d.attempts[0]!.error_message).toMatch(/127\.0\.0\.1/);
+      // The host, not what it resolves to (the server's DNS is not the tenant's business).
+      expect(d.attempts[0]!.error_message).toMatch(/^localhost is not a public address; /);
+      expect(d.attempts[0]!.error_message!.split(';')[0]).not.toMatch(/127\.0\.0\.1|::1/);
 
       // The worker path refuses it the same way, on every attempt.
       const strict: Worker = startWorker({ ...ctx, rt }, {});
@@ -198,6 +200,30 @@ describe('createHttpSender SSRF checks', () => {
     const result = await post('', url(receiver.port));
     expect(result).toMatchObject({ httpStatus: null, errorClass: 'ssrf_blocked', response: null });
     expect(receiver.requests).toHaveLength(0);
+  });
+
+  it('a refused name: the attempt says the host is not public; only the server log hears the address', async () => {
+    const blocked: Array<[string, string[]]> = [];
+    const sender = createHttpSender({
+      allowedCidrs: [],
+      onBlocked: (host, addresses) => blocked.push([host, addresses]),
+    });
+    try {
+      const result = await sender.send({
+        url: `http://localhost:${receiver.port}/hook`,
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+        timeoutMs: 2_000,
+      });
+      expect(result.errorClass).toBe('ssrf_blocked');
+      expect(result.errorMessage).toMatch(/^localhost is not a public address; /);
+      expect(result.errorMessage!.split(';')[0]).not.toMatch(/127\.0\.0\.1|::1/);
+    } finally {
+      await sender.close();
+    }
+    expect(blocked.length).toBeGreaterThan(0);
+    expect(blocked[0]![0]).toBe('localhost');
+    expect(blocked[0]![1].some((a) => a === '127.0.0.1' || a === '::1')).toBe(true);
   });
 
   it('sends to the same receiver when loopback is inside RUNHOOK_ALLOWED_CIDRS', async () => {

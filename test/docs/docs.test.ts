@@ -51,7 +51,39 @@ describe('docs', () => {
     expect(row('RUNHOOK_ATTEMPT_TIMEOUT')).toContain('`15s`');
     expect(defaults.claimLeaseMs).toBe(10_000);
     expect(row('RUNHOOK_CLAIM_LEASE')).toContain('`10s`');
+    expect(row('RUNHOOK_ALERT_INTERVAL')).toContain('`15m`');
     expect(defaults.metricsToken).toBeNull();
+  });
+
+  it('every default in configuration.md is the one src/config.ts applies', () => {
+    const defaults = loadConfig({});
+    const doc = read(join(DOCS, 'configuration.md'));
+    const rows = [...doc.matchAll(/^\| \[?`(RUNHOOK_[A-Z_]+)`\]?[^|]*\| ([^|]+) \|/gm)].map((m) => ({
+      name: m[1]!,
+      cell: m[2]!.trim(),
+    }));
+    // Read by src/config.ts: the CLI's own client variables (runhook report) are documented there too.
+    const source = read(join(ROOT, 'src/config.ts'));
+    const checked: string[] = [];
+    for (const { name, cell } of rows.filter((r) => source.includes(`'${r.name}'`))) {
+      const literal = /^`([^`]+)`/.exec(cell)?.[1];
+      if (literal === undefined || literal.includes('<')) {
+        // "unset", "empty", "generated …", `http://<host>:<port>`: no value given means that.
+        expect(cell, name).toMatch(/^(unset|empty|generated|`http:\/\/<host>:<port>`)/);
+        continue;
+      }
+      // Setting the documented default changes nothing.
+      const env = { [name]: literal, RUNHOOK_SECRET_KEY: 'k'.repeat(32) };
+      expect(loadConfig(env), `${name}: documented default ${literal}`).toEqual(
+        loadConfig({ RUNHOOK_SECRET_KEY: 'k'.repeat(32) }),
+      );
+      checked.push(name);
+    }
+    expect(checked.length).toBeGreaterThanOrEqual(20);
+    expect(defaults.metricsToken).toBeNull();
+    expect(defaults.bootstrapApiKey).toBeNull();
+    expect(defaults.alerts.url).toBeNull();
+    expect(defaults.allowedCidrs).toEqual([]);
   });
 
   it('relative links between the docs (and to the repository) lead somewhere', () => {

@@ -208,7 +208,69 @@ describe('format teams', () => {
       Duration: '165s',
     });
     const texts = card.body.map((b) => b.text ?? '');
-    expect(texts).toContain('case_a — boom');
+    expect(texts).toContain('case\\_a — boom');
     expect(texts).toContain('…and 2 more');
+  });
+});
+
+describe('tenant text cannot format a chat message (every format)', () => {
+  const LINK = '[Re-authenticate CI](https://evil.example/login)';
+  const hostile = run({
+    name: LINK,
+    agentName: `**urgent** ${LINK}`,
+    failures: [
+      {
+        name: `- ${LINK}`,
+        classname: null,
+        file: null,
+        message: `<!channel> ${LINK} <https://evil.example|click>`,
+        kind: 'failed',
+      },
+    ],
+  });
+  const body = (format: 'slack' | 'discord' | 'teams') =>
+    renderBody(format, standardPayload(hostile, EVENT_AT, URL_BASE), EVENT_AT);
+  /** Every string in a rendered message (texts, facts, titles). */
+  const strings = (value: unknown): string[] =>
+    typeof value === 'string'
+      ? [value]
+      : Array.isArray(value)
+        ? value.flatMap(strings)
+        : value !== null && typeof value === 'object'
+          ? Object.values(value).flatMap(strings)
+          : [];
+
+  it('teams: no markdown link, bold or list from run, agent or test names and messages', () => {
+    const card = (JSON.parse(body('teams')) as TeamsMessage).attachments[0]!.content;
+    const { fallbackText, actions, ...markdownParts } = card;
+    const texts = strings(markdownParts);
+    expect(texts.join('\n')).not.toContain('](https://evil');
+    expect(texts.join('\n')).not.toContain('**urgent**');
+    expect(texts.some((t) => t.includes('\\[Re-authenticate CI\\]\\(https://evil.example/login\\)'))).toBe(
+      true,
+    );
+    expect(texts).toContain(
+      '\\- \\[Re-authenticate CI\\]\\(https://evil.example/login\\) — <!channel> \\[Re-authenticate CI\\]\\(https://evil.example/login\\) <https://evil.example|click>',
+    );
+    expect(strings(actions).some((u) => u.startsWith(URL_BASE))).toBe(true);
+    expect(String(fallbackText)).toContain(LINK); // plain text, not markdown
+    expect(adaptiveCardValidator()(card).ok).toBe(true);
+  });
+
+  it('discord: no masked link or bold, in the title, content, fields and description', () => {
+    const msg = JSON.parse(body('discord')) as DiscordMessage;
+    const all = strings(msg).join('\n');
+    expect(all).not.toContain('](https://evil');
+    expect(all).not.toContain('**urgent**');
+    expect(msg.embeds[0]!.title).toContain('\\[Re\\-authenticate CI\\]\\(https://evil.example/login\\)');
+    expect(msg.allowed_mentions).toEqual({ parse: [] });
+  });
+
+  it('slack: & < > escaped, so no <!channel> and no <url|label> link', () => {
+    const all = strings(JSON.parse(body('slack'))).join('\n');
+    expect(all).not.toContain('<!channel>');
+    expect(all).not.toContain('<https://evil.example|click>');
+    expect(all).toContain('&lt;!channel&gt;');
+    expect(all).toContain('&lt;https://evil.example|click&gt;');
   });
 });

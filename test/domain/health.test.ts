@@ -107,18 +107,57 @@ describe('alertBody', () => {
     webhook: { id: 'wh-1', url: 'https://ci.example.com/hook', agentId: null },
     reason: 'gone',
     consecutiveFailures: 4,
+    suppressed: 0,
   };
-  it('standard: the documented keys in order', () => {
+  it('standard: the documented keys in order, the URL cut to scheme and host', () => {
     expect(alertBody('standard', a)).toBe(
       '{"event":"webhook.disabled","timestamp":"2026-12-03T09:14:00Z","organization":{"id":"org-1","name":"Acme"},' +
-        '"webhook":{"id":"wh-1","url":"https://ci.example.com/hook","agent_id":null},"reason":"gone","consecutive_failures":4}',
+        '"webhook":{"id":"wh-1","url":"https://ci.example.com","agent_id":null},"reason":"gone","consecutive_failures":4,"suppressed":0}',
     );
   });
-  it('slack: one text line with the facts', () => {
+  it('slack: one text line with the facts, the webhook named by id, scheme and host', () => {
     const text = JSON.parse(alertBody('slack', a)).text as string;
     expect(text).toContain('Webhook disabled');
-    expect(text).toContain('https://ci.example.com/hook');
+    expect(text).toContain('wh-1 (https://ci.example.com)');
+    expect(text).not.toContain('/hook');
     expect(text).toContain('Acme');
+    expect(text).not.toContain('\n');
+  });
+  it('never shows a path or query: a chat webhook URL is a credential', () => {
+    const secretUrl = 'https://hooks.slack.com:8443/services/T000/B000/XXXXSECRET?token=abc';
+    for (const format of ['standard', 'slack'] as const) {
+      const body = alertBody(format, { ...a, webhook: { ...a.webhook, url: secretUrl } });
+      expect(body).toContain('https://hooks.slack.com:8443');
+      expect(body).not.toContain('services');
+      expect(body).not.toContain('XXXXSECRET');
+      expect(body).not.toContain('token');
+    }
+  });
+  it('slack: tenant text cannot ping the channel or disguise a link', () => {
+    const hostile = {
+      ...a,
+      organization: {
+        id: 'org-1',
+        name: '<!channel> <https://evil.example/login|Re-enter your API key> & co',
+      },
+      webhook: {
+        id: 'wh-1',
+        url: 'https://ci.example.com/<!channel> <https://evil.example/login|Re-enter your API key>',
+        agentId: '<!here>',
+      },
+    };
+    const text = JSON.parse(alertBody('slack', hostile)).text as string;
+    expect(text).not.toMatch(/[<>]/);
+    expect(text).toContain(
+      '&lt;!channel&gt; &lt;https://evil.example/login|Re-enter your API key&gt; &amp; co',
+    );
+    expect(text).toContain('webhook of agent &lt;!here&gt;');
+    expect(text).not.toContain('evil.example/login|Re-enter your API key>');
+  });
+  it('reports how many alerts were suppressed since the last one sent', () => {
+    expect(JSON.parse(alertBody('standard', { ...a, suppressed: 7 })).suppressed).toBe(7);
+    const text = JSON.parse(alertBody('slack', { ...a, suppressed: 7 })).text as string;
+    expect(text.split('\n')[1]).toMatch(/^7 earlier alerts for this webhook not sent/);
   });
 });
 

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createWorker, type Worker } from '../../src/delivery/deliveryWorker.js';
 import { createLogger } from '../../src/runtime.js';
+import { redactSecretsInText } from '../../src/security/logRedaction.js';
 import { backends } from '../helpers/backends.js';
 import { createTestContext, eventually, type TestContext } from '../helpers/context.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
@@ -145,5 +146,72 @@ describe('createLogger', () => {
       expect(line).not.toContain(value);
     }
     expect(JSON.parse(line!)).toMatchObject({ secret: '[redacted]', webhook: { secret: '[redacted]' } });
+  });
+});
+
+for (const backend of backends) {
+  describe(`query strings in logs [${backend.name}]`, () => {
+    let ctx: TestContext;
+    let served: ServedApp;
+    let capture: ReturnType<typeof captureStream>;
+    beforeEach(async () => {
+      ctx = await createTestContext(backend);
+      capture = captureStream();
+      served = await serveApp(ctx, { logger: createLogger({ logLevel: 'trace' }, capture.stream) });
+    });
+    afterEach(async () => {
+      await served.app.close();
+      await ctx.close();
+    });
+
+    it('an API key or token in a query string is refused and never written to the log', async () => {
+      const key = ctx.apiKey;
+      const paths = [
+        `/api/v1/agents?api_key=${key}`,
+        `/api/v1/agents?limit=5&token=tok-${'9'.repeat(20)}&Key=plain-key-value`,
+        `/api/v1/agents?secret=hush-hush-value`,
+        `/api/v1/nope?q=${key}`,
+      ];
+      for (const path of paths) {
+        const res = await served.call('GET', path, undefined, null);
+        expect(res.status).toBeGreaterThanOrEqual(400);
+      }
+      await eventually(
+        async () => capture.records().filter((r) => r.msg === 'request completed').length >= 4,
+      );
+      const all = capture.lines.join('\n');
+      for (const leaked of [
+        key,
+        key.slice('sk_live_'.length),
+        `tok-${'9'.repeat(20)}`,
+        'plain-key-value',
+        'hush-hush-value',
+      ]) {
+        expect(all).not.toContain(leaked);
+      }
+      const urls = capture
+        .records()
+        .filter((r) => r.msg === 'incoming request')
+        .map((r) => (r.req as { url: string }).url);
+      expect(urls).toEqual([
+        '/api/v1/agents?api_key=[redacted]',
+        '/api/v1/agents?limit=5&token=[redacted]&Key=[redacted]',
+        '/api/v1/agents?secret=[redacted]',
+        '/api/v1/nope?q=sk_live_[redacted]',
+      ]);
+    });
+  });
+}
+
+describe('redactSecretsInText', () => {
+  it.each([
+    ['/a?api_key=abc&x=1', '/a?api_key=[redacted]&x=1'],
+    ['/a?x=1&API-KEY=abc', '/a?x=1&API-KEY=[redacted]'],
+    ['/a?access_token=abc#f', '/a?access_token=[redacted]#f'],
+    ['/a?monkey=1&keys=2&x=key', '/a?monkey=1&keys=2&x=key'],
+    ['{"msg":"key sk_live_AbC123 refused"}', '{"msg":"key sk_live_[redacted] refused"}'],
+    ['{"url":"/a?token=abc\\"x"}', '{"url":"/a?token=[redacted]\\"x"}'],
+  ])('%s → %s', (text, redacted) => {
+    expect(redactSecretsInText(text)).toBe(redacted);
   });
 });

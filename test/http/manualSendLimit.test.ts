@@ -95,6 +95,23 @@ for (const backend of backends) {
 
       // Another webhook has its own minute.
       expect((await redeliver(mine.id)).status).toBe(202);
+
+      // Another organization learns nothing from the spent budget: ownership is checked first, so
+      // it gets 404 (not 429) from Test Webhook, redeliver and recover alike.
+      const intruder = await ctx.newOrg('intruder');
+      const as = (method: string, path: string, body?: unknown) =>
+        ctx.api(method, path, body, intruder.apiKey);
+      for (const res of [
+        await as('POST', `/api/v1/webhooks/${orgHook.id}/test`),
+        await as('POST', `/api/v1/deliveries/${failed.id}/redeliver`),
+        await as('POST', `/api/v1/webhooks/${orgHook.id}/recover`, {
+          since: new Date(Date.now() - 3_600_000).toISOString(),
+        }),
+      ]) {
+        expect(res.status, JSON.stringify(res.body)).toBe(404);
+        expect(res.body.code).toBe('NOT_FOUND');
+        expect(res.headers['retry-after']).toBeUndefined();
+      }
     });
   });
 }

@@ -181,6 +181,37 @@ for (const backend of backends) {
       });
     });
 
+    it('replayed Idempotency-Key answers are not counted as events', async () => {
+      const agent = await served.call('POST', '/api/v1/agents', { name: 'Keyed agent' });
+      const running = await served.call('POST', '/api/v1/runs', { agent_id: agent.body.id });
+      const s0 = await scrape();
+      const keyed = async (path: string, body: unknown, key: string) => {
+        const res = await served.app.inject({
+          method: 'POST',
+          url: path,
+          headers: {
+            authorization: `Bearer ${ctx.apiKey}`,
+            'content-type': 'application/json',
+            'idempotency-key': key,
+          },
+          payload: JSON.stringify(body),
+        });
+        expect(res.statusCode).toBeLessThan(300);
+        return res.headers['idempotent-replayed'] === 'true';
+      };
+      const finished = { agent_id: agent.body.id, status: 'completed', passed_count: 1 };
+      const replays: boolean[] = [];
+      for (let i = 0; i < 3; i++) {
+        replays.push(await keyed('/api/v1/runs', finished, 'finished-once'));
+        replays.push(
+          await keyed(`/api/v1/runs/${running.body.id}/complete`, { status: 'completed' }, 'complete-once'),
+        );
+      }
+      expect(replays).toEqual([false, false, true, true, true, true]);
+      const s1 = await scrape();
+      expect(s1.events - s0.events).toBe(2);
+    });
+
     it('a delivery that runs out of retries counts as failed, and a receiver that is down as status_class none', async () => {
       receiver.behaviour = { kind: 'reset' };
       const agent = await served.call('POST', '/api/v1/agents', { name: 'A' });

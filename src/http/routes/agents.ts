@@ -4,6 +4,7 @@ import type { SecretBox } from '../../security/secretBox.js';
 import { ConflictError } from '../../store/store.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError, invalidField } from '../errors.js';
+import { idempotentAnswer } from '../idempotency.js';
 import { isUuid, pageOf } from '../params.js';
 import { presentAgent } from '../present.js';
 import {
@@ -73,6 +74,7 @@ export function registerAgentRoutes(api: FastifyInstance, deps: AppDeps): void {
             configEnc,
           },
           now(),
+          idempotentAnswer(req, 201, presentAgent),
         );
         return reply.code(201).send(presentAgent(agent));
       } catch (err) {

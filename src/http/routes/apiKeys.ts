@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { parseIsoTime, toIso } from '../../domain/time.js';
 import { generateApiKey, newApiKeyRecord } from '../../security/apiKeys.js';
+import { MAX_ACTIVE_API_KEYS } from '../../store/store.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError, invalidField } from '../errors.js';
 import { isUuid, pageOf } from '../params.js';
@@ -38,7 +39,15 @@ export function registerApiKeyRoutes(api: FastifyInstance, deps: AppDeps): void 
         if (expiresAt <= t) throw invalidField('expires_at', 'expires_at must be in the future');
       }
       const key = generateApiKey();
-      const created = await store.createApiKey(req.orgId, newApiKeyRecord(key, req.body.name, expiresAt), t);
+      const outcome = await store.createApiKey(req.orgId, newApiKeyRecord(key, req.body.name, expiresAt), t);
+      if (outcome.kind === 'too_many_keys') {
+        throw new ApiError(
+          'INVALID_STATE',
+          `the organization already has ${MAX_ACTIVE_API_KEYS} active API keys; revoke one first`,
+          { max_active_keys: MAX_ACTIVE_API_KEYS },
+        );
+      }
+      const created = outcome.key;
       return reply.code(201).send({
         id: created.id,
         name: created.name,

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type FailureInput, normalizeFailure } from '../../domain/failures.js';
 import {
   firstDuplicate,
@@ -24,6 +24,7 @@ import {
 } from '../../store/store.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError, invalidField } from '../errors.js';
+import { idempotentAnswer } from '../idempotency.js';
 import { isUuid, pageOf } from '../params.js';
 import { presentCreatedRun, presentRun } from '../present.js';
 import {
@@ -99,6 +100,9 @@ interface CreateBody extends FinishBody {
   max_scenarios?: number;
   max_turns?: number;
 }
+
+/** Preclinical's answer to a cancel (docs/api.md#run-status). */
+const CANCEL_MESSAGE = 'Test run cancellation initiated';
 
 const runNotFound = () => new ApiError('RUN_NOT_FOUND', 'test run not found');
 
@@ -214,11 +218,23 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
                 ? 'results can only be given with a final status; send them to POST /runs/{id}/results while the run is open'
                 : `${extra} can only be given with a final status (completed, failed or canceled)`,
             );
-          const run = await store.createRun(req.orgId, { ...input, status }, t);
+          const run = await store.createRun(
+            req.orgId,
+            { ...input, status },
+            t,
+            idempotentAnswer(req, 201, (r) => presentCreatedRun(r)),
+          );
           return reply.code(201).send(presentCreatedRun(run, await suiteNameOf(store, req.orgId, run)));
         }
         const finish = { ...finishOf(status, b, startedAt ?? t, null, t), results, maxResults };
-        const run = await store.createFinishedRun(req.orgId, input, finish, publicUrl, t);
+        const run = await store.createFinishedRun(
+          req.orgId,
+          input,
+          finish,
+          publicUrl,
+          t,
+          idempotentAnswer(req, 201, (r) => presentCreatedRun(r)),
+        );
         return reply.code(201).send(presentCreatedRun(run, await suiteNameOf(store, req.orgId, run)));
       } catch (err) {
         if (err instanceof AgentMissingError)
@@ -228,14 +244,19 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
     },
   );
 
-  async function finish(orgId: string, id: string, status: FinalRunStatus, body: FinishBody) {
+  async function finish(req: FastifyRequest, id: string, status: FinalRunStatus, body: FinishBody) {
+    const { orgId } = req;
     const run = await findRun(orgId, id);
     const t = now();
     const results = checkedResults(body.results, maxResults);
     await checkBaseline(orgId, body.baseline_run_id);
     const f = { ...finishOf(status, body, run.startedAt, run.totalScenarios, t), results, maxResults };
+    // The answer kept for a replay, written with the run (the suite's name is read when answering).
+    const answer = idempotentAnswer<TestRun>(req, 200, (r) =>
+      status === 'canceled' ? { ...presentRun(r), message: CANCEL_MESSAGE } : presentRun(r),
+    );
     try {
-      const done = await store.finishRun(orgId, run.id, f, publicUrl, t);
+      const done = await store.finishRun(orgId, run.id, f, publicUrl, t, answer);
       return presentRun(done, await suiteNameOf(store, orgId, done));
     } catch (err) {
       if (err instanceof ResultsRejectedError) throw resultsError(err);
@@ -267,7 +288,7 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
         response: { 200: runSchema },
       },
     },
-    async (req) => finish(req.orgId, req.params.id, req.body.status, req.body),
+    async (req) => finish(req, req.params.id, req.body.status, req.body),
   );
 
   api.post<{ Params: { id: string }; Body: FinishBody }>(
@@ -284,8 +305,8 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (req) => ({
-      ...(await finish(req.orgId, req.params.id, 'canceled', req.body)),
-      message: 'Test run cancellation initiated',
+      ...(await finish(req, req.params.id, 'canceled', req.body)),
+      message: CANCEL_MESSAGE,
     }),
   );
 

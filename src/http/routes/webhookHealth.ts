@@ -73,6 +73,9 @@ export function registerWebhookHealthRoutes(api: FastifyInstance, deps: AppDeps)
       const range = parseRecoverRange(req.body.since, req.body.until, t);
       if (!range.ok) throw invalidField(range.field, range.message);
       if (!isUuid(req.params.id)) throw webhookNotFound();
+      // Ownership first: another organization's webhook is a 404 whatever its send budget (a 429
+      // would tell that it exists and was busy).
+      if (!(await store.getWebhook(req.orgId, req.params.id))) throw webhookNotFound();
       const dryRun = req.body.dry_run === true;
       // A dry run sends nothing: it is not a manual send. Nor is a refused recover, or one with
       // nothing to resend: those give their send back.

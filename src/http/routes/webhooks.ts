@@ -1,14 +1,15 @@
 import { lookup } from 'node:dns/promises';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { attemptDelivery } from '../../delivery/attempt.js';
 import { ALLOWED_CIDRS_HINT, forbiddenAddressReason, isAddressAllowed } from '../../domain/ipRules.js';
 import { renderEvent, testPayload } from '../../domain/payloads.js';
-import type { WebhookFormat } from '../../domain/types.js';
+import type { Webhook, WebhookFormat } from '../../domain/types.js';
 import { checkHeaders, checkSecret, checkWebhookUrl } from '../../domain/validateWebhook.js';
 import { type FilterJson, filterFromJson } from '../../domain/webhookFilter.js';
 import { ConflictError, type WebhookPatch } from '../../store/store.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError, invalidField } from '../errors.js';
+import { idempotentAnswer } from '../idempotency.js';
 import { takeManualSend } from '../manualSendLimit.js';
 import { isUuid, pageOf } from '../params.js';
 import { presentWebhook } from '../present.js';
@@ -51,17 +52,23 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
   const tags = ['webhooks'];
 
   /** The SSRF rules at save time (docs/delivery.md#ssrf-rules): literal addresses and names that resolve to refused addresses are rejected. */
-  async function checkUrl(url: string): Promise<void> {
+  async function checkUrl(url: string, log: FastifyBaseLogger): Promise<void> {
     const checked = checkWebhookUrl(url, config.allowedCidrs);
     if (!checked.ok) throw invalidField(checked.problem.field, checked.problem.message);
     if (checked.literalAddress !== null) return;
     // A name that does not resolve yet is accepted: it is checked again at every send.
     for (const address of await resolveHost(checked.hostname)) {
       if (!isAddressAllowed(address, config.allowedCidrs)) {
+        // What the name resolves to is the server's internal DNS: the operator's log has it, the
+        // tenant's answer does not (docs/delivery.md#ssrf-rules).
         const reason = forbiddenAddressReason(address) ?? 'not a public address';
+        log.warn(
+          { host: checked.hostname, address, reason },
+          'webhook url refused: its host resolves to a refused address',
+        );
         throw invalidField(
           'url',
-          `url host ${checked.hostname} resolves to ${address} (${reason}); webhooks must point to public addresses; ${ALLOWED_CIDRS_HINT}`,
+          `url host ${checked.hostname} is not a public address; webhooks must point to public addresses; ${ALLOWED_CIDRS_HINT}`,
         );
       }
     }
@@ -93,7 +100,7 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
     async (req, reply) => {
       const b = req.body;
       checkFields(b);
-      await checkUrl(b.url!);
+      await checkUrl(b.url!, req.log);
       const agentId = b.agent_id ?? null;
       if (agentId !== null && !(await store.getAgent(req.orgId, agentId))) {
         throw new ApiError('AGENT_NOT_FOUND', 'agent not found', { field: 'agent_id' });
@@ -112,6 +119,7 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
             filter: filterFromJson(b.filter ?? null),
           },
           now(),
+          idempotentAnswer(req, 201, (w: Webhook) => presentWebhook(w, degradedAfter)),
         );
         return reply.code(201).send(presentWebhook(webhook, degradedAfter));
       } catch (err) {
@@ -148,7 +156,12 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
     },
   );
 
-  const update = async (req: { orgId: string; params: { id: string }; body: WebhookBody }) => {
+  const update = async (req: {
+    orgId: string;
+    params: { id: string };
+    body: WebhookBody;
+    log: FastifyBaseLogger;
+  }) => {
     const b = req.body;
     checkFields(b);
     const current = isUuid(req.params.id) ? await store.getWebhook(req.orgId, req.params.id) : null;
@@ -159,7 +172,7 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
         'agent_id cannot be changed; delete this webhook and create one for the other scope',
       );
     }
-    if (b.url !== undefined) await checkUrl(b.url);
+    if (b.url !== undefined) await checkUrl(b.url, req.log);
     const patch: WebhookPatch = {
       url: b.url,
       description: b.description === null ? '' : b.description,

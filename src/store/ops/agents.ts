@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Agent } from '../../domain/types.js';
-import { type AgentInput, ConflictError, type Page, type Paged } from '../store.js';
+import { type AgentInput, ConflictError, type IdempotentAnswer, type Page, type Paged } from '../store.js';
 import { type Ctx, countAll, isUniqueViolation, readPage } from './context.js';
+import { keepAnswerIn } from './idempotency.js';
 import { toAgent } from './mappers.js';
 
 export async function createAgent(
@@ -9,24 +10,29 @@ export async function createAgent(
   orgId: string,
   input: AgentInput,
   now: number,
+  answer?: IdempotentAnswer<Agent>,
 ): Promise<Agent> {
   try {
-    const row = await db
-      .insertInto('agents')
-      .values({
-        id: randomUUID(),
-        org_id: orgId,
-        name: input.name,
-        description: input.description,
-        provider: input.provider,
-        is_active: input.isActive ? 1 : 0,
-        config_enc: input.configEnc ?? null,
-        created_at: now,
-        updated_at: now,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    return toAgent(row);
+    return await db.transaction().execute(async (trx) => {
+      const row = await trx
+        .insertInto('agents')
+        .values({
+          id: randomUUID(),
+          org_id: orgId,
+          name: input.name,
+          description: input.description,
+          provider: input.provider,
+          is_active: input.isActive ? 1 : 0,
+          config_enc: input.configEnc ?? null,
+          created_at: now,
+          updated_at: now,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const agent = toAgent(row);
+      await keepAnswerIn(trx, answer, agent);
+      return agent;
+    });
   } catch (err) {
     if (isUniqueViolation(err)) throw new ConflictError(`an agent named "${input.name}" already exists`);
     throw err;

@@ -3,8 +3,37 @@
  * per organization and key. The primary key (org_id, key) is what makes two requests that arrive
  * at once safe: exactly one insert wins the key, the other sees it taken.
  */
-import { IDEMPOTENCY_TTL_MS, type IdempotencyClaim } from '../store.js';
-import type { Ctx } from './context.js';
+import {
+  IDEMPOTENCY_TTL_MS,
+  type IdempotencyClaim,
+  IdempotencyKeyTakenError,
+  type IdempotentAnswer,
+} from '../store.js';
+import type { Ctx, Db } from './context.js';
+
+/**
+ * Keeps the answer of the request holding the key, inside the transaction that stores what it
+ * created (`trx`). When another request answered the key first (it took over a key whose lock ran
+ * out), throws IdempotencyKeyTakenError so the transaction rolls back: one of them commits.
+ */
+export async function keepAnswerIn<T>(
+  trx: Db,
+  answer: IdempotentAnswer<T> | undefined,
+  stored: T,
+): Promise<void> {
+  if (answer === undefined) return;
+  const { statusCode, body } = answer.render(stored);
+  const res = await trx
+    .updateTable('idempotency_keys')
+    .set({ status_code: statusCode, response: body })
+    .where('org_id', '=', answer.orgId)
+    .where('key', '=', answer.key)
+    .where('status_code', 'is', null)
+    .executeTakeFirst();
+  if (Number(res.numUpdatedRows) !== 1) {
+    throw new IdempotencyKeyTakenError('another request with this Idempotency-Key was answered first');
+  }
+}
 
 /**
  * Takes the key for a request with this fingerprint, or says why not: the kept answer (same

@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { CompiledQuery, ExpressionBuilder, Selectable } from 'kysely';
 import type { ApiKey, Organization } from '../../domain/types.js';
 import type { ApiKeysTable, Database } from '../schema.js';
-import type { NewApiKey, OrganizationSummary, Page, Paged, RevokeOutcome } from '../store.js';
+import {
+  type CreateApiKeyOutcome,
+  MAX_ACTIVE_API_KEYS,
+  type NewApiKey,
+  type OrganizationSummary,
+  type Page,
+  type Paged,
+  type RevokeOutcome,
+} from '../store.js';
 import { type Ctx, countAll, readPage } from './context.js';
 import { toApiKey } from './mappers.js';
 import { newApiKeyRow } from './newRows.js';
@@ -54,13 +62,35 @@ export async function touchApiKey({ db }: Ctx, id: string, now: number): Promise
   await db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', id).execute();
 }
 
-export async function createApiKey({ db }: Ctx, orgId: string, key: NewApiKey, now: number): Promise<ApiKey> {
-  const row = await db
-    .insertInto('api_keys')
-    .values(newApiKeyRow(orgId, key, now))
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  return toApiKey(row);
+/**
+ * A new key, unless the organization already has MAX_ACTIVE_API_KEYS that authenticate. The count
+ * and the insert happen in one transaction, with the organization's row locked on PostgreSQL (SQLite
+ * has one writer at a time), so concurrent creations cannot pass the limit together.
+ */
+export async function createApiKey(
+  { db, hooks }: Ctx,
+  orgId: string,
+  key: NewApiKey,
+  now: number,
+): Promise<CreateApiKeyOutcome> {
+  return db.transaction().execute(async (trx): Promise<CreateApiKeyOutcome> => {
+    if (hooks.dialect === 'postgres') {
+      await trx.selectFrom('organizations').select('id').where('id', '=', orgId).forUpdate().execute();
+    }
+    const active = await trx
+      .selectFrom('api_keys')
+      .select(countAll)
+      .where('org_id', '=', orgId)
+      .where(activeAt(now))
+      .executeTakeFirstOrThrow();
+    if (Number(active.n) >= MAX_ACTIVE_API_KEYS) return { kind: 'too_many_keys' };
+    const row = await trx
+      .insertInto('api_keys')
+      .values(newApiKeyRow(orgId, key, now))
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return { kind: 'created', key: toApiKey(row) };
+  });
 }
 
 export async function listApiKeys({ db }: Ctx, orgId: string, page: Page): Promise<Paged<ApiKey>> {

@@ -19,6 +19,7 @@ import type { TestRunsTable, WebhooksTable } from '../schema.js';
 import {
   AgentMissingError,
   type ClaimedDelivery,
+  type IdempotentAnswer,
   InvalidStateError,
   type Page,
   type Paged,
@@ -28,6 +29,7 @@ import {
 import { handedOffDelivery, handoffRoom, leaseHandedOff, readWebhooksQuery } from './claimDueDeliveries.js';
 import { baselineQuery, comparedRun, settleFinishedRun } from './compareWithBaseline.js';
 import { type Ctx, countAll, type Db, readPage } from './context.js';
+import { keepAnswerIn } from './idempotency.js';
 import { toRun, toWebhook } from './mappers.js';
 import { newDeliveryRow } from './newRows.js';
 import { filledShape, Slots } from './statementShapes.js';
@@ -183,8 +185,18 @@ function runPassesFilter(filter: WebhookFilter | null, run: TestRun, notable: bo
   return filterMatches(filter, run.status as FinalRunStatus, passRate(run.passedCount, total), notable);
 }
 
-export async function createRun(ctx: Ctx, orgId: string, input: RunInput, now: number): Promise<TestRun> {
-  return ctx.db.transaction().execute((trx) => insertRun(trx, orgId, input, input.status, null, now));
+export async function createRun(
+  ctx: Ctx,
+  orgId: string,
+  input: RunInput,
+  now: number,
+  answer?: IdempotentAnswer<TestRun>,
+): Promise<TestRun> {
+  return ctx.db.transaction().execute(async (trx) => {
+    const created = await insertRun(trx, orgId, input, input.status, null, now);
+    await keepAnswerIn(trx, answer, created);
+    return created;
+  });
 }
 
 export async function createFinishedRun(
@@ -194,11 +206,16 @@ export async function createFinishedRun(
   finish: RunFinish,
   publicUrl: string,
   now: number,
+  answer?: IdempotentAnswer<TestRun>,
 ): Promise<TestRun> {
-  // Results to store, or a baseline the caller named: the interactive path, which compares in
-  // the transaction. Otherwise the one-unit path, which compares by failure names.
+  // Results to store, a baseline the caller named, or a keyed request (its answer is kept in the
+  // run's transaction, docs/api.md#idempotency): the interactive path, which compares in the
+  // transaction. Otherwise the one-unit path, which compares by failure names.
   const simple =
-    !(finish.results && finish.results.length > 0) && !input.baselineRunId && !finish.baselineRunId;
+    !answer &&
+    !(finish.results && finish.results.length > 0) &&
+    !input.baselineRunId &&
+    !finish.baselineRunId;
   const fast = simple ? await createFinishedRunAtOnce(ctx, orgId, input, finish, publicUrl, now) : null;
   if (fast) {
     if (fast.queued && fast.tell !== 'none') await ctx.hooks.notifyNewWork({ local: fast.tell === 'all' });
@@ -209,6 +226,7 @@ export async function createFinishedRun(
     const created = await insertRun(trx, orgId, input, finish.status, finish, now);
     const settled = await settleFinishedRun(ctx, trx, created, finish, now);
     queued = await insertEvent(trx, settled.run, publicUrl, now, settled.notable);
+    await keepAnswerIn(trx, answer, settled.run);
     return settled.run;
   });
   if (queued) await ctx.hooks.notifyNewWork();
@@ -611,6 +629,7 @@ export async function finishRun(
   finish: RunFinish,
   publicUrl: string,
   now: number,
+  answer?: IdempotentAnswer<TestRun>,
 ): Promise<TestRun> {
   let queued = false;
   const run = await ctx.db.transaction().execute(async (trx) => {
@@ -635,6 +654,7 @@ export async function finishRun(
     if (!row) throw new InvalidStateError('the test run has already finished');
     const settled = await settleFinishedRun(ctx, trx, toRun(row), finish, now);
     queued = await insertEvent(trx, settled.run, publicUrl, now, settled.notable);
+    await keepAnswerIn(trx, answer, settled.run);
     return settled.run;
   });
   if (queued) await ctx.hooks.notifyNewWork();

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { Webhook } from '../../domain/types.js';
 import {
   ConflictError,
+  type IdempotentAnswer,
   type Page,
   type Paged,
   SECRET_ROTATION_GRACE_MS,
@@ -10,6 +11,7 @@ import {
   type WebhookPatch,
 } from '../store.js';
 import { type Ctx, countAll, isUniqueViolation, readPage } from './context.js';
+import { keepAnswerIn } from './idempotency.js';
 import { filterToText, toWebhook } from './mappers.js';
 
 /** One live webhook per scope: the org's default, or one per agent. */
@@ -22,35 +24,40 @@ export async function createWebhook(
   orgId: string,
   input: WebhookInput,
   now: number,
+  answer?: IdempotentAnswer<Webhook>,
 ): Promise<Webhook> {
   try {
-    const row = await db
-      .insertInto('webhooks')
-      .values({
-        id: randomUUID(),
-        org_id: orgId,
-        agent_id: input.agentId,
-        scope_key: scopeKey(orgId, input.agentId),
-        url: input.url,
-        description: input.description,
-        is_enabled: input.isEnabled ? 1 : 0,
-        format: input.format,
-        headers: JSON.stringify(input.headers),
-        secret_enc: input.secretEnc,
-        previous_secret_enc: null,
-        previous_secret_until: null,
-        last_triggered_at: null,
-        consecutive_failures: 0,
-        disabled_reason: input.isEnabled ? null : 'manual',
-        disabled_at: input.isEnabled ? null : now,
-        filter: filterToText(input.filter ?? null),
-        created_at: now,
-        updated_at: now,
-        deleted_at: null,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    return toWebhook(row);
+    return await db.transaction().execute(async (trx) => {
+      const row = await trx
+        .insertInto('webhooks')
+        .values({
+          id: randomUUID(),
+          org_id: orgId,
+          agent_id: input.agentId,
+          scope_key: scopeKey(orgId, input.agentId),
+          url: input.url,
+          description: input.description,
+          is_enabled: input.isEnabled ? 1 : 0,
+          format: input.format,
+          headers: JSON.stringify(input.headers),
+          secret_enc: input.secretEnc,
+          previous_secret_enc: null,
+          previous_secret_until: null,
+          last_triggered_at: null,
+          consecutive_failures: 0,
+          disabled_reason: input.isEnabled ? null : 'manual',
+          disabled_at: input.isEnabled ? null : now,
+          filter: filterToText(input.filter ?? null),
+          created_at: now,
+          updated_at: now,
+          deleted_at: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const webhook = toWebhook(row);
+      await keepAnswerIn(trx, answer, webhook);
+      return webhook;
+    });
   } catch (err) {
     if (isUniqueViolation(err)) {
       throw new ConflictError(
