@@ -223,6 +223,7 @@ export interface Store {
     results: ScenarioResult[],
     maxResults: number,
     now: number,
+    answer?: IdempotentAnswer<{ accepted: number; total: number }>,
   ): Promise<{ accepted: number; total: number }>;
   listScenarioRuns(
     orgId: string,

@@ -184,6 +184,29 @@ for (const backend of backends) {
       expect(late.body.code).toBe('INVALID_STATE');
     });
 
+    it('a chunk sent again with its Idempotency-Key is answered again, not refused as a duplicate', async () => {
+      const run = (await ctx.api('POST', '/api/v1/runs', { agent_id: agentId })).body;
+      const send = () =>
+        ctx.app.inject({
+          method: 'POST',
+          url: `/api/v1/runs/${run.id}/results`,
+          headers: {
+            authorization: `Bearer ${ctx.apiKey}`,
+            'content-type': 'application/json',
+            'idempotency-key': 'ci-step-7:results:1',
+          },
+          payload: JSON.stringify({ results: [pass('a'), fail('b')] }),
+        });
+      const first = await send();
+      const again = await send();
+      expect(first.statusCode).toBe(200);
+      expect(again.statusCode).toBe(200);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(JSON.parse(again.body)).toEqual({ accepted: 2, total: 2 });
+      const list = await ctx.api('GET', `/api/v1/scenario-runs?test_run_id=${run.id}`);
+      expect(list.body.total).toBe(2);
+    });
+
     it('refuses a test twice, disagreeing counts and too many results, storing nothing', async () => {
       const twice = await ctx.api('POST', '/api/v1/runs', {
         agent_id: agentId,

@@ -10,6 +10,7 @@ import type { TestRun } from '../../domain/types.js';
 import { InvalidStateError } from '../../store/store.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
+import { idempotentAnswer } from '../idempotency.js';
 import { isUuid, pageOf } from '../params.js';
 import { presentAgentTest, presentRun, presentScenarioRun } from '../present.js';
 import {
@@ -73,7 +74,14 @@ export function registerResultRoutes(api: FastifyInstance, deps: AppDeps): void 
       const run = await findRun(req.orgId, req.params.id);
       const results = checkedResults(req.body.results, RESULT_LIMITS.perChunk) ?? [];
       try {
-        return await store.addRunResults(req.orgId, run.id, results, maxResults, now());
+        return await store.addRunResults(
+          req.orgId,
+          run.id,
+          results,
+          maxResults,
+          now(),
+          idempotentAnswer(req, 200, (out) => out),
+        );
       } catch (err) {
         if (err instanceof InvalidStateError) {
           throw new ApiError('INVALID_STATE', `test run ${req.params.id} is final; its results are closed`, {
