@@ -31,6 +31,8 @@ describe('loadConfig', () => {
     RUNHOOK_RETENTION: '90d',
     RUNHOOK_MANUAL_SEND_LIMIT: '3',
     RUNHOOK_ORG_CONCURRENCY: '16',
+    RUNHOOK_MAX_RESULTS: '500',
+    RUNHOOK_RESULTS_RETENTION: '30d',
   };
 
   it('has the defaults of docs/configuration.md', () => {
@@ -62,6 +64,8 @@ describe('loadConfig', () => {
     expect(Object.keys(c).sort()).toEqual(Object.keys(loadConfig(everyVariable)).sort());
     expect(c.retentionMs).toBe(30 * 24 * 3_600_000);
     expect(c.manualSendLimit).toBe(10);
+    expect(c.maxResults).toBe(10_000);
+    expect(c.resultsRetentionMs).toBe(90 * 24 * 3_600_000);
   });
 
   it.each([
@@ -108,6 +112,8 @@ describe('loadConfig', () => {
       retentionMs: 90 * 86_400_000,
       manualSendLimit: 3,
       orgConcurrency: 16,
+      maxResults: 500,
+      resultsRetentionMs: 30 * 86_400_000,
     });
     expect(allowedCidrs.map((cidr) => [cidr.text, cidr.prefixLength])).toEqual([
       ['127.0.0.0/8', 8],
@@ -179,6 +185,8 @@ describe('loadConfig', () => {
     ['RUNHOOK_RETENTION', '30'],
     ['RUNHOOK_RETENTION', '500ms'],
     ['RUNHOOK_MANUAL_SEND_LIMIT', '0'],
+    ['RUNHOOK_MAX_RESULTS', '0'],
+    ['RUNHOOK_RESULTS_RETENTION', '10ms'],
     ['RUNHOOK_ORG_CONCURRENCY', '0'],
     ['RUNHOOK_MANUAL_SEND_LIMIT', 'ten'],
   ])('%s=%s stops startup naming the variable', (name, value) => {

@@ -113,6 +113,8 @@ describe('startup errors (real processes)', () => {
     ['RUNHOOK_ALERT_INTERVAL', '15'],
     ['RUNHOOK_RETENTION', '30'],
     ['RUNHOOK_MANUAL_SEND_LIMIT', '0'],
+    ['RUNHOOK_MAX_RESULTS', 'many'],
+    ['RUNHOOK_RESULTS_RETENTION', '30'],
   ];
 
   it('covers every variable loadConfig reads', () => {
