@@ -15,7 +15,10 @@ for (const backend of backends) {
     let clock = start;
     beforeEach(async () => {
       clock = start;
-      ctx = await createTestContext(backend, { now: () => clock, env: { RUNHOOK_ALLOWED_CIDRS: '0.0.0.0/0' } });
+      ctx = await createTestContext(backend, {
+        now: () => clock,
+        env: { RUNHOOK_ALLOWED_CIDRS: '0.0.0.0/0' },
+      });
     });
     afterEach(async () => {
       await ctx.close();
@@ -61,7 +64,9 @@ for (const backend of backends) {
       expect(bad.body.code).toBe('INVALID_FIELD_VALUE');
       const hook = await ctx.api('POST', '/api/v1/webhooks', { url: URL });
       for (const method of ['PUT', 'PATCH']) {
-        const res = await ctx.api(method, `/api/v1/webhooks/${hook.body.id}`, { signature_scheme: 'ED25519' });
+        const res = await ctx.api(method, `/api/v1/webhooks/${hook.body.id}`, {
+          signature_scheme: 'ED25519',
+        });
         expect(res.status).toBe(400);
         expect(res.body.code).toBe('INVALID_FIELD_VALUE');
       }
@@ -83,8 +88,14 @@ for (const backend of backends) {
       });
       expect(again.body.public_key).toBe(on.body.public_key);
 
-      const off = await ctx.api('PATCH', `/api/v1/webhooks/${hook.body.id}`, { signature_scheme: 'hmac-sha256' });
-      expect(off.body).toMatchObject({ signature_scheme: 'hmac-sha256', public_key: null, previous_public_key: null });
+      const off = await ctx.api('PATCH', `/api/v1/webhooks/${hook.body.id}`, {
+        signature_scheme: 'hmac-sha256',
+      });
+      expect(off.body).toMatchObject({
+        signature_scheme: 'hmac-sha256',
+        public_key: null,
+        previous_public_key: null,
+      });
       const raw = await openRawSql(ctx.db.url);
       try {
         const dropped = `SELECT count(*) FROM webhooks WHERE id = '${hook.body.id}' AND signing_key_enc IS NULL AND previous_signing_key_enc IS NULL`;
@@ -94,7 +105,9 @@ for (const backend of backends) {
       }
 
       // Back on: a fresh pair, not the dropped one.
-      const back = await ctx.api('PATCH', `/api/v1/webhooks/${hook.body.id}`, { signature_scheme: 'ed25519' });
+      const back = await ctx.api('PATCH', `/api/v1/webhooks/${hook.body.id}`, {
+        signature_scheme: 'ed25519',
+      });
       expect(back.body.public_key).toMatch(WHPK);
       expect(back.body.public_key).not.toBe(on.body.public_key);
       expect(back.body.previous_public_key).toBeNull();
@@ -108,7 +121,9 @@ for (const backend of backends) {
       expect(rotated.body.public_key).toMatch(WHPK);
       expect(rotated.body.public_key).not.toBe(hook.body.public_key);
       expect(rotated.body.previous_public_key).toBe(hook.body.public_key);
-      expect(rotated.body.previous_public_key_expires_at).toBe(new Date(clock + DAY_MS).toISOString().replace('.000Z', 'Z'));
+      expect(rotated.body.previous_public_key_expires_at).toBe(
+        new Date(clock + DAY_MS).toISOString().replace('.000Z', 'Z'),
+      );
 
       clock = start + 5_000 + DAY_MS - 1;
       expect((await ctx.api('GET', `/api/v1/webhooks/${hook.body.id}`)).body.previous_public_key).toBe(
@@ -127,11 +142,19 @@ for (const backend of backends) {
       expect(res.status).toBe(409);
       expect(res.body.code).toBe('INVALID_STATE');
       expect((await ctx.api('GET', `/api/v1/webhooks/${hook.body.id}`)).body.public_key).toBeNull();
-      const missing = await ctx.api('POST', '/api/v1/webhooks/00000000-0000-4000-8000-000000000000/rotate-key');
+      const missing = await ctx.api(
+        'POST',
+        '/api/v1/webhooks/00000000-0000-4000-8000-000000000000/rotate-key',
+      );
       expect(missing.status).toBe(404);
       expect(missing.body.code).toBe('NOT_FOUND');
       const other = await ctx.newOrg();
-      const theirs = await ctx.api('POST', '/api/v1/webhooks', { url: URL, signature_scheme: 'ed25519' }, other.apiKey);
+      const theirs = await ctx.api(
+        'POST',
+        '/api/v1/webhooks',
+        { url: URL, signature_scheme: 'ed25519' },
+        other.apiKey,
+      );
       const cross = await ctx.api('POST', `/api/v1/webhooks/${theirs.body.id}/rotate-key`);
       expect(cross.status).toBe(404);
     });
