@@ -156,4 +156,57 @@ for (const backend of backends) {
       expect(logged).not.toMatch(/MC4CAQAw|BEGIN PRIVATE KEY/);
     });
   });
+
+  describe(`ed25519 key rotation grace, on an injected clock [${backend.name}]`, () => {
+    let ctx: TestContext;
+    let receiver: Receiver;
+    const DAY_MS = 24 * 60 * 60 * 1000;
+    // Whole seconds, so that webhook-timestamp is exactly the clock.
+    const start = Math.floor(Date.now() / 1000) * 1000;
+    let clock = start;
+    beforeEach(async () => {
+      clock = start;
+      [ctx, receiver] = await Promise.all([
+        createTestContext(backend, { worker: true, now: () => clock }),
+        startReceiver(),
+      ]);
+    });
+    afterEach(async () => {
+      await ctx.close();
+      await receiver.close();
+    });
+
+    it('the replaced key signs for 24 hours after rotate-key and not a millisecond longer', async () => {
+      const hook = await ctx.api('POST', '/api/v1/webhooks', {
+        url: receiver.url,
+        signature_scheme: 'ed25519',
+      });
+      const agent = await ctx.api('POST', '/api/v1/agents', { name: 'A' });
+      const rotatedAt = start + 1_000;
+      clock = rotatedAt;
+      const rotated = await ctx.api('POST', `/api/v1/webhooks/${hook.body.id}/rotate-key`);
+      const deliverAt = async (at: number, count: number) => {
+        clock = at;
+        await ctx.api('POST', '/api/v1/runs', { agent_id: agent.body.id, status: 'completed' });
+        await receiver.waitFor(count);
+        const request = receiver.requests[count - 1]!;
+        expect(Number(request.headers['webhook-timestamp'])).toBe(Math.floor(at / 1000));
+        return request;
+      };
+      const last = await deliverAt(rotatedAt + DAY_MS - 1, 1);
+      const lastEntries = entriesOf(last);
+      expect(lastEntries).toHaveLength(2);
+      expect(verifiesWithNodeCrypto(hook.body.public_key, last, lastEntries[1]!)).toBe(true);
+
+      const after = await deliverAt(rotatedAt + DAY_MS, 2);
+      const afterEntries = entriesOf(after);
+      expect(afterEntries).toHaveLength(1);
+      expect(verifiesWithNodeCrypto(rotated.body.public_key, after, afterEntries[0]!)).toBe(true);
+      expect(() =>
+        verifyWebhook(after.body, after.headers as Record<string, string>, hook.body.public_key, {
+          now: () => clock,
+        }),
+      ).toThrow(/matches the body and public key/);
+    });
+  });
 }
