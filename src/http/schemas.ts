@@ -689,7 +689,8 @@ const webhookFields = {
     type: ['string', 'null'],
     minLength: LIMITS.secretMin,
     maxLength: LIMITS.secretMax,
-    description: 'Write-only. `whsec_<base64>` or any string of 8–256 characters; null clears it.',
+    description:
+      'Write-only. `whsec_<base64>` or any string of 8–256 characters not starting with `whpk_` (the prefix of public keys); null clears it.',
   },
   description,
   is_enabled: { type: 'boolean' },

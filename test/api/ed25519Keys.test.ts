@@ -72,6 +72,13 @@ for (const backend of backends) {
       }
       const same = await ctx.api('GET', `/api/v1/webhooks/${hook.body.id}`);
       expect(same.body.signature_scheme).toBe('hmac-sha256');
+      // A secret that verifiers would read as a public key.
+      const lookalike = await ctx.api('POST', '/api/v1/webhooks', {
+        url: URL,
+        secret: same.body.id.replace(/^/, 'whpk_'),
+      });
+      expect(lookalike.status).toBe(400);
+      expect(lookalike.body).toMatchObject({ code: 'INVALID_FIELD_VALUE', details: { field: 'secret' } });
     });
 
     it('switching to ed25519 makes a pair, saving the same scheme keeps it, switching back drops it', async () => {
