@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { isPublicKey, verifyEd25519 } from './publicKey.js';
 import { signingKey } from './signingKey.js';
 import type { RunhookEvent } from './types.js';
 
@@ -47,9 +48,11 @@ export function signStandardWebhook(
  * Verifies a Runhook delivery by its Standard Webhooks headers (`webhook-id`,
  * `webhook-timestamp`, `webhook-signature`) and returns the parsed JSON body.
  *
- * Pass the body exactly as received (before any JSON parsing). `secret` may be a list, for
- * while you rotate secrets; a signature made with any of them is accepted, and so is any one
- * matching `v1,` entry of the header. Throws {@link WebhookVerificationError} otherwise.
+ * Pass the body exactly as received (before any JSON parsing). `secret` is the webhook's secret
+ * (checked against the `v1,` entries) or, for an `ed25519` webhook, its public key `whpk_...`
+ * (checked against the `v1a,` entries). It may be a list, for while you rotate secrets or keys;
+ * a signature made with any of them is accepted, and so is any one matching entry of the header.
+ * Throws {@link WebhookVerificationError} otherwise.
  *
  * For a `clix` or `slack` webhook, name the body's type: `verifyWebhook<ClixPayload>(...)`.
  *
@@ -59,6 +62,10 @@ export function signStandardWebhook(
  *   if (event.event === 'test_run_completed') console.log(event.test_run.pass_rate);
  *   res.sendStatus(204);
  * });
+ *
+ * @example
+ * // An ed25519 webhook: verify with the public key the webhook shows (nothing secret to keep).
+ * const event = verifyWebhook(req.body, req.headers, 'whpk_CMZ3xIumfXqAsEHEtKIra3/oc3c7T4gY6S2nRgfDYvw=');
  */
 export function verifyWebhook<T = RunhookEvent>(
   rawBody: string | Buffer,
@@ -89,20 +96,33 @@ export function verifyWebhook<T = RunhookEvent>(
     );
   }
 
+  const keys = Array.isArray(secret) ? secret : [secret];
+  if (keys.length === 0) throw new WebhookVerificationError('No secret given to verify with');
+  const publicKeys = keys.filter(isPublicKey);
+  const secrets = keys.filter((k) => !isPublicKey(k));
+
   // Entries are space-separated; a trailing comma appears when a proxy or `Headers.get` joined
   // repeated headers with ", " (base64 never contains a comma).
-  const offered = signatureHeader
-    .split(/\s+/)
-    .map((entry) => entry.replace(/,+$/, ''))
+  const entries = signatureHeader.split(/\s+/).map((entry) => entry.replace(/,+$/, ''));
+  const offered = entries
     .filter((entry) => entry.startsWith('v1,'))
     .map((entry) => Buffer.from(entry.slice(3), 'latin1'));
-  if (offered.length === 0) {
-    throw new WebhookVerificationError('webhook-signature has no v1 entry');
+  const offeredAsymmetric = entries
+    .filter((entry) => entry.startsWith('v1a,'))
+    .map((entry) => entry.slice(4));
+  const usable =
+    (secrets.length > 0 ? offered.length : 0) + (publicKeys.length > 0 ? offeredAsymmetric.length : 0);
+  if (usable === 0) {
+    throw new WebhookVerificationError(
+      publicKeys.length === 0
+        ? 'webhook-signature has no v1 entry'
+        : secrets.length === 0
+          ? 'webhook-signature has no v1a entry (is the webhook signed with ed25519?)'
+          : 'webhook-signature has no v1 or v1a entry',
+    );
   }
 
   const body = typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : rawBody;
-  const secrets = Array.isArray(secret) ? secret : [secret];
-  if (secrets.length === 0) throw new WebhookVerificationError('No secret given to verify with');
   let matched = false;
   for (const candidate of secrets) {
     // Compare base64 text, as the reference implementation does: one canonical encoding per MAC.
@@ -111,8 +131,16 @@ export function verifyWebhook<T = RunhookEvent>(
       if (signature.length === expected.length && timingSafeEqual(signature, expected)) matched = true;
     }
   }
+  if (!matched && publicKeys.length > 0 && offeredAsymmetric.length > 0) {
+    const signed = Buffer.concat([Buffer.from(`${msgId}.${timestamp}.`, 'utf8'), body]);
+    matched = publicKeys.some((key) =>
+      offeredAsymmetric.some((signature) => verifyEd25519(key, signed, signature)),
+    );
+  }
   if (!matched) {
-    throw new WebhookVerificationError('No webhook-signature entry matches the body and secret');
+    throw new WebhookVerificationError(
+      `No webhook-signature entry matches the body and ${secrets.length > 0 ? 'secret' : 'public key'}`,
+    );
   }
 
   try {

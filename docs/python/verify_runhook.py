@@ -13,11 +13,16 @@ parsing) and the request headers:
 
 Runnable receivers (standard library, Flask) are in the repository's examples/ folder.
 
+For a webhook with `signature_scheme` `ed25519`, pass its `public_key` (`whpk_...`) instead of (or
+in a list with) the secret: the `v1a` entries are then checked. That one case needs the
+`cryptography` package (`pip install cryptography`); everything else is standard library only.
+
 Or from a shell, to check a saved delivery:
 
     python3 verify_runhook.py delivery.json [--no-tolerance]
 
-where delivery.json is {"body": "<raw body>", "headers": {...}, "secret": "..." or [...]}. The exit
+where delivery.json is {"body": "<raw body>", "headers": {...}, "secret": "..." or [...]} (a
+"secret" may be a `whpk_` public key). The exit
 status is 0 when the delivery is valid, 1 when it is not (the reason is printed), 2 on bad usage.
 """
 
@@ -50,7 +55,8 @@ def verify(raw_body, headers, secret, tolerance=DEFAULT_TOLERANCE_SECONDS):
     """Check the Standard Webhooks signature and return the parsed JSON body.
 
     `secret` may be a list (during a rotation); `tolerance=None` disables the timestamp window.
-    Raises VerificationError on any failure.
+    A `whpk_...` public key checks the `v1a` (ed25519) entries. Raises VerificationError on any
+    failure.
     """
     lowered = {name.lower(): value for name, value in headers.items()}
     for name in ("webhook-id", "webhook-timestamp", "webhook-signature"):
@@ -68,29 +74,57 @@ def verify(raw_body, headers, secret, tolerance=DEFAULT_TOLERANCE_SECONDS):
         if -drift > tolerance:
             raise VerificationError("webhook-timestamp is %d s in the future" % -drift)
 
-    offered = [
-        entry.rstrip(",")[len("v1,"):]
-        for entry in lowered["webhook-signature"].split()
-        if entry.startswith("v1,")
-    ]
-    if not offered:
-        raise VerificationError("webhook-signature has no v1 entry")
+    entries = [entry.rstrip(",") for entry in lowered["webhook-signature"].split()]
+    offered = [entry[len("v1,"):] for entry in entries if entry.startswith("v1,")]
+    offered_asymmetric = [entry[len("v1a,"):] for entry in entries if entry.startswith("v1a,")]
+    public_keys = [key for key in _as_list(secret) if key.startswith("whpk_")]
+    secrets = [key for key in _as_list(secret) if not key.startswith("whpk_")]
+    if not (secrets and offered) and not (public_keys and offered_asymmetric):
+        raise VerificationError("webhook-signature has no %s entry" % ("v1" if secrets else "v1a"))
 
     signed_content = b"%s.%s.%s" % (msg_id.encode("utf-8"), timestamp.encode("ascii"), raw_body)
     matched = False
-    for candidate in _as_list(secret):
+    for candidate in secrets:
         mac = hmac.new(signing_key(candidate), signed_content, hashlib.sha256).digest()
         expected = base64.b64encode(mac).decode("ascii")
         for signature in offered:
             if hmac.compare_digest(signature, expected):
                 matched = True
+    if not matched and public_keys and offered_asymmetric:
+        matched = any(
+            _ed25519_verifies(key, signed_content, signature)
+            for key in public_keys
+            for signature in offered_asymmetric
+        )
     if not matched:
-        raise VerificationError("no webhook-signature entry matches the body and secret")
+        raise VerificationError(
+            "no webhook-signature entry matches the body and %s" % ("secret" if secrets else "public key")
+        )
 
     try:
         return json.loads(raw_body.decode("utf-8"))
     except ValueError:
         raise VerificationError("the body is signed correctly but is not valid JSON")
+
+
+def _ed25519_verifies(public_key, signed_content, signature):
+    """Whether `signature` (a `v1a` entry's base64) is `public_key`'s signature of the content."""
+    try:
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    except ImportError:
+        raise RuntimeError("verifying a whpk_ public key needs the cryptography package: pip install cryptography")
+    encoded = public_key[len("whpk_"):]
+    raw = base64.b64decode(encoded) if _STRICT_BASE64.fullmatch(encoded) else b""
+    if len(raw) != 32:
+        raise ValueError("a public key must be whpk_ followed by the base64 of 32 bytes")
+    if not _STRICT_BASE64.fullmatch(signature):
+        return False
+    try:
+        Ed25519PublicKey.from_public_bytes(raw).verify(base64.b64decode(signature), signed_content)
+        return True
+    except InvalidSignature:
+        return False
 
 
 def _as_list(secret):

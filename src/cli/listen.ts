@@ -28,19 +28,25 @@ function summarise(body: string): Summary {
   return { event: 'unknown', run: '-', status: '-' };
 }
 
-/** Verdict per signature header present: "ok", "INVALID", or "present (no --secret to check it)". */
+/**
+ * Verdict per signature header present: "ok", "INVALID", or "present (no --secret to check it)".
+ * `publicKey` (`whpk_...`, an ed25519 webhook's) checks the `v1a` entries of `webhook-signature`.
+ */
 export function checkSignatures(
   body: string,
   headers: Record<string, string | string[] | undefined>,
   secret: string | undefined,
+  publicKey?: string,
 ) {
   const verdicts: Record<string, string> = {};
   const noSecret = 'present (no --secret given to check it)';
+  const keys = [secret, publicKey].filter((k): k is string => Boolean(k));
   if (headers['webhook-signature'] !== undefined) {
-    if (!secret) verdicts['webhook-signature'] = noSecret;
+    if (keys.length === 0)
+      verdicts['webhook-signature'] = 'present (no --secret or --public-key given to check it)';
     else {
       try {
-        verifyWebhook(body, headers, secret);
+        verifyWebhook(body, headers, keys);
         verdicts['webhook-signature'] = 'ok';
       } catch (err) {
         verdicts['webhook-signature'] = `INVALID (${(err as Error).message})`;
@@ -135,7 +141,15 @@ interface ListenOptions {
   port: number;
   host: string;
   secret?: string;
+  publicKey?: string;
   forwardTo?: string;
+}
+
+function parsePublicKey(value: string): string {
+  if (!/^whpk_[A-Za-z0-9+/]{43}=$/.test(value)) {
+    throw new InvalidArgumentError("expected the webhook's public_key, whpk_ and 44 base64 characters");
+  }
+  return value;
 }
 
 function parseForwardTo(value: string): string {
@@ -163,9 +177,14 @@ export function registerListenCommand(program: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--secret <secret>', "the webhook's secret, to check signatures")
     .option(
+      '--public-key <whpk>',
+      "an ed25519 webhook's public_key (whpk_...), to check the v1a entries of webhook-signature",
+      parsePublicKey,
+    )
+    .option(
       '--forward-to <url>',
       'forward each delivery (same body and headers) to this URL and answer Runhook with its status; ' +
-        'with --secret, a delivery whose webhook-signature does not verify is answered 400 and not forwarded',
+        'with --secret or --public-key, a delivery whose webhook-signature does not verify is answered 400 and not forwarded',
       parseForwardTo,
     )
     .action(async (opts: ListenOptions) => {
@@ -176,7 +195,7 @@ export function registerListenCommand(program: Command): void {
           const raw = Buffer.concat(chunks);
           const body = raw.toString('utf8');
           const s = summarise(body);
-          const verdicts = checkSignatures(body, req.headers, opts.secret);
+          const verdicts = checkSignatures(body, req.headers, opts.secret, opts.publicKey);
           const sigs =
             Object.keys(verdicts).length === 0
               ? 'unsigned'
@@ -192,7 +211,7 @@ export function registerListenCommand(program: Command): void {
             return;
           }
           const verdict = verdicts['webhook-signature'];
-          if (opts.secret && verdict !== 'ok') {
+          if ((opts.secret || opts.publicKey) && verdict !== 'ok') {
             const why = verdict ?? 'no webhook-signature header';
             process.stdout.write(`    not forwarded: ${why}\n    <- 400 to the sender\n`);
             res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
@@ -224,7 +243,7 @@ export function registerListenCommand(program: Command): void {
       process.stdout.write(
         `runhook listen: waiting for deliveries on http://${opts.host}:${port}/` +
           (opts.forwardTo ? `, forwarding to ${opts.forwardTo}` : '') +
-          (opts.forwardTo && !opts.secret
+          (opts.forwardTo && !opts.secret && !opts.publicKey
             ? ' (no --secret: nothing is verified, everything is forwarded)'
             : '') +
           '\n',

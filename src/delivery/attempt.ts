@@ -51,6 +51,7 @@ export async function attemptDelivery(claimed: ClaimedDelivery, deps: AttemptDep
     body: claimed.body,
     secret: target.secretEnc === null ? null : deps.secretBox.open(target.secretEnc),
     previousSecrets: target.previousSecretEnc === null ? [] : [deps.secretBox.open(target.previousSecretEnc)],
+    signingKeys: (target.signingKeysEnc ?? []).map((sealed) => deps.secretBox.open(sealed)),
     customHeaders: target.headers,
     userAgent: USER_AGENT,
   });

@@ -2,7 +2,7 @@
  * Request signing (docs/receiving-webhooks.md#checking-the-signature): Standard Webhooks `webhook-signature`, `X-Runhook-Signature`
  * and TestCLIX's `X-Clix-Signature`, plus the full header set of a delivery attempt.
  */
-import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { createHmac, createPrivateKey, createSecretKey, type KeyObject, sign } from 'node:crypto';
 import type { WebhookFormat } from './types.js';
 
 const WHSEC_PREFIX = 'whsec_';
@@ -54,6 +54,40 @@ export function standardWebhookSignature(
     .join(' ');
 }
 
+/** How many ed25519 private keys are kept parsed (see ed25519Key). */
+const ED25519_CACHE_SIZE = 1_000;
+const ed25519Keys = new Map<string, KeyObject>();
+
+/**
+ * The private key object of a PKCS#8 DER key (base64), parsed once and kept like the HMAC keys
+ * above (bounded, least recently used out, in memory only).
+ */
+function ed25519Key(pkcs8Base64: string): KeyObject {
+  let key = ed25519Keys.get(pkcs8Base64);
+  if (key !== undefined) {
+    ed25519Keys.delete(pkcs8Base64);
+  } else {
+    key = createPrivateKey({ key: Buffer.from(pkcs8Base64, 'base64'), format: 'der', type: 'pkcs8' });
+    if (ed25519Keys.size >= ED25519_CACHE_SIZE) ed25519Keys.delete(ed25519Keys.keys().next().value as string);
+  }
+  ed25519Keys.set(pkcs8Base64, key);
+  return key;
+}
+
+/**
+ * Standard Webhooks' asymmetric entries: one `v1a,<base64 ed25519 signature of "<id>.<ts>.<body>">`
+ * per private key (PKCS#8 DER, base64), space-separated (two during a key rotation).
+ */
+export function ed25519WebhookSignature(
+  privateKeys: readonly string[],
+  msgId: string,
+  timestampSec: number,
+  body: string,
+): string {
+  const signed = Buffer.from(`${msgId}.${timestampSec}.${body}`, 'utf8');
+  return privateKeys.map((k) => `v1a,${sign(null, signed, ed25519Key(k)).toString('base64')}`).join(' ');
+}
+
 /** `X-Runhook-Signature` value: `sha256=<hex HMAC-SHA256(key, body)>`. */
 export function runhookSignature(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', hmacKey(secret)).update(body, 'utf8').digest('hex')}`;
@@ -91,6 +125,11 @@ export interface DeliveryHeadersInput {
   secret: string | null;
   /** Secrets being rotated out: they sign `webhook-signature` too, after the current one. */
   previousSecrets?: readonly string[];
+  /**
+   * An `ed25519` webhook's private keys (PKCS#8 DER, base64), current first, then the one being
+   * rotated out: each adds a `v1a` entry to `webhook-signature`, before any `v1` entry.
+   */
+  signingKeys?: readonly string[];
   customHeaders: Record<string, string>;
   /** `Runhook/<version>`. */
   userAgent: string;
@@ -110,13 +149,25 @@ export function buildDeliveryHeaders(input: DeliveryHeadersInput): Record<string
   }
   headers['webhook-id'] = input.eventId;
   headers['webhook-timestamp'] = String(input.timestampSec);
+  // An ed25519 webhook with a secret carries both kinds of entry: a Standard Webhooks verifier
+  // checks the entries of its own version and skips the others (docs/delivery.md#ed25519-signatures).
+  const entries: string[] = [];
+  const signingKeys = input.signingKeys ?? [];
+  if (signingKeys.length > 0) {
+    entries.push(ed25519WebhookSignature(signingKeys, input.eventId, input.timestampSec, input.body));
+  }
   if (input.secret !== null) {
-    headers['webhook-signature'] = standardWebhookSignature(
-      [input.secret, ...(input.previousSecrets ?? [])],
-      input.eventId,
-      input.timestampSec,
-      input.body,
+    entries.push(
+      standardWebhookSignature(
+        [input.secret, ...(input.previousSecrets ?? [])],
+        input.eventId,
+        input.timestampSec,
+        input.body,
+      ),
     );
+  }
+  if (entries.length > 0) headers['webhook-signature'] = entries.join(' ');
+  if (input.secret !== null) {
     headers['X-Runhook-Signature'] = runhookSignature(input.secret, input.body);
     if (input.format === 'clix') headers['X-Clix-Signature'] = clixSignature(input.secret, input.body);
   }

@@ -53,6 +53,10 @@ export const WEBHOOK_FORMAT = Object.freeze({
 export type WebhookFormat = (typeof WEBHOOK_FORMAT)[keyof typeof WEBHOOK_FORMAT];
 export const WEBHOOK_FORMATS: readonly WebhookFormat[] = Object.values(WEBHOOK_FORMAT);
 
+/** How `webhook-signature` is made (docs/delivery.md#ed25519-signatures). */
+export const SIGNATURE_SCHEMES = ['hmac-sha256', 'ed25519'] as const;
+export type SignatureScheme = (typeof SIGNATURE_SCHEMES)[number];
+
 export const DELIVERY_STATUS = Object.freeze({
   pending: 'pending',
   succeeded: 'succeeded',
@@ -226,6 +230,11 @@ export interface Webhook {
   format: WebhookFormat;
   headers: Record<string, string>;
   hasSecret: boolean;
+  signatureScheme: SignatureScheme;
+  /** ed25519 only: `whpk_<base64 raw key>`, what receivers verify `v1a` with; else null. */
+  publicKey: string | null;
+  /** The key pair replaced last and when it stops signing; null when none is signing. */
+  previousPublicKey: { publicKey: string; until: number } | null;
   lastTriggeredAt: number | null;
   consecutiveFailures: number;
   /** null while enabled. */

@@ -179,13 +179,24 @@ export function checkHeaders(headers: unknown): FieldProblem | null {
 // Strict, padded base64 (what Standard Webhooks libraries decode).
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-/** Checks a signing secret: 8–256 characters; `whsec_` must be followed by valid base64. */
+/**
+ * Checks a signing secret: 8–256 characters; `whsec_` must be followed by valid base64; `whpk_`
+ * is refused, since verifiers (the SDK) read it as an ed25519 public key (docs/delivery.md#ed25519-signatures).
+ */
 export function checkSecret(secret: string): FieldProblem | null {
   const length = charLength(secret);
   if (length < LIMITS.secretMin || length > LIMITS.secretMax) {
     return {
       field: 'secret',
       message: `secret must be ${LIMITS.secretMin} to ${LIMITS.secretMax} characters`,
+    };
+  }
+  if (secret.startsWith('whpk_')) {
+    return {
+      field: 'secret',
+      message:
+        'a secret cannot start with whpk_, the prefix of public keys; ' +
+        'for ed25519 signatures set signature_scheme to ed25519 and Runhook makes the key pair',
     };
   }
   if (secret.startsWith('whsec_')) {

@@ -236,6 +236,8 @@ export interface DeliveryHeader {
   always: boolean;
   /** Formats whose deliveries may carry it. */
   formats: readonly PayloadFormat[];
+  /** When it is sent, if not "with a secret" (the default wording for headers not always sent). */
+  when?: string;
   description: string;
 }
 
@@ -272,9 +274,12 @@ export const DELIVERY_HEADERS: readonly DeliveryHeader[] = [
     name: 'webhook-signature',
     always: false,
     formats: ALL_FORMATS,
+    when: 'with a secret, or `ed25519`',
     description:
       'When the webhook has a secret: `v1,<base64 HMAC-SHA256(key, "<webhook-id>.<webhook-timestamp>.<body>")>`. ' +
-      'During a secret rotation, one `v1,…` entry per active secret, separated by spaces; one match is enough.',
+      'During a secret rotation, one `v1,…` entry per active secret, separated by spaces; one match is enough. ' +
+      'A webhook with `signature_scheme` `ed25519` adds, first, `v1a,<base64 ed25519 signature of the same "<webhook-id>.<webhook-timestamp>.<body>">`, ' +
+      "made with a key pair Runhook keeps (verify it with the webhook's `public_key`); two `v1a,…` entries during a key rotation.",
   },
   {
     name: 'X-Runhook-Signature',

@@ -126,8 +126,13 @@ export function presentTestSuite(s: TestSuite) {
   };
 }
 
-/** `degradedAfter`: RUNHOOK_DEGRADED_AFTER, which decides `health`. */
-export function presentWebhook(w: Webhook, degradedAfter: number) {
+/**
+ * `degradedAfter`: RUNHOOK_DEGRADED_AFTER, which decides `health`; `now` decides whether a
+ * replaced public key is still in its rotation grace.
+ */
+export function presentWebhook(w: Webhook, degradedAfter: number, now: number = Date.now()) {
+  const previousKey =
+    w.previousPublicKey !== null && w.previousPublicKey.until > now ? w.previousPublicKey : null;
   return {
     id: w.id,
     url: w.url,
@@ -137,6 +142,10 @@ export function presentWebhook(w: Webhook, degradedAfter: number) {
     format: w.format,
     headers: w.headers,
     has_secret: w.hasSecret,
+    signature_scheme: w.signatureScheme,
+    public_key: w.publicKey,
+    previous_public_key: previousKey?.publicKey ?? null,
+    previous_public_key_expires_at: iso(previousKey?.until ?? null),
     last_triggered_at: iso(w.lastTriggeredAt),
     consecutive_failures: w.consecutiveFailures,
     health: webhookHealth(w, degradedAfter),

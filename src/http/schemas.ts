@@ -14,6 +14,7 @@ import {
   DISABLED_REASONS,
   FAILURE_REASONS,
   FINAL_RUN_STATUSES,
+  SIGNATURE_SCHEMES,
   TEST_MODES,
   WEBHOOK_FORMATS,
   WEBHOOK_HEALTH,
@@ -650,6 +651,24 @@ export const webhookSchema = {
     format: { type: 'string', enum: WEBHOOK_FORMATS },
     headers: { type: 'object', additionalProperties: { type: 'string' } },
     has_secret: { type: 'boolean' },
+    signature_scheme: {
+      type: 'string',
+      enum: SIGNATURE_SCHEMES,
+      description:
+        '`hmac-sha256`: `webhook-signature` carries `v1,` entries made with the secret. `ed25519`: it carries `v1a,` entries made with a key pair Runhook keeps (and `v1,` entries too when a secret is set).',
+    },
+    public_key: {
+      type: ['string', 'null'],
+      description:
+        '`ed25519` only: `whpk_<base64 of the raw 32-byte public key>`, what receivers verify `v1a` with; null for `hmac-sha256`.',
+      examples: ['whpk_CMZ3xIumfXqAsEHEtKIra3/oc3c7T4gY6S2nRgfDYvw='],
+    },
+    previous_public_key: {
+      type: ['string', 'null'],
+      description:
+        'After a key rotation, the replaced public key, whose `v1a` entry is still sent until `previous_public_key_expires_at`; else null.',
+    },
+    previous_public_key_expires_at: isoTimeOrNull,
     last_triggered_at: isoTimeOrNull,
     consecutive_failures: { type: 'integer' },
     health: {
@@ -677,13 +696,20 @@ const webhookFields = {
     type: ['string', 'null'],
     minLength: LIMITS.secretMin,
     maxLength: LIMITS.secretMax,
-    description: 'Write-only. `whsec_<base64>` or any string of 8–256 characters; null clears it.',
+    description:
+      'Write-only. `whsec_<base64>` or any string of 8–256 characters not starting with `whpk_` (the prefix of public keys); null clears it.',
   },
   description,
   is_enabled: { type: 'boolean' },
   format: { type: 'string', enum: WEBHOOK_FORMATS },
   headers: headerMap,
   filter: filterSchema,
+  signature_scheme: {
+    type: 'string',
+    enum: SIGNATURE_SCHEMES,
+    description:
+      'Default `hmac-sha256`. Switching to `ed25519` makes a key pair (see `public_key`); switching back drops it.',
+  },
 };
 
 export const createWebhookBody = {

@@ -35,6 +35,8 @@ export interface DeliveryTarget {
   secretEnc: string | null;
   /** The replaced secret while its rotation grace lasts: it signs too. */
   previousSecretEnc: string | null;
+  /** An ed25519 webhook's sealed private keys, current first, then the replaced one during its grace; [] for hmac. */
+  signingKeysEnc?: readonly string[];
 }
 
 /** A delivery worker's side of the hand-off (Store.takeHandoffs). */

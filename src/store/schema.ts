@@ -135,6 +135,15 @@ export interface WebhooksTable {
   /** The secret replaced last, still signing until previous_secret_until (rotation grace). */
   previous_secret_enc: string | null;
   previous_secret_until: number | null;
+  /** `hmac-sha256` or `ed25519` (docs/delivery.md#ed25519-signatures). */
+  signature_scheme: Generated<string>;
+  /** ed25519 only: the sealed PKCS#8 private key (base64 DER) and its `whpk_` public key. */
+  signing_key_enc: Generated<string | null>;
+  public_key: Generated<string | null>;
+  /** The key pair replaced last, still signing until previous_signing_key_until. */
+  previous_signing_key_enc: Generated<string | null>;
+  previous_public_key: Generated<string | null>;
+  previous_signing_key_until: Generated<number | null>;
   last_triggered_at: number | null;
   consecutive_failures: number;
   /** JSON `{statuses, below_pass_rate}`; null = every finished run. */

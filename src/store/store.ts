@@ -18,6 +18,7 @@ import type {
   NewApiKey,
   Organization,
   RunStatus,
+  SignatureScheme,
   TestMode,
   TestRun,
   TestSuite,
@@ -126,6 +127,13 @@ export interface WebhookInput {
   secretEnc: string | null;
   /** Absent: null, every finished run. */
   filter?: WebhookFilter | null;
+  /** Absent: `hmac-sha256`. */
+  signatureScheme?: SignatureScheme;
+  /**
+   * The ed25519 key pair (docs/delivery.md#ed25519-signatures). In a patch: a new pair rotates
+   * (the current one keeps signing for SECRET_ROTATION_GRACE_MS), null drops both.
+   */
+  signingKey?: { signingKeyEnc: string; publicKey: string } | null;
 }
 
 export type WebhookPatch = Partial<Omit<WebhookInput, 'agentId'>>;

@@ -1,9 +1,10 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import {
   buildDeliveryHeaders,
   clixSignature,
+  ed25519WebhookSignature,
   runhookSignature,
   signingKey,
   standardWebhookSignature,
@@ -234,5 +235,55 @@ describe('receivers using the standardwebhooks library accept our headers', () =
       userAgent: 'Runhook/test',
     });
     expect(() => new Webhook(whsec).verify(body, headers)).toThrow(/timestamp/i);
+  });
+});
+
+describe('ed25519 (v1a) entries', () => {
+  // RFC 8032 §7.1, test 1: the seed and its public key, wrapped as PKCS#8 DER the way Runhook stores keys.
+  const seed = '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60';
+  const rfcPublic = Buffer.from('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a', 'hex');
+  const der = Buffer.from(`302e020100300506032b657004220420${seed}`, 'hex').toString('base64');
+  const publicKey = createPublicKey({
+    key: { kty: 'OKP', crv: 'Ed25519', x: rfcPublic.toString('base64url') },
+    format: 'jwk',
+  });
+  const other = generateKeyPairSync('ed25519')
+    .privateKey.export({ format: 'der', type: 'pkcs8' })
+    .toString('base64');
+  const signed = Buffer.from(`${VECTOR.id}.${VECTOR.timestamp}.${VECTOR.body}`);
+  const valid = (entry: string) =>
+    verify(null, signed, publicKey, Buffer.from(entry.slice('v1a,'.length), 'base64'));
+  const base = {
+    eventId: VECTOR.id,
+    timestampSec: VECTOR.timestamp,
+    body: VECTOR.body,
+    customHeaders: {},
+    userAgent: 'Runhook/test',
+    format: 'standard' as WebhookFormat,
+  };
+
+  it('signs "<id>.<ts>.<body>" with the key, verifiable by its RFC 8032 public key', () => {
+    const entry = ed25519WebhookSignature([der], VECTOR.id, VECTOR.timestamp, VECTOR.body);
+    expect(entry).toMatch(/^v1a,[A-Za-z0-9+/]{86}==$/);
+    expect(valid(entry)).toBe(true);
+    // ed25519 is deterministic: the same input, the same entry.
+    expect(ed25519WebhookSignature([der], VECTOR.id, VECTOR.timestamp, VECTOR.body)).toBe(entry);
+  });
+
+  it('without a secret: v1a entries only, current key first, and no body-only header', () => {
+    const headers = buildDeliveryHeaders({ ...base, secret: null, signingKeys: [der, other] });
+    const entries = headers['webhook-signature']!.split(' ');
+    expect(entries).toHaveLength(2);
+    expect(valid(entries[0]!)).toBe(true);
+    expect(valid(entries[1]!)).toBe(false);
+    expect(headers['X-Runhook-Signature']).toBeUndefined();
+  });
+
+  it('with a secret: v1a first, then v1, which an HMAC verifier accepts', () => {
+    const headers = buildDeliveryHeaders({ ...base, secret: VECTOR.secret, signingKeys: [der] });
+    const entries = headers['webhook-signature']!.split(' ');
+    expect(entries[0]!.startsWith('v1a,')).toBe(true);
+    expect(entries[1]).toBe(VECTOR.signature);
+    expect(headers['X-Runhook-Signature']).toBe(runhookSignature(VECTOR.secret, VECTOR.body));
   });
 });

@@ -166,6 +166,7 @@ describe('checkSecret', () => {
     ['a'.repeat(257), /8 to 256/],
     ['whsec_', /8 to 256/],
     ['whsec_ab', /base64/],
+    ['whpk_CMZ3xIumfXqAsEHEtKIra3/oc3c7T4gY6S2nRgfDYvw=', /whpk_/],
     ['whsec_not base64!', /base64/],
     ['whsec_aGVsbG8', /base64/],
     ['whsec_aGVsbG8===', /base64/],

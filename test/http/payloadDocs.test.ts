@@ -99,9 +99,11 @@ function renderPayloadDocs(): string {
     ...DELIVERY_HEADERS.map((h) => {
       const when = h.always
         ? 'always'
-        : h.formats.length === 1
-          ? `format \`${h.formats[0]}\`, with a secret`
-          : 'with a secret';
+        : h.when !== undefined
+          ? h.when
+          : h.formats.length === 1
+            ? `format \`${h.formats[0]}\`, with a secret`
+            : 'with a secret';
       return `| \`${h.name}\` | ${when} | ${h.description} |`;
     }),
     '| your custom headers | when configured | Up to 10, set on the webhook. |',

@@ -1,10 +1,12 @@
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { signRunhookSignature, signStandardWebhook } from '../../sdk/index.js';
+import { ed25519WebhookSignature } from '../../src/domain/signing.js';
 
 const SCRIPT = fileURLToPath(new URL('../../docs/python/verify_runhook.py', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'runhook-python-'));
@@ -127,6 +129,39 @@ describe('docs/python/verify_runhook.py', () => {
     expect(neither.status).toBe(1);
     expect(neither.output).toMatch(/no webhook-signature entry matches/);
   });
+
+  // ed25519 needs the `cryptography` package (docs/receiving-webhooks.md#ed25519-public-keys).
+  const hasCryptography = spawnSync('python3', ['-c', 'import cryptography']).status === 0;
+  it.skipIf(!hasCryptography)(
+    'checks v1a entries with a whpk_ public key (with cryptography installed)',
+    () => {
+      const pair = () => {
+        const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+        const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x as string, 'base64url');
+        return {
+          der: privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
+          whpk: `whpk_${raw.toString('base64')}`,
+        };
+      };
+      const mine = pair();
+      const other = pair();
+      const ts = Math.floor(Date.now() / 1000);
+      const headers = {
+        'webhook-id': 'msg_1',
+        'webhook-timestamp': String(ts),
+        'webhook-signature': `${ed25519WebhookSignature([mine.der], 'msg_1', ts, BODY)} ${signStandardWebhook(SECRET, 'msg_1', ts, BODY)}`,
+      };
+      expect(runScript({ body: BODY, headers, secret: mine.whpk })).toMatchObject({ status: 0 });
+      expect(runScript({ body: BODY, headers, secret: [other.whpk, SECRET] })).toMatchObject({ status: 0 });
+      const wrongKey = runScript({ body: BODY, headers, secret: other.whpk });
+      expect(wrongKey.status).toBe(1);
+      expect(wrongKey.output).toMatch(/no webhook-signature entry matches the body and public key/);
+      const tampered = runScript({ body: BODY.replace('Prüfung', 'Prufung'), headers, secret: mine.whpk });
+      expect(tampered.status).toBe(1);
+      const onlyHmac = { ...headers, 'webhook-signature': signStandardWebhook(SECRET, 'msg_1', ts, BODY) };
+      expect(runScript({ body: BODY, headers: onlyHmac, secret: mine.whpk }).output).toMatch(/no v1a entry/);
+    },
+  );
 
   it('exits 2 on bad usage', () => {
     const result = spawnSync('python3', [SCRIPT], { encoding: 'utf8' });

@@ -1,3 +1,4 @@
+import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import {
@@ -328,5 +329,73 @@ describe('X-Runhook-Signature and X-Clix-Signature', () => {
     const secret = 'whsec_a2V5'; // base64 of "key"
     expect(signRunhookSignature(secret, fox)).toBe(`sha256=${sha256}`);
     expect(verifyClixSignature(fox, sha1, ['other-secret', secret])).toBe(true);
+  });
+});
+
+describe('v1a entries, verified with a whpk_ public key', () => {
+  const pair = () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x as string, 'base64url');
+    return { privateKey, whpk: `whpk_${raw.toString('base64')}` };
+  };
+  const mine = pair();
+  const other = pair();
+  const v1a = (key: KeyObject, id: string, ts: number, body: string) =>
+    `v1a,${sign(null, Buffer.from(`${id}.${ts}.${body}`), key).toString('base64')}`;
+  const at = 1_800_000_000;
+  const now = () => at * 1000;
+  const headers = (signature: string, ts = at) => ({
+    'webhook-id': 'msg_1',
+    'webhook-timestamp': String(ts),
+    'webhook-signature': signature,
+  });
+
+  it.each<[string, Record<string, string>, string | string[], RegExp | null]>([
+    ['its own signature', headers(v1a(mine.privateKey, 'msg_1', at, BODY)), mine.whpk, null],
+    [
+      'one of two entries during a rotation',
+      headers(`${v1a(other.privateKey, 'msg_1', at, BODY)} ${v1a(mine.privateKey, 'msg_1', at, BODY)}`),
+      mine.whpk,
+      null,
+    ],
+    [
+      'a v1 entry beside it, checked with the secret',
+      headers(
+        `${v1a(other.privateKey, 'msg_1', at, BODY)} ${signStandardWebhook(SECRET, 'msg_1', at, BODY)}`,
+      ),
+      [mine.whpk, SECRET],
+      null,
+    ],
+    [
+      'another key',
+      headers(v1a(other.privateKey, 'msg_1', at, BODY)),
+      mine.whpk,
+      /matches the body and public key/,
+    ],
+    [
+      'a tampered body',
+      headers(v1a(mine.privateKey, 'msg_1', at, BODY.replace('r1', 'r2'))),
+      mine.whpk,
+      /matches the body and public key/,
+    ],
+    [
+      'a changed timestamp',
+      headers(v1a(mine.privateKey, 'msg_1', at, BODY), at + 1),
+      mine.whpk,
+      /matches the body and public key/,
+    ],
+    ['a signature of the wrong length', headers('v1a,AAAA'), mine.whpk, /matches the body and public key/],
+    ['only a v1 entry', headers(signStandardWebhook(SECRET, 'msg_1', at, BODY)), mine.whpk, /no v1a entry/],
+  ])('%s', (_name, given, key, error) => {
+    if (error === null) expect(verifyWebhook(BODY, given, key, { now })).toEqual(JSON.parse(BODY));
+    else expect(() => verifyWebhook(BODY, given, key, { now })).toThrow(error);
+  });
+
+  it('refuses a malformed public key as a usage error, not as a forged delivery', () => {
+    const given = headers(v1a(mine.privateKey, 'msg_1', at, BODY));
+    expect(() => verifyWebhook(BODY, given, 'whpk_not-a-key', { now })).toThrow(TypeError);
+    expect(() => verifyWebhook(BODY, given, `whpk_${Buffer.alloc(31).toString('base64')}`, { now })).toThrow(
+      /32 bytes/,
+    );
   });
 });

@@ -46,6 +46,10 @@ export interface Webhook {
   format: WebhookFormat;
   headers: Record<string, string>;
   has_secret: boolean;
+  /** `ed25519`: deliveries carry `v1a` signatures made with a key pair Runhook keeps. */
+  signature_scheme: 'hmac-sha256' | 'ed25519';
+  /** `whpk_<base64>` for `ed25519`, else null: what receivers verify `v1a` with. */
+  public_key: string | null;
   last_triggered_at: string | null;
   consecutive_failures: number;
   /** null: every finished run gets a delivery (docs/api.md, "Webhook filters"). */

@@ -3,9 +3,10 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { attemptDelivery } from '../../delivery/attempt.js';
 import { ALLOWED_CIDRS_HINT, forbiddenAddressReason, isAddressAllowed } from '../../domain/ipRules.js';
 import { renderEvent, testPayload } from '../../domain/payloads.js';
-import type { Webhook, WebhookFormat } from '../../domain/types.js';
+import type { SignatureScheme, Webhook, WebhookFormat } from '../../domain/types.js';
 import { checkHeaders, checkSecret, checkWebhookUrl } from '../../domain/validateWebhook.js';
 import { type FilterJson, filterFromJson } from '../../domain/webhookFilter.js';
+import { generateSigningKey } from '../../security/signingKeys.js';
 import { ConflictError, type WebhookPatch } from '../../store/store.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError, invalidField } from '../errors.js';
@@ -33,6 +34,7 @@ interface WebhookBody {
   format?: WebhookFormat;
   headers?: Record<string, string>;
   filter?: FilterJson | null;
+  signature_scheme?: SignatureScheme;
 }
 
 const webhookNotFound = () => new ApiError('NOT_FOUND', 'webhook not found');
@@ -117,11 +119,13 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
             headers: b.headers ?? {},
             secretEnc: typeof b.secret === 'string' ? secretBox.seal(b.secret) : null,
             filter: filterFromJson(b.filter ?? null),
+            signatureScheme: b.signature_scheme ?? 'hmac-sha256',
+            signingKey: b.signature_scheme === 'ed25519' ? generateSigningKey(secretBox) : null,
           },
           now(),
           idempotentAnswer(req, 201, (w: Webhook) => presentWebhook(w, degradedAfter)),
         );
-        return reply.code(201).send(presentWebhook(webhook, degradedAfter));
+        return reply.code(201).send(presentWebhook(webhook, degradedAfter, now()));
       } catch (err) {
         if (err instanceof ConflictError) throw new ApiError('ALREADY_EXISTS', err.message);
         throw err;
@@ -142,7 +146,7 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
     async (req) => {
       const page = pageOf(req.query);
       const { items, total } = await store.listWebhooks(req.orgId, { agentId: req.query.agent_id }, page);
-      return { webhooks: items.map((w) => presentWebhook(w, degradedAfter)), total, ...page };
+      return { webhooks: items.map((w) => presentWebhook(w, degradedAfter, now())), total, ...page };
     },
   );
 
@@ -152,7 +156,7 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
     async (req) => {
       const webhook = isUuid(req.params.id) ? await store.getWebhook(req.orgId, req.params.id) : null;
       if (!webhook) throw webhookNotFound();
-      return presentWebhook(webhook, degradedAfter);
+      return presentWebhook(webhook, degradedAfter, now());
     },
   );
 
@@ -181,11 +185,49 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
       headers: b.headers,
       filter: b.filter === undefined ? undefined : filterFromJson(b.filter),
       secretEnc: b.secret === undefined ? undefined : b.secret === null ? null : secretBox.seal(b.secret),
+      ...schemeChange(current, b.signature_scheme),
     };
     const webhook = await store.updateWebhook(req.orgId, req.params.id, patch, now());
     if (!webhook) throw webhookNotFound();
-    return presentWebhook(webhook, degradedAfter);
+    return presentWebhook(webhook, degradedAfter, now());
   };
+  /** Switching to ed25519 makes a key pair; switching back drops it; the same scheme changes nothing. */
+  function schemeChange(current: Webhook, scheme: SignatureScheme | undefined): WebhookPatch {
+    if (scheme === undefined || scheme === current.signatureScheme) return {};
+    return {
+      signatureScheme: scheme,
+      signingKey: scheme === 'ed25519' ? generateSigningKey(secretBox) : null,
+    };
+  }
+
+  api.post<{ Params: { id: string } }>(
+    '/webhooks/:id/rotate-key',
+    {
+      schema: {
+        tags,
+        summary:
+          'Replace an ed25519 webhook’s key pair; the old one keeps signing (a second `v1a` entry) for 24 hours',
+        params: idParams,
+        response: { 200: webhookSchema },
+      },
+    },
+    async (req) => {
+      const current = isUuid(req.params.id) ? await store.getWebhook(req.orgId, req.params.id) : null;
+      if (!current) throw webhookNotFound();
+      if (current.signatureScheme !== 'ed25519') {
+        throw new ApiError(
+          'INVALID_STATE',
+          'only an ed25519 webhook has a key pair to rotate; set signature_scheme to ed25519 first, or replace the secret to rotate it',
+        );
+      }
+      // The scheme is written too, so a concurrent switch to hmac-sha256 cannot leave a key on an hmac webhook.
+      const patch: WebhookPatch = { signatureScheme: 'ed25519', signingKey: generateSigningKey(secretBox) };
+      const webhook = await store.updateWebhook(req.orgId, req.params.id, patch, now());
+      if (!webhook) throw webhookNotFound();
+      return presentWebhook(webhook, degradedAfter, now());
+    },
+  );
+
   const updateSchema = {
     tags,
     summary: 'Update a webhook (partial; `secret: null` clears the secret)',

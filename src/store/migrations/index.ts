@@ -10,6 +10,7 @@ import * as m0007 from './0007_finished_index_partial.js';
 import * as m0008 from './0008_drop_webhook_kind_index.js';
 import * as m0009 from './0009_scenario_results.js';
 import * as m0010 from './0010_agent_config_test_suites.js';
+import * as m0011 from './0011_ed25519_keys.js';
 
 /** Numbered migrations, in order. Both dialects run the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0008_drop_webhook_kind_index': m0008,
   '0009_scenario_results': m0009,
   '0010_agent_config_test_suites': m0010,
+  '0011_ed25519_keys': m0011,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -408,6 +408,9 @@ const WEBHOOK_TARGET_COLUMNS = [
   'secret_enc',
   'previous_secret_enc',
   'previous_secret_until',
+  'signing_key_enc',
+  'previous_signing_key_enc',
+  'previous_signing_key_until',
   'is_enabled',
   'deleted_at',
 ] as const;

@@ -132,6 +132,12 @@ export function toWebhook(r: Selectable<WebhooksTable>): Webhook {
     format: r.format as WebhookFormat,
     headers: JSON.parse(r.headers) as Record<string, string>,
     hasSecret: r.secret_enc !== null,
+    signatureScheme: r.signature_scheme === 'ed25519' ? 'ed25519' : 'hmac-sha256',
+    publicKey: r.public_key,
+    previousPublicKey:
+      r.previous_public_key !== null && r.previous_signing_key_until !== null
+        ? { publicKey: r.previous_public_key, until: num(r.previous_signing_key_until) }
+        : null,
     lastTriggeredAt: numOrNull(r.last_triggered_at),
     consecutiveFailures: num(r.consecutive_failures),
     // Every way of turning a webhook off records a reason; rows older than the column read as a 410's.

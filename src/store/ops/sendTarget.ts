@@ -9,11 +9,14 @@ export interface SendTargetRow {
   secret_enc: string | null;
   previous_secret_enc: string | null;
   previous_secret_until: number | string | null;
+  signing_key_enc: string | null;
+  previous_signing_key_enc: string | null;
+  previous_signing_key_until: number | string | null;
 }
 
 /**
- * Where and how a delivery is sent, from its webhook's row at `now`: the replaced secret signs
- * too while its rotation grace lasts (docs/delivery.md). One reading for the worker's claims,
+ * Where and how a delivery is sent, from its webhook's row at `now`: the replaced secret (and
+ * ed25519 key) signs too while its rotation grace lasts (docs/delivery.md). One reading for the worker's claims,
  * Test Webhook and probes.
  */
 export function sendTarget(w: SendTargetRow, now: number): DeliveryTarget {
@@ -26,5 +29,13 @@ export function sendTarget(w: SendTargetRow, now: number): DeliveryTarget {
       w.previous_secret_until !== null && Number(w.previous_secret_until) > now
         ? w.previous_secret_enc
         : null,
+    signingKeysEnc:
+      w.signing_key_enc === null
+        ? []
+        : w.previous_signing_key_enc !== null &&
+            w.previous_signing_key_until !== null &&
+            Number(w.previous_signing_key_until) > now
+          ? [w.signing_key_enc, w.previous_signing_key_enc]
+          : [w.signing_key_enc],
   };
 }

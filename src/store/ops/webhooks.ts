@@ -43,6 +43,9 @@ export async function createWebhook(
           secret_enc: input.secretEnc,
           previous_secret_enc: null,
           previous_secret_until: null,
+          signature_scheme: input.signatureScheme ?? 'hmac-sha256',
+          signing_key_enc: input.signingKey?.signingKeyEnc ?? null,
+          public_key: input.signingKey?.publicKey ?? null,
           last_triggered_at: null,
           consecutive_failures: 0,
           disabled_reason: input.isEnabled ? null : 'manual',
@@ -146,6 +149,25 @@ export async function updateWebhook(
         // for a day. Clearing the secret ends signing at once.
         previous_secret_enc: patch.secretEnc === null ? null : eb.ref('secret_enc'),
         previous_secret_until: patch.secretEnc === null ? null : now + SECRET_ROTATION_GRACE_MS,
+      }),
+      ...(patch.signatureScheme !== undefined && { signature_scheme: patch.signatureScheme }),
+      ...(patch.signingKey === null && {
+        signing_key_enc: null,
+        public_key: null,
+        previous_signing_key_enc: null,
+        previous_public_key: null,
+        previous_signing_key_until: null,
+      }),
+      ...(patch.signingKey && {
+        signing_key_enc: patch.signingKey.signingKeyEnc,
+        public_key: patch.signingKey.publicKey,
+        // A new pair starts a rotation, as a new secret does: the pair this UPDATE replaces keeps
+        // signing for a day (none when the webhook had no pair).
+        previous_signing_key_enc: eb.ref('signing_key_enc'),
+        previous_public_key: eb.ref('public_key'),
+        previous_signing_key_until: sql<
+          number | null
+        >`CASE WHEN signing_key_enc IS NULL THEN NULL ELSE CAST(${now + SECRET_ROTATION_GRACE_MS} AS bigint) END`,
       }),
       updated_at: now,
     }))

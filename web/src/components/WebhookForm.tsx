@@ -213,6 +213,25 @@ export function WebhookForm({
         error={errors.secret}
       />
 
+      {webhook?.public_key ? (
+        <Field
+          id={`${idPrefix}-public-key`}
+          label="Public key (ed25519)"
+          hint="Deliveries carry a v1a signature; receivers verify it with this key (it is not secret)."
+        >
+          {(describedBy) => (
+            <input
+              id={`${idPrefix}-public-key`}
+              value={webhook.public_key ?? ''}
+              readOnly
+              spellCheck={false}
+              aria-describedby={describedBy}
+              data-testid="webhook-public-key"
+            />
+          )}
+        </Field>
+      ) : null}
+
       <div className="field-grid">
         <Field id={`${idPrefix}-format`} label="Payload format" error={errors.format}>
           {(describedBy, invalid) => (
