@@ -1,4 +1,6 @@
 /** Words for scenario results and what changed since the baseline run (docs/api.md#what-changed). */
+import { changeSummary as domainChangeSummary } from '../../src/domain/changes';
+import type { RunChanges as DomainChanges } from '../../src/domain/payloadSchemas';
 import type { ResultChange, ResultStatus, RunChanges, TestRef, TestState } from './types';
 
 export const CHANGE_LABELS: Record<ResultChange, string> = {
@@ -37,27 +39,12 @@ export function signed(n: number): string {
   return n > 0 ? `+${n}` : n < 0 ? `−${Math.abs(n)}` : '±0';
 }
 
-const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
-
 /**
- * The line chat messages open with, in the same words: "2 new failures · 1 fixed · pass rate
- * 85 % (−5)", or "No change: 3 still failing".
+ * The line chat messages open with, in the same words (the domain's own function): "2 new failures
+ * · 1 fixed · pass rate 85 % (−5)", or "No change: 3 still failing".
  */
 export function changeSummary(changes: RunChanges, passRate: number): string {
-  const c = changes.counts;
-  const parts: string[] = [];
-  if (c.new_failures > 0) parts.push(plural(c.new_failures, 'new failure', 'new failures'));
-  if (c.fixed > 0) parts.push(`${c.fixed} fixed`);
-  if (c.flaky > 0) parts.push(`${c.flaky} flaky`);
-  const delta = changes.pass_rate_delta;
-  if (parts.length === 0) {
-    const still = c.still_failing > 0 ? `: ${c.still_failing} still failing` : '';
-    const rate = delta === 0 ? '' : ` · pass rate ${passRate} % (${signed(delta)})`;
-    return `No change${still}${rate}`;
-  }
-  if (c.still_failing > 0) parts.push(`${c.still_failing} still failing`);
-  parts.push(`pass rate ${passRate} %${delta === 0 ? '' : ` (${signed(delta)})`}`);
-  return parts.join(' · ');
+  return domainChangeSummary(changes as DomainChanges, passRate) ?? '';
 }
 
 /** `suite › name`, or the name alone. */
