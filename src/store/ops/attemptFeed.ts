@@ -2,7 +2,9 @@
  * The live tail's reads (docs/api.md#live-tail): an organization's attempts whose ids sort after a
  * given id, oldest first, with the delivery's status as it is now. Attempt ids are time-ordered
  * (domain/ids.ts), so "after this id" walks the attempts table's primary key from that point: a
- * stream reads only what was recorded since its last read, whatever the table's size.
+ * stream reads only what was recorded since its last read, whatever the table's size. The CROSS
+ * JOIN keeps SQLite's planner, which has no statistics, from starting at the organization's
+ * deliveries instead (it is a plain inner join to PostgreSQL).
  */
 import { sql } from 'kysely';
 import { DELIVERY_STATUS, type DeliveryStatus } from '../../domain/types.js';
@@ -33,8 +35,8 @@ export async function readAttemptFeed(
            CASE WHEN a.attempt_number < d.attempt_count THEN ${sql.lit(DELIVERY_STATUS.pending)} ELSE d.status END AS status,
            a.http_status, a.response_time_ms,
            a.attempt_number, a.error_class, a.started_at
-    FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
-    WHERE a.id > ${query.afterId} AND d.org_id = ${orgId}${webhook}
+    FROM attempts a CROSS JOIN deliveries d
+    WHERE d.id = a.delivery_id AND a.id > ${query.afterId} AND d.org_id = ${orgId}${webhook}
     ORDER BY a.id
     LIMIT ${query.limit}`.execute(db);
   return rows.rows.map((r) => ({
