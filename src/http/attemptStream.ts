@@ -70,6 +70,10 @@ export class AttemptStream {
 
   private notice(fromId: string): void {
     if (this.closed) return;
+    if (fromId === '') {
+      this.safetyRead();
+      return;
+    }
     const t = timeOfOrderedId(fromId);
     if (t === null) return;
     const bound = timeOrderedLowerBound(t);

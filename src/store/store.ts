@@ -319,6 +319,8 @@ export interface Store {
   /**
    * Called after attempts are recorded, in this process or another (docs/architecture.md#live-tail),
    * with the smallest attempt id of what was recorded: a reader finds them all after any id below it.
+   * An empty id: attempts may have been recorded unannounced (a listener reconnected); read back a
+   * little.
    */
   onAttemptsRecorded(listener: (fromId: string) => void): () => void;
   /** Called whenever new work may be due (an event or redelivery in this or another process). */

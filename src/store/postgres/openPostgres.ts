@@ -75,7 +75,11 @@ export function openPostgresStore(url: string, options: { poolSize?: number } = 
     client
       .connect()
       .then(() => client.query(`LISTEN ${CHANNEL}; LISTEN ${ATTEMPTS_CHANNEL}`))
-      .then(() => emitter.emit('work'), reconnect);
+      .then(() => {
+        emitter.emit('work');
+        // No id: streams read back a little, for attempts recorded while nobody listened.
+        emitter.emit('attempts', '');
+      }, reconnect);
   };
 
   // NOTIFY in a transaction of its own, never in one that writes: PostgreSQL serialises the
