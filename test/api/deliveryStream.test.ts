@@ -96,6 +96,27 @@ for (const backend of backends) {
       }
     });
 
+    it('sends an attempt recorded after a later-started one (a slow receiver) too', async () => {
+      const slow = await new Receiver().start();
+      slow.behaviour = { kind: 'slow', delayMs: 800 };
+      try {
+        const slowAgent = await createAgent(ctx, 'slow agent');
+        const fastAgent = await createAgent(ctx, 'fast agent');
+        const slowHook = await createWebhook(ctx, { url: slow.url, agent_id: slowAgent });
+        const fastHook = await createWebhook(ctx, { url: receiver.url, agent_id: fastAgent });
+        const s = await stream(ctx.apiKey);
+        await finishedRun(ctx, slowAgent);
+        await slow.waitFor(1);
+        await finishedRun(ctx, fastAgent);
+        const events = await s.waitFor(2);
+        // The slow attempt started first (its id sorts first) and was recorded last.
+        expect(events.map((e) => JSON.parse(e.data).webhook_id)).toEqual([fastHook.id, slowHook.id]);
+        expect((events[1]?.id ?? '') < (events[0]?.id ?? '')).toBe(true);
+      } finally {
+        await slow.close();
+      }
+    });
+
     it('resumes after Last-Event-ID with what was recorded meanwhile', async () => {
       const agent = await createAgent(ctx);
       await createWebhook(ctx, { url: receiver.url, agent_id: agent });
