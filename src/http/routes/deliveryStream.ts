@@ -146,7 +146,9 @@ export function registerDeliveryStreamRoute(api: FastifyInstance, deps: AppDeps)
         out.end();
       }
       open.add(end);
+      // The client went away (either side's close event may come first).
       req.raw.on('close', end);
+      reply.raw.on('close', end);
       try {
         await stream.start();
       } catch (err) {
