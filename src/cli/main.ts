@@ -8,6 +8,7 @@ import { registerMigrateCommand } from './migrate.js';
 import { registerOrgsCommand } from './orgs.js';
 import { registerReportCommand } from './report.js';
 import { registerServeCommand } from './serve.js';
+import { registerTailCommand } from './tail.js';
 import { registerWebhookCommands } from './webhooks.js';
 import { registerWorkerCommand } from './worker.js';
 
@@ -23,6 +24,7 @@ registerOrgsCommand(program);
 registerKeysCommand(program);
 registerListenCommand(program);
 registerReportCommand(program);
+registerTailCommand(program);
 registerWebhookCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -25,3 +25,19 @@ export function timeOrderedUuid(now: number = Date.now()): string {
   const h = b.toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
+
+/**
+ * The smallest id timeOrderedUuid can make at `ms` or later: as a string, every id made from that
+ * millisecond on sorts after it (the live tail reads "attempts after" such a bound, docs/api.md#live-tail).
+ */
+export function timeOrderedLowerBound(ms: number): string {
+  const h = (Math.max(0, Math.floor(ms)) % 2 ** 48).toString(16).padStart(12, '0');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-0000-0000-000000000000`;
+}
+
+/** The millisecond a timeOrderedUuid (or bound) was made at; null when `id` is not one. */
+export function timeOfOrderedId(id: string): number | null {
+  const m = /^([0-9a-f]{8})-([0-9a-f]{4})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.exec(id.toLowerCase());
+  if (!m) return null;
+  return Number.parseInt(`${m[1]}${m[2]}`, 16);
+}

@@ -19,6 +19,7 @@ import { ManualSendLimiter } from './manualSendLimit.js';
 import { registerAgentRoutes } from './routes/agents.js';
 import { registerApiKeyRoutes } from './routes/apiKeys.js';
 import { registerDeliveryRoutes } from './routes/deliveries.js';
+import { registerDeliveryStreamRoute } from './routes/deliveryStream.js';
 import { registerResultRoutes } from './routes/results.js';
 import { registerRunProgressRoutes } from './routes/runProgress.js';
 import { registerRunRoutes } from './routes/runs.js';
@@ -188,6 +189,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       registerTestSuiteRoutes(api, deps);
       registerWebhookRoutes(api, deps);
       registerWebhookHealthRoutes(api, deps);
+      registerDeliveryStreamRoute(api, deps);
       registerDeliveryRoutes(api, deps);
       registerApiKeyRoutes(api, deps);
     },

@@ -916,6 +916,19 @@ export const deliveryListQuery = listQuery({
   },
 });
 
+export const deliveryStreamQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    webhook_id: uuid,
+    status: {
+      type: 'string',
+      enum: DELIVERY_STATUSES,
+      description: "Only attempts after which the delivery's status is this one.",
+    },
+  },
+};
+
 export const webhookDeliveryListQuery = listQuery({
   status: { type: 'string', enum: DELIVERY_STATUSES },
   kind: kindQuery,

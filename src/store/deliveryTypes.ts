@@ -220,3 +220,26 @@ export interface Claim {
    */
   othersLeased?: { webhooks: ReadonlyMap<string, number>; orgs: ReadonlyMap<string, number> };
 }
+
+/** One attempt as the live tail shows it (docs/api.md#live-tail). */
+export interface AttemptFeedItem {
+  /** The attempt's id: time-ordered, the stream's event id. */
+  id: string;
+  deliveryId: string;
+  webhookId: string;
+  trigger: string;
+  /** The delivery's status when read: right after a live attempt, its status after it. */
+  status: DeliveryStatus;
+  httpStatus: number | null;
+  responseTimeMs: number | null;
+  attemptNumber: number;
+  errorClass: string | null;
+  startedAt: number;
+}
+
+export interface AttemptFeedQuery {
+  /** Attempts whose ids sort after this one (any string: a time's lower bound works too). */
+  afterId: string;
+  webhookId?: string;
+  limit: number;
+}

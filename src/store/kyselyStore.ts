@@ -2,6 +2,7 @@ import { Migrator, sql } from 'kysely';
 import { migrationProvider } from './migrations/index.js';
 import * as agents from './ops/agents.js';
 import * as alerts from './ops/alerts.js';
+import { readAttemptFeed } from './ops/attemptFeed.js';
 import { claimDueDeliveries } from './ops/claimDueDeliveries.js';
 import type { Ctx } from './ops/context.js';
 import * as deliveries from './ops/deliveries.js';
@@ -113,6 +114,8 @@ export function createKyselyStore(ctx: Ctx): Store {
     recordResults: bind(recordResults),
     countPending: bind(countPending),
     onNewWork: (listener) => ctx.hooks.onNewWork(listener),
+    readAttemptFeed: bind(readAttemptFeed),
+    onAttemptsRecorded: (listener) => ctx.hooks.onAttempts(listener),
     takeHandoffs(taker) {
       const slot = ctx.handoff ?? { taker: null };
       ctx.handoff = slot;

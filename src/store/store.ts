@@ -31,6 +31,8 @@ export * from './deliveryTypes.js';
 export type { NewApiKey };
 
 import type {
+  AttemptFeedItem,
+  AttemptFeedQuery,
   Claim,
   ClaimedAlert,
   ClaimedDelivery,
@@ -341,6 +343,15 @@ export interface Store {
   extendLeases(workerId: string, deliveryIds: string[], until: number): Promise<void>;
   releaseLeases(workerId: string, deliveryIds: string[]): Promise<void>;
   recordResults(results: DeliveryResult[]): Promise<void>;
+  /** The live tail's read: an organization's attempts after an id, oldest first. */
+  readAttemptFeed(orgId: string, query: AttemptFeedQuery): Promise<AttemptFeedItem[]>;
+  /**
+   * Called after attempts are recorded, in this process or another (docs/architecture.md#live-tail),
+   * with the smallest attempt id of what was recorded: a reader finds them all after any id below it.
+   * An empty id: attempts may have been recorded unannounced (a listener reconnected); read back a
+   * little.
+   */
+  onAttemptsRecorded(listener: (fromId: string) => void): () => void;
   /** Called whenever new work may be due (an event or redelivery in this or another process). */
   onNewWork(listener: () => void): () => void;
   /**

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page, type Request } from 'playwright-core';
 import { CHROMIUM_ENV, findChromium } from '../helpers/environment.js';
 
 /**
@@ -311,4 +311,40 @@ export async function startHarness(): Promise<Harness> {
     await receiver.close();
     throw error;
   }
+}
+
+// ---- Network quiet --------------------------------------------------------------------------
+
+const inFlight = new WeakMap<Page, { requests: Set<Request>; lastChange: number }>();
+
+/**
+ * Counts `page`'s requests in flight, for waitForQuiet; call it right after newPage(). The
+ * delivery list keeps the live tail's stream open (docs/api.md#live-tail), so Playwright's
+ * 'networkidle' never comes there: that one request is not counted.
+ */
+export function trackRequests(page: Page): void {
+  const state = { requests: new Set<Request>(), lastChange: Date.now() };
+  inFlight.set(page, state);
+  const done = (r: Request) => {
+    if (state.requests.delete(r)) state.lastChange = Date.now();
+  };
+  page.on('request', (r) => {
+    if (r.url().includes('/api/v1/deliveries/stream')) return;
+    state.requests.add(r);
+    state.lastChange = Date.now();
+  });
+  page.on('requestfinished', done);
+  page.on('requestfailed', done);
+}
+
+/** 'networkidle' but for the live stream: no other request for `quietMs` (after trackRequests). */
+export async function waitForQuiet(page: Page, quietMs = 500, timeoutMs = 20_000): Promise<void> {
+  const state = inFlight.get(page);
+  if (!state) throw new Error('call trackRequests(page) after newPage()');
+  await page.waitForLoadState('load');
+  await waitFor(
+    'the network to be quiet',
+    async () => state.requests.size === 0 && Date.now() - state.lastChange >= quietMs,
+    timeoutMs,
+  );
 }

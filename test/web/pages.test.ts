@@ -17,7 +17,9 @@ import {
   restClient,
   startReceiver,
   startServer,
+  trackRequests,
   waitFor,
+  waitForQuiet,
 } from './harness.js';
 
 interface Problems {
@@ -70,6 +72,7 @@ describe.skipIf(!chromiumFound)('every page in Chromium, under the Content-Secur
     context.setDefaultTimeout(20_000);
     await context.addInitScript(RECORD_VIOLATIONS);
     page = await context.newPage();
+    trackRequests(page);
     page.on('console', (message) => {
       if (message.type() === 'error') consoleErrors.push(message.text());
     });
@@ -214,7 +217,7 @@ describe.skipIf(!chromiumFound)('every page in Chromium, under the Content-Secur
   it.each(PAGES)('%s: no CSP violation, no console error, no axe violation', async (_name, path, heading) => {
     await page.goto(path(ids));
     await page.getByRole('heading', { level: 1, name: heading }).waitFor();
-    await page.waitForLoadState('networkidle');
+    await waitForQuiet(page);
     await expect.poll(() => page.locator('.loading').count()).toBe(0);
     expect(await problemsOn()).toEqual({ violations: [], consoleErrors: [] });
     // Everything folded open too: attempts, headers, previews.

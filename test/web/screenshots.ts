@@ -5,7 +5,15 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { type Harness, newLaptopContext, repoRoot, startHarness, waitFor } from './harness.js';
+import {
+  type Harness,
+  newLaptopContext,
+  repoRoot,
+  startHarness,
+  trackRequests,
+  waitFor,
+  waitForQuiet,
+} from './harness.js';
 
 interface Agent {
   id: string;
@@ -94,7 +102,7 @@ async function seed(h: Harness) {
 }
 
 async function settle(page: Page) {
-  await page.waitForLoadState('networkidle');
+  await waitForQuiet(page);
   await page.waitForFunction("!document.querySelector('.loading')");
 }
 
@@ -106,6 +114,7 @@ async function main() {
     const { agents, broken } = await seed(h);
     const context = await newLaptopContext(h.browser, h.server.baseUrl);
     const page = await context.newPage();
+    trackRequests(page);
     await page.goto('/login');
     await page.getByLabel('API key').fill(h.server.apiKey);
     await page.getByRole('button', { name: 'Sign in' }).click();

@@ -42,6 +42,12 @@ export interface DialectHooks {
    */
   notifyNewWork(options?: { local: boolean }): Promise<void>;
   onNewWork(listener: () => void): () => void;
+  /**
+   * Tells the live tail's streams, in this process and others, that attempts were recorded, the
+   * smallest id among them being `fromId`; call it after the commit. Never fails the caller.
+   */
+  notifyAttempts(fromId: string): void;
+  onAttempts(listener: (fromId: string) => void): () => void;
   close(): Promise<void>;
 }
 

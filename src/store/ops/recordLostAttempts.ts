@@ -15,7 +15,7 @@
  * its own leases lost (a late heartbeat is not a death; a restarted worker has a new id).
  */
 import { type CompiledQuery, sql } from 'kysely';
-import { timeOrderedUuid } from '../../domain/ids.js';
+import { timeOrderedLowerBound, timeOrderedUuid } from '../../domain/ids.js';
 import { DELIVERY_STATUS, ERROR_CLASS } from '../../domain/types.js';
 import { type Ctx, type DialectHooks, indexedBy } from './context.js';
 import { attemptRequestText } from './mappers.js';
@@ -56,6 +56,7 @@ export async function recordLostAttempts(
     );
   }
   await hooks.runBatch(statements, { durable: true, claimLock: true });
+  hooks.notifyAttempts(timeOrderedLowerBound(now));
   return lost.rows.length;
 }
 

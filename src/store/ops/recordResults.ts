@@ -76,6 +76,10 @@ export async function recordResults({ hooks }: Ctx, results: DeliveryResult[]): 
     statements.push(CompiledQuery.raw(text.webhooks, [json]));
   }
   await hooks.runBatch(statements, { durable: true });
+  // One notice per batch for the live tail (docs/architecture.md#live-tail), after the commit.
+  let fromId: string | null = null;
+  for (const r of results) if (r.attempt && (fromId === null || r.attempt.id < fromId)) fromId = r.attempt.id;
+  if (fromId !== null) hooks.notifyAttempts(fromId);
 }
 
 interface RecordStatements {

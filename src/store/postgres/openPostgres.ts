@@ -9,6 +9,8 @@ import type { Store } from '../store.js';
 import { inlineParameters } from './simpleBatch.js';
 
 const CHANNEL = 'runhook_work';
+/** The live tail's channel (docs/architecture.md#live-tail): `<sender> <smallest attempt id>`. */
+const ATTEMPTS_CHANNEL = 'runhook_attempts';
 /** Any constant works; it only has to be the same in every Runhook process. */
 const CLAIM_LOCK = 7_420_451;
 /** Connections of the delivery worker's pool, beside the store's 10. */
@@ -63,14 +65,21 @@ export function openPostgresStore(url: string, options: { poolSize?: number } = 
     };
     // This store's own NOTIFYs come back too: its workers were woken when they were sent.
     client.on('notification', (msg) => {
-      if (msg.payload !== sender) emitter.emit('work');
+      if (msg.channel === ATTEMPTS_CHANNEL) {
+        const [from, fromId] = (msg.payload ?? '').split(' ');
+        if (from !== sender && fromId) emitter.emit('attempts', fromId);
+      } else if (msg.payload !== sender) emitter.emit('work');
     });
     client.on('error', reconnect);
     client.on('end', reconnect);
     client
       .connect()
-      .then(() => client.query(`LISTEN ${CHANNEL}`))
-      .then(() => emitter.emit('work'), reconnect);
+      .then(() => client.query(`LISTEN ${CHANNEL}; LISTEN ${ATTEMPTS_CHANNEL}`))
+      .then(() => {
+        emitter.emit('work');
+        // No id: streams read back a little, for attempts recorded while nobody listened.
+        emitter.emit('attempts', '');
+      }, reconnect);
   };
 
   // NOTIFY in a transaction of its own, never in one that writes: PostgreSQL serialises the
@@ -81,6 +90,15 @@ export function openPostgresStore(url: string, options: { poolSize?: number } = 
   // (docs/architecture.md#waking-workers).
   const notifier = coalesced(async () => {
     await sql`SELECT pg_notify(${sql.lit(CHANNEL)}, ${sender})`.execute(db);
+  });
+  // The live tail's notice, sent like the one above: one in flight at a time, the attempts recorded
+  // meanwhile covered by the next, which carries the smallest id among them.
+  let attemptsFrom: string | null = null;
+  const attemptsNotifier = coalesced(async () => {
+    const fromId = attemptsFrom;
+    attemptsFrom = null;
+    if (fromId === null) return;
+    await sql`SELECT pg_notify(${sql.lit(ATTEMPTS_CHANNEL)}, ${`${sender} ${fromId}`})`.execute(db);
   });
   const hooks: DialectHooks = {
     dialect: 'postgres',
@@ -97,6 +115,16 @@ export function openPostgresStore(url: string, options: { poolSize?: number } = 
       listen();
       emitter.on('work', fn);
       return () => emitter.off('work', fn);
+    },
+    notifyAttempts: (fromId) => {
+      emitter.emit('attempts', fromId);
+      if (attemptsFrom === null || fromId < attemptsFrom) attemptsFrom = fromId;
+      void attemptsNotifier().catch(() => {});
+    },
+    onAttempts: (fn) => {
+      listen();
+      emitter.on('attempts', fn);
+      return () => emitter.off('attempts', fn);
     },
     close: async () => {
       closed = true;

@@ -65,6 +65,14 @@ export function openSqliteStore(path: string): Store {
       emitter.on('work', listener);
       return () => emitter.off('work', listener);
     },
+    // One process writes a SQLite file: its own streams are all there are.
+    notifyAttempts: (fromId) => {
+      emitter.emit('attempts', fromId);
+    },
+    onAttempts: (listener) => {
+      emitter.on('attempts', listener);
+      return () => emitter.off('attempts', listener);
+    },
     close: async () => {
       emitter.removeAllListeners();
     },

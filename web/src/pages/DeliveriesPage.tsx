@@ -1,10 +1,11 @@
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { ApiError, api } from '../api';
 import { DeliveriesTable } from '../components/DeliveriesTable';
 import { DeliveryChart } from '../components/DeliveryChart';
 import { Empty, ErrorBanner, Loading } from '../components/Feedback';
 import { Page, Section } from '../components/Page';
 import { Pagination } from '../components/Pagination';
+import { useLiveAttempts } from '../liveTail';
 import { listAllAgents, listAllWebhooks, webhookLabel } from '../queries';
 import { navigate, useLocation, withQuery } from '../router';
 import { DELIVERY_KINDS, DELIVERY_STATUSES, type Delivery, type ListPage } from '../types';
@@ -71,6 +72,16 @@ export function DeliveriesPage() {
   const loaded = useLoad(find.by === 'invalid' ? null : path, (signal) =>
     loadDeliveries(query, find, signal),
   );
+  // Live: an attempt recorded anywhere refetches the list, at most every half second.
+  const refetch = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useEffect(() => () => clearTimeout(refetch.current ?? undefined), []);
+  useLiveAttempts(() => {
+    if (refetch.current) return;
+    refetch.current = setTimeout(() => {
+      refetch.current = null;
+      loaded.reload();
+    }, 500);
+  }, webhookId);
   const names = useLoad('webhook-names', async (signal) => {
     const [webhooks, agents] = await Promise.all([listAllWebhooks(signal), listAllAgents(signal)]);
     return { webhooks, agents: new Map(agents.map((a) => [a.id, a])) };
@@ -143,6 +154,9 @@ export function DeliveriesPage() {
           </button>
         }
       >
+        <p className="hint" data-testid="live-hint">
+          This list updates by itself as attempts are recorded.
+        </p>
         <search aria-label="Deliveries">
           <form className="search-form" onSubmit={submitSearch} noValidate>
             <div className="field field-inline">
