@@ -71,6 +71,17 @@ export interface Config {
   resultsRetentionMs: number | null;
 }
 
+const DAY_MS = 86_400_000;
+
+/** A retention: a duration of at least 1 s, or 0 (null) to keep everything. */
+function retention(text: string): number | null {
+  if (text === '0') return null;
+  const ms = parseDuration(text);
+  if (ms === 0) return null;
+  if (ms < 1_000) throw new Error('must be at least 1s, or 0 to keep everything');
+  return ms;
+}
+
 export class ConfigError extends Error {
   constructor(
     readonly variable: string,
@@ -251,22 +262,10 @@ export function loadConfig(env: Env = process.env): Config {
     if (ms > 7 * 86_400_000) throw new Error('must be at most 7d, or 0 to send every alert');
     return ms;
   });
-  const retentionMs = read<number | null>(env, 'RUNHOOK_RETENTION', 30 * 86_400_000, (t) => {
-    if (t === '0') return null;
-    const ms = parseDuration(t);
-    if (ms === 0) return null;
-    if (ms < 1_000) throw new Error('must be at least 1s, or 0 to keep everything');
-    return ms;
-  });
+  const retentionMs = read<number | null>(env, 'RUNHOOK_RETENTION', 30 * DAY_MS, retention);
   const manualSendLimit = read(env, 'RUNHOOK_MANUAL_SEND_LIMIT', 10, integer(1, 100_000));
   const maxResults = read(env, 'RUNHOOK_MAX_RESULTS', 10_000, integer(1, 1_000_000));
-  const resultsRetentionMs = read<number | null>(env, 'RUNHOOK_RESULTS_RETENTION', 90 * 86_400_000, (t) => {
-    if (t === '0') return null;
-    const ms = parseDuration(t);
-    if (ms === 0) return null;
-    if (ms < 1_000) throw new Error('must be at least 1s, or 0 to keep everything');
-    return ms;
-  });
+  const resultsRetentionMs = read<number | null>(env, 'RUNHOOK_RESULTS_RETENTION', 90 * DAY_MS, retention);
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   return {
     database,

@@ -178,26 +178,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   for (const plugin of deps.plugins ?? []) await plugin(app);
 
-  await app.register(
-    async (api) => {
-      registerAuth(api, deps);
-      registerIdempotency(api, deps);
-      registerAgentRoutes(api, deps);
-      registerRunRoutes(api, deps);
-      registerResultRoutes(api, deps);
-      registerRunProgressRoutes(api, deps);
-      registerTestSuiteRoutes(api, deps);
-      registerWebhookRoutes(api, deps);
-      registerWebhookHealthRoutes(api, deps);
-      registerDeliveryStreamRoute(api, deps);
-      registerDeliveryRoutes(api, deps);
-      registerApiKeyRoutes(api, deps);
-    },
-    { prefix: '/api/v1' },
-  );
+  await app.register(async (api) => registerApi(api, deps), { prefix: '/api/v1' });
 
   if (hasDashboard) {
     await app.register(fastifyStatic, { root: WEB_ROOT, wildcard: false, index: 'index.html' });
   }
   return app;
+}
+
+/** The API under /api/v1: auth and idempotency first, then one file of routes per resource. */
+function registerApi(api: FastifyInstance, deps: AppDeps): void {
+  registerAuth(api, deps);
+  registerIdempotency(api, deps);
+  registerAgentRoutes(api, deps);
+  registerRunRoutes(api, deps);
+  registerResultRoutes(api, deps);
+  registerRunProgressRoutes(api, deps);
+  registerTestSuiteRoutes(api, deps);
+  registerWebhookRoutes(api, deps);
+  registerWebhookHealthRoutes(api, deps);
+  registerDeliveryStreamRoute(api, deps);
+  registerDeliveryRoutes(api, deps);
+  registerApiKeyRoutes(api, deps);
 }
