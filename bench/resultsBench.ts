@@ -9,7 +9,8 @@
  *   (passing ones, short names).
  * - results_ingest_runs_per_s: finished runs of 1,000 results posted at 20/s for
  *   BENCH_RESULTS_SECONDS (default 30), and whether delivery kept pace.
- * - tests_list_p50_ms: GET /agents/{id}/tests for an agent with 10,000 tests and 100 runs.
+ * - tests_list_p50_ms: GET /agents/{id}/tests for an agent with 10,000 tests and 100 runs
+ *   (BENCH_RESULTS_LIST_RUNS).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,6 +37,8 @@ export interface ResultsBenchResult {
 }
 
 const SECONDS = Number(process.env.BENCH_RESULTS_SECONDS ?? 30);
+/** Runs of 10,000 results behind the test list's figure. */
+const LIST_RUNS = Number(process.env.BENCH_RESULTS_LIST_RUNS ?? 100);
 
 function results(n: number, round: number, prefix = 't') {
   return Array.from({ length: n }, (_, i) => ({
@@ -184,7 +187,7 @@ export async function measureResults(options: {
       if (options.full) {
         // 10,000 tests over 100 runs of another agent.
         const big = await api('POST', '/api/v1/agents', { name: 'ten thousand tests' });
-        for (let round = 0; round < 100; round++) {
+        for (let round = 0; round < LIST_RUNS; round++) {
           const res = await api('POST', '/api/v1/runs', {
             agent_id: big.body.id,
             name: 'big',
