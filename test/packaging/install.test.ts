@@ -93,7 +93,7 @@ describe('npm pack → install → run', () => {
         'LICENSE',
         'README.md',
         'package.json',
-        ...['index', 'signatures', 'signingKey', 'standardWebhooks', 'types'].flatMap((m) => [
+        ...['index', 'publicKey', 'signatures', 'signingKey', 'standardWebhooks', 'types'].flatMap((m) => [
           `dist/${m}.d.ts`,
           `dist/${m}.js`,
         ]),

@@ -110,7 +110,7 @@ describe.skipIf(!scaleBackend)('starting several processes on one PostgreSQL dat
     try {
       const killed = await client.query(
         `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-         WHERE application_name = $1 AND query = 'LISTEN runhook_work'`,
+         WHERE application_name = $1 AND query LIKE 'LISTEN runhook_work%'`,
         [appName],
       );
       expect(killed.rowCount).toBe(1);
@@ -118,7 +118,7 @@ describe.skipIf(!scaleBackend)('starting several processes on one PostgreSQL dat
       await eventually(
         async () => {
           const again = await client.query(
-            `SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND query = 'LISTEN runhook_work'`,
+            `SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN runhook_work%'`,
             [appName],
           );
           return again.rowCount === 1;
