@@ -5,8 +5,6 @@ import {
   type ResultInput,
   type ResultStatus,
 } from '../../domain/results.js';
-import { parseRunId } from '../../domain/runMath.js';
-import type { TestRun } from '../../domain/types.js';
 import { InvalidStateError } from '../../store/store.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
@@ -27,7 +25,7 @@ import {
   scenarioRunSchema,
   testHistoryResponse,
 } from '../schemas.js';
-import { checkedResults, RESULTS_BODY_LIMIT, resultsError } from './runs.js';
+import { checkedResults, findRunOf, RESULTS_BODY_LIMIT, resultsError } from './runs.js';
 
 /**
  * Scenario results, what changed, and test history (docs/api.md#scenario-results): the chunked
@@ -38,16 +36,7 @@ export function registerResultRoutes(api: FastifyInstance, deps: AppDeps): void 
   const now = deps.now ?? Date.now;
   const maxResults = deps.config.maxResults ?? 10_000;
 
-  async function findRun(orgId: string, id: string): Promise<TestRun> {
-    const seq = parseRunId(id);
-    const run = isUuid(id)
-      ? await store.getRun(orgId, id)
-      : seq !== null
-        ? await store.getRunBySeq(orgId, seq)
-        : null;
-    if (!run) throw new ApiError('RUN_NOT_FOUND', 'test run not found');
-    return run;
-  }
+  const findRun = (orgId: string, id: string) => findRunOf(store, orgId, id);
 
   async function findAgent(orgId: string, id: string) {
     const agent = isUuid(id) ? await store.getAgent(orgId, id) : null;

@@ -104,6 +104,18 @@ interface CreateBody extends FinishBody {
 /** Preclinical's answer to a cancel (docs/api.md#run-status). */
 const CANCEL_MESSAGE = 'Test run cancellation initiated';
 
+/** A run of the organization by UUID or by its human id (`TR-00042`); 404 RUN_NOT_FOUND otherwise. */
+export async function findRunOf(store: AppDeps['store'], orgId: string, id: string): Promise<TestRun> {
+  const seq = parseRunId(id);
+  const run = isUuid(id)
+    ? await store.getRun(orgId, id)
+    : seq !== null
+      ? await store.getRunBySeq(orgId, seq)
+      : null;
+  if (!run) throw runNotFound();
+  return run;
+}
+
 const runNotFound = () => new ApiError('RUN_NOT_FOUND', 'test run not found');
 
 function time(field: string, text: string | undefined): number | null {
@@ -163,16 +175,7 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
   }
 
   /** Runs are found by UUID or by their human id (`TR-00042`). */
-  async function findRun(orgId: string, id: string): Promise<TestRun> {
-    const seq = parseRunId(id);
-    const run = isUuid(id)
-      ? await store.getRun(orgId, id)
-      : seq !== null
-        ? await store.getRunBySeq(orgId, seq)
-        : null;
-    if (!run) throw runNotFound();
-    return run;
-  }
+  const findRun = (orgId: string, id: string) => findRunOf(store, orgId, id);
 
   api.post<{ Body: CreateBody }>(
     '/runs',

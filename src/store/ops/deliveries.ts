@@ -1,5 +1,5 @@
 import { timeOrderedUuid } from '../../domain/ids.js';
-import { ATTEMPT_TRIGGER, DELIVERY_STATUS, type Delivery, type DeliveryStatus } from '../../domain/types.js';
+import { ATTEMPT_TRIGGER, DELIVERY_STATUS, type Delivery } from '../../domain/types.js';
 import {
   type ClaimedDelivery,
   type DeliveryDetail,

@@ -51,8 +51,9 @@ export function filterToText(filter: WebhookFilter | null): string | null {
 const filterFromText = (text: string | null): WebhookFilter | null =>
   text === null ? null : filterFromJson(JSON.parse(text) as FilterJson);
 
-const num = (v: number | string): number => (typeof v === 'number' ? v : Number(v));
-const numOrNull = (v: number | string | null): number | null => (v === null ? null : num(v));
+/** A number column as a number (PostgreSQL's bigint arrives as text). */
+export const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
+export const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
 
 export function toApiKey(r: Selectable<ApiKeysTable>): ApiKey {
   return {

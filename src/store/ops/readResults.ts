@@ -5,13 +5,12 @@
 import { sql } from 'kysely';
 import { charStatus } from '../../domain/changes.js';
 import { type Criterion, RESULT_CHANGES, RESULT_STATUSES } from '../../domain/results.js';
+import { formatRunId } from '../../domain/runMath.js';
 import type { RunStatus } from '../../domain/types.js';
 import type { AgentTest, Page, Paged, ScenarioRunFilter, StoredResult } from '../store.js';
 import type { Ctx, Db } from './context.js';
+import { num, numOrNull } from './mappers.js';
 import { changeCode, statusCode } from './scenarioResults.js';
-
-const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
-const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 const resultColumns = [
   'r.id',
@@ -68,7 +67,7 @@ function toStoredResult(r: ResultRow): StoredResult {
   return {
     id: String(r.id),
     runId: r.run_id,
-    testRunId: `TR-${String(num(r.seq)).padStart(5, '0')}`,
+    testRunId: formatRunId(num(r.seq)),
     runStatus: r.run_status as RunStatus,
     testId: String(r.test_id),
     name: r.name,

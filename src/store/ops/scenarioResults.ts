@@ -18,9 +18,7 @@ import { RUN_STATUS } from '../../domain/types.js';
 import { type IdempotentAnswer, InvalidStateError, ResultsRejectedError } from '../store.js';
 import type { Ctx, Db } from './context.js';
 import { keepAnswerIn } from './idempotency.js';
-
-const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
-const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+import { num, numOrNull } from './mappers.js';
 
 export const statusCode = (s: ResultStatus) => RESULT_STATUSES.indexOf(s);
 export const changeCode = (c: ResultChange) => RESULT_CHANGES.indexOf(c);
