@@ -5,7 +5,15 @@
  */
 import { type ComparedResult, type ComparedRun, compareRuns, isNotable } from '../../domain/changes.js';
 import { FAILURE_LIMITS } from '../../domain/failures.js';
-import { countResults, failuresFromResults, scorePercent, testKey } from '../../domain/results.js';
+import {
+  countResults,
+  failuresFromResults,
+  type ResultChange,
+  type ResultStatus,
+  type ScenarioResult,
+  scorePercent,
+  testKey,
+} from '../../domain/results.js';
 import { durationSeconds, effectiveTotal, formatRunId, passRate } from '../../domain/runMath.js';
 import { type FinalRunStatus, RUN_STATUS, type TestRun } from '../../domain/types.js';
 import type { TestRunsTable } from '../schema.js';
@@ -13,14 +21,19 @@ import { ResultsRejectedError, type RunFinish } from '../store.js';
 import type { Ctx, Db } from './context.js';
 import { toRun } from './mappers.js';
 import {
+  advanceTestHistory,
   insertResults,
-  type RunResultRow,
+  readResultStatuses,
   readRunResults,
   resultRunKey,
-  writeComparison,
+  type TestHistory,
+  type TestStateChange,
+  writeChangeCodes,
 } from './scenarioResults.js';
 
 export const DEFAULT_MAX_RESULTS = 10_000;
+
+export const maxResultsOf = (finish: RunFinish) => finish.maxResults ?? DEFAULT_MAX_RESULTS;
 
 /** The run's status is one a baseline may have. */
 const BASELINE_STATUSES = [RUN_STATUS.completed, RUN_STATUS.failed];
@@ -82,25 +95,21 @@ export function comparedRun(run: TestRun, results: ComparedRun['results']): Comp
   };
 }
 
-function resultMap(rows: readonly RunResultRow[], withHistory: boolean): Map<string, ComparedResult> {
-  const map = new Map<string, ComparedResult>();
-  for (const r of rows) {
-    map.set(testKey(r.suite, r.name), {
-      name: r.name,
-      suite: r.suite,
-      status: r.status,
-      attempts: r.attempts,
-      message: r.message,
-      ...(withHistory && { recentBefore: r.recent }),
-    });
-  }
-  return map;
+/**
+ * PostgreSQL: one settling run of an agent at a time from here to its commit, so that each test's
+ * history moves on one run after the other and a run's baseline is the one that settled before it.
+ * One row lock (the agent's, which inserts referencing it do not wait for) rather than one per test.
+ */
+async function lockAgentHistory(ctx: Ctx, trx: Db, agentId: string): Promise<void> {
+  if (ctx.hooks.dialect !== 'postgres') return;
+  await trx.selectFrom('agents').select('id').where('id', '=', agentId).forNoKeyUpdate().execute();
 }
 
 /**
  * Settles a run that was just made final in `trx` (its row as written): stores the results sent
- * with the finish, derives counts, failures and score from all its results, compares it with its
- * baseline and writes the changes. `notable`: what `filter.only_changes` needs.
+ * with the finish (unless `stored` says the caller did), derives counts, failures and score from
+ * all its results, compares it with its baseline and writes the changes. `notable`: what
+ * `filter.only_changes` needs.
  */
 export async function settleFinishedRun(
   ctx: Ctx,
@@ -108,16 +117,22 @@ export async function settleFinishedRun(
   run: TestRun,
   finish: RunFinish,
   now: number,
-): Promise<{ run: TestRun; notable: boolean }> {
-  const maxResults = finish.maxResults ?? DEFAULT_MAX_RESULTS;
-  if (finish.results && finish.results.length > 0) {
-    await insertResults(ctx, trx, run, finish.results, maxResults, now);
+  stored?: { key: number; total: number },
+): Promise<{ run: TestRun; notable: boolean; stateChanges: TestStateChange[] }> {
+  const maxResults = maxResultsOf(finish);
+  const sent = finish.results ?? [];
+  let key = stored ?? null;
+  if (!key && sent.length > 0) key = await insertResults(ctx, trx, run, sent, maxResults, now);
+  if (!key) {
+    const found = await resultRunKey(trx, run, now, false);
+    key = found && { key: found.key, total: found.count };
   }
-  const key = await resultRunKey(trx, run, now, false);
-  const rows = key && key.count > 0 ? await readRunResults(trx, key.key) : [];
+  // All of them came with the finish: no need to read them back.
+  const results: readonly ScenarioResult[] =
+    !key || key.total === 0 ? [] : key.total === sent.length ? sent : await readRunResults(trx, key.key);
   let settled = run;
-  if (rows.length > 0) {
-    const counts = countResults(rows);
+  if (results.length > 0) {
+    const counts = countResults(results);
     const given = {
       passed_count: run.passedCount,
       failed_count: run.failedCount,
@@ -143,12 +158,7 @@ export async function settleFinishedRun(
     }
     const failures =
       finish.failures ??
-      (run.failures.length > 0
-        ? run.failures
-        : failuresFromResults(
-            rows.map((r) => ({ ...r, durationMs: null, score: null, criteria: null })),
-            FAILURE_LIMITS.perRun,
-          ));
+      (run.failures.length > 0 ? run.failures : failuresFromResults(results, FAILURE_LIMITS.perRun));
     settled = {
       ...run,
       passedCount: counts.passed,
@@ -156,32 +166,40 @@ export async function settleFinishedRun(
       errorCount: counts.error,
       totalScenarios: counts.total,
       failures,
-      score: scorePercent(
-        rows.map((r) =>
-          r.scoreAwarded === null || r.scoreMax === null
-            ? { score: null }
-            : { score: { points_awarded: r.scoreAwarded, max_points: r.scoreMax } },
-        ),
-      ),
+      score: scorePercent(results),
     };
   }
 
+  let history: Awaited<ReturnType<typeof advanceTestHistory>> | null = null;
+  if (key && results.length > 0) {
+    await lockAgentHistory(ctx, trx, run.agentId);
+    history = await advanceTestHistory(ctx, trx, key.key, settled.completedAt ?? now);
+  }
   const named = finish.baselineRunId ?? run.baselineRunId ?? null;
   const baselineRow = await findBaseline(trx, run, named);
+  const testsByKey = new Map<string, TestHistory>();
+  for (const t of history?.tests ?? []) testsByKey.set(testKey(t.suite, t.name), t);
   let baseline: ComparedRun | null = null;
   if (baselineRow) {
     const base = toRun(baselineRow);
     let baseResults: ComparedRun['results'] = null;
-    if (rows.length > 0) {
+    if (results.length > 0) {
       const baseKey = await resultRunKey(trx, base, now, false);
       if (baseKey && baseKey.count > 0)
-        baseResults = resultMap(await readRunResults(trx, baseKey.key), false);
+        baseResults = baselineResults(await readResultStatuses(trx, baseKey.key), history?.tests ?? []);
     }
     baseline = comparedRun(base, baseResults);
   }
-  const current = comparedRun(settled, rows.length > 0 ? resultMap(rows, true) : null);
+  const current = comparedRun(settled, results.length > 0 ? currentResults(results, testsByKey) : null);
   const { changes, perResult } = compareRuns(current, baseline);
-  await writeComparison(ctx, trx, rows, perResult, settled.completedAt ?? now);
+  if (key && results.length > 0) {
+    const changed: [number, ResultChange][] = [];
+    for (const [k, c] of perResult) {
+      const id = testsByKey.get(k)?.id;
+      if (c !== 'unchanged' && id !== undefined) changed.push([id, c]);
+    }
+    await writeChangeCodes(ctx, trx, key.key, changed);
+  }
 
   const row = await trx
     .updateTable('test_runs')
@@ -201,5 +219,52 @@ export async function settleFinishedRun(
   return {
     run: toRun(row),
     notable: isNotable(changes, run.status as FinalRunStatus, baselineRow?.status ?? null),
+    stateChanges: history?.stateChanges ?? [],
   };
+}
+
+/** The finished run's results by testKey, each with its test's outcomes before this run. */
+function currentResults(
+  results: readonly ScenarioResult[],
+  tests: ReadonlyMap<string, TestHistory>,
+): Map<string, ComparedResult> {
+  const map = new Map<string, ComparedResult>();
+  for (const r of results) {
+    const key = testKey(r.suite, r.name);
+    map.set(key, {
+      name: r.name,
+      suite: r.suite,
+      status: r.status,
+      attempts: r.attempts,
+      message: r.message,
+      // The history as moved on has this run's outcome first.
+      recentBefore: tests.get(key)?.recent.slice(1) ?? '',
+    });
+  }
+  return map;
+}
+
+/**
+ * The baseline's results by testKey, read by test id: the ones the finished run also has get its
+ * test's key; the others (missing from this run; only counted) a key no test has.
+ */
+function baselineResults(
+  rows: readonly { testId: number; status: ResultStatus }[],
+  tests: readonly TestHistory[],
+): Map<string, ComparedResult> {
+  const byId = new Map<number, TestHistory>();
+  for (const t of tests) byId.set(t.id, t);
+  const map = new Map<string, ComparedResult>();
+  for (const r of rows) {
+    const t = byId.get(r.testId);
+    const entry = {
+      name: t?.name ?? '',
+      suite: t?.suite ?? '',
+      status: r.status,
+      attempts: 1,
+      message: null,
+    };
+    map.set(t ? testKey(t.suite, t.name) : `#${r.testId}`, entry);
+  }
+  return map;
 }

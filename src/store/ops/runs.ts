@@ -27,11 +27,12 @@ import {
   type RunInput,
 } from '../store.js';
 import { handedOffDelivery, handoffRoom, leaseHandedOff, readWebhooksQuery } from './claimDueDeliveries.js';
-import { baselineQuery, comparedRun, settleFinishedRun } from './compareWithBaseline.js';
+import { baselineQuery, comparedRun, maxResultsOf, settleFinishedRun } from './compareWithBaseline.js';
 import { type Ctx, countAll, type Db, readPage } from './context.js';
 import { keepAnswerIn } from './idempotency.js';
 import { toRun, toWebhook } from './mappers.js';
 import { newDeliveryRow } from './newRows.js';
+import { insertResults } from './scenarioResults.js';
 import { filledShape, Slots } from './statementShapes.js';
 
 /** Takes the org's next run number under the row lock of its organization: no gaps, no duplicates. */
@@ -45,6 +46,17 @@ async function nextRunSeq(trx: Db, orgId: string): Promise<number> {
   return Number(row.run_seq);
 }
 
+async function agentOf(trx: Db, orgId: string, agentId: string): Promise<{ id: string; name: string }> {
+  const agent = await trx
+    .selectFrom('agents')
+    .select(['id', 'name'])
+    .where('org_id', '=', orgId)
+    .where('id', '=', agentId)
+    .executeTakeFirst();
+  if (!agent) throw new AgentMissingError('agent not found');
+  return agent;
+}
+
 async function insertRun(
   trx: Db,
   orgId: string,
@@ -52,18 +64,13 @@ async function insertRun(
   status: RunStatus,
   finish: RunFinish | null,
   now: number,
+  known?: { id: string; agent: { id: string; name: string } },
 ): Promise<TestRun> {
-  const agent = await trx
-    .selectFrom('agents')
-    .select(['id', 'name'])
-    .where('org_id', '=', orgId)
-    .where('id', '=', input.agentId)
-    .executeTakeFirst();
-  if (!agent) throw new AgentMissingError('agent not found');
+  const agent = known?.agent ?? (await agentOf(trx, orgId, input.agentId));
   const seq = await nextRunSeq(trx, orgId);
   const row = await trx
     .insertInto('test_runs')
-    .values(runRow(randomUUID(), orgId, seq, agent, input, status, finish, now))
+    .values(runRow(known?.id ?? randomUUID(), orgId, seq, agent, input, status, finish, now))
     .returningAll()
     .executeTakeFirstOrThrow();
   return toRun(row);
@@ -223,8 +230,17 @@ export async function createFinishedRun(
   }
   let queued = false;
   const run = await ctx.db.transaction().execute(async (trx) => {
-    const created = await insertRun(trx, orgId, input, finish.status, finish, now);
-    const settled = await settleFinishedRun(ctx, trx, created, finish, now);
+    const agent = await agentOf(trx, orgId, input.agentId);
+    const id = randomUUID();
+    // The results first, before the organization's row lock that numbering the run takes: runs
+    // that finish at once store theirs side by side on PostgreSQL (docs/architecture.md#results).
+    const sent = finish.results ?? [];
+    const stored =
+      sent.length > 0
+        ? await insertResults(ctx, trx, { id, orgId, agentId: agent.id }, sent, maxResultsOf(finish), now)
+        : undefined;
+    const created = await insertRun(trx, orgId, input, finish.status, finish, now, { id, agent });
+    const settled = await settleFinishedRun(ctx, trx, created, finish, now, stored);
     queued = await insertEvent(trx, settled.run, publicUrl, now, settled.notable);
     await keepAnswerIn(trx, answer, settled.run);
     return settled.run;

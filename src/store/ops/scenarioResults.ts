@@ -4,7 +4,7 @@
  * the baseline is decided in compareWithBaseline.ts.
  */
 import { type RawBuilder, sql } from 'kysely';
-import { outcomeChar, pushOutcome, testState } from '../../domain/changes.js';
+import { outcomeChar, RECENT_LENGTH, type TestState, testState } from '../../domain/changes.js';
 import {
   RESULT_CHANGES,
   RESULT_STATUSES,
@@ -68,14 +68,14 @@ export async function resultRunKey(
   return { key: num(made.key), count: 0 };
 }
 
-interface TestRow {
-  id: number;
-  recent: string;
-}
+/** Any fixed order of test keys: concurrent runs then insert shared new tests in one order. */
+const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
 /**
- * The tests of these results, made where new, locked (PostgreSQL) in id order so that two runs of
- * one agent finishing at once update each test's history one after the other.
+ * The tests of these results, made where new. Inserted in key order so that concurrent runs that
+ * share new tests take the unique index's entries in one order (no deadlock on PostgreSQL). The
+ * known ones are left out first: PostgreSQL's ON CONFLICT check costs several times an index
+ * lookup per row, and after the first run nearly every test is known.
  */
 export async function upsertTests(
   ctx: Ctx,
@@ -83,28 +83,26 @@ export async function upsertTests(
   scope: { orgId: string; agentId: string },
   results: readonly { suite: string; name: string }[],
   now: number,
-): Promise<Map<string, TestRow>> {
-  const out = new Map<string, TestRow>();
-  if (results.length === 0) return out;
-  // Sorted: concurrent runs insert shared new tests in one order (no deadlock on the unique index).
-  const keys = results
-    .map((r) => [r.suite, r.name])
-    .sort((a, b) => testKey(a[0] ?? '', a[1] ?? '').localeCompare(testKey(b[0] ?? '', b[1] ?? '')));
-  const rows = jsonRows(ctx, keys);
+): Promise<void> {
+  if (results.length === 0) return;
+  const keys = results.map((r) => ({ key: testKey(r.suite, r.name), row: [r.suite, r.name] })).sort(byKey);
   await sql`INSERT INTO tests (org_id, agent_id, suite, name, created_at)
     SELECT ${scope.orgId}, ${scope.agentId}, ${jsonCol(ctx, 0, 'text')}, ${jsonCol(ctx, 1, 'text')}, ${now}
-    FROM ${rows} WHERE true
+    FROM ${jsonRows(
+      ctx,
+      keys.map((k) => k.row),
+    )}
+    WHERE NOT EXISTS (SELECT 1 FROM tests t WHERE t.agent_id = ${scope.agentId}
+                        AND t.suite = ${jsonCol(ctx, 0, 'text')} AND t.name = ${jsonCol(ctx, 1, 'text')})
     ON CONFLICT (agent_id, suite, name) DO NOTHING`.execute(trx);
-  const lock = ctx.hooks.dialect === 'postgres' ? sql`ORDER BY t.id FOR UPDATE OF t` : sql``;
+}
+
+/** The JSON rows' tests: each found by its unique index (rows: [suite, name, …]). */
+function joinTests(ctx: Ctx, agentId: string): RawBuilder<unknown> {
   // SQLite: CROSS JOIN keeps the JSON rows outside, each test found by its unique index; the
   // planner otherwise walks every test of the agent once per row (seconds at 5,000 results).
   const join = ctx.hooks.dialect === 'sqlite' ? sql`CROSS JOIN` : sql`JOIN`;
-  const found = await sql<{ id: number | string; suite: string; name: string; recent: string }>`
-    SELECT t.id, t.suite, t.name, t.recent FROM ${rows}
-    ${join} tests t ON t.agent_id = ${scope.agentId} AND t.suite = ${jsonCol(ctx, 0, 'text')} AND t.name = ${jsonCol(ctx, 1, 'text')}
-    ${lock}`.execute(trx);
-  for (const r of found.rows) out.set(testKey(r.suite, r.name), { id: num(r.id), recent: r.recent });
-  return out;
+  return sql`${join} tests t ON t.agent_id = ${agentId} AND t.suite = ${jsonCol(ctx, 0, 'text')} AND t.name = ${jsonCol(ctx, 1, 'text')}`;
 }
 
 /**
@@ -130,25 +128,10 @@ export async function insertResults(
     );
   }
   if (results.length === 0) return { key: runKey.key, total };
-  const tests = await upsertTests(ctx, trx, run, results, now);
-  if (runKey.count > 0) {
-    const existing = await trx
-      .selectFrom('test_results')
-      .select('test_id')
-      .where('run_key', '=', runKey.key)
-      .execute();
-    const had = new Set(existing.map((r) => num(r.test_id)));
-    const twice = results.find((r) => had.has(tests.get(testKey(r.suite, r.name))?.id ?? -1));
-    if (twice) {
-      throw new ResultsRejectedError(
-        `the run already has a result for test ${JSON.stringify(testLabel(twice.suite, twice.name))}`,
-        'invalid',
-        { field: 'results', name: twice.name, suite: twice.suite === '' ? null : twice.suite },
-      );
-    }
-  }
+  await upsertTests(ctx, trx, run, results, now);
   const rows = results.map((r) => [
-    tests.get(testKey(r.suite, r.name))?.id,
+    r.suite,
+    r.name,
     statusCode(r.status),
     r.durationMs,
     r.attempts === 1 ? null : r.attempts,
@@ -157,12 +140,26 @@ export async function insertResults(
     r.score?.max_points ?? null,
     r.criteria === null ? null : JSON.stringify(r.criteria),
   ]);
+  const json = jsonRows(ctx, rows);
+  if (runKey.count > 0) {
+    const twice = await sql<{ suite: string; name: string }>`SELECT t.suite, t.name FROM ${json}
+      ${joinTests(ctx, run.agentId)}
+      JOIN test_results r ON r.run_key = ${runKey.key} AND r.test_id = t.id LIMIT 1`.execute(trx);
+    const dup = twice.rows[0];
+    if (dup) {
+      throw new ResultsRejectedError(
+        `the run already has a result for test ${JSON.stringify(testLabel(dup.suite, dup.name))}`,
+        'invalid',
+        { field: 'results', name: dup.name, suite: dup.suite === '' ? null : dup.suite },
+      );
+    }
+  }
   await sql`INSERT INTO test_results
       (run_key, test_id, status, change, duration_ms, attempts, message, score_awarded, score_max, criteria)
-    SELECT ${runKey.key}, ${jsonCol(ctx, 0, 'int')}, ${jsonCol(ctx, 1, 'int')}, 0, ${jsonCol(ctx, 2, 'int')},
-      ${jsonCol(ctx, 3, 'int')}, ${jsonCol(ctx, 4, 'text')}, ${jsonCol(ctx, 5, 'real')}, ${jsonCol(ctx, 6, 'real')},
-      ${jsonCol(ctx, 7, 'text')}
-    FROM ${jsonRows(ctx, rows)}`.execute(trx);
+    SELECT ${runKey.key}, t.id, ${jsonCol(ctx, 2, 'int')}, 0, ${jsonCol(ctx, 3, 'int')},
+      ${jsonCol(ctx, 4, 'int')}, ${jsonCol(ctx, 5, 'text')}, ${jsonCol(ctx, 6, 'real')}, ${jsonCol(ctx, 7, 'real')},
+      ${jsonCol(ctx, 8, 'text')}
+    FROM ${json} ${joinTests(ctx, run.agentId)}`.execute(trx);
   await trx.updateTable('result_runs').set({ result_count: total }).where('key', '=', runKey.key).execute();
   return { key: runKey.key, total };
 }
@@ -203,81 +200,148 @@ export async function addRunResults(
   });
 }
 
-/** A run's stored results with their tests, for the comparison at finish. */
-export interface RunResultRow {
-  id: number;
-  testId: number;
-  suite: string;
-  name: string;
-  recent: string;
-  status: ResultStatus;
-  attempts: number;
-  message: string | null;
-  scoreAwarded: number | null;
-  scoreMax: number | null;
-}
-
-export async function readRunResults(trx: Db, runKey: number): Promise<RunResultRow[]> {
+/** A run's stored results in the order they were sent, for the comparison at finish. */
+export async function readRunResults(trx: Db, runKey: number): Promise<ScenarioResult[]> {
   const rows = await trx
     .selectFrom('test_results as r')
     .innerJoin('tests as t', 't.id', 'r.test_id')
-    .select([
-      'r.id',
-      'r.test_id',
-      't.suite',
-      't.name',
-      't.recent',
-      'r.status',
-      'r.attempts',
-      'r.message',
-      'r.score_awarded',
-      'r.score_max',
-    ])
+    .select(['t.suite', 't.name', 'r.status', 'r.attempts', 'r.message', 'r.score_awarded', 'r.score_max'])
     .where('r.run_key', '=', runKey)
     .orderBy('r.id')
     .execute();
-  return rows.map((r) => ({
+  return rows.map((r) => {
+    const awarded = numOrNull(r.score_awarded);
+    const max = numOrNull(r.score_max);
+    return {
+      suite: r.suite,
+      name: r.name,
+      status: RESULT_STATUSES[num(r.status)] ?? 'passed',
+      durationMs: null,
+      attempts: numOrNull(r.attempts) ?? 1,
+      message: r.message,
+      score: awarded === null || max === null ? null : { points_awarded: awarded, max_points: max },
+      criteria: null,
+    };
+  });
+}
+
+/** The baseline's side of the comparison: each of its results' test and status. */
+export async function readResultStatuses(
+  trx: Db,
+  runKey: number,
+): Promise<{ testId: number; status: ResultStatus }[]> {
+  const rows = await trx
+    .selectFrom('test_results')
+    .select(['test_id', 'status'])
+    .where('run_key', '=', runKey)
+    .execute();
+  return rows.map((r) => ({ testId: num(r.test_id), status: RESULT_STATUSES[num(r.status)] ?? 'passed' }));
+}
+
+/** A test of the run, its `recent` outcomes with this run's first, and its state before the run. */
+export interface TestHistory {
+  id: number;
+  suite: string;
+  name: string;
+  recent: string;
+  state: TestState;
+}
+
+/** A test whose state this run changed (failing, flaky, passing). */
+export interface TestStateChange {
+  testId: number;
+  suite: string;
+  name: string;
+  from: TestState;
+  to: TestState;
+}
+
+/** SQL for the outcome character of a stored result `r` (`outcomeChar`, the one rule). */
+function outcomeCharSql(): string {
+  const cases = RESULT_STATUSES.map((s, code) =>
+    s === 'passed'
+      ? `WHEN ${code} THEN CASE WHEN r.attempts > 1 THEN '${outcomeChar(s, 2)}' ELSE '${outcomeChar(s, 1)}' END`
+      : `WHEN ${code} THEN '${outcomeChar(s, 1)}'`,
+  );
+  return `CASE r.status ${cases.join(' ')} END`;
+}
+
+const statusTextSql = () =>
+  `CASE r.status ${RESULT_STATUSES.map((s, code) => `WHEN ${code} THEN '${s}'`).join(' ')} END`;
+
+/**
+ * Moves each test of a finished run's results on by this run's outcome: `recent` (newest first,
+ * capped), last status, time and failure message, in one statement that answers each test's new
+ * `recent` and its state until now. Then the state transition: `testState` of the new history,
+ * written where it differs. Returns the run's tests and the transitions (docs/architecture.md#results).
+ */
+export async function advanceTestHistory(
+  ctx: Ctx,
+  trx: Db,
+  runKey: number,
+  finishedAt: number,
+): Promise<{ tests: TestHistory[]; stateChanges: TestStateChange[] }> {
+  const failing = RESULT_STATUSES.flatMap((s, code) => (s === 'failed' || s === 'error' ? [code] : []));
+  const moved = await sql<{
+    id: number | string;
+    suite: string;
+    name: string;
+    recent: string;
+    state: string;
+  }>`
+    UPDATE tests SET
+      recent = substr(${sql.raw(outcomeCharSql())} || tests.recent, 1, ${RECENT_LENGTH}),
+      last_status = ${sql.raw(statusTextSql())},
+      last_run_at = ${finishedAt},
+      last_failure_message = CASE WHEN r.status IN (${sql.raw(failing.join(', '))}) THEN COALESCE(r.message, '')
+                                  ELSE tests.last_failure_message END
+    FROM test_results r
+    WHERE r.run_key = ${runKey} AND tests.id = r.test_id
+    RETURNING tests.id, tests.suite, tests.name, tests.recent, tests.state`.execute(trx);
+  const tests = moved.rows.map((r) => ({
     id: num(r.id),
-    testId: num(r.test_id),
     suite: r.suite,
     name: r.name,
     recent: r.recent,
-    status: RESULT_STATUSES[num(r.status)] ?? 'passed',
-    attempts: numOrNull(r.attempts) ?? 1,
-    message: r.message,
-    scoreAwarded: numOrNull(r.score_awarded),
-    scoreMax: numOrNull(r.score_max),
+    state: r.state as TestState,
   }));
+  const stateChanges = stateTransitions(tests);
+  if (stateChanges.length > 0) {
+    await sql`UPDATE tests SET state = ${jsonCol(ctx, 1, 'text')}
+      FROM ${jsonRows(
+        ctx,
+        stateChanges.map((c) => [c.testId, c.to]),
+      )} WHERE tests.id = ${jsonCol(ctx, 0, 'int')}`.execute(trx);
+  }
+  return { tests, stateChanges };
 }
 
-/**
- * After the comparison: each result's change code (only those not `unchanged`), and each test's
- * recent outcomes and state.
- */
-export async function writeComparison(
+/** The tests whose state their new history changes: what the run moved from failing, flaky or passing. */
+export function stateTransitions(tests: readonly TestHistory[]): TestStateChange[] {
+  const out: TestStateChange[] = [];
+  for (const t of tests) {
+    const to = testState(t.recent);
+    if (to !== t.state) out.push({ testId: t.id, suite: t.suite, name: t.name, from: t.state, to });
+  }
+  return out;
+}
+
+/** After the comparison: each result's change code, only those not `unchanged` (test id, change). */
+export async function writeChangeCodes(
   ctx: Ctx,
   trx: Db,
-  rows: readonly RunResultRow[],
-  perResult: ReadonlyMap<string, ResultChange>,
-  finishedAt: number,
+  runKey: number,
+  changed: readonly (readonly [number, ResultChange])[],
 ): Promise<void> {
-  if (rows.length === 0) return;
-  const changed = rows.flatMap((r) => {
-    const c = perResult.get(testKey(r.suite, r.name)) ?? 'unchanged';
-    return c === 'unchanged' ? [] : [[r.id, changeCode(c)]];
-  });
-  if (changed.length > 0) {
-    await sql`UPDATE test_results SET change = ${jsonCol(ctx, 1, 'int')}
-      FROM ${jsonRows(ctx, changed)} WHERE test_results.id = ${jsonCol(ctx, 0, 'int')}`.execute(trx);
-  }
-  const tests = rows.map((r) => {
-    const recent = pushOutcome(r.recent, outcomeChar(r.status, r.attempts));
-    const failing = r.status === 'failed' || r.status === 'error';
-    return [r.testId, recent, testState(recent), r.status, failing ? (r.message ?? '') : null];
-  });
-  await sql`UPDATE tests SET recent = ${jsonCol(ctx, 1, 'text')}, state = ${jsonCol(ctx, 2, 'text')},
-      last_status = ${jsonCol(ctx, 3, 'text')}, last_run_at = ${finishedAt},
-      last_failure_message = CASE WHEN ${jsonCol(ctx, 4, 'text')} IS NULL THEN tests.last_failure_message
-                                  ELSE ${jsonCol(ctx, 4, 'text')} END
-    FROM ${jsonRows(ctx, tests)} WHERE tests.id = ${jsonCol(ctx, 0, 'int')}`.execute(trx);
+  if (changed.length === 0) return;
+  // The few changed rows found by the run's index, each one's code looked up in the short list:
+  // an UPDATE … FROM the JSON rows reads the whole list again for each of the run's results on SQLite.
+  const rows = changed.map(([id, c]) => [id, changeCode(c)]);
+  await sql`UPDATE test_results
+    SET change = (SELECT ${jsonCol(ctx, 1, 'int')} FROM ${jsonRows(ctx, rows)}
+                  WHERE ${jsonCol(ctx, 0, 'int')} = test_results.test_id)
+    WHERE test_results.run_key = ${runKey}
+      AND test_results.test_id IN (SELECT ${jsonCol(ctx, 0, 'int')} FROM ${jsonRows(ctx, rows)})`.execute(
+    trx,
+  );
 }
