@@ -32,6 +32,7 @@ import { type Ctx, countAll, type Db, readPage } from './context.js';
 import { keepAnswerIn } from './idempotency.js';
 import { toRun, toWebhook } from './mappers.js';
 import { newDeliveryRow } from './newRows.js';
+import { joinRunGroup, settleGroupAfterFinish } from './runGroups.js';
 import { filledShape, Slots } from './statementShapes.js';
 
 /** Takes the org's next run number under the row lock of its organization: no gaps, no duplicates. */
@@ -103,6 +104,8 @@ function runRow<Seq>(
     baseline_run_id: finish?.baselineRunId ?? input.baselineRunId ?? null,
     changes: null as string | null,
     score: null as number | null,
+    group_name: input.group ?? null,
+    group_size: input.groupSize ?? null,
   };
 }
 
@@ -194,6 +197,7 @@ export async function createRun(
 ): Promise<TestRun> {
   return ctx.db.transaction().execute(async (trx) => {
     const created = await insertRun(trx, orgId, input, input.status, null, now);
+    await joinRunGroup(trx, created, now);
     await keepAnswerIn(trx, answer, created);
     return created;
   });
@@ -215,7 +219,9 @@ export async function createFinishedRun(
     !answer &&
     !(finish.results && finish.results.length > 0) &&
     !input.baselineRunId &&
-    !finish.baselineRunId;
+    !finish.baselineRunId &&
+    // A run of a group settles its group in its transaction (docs/delivery.md#run-groups).
+    !input.group;
   const fast = simple ? await createFinishedRunAtOnce(ctx, orgId, input, finish, publicUrl, now) : null;
   if (fast) {
     if (fast.queued && fast.tell !== 'none') await ctx.hooks.notifyNewWork({ local: fast.tell === 'all' });
@@ -224,8 +230,10 @@ export async function createFinishedRun(
   let queued = false;
   const run = await ctx.db.transaction().execute(async (trx) => {
     const created = await insertRun(trx, orgId, input, finish.status, finish, now);
+    await joinRunGroup(trx, created, now);
     const settled = await settleFinishedRun(ctx, trx, created, finish, now);
     queued = await insertEvent(trx, settled.run, publicUrl, now, settled.notable);
+    if (await settleGroupAfterFinish(trx, settled.run, publicUrl, now)) queued = true;
     await keepAnswerIn(trx, answer, settled.run);
     return settled.run;
   });
@@ -635,6 +643,7 @@ export async function finishRun(
     if (!row) throw new InvalidStateError('the test run has already finished');
     const settled = await settleFinishedRun(ctx, trx, toRun(row), finish, now);
     queued = await insertEvent(trx, settled.run, publicUrl, now, settled.notable);
+    if (await settleGroupAfterFinish(trx, settled.run, publicUrl, now)) queued = true;
     await keepAnswerIn(trx, answer, settled.run);
     return settled.run;
   });
