@@ -116,6 +116,7 @@ describe('loadConfig', () => {
       orgConcurrency: 16,
       maxResults: 500,
       resultsRetentionMs: 30 * 86_400_000,
+      groupWindowMs: 300_000,
     });
     expect(allowedCidrs.map((cidr) => [cidr.text, cidr.prefixLength])).toEqual([
       ['127.0.0.0/8', 8],
