@@ -26,5 +26,6 @@ export type {
   TestEvent,
   TestFailure,
   TestRunCompletedEvent,
+  TestRunGroupCompletedEvent,
   TestRunSummary,
 } from './types.js';

@@ -175,6 +175,108 @@ export interface TestEvent {
   results_url: string;
 }
 
+/** Format `standard`: sent once per run group when all its runs are final (docs/delivery.md, "Run groups"). */
+export interface TestRunGroupCompletedEvent {
+  /** The event type. */
+  event: 'test_run_group_completed';
+  /** When the event was created. */
+  timestamp: string;
+  group: {
+    /** The group, as the runs named it (e.g. a CI build id). */
+    name: string;
+    /** The largest `group_size` its runs gave; null when none gave one. */
+    group_size: number | null;
+    /** `group_size`: that many runs joined and all are final; `window`: all are final and none joined or finished for RUNHOOK_GROUP_WINDOW. */
+    completed_by: 'group_size' | 'window';
+    /** The runs’ agent; null when they have several. */
+    agent_id: string | null;
+    /** Its name; null when the runs have several agents. */
+    agent_name: string | null;
+    /** `failed` when a run failed, else `canceled` when one was canceled, else `completed`. */
+    status: 'completed' | 'failed' | 'canceled';
+    /** Runs in the group. */
+    run_count: number;
+    /** passed_count / total_scenarios × 100 over all runs, 2 decimals. */
+    pass_rate: number;
+    /** Summed over the runs. */
+    passed_count: number;
+    /** Summed over the runs. */
+    failed_count: number;
+    /** Summed over the runs. */
+    error_count: number;
+    /** Summed over the runs. */
+    total_scenarios: number;
+    /** When the first run started. */
+    started_at: string;
+    /** When the last run ended. */
+    completed_at: string;
+    /** completed_at − started_at in whole seconds. */
+    duration_seconds: number;
+    /** The group’s runs in the order they were created; the first 100 (run_count says how many). */
+    runs: Array<{
+      /** The run’s id. */
+      id: string;
+      /** Its human id: `TR-00042`. */
+      test_run_id: string;
+      /** The run’s name. */
+      name: string;
+      /** Its agent. */
+      agent_id: string;
+      /** How it ended. */
+      status: 'completed' | 'failed' | 'canceled';
+      /** Its pass rate, 2 decimals. */
+      pass_rate: number;
+      passed_count: number;
+      failed_count: number;
+      error_count: number;
+      total_scenarios: number;
+      /** The run in the dashboard. */
+      results_url: string;
+    }>;
+    /** Each run’s `changes` summed: counts added up, lists concatenated in run order and cut at 20 (the counts say how many there are). Null when no run of the group had a baseline. */
+    changes: {
+      /** Runs of the group that had a baseline. */
+      runs_compared: number;
+      counts: {
+        new_failures: number;
+        fixed: number;
+        still_failing: number;
+        flaky: number;
+        /** Tests in this run and not in the baseline (basis `results`). */
+        new_tests: number;
+        /** Tests in the baseline and not in this run (basis `results`). */
+        missing_tests: number;
+      };
+      new_failures: Array<{
+        /** The test’s name. */
+        name: string;
+        /** Its suite (JUnit’s classname), when given. */
+        suite: string | null;
+        message: string | null;
+        /** The run (`TR-` id) it was seen in. */
+        test_run_id: string;
+      }>;
+      fixed: Array<{
+        /** The test’s name. */
+        name: string;
+        /** Its suite (JUnit’s classname), when given. */
+        suite: string | null;
+        /** The run (`TR-` id) it was seen in. */
+        test_run_id: string;
+      }>;
+      flaky: Array<{
+        /** The test’s name. */
+        name: string;
+        /** Its suite (JUnit’s classname), when given. */
+        suite: string | null;
+        reason: 'passed_on_retry' | 'flipping';
+        /** The run (`TR-` id) it was seen in. */
+        test_run_id: string;
+      }>;
+    } | null;
+  };
+}
+
 /** Format `clix` (TestCLIX-compatible). */
 export interface ClixPayload {
   /** When the event was created, in Unix seconds with a fraction (written with 3 decimals). */
@@ -188,4 +290,4 @@ export interface ClixPayload {
 }
 
 /** Any `standard` body. Switch on `event`. */
-export type RunhookEvent = TestRunCompletedEvent | TestEvent;
+export type RunhookEvent = TestRunCompletedEvent | TestRunGroupCompletedEvent | TestEvent;

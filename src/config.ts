@@ -69,6 +69,8 @@ export interface Config {
   maxResults: number;
   /** How long scenario results are kept; null keeps them. The run keeps counts, failures and changes. */
   resultsRetentionMs: number | null;
+  /** How long a run group stays open with no run joining or finishing (docs/delivery.md#run-groups). */
+  groupWindowMs: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -266,6 +268,11 @@ export function loadConfig(env: Env = process.env): Config {
   const manualSendLimit = read(env, 'RUNHOOK_MANUAL_SEND_LIMIT', 10, integer(1, 100_000));
   const maxResults = read(env, 'RUNHOOK_MAX_RESULTS', 10_000, integer(1, 1_000_000));
   const resultsRetentionMs = read<number | null>(env, 'RUNHOOK_RESULTS_RETENTION', 90 * DAY_MS, retention);
+  const groupWindowMs = read(env, 'RUNHOOK_GROUP_WINDOW', 120_000, (t) => {
+    const ms = parseDuration(t);
+    if (ms < 10 || ms > 7 * DAY_MS) throw new Error('must be between 10ms and 7d');
+    return ms;
+  });
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   return {
     database,
@@ -291,5 +298,6 @@ export function loadConfig(env: Env = process.env): Config {
     manualSendLimit,
     maxResults,
     resultsRetentionMs,
+    groupWindowMs,
   };
 }

@@ -33,6 +33,7 @@ describe('loadConfig', () => {
     RUNHOOK_ORG_CONCURRENCY: '16',
     RUNHOOK_MAX_RESULTS: '500',
     RUNHOOK_RESULTS_RETENTION: '30d',
+    RUNHOOK_GROUP_WINDOW: '5m',
   };
 
   it('has the defaults of docs/configuration.md', () => {
@@ -66,6 +67,7 @@ describe('loadConfig', () => {
     expect(c.manualSendLimit).toBe(10);
     expect(c.maxResults).toBe(10_000);
     expect(c.resultsRetentionMs).toBe(90 * 24 * 3_600_000);
+    expect(c.groupWindowMs).toBe(120_000);
   });
 
   it.each([
@@ -114,6 +116,7 @@ describe('loadConfig', () => {
       orgConcurrency: 16,
       maxResults: 500,
       resultsRetentionMs: 30 * 86_400_000,
+      groupWindowMs: 300_000,
     });
     expect(allowedCidrs.map((cidr) => [cidr.text, cidr.prefixLength])).toEqual([
       ['127.0.0.0/8', 8],
@@ -187,6 +190,8 @@ describe('loadConfig', () => {
     ['RUNHOOK_MANUAL_SEND_LIMIT', '0'],
     ['RUNHOOK_MAX_RESULTS', '0'],
     ['RUNHOOK_RESULTS_RETENTION', '10ms'],
+    ['RUNHOOK_GROUP_WINDOW', '5'],
+    ['RUNHOOK_GROUP_WINDOW', '8d'],
     ['RUNHOOK_ORG_CONCURRENCY', '0'],
     ['RUNHOOK_MANUAL_SEND_LIMIT', 'ten'],
   ])('%s=%s stops startup naming the variable', (name, value) => {

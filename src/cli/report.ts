@@ -24,6 +24,7 @@ import {
   partKey,
   REQUEST_BYTES_MAX,
   RESULTS_PER_REQUEST,
+  type ReportGroup,
   runBody,
 } from './reportBodies.js';
 
@@ -36,6 +37,7 @@ export {
   partKey,
   REQUEST_BYTES_MAX,
   RESULTS_PER_REQUEST,
+  type ReportGroup,
   RUN_NAME_MAX,
   runBody,
 } from './reportBodies.js';
@@ -53,6 +55,8 @@ export interface ReportOptions {
   name?: string;
   /** `test_suite_id` of the run: which runs are compared with each other (docs/api.md). */
   suiteId?: string;
+  /** The run group the run joins (docs/delivery.md#run-groups), e.g. the CI build id. */
+  group?: ReportGroup;
   /** Base of `results_url` (the server's RUNHOOK_PUBLIC_URL); defaults to `apiUrl`. */
   publicUrl?: string;
   /**
@@ -81,6 +85,7 @@ export interface ReportResult {
 
 const PAGE_SIZE = 100;
 const SUITE_ID_MAX = 200;
+const GROUP_MAX = 200;
 
 /**
  * The key a retried CI step sends again: the same files (by content), agent, `--name` and
@@ -93,14 +98,26 @@ export async function deriveIdempotencyKey(
   agent: string,
   name?: string,
   suiteId?: string,
+  group?: ReportGroup,
 ): Promise<string> {
   const hash = createHash('sha256');
   hash.update(`runhook report v2\0${agent}\0${name ?? ''}\0${suiteId ?? ''}\0${files.length}\0`);
+  // Only with a group, so the keys of reports without one stay what they were.
+  if (group !== undefined) hash.update(`group\0${group.name}\0${group.size ?? ''}\0`);
   for (const file of files) {
     const bytes = await readFile(file);
     hash.update(createHash('sha256').update(bytes).digest());
   }
   return `runhook-report-${hash.digest('hex')}`;
+}
+
+/** `--group` 1 to 200 characters, `--group-size` a whole number of at least 1 (the server's rules). */
+function checkGroup(group: ReportGroup | undefined): void {
+  if (group === undefined) return;
+  if (group.name.trim() === '' || Array.from(group.name).length > GROUP_MAX)
+    throw new ReportError(`--group must be 1 to ${GROUP_MAX} characters`, 2);
+  if (group.size !== undefined && !(Number.isSafeInteger(group.size) && group.size >= 1))
+    throw new ReportError('--group-size must be a whole number of at least 1', 2);
 }
 
 /** Parses the files, finds or creates the agent, and posts one finished run with its results. */
@@ -121,24 +138,26 @@ export async function reportRun(opts: ReportOptions): Promise<ReportResult> {
   ) {
     throw new ReportError(`--suite-id must be 1 to ${SUITE_ID_MAX} characters`, 2);
   }
+  checkGroup(opts.group);
   let summary: JUnitSummary;
   let key: string;
   try {
     summary = await parseJUnitFiles(opts.files);
     key =
-      opts.idempotencyKey ?? (await deriveIdempotencyKey(opts.files, opts.agent, opts.name, opts.suiteId));
+      opts.idempotencyKey ??
+      (await deriveIdempotencyKey(opts.files, opts.agent, opts.name, opts.suiteId, opts.group));
   } catch (error) {
     throw new ReportError((error as Error).message);
   }
 
   const api = new RunhookApi(opts.apiUrl, opts.apiKey, opts.retryDelaysMs ?? RETRY_DELAYS_MS);
   const agentId = await findOrCreateAgent(api, opts.agent);
-  const oneCall = runBody(agentId, summary, opts.name, opts.suiteId);
+  const oneCall = runBody(agentId, summary, opts.name, opts.suiteId, opts.group);
   const sent =
     summary.results.length <= RESULTS_PER_REQUEST &&
     Buffer.byteLength(JSON.stringify(oneCall)) <= REQUEST_BYTES_MAX
       ? await sendInOneCall(api, oneCall, key)
-      : await sendInChunks(api, chunkedBodies(agentId, summary, opts.name, opts.suiteId), key);
+      : await sendInChunks(api, chunkedBodies(agentId, summary, opts.name, opts.suiteId, opts.group), key);
   const { run, replayed, resultRequests } = sent;
   const id = requireString(run, 'id', 'the run answer');
   const testRunId = requireString(run, 'test_run_id', 'the run answer');
@@ -292,6 +311,11 @@ export function registerReportCommand(program: Command): void {
       '--suite-id <id>',
       'test_suite_id of the run, up to 200 characters: runs with the same one are compared with each other',
     )
+    .option(
+      '--group <id>',
+      'run group to join, up to 200 characters, e.g. the CI build id: one test_run_group_completed event when all its runs are final',
+    )
+    .option('--group-size <n>', 'how many runs the group expects (at least 1); with --group')
     .option('--api-url <url>', `Runhook server (default: $RUNHOOK_API_URL, else ${DEFAULT_API_URL})`)
     .option('--api-key <key>', 'API key (default: $RUNHOOK_API_KEY)')
     .option(
@@ -311,6 +335,18 @@ export function registerReportCommand(program: Command): void {
           code: 'runhook.report.missingApiKey',
         });
       }
+      if (options.groupSize !== undefined && options.group === undefined) {
+        command.error('runhook report: --group-size needs --group', {
+          exitCode: 2,
+          code: 'runhook.report.groupSizeWithoutGroup',
+        });
+      }
+      const groupSize =
+        options.groupSize === undefined
+          ? undefined
+          : /^\d+$/.test(options.groupSize)
+            ? Number(options.groupSize)
+            : Number.NaN;
       try {
         const result = await reportRun({
           files,
@@ -319,6 +355,7 @@ export function registerReportCommand(program: Command): void {
           apiKey: apiKey as string,
           name: options.name,
           suiteId: options.suiteId,
+          group: options.group === undefined ? undefined : { name: options.group, size: groupSize },
           publicUrl: options.publicUrl,
           idempotencyKey: options.idempotencyKey,
         });
@@ -346,6 +383,8 @@ interface ReportCommandOptions {
   agent: string;
   name?: string;
   suiteId?: string;
+  group?: string;
+  groupSize?: string;
   apiUrl?: string;
   apiKey?: string;
   publicUrl?: string;

@@ -75,16 +75,25 @@ function outcomeOf(summary: JUnitSummary): Record<string, unknown> {
   return outcome;
 }
 
-/** What every POST /runs of a report carries: agent, name, suite id and start. */
+/** The run group a report joins (docs/delivery.md#run-groups): `--group` and `--group-size`. */
+export interface ReportGroup {
+  name: string;
+  size?: number;
+}
+
+/** What every POST /runs of a report carries: agent, name, suite id, group and start. */
 function runHead(
   agentId: string,
   summary: JUnitSummary,
   name?: string,
   suiteId?: string,
+  group?: ReportGroup,
 ): Record<string, unknown> {
   const runName = oneLine(name ?? '') || oneLine(summary.name ?? '') || DEFAULT_RUN_NAME;
   const head: Record<string, unknown> = { agent_id: agentId, name: cutText(runName, RUN_NAME_MAX) };
   if (suiteId !== undefined) head.test_suite_id = suiteId;
+  if (group !== undefined) head.group = group.name;
+  if (group?.size !== undefined) head.group_size = group.size;
   return head;
 }
 
@@ -99,10 +108,11 @@ export function runBody(
   summary: JUnitSummary,
   name?: string,
   suiteId?: string,
+  group?: ReportGroup,
 ): Record<string, unknown> {
   const { failures, ...outcome } = outcomeOf(summary);
   const body: Record<string, unknown> = {
-    ...runHead(agentId, summary, name, suiteId),
+    ...runHead(agentId, summary, name, suiteId, group),
     ...outcome,
     started_at: summary.startedAt,
     completed_at: summary.completedAt,
@@ -122,10 +132,11 @@ export function chunkedBodies(
   summary: JUnitSummary,
   name?: string,
   suiteId?: string,
+  group?: ReportGroup,
 ): { create: Record<string, unknown>; chunks: Record<string, unknown>[]; complete: Record<string, unknown> } {
   const chunks = chunkResults(summary.results).map((results) => ({ results }));
   return {
-    create: { ...runHead(agentId, summary, name, suiteId), started_at: summary.startedAt },
+    create: { ...runHead(agentId, summary, name, suiteId, group), started_at: summary.startedAt },
     chunks,
     complete: { ...outcomeOf(summary), completed_at: summary.completedAt },
   };

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { type Config, ConfigError, loadConfig } from '../config.js';
 import type { Worker } from '../delivery/deliveryWorker.js';
+import { createGroupSweep, type GroupSweep } from '../delivery/groupSweep.js';
 import { createWorkerWithHealth } from '../delivery/workerWithHealth.js';
 import { buildApp } from '../http/app.js';
 import { createRetentionSweeper, type RetentionSweeper } from '../retention/sweeper.js';
@@ -39,6 +40,18 @@ export function startRetention(rt: Runtime): RetentionSweeper | null {
   });
   sweeper.start();
   return sweeper;
+}
+
+/** The run-group sweep (docs/delivery.md#run-groups): every process runs one, with or without a worker. */
+export function startGroupSweep(rt: Runtime): GroupSweep {
+  const sweep = createGroupSweep({
+    store: rt.store,
+    windowMs: rt.config.groupWindowMs,
+    publicUrl: rt.config.publicUrl,
+    logger: rt.logger.child({ component: 'run-groups' }),
+  });
+  sweep.start();
+  return sweep;
 }
 
 /** Stops cleanly on SIGTERM / SIGINT: no new claims, in-flight attempts finish or are released. */
@@ -127,6 +140,7 @@ export function registerServeCommand(program: Command): void {
       const shownHost = config.host.includes(':') ? `[${config.host}]` : config.host;
       const worker = opts.worker ? startWorker(rt, { leaseAhead: true }) : null;
       const retention = startRetention(rt);
+      const groups = startGroupSweep(rt);
       process.stdout.write(
         `\nRunhook is listening on http://${shownHost}:${port} (${config.database.kind}${opts.worker ? ', with delivery worker' : ', no worker'})\n`,
       );
@@ -139,6 +153,7 @@ export function registerServeCommand(program: Command): void {
       }
       onShutdown(rt, async () => {
         await retention?.stop();
+        await groups.stop();
         await worker?.stop();
         await app.close();
       });

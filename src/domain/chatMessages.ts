@@ -6,7 +6,9 @@
  */
 import { changeSummary } from './changes.js';
 import { cutText } from './failures.js';
+import type { PayloadGroup, TestRunGroupCompletedEvent } from './payloadSchemas.js';
 import type { StandardPayload, StandardPayloadTestRun } from './payloads.js';
+import { groupLink } from './runGroups.js';
 import { failingCount, type OutcomeKind, runOutcome } from './runOutcome.js';
 
 /** Discord's documented limits for a webhook message and its embeds. */
@@ -248,6 +250,167 @@ export function teamsMessage(payload: StandardPayload): TeamsMessage {
             ...failures,
           ],
           actions: [{ type: 'Action.OpenUrl', title: 'View results', url: payload.results_url }],
+        },
+      },
+    ],
+  };
+}
+
+// ---- run groups (docs/delivery.md#run-groups): the same three services, the group's summed view
+
+/** Runs and new failures a group's chat message lists; the rest are counted. */
+const GROUP_LINES = 10;
+
+/** Slack mrkdwn: user text shows literally, on one line. */
+const slackEscape = (text: string) =>
+  oneLine(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** "1 new failure · 2 fixed · 1 flaky", "No change", or null when no run had a baseline. */
+export function groupChangeLine(group: PayloadGroup): string | null {
+  const c = group.changes;
+  if (c === null) return null;
+  const parts = [
+    c.counts.new_failures > 0 &&
+      `${c.counts.new_failures} new failure${c.counts.new_failures === 1 ? '' : 's'}`,
+    c.counts.fixed > 0 && `${c.counts.fixed} fixed`,
+    c.counts.flaky > 0 && `${c.counts.flaky} flaky`,
+  ].filter((p): p is string => typeof p === 'string');
+  return parts.length === 0 ? 'No change' : parts.join(' · ');
+}
+
+/** The parts every rendering of a group shares, with user text cleaned by `clean`. */
+function groupText(payload: TestRunGroupCompletedEvent, clean: (text: string) => string) {
+  const g = payload.group;
+  const outcome = runOutcome(g);
+  const title = `${outcome.emoji} Run group ${clean(cutText(g.name, 150))} ${outcome.words}`;
+  const summary =
+    `${g.run_count} run${g.run_count === 1 ? '' : 's'} · ${g.passed_count}/${g.total_scenarios} passed · ` +
+    `${g.pass_rate}% pass rate${g.agent_name === null ? '' : ` · agent ${clean(cutText(g.agent_name, 150))}`}`;
+  const runs = g.runs
+    .slice(0, GROUP_LINES)
+    .map(
+      (r) =>
+        `${r.test_run_id} ${clean(cutText(r.name, 100))}: ${r.status}, ${r.passed_count}/${r.total_scenarios} passed`,
+    );
+  if (g.run_count > runs.length) runs.push(`…and ${g.run_count - runs.length} more`);
+  const failures = (g.changes?.new_failures ?? [])
+    .slice(0, GROUP_LINES)
+    .map(
+      (f) =>
+        `${clean(cutText(f.name, 150))} (${f.test_run_id})${f.message === null ? '' : ` — ${clean(cutText(f.message, 200))}`}`,
+    );
+  const moreFailures = (g.changes?.counts.new_failures ?? 0) - failures.length;
+  if (failures.length > 0 && moreFailures > 0) failures.push(`…and ${moreFailures} more`);
+  return { outcome, title, summary, change: groupChangeLine(g), runs, failures, link: groupLink(g) };
+}
+
+export function slackGroupMessage(payload: TestRunGroupCompletedEvent) {
+  const t = groupText(payload, slackEscape);
+  const opening = t.change === null ? '' : `${t.change} · `;
+  const details = [
+    ...(t.change === null ? [] : [`*${t.change}*`]),
+    `*${t.title}*`,
+    t.summary,
+    '*Runs:*',
+    ...t.runs.map((l) => `• ${l}`),
+    ...(t.failures.length > 0 ? ['*New failures:*', ...t.failures.map((l) => `• ${l}`)] : []),
+  ].join('\n');
+  return {
+    text: `${opening}${t.title} · ${t.summary}`,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: cutText(details, 2900) } },
+      {
+        type: 'actions',
+        elements: [{ type: 'button', text: { type: 'plain_text', text: 'View results' }, url: t.link }],
+      },
+    ],
+  };
+}
+
+export function discordGroupMessage(payload: TestRunGroupCompletedEvent): DiscordMessage {
+  const g = payload.group;
+  const t = groupText(payload, discordEscape);
+  const fields: DiscordField[] = [
+    { name: 'Runs', value: String(g.run_count), inline: true },
+    { name: 'Status', value: g.status, inline: true },
+    { name: 'Passed', value: `${g.passed_count}/${g.total_scenarios} (${g.pass_rate}%)`, inline: true },
+    { name: 'Failed', value: String(g.failed_count), inline: true },
+    { name: 'Errors', value: String(g.error_count), inline: true },
+    { name: 'Duration', value: `${g.duration_seconds}s`, inline: true },
+  ];
+  const description = [
+    ...(t.change === null ? [] : [`**${t.change}**`]),
+    t.summary,
+    '',
+    ...t.runs.map((l) => `• ${l}`),
+    ...(t.failures.length > 0 ? ['', 'New failures:', ...t.failures.map((l) => `• ${l}`)] : []),
+  ].join('\n');
+  const title = cutText(t.title, DISCORD_LIMITS.title);
+  return {
+    content: cutText(
+      `${t.change === null ? '' : `${t.change} · `}${t.title} · ${t.summary}`,
+      DISCORD_LIMITS.content,
+    ),
+    embeds: [
+      {
+        title,
+        url: t.link,
+        // Well inside the 6,000 of the whole embed: the fields and title are short.
+        description: cutText(description, 4000),
+        color: DISCORD_COLORS[t.outcome.kind],
+        fields,
+        timestamp: g.completed_at,
+        footer: { text: 'Runhook' },
+      },
+    ],
+    allowed_mentions: { parse: [] },
+  };
+}
+
+export function teamsGroupMessage(payload: TestRunGroupCompletedEvent): TeamsMessage {
+  const g = payload.group;
+  const t = groupText(payload, escapeTeamsText);
+  const block = (text: string, extra: Record<string, unknown> = {}) => ({
+    type: 'TextBlock',
+    text,
+    wrap: true,
+    ...extra,
+  });
+  return {
+    type: 'message',
+    attachments: [
+      {
+        contentType: 'application/vnd.microsoft.card.adaptive',
+        content: {
+          $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+          type: 'AdaptiveCard',
+          version: '1.4',
+          fallbackText: `${t.outcome.emoji} Run group ${cutText(oneLine(g.name), 150)} ${t.outcome.words}: ${t.link}`,
+          body: [
+            block(t.title, { size: 'medium', weight: 'bolder', color: TEAMS_COLORS[t.outcome.kind] }),
+            ...(t.change === null ? [] : [block(t.change, { weight: 'bolder', spacing: 'small' })]),
+            {
+              type: 'FactSet',
+              facts: [
+                { title: 'Runs', value: String(g.run_count) },
+                { title: 'Status', value: g.status },
+                { title: 'Passed', value: `${g.passed_count}/${g.total_scenarios} (${g.pass_rate}%)` },
+                { title: 'Failed', value: String(g.failed_count) },
+                { title: 'Errors', value: String(g.error_count) },
+                { title: 'Duration', value: `${g.duration_seconds}s` },
+                { title: 'Completed', value: g.completed_at },
+              ],
+            },
+            block('Runs', { weight: 'bolder', spacing: 'medium' }),
+            ...t.runs.map((l) => block(l, { spacing: 'small' })),
+            ...(t.failures.length > 0
+              ? [
+                  block('New failures', { weight: 'bolder', spacing: 'medium' }),
+                  ...t.failures.map((l) => block(l, { spacing: 'small' })),
+                ]
+              : []),
+          ],
+          actions: [{ type: 'Action.OpenUrl', title: 'View results', url: t.link }],
         },
       },
     ],

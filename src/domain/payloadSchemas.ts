@@ -257,6 +257,178 @@ export const testPayloadSchema = {
   },
 } as const;
 
+/** Runs a group's payload lists, and entries each of its change lists holds (docs/delivery.md#run-groups). */
+export const GROUP_LIMITS = { runs: 100, changes: 20 } as const;
+
+const groupRunSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'id',
+    'test_run_id',
+    'name',
+    'agent_id',
+    'status',
+    'pass_rate',
+    'passed_count',
+    'failed_count',
+    'error_count',
+    'total_scenarios',
+    'results_url',
+  ],
+  properties: {
+    id: { ...uuid, description: 'The run’s id.' },
+    test_run_id: { type: 'string', pattern: '^TR-\\d{5,}$', description: 'Its human id: `TR-00042`.' },
+    name: { type: 'string', description: 'The run’s name.' },
+    agent_id: { ...uuid, description: 'Its agent.' },
+    status: { type: 'string', enum: [...FINAL_RUN_STATUSES], description: 'How it ended.' },
+    pass_rate: { type: 'number', minimum: 0, maximum: 100, description: 'Its pass rate, 2 decimals.' },
+    passed_count: count,
+    failed_count: count,
+    error_count: count,
+    total_scenarios: count,
+    results_url: { type: 'string', format: 'uri', description: 'The run in the dashboard.' },
+  },
+} as const;
+
+const inRun = { test_run_id: { type: 'string', description: 'The run (`TR-` id) it was seen in.' } } as const;
+
+/** What changed across a group's runs: each run's `changes` (§ what-changed) summed. */
+export const groupChangesSchema = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  required: ['runs_compared', 'counts', 'new_failures', 'fixed', 'flaky'],
+  description:
+    'Each run’s `changes` summed: counts added up, lists concatenated in run order and cut at ' +
+    `${GROUP_LIMITS.changes} (the counts say how many there are). Null when no run of the group had a baseline.`,
+  properties: {
+    runs_compared: { ...count, description: 'Runs of the group that had a baseline.' },
+    counts: changesSchema.properties.counts,
+    new_failures: {
+      type: 'array',
+      maxItems: GROUP_LIMITS.changes,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'suite', 'message', 'test_run_id'],
+        properties: { ...testRef, message: { type: ['string', 'null'] }, ...inRun },
+      },
+    },
+    fixed: {
+      type: 'array',
+      maxItems: GROUP_LIMITS.changes,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'suite', 'test_run_id'],
+        properties: { ...testRef, ...inRun },
+      },
+    },
+    flaky: {
+      type: 'array',
+      maxItems: GROUP_LIMITS.changes,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'suite', 'reason', 'test_run_id'],
+        properties: {
+          ...testRef,
+          reason: { type: 'string', enum: ['passed_on_retry', 'flipping'] },
+          ...inRun,
+        },
+      },
+    },
+  },
+} as const;
+
+/** The `group` object of `test_run_group_completed`. */
+export const payloadGroupSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'name',
+    'group_size',
+    'completed_by',
+    'agent_id',
+    'agent_name',
+    'status',
+    'run_count',
+    'pass_rate',
+    'passed_count',
+    'failed_count',
+    'error_count',
+    'total_scenarios',
+    'started_at',
+    'completed_at',
+    'duration_seconds',
+    'runs',
+    'changes',
+  ],
+  properties: {
+    name: { type: 'string', description: 'The group, as the runs named it (e.g. a CI build id).' },
+    group_size: {
+      type: ['integer', 'null'],
+      minimum: 1,
+      description: 'The largest `group_size` its runs gave; null when none gave one.',
+    },
+    completed_by: {
+      type: 'string',
+      enum: ['group_size', 'window'],
+      description:
+        '`group_size`: that many runs joined and all are final; `window`: all are final and none joined or ' +
+        'finished for RUNHOOK_GROUP_WINDOW.',
+    },
+    agent_id: {
+      ...uuid,
+      type: ['string', 'null'],
+      description: 'The runs’ agent; null when they have several.',
+    },
+    agent_name: {
+      type: ['string', 'null'],
+      description: 'Its name; null when the runs have several agents.',
+    },
+    status: {
+      type: 'string',
+      enum: [...FINAL_RUN_STATUSES],
+      description: '`failed` when a run failed, else `canceled` when one was canceled, else `completed`.',
+    },
+    run_count: { ...count, description: 'Runs in the group.' },
+    pass_rate: {
+      type: 'number',
+      minimum: 0,
+      maximum: 100,
+      description: 'passed_count / total_scenarios × 100 over all runs, 2 decimals.',
+    },
+    passed_count: { ...count, description: 'Summed over the runs.' },
+    failed_count: { ...count, description: 'Summed over the runs.' },
+    error_count: { ...count, description: 'Summed over the runs.' },
+    total_scenarios: { ...count, description: 'Summed over the runs.' },
+    started_at: { ...isoSecond, description: 'When the first run started.' },
+    completed_at: { ...isoSecond, description: 'When the last run ended.' },
+    duration_seconds: { ...count, description: 'completed_at − started_at in whole seconds.' },
+    runs: {
+      type: 'array',
+      minItems: 1,
+      maxItems: GROUP_LIMITS.runs,
+      description: `The group’s runs in the order they were created; the first ${GROUP_LIMITS.runs} (run_count says how many).`,
+      items: groupRunSchema,
+    },
+    changes: groupChangesSchema,
+  },
+} as const;
+
+/** Format `standard`: the `test_run_group_completed` event (docs/delivery.md#run-groups). */
+export const groupCompletedPayloadSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['event', 'timestamp', 'group'],
+  properties: {
+    event: { const: 'test_run_group_completed', description: 'The event type.' },
+    timestamp: { ...isoSecond, description: 'When the event was created.' },
+    group: payloadGroupSchema,
+  },
+} as const;
+
 /** Format `clix` (TestCLIX-compatible). */
 export const clixPayloadSchema = {
   type: 'object',
@@ -287,6 +459,10 @@ export type StandardPayloadTestRun = FromSchema<typeof payloadTestRunSchema>;
 export type TestRunCompletedEvent = FromSchema<typeof standardPayloadSchema>;
 /** Format `standard`, sent by Test Webhook. */
 export type TestEvent = FromSchema<typeof testPayloadSchema>;
+/** Format `standard`: sent once per run group when all its runs are final. */
+export type TestRunGroupCompletedEvent = FromSchema<typeof groupCompletedPayloadSchema>;
+/** The `group` object of `test_run_group_completed`. */
+export type PayloadGroup = FromSchema<typeof payloadGroupSchema>;
 /** Any `standard` body; `event` tells which. */
 export type StandardPayload = TestRunCompletedEvent | TestEvent;
 /** Format `clix` (TestCLIX-compatible). */

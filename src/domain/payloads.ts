@@ -2,7 +2,15 @@
  * Webhook bodies (docs/payloads.md). The `standard` payload is built once when the event is created and
  * stored; renderBody turns it into the exact bytes sent, so every retry is byte-identical.
  */
-import { chatChangeLine, chatFailures, discordMessage, teamsMessage } from './chatMessages.js';
+import {
+  chatChangeLine,
+  chatFailures,
+  discordGroupMessage,
+  discordMessage,
+  slackGroupMessage,
+  teamsGroupMessage,
+  teamsMessage,
+} from './chatMessages.js';
 import { cutText, FAILURE_LIMITS, type TestFailure } from './failures.js';
 import { durationSeconds, effectiveTotal, formatRunId, passRate } from './runMath.js';
 import { failingCount, runOutcome } from './runOutcome.js';
@@ -10,6 +18,8 @@ import { toIso } from './time.js';
 
 // The payload types are derived from their schemas, in one place.
 export type { StandardPayload, StandardPayloadTestRun } from './payloadSchemas.js';
+// The Test Webhook samples: the run's below, the run group's beside its payload.
+export { sampleGroupCompleted } from './runGroups.js';
 
 import type {
   RunChanges,
@@ -17,8 +27,9 @@ import type {
   StandardPayloadTestRun,
   TestEvent,
   TestRunCompletedEvent,
+  TestRunGroupCompletedEvent,
 } from './payloadSchemas.js';
-import type { FinalRunStatus, TestRun, WebhookFormat } from './types.js';
+import type { EventType, TestRun, WebhookFormat } from './types.js';
 import { isFinalRunStatus } from './types.js';
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
@@ -184,6 +195,36 @@ export function renderEvent(payload: StandardPayload, eventCreatedAt: number): R
   return {
     payload: json,
     body: (format) => (format === 'standard' ? json : renderBody(format, payload, eventCreatedAt)),
+  };
+}
+
+/**
+ * Whether a webhook format can carry an event type: `clix` has TestCLIX's four fields of one run,
+ * so it carries a run's events only; the chat formats and `standard` carry every type.
+ */
+export function formatCarries(format: WebhookFormat, eventType: EventType): boolean {
+  return format !== 'clix' || eventType !== 'test_run_group_completed';
+}
+
+/** Renders a run group's event once (docs/delivery.md#run-groups); `clix` cannot carry it. */
+export function renderGroupEvent(payload: TestRunGroupCompletedEvent): RenderedEvent {
+  const json = JSON.stringify(payload);
+  return {
+    payload: json,
+    body: (format) => {
+      switch (format) {
+        case 'standard':
+          return json;
+        case 'slack':
+          return JSON.stringify(slackGroupMessage(payload));
+        case 'discord':
+          return JSON.stringify(discordGroupMessage(payload));
+        case 'teams':
+          return JSON.stringify(teamsGroupMessage(payload));
+        case 'clix':
+          throw new Error('format clix cannot carry test_run_group_completed; check formatCarries first');
+      }
+    },
   };
 }
 

@@ -10,7 +10,9 @@ export interface RunOutcome {
   words: string;
 }
 
-export function runOutcome(run: StandardPayloadTestRun): RunOutcome {
+export function runOutcome(
+  run: Pick<StandardPayloadTestRun, 'status' | 'failed_count' | 'error_count'>,
+): RunOutcome {
   if (run.status === 'canceled') return { kind: 'canceled', emoji: '⚠️', words: 'was canceled' };
   if (run.status === 'failed' || run.failed_count > 0)
     return { kind: 'failed', emoji: '❌', words: 'failed' };

@@ -126,7 +126,7 @@ export type DeliveryOutcome =
   | { kind: 'retry'; at: number }
   | { kind: 'failed'; reason: FailureReason };
 
-export type EventType = 'test_run_completed' | 'test';
+export type EventType = 'test_run_completed' | 'test_run_group_completed' | 'test';
 
 export interface Organization {
   id: string;
@@ -215,6 +215,10 @@ export interface TestRun {
   changes?: RunChanges;
   /** Points awarded / max points × 100 over its scored results; null without scores. */
   score?: number | null;
+  /** The run group it joined (docs/delivery.md#run-groups); absent or null: none. */
+  group?: string | null;
+  /** How many runs its group expects, as this run gave it; absent or null: not given. */
+  groupSize?: number | null;
 }
 
 export const TEST_MODES = ['demo', 'full'] as const;

@@ -9,16 +9,29 @@
 import { DISCORD_COLORS, DISCORD_LIMITS } from '../domain/chatMessages.js';
 import {
   clixPayloadSchema,
+  groupCompletedPayloadSchema,
   isoSecond,
   payloadTestRunSchema,
   standardPayloadSchema,
   testPayloadSchema,
 } from '../domain/payloadSchemas.js';
-import { renderBody, SAMPLE_FAILURES, standardPayload, testPayload } from '../domain/payloads.js';
+import {
+  renderBody,
+  SAMPLE_FAILURES,
+  sampleGroupCompleted,
+  standardPayload,
+  testPayload,
+} from '../domain/payloads.js';
 import { buildDeliveryHeaders } from '../domain/signing.js';
 import type { TestRun } from '../domain/types.js';
 
-export { clixPayloadSchema, payloadTestRunSchema, standardPayloadSchema, testPayloadSchema };
+export {
+  clixPayloadSchema,
+  groupCompletedPayloadSchema,
+  payloadTestRunSchema,
+  standardPayloadSchema,
+  testPayloadSchema,
+};
 
 import { USER_AGENT } from '../version.js';
 
@@ -304,8 +317,11 @@ export const SIGNING_KEY_RULE =
 export interface PayloadKind {
   /** Key in the OpenAPI `webhooks` section. */
   key: string;
-  /** What `exampleDelivery` renders; `test` is the Test Webhook body (format `standard`). */
-  example: PayloadFormat | 'test';
+  /**
+   * What `exampleDelivery` renders; `test` is the Test Webhook body, `group` the sample run group's
+   * event (both format `standard`).
+   */
+  example: PayloadFormat | 'test' | 'group';
   format: PayloadFormat;
   /** Name under `components.schemas`. */
   schemaName: string;
@@ -326,6 +342,21 @@ export const PAYLOAD_KINDS: readonly PayloadKind[] = [
       'Sent once per finished run (`completed`, `failed` or `canceled`) to the agent’s webhook, or to the ' +
       'organization’s when the agent has none enabled. The body is this object with its keys in this order, ' +
       'byte-identical on every retry. Deduplicate on `webhook-id` or `test_run.id`.',
+  },
+  {
+    key: 'test_run_group_completed',
+    example: 'group',
+    format: 'standard',
+    schemaName: 'TestRunGroupCompletedPayload',
+    schema: groupCompletedPayloadSchema,
+    title: 'A run group completed (format `standard`)',
+    description:
+      'Sent once per run group (runs created with the same `group`, e.g. a CI build id) when every run of ' +
+      'the group is final and either `group_size` runs joined or none joined or finished for ' +
+      '`RUNHOOK_GROUP_WINDOW` (docs/delivery.md, "Run groups"). Goes to the agent’s webhook when all the runs ' +
+      'have one agent, else to the organization’s. Webhooks in `slack`, `discord` and `teams` format get the ' +
+      'group as a message of the same shape as a run’s (outcome, summed counts, the runs, the new failures); ' +
+      '`clix` cannot carry it and gets none. Deduplicate on `webhook-id` or `group.name`.',
   },
   {
     key: 'test',
@@ -442,7 +473,7 @@ const EXAMPLE_EVENT_ID = '2f1c3e4a-9b7d-4c1e-8f00-5a6b7c8d9e0f';
  * One delivery of the sample run in the given format, exactly as Runhook renders and signs it
  * (with EXAMPLE_SECRET, sent 10 s after the event): `format: "test"` is the Test Webhook body.
  */
-export function exampleDelivery(format: PayloadFormat | 'test'): {
+export function exampleDelivery(format: PayloadFormat | 'test' | 'group'): {
   headers: Record<string, string>;
   body: string;
 } {
@@ -451,9 +482,11 @@ export function exampleDelivery(format: PayloadFormat | 'test'): {
   const body =
     format === 'test'
       ? JSON.stringify(testPayload(eventAt, SAMPLE_PUBLIC_URL))
-      : renderBody(format, standard, eventAt);
+      : format === 'group'
+        ? JSON.stringify(sampleGroupCompleted(eventAt, SAMPLE_PUBLIC_URL))
+        : renderBody(format, standard, eventAt);
   const headers = buildDeliveryHeaders({
-    format: format === 'test' ? 'standard' : format,
+    format: format === 'test' || format === 'group' ? 'standard' : format,
     eventId: EXAMPLE_EVENT_ID,
     timestampSec: Math.floor(eventAt / 1000) + 10,
     body,

@@ -61,6 +61,8 @@ export function presentRun(r: TestRun, testSuiteName: string | null = null) {
     baseline_run_id: r.baselineRunId ?? null,
     changes: r.changes ?? null,
     score: r.score ?? null,
+    group: r.group ?? null,
+    group_size: r.groupSize ?? null,
   };
 }
 

@@ -420,6 +420,8 @@ export const runSchema = {
       type: ['number', 'null'],
       description: 'Points awarded / max points × 100 over the scored results; null without scores.',
     },
+    group: { ...nullable('string'), description: 'The run group it joined; null: none.' },
+    group_size: { ...nullable('integer'), description: 'The group size this run gave; null: none.' },
   },
 } as const;
 
@@ -531,6 +533,16 @@ export const canceledRunSchema = {
   },
 } as const;
 
+/** A run group (docs/delivery.md#run-groups): one `test_run_group_completed` when all its runs are final. */
+const runGroup = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 200,
+  pattern: NAME_TEXT_PATTERN,
+  description:
+    'The run group to join, e.g. a CI build id: one `test_run_group_completed` event when all its runs are final.',
+} as const;
+
 const finishFields = {
   passed_count: count,
   failed_count: count,
@@ -556,6 +568,8 @@ export const createRunBody = {
     test_mode: { type: 'string', enum: TEST_MODES },
     max_scenarios: positiveInt,
     max_turns: positiveInt,
+    group: runGroup,
+    group_size: { ...positiveInt, description: 'How many runs the group expects (at least 1).' },
   },
   examples: [
     {
@@ -889,7 +903,7 @@ export const deliveryDetailSchema = {
       type: 'object',
       properties: {
         id: uuid,
-        type: { type: 'string', enum: ['test_run_completed', 'test'] },
+        type: { type: 'string', enum: ['test_run_completed', 'test_run_group_completed', 'test'] },
         test_run_id: { type: ['string', 'null'] },
         payload: { type: 'object', additionalProperties: true },
         created_at: isoTime,

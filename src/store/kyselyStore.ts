@@ -16,6 +16,7 @@ import * as readResults from './ops/readResults.js';
 import { recordResults } from './ops/recordResults.js';
 import * as recover from './ops/recover.js';
 import * as retention from './ops/retention.js';
+import * as runGroups from './ops/runGroups.js';
 import * as runProgress from './ops/runProgress.js';
 import * as runs from './ops/runs.js';
 import * as scenarioResults from './ops/scenarioResults.js';
@@ -127,6 +128,7 @@ export function createKyselyStore(ctx: Ctx): Store {
     withRetentionLock: (sweep) => retention.withRetentionLock(ctx, sweep),
     pruneExpired: bind(retention.pruneExpired),
     pruneExpiredResults: bind(retention.pruneExpiredResults),
+    completeDueGroups: bind(runGroups.completeDueGroups),
     releaseFreePages: bind(retention.releaseFreePages),
     storeStats: bind(retention.storeStats),
     claimIdempotencyKey: bind(idempotency.claimIdempotencyKey),

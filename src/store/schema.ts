@@ -78,6 +78,23 @@ export interface TestRunsTable {
   changes: string | null;
   /** Points awarded / max points × 100 over the run's scored results; null without scores. */
   score: number | null;
+  /** The run group it joined (docs/delivery.md#run-groups) and the size it gave; null: none. */
+  group_name: string | null;
+  group_size: number | null;
+}
+
+/** A run group of an organization and whether its event was created (docs/delivery.md#run-groups). */
+export interface RunGroupsTable {
+  org_id: string;
+  name: string;
+  /** The largest `group_size` its runs gave; null: none gave one (the window decides). */
+  group_size: number | null;
+  created_at: number;
+  /** When a run of the group last joined or finished. */
+  last_activity_at: number;
+  /** Set once, in the transaction that creates the group's event; null while open. */
+  completed_at: number | null;
+  event_id: string | null;
 }
 
 /** A test of an agent, identified by (suite, name); its recent outcomes (docs/api.md#test-history). */
@@ -264,4 +281,5 @@ export interface Database {
   result_runs: ResultRunsTable;
   test_results: TestResultsTable;
   test_suites: TestSuitesTable;
+  run_groups: RunGroupsTable;
 }

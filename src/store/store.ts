@@ -97,6 +97,9 @@ export interface RunInput {
   maxTurns?: number | null;
   /** The run to compare with when it finishes (docs/api.md#what-changed); absent: chosen then. */
   baselineRunId?: string | null;
+  /** The run group to join (docs/delivery.md#run-groups) and the size it expects; absent: none. */
+  group?: string | null;
+  groupSize?: number | null;
 }
 
 export interface RunFinish {
@@ -371,6 +374,11 @@ export interface Store {
   pruneExpired(input: { cutoff: number; now: number }): Promise<PruneBatch>;
   /** Deletes up to 1,000 scenario results stored before the cutoff; `done` when none was left. */
   pruneExpiredResults(input: { cutoff: number }): Promise<{ results: number; done: boolean }>;
+  /**
+   * Completes the run groups whose runs are all final and that nothing joined or finished for
+   * `windowMs` (docs/delivery.md#run-groups), each with its one event; how many it completed.
+   */
+  completeDueGroups(input: { now: number; windowMs: number; publicUrl: string }): Promise<number>;
   /** SQLite: returns most free pages to the filesystem; the pages released. */
   releaseFreePages(): Promise<number>;
   storeStats(): Promise<StoreStats>;

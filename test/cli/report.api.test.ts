@@ -764,6 +764,30 @@ describe('runhook report (command line)', () => {
     expect(state.seen).toEqual([]);
   });
 
+  it('--group and --group-size join a run group; bad ones exit 2 before calling the server', async () => {
+    const args = [fixture('vitest.xml'), '--agent', 'ci', '--api-url', baseUrl, '--api-key', KEY];
+    const out = await runCli([...args, '--group', 'build-77', '--group-size', '4']);
+    expect(out.exitCode, out.stderr).toBe(0);
+    expect(state.seen.at(-1)!.body).toMatchObject({ group: 'build-77', group_size: 4, status: 'failed' });
+    const withoutSize = await runCli([...args, '--group', 'build-78']);
+    expect(withoutSize.exitCode).toBe(0);
+    expect(state.seen.at(-1)!.body).toMatchObject({ group: 'build-78' });
+    expect(state.seen.at(-1)!.body).not.toHaveProperty('group_size');
+    state.seen = [];
+    for (const [bad, message] of [
+      [['--group', 'b', '--group-size', '0'], /--group-size must be a whole number of at least 1/],
+      [['--group', 'b', '--group-size', '1.5'], /--group-size must be a whole number of at least 1/],
+      [['--group', 'b', '--group-size', '-3'], /--group-size must be a whole number of at least 1/],
+      [['--group', 'g'.repeat(201)], /--group must be 1 to 200 characters/],
+      [['--group-size', '2'], /--group-size needs --group/],
+    ] as const) {
+      const refused = await runCli([...args, ...bad]);
+      expect(refused.exitCode, bad.join(' ')).toBe(2);
+      expect(refused.stderr).toMatch(message);
+    }
+    expect(state.seen).toEqual([]);
+  });
+
   it('exits 2 without an API key', async () => {
     const out = await runCli([fixture('vitest.xml'), '--agent', 'ci', '--api-url', baseUrl]);
     expect(out.exitCode).toBe(2);

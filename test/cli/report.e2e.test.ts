@@ -51,7 +51,7 @@ for (const backend of backends) {
       await receiver.waitFor(1, 15_000);
       const delivery = receiver.requests[0]!;
       const event = verifyWebhook(delivery.body, delivery.headers, SECRET);
-      expect(event.event).toBe('test_run_completed');
+      if (event.event !== 'test_run_completed') throw new Error(`unexpected event ${event.event}`);
       // pytest.xml 3/1/1/2 + jenkins-style.xml 5/1/2/2 (passed/failed/errored/skipped)
       expect(event.test_run).toMatchObject({
         id: result.id,

@@ -115,6 +115,7 @@ describe('startup errors (real processes)', () => {
     ['RUNHOOK_MANUAL_SEND_LIMIT', '0'],
     ['RUNHOOK_MAX_RESULTS', 'many'],
     ['RUNHOOK_RESULTS_RETENTION', '30'],
+    ['RUNHOOK_GROUP_WINDOW', '2'],
   ];
 
   it('covers every variable loadConfig reads', () => {

@@ -10,6 +10,8 @@ export interface RawSql {
   exec(statements: string): Promise<void>;
   /** The single number a `SELECT count(*) …`-style query answers. */
   count(query: string): Promise<number>;
+  /** The rows a query answers, as objects. */
+  rows<T = Record<string, unknown>>(query: string): Promise<T[]>;
   close(): Promise<void>;
 }
 
@@ -23,6 +25,9 @@ export async function openRawSql(url: string): Promise<RawSql> {
       },
       async count(query) {
         return Number(db.prepare(query).pluck().get());
+      },
+      async rows<T>(query: string) {
+        return db.prepare(query).all() as T[];
       },
       async close() {
         db.close();
@@ -38,6 +43,9 @@ export async function openRawSql(url: string): Promise<RawSql> {
     async count(query) {
       const result = await client.query({ text: query, rowMode: 'array' });
       return Number(result.rows[0]?.[0]);
+    },
+    async rows<T>(query: string) {
+      return (await client.query(query)).rows as T[];
     },
     async close() {
       await client.end();

@@ -2,7 +2,8 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderBody, standardPayload, testPayload } from '../../src/domain/payloads.js';
+import { renderBody, renderGroupEvent, standardPayload, testPayload } from '../../src/domain/payloads.js';
+import { groupCompletedPayload } from '../../src/domain/runGroups.js';
 import type { TestRun } from '../../src/domain/types.js';
 import { VERSION } from '../../src/version.js';
 import { sqliteBackend } from '../helpers/backends.js';
@@ -181,6 +182,7 @@ describe('OpenAPI document', () => {
       'test_run_completed_discord',
       'test_run_completed_slack',
       'test_run_completed_teams',
+      'test_run_group_completed',
     ]);
     const headers = (name: string) =>
       Object.fromEntries(
@@ -258,6 +260,27 @@ describe('OpenAPI document', () => {
       }
       // A test body is not a real event, and the other way round.
       expect(test(JSON.parse(body))).toBe(false);
+    }
+    // A run group of these runs, in every format that carries it (docs/delivery.md#run-groups).
+    const group = schemaOf('test_run_group_completed');
+    const grouped = renderGroupEvent(
+      groupCompletedPayload({
+        name: 'build <1> & "two"',
+        groupSize: null,
+        completedBy: 'window',
+        runs,
+        eventCreatedAt: eventAt,
+        publicUrl: 'https://runhook.example.com/base/',
+      }),
+    );
+    expect(group(JSON.parse(grouped.body('standard'))), ajv.errorsText(group.errors)).toBe(true);
+    expect(standard(JSON.parse(grouped.body('standard')))).toBe(false);
+    for (const [format, check] of [
+      ['slack', slack],
+      ['discord', discord],
+      ['teams', teams],
+    ] as const) {
+      expect(check(JSON.parse(grouped.body(format))), ajv.errorsText(check.errors)).toBe(true);
     }
     const sample = testPayload(eventAt, 'https://runhook.example.com');
     expect(test(sample), ajv.errorsText(test.errors)).toBe(true);

@@ -13,6 +13,7 @@ import type * as Domain from '../../src/domain/payloadSchemas.js';
 import {
   clixPayloadSchema,
   failureSchema,
+  groupCompletedPayloadSchema,
   payloadTestRunSchema,
   standardPayloadSchema,
   testPayloadSchema,
@@ -48,11 +49,16 @@ function sdkTypes(): string {
       schema: testPayloadSchema,
       doc: 'Format `standard`, sent by "Test Webhook": a sample run with all-zero UUIDs.',
     },
+    {
+      name: 'TestRunGroupCompletedEvent',
+      schema: groupCompletedPayloadSchema,
+      doc: 'Format `standard`: sent once per run group when all its runs are final (docs/delivery.md, "Run groups").',
+    },
     { name: 'ClixPayload', schema: clixPayloadSchema, doc: 'Format `clix` (TestCLIX-compatible).' },
   ]);
   return writer.file(
     SDK_HEADER,
-    '\n/** Any `standard` body. Switch on `event`. */\nexport type RunhookEvent = TestRunCompletedEvent | TestEvent;\n',
+    '\n/** Any `standard` body. Switch on `event`. */\nexport type RunhookEvent = TestRunCompletedEvent | TestRunGroupCompletedEvent | TestEvent;\n',
   );
 }
 
@@ -72,7 +78,8 @@ const same: [
   Equal<Sdk.TestRunSummary, Domain.StandardPayloadTestRun>,
   Equal<Sdk.TestRunCompletedEvent, Domain.TestRunCompletedEvent>,
   Equal<Sdk.TestEvent, Domain.TestEvent>,
-  Equal<Sdk.RunhookEvent, Domain.StandardPayload>,
+  Equal<Sdk.TestRunGroupCompletedEvent, Domain.TestRunGroupCompletedEvent>,
+  Equal<Sdk.RunhookEvent, Domain.StandardPayload | Domain.TestRunGroupCompletedEvent>,
   Equal<Sdk.ClixPayload, Domain.ClixPayload>,
-] = [true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true];
 void same;

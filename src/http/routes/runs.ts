@@ -99,6 +99,8 @@ interface CreateBody extends FinishBody {
   test_mode?: TestMode;
   max_scenarios?: number;
   max_turns?: number;
+  group?: string;
+  group_size?: number;
 }
 
 /** Preclinical's answer to a cancel (docs/api.md#run-status). */
@@ -209,6 +211,8 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
         maxScenarios: b.max_scenarios ?? null,
         maxTurns: b.max_turns ?? null,
         baselineRunId: b.baseline_run_id ?? null,
+        group: b.group ?? null,
+        groupSize: b.group_size ?? null,
       };
       try {
         if (!final) {

@@ -119,6 +119,8 @@ export function toRun(r: Selectable<TestRunsTable>): TestRun {
     baselineRunId: r.baseline_run_id ?? null,
     changes: r.changes ? (JSON.parse(r.changes) as RunChanges) : null,
     score: r.score === null || r.score === undefined ? null : Number(r.score),
+    group: r.group_name ?? null,
+    groupSize: numOrNull(r.group_size ?? null),
   };
 }
 

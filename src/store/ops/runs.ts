@@ -32,6 +32,7 @@ import { type Ctx, countAll, type Db, readPage } from './context.js';
 import { keepAnswerIn } from './idempotency.js';
 import { toRun, toWebhook } from './mappers.js';
 import { newDeliveryRow } from './newRows.js';
+import { joinRunGroup, settleGroupAfterFinish } from './runGroups.js';
 import { insertResults } from './scenarioResults.js';
 import { filledShape, Slots } from './statementShapes.js';
 
@@ -110,6 +111,8 @@ function runRow<Seq>(
     baseline_run_id: finish?.baselineRunId ?? input.baselineRunId ?? null,
     changes: null as string | null,
     score: null as number | null,
+    group_name: input.group ?? null,
+    group_size: input.groupSize ?? null,
   };
 }
 
@@ -201,6 +204,7 @@ export async function createRun(
 ): Promise<TestRun> {
   return ctx.db.transaction().execute(async (trx) => {
     const created = await insertRun(trx, orgId, input, input.status, null, now);
+    await joinRunGroup(trx, created, now);
     await keepAnswerIn(trx, answer, created);
     return created;
   });
@@ -222,7 +226,9 @@ export async function createFinishedRun(
     !answer &&
     !(finish.results && finish.results.length > 0) &&
     !input.baselineRunId &&
-    !finish.baselineRunId;
+    !finish.baselineRunId &&
+    // A run of a group settles its group in its transaction (docs/delivery.md#run-groups).
+    !input.group;
   const fast = simple ? await createFinishedRunAtOnce(ctx, orgId, input, finish, publicUrl, now) : null;
   if (fast) {
     if (fast.queued && fast.tell !== 'none') await ctx.hooks.notifyNewWork({ local: fast.tell === 'all' });
@@ -240,8 +246,10 @@ export async function createFinishedRun(
         ? await insertResults(ctx, trx, { id, orgId, agentId: agent.id }, sent, maxResultsOf(finish), now)
         : undefined;
     const created = await insertRun(trx, orgId, input, finish.status, finish, now, { id, agent });
+    await joinRunGroup(trx, created, now);
     const settled = await settleFinishedRun(ctx, trx, created, finish, now, stored);
     queued = await insertEvent(trx, settled.run, publicUrl, now, settled.notable);
+    if (await settleGroupAfterFinish(trx, settled.run, publicUrl, now)) queued = true;
     await keepAnswerIn(trx, answer, settled.run);
     return settled.run;
   });
@@ -651,6 +659,7 @@ export async function finishRun(
     if (!row) throw new InvalidStateError('the test run has already finished');
     const settled = await settleFinishedRun(ctx, trx, toRun(row), finish, now);
     queued = await insertEvent(trx, settled.run, publicUrl, now, settled.notable);
+    if (await settleGroupAfterFinish(trx, settled.run, publicUrl, now)) queued = true;
     await keepAnswerIn(trx, answer, settled.run);
     return settled.run;
   });
