@@ -238,7 +238,7 @@ export interface Webhook {
   ordering: WebhookOrdering;
   /**
    * `fifo`: deliveries waiting behind an unfinished earlier one of their agent; 0 when not read
-   * (only reads of the webhook itself count them, docs/api.md#webhooks).
+   * (only reads of the webhook itself count them, docs/api.md#ordering).
    */
   waitingCount: number;
   /** ed25519 only: `whpk_<base64 raw key>`, what receivers verify `v1a` with; else null. */

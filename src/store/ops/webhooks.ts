@@ -218,6 +218,6 @@ export async function deleteWebhook({ db }: Ctx, orgId: string, id: string, now:
   });
 }
 
-/** A webhook's deliveries waiting in its `fifo` queues (docs/api.md#webhooks), from `deliveries_held`. */
+/** A webhook's deliveries waiting in its `fifo` queues (docs/api.md#ordering), from `deliveries_held`. */
 const waitingCount = sql<number | string>`(SELECT count(*) FROM deliveries d
   WHERE d.webhook_id = webhooks.id AND d.held_at IS NOT NULL)`.as('waiting_count');
