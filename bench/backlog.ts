@@ -150,6 +150,7 @@ export function backlogRows(
       finalAttempt: false,
       lease: null,
       testRunId: run.id,
+      agentId: run.agentId,
       failureReason: null,
       now,
     }),

@@ -57,6 +57,10 @@ export const WEBHOOK_FORMATS: readonly WebhookFormat[] = Object.values(WEBHOOK_F
 export const SIGNATURE_SCHEMES = ['hmac-sha256', 'ed25519'] as const;
 export type SignatureScheme = (typeof SIGNATURE_SCHEMES)[number];
 
+/** How a webhook's deliveries go out (docs/delivery.md#ordered-delivery): all at once, or one at a time per agent. */
+export const WEBHOOK_ORDERINGS = ['parallel', 'fifo'] as const;
+export type WebhookOrdering = (typeof WEBHOOK_ORDERINGS)[number];
+
 export const DELIVERY_STATUS = Object.freeze({
   pending: 'pending',
   succeeded: 'succeeded',
@@ -235,6 +239,12 @@ export interface Webhook {
   headers: Record<string, string>;
   hasSecret: boolean;
   signatureScheme: SignatureScheme;
+  ordering: WebhookOrdering;
+  /**
+   * `fifo`: deliveries waiting behind an unfinished earlier one of their agent; 0 when not read
+   * (only reads of the webhook itself count them, docs/api.md#ordering).
+   */
+  waitingCount: number;
   /** ed25519 only: `whpk_<base64 raw key>`, what receivers verify `v1a` with; else null. */
   publicKey: string | null;
   /** The key pair replaced last and when it stops signing; null when none is signing. */
@@ -279,6 +289,8 @@ export interface Delivery {
   testRunId: string | null;
   /** Why it failed; null unless `status` is `failed`. */
   failureReason: FailureReason | null;
+  /** Pending, waiting behind an unfinished earlier delivery of its `fifo` webhook and agent. */
+  waiting: boolean;
   createdAt: number;
   updatedAt: number;
 }

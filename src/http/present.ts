@@ -148,6 +148,8 @@ export function presentWebhook(w: Webhook, degradedAfter: number, now: number = 
     public_key: w.publicKey,
     previous_public_key: previousKey?.publicKey ?? null,
     previous_public_key_expires_at: iso(previousKey?.until ?? null),
+    ordering: w.ordering,
+    waiting_count: w.waitingCount,
     last_triggered_at: iso(w.lastTriggeredAt),
     consecutive_failures: w.consecutiveFailures,
     health: webhookHealth(w, degradedAfter),
@@ -172,6 +174,7 @@ export function presentDelivery(d: Delivery) {
     last_http_status: d.lastHttpStatus,
     last_response_time_ms: d.lastResponseTimeMs,
     failure_reason: d.failureReason,
+    waiting: d.waiting,
     created_at: toIso(d.createdAt),
     updated_at: toIso(d.updatedAt),
   };

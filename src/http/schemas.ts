@@ -18,6 +18,7 @@ import {
   TEST_MODES,
   WEBHOOK_FORMATS,
   WEBHOOK_HEALTH,
+  WEBHOOK_ORDERINGS,
 } from '../domain/types.js';
 import { LIMITS } from '../domain/validateWebhook.js';
 import { IDEMPOTENCY_KEY_MAX } from './idempotency.js';
@@ -683,6 +684,17 @@ export const webhookSchema = {
         'After a key rotation, the replaced public key, whose `v1a` entry is still sent until `previous_public_key_expires_at`; else null.',
     },
     previous_public_key_expires_at: isoTimeOrNull,
+    ordering: {
+      type: 'string',
+      enum: WEBHOOK_ORDERINGS,
+      description:
+        '`parallel`: deliveries go out as they come, several at once. `fifo`: one at a time per agent, in event order; the next waits until the one before has succeeded or failed for good.',
+    },
+    waiting_count: {
+      type: 'integer',
+      description:
+        '`fifo`: deliveries waiting behind an earlier one of their agent that has not succeeded or failed for good yet (a failing one holds the rest back until its retries end); always 0 for `parallel`.',
+    },
     last_triggered_at: isoTimeOrNull,
     consecutive_failures: { type: 'integer' },
     health: {
@@ -723,6 +735,12 @@ const webhookFields = {
     enum: SIGNATURE_SCHEMES,
     description:
       'Default `hmac-sha256`. Switching to `ed25519` makes a key pair (see `public_key`); switching back drops it.',
+  },
+  ordering: {
+    type: 'string',
+    enum: WEBHOOK_ORDERINGS,
+    description:
+      'Default `parallel`. `fifo`: one delivery in flight at a time per agent, in event order. Switching to `parallel` makes every waiting delivery due at once.',
   },
 };
 
@@ -846,6 +864,11 @@ export const deliverySchema = {
     last_http_status: nullable('integer'),
     last_response_time_ms: nullable('integer'),
     failure_reason: { type: ['string', 'null'], enum: [...FAILURE_REASONS, null] },
+    waiting: {
+      type: 'boolean',
+      description:
+        'Pending and waiting behind an earlier delivery of its `fifo` webhook and agent (its `next_attempt_at` is null until then).',
+    },
     created_at: isoTime,
     updated_at: isoTime,
   },

@@ -154,6 +154,8 @@ export interface WebhooksTable {
   previous_secret_until: number | null;
   /** `hmac-sha256` or `ed25519` (docs/delivery.md#ed25519-signatures). */
   signature_scheme: Generated<string>;
+  /** `parallel` or `fifo`: one delivery at a time per agent (docs/delivery.md#ordered-delivery). */
+  ordering: Generated<string>;
   /** ed25519 only: the sealed PKCS#8 private key (base64 DER) and its `whpk_` public key. */
   signing_key_enc: Generated<string | null>;
   public_key: Generated<string | null>;
@@ -220,6 +222,13 @@ export interface DeliveriesTable {
   test_run_id: Generated<string | null>;
   /** Why a failed delivery failed; null otherwise. */
   failure_reason: Generated<string | null>;
+  /** The agent of an `event` delivery's run: its queue on a `fifo` webhook; null for tests and probes. */
+  agent_id: Generated<string | null>;
+  /**
+   * When a delivery of a `fifo` webhook started waiting behind an unfinished one of its queue
+   * (its place in the queue); null when it is not waiting (docs/delivery.md#ordered-delivery).
+   */
+  held_at: Generated<number | null>;
 }
 
 export interface AttemptsTable {

@@ -24,6 +24,7 @@ import type {
   TestSuite,
   Webhook,
   WebhookFormat,
+  WebhookOrdering,
 } from '../domain/types.js';
 import type { WebhookFilter } from '../domain/webhookFilter.js';
 
@@ -134,6 +135,8 @@ export interface WebhookInput {
   filter?: WebhookFilter | null;
   /** Absent: `hmac-sha256`. */
   signatureScheme?: SignatureScheme;
+  /** Absent: `parallel` (docs/delivery.md#ordered-delivery). */
+  ordering?: WebhookOrdering;
   /**
    * The ed25519 key pair (docs/delivery.md#ed25519-signatures). In a patch: a new pair rotates
    * (the current one keeps signing for SECRET_ROTATION_GRACE_MS), null drops both.

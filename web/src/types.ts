@@ -50,6 +50,10 @@ export interface Webhook {
   signature_scheme: 'hmac-sha256' | 'ed25519';
   /** `whpk_<base64>` for `ed25519`, else null: what receivers verify `v1a` with. */
   public_key: string | null;
+  /** `fifo`: one delivery at a time per agent, in event order (docs/delivery.md, "Ordered delivery"). */
+  ordering: 'parallel' | 'fifo';
+  /** `fifo`: deliveries waiting behind an earlier one that has not succeeded or failed for good yet. */
+  waiting_count: number;
   last_triggered_at: string | null;
   consecutive_failures: number;
   /** null: every finished run gets a delivery (docs/api.md, "Webhook filters"). */
@@ -160,6 +164,8 @@ export interface Delivery {
   failure_reason: string | null;
   attempt_count: number;
   next_attempt_at: string | null;
+  /** Held behind an earlier delivery of its `fifo` webhook and agent; its next_attempt_at is null. */
+  waiting?: boolean;
   last_http_status: number | null;
   last_response_time_ms: number | null;
   created_at: string;

@@ -3,7 +3,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { attemptDelivery } from '../../delivery/attempt.js';
 import { ALLOWED_CIDRS_HINT, forbiddenAddressReason, isAddressAllowed } from '../../domain/ipRules.js';
 import { renderEvent, testPayload } from '../../domain/payloads.js';
-import type { SignatureScheme, Webhook, WebhookFormat } from '../../domain/types.js';
+import type { SignatureScheme, Webhook, WebhookFormat, WebhookOrdering } from '../../domain/types.js';
 import { checkHeaders, checkSecret, checkWebhookUrl } from '../../domain/validateWebhook.js';
 import { type FilterJson, filterFromJson } from '../../domain/webhookFilter.js';
 import { generateSigningKey } from '../../security/signingKeys.js';
@@ -35,6 +35,7 @@ interface WebhookBody {
   headers?: Record<string, string>;
   filter?: FilterJson | null;
   signature_scheme?: SignatureScheme;
+  ordering?: WebhookOrdering;
 }
 
 const webhookNotFound = () => new ApiError('NOT_FOUND', 'webhook not found');
@@ -121,6 +122,7 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
             filter: filterFromJson(b.filter ?? null),
             signatureScheme: b.signature_scheme ?? 'hmac-sha256',
             signingKey: b.signature_scheme === 'ed25519' ? generateSigningKey(secretBox) : null,
+            ordering: b.ordering ?? 'parallel',
           },
           now(),
           idempotentAnswer(req, 201, (w: Webhook) => presentWebhook(w, degradedAfter)),
@@ -186,6 +188,7 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
       filter: b.filter === undefined ? undefined : filterFromJson(b.filter),
       secretEnc: b.secret === undefined ? undefined : b.secret === null ? null : secretBox.seal(b.secret),
       ...schemeChange(current, b.signature_scheme),
+      ordering: b.ordering,
     };
     const webhook = await store.updateWebhook(req.orgId, req.params.id, patch, now());
     if (!webhook) throw webhookNotFound();

@@ -8,7 +8,8 @@ import {
   type Page,
   type Paged,
 } from '../store.js';
-import { type Ctx, countAll, readPage } from './context.js';
+import { type Ctx, countAll, type Db, readPage } from './context.js';
+import { lockQueues, queueBusy, waitingColumns } from './fifo.js';
 import { toAttempt, toDelivery, toEvent } from './mappers.js';
 import { newDeliveryRow } from './newRows.js';
 import { sendTarget } from './sendTarget.js';
@@ -68,6 +69,20 @@ export async function redeliver(ctx: Ctx, orgId: string, id: string, now: number
     if (row.lease_until !== null && Number(row.lease_until) >= now) {
       throw new InvalidStateError('an attempt of this delivery is in flight; try again when it has finished');
     }
+    if (row.status === DELIVERY_STATUS.pending && row.held_at !== null) {
+      throw new InvalidStateError(
+        'this delivery waits behind an earlier one of its webhook (ordering fifo); it is sent when that one has succeeded or failed for good',
+      );
+    }
+    // A finished delivery of a `fifo` webhook sent again joins its queue at the end (fifo.ts).
+    const agentId = row.agent_id ?? (await runAgent(trx, row.test_run_id));
+    const finished = row.status !== DELIVERY_STATUS.pending;
+    const queue =
+      finished && row.kind === 'event' && agentId !== null
+        ? await lockQueues(trx, ctx.hooks, row.webhook_id)
+        : null;
+    const waits =
+      queue?.fifo === true && agentId !== null && (await queueBusy(trx, ctx.hooks, row.webhook_id, agentId));
     const updated = await trx
       .updateTable('deliveries')
       .set({
@@ -80,14 +95,27 @@ export async function redeliver(ctx: Ctx, orgId: string, id: string, now: number
         lease_owner: null,
         lease_until: null,
         updated_at: now,
+        agent_id: agentId,
+        ...(waits && waitingColumns(now)),
       })
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirstOrThrow();
     return toDelivery(updated);
   });
-  if (result) await ctx.hooks.notifyNewWork();
+  if (result && !result.waiting) await ctx.hooks.notifyNewWork();
   return result;
+}
+
+/** The agent of a run's delivery made before deliveries kept it (docs/delivery.md#ordered-delivery). */
+export async function runAgent(trx: Db, testRunId: string | null): Promise<string | null> {
+  if (testRunId === null) return null;
+  const run = await trx
+    .selectFrom('test_runs')
+    .select('agent_id')
+    .where('id', '=', testRunId)
+    .executeTakeFirst();
+  return run?.agent_id ?? null;
 }
 
 /**

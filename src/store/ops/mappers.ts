@@ -136,6 +136,8 @@ export function toWebhook(r: Selectable<WebhooksTable>): Webhook {
     headers: JSON.parse(r.headers) as Record<string, string>,
     hasSecret: r.secret_enc !== null,
     signatureScheme: r.signature_scheme === 'ed25519' ? 'ed25519' : 'hmac-sha256',
+    ordering: r.ordering === 'fifo' ? 'fifo' : 'parallel',
+    waitingCount: num((r as { waiting_count?: number | string }).waiting_count ?? 0),
     publicKey: r.public_key,
     previousPublicKey:
       r.previous_public_key !== null && r.previous_signing_key_until !== null
@@ -173,7 +175,11 @@ export function toDelivery(r: Selectable<DeliveriesTable>): Delivery {
     webhookId: r.webhook_id,
     status: r.status as DeliveryStatus,
     attemptCount: num(r.attempt_count),
-    nextAttemptAt: r.status === DELIVERY_STATUS.pending ? numOrNull(r.next_attempt_at) : null,
+    // A waiting delivery has no due time of its own (docs/delivery.md#ordered-delivery).
+    nextAttemptAt:
+      r.status === DELIVERY_STATUS.pending && numOrNull(r.held_at) === null
+        ? numOrNull(r.next_attempt_at)
+        : null,
     lastHttpStatus: numOrNull(r.last_http_status),
     lastResponseTimeMs: numOrNull(r.last_response_time_ms),
     kind: r.kind as DeliveryKind,
@@ -182,6 +188,7 @@ export function toDelivery(r: Selectable<DeliveriesTable>): Delivery {
       r.status === DELIVERY_STATUS.failed
         ? ((r.failure_reason ?? impliedFailureReason(r)) as FailureReason)
         : null,
+    waiting: r.status === DELIVERY_STATUS.pending && numOrNull(r.held_at) !== null,
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
   };

@@ -36,6 +36,8 @@ export interface NewDelivery {
   /** Test and probe deliveries are created already leased to the request or prober that sends them. */
   lease: { owner: string; until: number } | null;
   testRunId: string | null;
+  /** The run's agent, for an `event` delivery: its queue on a `fifo` webhook. Absent: null. */
+  agentId?: string | null;
   failureReason: string | null;
   now: number;
 }
@@ -60,6 +62,9 @@ export function newDeliveryRow(d: NewDelivery) {
     kind: d.kind,
     test_run_id: d.testRunId,
     failure_reason: d.failureReason,
+    agent_id: d.agentId ?? null,
+    // Waiting (docs/delivery.md#ordered-delivery) is decided where the queue is locked: runs.ts.
+    held_at: null as number | null,
     created_at: d.now,
     updated_at: d.now,
   };

@@ -7,6 +7,7 @@ import {
 } from '../../domain/types.js';
 import type { DeliveryResult } from '../store.js';
 import type { Ctx } from './context.js';
+import { settleAfterResults } from './fifo.js';
 import { attemptRequestText } from './mappers.js';
 
 /**
@@ -60,6 +61,10 @@ export async function recordResults({ hooks }: Ctx, results: DeliveryResult[]): 
   const statements: CompiledQuery[] = [];
   if (attempts.length > 0) statements.push(CompiledQuery.raw(text.attempts, [JSON.stringify(attempts)]));
   statements.push(CompiledQuery.raw(text.deliveries, [JSON.stringify(deliveries)]));
+  if (text.lockWebhooks) {
+    const ids = [...new Set(results.map((r) => r.webhookId))].sort();
+    statements.push(CompiledQuery.raw(text.lockWebhooks, [JSON.stringify(ids)]));
+  }
   const perWebhook = summariseWebhooks(results);
   if (perWebhook.length > 0) {
     const rows = perWebhook.map((w) => [
@@ -71,11 +76,26 @@ export async function recordResults({ hooks }: Ctx, results: DeliveryResult[]): 
       w.failedDeliveries,
       w.firstFailureAt,
     ]);
-    const json = JSON.stringify(rows);
-    if (text.lockWebhooks) statements.push(CompiledQuery.raw(text.lockWebhooks, [json]));
-    statements.push(CompiledQuery.raw(text.webhooks, [json]));
+    statements.push(CompiledQuery.raw(text.webhooks, [JSON.stringify(rows)]));
   }
-  await hooks.runBatch(statements, { durable: true });
+  // The deliveries that ended may have been the heads of `fifo` queues: the next of each is due now
+  // (docs/delivery.md#ordered-delivery). Under the webhooks' row locks, after their new states.
+  const ended = results.filter(
+    (r) =>
+      r.outcome.kind !== 'retry' && r.trigger !== ATTEMPT_TRIGGER.test && r.trigger !== ATTEMPT_TRIGGER.probe,
+  );
+  if (ended.length > 0) {
+    const at = Math.max(...ended.map((r) => r.finishedAt));
+    statements.push(
+      ...settleAfterResults(
+        hooks.dialect,
+        ended.map((r) => r.deliveryId),
+        at,
+      ),
+    );
+  }
+  const done = await hooks.runBatch(statements, { durable: true });
+  if (ended.length > 0 && released(done.slice(-2))) await hooks.notifyNewWork();
   // One notice per batch for the live tail (docs/architecture.md#live-tail), after the commit.
   let fromId: string | null = null;
   for (const r of results) if (r.attempt && (fromId === null || r.attempt.id < fromId)) fromId = r.attempt.id;
@@ -90,6 +110,7 @@ interface RecordStatements {
    * them. Two workers' batches that share webhooks otherwise lock them in whatever order their
    * joins produce, and deadlock (PostgreSQL breaks it after deadlock_timeout, 1 s, by failing one
    * batch, whose leases may run out meanwhile: the delivery is sent again). SQLite has one writer.
+   * Every webhook of the batch, so that settling `fifo` queues (fifo.ts) holds their locks too.
    */
   lockWebhooks?: string;
   webhooks: string;
@@ -149,7 +170,7 @@ function recordStatements(dialect: 'sqlite' | 'postgres'): RecordStatements {
       dialect === 'postgres'
         ? `
       SELECT w.id FROM webhooks w
-      WHERE w.id IN (SELECT ${col(0, 'text')} FROM ${rows})
+      WHERE w.id IN (SELECT jsonb_array_elements_text(CAST($1 AS jsonb)))
       ORDER BY w.id
       FOR NO KEY UPDATE`
         : undefined,
@@ -175,6 +196,11 @@ function recordStatements(dialect: 'sqlite' | 'postgres'): RecordStatements {
       FROM v
       WHERE webhooks.id = v.id`,
   };
+}
+
+/** Whether the settle statements (the last two) changed a row: a delivery was released or ended. */
+function released(results: Array<{ rows: Record<string, unknown>[] }>): boolean {
+  return results.some((r) => r.rows.length > 0);
 }
 
 /** The delivery's status once this outcome is applied: a retry keeps it pending. */

@@ -29,6 +29,7 @@ import {
 import { handedOffDelivery, handoffRoom, leaseHandedOff, readWebhooksQuery } from './claimDueDeliveries.js';
 import { baselineQuery, comparedRun, maxResultsOf, settleFinishedRun } from './compareWithBaseline.js';
 import { type Ctx, countAll, type Db, readPage } from './context.js';
+import { lockQueues, queueBusy, waitingColumns } from './fifo.js';
 import { keepAnswerIn } from './idempotency.js';
 import { toRun, toWebhook } from './mappers.js';
 import { newDeliveryRow } from './newRows.js';
@@ -121,6 +122,7 @@ function runRow<Seq>(
  * webhook the system turned off). Same transaction as the run. True when there is something to send.
  */
 async function insertEvent(
+  ctx: Ctx,
   trx: Db,
   run: TestRun,
   publicUrl: string,
@@ -134,10 +136,19 @@ async function insertEvent(
     .where('deleted_at', 'is', null)
     .where((eb) => eb.or([eb('agent_id', '=', run.agentId), eb('agent_id', 'is', null)]))
     .execute();
-  const out = eventRows(run, routeOf(rows.map(toWebhook), run.agentId), publicUrl, now, notable);
+  const route = routeOf(rows.map(toWebhook), run.agentId);
+  const out = eventRows(run, route, publicUrl, now, notable);
   await trx.insertInto('events').values(out.event).execute();
-  if (out.delivery) await trx.insertInto('deliveries').values(out.delivery).execute();
-  return out.queued;
+  let delivery = out.delivery;
+  // A `fifo` webhook: the delivery waits behind an unfinished one of the agent's queue (fifo.ts).
+  if (delivery && out.queued && route.kind !== 'none' && route.webhook.ordering === 'fifo') {
+    const locked = await lockQueues(trx, ctx.hooks, delivery.webhook_id);
+    if (locked?.fifo && (await queueBusy(trx, ctx.hooks, delivery.webhook_id, run.agentId))) {
+      delivery = { ...delivery, ...waitingColumns(now) };
+    }
+  }
+  if (delivery) await trx.insertInto('deliveries').values(delivery).execute();
+  return out.queued && delivery?.held_at === null;
 }
 
 /**
@@ -177,6 +188,7 @@ function eventRows(run: TestRun, route: Route<Webhook>, publicUrl: string, now: 
     finalAttempt: false,
     lease: null,
     testRunId: run.id,
+    agentId: run.agentId,
     failureReason: blocked ? 'webhook_disabled' : null,
     now,
   });
@@ -248,7 +260,7 @@ export async function createFinishedRun(
     const created = await insertRun(trx, orgId, input, finish.status, finish, now, { id, agent });
     await joinRunGroup(trx, created, now);
     const settled = await settleFinishedRun(ctx, trx, created, finish, now, stored);
-    queued = await insertEvent(trx, settled.run, publicUrl, now, settled.notable);
+    queued = await insertEvent(ctx, trx, settled.run, publicUrl, now, settled.notable);
     if (await settleGroupAfterFinish(trx, settled.run, publicUrl, now)) queued = true;
     await keepAnswerIn(trx, answer, settled.run);
     return settled.run;
@@ -280,13 +292,13 @@ const FILLED_FROM_ORG = new Set(['test_runs.seq', 'events.payload', 'deliveries.
 
 /**
  * The route-relevant state of the webhooks that may receive an agent's runs (docs/delivery.md):
- * which exist, their scope, whether and why they are off, their format and filter. The same text
+ * which exist, their scope, whether and why they are off, their format, filter and ordering. The same text
  * whenever nothing of that changed; read with the snapshot and compared under the row lock.
  */
 function webhookStateSql(ctx: Ctx, orgId: unknown, agentId: unknown) {
   const hooks = sql`webhooks WHERE org_id = ${orgId} AND deleted_at IS NULL
     AND (agent_id = ${agentId} OR agent_id IS NULL)`;
-  const fields = sql`id, agent_id, is_enabled, disabled_reason, format, filter`;
+  const fields = sql`id, agent_id, is_enabled, disabled_reason, format, filter, ordering`;
   return ctx.hooks.dialect === 'sqlite'
     ? sql<
         string | null
@@ -372,6 +384,10 @@ async function createFinishedRunAtOnce(
   const { db } = ctx;
   const { snapshot, forget } = await routeSnapshot(ctx, orgId, input.agentId);
   const { agent, state } = snapshot;
+  // A `fifo` webhook's delivery may have to wait in its queue, which is decided under the webhook's
+  // row lock (fifo.ts): the interactive path. `parallel` webhooks keep this one.
+  const route = routeOf(snapshot.webhooks, agent.id);
+  if (route.kind === 'send' && route.webhook.ordering === 'fifo') return null;
   const id = randomUUID();
   // A number no run has yet, as the placeholder; one that appears in what the client sent is not used.
   const sent = JSON.stringify([input, finish, agent.name, publicUrl]);
@@ -658,7 +674,7 @@ export async function finishRun(
       .executeTakeFirst();
     if (!row) throw new InvalidStateError('the test run has already finished');
     const settled = await settleFinishedRun(ctx, trx, toRun(row), finish, now);
-    queued = await insertEvent(trx, settled.run, publicUrl, now, settled.notable);
+    queued = await insertEvent(ctx, trx, settled.run, publicUrl, now, settled.notable);
     if (await settleGroupAfterFinish(trx, settled.run, publicUrl, now)) queued = true;
     await keepAnswerIn(trx, answer, settled.run);
     return settled.run;

@@ -10,7 +10,8 @@ import {
   type WebhookInput,
   type WebhookPatch,
 } from '../store.js';
-import { type Ctx, countAll, isUniqueViolation, readPage } from './context.js';
+import { type Ctx, countAll, type Db, isUniqueViolation, readPage } from './context.js';
+import { failAllWaiting, releaseAllWaiting } from './fifo.js';
 import { keepAnswerIn } from './idempotency.js';
 import { filterToText, toWebhook } from './mappers.js';
 
@@ -46,6 +47,7 @@ export async function createWebhook(
           signature_scheme: input.signatureScheme ?? 'hmac-sha256',
           signing_key_enc: input.signingKey?.signingKeyEnc ?? null,
           public_key: input.signingKey?.publicKey ?? null,
+          ordering: input.ordering ?? 'parallel',
           last_triggered_at: null,
           consecutive_failures: 0,
           disabled_reason: input.isEnabled ? null : 'manual',
@@ -82,7 +84,13 @@ export async function listWebhooks(
   let base = db.selectFrom('webhooks').where('org_id', '=', orgId).where('deleted_at', 'is', null);
   if (filter.agentId) base = base.where('agent_id', '=', filter.agentId);
   return readPage(
-    base.selectAll().orderBy('created_at', 'desc').orderBy('id').limit(page.limit).offset(page.offset),
+    base
+      .selectAll()
+      .select(waitingCount)
+      .orderBy('created_at', 'desc')
+      .orderBy('id')
+      .limit(page.limit)
+      .offset(page.offset),
     base.select(countAll),
     toWebhook,
   );
@@ -92,6 +100,7 @@ export async function getWebhook({ db }: Ctx, orgId: string, id: string): Promis
   const row = await db
     .selectFrom('webhooks')
     .selectAll()
+    .select(waitingCount)
     .where('org_id', '=', orgId)
     .where('id', '=', id)
     .where('deleted_at', 'is', null)
@@ -110,13 +119,26 @@ export async function findWebhook({ db }: Ctx, id: string): Promise<Webhook | nu
 }
 
 export async function updateWebhook(
-  { db }: Ctx,
+  ctx: Ctx,
   orgId: string,
   id: string,
   patch: WebhookPatch,
   now: number,
 ): Promise<Webhook | null> {
-  const row = await db
+  let released = 0;
+  const found = await ctx.db.transaction().execute(async (trx) => {
+    const row = await updateRow(trx, orgId, id, patch, now);
+    // Switched to `parallel` (or saved as it): nothing waits any more (docs/delivery.md#ordered-delivery).
+    // The UPDATE holds the webhook's row lock, which every change of its queues takes first (fifo.ts).
+    if (row && row.ordering === 'parallel') released = await releaseAllWaiting(trx, id, now);
+    return row !== undefined;
+  });
+  if (released > 0) await ctx.hooks.notifyNewWork();
+  return found ? getWebhook(ctx, orgId, id) : null;
+}
+
+function updateRow(db: Db, orgId: string, id: string, patch: WebhookPatch, now: number) {
+  return db
     .updateTable('webhooks')
     .set((eb) => ({
       ...(patch.url !== undefined && { url: patch.url }),
@@ -151,6 +173,7 @@ export async function updateWebhook(
         previous_secret_until: patch.secretEnc === null ? null : now + SECRET_ROTATION_GRACE_MS,
       }),
       ...(patch.signatureScheme !== undefined && { signature_scheme: patch.signatureScheme }),
+      ...(patch.ordering !== undefined && { ordering: patch.ordering }),
       ...(patch.signingKey === null && {
         signing_key_enc: null,
         public_key: null,
@@ -174,19 +197,27 @@ export async function updateWebhook(
     .where('org_id', '=', orgId)
     .where('id', '=', id)
     .where('deleted_at', 'is', null)
-    .returningAll()
+    .returning(['id', 'ordering'])
     .executeTakeFirst();
-  return row ? toWebhook(row) : null;
 }
 
 export async function deleteWebhook({ db }: Ctx, orgId: string, id: string, now: number): Promise<boolean> {
-  // Soft delete: the delivery history keeps pointing at it; pending deliveries end `failed` at their next claim.
-  const res = await db
-    .updateTable('webhooks')
-    .set({ deleted_at: now, scope_key: null, updated_at: now })
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows) > 0;
+  // Soft delete: the delivery history keeps pointing at it; pending deliveries end `failed` at their
+  // next claim, and those waiting in a `fifo` queue at once (they would never be due).
+  return db.transaction().execute(async (trx) => {
+    const res = await trx
+      .updateTable('webhooks')
+      .set({ deleted_at: now, scope_key: null, updated_at: now })
+      .where('org_id', '=', orgId)
+      .where('id', '=', id)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    const deleted = Number(res.numUpdatedRows) > 0;
+    if (deleted) await failAllWaiting(trx, id, now);
+    return deleted;
+  });
 }
+
+/** A webhook's deliveries waiting in its `fifo` queues (docs/api.md#ordering), from `deliveries_held`. */
+const waitingCount = sql<number | string>`(SELECT count(*) FROM deliveries d
+  WHERE d.webhook_id = webhooks.id AND d.held_at IS NOT NULL)`.as('waiting_count');

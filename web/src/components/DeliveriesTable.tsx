@@ -102,7 +102,11 @@ export function DeliveriesTable({ deliveries, caption, webhookName }: Deliveries
               <td className="num">{formatMs(d.last_response_time_ms)}</td>
               <td className="num">{d.attempt_count}</td>
               <td>
-                {d.status === 'pending' ? (
+                {d.status === 'pending' && d.waiting ? (
+                  <span className="muted" title="Sent when the delivery before it (same agent) has finished">
+                    waiting in order
+                  </span>
+                ) : d.status === 'pending' ? (
                   <Time iso={d.next_attempt_at} relative />
                 ) : (
                   <span className="muted">—</span>

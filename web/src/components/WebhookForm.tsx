@@ -1,5 +1,10 @@
 import { type FormEvent, useState } from 'react';
-import { WEBHOOK_FORMATS, type WebhookFormat } from '../../../src/domain/types';
+import {
+  WEBHOOK_FORMATS,
+  WEBHOOK_ORDERINGS,
+  type WebhookFormat,
+  type WebhookOrdering,
+} from '../../../src/domain/types';
 import { ApiError, api } from '../api';
 import type { Webhook } from '../types';
 import { draftOf, type FilterDraft, filterOfDraft } from '../webhookFilter';
@@ -20,14 +25,30 @@ const FORMAT_LABELS: Record<string, string> = {
   teams: 'Microsoft Teams — workflow webhook, Adaptive Card',
 };
 
-type FieldName = 'url' | 'secret' | 'description' | 'format' | 'headers' | 'is_enabled' | 'filter';
+/** Labels of the orderings (docs/delivery.md, "Ordered delivery"). */
+const ORDERING_LABELS: Record<WebhookOrdering, string> = {
+  parallel: 'Parallel — deliveries go out as they come',
+  fifo: 'In order (FIFO) — one at a time per agent',
+};
+
+type FieldName =
+  | 'url'
+  | 'secret'
+  | 'description'
+  | 'format'
+  | 'ordering'
+  | 'headers'
+  | 'is_enabled'
+  | 'filter';
 
 /** `details.field` from the API ("url", "headers.X-Team", "headers[0]"…) → the control to mark. */
 function fieldOf(error: ApiError): FieldName | undefined {
   const field = error.field;
   if (!field) return undefined;
   const root = field.split(/[.[]/)[0] as FieldName;
-  return ['url', 'secret', 'description', 'format', 'headers', 'is_enabled', 'filter'].includes(root)
+  return ['url', 'secret', 'description', 'format', 'ordering', 'headers', 'is_enabled', 'filter'].includes(
+    root,
+  )
     ? root
     : undefined;
 }
@@ -60,6 +81,7 @@ export function WebhookForm({
   const [url, setUrl] = useState(webhook?.url ?? '');
   const [description, setDescription] = useState(webhook?.description ?? '');
   const [format, setFormat] = useState<WebhookFormat>(webhook?.format ?? 'standard');
+  const [ordering, setOrdering] = useState<WebhookOrdering>(webhook?.ordering ?? 'parallel');
   const [filterDraft, setFilterDraft] = useState<FilterDraft>(() => draftOf(webhook?.filter));
   const [rows, setRows] = useState<HeaderRow[]>(() => headerRows(webhook?.headers ?? {}));
   const [secret, setSecret] = useState<SecretChange>({ mode: 'keep' });
@@ -106,6 +128,7 @@ export function WebhookForm({
       description,
       is_enabled: enabled,
       format,
+      ordering,
       headers: parsed.headers,
       filter: filter.filter,
     };
@@ -264,6 +287,33 @@ export function WebhookForm({
           )}
         </Field>
       </div>
+
+      <Field
+        id={`${idPrefix}-ordering`}
+        label="Delivery order"
+        hint={
+          ordering === 'fifo'
+            ? 'Each agent’s deliveries go out one at a time, in the order the runs finished. A delivery that keeps failing holds the later ones back until its retries end.'
+            : 'Deliveries go out as they come, several at once.'
+        }
+        error={errors.ordering}
+      >
+        {(describedBy, invalid) => (
+          <select
+            id={`${idPrefix}-ordering`}
+            value={ordering}
+            aria-describedby={describedBy}
+            aria-invalid={invalid || undefined}
+            onChange={(e) => touched(setOrdering)(e.target.value as WebhookOrdering)}
+          >
+            {WEBHOOK_ORDERINGS.map((o) => (
+              <option key={o} value={o}>
+                {ORDERING_LABELS[o]}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
 
       <FormatPreview format={format} id={`${idPrefix}-format-preview`} />
 
