@@ -25,7 +25,8 @@ export interface WorkersResult {
   runs: number;
 }
 
-const MAIN = new URL('../src/cli/main.js', import.meta.url);
+/** The CLI the workers run: this build's, or BENCH_WORKER_MAIN (another build's, to compare in one run). */
+const MAIN = process.env.BENCH_WORKER_MAIN ?? new URL('../src/cli/main.js', import.meta.url).pathname;
 
 export async function measureWorkers(input: {
   pgUrl: string;
@@ -101,7 +102,7 @@ async function oneCount(input: { pgUrl: string; receiver: ReceiverHandle; runs: 
     await admin.query(`ANALYZE ${schema}.deliveries, ${schema}.webhooks, ${schema}.attempts`);
     const started = await Promise.all(
       Array.from({ length: count }, () => {
-        const child = spawn(process.execPath, [MAIN.pathname, 'worker'], {
+        const child = spawn(process.execPath, [MAIN, 'worker'], {
           env: { ...process.env, ...env },
           stdio: ['ignore', 'pipe', 'inherit'],
         });
