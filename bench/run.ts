@@ -4,7 +4,7 @@
  * in its own process. Prints a table; the last line is one JSON object with the figures. See
  * bench/README.md.
  *
- * Knobs (environment): BENCH_PHASES (comma-separated, default raw,sqlite,postgres,api),
+ * Knobs (environment): BENCH_PHASES (comma-separated, default raw,sqlite,postgres,workers,api,results),
  * BENCH_RUNS (events per throughput phase, default 10000), BENCH_WARMUP_RUNS (runs delivered
  * before each throughput phase's backlog is built, on warm-up's own worker, default 3000; 0 measures
  * from a cold start), BENCH_BACKLOG (`bulk`, the default, or
@@ -13,7 +13,9 @@
  * (default postgres://postgres@127.0.0.1:5432/runhook_bench; `off` skips PostgreSQL),
  * BENCH_PG_ANALYZE=0 (skip the ANALYZE after the PostgreSQL backlog is created),
  * BENCH_CPU_PROFILE (a folder: CPU profile of each throughput phase), BENCH_API_SECONDS (the API
- * phase's measured window, default 10). RUNHOOK_* variables reach the API phase's serve process.
+ * phase's measured window, default 10), BENCH_WORKER_COUNTS (the `workers` phase's numbers of
+ * `runhook worker` processes, default 1,2,4) and BENCH_WORKER_RUNS (its backlog, default 6000).
+ * RUNHOOK_* variables reach the API phase's serve process.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -28,6 +30,7 @@ import { measureRaw, postgresReachable, sampleDeliveries, scratchSchema, startRe
 import { PeakRss, PgBackendCpu } from './meter.js';
 import type { RawResult } from './rawCeiling.js';
 import { measureResults, type ResultsBenchResult } from './resultsBench.js';
+import { measureWorkers, type WorkersResult } from './workersBench.js';
 
 const CONCURRENCY = 64; // RUNHOOK_WORKER_CONCURRENCY's default, and the raw Pool's connections
 const RUNS = Number(process.env.BENCH_RUNS ?? 10_000);
@@ -40,7 +43,7 @@ const ORGANIZATIONS = 4;
 const AGENTS_PER_ORGANIZATION = 4;
 const LATENCY_RATE = 500;
 const LATENCY_SECONDS = 3;
-const PHASE_NAMES = ['raw', 'sqlite', 'postgres', 'api', 'results'] as const;
+const PHASE_NAMES = ['raw', 'sqlite', 'postgres', 'workers', 'api', 'results'] as const;
 type Phase = (typeof PHASE_NAMES)[number];
 const API_SECONDS = Number(process.env.BENCH_API_SECONDS ?? 10);
 const API_CONNECTIONS = 32;
@@ -230,6 +233,13 @@ async function main(): Promise<void> {
         postgres = await benchPostgres(receiver.handle, rss);
       }
     }
+    let workers: WorkersResult | null = null;
+    if (phases.has('workers') && PG_URL !== 'off' && (await postgresReachable(PG_URL))) {
+      const counts = (process.env.BENCH_WORKER_COUNTS ?? '1,2,4').split(',').map(Number);
+      const runs = Number(process.env.BENCH_WORKER_RUNS ?? 6_000);
+      progress(`worker processes on PostgreSQL: ${counts.join(', ')} × ${runs} runs`);
+      workers = await measureWorkers({ pgUrl: PG_URL, receiver: receiver.handle, counts, runs });
+    }
     let api: ApiIngestResult | null = null;
     if (phases.has('api')) {
       progress(`API ingest: ${API_CONNECTIONS} connections for ${API_SECONDS} s`);
@@ -418,6 +428,11 @@ async function main(): Promise<void> {
     put('postgres_backlog_rps', postgres ? postgres.backlog.runs / postgres.backlog.seconds : undefined);
     put('postgres_first_tenth_rps', postgres?.firstTenthRps);
     put('postgres_last_tenth_rps', postgres?.lastTenthRps);
+    if (workers) {
+      for (const [n, rps] of workers.rps) put(`workers_${n}_rps`, rps);
+      const one = workers.rps.get(1);
+      for (const [n, rps] of workers.rps) if (one && n !== 1) put(`workers_${n}_of_1`, rps / one, 2);
+    }
     if (api) {
       put('api_ingest_rps', api.ingestRps);
       put('api_p50_ms', api.p50Ms, 1);

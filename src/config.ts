@@ -41,8 +41,13 @@ export interface Config {
   attemptTimeoutMs: number;
   workerConcurrency: number;
   webhookConcurrency: number;
-  /** Attempts in flight for one organization, across all workers. */
+  /** Attempts in flight for one organization, across all workers (with orgBorrow: while not alone). */
   orgConcurrency: number;
+  /**
+   * `RUNHOOK_ORG_CONCURRENCY=auto` (the default): an organization alone with work may go past
+   * orgConcurrency with the workers' idle slots (docs/operations.md#fairness-and-limits).
+   */
+  orgBorrow: boolean;
   allowedCidrs: Cidr[];
   secretKey: string | null;
   logLevel: string;
@@ -146,6 +151,10 @@ function read<T>(env: Env, name: string, fallback: T, parse: (text: string) => T
   }
 }
 
+function notAuto(): never {
+  throw new Error('must be auto or a whole number from 1 to 10000');
+}
+
 function integer(min: number, max: number) {
   return (text: string): number => {
     if (!/^\d+$/.test(text)) throw new Error(`must be a whole number from ${min} to ${max}`);
@@ -196,7 +205,12 @@ export function loadConfig(env: Env = process.env): Config {
   });
   const workerConcurrency = read(env, 'RUNHOOK_WORKER_CONCURRENCY', 64, integer(1, 10_000));
   const webhookConcurrency = read(env, 'RUNHOOK_WEBHOOK_CONCURRENCY', 8, integer(1, 10_000));
-  const orgConcurrency = read(env, 'RUNHOOK_ORG_CONCURRENCY', 32, integer(1, 10_000));
+  // `auto` (the default): 32 while other organizations have work, the idle slots when alone.
+  const orgLimit = read<number | 'auto'>(env, 'RUNHOOK_ORG_CONCURRENCY', 'auto', (t) =>
+    t === 'auto' || /^\d+$/.test(t) ? (t === 'auto' ? 'auto' : integer(1, 10_000)(t)) : notAuto(),
+  );
+  const orgConcurrency = orgLimit === 'auto' ? 32 : orgLimit;
+  const orgBorrow = orgLimit === 'auto';
   const allowedCidrs = read<Cidr[]>(env, 'RUNHOOK_ALLOWED_CIDRS', [], parseCidrList);
   const secretKey = read<string | null>(env, 'RUNHOOK_SECRET_KEY', null, (t) => {
     if (t.length < 32) throw new Error('must be at least 32 characters');
@@ -286,6 +300,7 @@ export function loadConfig(env: Env = process.env): Config {
     workerConcurrency,
     webhookConcurrency,
     orgConcurrency,
+    orgBorrow,
     allowedCidrs,
     secretKey,
     logLevel,

@@ -52,6 +52,8 @@ describe('loadConfig', () => {
     expect(c.logLevel).toBe('info');
     expect(c.claimLeaseMs).toBe(10_000);
     expect(c.orgConcurrency).toBe(32);
+    expect(c.orgBorrow).toBe(true);
+    expect(loadConfig({ RUNHOOK_ORG_CONCURRENCY: 'auto' }).orgBorrow).toBe(true);
     expect(c.bootstrapApiKey).toBeNull();
     expect(c.metricsToken).toBeNull();
     expect(c.rateLimit).toBe(0);
@@ -114,6 +116,7 @@ describe('loadConfig', () => {
       retentionMs: 90 * 86_400_000,
       manualSendLimit: 3,
       orgConcurrency: 16,
+      orgBorrow: false,
       maxResults: 500,
       resultsRetentionMs: 30 * 86_400_000,
       groupWindowMs: 300_000,

@@ -14,7 +14,7 @@ import type { HttpSender } from './httpClient.js';
 import { createLeaseAheadQueues, type LeaseAheadQueues } from './leaseAheadQueues.js';
 import { type LeaseHeartbeat, startLeaseHeartbeat } from './leaseHeartbeat.js';
 import { createResultBuffer, RESULT_BATCH, type ResultBuffer } from './resultBuffer.js';
-import { createSlots, type Slots } from './slots.js';
+import { createSlots, orgReserve, type Slots } from './slots.js';
 import { createWakeSignal, type WakeSignal } from './wakeSignal.js';
 
 export interface WorkerSettings {
@@ -24,6 +24,8 @@ export interface WorkerSettings {
   workerConcurrency: number;
   webhookConcurrency: number;
   orgConcurrency: number;
+  /** RUNHOOK_ORG_CONCURRENCY=auto (docs/operations.md#fairness-and-limits). */
+  orgBorrow?: boolean;
   claimLeaseMs: number;
 }
 
@@ -78,7 +80,11 @@ export function createWorker(deps: WorkerDeps): Worker {
 }
 
 class DeliveryWorker implements Worker {
-  readonly id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  /**
+   * `:s`: this worker holds a session lock while it runs (PostgreSQL), by which the others tell
+   * when it is gone (docs/delivery.md#leases-and-at-least-once).
+   */
+  readonly id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}:s`;
   private readonly store: Store;
   private readonly settings: WorkerSettings;
   private readonly logger: Logger;
@@ -273,6 +279,7 @@ class DeliveryWorker implements Worker {
         perOrgCap: this.settings.orgConcurrency,
         idleIds: this.idleIds(),
         prefetch: this.prefetch(),
+        orgBorrow: this.settings.orgBorrow ? { free, reserve: orgReserve(this.settings) } : undefined,
       });
       if (claim.othersLeased) {
         this.slots.setOthersLeased(claim.othersLeased);

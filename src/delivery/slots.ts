@@ -4,6 +4,17 @@ export interface SlotLimits {
   workerConcurrency: number;
   webhookConcurrency: number;
   orgConcurrency: number;
+  /** RUNHOOK_ORG_CONCURRENCY=auto: an organization alone may use all slots but orgReserve(). */
+  orgBorrow?: boolean;
+}
+
+/**
+ * The slots a worker keeps from an organization that is alone with work and past its cap
+ * (RUNHOOK_ORG_CONCURRENCY=auto, docs/operations.md#fairness-and-limits): an eighth, so that another
+ * organization's new delivery is sent at once rather than after an attempt of the first ends.
+ */
+export function orgReserve(limits: SlotLimits): number {
+  return Math.ceil(limits.workerConcurrency / 8);
 }
 
 /** Every other worker's live leases per webhook and organization, as a claim counted them. */
@@ -28,6 +39,11 @@ export interface Slots {
    * the two together stay within the cap.
    */
   hasRoom(d: ClaimedDelivery): boolean;
+  /**
+   * The organization's cap as this worker sees it: RUNHOOK_ORG_CONCURRENCY, or (auto) while no other
+   * organization has anything in flight, this worker's slots but its reserve.
+   */
+  orgCap(orgId: string): number;
   /** Nothing of this worker in flight to this webhook or in this organization. */
   idleAt(webhookId: string, orgId: string): boolean;
   take(d: ClaimedDelivery): void;
@@ -50,6 +66,12 @@ export function createSlots(limits: SlotLimits): Slots {
   let othersLeased: OthersLeased = { webhooks: new Map(), orgs: new Map() };
   let reserved = 0;
   const free = () => limits.workerConcurrency - inflight.size - reserved;
+  const alone = (orgId: string) =>
+    [...flyingIn.keys(), ...othersLeased.orgs.keys()].every((o) => o === orgId);
+  const orgCap = (orgId: string) =>
+    limits.orgBorrow && alone(orgId)
+      ? Math.max(limits.orgConcurrency, limits.workerConcurrency - orgReserve(limits))
+      : limits.orgConcurrency;
   return {
     inflight,
     get reserved() {
@@ -61,9 +83,10 @@ export function createSlots(limits: SlotLimits): Slots {
         free() > 0 &&
         (flyingTo.get(d.webhookId) ?? 0) <
           limits.webhookConcurrency - (othersLeased.webhooks.get(d.webhookId) ?? 0) &&
-        (flyingIn.get(d.orgId) ?? 0) < limits.orgConcurrency - (othersLeased.orgs.get(d.orgId) ?? 0)
+        (flyingIn.get(d.orgId) ?? 0) < orgCap(d.orgId) - (othersLeased.orgs.get(d.orgId) ?? 0)
       );
     },
+    orgCap,
     idleAt(webhookId, orgId) {
       return !flyingTo.get(webhookId) && !flyingIn.get(orgId);
     },

@@ -33,6 +33,8 @@ export interface FairShareInput {
   limit: number;
   webhookCap: number;
   orgCap: number;
+  /** Organizations whose cap is not `orgCap` for this share (one borrowing idle slots). */
+  orgCaps?: ReadonlyMap<string, number>;
 }
 
 export interface FairShare {
@@ -71,7 +73,7 @@ export function shareSlots(input: FairShareInput): FairShare {
   const roomOf = (orgId: string) => {
     let room = orgRoom.get(orgId);
     if (room === undefined) {
-      room = orgCap - (input.orgLeased.get(orgId) ?? 0);
+      room = (input.orgCaps?.get(orgId) ?? orgCap) - (input.orgLeased.get(orgId) ?? 0);
       orgRoom.set(orgId, room);
     }
     return room;
@@ -148,6 +150,7 @@ export interface PrefetchInput {
   /** Attempts in flight per organization, across all workers (as for shareSlots). */
   orgLeased: ReadonlyMap<string, number>;
   orgCap: number;
+  orgCaps?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -167,7 +170,7 @@ export function sharePrefetch(input: PrefetchInput): Map<string, number> {
   for (const t of input.take) orgBusy.set(t.orgId, (orgBusy.get(t.orgId) ?? 0) + t.count);
   const open = input.backlog
     .filter((b) => b.firstDueAt !== null && b.firstDueAt <= input.now)
-    .filter((b) => (orgBusy.get(b.orgId) ?? 0) < input.orgCap)
+    .filter((b) => (orgBusy.get(b.orgId) ?? 0) < (input.orgCaps?.get(b.orgId) ?? input.orgCap))
     .map((b) => ({
       b,
       room: Math.min(

@@ -345,6 +345,11 @@ export interface Store {
      * worker's leases (`othersLeased`).
      */
     prefetch?: { perWebhook: number; room: number; queued: ReadonlyMap<string, number> };
+    /**
+     * RUNHOOK_ORG_CONCURRENCY=auto (docs/operations.md#fairness-and-limits): an organization alone
+     * with work may go past `perOrgCap` with this worker's `free` slots, all but `reserve`.
+     */
+    orgBorrow?: { free: number; reserve: number };
   }): Promise<Claim>;
   extendLeases(workerId: string, deliveryIds: string[], until: number): Promise<void>;
   releaseLeases(workerId: string, deliveryIds: string[]): Promise<void>;

@@ -56,7 +56,8 @@ for (const backend of backends) {
         store: countingClaims(ctx.rt.store, claims),
         sender: ctx.rt.sender,
         secretBox: ctx.rt.secretBox,
-        settings: { ...ctx.config, ...caps },
+        // An explicit organization cap is a hard cap, as RUNHOOK_ORG_CONCURRENCY=<number> makes it.
+        settings: { ...ctx.config, ...(caps.orgConcurrency ? { orgBorrow: false } : {}), ...caps },
         config: ctx.config,
         logger: ctx.rt.logger,
         idlePollMs: 60_000,

@@ -146,7 +146,8 @@ export function startWorker(
   const worker = createWorkerWithHealth({
     sender: ctx.rt.sender,
     secretBox: ctx.rt.secretBox,
-    settings: { ...ctx.config, ...settings },
+    // An explicit organization cap is a hard cap, as RUNHOOK_ORG_CONCURRENCY=<number> makes it.
+    settings: { ...ctx.config, ...(settings.orgConcurrency ? { orgBorrow: false } : {}), ...settings },
     config: ctx.config,
     logger: ctx.rt.logger,
     ...options,

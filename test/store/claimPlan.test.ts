@@ -118,7 +118,7 @@ for (const backend of backends) {
           expect(backlog.join('\n')).not.toContain('TEMP B-TREE');
           // The lease step: the webhook's due deliveries by their partial index, in its order (no sort).
           const lease = plan(
-            leaseWebhookStatement(hooks, { webhookId: 'w1', orgId: 'o1', count: 8, ...rules }),
+            leaseWebhookStatement(hooks, { webhookId: 'w1', orgId: 'o1', count: 8, orgCap: 32, ...rules }),
           );
           expect(lease.join('\n')).toContain('USING INDEX deliveries_pending_webhook');
           expect(lease.join('\n')).not.toContain('TEMP B-TREE');
@@ -147,8 +147,8 @@ for (const backend of backends) {
         const lease = () =>
           leaseAllStatement({
             take: [
-              { webhookId: 'w1', orgId: 'o1', count: 8 },
-              { webhookId: 'w2', orgId: 'o2', count: 8 },
+              { webhookId: 'w1', orgId: 'o1', count: 8, orgCap: 32 },
+              { webhookId: 'w2', orgId: 'o2', count: 8, orgCap: 32 },
             ],
             ...rules,
           });

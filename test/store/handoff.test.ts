@@ -1,18 +1,16 @@
 /**
  * The store's side of the hand-off (docs/architecture.md#hand-off), on a real database of each
  * backend: a finished run's delivery is leased to the taker only within both caps, never ahead of a
- * due delivery of the same webhook, never while another claim holds the claim lock (PostgreSQL), and
+ * due delivery of the same webhook, never while another claim holds its organization's or webhook's claim lock (PostgreSQL), and
  * every reserve() is answered by exactly one take(), leased or not (on PostgreSQL just after the
  * store's answer: the lease follows the commit).
  */
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ORG_LOCK } from '../../src/store/postgres/openPostgres.js';
 import type { ClaimedDelivery, HandoffTaker, Store } from '../../src/store/store.js';
 import { backends, type TestDatabase } from '../helpers/backends.js';
 import { finishRun, storeWithWebhooks } from './support.js';
-
-/** The claim lock's key (src/store/postgres/openPostgres.ts). */
-const CLAIM_LOCK = 7_420_451;
 
 interface Taken {
   reserved: number;
@@ -144,15 +142,15 @@ for (const backend of backends) {
     });
 
     if (backend.name === 'postgres') {
-      it('does not wait for the claim lock: while another transaction holds it, nothing is leased', async () => {
+      it("does not wait for a claim lock: while another transaction holds the organization's, nothing is leased", async () => {
         const log: Taken = { reserved: 0, taken: [] };
-        const { finish } = await setup(log);
+        const { finish, org } = await setup(log);
         store.takeHandoffs(taker({}, log));
         const holder = new pg.Client({ connectionString: tdb.url });
         await holder.connect();
         try {
           await holder.query('BEGIN');
-          await holder.query(`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`);
+          await holder.query(`SELECT pg_advisory_xact_lock(${ORG_LOCK}, hashtext($1))`, [org]);
           const started = Date.now();
           await finish();
           expect(Date.now() - started).toBeLessThan(2_000);

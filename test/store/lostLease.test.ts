@@ -4,9 +4,15 @@
  * the next claim; a lease its owner renews while that claim is looking at it stays with its owner,
  * with nothing logged. On PostgreSQL the renewal is a concurrent transaction that commits between
  * the claim's read and its write: the lost attempt must not be logged from the stale read.
+ *
+ * A lease need not run out when its owner is gone: on PostgreSQL a worker whose session lock is free
+ * (its store closed, as a killed process's connection does), on SQLite any owner that is not a
+ * worker of this process, at the new process's first claim (a restarted `serve`).
  */
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseDatabaseUrl } from '../../src/config.js';
+import { openStore } from '../../src/store/openStore.js';
 import type { Store } from '../../src/store/store.js';
 import { backends, type TestDatabase } from '../helpers/backends.js';
 import { finishRun, storeWithWebhooks } from './support.js';
@@ -42,6 +48,41 @@ for (const backend of backends) {
       const d = await store.getDelivery(orgId, id);
       return { count: d?.delivery.attemptCount, classes: d?.attempts.map((a) => a.errorClass) };
     }
+
+    it("a gone worker's live lease is lost at once; a live worker's is not", async () => {
+      const f = await storeWithWebhooks(backend, 2);
+      ({ tdb, store } = f);
+      const now = Date.now();
+      const lease = { ...CLAIM, leaseMs: 60_000 };
+      // Two earlier processes: one stays (its store open), one is gone (its store closed).
+      const alive = await openStore(parseDatabaseUrl(tdb.url));
+      const gone = await openStore(parseDatabaseUrl(tdb.url));
+      try {
+        await finishRun(store, f.orgId, f.agents[0] as string, now);
+        const held = await alive.claimDueDeliveries({ workerId: 'alive:1:a:s', now, ...lease });
+        await finishRun(store, f.orgId, f.agents[1] as string, now);
+        const lost = await gone.claimDueDeliveries({ workerId: 'gone:2:b:s', now, ...lease });
+        expect([held.deliveries.length, lost.deliveries.length]).toEqual([1, 1]);
+        await gone.close();
+        // Long before either lease runs out. On SQLite the store in this process stands for the
+        // restarted one: only its own workers are known to it, so both earlier leases are lost.
+        const next = await store.claimDueDeliveries({ workerId: 'next:3:c:s', now: now + 10, ...lease });
+        const lostId = lost.deliveries[0]?.deliveryId as string;
+        const heldId = held.deliveries[0]?.deliveryId as string;
+        expect(await history(f.orgId, lostId)).toEqual({ count: 1, classes: ['worker_lost'] });
+        const stillHeld = backend.name === 'postgres';
+        expect(await history(f.orgId, heldId)).toEqual(
+          stillHeld ? { count: 0, classes: [] } : { count: 1, classes: ['worker_lost'] },
+        );
+        // Handed out again in the claim after the one that logged them.
+        const again = await store.claimDueDeliveries({ workerId: 'next:3:c:s', now: now + 20, ...lease });
+        const handedOut = [...next.deliveries, ...again.deliveries].map((d) => d.deliveryId).sort();
+        expect(handedOut).toEqual(stillHeld ? [lostId] : [heldId, lostId].sort());
+      } finally {
+        await alive.close();
+        await gone.close().catch(() => {});
+      }
+    });
 
     it('an expired lease is logged once as worker_lost, then handed out again', async () => {
       const { orgId, deliveryId, expiredAt } = await leasedAndExpired();

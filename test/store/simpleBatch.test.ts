@@ -110,7 +110,7 @@ describe.skipIf(!pgBackend)('one round trip on a real PostgreSQL', () => {
     // The connection went back to the pool clean: the next batch works, and row 3 never landed.
     const after = await runBatch([CompiledQuery.raw('SELECT count(*)::int AS n FROM batch_probe', [])], {
       durable: false,
-      claimLock: true,
+      locks: ['w:one', 'o:two'],
     });
     expect(after[0]?.rows[0]).toEqual({ n: 2 });
   });

@@ -12,11 +12,20 @@
  *    (docs/architecture.md#leasing-ahead).
  * 0. Lost attempts (recordLostAttempts.ts): an expired lease that still names its owner is logged
  *    as a `worker_lost` attempt and cleared.
- * 3. Lease, in one serialised transaction (a claim lock): per chosen webhook, one statement that
- *    counts its live leases and its organization's again and leases no more than both caps allow
- *    (plus what it may lease ahead), so concurrent workers never exceed them whatever they planned.
- *    When anything is or will be held ahead, the transaction first counts every other worker's
- *    leases, by which the worker sends what it holds ahead.
+ * 3. Lease, in one transaction per claim: per chosen webhook, one statement that counts its live
+ *    leases and its organization's again and leases no more than both caps allow (plus what it may
+ *    lease ahead), so concurrent workers never exceed them whatever they planned. On PostgreSQL the
+ *    transaction first tries an advisory lock per webhook, and per organization whose cap binds,
+ *    waiting for none: it leases only where it got them, and claims for other webhooks and
+ *    organizations never queue behind each other (docs/architecture.md#claims). SQLite's one writer
+ *    serialises everything anyway. When anything is or will be held ahead, the transaction first
+ *    counts every other worker's leases, by which the worker sends what it holds ahead.
+ *
+ * The organization's cap (docs/operations.md#fairness-and-limits): with `orgBorrow` (the default,
+ * `RUNHOOK_ORG_CONCURRENCY=auto`), an organization that is alone with work (nothing of another
+ * organization due or in flight) may go past `perOrgCap` with this worker's free slots, all but
+ * `reserve` of them; its claims then take no organization lock, only its webhooks' (the webhook caps
+ * and each worker's slots bound it). Once another organization has work, `perOrgCap` binds again.
  *
  * Both counts leave out this worker's idle leases (`idleIds`): settled attempts, answered, their
  * results waiting for the group commit that writes them, and deliveries leased ahead, not sent.
@@ -45,6 +54,68 @@ export interface ClaimInput {
   idleIds?: readonly string[];
   /** Lease ahead (Store.claimDueDeliveries). */
   prefetch?: { perWebhook: number; room: number; queued: ReadonlyMap<string, number> };
+  /** An organization alone with work may use this worker's free slots but `reserve` (see above). */
+  orgBorrow?: { free: number; reserve: number };
+}
+
+/** An organization cap that never binds: the organization borrows (see orgBorrow). */
+const UNBOUND = 1_000_000_000;
+/** How often a worker looks for the leases of workers that are gone (docs/delivery.md#leases-and-at-least-once). */
+const DEAD_OWNER_CHECK_MS = 1_000;
+
+/** Per store: when each worker last looked for dead workers' leases (see recordLostAttempts). */
+const lastOwnerCheck = new WeakMap<DialectHooks, Map<string, number>>();
+
+/**
+ * Whether this claim also looks for leases whose owner is gone although they have not run out:
+ * PostgreSQL, once a second per worker (its session lock, DialectHooks.workerLocks); SQLite at the
+ * worker's first claim, when any other owner's lease is from an earlier process (its workers hold
+ * leases only while they run; docs/delivery.md#leases-and-at-least-once).
+ */
+function deadOwnerCheck(hooks: DialectHooks, workerId: string, now: number): 'locks' | 'others' | null {
+  let seen = lastOwnerCheck.get(hooks);
+  if (!seen) {
+    seen = new Map();
+    lastOwnerCheck.set(hooks, seen);
+  }
+  const last = seen.get(workerId);
+  if (hooks.dialect === 'sqlite') {
+    if (last !== undefined) return null;
+    seen.set(workerId, now);
+    return 'others';
+  }
+  if (last !== undefined && now - last < DEAD_OWNER_CHECK_MS) return null;
+  seen.set(workerId, now);
+  return 'locks';
+}
+
+/** The workers of this store that ever claimed (SQLite: their leases are this process's). */
+function workersOf(hooks: DialectHooks): string[] {
+  return [...(lastOwnerCheck.get(hooks)?.keys() ?? [])];
+}
+
+/**
+ * Each organization's cap for this claim: `perOrgCap`, or (orgBorrow) for an organization alone
+ * with work, what it holds plus this worker's free slots but the reserve, as UNBOUND in the lease
+ * statement (it takes no organization lock).
+ */
+function orgCapsOf(
+  input: ClaimInput,
+  backlog: readonly WebhookBacklog[],
+  orgLeased: ReadonlyMap<string, number>,
+): { share: Map<string, number>; unbound: Set<string> } {
+  const share = new Map<string, number>();
+  const unbound = new Set<string>();
+  if (!input.orgBorrow) return { share, unbound };
+  const busy = new Set<string>();
+  for (const b of backlog) if (b.firstDueAt !== null && b.firstDueAt <= input.now) busy.add(b.orgId);
+  for (const [org, n] of orgLeased) if (n > 0) busy.add(org);
+  if (busy.size !== 1) return { share, unbound };
+  const [org] = busy as unknown as [string];
+  const { free, reserve } = input.orgBorrow;
+  share.set(org, Math.max(input.perOrgCap, (orgLeased.get(org) ?? 0) + free - reserve));
+  unbound.add(org);
+  return { share, unbound };
 }
 
 const PENDING = sql.lit(DELIVERY_STATUS.pending);
@@ -63,13 +134,19 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
   // before step 3 can lease those deliveries again. Alongside the plan, which counts only live
   // leases and sees these deliveries as unleased either way: no extra round trip per claim.
   // 1. Plan.
-  const [, leases, backlogRows] = await Promise.all([
-    recordLostAttempts({ db, hooks }, { workerId, now, leaseMs }),
+  const deadOwners = deadOwnerCheck(hooks, workerId, now);
+  const [lost, leases, backlogRows] = await Promise.all([
+    recordLostAttempts(
+      { db, hooks },
+      { workerId, now, leaseMs, deadOwners, workersHere: deadOwners === 'others' ? workersOf(hooks) : [] },
+    ),
     sql<{ webhook_id: string; org_id: string; n: number | string; ends: number | string }>`
       SELECT webhook_id, org_id, count(*) AS n, min(lease_until) AS ends
       FROM deliveries WHERE ${inFlight}
       GROUP BY webhook_id, org_id`.execute(db),
     backlogQuery(hooks, now, dueCountLimit).execute(db),
+    // Held before this worker's first lease, so that no other worker takes it for dead.
+    hooks.workerLocks?.hold(workerId),
   ]);
   const webhookLeased = new Map<string, number>();
   const orgLeased = new Map<string, number>();
@@ -89,7 +166,16 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
   }));
 
   // 2. Share.
-  const share = shareSlots({ backlog, orgLeased, now, limit, webhookCap: perWebhookCap, orgCap: perOrgCap });
+  const orgCaps = orgCapsOf(input, backlog, orgLeased);
+  const share = shareSlots({
+    backlog,
+    orgLeased,
+    now,
+    limit,
+    webhookCap: perWebhookCap,
+    orgCap: perOrgCap,
+    orgCaps: orgCaps.share,
+  });
   // A lease running out frees a slot (or hands back a dead worker's delivery): wake for it too.
   const nextDueAt =
     leaseEnds === null ? share.nextDueAt : Math.min(share.nextDueAt ?? leaseEnds, leaseEnds + 1);
@@ -110,20 +196,23 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
         queued: prefetch.queued,
         orgLeased,
         orgCap: perOrgCap,
+        orgCaps: orgCaps.share,
       })
     : new Map<string, number>();
-  const take = share.take.map((t) => ({ ...t, extra: extra.get(t.webhookId) ?? 0 }));
+  const orgCap = (orgId: string) => (orgCaps.unbound.has(orgId) ? UNBOUND : perOrgCap);
+  const take = share.take.map((t) => ({ ...t, extra: extra.get(t.webhookId) ?? 0, orgCap: orgCap(t.orgId) }));
   for (const b of backlog) {
     const n = extra.get(b.webhookId);
     if (n && !share.take.some((t) => t.webhookId === b.webhookId))
-      take.push({ webhookId: b.webhookId, orgId: b.orgId, count: 0, extra: n });
+      take.push({ webhookId: b.webhookId, orgId: b.orgId, count: 0, extra: n, orgCap: orgCap(b.orgId) });
   }
   if (take.length === 0) {
     const waitingWebhooks = waitingAfter(new Map());
     return {
       deliveries: [],
       nextDueAt,
-      leftOver: share.leftOver,
+      // Deliveries of a dead worker were just freed: claim again soon.
+      leftOver: share.leftOver || lost > 0,
       waitingWebhooks,
       // A worker holding deliveries ahead learns whether the others' leases went down. Read after
       // its last lease, this count is as good as one taken in a lease's transaction.
@@ -135,7 +224,7 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
   }
 
   // 3. Lease.
-  const lease = { workerId, now, until, perWebhookCap, perOrgCap, inFlight };
+  const lease = { workerId, now, until, perWebhookCap, inFlight };
   // A webhook's `extra` may be leased beyond its room and its organization's, to wait in the
   // worker's queue, unless another worker holds a lease of that webhook (see othersHold).
   const leaseStatements =
@@ -151,9 +240,15 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
   // needs no count (they are sent at once).
   const counting = prefetch !== null && (prefetch.queued.size > 0 || take.some((t) => t.extra > 0));
   const others = counting ? [othersLeasedQuery(workerId, now).compile(db)] : [];
+  // PostgreSQL: the locks this claim tries (docs/architecture.md#claims): each webhook's, and each
+  // organization's whose cap binds. A webhook or organization another claim holds is skipped.
+  const locks = [
+    ...take.map((t) => `w:${t.webhookId}`),
+    ...take.filter((t) => t.orgCap !== UNBOUND).map((t) => `o:${t.orgId}`),
+  ];
   const results = await hooks.runBatch([...others, ...leaseStatements, readWebhooks], {
     durable: false,
-    claimLock: true,
+    locks,
   });
   const othersRows = (counting ? results.shift()?.rows : undefined) as
     | Array<{ webhook_id: string; org_id: string; n: number | string }>
@@ -169,7 +264,7 @@ export async function claimDueDeliveries(ctx: Ctx, input: ClaimInput): Promise<C
   return {
     deliveries,
     nextDueAt,
-    leftOver: share.leftOver || shortfall,
+    leftOver: share.leftOver || shortfall || lost > 0,
     waitingWebhooks,
     othersLeased: othersRows && othersLeasedMaps(othersRows),
   };
@@ -211,7 +306,6 @@ interface LeaseRules {
   now: number;
   until: number;
   perWebhookCap: number;
-  perOrgCap: number;
   inFlight: ReturnType<typeof inFlightLease>;
 }
 
@@ -226,7 +320,7 @@ interface LeaseRules {
  */
 export function leaseWebhookStatement(
   hooks: DialectHooks,
-  p: LeaseRules & { webhookId: string; orgId: string; count: number; extra?: number },
+  p: LeaseRules & { webhookId: string; orgId: string; count: number; extra?: number; orgCap: number },
 ) {
   const { inFlight } = p;
   const extra = sql`(CASE WHEN ${othersHold(p)} THEN 0 ELSE CAST(${p.extra ?? 0} AS integer) END)`;
@@ -240,7 +334,7 @@ export function leaseWebhookStatement(
       LIMIT max(0, min(CAST(${p.count} AS integer) + ${extra},
         CAST(${p.perWebhookCap} AS integer) + ${extra}
           - (SELECT count(*) FROM deliveries WHERE webhook_id = ${p.webhookId} AND ${inFlight}),
-        CAST(${p.perOrgCap} AS integer) + ${extra}
+        CAST(${p.orgCap} AS integer) + ${extra}
           - (SELECT count(*) FROM deliveries WHERE org_id = ${p.orgId} AND ${inFlight}))))
     RETURNING id, event_id, org_id, webhook_id, body, attempt_count, retries_done, next_trigger,
               final_attempt`;
@@ -259,29 +353,38 @@ function othersHold(p: { webhookId: unknown; workerId: unknown; now: unknown }) 
 
 /**
  * PostgreSQL's lease step: every webhook of the claim in one statement (SQLite runs one statement
- * per webhook, in its one writer). Each webhook's due deliveries come in due order, up to its share
+ * per webhook, in its one writer). Only the webhooks whose lock the batch got, and whose
+ * organization's lock it got where that cap binds (`runhook.locked`, DialectHooks.runBatch): the
+ * others are another claim's now. Each webhook's due deliveries come in due order, up to its share
  * (`take`), skipping rows another transaction holds; they are then kept within the webhook's room
- * and, across the webhooks of one organization taken in turns, within the organization's room, both
- * counted at the statement's start. One plan per claim instead of one per webhook: the batch holds
- * the claim lock for less time, which is what a hand-off trying that lock waits on
- * (docs/architecture.md#hand-off). Exported for the plan test (test/store/claimPlan.test.ts).
+ * and, across the webhooks of one organization taken in turns, within the organization's room
+ * (`orgCap`), both counted at the statement's start, after the locks were granted. One plan per
+ * claim instead of one per webhook: the batch holds its locks for less time, which is what a
+ * hand-off trying them waits on (docs/architecture.md#hand-off). Exported for the plan test
+ * (test/store/claimPlan.test.ts).
  */
 export function leaseAllStatement(
   p: LeaseRules & {
-    take: ReadonlyArray<{ webhookId: string; orgId: string; count: number; extra?: number }>;
+    take: ReadonlyArray<{ webhookId: string; orgId: string; count: number; extra?: number; orgCap: number }>;
   },
 ) {
-  // Each entry: [webhook, organization, count, position, extra]. `extra` (leasing ahead) is added to
-  // its count and to both rooms, the organization's by the sum of its webhooks' extras.
+  // Each entry: [webhook, organization, count, position, extra, organization cap]. `extra` (leasing
+  // ahead) is added to its count and to both rooms, the organization's by the sum of its webhooks'
+  // extras. An entry whose organization cap is UNBOUND needs no organization lock.
   const list = JSON.stringify(
-    p.take.map((t, i) => [t.webhookId, t.orgId, t.count + (t.extra ?? 0), i, t.extra ?? 0]),
+    p.take.map((t, i) => [t.webhookId, t.orgId, t.count + (t.extra ?? 0), i, t.extra ?? 0, t.orgCap]),
   );
   const { inFlight } = p;
+  // Outside a batch with locks (the plan test) the setting is empty: every entry is taken.
+  const locked = sql`NULLIF(current_setting('runhook.locked', true), '')`;
+  const has = (key: unknown) => sql`jsonb_exists(CAST(${locked} AS jsonb), ${key})`;
   return sql<ClaimedRow>`
     WITH t AS (
       SELECT e->>0 AS webhook_id, e->>1 AS org_id, CAST(e->>2 AS integer) AS n, CAST(e->>3 AS integer) AS pos,
-             CAST(e->>4 AS integer) AS extra
+             CAST(e->>4 AS integer) AS extra, CAST(e->>5 AS integer) AS org_cap
       FROM jsonb_array_elements(CAST(${list} AS jsonb)) AS e
+      WHERE ${locked} IS NULL OR (${has(sql`'w:' || (e->>0)`)}
+        AND (CAST(e->>5 AS integer) >= ${UNBOUND} OR ${has(sql`'o:' || (e->>1)`)}))
     ),
     webhook_room AS (
       SELECT t.*, CAST(${p.perWebhookCap} AS integer)
@@ -290,9 +393,9 @@ export function leaseAllStatement(
       FROM t
     ),
     org_room AS (
-      SELECT o.org_id, CAST(${p.perOrgCap} AS integer) + o.extra
+      SELECT o.org_id, o.org_cap + o.extra
                - (SELECT count(*) FROM deliveries WHERE org_id = o.org_id AND ${inFlight}) AS room
-      FROM (SELECT org_id, sum(extra) AS extra FROM t GROUP BY org_id) o
+      FROM (SELECT org_id, max(org_cap) AS org_cap, sum(extra) AS extra FROM t GROUP BY org_id) o
     ),
     due AS (
       SELECT d.id, w.org_id, w.pos, w.room,
@@ -324,8 +427,9 @@ export function leaseAllStatement(
 /**
  * The hand-off where the new delivery cannot be leased in its own write (PostgreSQL: one statement
  * cannot see a concurrent claim's leases; docs/architecture.md#hand-off): right after its commit,
- * one batch leases that delivery to the taker, under the claim lock if it is free (not waiting for
- * it: a claim under way takes the delivery instead), with the claim's rules: the webhook and the
+ * one batch leases that delivery to the taker, under its webhook's and organization's claim locks
+ * if they are free (not waiting for them: a claim under way takes the delivery instead), with the
+ * claim's rules: the webhook and the
  * organization below their caps and nothing of the webhook due and unleased before it. Null when
  * it was not leased.
  */
@@ -351,9 +455,10 @@ export async function leaseHandedOff(
       AND current_setting('runhook.claim_lock', true) = 'true' AND ${room}
     RETURNING id, event_id, org_id, webhook_id, body, attempt_count, retries_done, next_trigger,
               final_attempt, lease_owner`.compile(db);
+  await hooks.workerLocks?.hold(taker.workerId);
   const results = await hooks.runBatch([lease, readWebhooksList(ctx, [d.webhookId])], {
     durable: false,
-    claimLock: 'try',
+    locks: [`w:${d.webhookId}`, `o:${d.orgId}`],
   });
   return handedOffDelivery(results, taker.workerId, d.now);
 }

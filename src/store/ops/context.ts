@@ -13,14 +13,18 @@ export interface DialectHooks {
    * `durable: false` lets the commit skip the wait for the disk. Claims use it: a lease lost to an
    * OS crash or power cut only means the delivery is claimed and sent again (at-least-once), and
    * leases never outlive the workers that hold them anyway. Attempts and events stay durable.
-   * `claimLock` serialises the batch with every other claim, across processes too, so that the
-   * per-webhook cap holds (SQLite's IMMEDIATE transactions already serialise all writers).
-   * `claimLock: 'try'` (PostgreSQL) does not wait for it: the statements see whether this batch got
-   * it as `current_setting('runhook.claim_lock') = 'true'` (see leaseHandedOff).
+   * `locks` (PostgreSQL; SQLite's IMMEDIATE transactions already serialise all writers): transaction
+   * advisory locks on these keys (`w:<webhook id>`, `o:<organization id>`), tried before the
+   * statements, never waited for (docs/architecture.md#claims): claims for other webhooks and
+   * organizations never queue behind each other, and no order of keys can deadlock. The statements
+   * see the keys this batch got as `current_setting('runhook.locked')`, a JSON array, and whether
+   * it got all of them as `current_setting('runhook.claim_lock') = 'true'` (see leaseHandedOff).
+   * Each statement after the locks reads a snapshot taken after they were granted, so it sees every
+   * lease committed by the batch that held them before.
    */
   runBatch(
     statements: readonly CompiledQuery[],
-    options: { durable: boolean; claimLock?: boolean | 'try' },
+    options: { durable: boolean; locks?: readonly string[] },
   ): Promise<Array<{ rows: Record<string, unknown>[] }>>;
   /**
    * SQLite only: runs `statements` as one all-or-nothing unit of the next group commit
@@ -34,6 +38,17 @@ export interface DialectHooks {
    * (docs/architecture.md#the-store). Undefined: the worker uses `db`.
    */
   readonly workerDb?: Kysely<Database>;
+  /**
+   * PostgreSQL: a session advisory lock per worker, held on a connection of its own for as long as
+   * the worker runs (docs/delivery.md#leases-and-at-least-once). A lease whose owner holds no such
+   * lock belongs to a worker that is gone, and is lost without waiting for it to run out.
+   * `hold` resolves once the lock is held; `release` lets it go (the worker stopped).
+   */
+  readonly workerLocks?: {
+    hold(workerId: string): Promise<void>;
+    release(workerId: string): Promise<void>;
+    close(): Promise<void>;
+  };
   /** `FOR UPDATE SKIP LOCKED` where the database has it. */
   readonly skipLocked: boolean;
   /**

@@ -11,8 +11,15 @@ import { inlineParameters } from './simpleBatch.js';
 const CHANNEL = 'runhook_work';
 /** The live tail's channel (docs/architecture.md#live-tail): `<sender> <smallest attempt id>`. */
 const ATTEMPTS_CHANNEL = 'runhook_attempts';
-/** Any constant works; it only has to be the same in every Runhook process. */
-const CLAIM_LOCK = 7_420_451;
+/**
+ * The first halves of the advisory lock keys (the second is `hashtext` of the id): a claim's lock
+ * on a webhook, on an organization (docs/architecture.md#claims), and a worker's session lock
+ * (docs/delivery.md#leases-and-at-least-once). Any constants work; they only have to be the same
+ * in every Runhook process. Exported for the tests.
+ */
+export const WEBHOOK_LOCK = 7_420_452;
+export const ORG_LOCK = 7_420_453;
+export const WORKER_LOCK = 7_420_454;
 /** Connections of the delivery worker's pool, beside the store's 10. */
 const WORKER_POOL = 4;
 
@@ -105,6 +112,7 @@ export function openPostgresStore(url: string, options: { poolSize?: number } = 
     skipLocked: true,
     runBatch: batchRunner(workerPool),
     workerDb,
+    workerLocks: workerLocks(url),
     notifyNewWork: async (options) => {
       if (options?.local !== false) emitter.emit('work');
       // Not awaited, and never failing the caller, whose write is committed: a NOTIFY lost with
@@ -128,6 +136,7 @@ export function openPostgresStore(url: string, options: { poolSize?: number } = 
     },
     close: async () => {
       closed = true;
+      await hooks.workerLocks?.close();
       await workerDb.destroy();
       if (retry) clearTimeout(retry);
       emitter.removeAllListeners();
@@ -173,7 +182,7 @@ export function coalesced(send: () => Promise<void>): () => Promise<void> {
  * its parameters can be written in as literals (simpleBatch.ts), else a round trip per statement.
  */
 export function batchRunner(pool: pg.Pool): DialectHooks['runBatch'] {
-  return async (statements, { durable, claimLock }) => {
+  return async (statements, { durable, locks }) => {
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
@@ -181,11 +190,7 @@ export function batchRunner(pool: pg.Pool): DialectHooks['runBatch'] {
       // claimed again later.
       const setup = ['BEGIN'];
       if (!durable) setup.push('SET LOCAL synchronous_commit = off');
-      if (claimLock === 'try')
-        setup.push(
-          `SELECT set_config('runhook.claim_lock', pg_try_advisory_xact_lock(${CLAIM_LOCK})::text, true)`,
-        );
-      else if (claimLock) setup.push(`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`);
+      if (locks && locks.length > 0) setup.push(tryLocks(locks));
       // The whole transaction in one round trip where every parameter can be written in as a
       // literal (docs/architecture.md#the-store); otherwise one per statement.
       const inlined = statements.map((q) => inlineParameters(q.sql, q.parameters));
@@ -211,5 +216,81 @@ export function batchRunner(pool: pg.Pool): DialectHooks['runBatch'] {
     } finally {
       client.release(broken);
     }
+  };
+}
+
+/** A string as an SQL literal (standard_conforming_strings is on since PostgreSQL 9.1). */
+const literal = (t: string) => `'${t.replace(/'/g, "''")}'`;
+
+/**
+ * Tries a transaction advisory lock on each key (`w:` a webhook, `o:` an organization), waiting
+ * for none, and records which it got (DialectHooks.runBatch): `runhook.locked`, a JSON array of
+ * them, and `runhook.claim_lock`, whether it got all. Exported for the tests.
+ */
+export function tryLocks(keys: readonly string[]): string {
+  const list = [...new Set(keys)];
+  return `SELECT set_config('runhook.locked', coalesce(jsonb_agg(k), '[]'::jsonb)::text, true),
+    set_config('runhook.claim_lock', (count(*) = ${list.length})::text, true)
+  FROM unnest(ARRAY[${list.map(literal).join(',')}]::text[]) AS k
+  WHERE pg_try_advisory_xact_lock(CASE WHEN left(k, 2) = 'o:' THEN ${ORG_LOCK} ELSE ${WEBHOOK_LOCK} END,
+    hashtext(substr(k, 3)))`;
+}
+
+/**
+ * The workers' session locks (DialectHooks.workerLocks), all on one connection of this process,
+ * opened by the first worker. If that connection is lost, it is opened again and every lock taken
+ * again: meanwhile the other workers may declare this process's leases lost and send them again
+ * (at least once; docs/delivery.md#leases-and-at-least-once).
+ */
+function workerLocks(url: string) {
+  const held = new Map<string, Promise<void>>();
+  let client: Promise<pg.Client> | null = null;
+  let closed = false;
+  const take = (c: pg.Client, id: string) =>
+    // Never waiting: another id with the same hash holds the key, and this worker then looks alive
+    // as long as that one does (its leases still run out).
+    c.query(`SELECT pg_try_advisory_lock(${WORKER_LOCK}, hashtext($1))`, [id]);
+  const connect = (): Promise<pg.Client> => {
+    if (client) return client;
+    const c = new pg.Client({ connectionString: url, types });
+    const lost = () => {
+      if (client !== opened) return;
+      client = null;
+      c.end().catch(() => {});
+      if (!closed && held.size > 0) setTimeout(() => void connect().catch(() => {}), 1_000).unref();
+    };
+    c.on('error', lost);
+    c.on('end', lost);
+    const opened = c.connect().then(async () => {
+      for (const id of held.keys()) await take(c, id);
+      return c;
+    });
+    opened.catch(lost);
+    client = opened;
+    return opened;
+  };
+  return {
+    hold(workerId: string) {
+      let taken = held.get(workerId);
+      if (!taken) {
+        taken = connect().then((c) => take(c, workerId).then(() => {}));
+        // A failure is retried by the next claim.
+        taken.catch(() => held.delete(workerId));
+        if (!closed) held.set(workerId, taken);
+      }
+      return taken;
+    },
+    async release(workerId: string) {
+      if (!held.delete(workerId) || !client) return;
+      const c = await client.catch(() => null);
+      await c?.query(`SELECT pg_advisory_unlock(${WORKER_LOCK}, hashtext($1))`, [workerId]).catch(() => {});
+    },
+    async close() {
+      closed = true;
+      held.clear();
+      const c = await client?.catch(() => null);
+      client = null;
+      await c?.end().catch(() => {});
+    },
   };
 }
