@@ -165,6 +165,12 @@ function integer(min: number, max: number) {
 }
 
 /** Throws ConfigError naming the variable at the first bad value. */
+/** `auto` or a number of attempts in flight (docs/configuration.md). */
+function orgConcurrencyOf(t: string): number | 'auto' {
+  if (t === 'auto') return 'auto';
+  return /^\d+$/.test(t) ? integer(1, 10_000)(t) : notAuto();
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const database = read(
     env,
@@ -206,9 +212,7 @@ export function loadConfig(env: Env = process.env): Config {
   const workerConcurrency = read(env, 'RUNHOOK_WORKER_CONCURRENCY', 64, integer(1, 10_000));
   const webhookConcurrency = read(env, 'RUNHOOK_WEBHOOK_CONCURRENCY', 8, integer(1, 10_000));
   // `auto` (the default): 32 while other organizations have work, the idle slots when alone.
-  const orgLimit = read<number | 'auto'>(env, 'RUNHOOK_ORG_CONCURRENCY', 'auto', (t) =>
-    t === 'auto' || /^\d+$/.test(t) ? (t === 'auto' ? 'auto' : integer(1, 10_000)(t)) : notAuto(),
-  );
+  const orgLimit = read<number | 'auto'>(env, 'RUNHOOK_ORG_CONCURRENCY', 'auto', orgConcurrencyOf);
   const orgConcurrency = orgLimit === 'auto' ? 32 : orgLimit;
   const orgBorrow = orgLimit === 'auto';
   const allowedCidrs = read<Cidr[]>(env, 'RUNHOOK_ALLOWED_CIDRS', [], parseCidrList);
