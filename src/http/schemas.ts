@@ -16,6 +16,7 @@ import {
   FINAL_RUN_STATUSES,
   SIGNATURE_SCHEMES,
   TEST_MODES,
+  WEBHOOK_EVENT_TYPES,
   WEBHOOK_FORMATS,
   WEBHOOK_HEALTH,
 } from '../domain/types.js';
@@ -640,6 +641,16 @@ const filterSchema = {
   examples: [{ statuses: ['failed'] }, { below_pass_rate: 90 }],
 };
 
+const eventsSchema = {
+  type: 'array',
+  minItems: 1,
+  uniqueItems: true,
+  items: { type: 'string', enum: WEBHOOK_EVENT_TYPES },
+  description:
+    'The event types this webhook receives (docs: delivery.md, "Which webhook receives an event"). Default `["test_run_completed"]`. A `clix` webhook can receive `test_run_completed` only.',
+  examples: [['test_run_completed', 'test_status_changed']],
+};
+
 export const webhookSchema = {
   type: 'object',
   properties: {
@@ -685,6 +696,7 @@ export const webhookSchema = {
     },
     disabled_at: isoTimeOrNull,
     filter: filterSchema,
+    events: eventsSchema,
     created_at: isoTime,
     updated_at: isoTime,
   },
@@ -704,6 +716,7 @@ const webhookFields = {
   format: { type: 'string', enum: WEBHOOK_FORMATS },
   headers: headerMap,
   filter: filterSchema,
+  events: eventsSchema,
   signature_scheme: {
     type: 'string',
     enum: SIGNATURE_SCHEMES,
@@ -889,7 +902,7 @@ export const deliveryDetailSchema = {
       type: 'object',
       properties: {
         id: uuid,
-        type: { type: 'string', enum: ['test_run_completed', 'test'] },
+        type: { type: 'string', enum: [...WEBHOOK_EVENT_TYPES, 'test'] },
         test_run_id: { type: ['string', 'null'] },
         payload: { type: 'object', additionalProperties: true },
         created_at: isoTime,

@@ -23,6 +23,7 @@ import type {
   TestRun,
   TestSuite,
   Webhook,
+  WebhookEventType,
   WebhookFormat,
 } from '../domain/types.js';
 import type { WebhookFilter } from '../domain/webhookFilter.js';
@@ -131,6 +132,8 @@ export interface WebhookInput {
   filter?: WebhookFilter | null;
   /** Absent: `hmac-sha256`. */
   signatureScheme?: SignatureScheme;
+  /** The event types it receives; absent: DEFAULT_WEBHOOK_EVENTS. */
+  events?: readonly WebhookEventType[];
   /**
    * The ed25519 key pair (docs/delivery.md#ed25519-signatures). In a patch: a new pair rotates
    * (the current one keeps signing for SECRET_ROTATION_GRACE_MS), null drops both.

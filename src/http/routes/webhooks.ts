@@ -3,11 +3,17 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { attemptDelivery } from '../../delivery/attempt.js';
 import { ALLOWED_CIDRS_HINT, forbiddenAddressReason, isAddressAllowed } from '../../domain/ipRules.js';
 import { renderEvent, testPayload } from '../../domain/payloads.js';
-import type { SignatureScheme, Webhook, WebhookFormat } from '../../domain/types.js';
-import { checkHeaders, checkSecret, checkWebhookUrl } from '../../domain/validateWebhook.js';
+import {
+  DEFAULT_WEBHOOK_EVENTS,
+  type SignatureScheme,
+  type Webhook,
+  type WebhookEventType,
+  type WebhookFormat,
+} from '../../domain/types.js';
+import { checkEvents, checkHeaders, checkSecret, checkWebhookUrl } from '../../domain/validateWebhook.js';
 import { type FilterJson, filterFromJson } from '../../domain/webhookFilter.js';
 import { generateSigningKey } from '../../security/signingKeys.js';
-import { ConflictError, type WebhookPatch } from '../../store/store.js';
+import type { WebhookPatch } from '../../store/store.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError, invalidField } from '../errors.js';
 import { idempotentAnswer } from '../idempotency.js';
@@ -35,6 +41,7 @@ interface WebhookBody {
   headers?: Record<string, string>;
   filter?: FilterJson | null;
   signature_scheme?: SignatureScheme;
+  events?: WebhookEventType[];
 }
 
 const webhookNotFound = () => new ApiError('NOT_FOUND', 'webhook not found');
@@ -76,6 +83,12 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
     }
   }
 
+  /** The event types against the format they would be sent in: both as saved after this request. */
+  function checkSubscription(events: readonly string[], format: WebhookFormat): void {
+    const problem = checkEvents(events, format);
+    if (problem) throw invalidField(problem.field, problem.message);
+  }
+
   function checkFields(b: WebhookBody): void {
     if (b.headers !== undefined) {
       const problem = checkHeaders(b.headers);
@@ -94,7 +107,7 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
       schema: {
         headers: idempotencyHeaders,
         tags,
-        summary: 'Create the org-level webhook, or an agent’s own webhook (agent_id)',
+        summary: 'Create an org-level webhook, or one of an agent’s own (agent_id); a scope may have several',
         body: createWebhookBody,
         response: { 201: webhookSchema },
       },
@@ -102,34 +115,31 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
     async (req, reply) => {
       const b = req.body;
       checkFields(b);
+      checkSubscription(b.events ?? DEFAULT_WEBHOOK_EVENTS, b.format ?? 'standard');
       await checkUrl(b.url!, req.log);
       const agentId = b.agent_id ?? null;
       if (agentId !== null && !(await store.getAgent(req.orgId, agentId))) {
         throw new ApiError('AGENT_NOT_FOUND', 'agent not found', { field: 'agent_id' });
       }
-      try {
-        const webhook = await store.createWebhook(
-          req.orgId,
-          {
-            agentId,
-            url: b.url!,
-            description: b.description ?? '',
-            isEnabled: b.is_enabled ?? true,
-            format: b.format ?? 'standard',
-            headers: b.headers ?? {},
-            secretEnc: typeof b.secret === 'string' ? secretBox.seal(b.secret) : null,
-            filter: filterFromJson(b.filter ?? null),
-            signatureScheme: b.signature_scheme ?? 'hmac-sha256',
-            signingKey: b.signature_scheme === 'ed25519' ? generateSigningKey(secretBox) : null,
-          },
-          now(),
-          idempotentAnswer(req, 201, (w: Webhook) => presentWebhook(w, degradedAfter)),
-        );
-        return reply.code(201).send(presentWebhook(webhook, degradedAfter, now()));
-      } catch (err) {
-        if (err instanceof ConflictError) throw new ApiError('ALREADY_EXISTS', err.message);
-        throw err;
-      }
+      const webhook = await store.createWebhook(
+        req.orgId,
+        {
+          agentId,
+          url: b.url!,
+          description: b.description ?? '',
+          isEnabled: b.is_enabled ?? true,
+          format: b.format ?? 'standard',
+          headers: b.headers ?? {},
+          secretEnc: typeof b.secret === 'string' ? secretBox.seal(b.secret) : null,
+          filter: filterFromJson(b.filter ?? null),
+          signatureScheme: b.signature_scheme ?? 'hmac-sha256',
+          signingKey: b.signature_scheme === 'ed25519' ? generateSigningKey(secretBox) : null,
+          events: b.events ?? DEFAULT_WEBHOOK_EVENTS,
+        },
+        now(),
+        idempotentAnswer(req, 201, (w: Webhook) => presentWebhook(w, degradedAfter)),
+      );
+      return reply.code(201).send(presentWebhook(webhook, degradedAfter, now()));
     },
   );
 
@@ -176,8 +186,12 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
         'agent_id cannot be changed; delete this webhook and create one for the other scope',
       );
     }
+    if (b.events !== undefined || b.format !== undefined) {
+      checkSubscription(b.events ?? current.events, b.format ?? current.format);
+    }
     if (b.url !== undefined) await checkUrl(b.url, req.log);
     const patch: WebhookPatch = {
+      events: b.events,
       url: b.url,
       description: b.description === null ? '' : b.description,
       isEnabled: b.is_enabled,

@@ -11,6 +11,7 @@ import * as m0008 from './0008_drop_webhook_kind_index.js';
 import * as m0009 from './0009_scenario_results.js';
 import * as m0010 from './0010_agent_config_test_suites.js';
 import * as m0011 from './0011_ed25519_keys.js';
+import * as m0012 from './0012_webhook_events.js';
 
 /** Numbered migrations, in order. Both dialects run the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -26,6 +27,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0009_scenario_results': m0009,
   '0010_agent_config_test_suites': m0010,
   '0011_ed25519_keys': m0011,
+  '0012_webhook_events': m0012,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -4,9 +4,8 @@ import { compareRuns, isNotable } from '../../domain/changes.js';
 import { timeOrderedUuid } from '../../domain/ids.js';
 import { renderEvent, standardPayload } from '../../domain/payloads.js';
 import { effectiveTotal, formatRunId, passRate } from '../../domain/runMath.js';
-import { type Route, resolveWebhook } from '../../domain/scoping.js';
+import { resolveWebhooks } from '../../domain/scoping.js';
 import {
-  ATTEMPT_TRIGGER,
   DELIVERY_STATUS,
   type FinalRunStatus,
   RUN_STATUS,
@@ -29,9 +28,10 @@ import {
 import { handedOffDelivery, handoffRoom, leaseHandedOff, readWebhooksQuery } from './claimDueDeliveries.js';
 import { baselineQuery, comparedRun, settleFinishedRun } from './compareWithBaseline.js';
 import { type Ctx, countAll, type Db, readPage } from './context.js';
+import { type EventRoute, routesForEvent } from './eventRoutes.js';
 import { keepAnswerIn } from './idempotency.js';
 import { toRun, toWebhook } from './mappers.js';
-import { newDeliveryRow } from './newRows.js';
+import { eventDeliveryRow } from './newRows.js';
 import { filledShape, Slots } from './statementShapes.js';
 
 /** Takes the org's next run number under the row lock of its organization: no gaps, no duplicates. */
@@ -107,7 +107,7 @@ function runRow<Seq>(
 }
 
 /**
- * Stores the run's event and, when a webhook applies, its delivery (pending, or failed at once for a
+ * Stores the run's event and a delivery per webhook it goes to (pending, or failed at once for a
  * webhook the system turned off). Same transaction as the run. True when there is something to send.
  */
 async function insertEvent(
@@ -117,25 +117,29 @@ async function insertEvent(
   now: number,
   notable: boolean,
 ): Promise<boolean> {
-  const rows = await trx
-    .selectFrom('webhooks')
-    .selectAll()
-    .where('org_id', '=', run.orgId)
-    .where('deleted_at', 'is', null)
-    .where((eb) => eb.or([eb('agent_id', '=', run.agentId), eb('agent_id', 'is', null)]))
-    .execute();
-  const out = eventRows(run, routeOf(rows.map(toWebhook), run.agentId), publicUrl, now, notable);
+  const routes = await routesForEvent(trx, {
+    orgId: run.orgId,
+    agentId: run.agentId,
+    eventType: 'test_run_completed',
+  });
+  const out = eventRows(run, routes, publicUrl, now, notable);
   await trx.insertInto('events').values(out.event).execute();
-  if (out.delivery) await trx.insertInto('deliveries').values(out.delivery).execute();
+  if (out.deliveries.length > 0) await trx.insertInto('deliveries').values(out.deliveries).execute();
   return out.queued;
 }
 
 /**
- * A finished run's event row and, when its route sends it, its delivery row (pending, or failed
- * at once for a webhook the system turned off); `queued` when there is something to send. One
- * reading for the interactive path and the one-unit path.
+ * A finished run's event row and a delivery row per webhook its routes send it to (pending, or
+ * failed at once for a webhook the system turned off); `queued` when there is something to send.
+ * One reading for the interactive path and the one-unit path.
  */
-function eventRows(run: TestRun, route: Route<Webhook>, publicUrl: string, now: number, notable: boolean) {
+function eventRows(
+  run: TestRun,
+  routes: readonly EventRoute[],
+  publicUrl: string,
+  now: number,
+  notable: boolean,
+) {
   const rendered = renderEvent(standardPayload(run, now, publicUrl), now);
   // Time-ordered ids (docs/architecture.md#attempt-rows): a drain, which goes in creation order,
   // then reads and writes the delivery and attempt indexes keyed by them at their ends.
@@ -147,37 +151,13 @@ function eventRows(run: TestRun, route: Route<Webhook>, publicUrl: string, now: 
     payload: rendered.payload,
     created_at: now,
   };
-  if (route.kind === 'none') return { event, delivery: null, queued: false };
-  const { webhook } = route;
-  // A webhook whose filter leaves the run out means no delivery at all: no fallback to the org's.
-  if (!runPassesFilter(webhook.filter, run, notable)) return { event, delivery: null, queued: false };
-  // A webhook the system turned off gets the delivery too, failed at once and never sent: the
-  // history shows what was missed, and recover resends it once the endpoint is back.
-  const blocked = route.kind === 'blocked';
-  const delivery = newDeliveryRow({
-    id: timeOrderedUuid(now),
-    orgId: run.orgId,
-    eventId: event.id,
-    webhookId: webhook.id,
-    body: rendered.body(webhook.format),
-    kind: 'event',
-    status: blocked ? DELIVERY_STATUS.failed : DELIVERY_STATUS.pending,
-    nextAttemptAt: blocked ? null : now,
-    nextTrigger: ATTEMPT_TRIGGER.scheduled,
-    finalAttempt: false,
-    lease: null,
-    testRunId: run.id,
-    failureReason: blocked ? 'webhook_disabled' : null,
-    now,
-  });
-  return { event, delivery, queued: !blocked };
-}
-
-function routeOf(hooks: Webhook[], agentId: string): Route<Webhook> {
-  return resolveWebhook(
-    hooks.find((w) => w.agentId === agentId) ?? null,
-    hooks.find((w) => w.agentId === null) ?? null,
-  );
+  // A webhook whose filter leaves the run out gets no delivery: no fallback to the org's.
+  const deliveries = routes
+    .filter((route) => runPassesFilter(route.webhook.filter, run, notable))
+    .map((route) =>
+      eventDeliveryRow(route, { orgId: run.orgId, eventId: event.id, testRunId: run.id }, rendered, now),
+    );
+  return { event, deliveries, queued: deliveries.some((d) => d.status === DELIVERY_STATUS.pending) };
 }
 
 function runPassesFilter(filter: WebhookFilter | null, run: TestRun, notable: boolean): boolean {
@@ -256,13 +236,13 @@ const FILLED_FROM_ORG = new Set(['test_runs.seq', 'events.payload', 'deliveries.
 
 /**
  * The route-relevant state of the webhooks that may receive an agent's runs (docs/delivery.md):
- * which exist, their scope, whether and why they are off, their format and filter. The same text
+ * which exist, their scope, whether and why they are off, their format, filter and event types. The same text
  * whenever nothing of that changed; read with the snapshot and compared under the row lock.
  */
 function webhookStateSql(ctx: Ctx, orgId: unknown, agentId: unknown) {
   const hooks = sql`webhooks WHERE org_id = ${orgId} AND deleted_at IS NULL
     AND (agent_id = ${agentId} OR agent_id IS NULL)`;
-  const fields = sql`id, agent_id, is_enabled, disabled_reason, format, filter`;
+  const fields = sql`id, agent_id, is_enabled, disabled_reason, format, filter, events`;
   return ctx.hooks.dialect === 'sqlite'
     ? sql<
         string | null
@@ -372,10 +352,13 @@ async function createFinishedRunAtOnce(
   runValues.changes = changes === null ? null : JSON.stringify(changes);
   const draft: TestRun = { ...undated, changes };
   const notable = isNotable(changes, finish.status, baseline?.status ?? null);
-  const rows = eventRows(draft, routeOf(snapshot.webhooks, agent.id), publicUrl, now, notable);
-  // The worker in this process takes the delivery at commit, if it has a slot (docs/architecture.md#hand-off).
-  const taker = rows.delivery && rows.queued ? (ctx.handoff?.taker ?? null) : null;
-  let reserved = rows.delivery && taker?.reserve(rows.delivery.webhook_id) ? taker : null;
+  const routes = resolveWebhooks(snapshot.webhooks, agent.id, 'test_run_completed');
+  const rows = eventRows(draft, routes, publicUrl, now, notable);
+  // The worker in this process takes the delivery at commit, if it has a slot and it is the
+  // run's only one (docs/architecture.md#hand-off).
+  const only = rows.deliveries.length === 1 && rows.queued ? (rows.deliveries[0] ?? null) : null;
+  const taker = only ? (ctx.handoff?.taker ?? null) : null;
+  let reserved = only && taker?.reserve(only.webhook_id) ? taker : null;
   let handedOff: ClaimedDelivery | null = null;
   try {
     const done = (inserted: Record<string, unknown> | undefined) => {
@@ -399,7 +382,7 @@ async function createFinishedRunAtOnce(
       run: slots.row('run', { ...runValues, seq: 0 }),
 
       event: slots.row('event', rows.event),
-      delivery: rows.delivery ? slots.row('delivery', rows.delivery) : null,
+      deliveries: rows.deliveries.map((d, i) => slots.row(`delivery${i}`, d)),
       handoff:
         reserved && ctx.hooks.runUnit
           ? {
@@ -412,7 +395,7 @@ async function createFinishedRunAtOnce(
             }
           : null,
     };
-    const shape = `finishedRun:${rows.delivery ? 'delivery' : 'none'}:${values.handoff ? 'handoff' : ''}`;
+    const shape = `finishedRun:${rows.deliveries.length}:${values.handoff ? 'handoff' : ''}`;
     const queries = filledShape(ctx, shape, slots, () => buildStatements(ctx, values));
 
     if (ctx.hooks.runUnit) {
@@ -434,13 +417,13 @@ async function createFinishedRunAtOnce(
     try {
       const result = await db.executeQuery<Record<string, unknown>>(queries[0] as CompiledQuery);
       const out = done(result.rows[0]);
-      if (reserved && rows.delivery) {
+      if (reserved && only) {
         // Committed. The worker may now lease it, in a batch of its own (the statement could not
         // see a concurrent claim's leases), while the caller is answered; the workers are told only
         // if it was not leased.
         const offer = reserved;
         reserved = null; // answered below, not in `finally`
-        const d = { deliveryId: rows.delivery.id, webhookId: rows.delivery.webhook_id, orgId, now };
+        const d = { deliveryId: only.id, webhookId: only.webhook_id, orgId, now };
         void leaseHandedOff(ctx, offer, d)
           .catch(() => null)
           .then((leased) => {
@@ -458,7 +441,7 @@ async function createFinishedRunAtOnce(
     }
   } finally {
     // Committed (or not) by now: the worker sends it at once, or frees the slot it kept for it.
-    if (reserved && rows.delivery) reserved.take(handedOff, rows.delivery.webhook_id);
+    if (reserved && only) reserved.take(handedOff, only.webhook_id);
   }
 }
 
@@ -471,8 +454,9 @@ interface RunValues {
   marker: symbol;
   run: Record<string, unknown>;
   event: Record<string, unknown>;
-  delivery: Record<string, unknown> | null;
-  /** Lease the delivery to this worker if there is room (SQLite only; docs/architecture.md#hand-off). */
+  /** One per webhook the event goes to. */
+  deliveries: Record<string, unknown>[];
+  /** Lease the only delivery to this worker if there is room (SQLite only; docs/architecture.md#hand-off). */
   handoff: {
     owner: symbol;
     now: symbol;
@@ -518,13 +502,13 @@ function buildStatements(ctx: Ctx, v: RunValues): CompiledQuery[] {
         .values({ ...v.run, seq } as never)
         .returningAll(),
       event: db.insertInto('events').values({ ...v.event, payload: withRunId(v.event.payload) } as never),
-      delivery: v.delivery
-        ? db.insertInto('deliveries').values({
-            ...v.delivery,
-            body: withRunId(v.delivery.body),
-            ...(v.handoff && handoffLease(ctx, v.handoff, v.orgId, v.delivery)),
-          } as never)
-        : null,
+      deliveries: v.deliveries.map((delivery) =>
+        db.insertInto('deliveries').values({
+          ...delivery,
+          body: withRunId(delivery.body),
+          ...(v.handoff && handoffLease(ctx, v.handoff, v.orgId, delivery)),
+        } as never),
+      ),
     };
   };
 
@@ -533,30 +517,30 @@ function buildStatements(ctx: Ctx, v: RunValues): CompiledQuery[] {
       sql<number>`(SELECT run_seq FROM organizations WHERE id = ${v.orgId})`,
       sql<string>`(SELECT ${runIdSql(ctx, sql.ref('run_seq'))} FROM organizations WHERE id = ${v.orgId})`,
     );
-    const target = v.handoff && v.delivery && readWebhooksQuery(db, [v.delivery.webhook_id]);
+    const handedOff = v.handoff ? q.deliveries[0] : undefined;
+    const target = handedOff && v.deliveries[0] && readWebhooksQuery(db, [v.deliveries[0].webhook_id]);
     return [
       takeSeq.compile(),
       q.run.compile(),
       q.event.compile(),
-      ...(q.delivery
+      ...(handedOff
         ? [
-            (v.handoff
-              ? q.delivery.returning([
-                  'id',
-                  'event_id',
-                  'org_id',
-                  'webhook_id',
-                  'body',
-                  'attempt_count',
-                  'retries_done',
-                  'next_trigger',
-                  'final_attempt',
-                  'lease_owner',
-                ])
-              : q.delivery
-            ).compile(),
+            handedOff
+              .returning([
+                'id',
+                'event_id',
+                'org_id',
+                'webhook_id',
+                'body',
+                'attempt_count',
+                'retries_done',
+                'next_trigger',
+                'final_attempt',
+                'lease_owner',
+              ])
+              .compile(),
           ]
-        : []),
+        : q.deliveries.map((d) => d.compile())),
       ...(target ? [target] : []),
     ];
   }
@@ -565,7 +549,7 @@ function buildStatements(ctx: Ctx, v: RunValues): CompiledQuery[] {
     sql`org AS (${takeSeq.returning(['run_seq', runIdSql(ctx, sql.ref('run_seq')).as('run_id')])})`,
     sql`run AS (${q.run})`,
     sql`event AS (${q.event})`,
-    ...(q.delivery ? [sql`delivery AS (${q.delivery})`] : []),
+    ...q.deliveries.map((d, i) => sql`${sql.raw(`delivery${i}`)} AS (${d})`),
   ];
   return [
     sql`WITH ${sql.join(parts)}
