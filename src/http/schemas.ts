@@ -744,6 +744,21 @@ export const updateWebhookBody = {
 
 export const webhookListQuery = listQuery({ agent_id: uuid });
 
+/** POST /webhooks/{id}/test: which event type's sample to send (docs/api.md#test-webhook). */
+export const testWebhookBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    event_type: {
+      type: 'string',
+      enum: WEBHOOK_EVENT_TYPES,
+      description:
+        'Whose sample to send; default `test_run_completed` (the `test` body). Others send that type’s body with `"is_test": true` and all-zero ids.',
+    },
+  },
+  examples: [{ event_type: 'test_status_changed' }],
+} as const;
+
 export const testResultSchema = {
   type: 'object',
   properties: {

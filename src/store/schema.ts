@@ -167,6 +167,9 @@ export interface WebhooksTable {
   alert_state: Generated<string>;
   /** Who re-enabled a system-disabled webhook (`probe`, `manual`), until the alert says so. */
   recovered_by: Generated<string | null>;
+  /** The last endpoint-health event about it sent to the organization's webhooks, and when it was due. */
+  health_event_id: Generated<string | null>;
+  health_event_due_at: Generated<number | null>;
 }
 
 export interface EventsTable {

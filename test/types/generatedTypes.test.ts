@@ -17,6 +17,13 @@ import {
   standardPayloadSchema,
   testPayloadSchema,
 } from '../../src/domain/payloadSchemas.js';
+import type * as Events from '../../src/domain/eventPayloads.js';
+import {
+  testRunStartedSchema,
+  testStatusChangedSchema,
+  webhookDisabledSchema,
+  webhookRecoveredSchema,
+} from '../../src/domain/eventPayloads.js';
 import { TypeWriter } from './schemaToTs.js';
 
 const SDK_TYPES = fileURLToPath(new URL('../../sdk/types.ts', import.meta.url));
@@ -25,7 +32,7 @@ const SDK_HEADER = `/**
  * The bodies Runhook POSTs to a webhook, as described in Runhook's docs/payloads.md.
  * Times are UTC ISO-8601 to the second (\`2026-01-30T10:32:45Z\`).
  *
- * Generated from src/domain/payloadSchemas.ts; do not edit. After changing the schemas, run
+ * Generated from src/domain/payloadSchemas.ts and src/domain/eventPayloads.ts; do not edit. After changing the schemas, run
  * UPDATE_TYPES=1 npx vitest run test/types/generatedTypes.test.ts
  */
 `;
@@ -49,10 +56,30 @@ function sdkTypes(): string {
       doc: 'Format `standard`, sent by "Test Webhook": a sample run with all-zero UUIDs.',
     },
     { name: 'ClixPayload', schema: clixPayloadSchema, doc: 'Format `clix` (TestCLIX-compatible).' },
+    {
+      name: 'TestRunStartedEvent',
+      schema: testRunStartedSchema,
+      doc: 'Format `standard`: a test run entered `running`.',
+    },
+    {
+      name: 'TestStatusChangedEvent',
+      schema: testStatusChangedSchema,
+      doc: 'Format `standard`: a test became `failing`, `flaky` or `passing` again.',
+    },
+    {
+      name: 'WebhookDisabledEvent',
+      schema: webhookDisabledSchema,
+      doc: "Format `standard`: another of the organization's webhooks was disabled by the system.",
+    },
+    {
+      name: 'WebhookRecoveredEvent',
+      schema: webhookRecoveredSchema,
+      doc: "Format `standard`: another of the organization's webhooks is enabled again.",
+    },
   ]);
   return writer.file(
     SDK_HEADER,
-    '\n/** Any `standard` body. Switch on `event`. */\nexport type RunhookEvent = TestRunCompletedEvent | TestEvent;\n',
+    '\n/** Any `standard` body. Switch on `event`. */\nexport type RunhookEvent =\n  | TestRunCompletedEvent\n  | TestEvent\n  | TestRunStartedEvent\n  | TestStatusChangedEvent\n  | WebhookDisabledEvent\n  | WebhookRecoveredEvent;\n',
   );
 }
 
@@ -72,7 +99,9 @@ const same: [
   Equal<Sdk.TestRunSummary, Domain.StandardPayloadTestRun>,
   Equal<Sdk.TestRunCompletedEvent, Domain.TestRunCompletedEvent>,
   Equal<Sdk.TestEvent, Domain.TestEvent>,
-  Equal<Sdk.RunhookEvent, Domain.StandardPayload>,
+  Equal<Sdk.RunhookEvent, Domain.StandardPayload | Events.OtherEventPayload>,
   Equal<Sdk.ClixPayload, Domain.ClixPayload>,
-] = [true, true, true, true, true, true, true];
+  Equal<Sdk.TestStatusChangedEvent, Events.TestStatusChangedEvent>,
+  Equal<Sdk.WebhookDisabledEvent, Events.WebhookDisabledEvent>,
+] = [true, true, true, true, true, true, true, true, true];
 void same;

@@ -1,8 +1,9 @@
 import { lookup } from 'node:dns/promises';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { attemptDelivery } from '../../delivery/attempt.js';
+import { otherEventSample } from '../../domain/eventPayloads.js';
 import { ALLOWED_CIDRS_HINT, forbiddenAddressReason, isAddressAllowed } from '../../domain/ipRules.js';
-import { renderEvent, testPayload } from '../../domain/payloads.js';
+import { renderEvent, renderOtherEvent, testPayload } from '../../domain/payloads.js';
 import {
   DEFAULT_WEBHOOK_EVENTS,
   type SignatureScheme,
@@ -26,6 +27,7 @@ import {
   idParams,
   listResponse,
   testResultSchema,
+  testWebhookBody,
   updateWebhookBody,
   webhookListQuery,
   webhookSchema,
@@ -205,6 +207,23 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
     if (!webhook) throw webhookNotFound();
     return presentWebhook(webhook, degradedAfter, now());
   };
+  /**
+   * The Test Webhook body of an event type in a format: the `test` body for `test_run_completed`,
+   * that type's sample otherwise. A type the format cannot carry, or without a sample, is a 400.
+   */
+  function testSample(type: WebhookEventType, format: WebhookFormat, t: number) {
+    if (type === 'test_run_completed') {
+      const rendered = renderEvent(testPayload(t, config.publicUrl), t);
+      return { payload: rendered.payload, body: rendered.body(format) };
+    }
+    const payload = otherEventSample(type, t, config.publicUrl);
+    if (payload === null) throw invalidField('event_type', `there is no Test Webhook sample of ${type} yet`);
+    const rendered = renderOtherEvent(payload);
+    const body = rendered.body(format);
+    if (body === null) throw invalidField('event_type', `format ${format} cannot carry ${type}`);
+    return { payload: rendered.payload, body };
+  }
+
   /** Switching to ed25519 makes a key pair; switching back drops it; the same scheme changes nothing. */
   function schemeChange(current: Webhook, scheme: SignatureScheme | undefined): WebhookPatch {
     if (scheme === undefined || scheme === current.signatureScheme) return {};
@@ -262,13 +281,15 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
     },
   );
 
-  api.post<{ Params: { id: string } }>(
+  api.post<{ Params: { id: string }; Body: { event_type?: WebhookEventType } | undefined }>(
     '/webhooks/:id/test',
     {
       schema: {
         tags,
-        summary: 'Send a signed sample delivery now and report what the receiver answered',
+        summary:
+          'Send a signed sample delivery now (of an event type, optionally) and report what the receiver answered',
         params: idParams,
+        body: testWebhookBody,
         response: { 200: testResultSchema },
       },
     },
@@ -276,13 +297,13 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
       const webhook = isUuid(req.params.id) ? await store.getWebhook(req.orgId, req.params.id) : null;
       if (!webhook) throw webhookNotFound();
       const t = now();
+      const sample = testSample(req.body?.event_type ?? 'test_run_completed', webhook.format, t);
       takeManualSend(api, reply, webhook.id, t);
-      const rendered = renderEvent(testPayload(t, config.publicUrl), t);
       const claimed = await store.createTestDelivery(
         req.orgId,
         webhook.id,
-        rendered.payload,
-        rendered.body(webhook.format),
+        sample.payload,
+        sample.body,
         t,
         config.attemptTimeoutMs + 10_000,
       );

@@ -17,6 +17,7 @@ import {
   type RunResultRow,
   readRunResults,
   resultRunKey,
+  type TestStateChange,
   writeComparison,
 } from './scenarioResults.js';
 
@@ -100,7 +101,8 @@ function resultMap(rows: readonly RunResultRow[], withHistory: boolean): Map<str
 /**
  * Settles a run that was just made final in `trx` (its row as written): stores the results sent
  * with the finish, derives counts, failures and score from all its results, compares it with its
- * baseline and writes the changes. `notable`: what `filter.only_changes` needs.
+ * baseline and writes the changes. `notable`: what `filter.only_changes` needs; `stateChanges`:
+ * the tests whose state it changed.
  */
 export async function settleFinishedRun(
   ctx: Ctx,
@@ -108,7 +110,7 @@ export async function settleFinishedRun(
   run: TestRun,
   finish: RunFinish,
   now: number,
-): Promise<{ run: TestRun; notable: boolean }> {
+): Promise<{ run: TestRun; notable: boolean; stateChanges: TestStateChange[] }> {
   const maxResults = finish.maxResults ?? DEFAULT_MAX_RESULTS;
   if (finish.results && finish.results.length > 0) {
     await insertResults(ctx, trx, run, finish.results, maxResults, now);
@@ -181,7 +183,7 @@ export async function settleFinishedRun(
   }
   const current = comparedRun(settled, rows.length > 0 ? resultMap(rows, true) : null);
   const { changes, perResult } = compareRuns(current, baseline);
-  await writeComparison(ctx, trx, rows, perResult, settled.completedAt ?? now);
+  const stateChanges = await writeComparison(ctx, trx, rows, perResult, settled.completedAt ?? now);
 
   const row = await trx
     .updateTable('test_runs')
@@ -201,5 +203,6 @@ export async function settleFinishedRun(
   return {
     run: toRun(row),
     notable: isNotable(changes, run.status as FinalRunStatus, baselineRow?.status ?? null),
+    stateChanges,
   };
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type CompiledQuery, type RawBuilder, type Selectable, sql } from 'kysely';
 import { compareRuns, isNotable } from '../../domain/changes.js';
+import { testRunStartedPayload, testStatusChangedPayload } from '../../domain/eventPayloads.js';
 import { timeOrderedUuid } from '../../domain/ids.js';
 import { renderEvent, standardPayload } from '../../domain/payloads.js';
 import { effectiveTotal, formatRunId, passRate } from '../../domain/runMath.js';
@@ -28,10 +29,12 @@ import {
 import { handedOffDelivery, handoffRoom, leaseHandedOff, readWebhooksQuery } from './claimDueDeliveries.js';
 import { baselineQuery, comparedRun, settleFinishedRun } from './compareWithBaseline.js';
 import { type Ctx, countAll, type Db, readPage } from './context.js';
+import { emitEvents } from './emitEvents.js';
 import { type EventRoute, routesForEvent } from './eventRoutes.js';
 import { keepAnswerIn } from './idempotency.js';
 import { toRun, toWebhook } from './mappers.js';
 import { eventDeliveryRow } from './newRows.js';
+import type { TestStateChange } from './scenarioResults.js';
 import { filledShape, Slots } from './statementShapes.js';
 
 /** Takes the org's next run number under the row lock of its organization: no gaps, no duplicates. */
@@ -160,6 +163,42 @@ function eventRows(
   return { event, deliveries, queued: deliveries.some((d) => d.status === DELIVERY_STATUS.pending) };
 }
 
+/**
+ * A `test_status_changed` event per test whose state the run changed (docs/delivery.md#event-types),
+ * in the run's transaction: once per change, since the state is written in it too.
+ */
+async function emitStateChanges(
+  trx: Db,
+  run: TestRun,
+  changes: readonly TestStateChange[],
+  publicUrl: string,
+  now: number,
+): Promise<boolean> {
+  const ref = { id: run.id, testRunId: formatRunId(run.seq) };
+  const events = changes.map((c) => ({
+    orgId: run.orgId,
+    agentId: run.agentId,
+    testRunId: run.id,
+    payload: testStatusChangedPayload(
+      {
+        id: c.testId,
+        name: c.name,
+        suite: c.suite,
+        agent_id: run.agentId,
+        agent_name: run.agentName,
+        state: c.state,
+        previous_state: c.previousState,
+        last_status: c.lastStatus,
+        message: c.message,
+      },
+      ref,
+      now,
+      publicUrl,
+    ),
+  }));
+  return emitEvents(trx, events, now);
+}
+
 function runPassesFilter(filter: WebhookFilter | null, run: TestRun, notable: boolean): boolean {
   const total = effectiveTotal(run.passedCount, run.failedCount, run.errorCount, run.totalScenarios);
   return filterMatches(filter, run.status as FinalRunStatus, passRate(run.passedCount, total), notable);
@@ -169,14 +208,31 @@ export async function createRun(
   ctx: Ctx,
   orgId: string,
   input: RunInput,
+  publicUrl: string,
   now: number,
   answer?: IdempotentAnswer<TestRun>,
 ): Promise<TestRun> {
-  return ctx.db.transaction().execute(async (trx) => {
+  let queued = false;
+  const run = await ctx.db.transaction().execute(async (trx) => {
     const created = await insertRun(trx, orgId, input, input.status, null, now);
+    // A run created `running` has started: its event is written with it (docs/delivery.md#event-types).
+    if (created.status === RUN_STATUS.running) {
+      const payload = testRunStartedPayload(
+        { ...created, testRunId: formatRunId(created.seq) },
+        now,
+        publicUrl,
+      );
+      queued = await emitEvents(
+        trx,
+        [{ orgId, agentId: created.agentId, testRunId: created.id, payload }],
+        now,
+      );
+    }
     await keepAnswerIn(trx, answer, created);
     return created;
   });
+  if (queued) await ctx.hooks.notifyNewWork();
+  return run;
 }
 
 export async function createFinishedRun(
@@ -206,6 +262,7 @@ export async function createFinishedRun(
     const created = await insertRun(trx, orgId, input, finish.status, finish, now);
     const settled = await settleFinishedRun(ctx, trx, created, finish, now);
     queued = await insertEvent(trx, settled.run, publicUrl, now, settled.notable);
+    queued = (await emitStateChanges(trx, settled.run, settled.stateChanges, publicUrl, now)) || queued;
     await keepAnswerIn(trx, answer, settled.run);
     return settled.run;
   });
@@ -619,6 +676,7 @@ export async function finishRun(
     if (!row) throw new InvalidStateError('the test run has already finished');
     const settled = await settleFinishedRun(ctx, trx, toRun(row), finish, now);
     queued = await insertEvent(trx, settled.run, publicUrl, now, settled.notable);
+    queued = (await emitStateChanges(trx, settled.run, settled.stateChanges, publicUrl, now)) || queued;
     await keepAnswerIn(trx, answer, settled.run);
     return settled.run;
   });

@@ -4,7 +4,7 @@
  * the baseline is decided in compareWithBaseline.ts.
  */
 import { type RawBuilder, sql } from 'kysely';
-import { outcomeChar, pushOutcome, testState } from '../../domain/changes.js';
+import { outcomeChar, pushOutcome, type TestState, testState } from '../../domain/changes.js';
 import {
   RESULT_CHANGES,
   RESULT_STATUSES,
@@ -210,6 +210,8 @@ export interface RunResultRow {
   suite: string;
   name: string;
   recent: string;
+  /** The test's state before this run (docs/api.md#test-history). */
+  state: string;
   status: ResultStatus;
   attempts: number;
   message: string | null;
@@ -227,6 +229,7 @@ export async function readRunResults(trx: Db, runKey: number): Promise<RunResult
       't.suite',
       't.name',
       't.recent',
+      't.state',
       'r.status',
       'r.attempts',
       'r.message',
@@ -242,6 +245,7 @@ export async function readRunResults(trx: Db, runKey: number): Promise<RunResult
     suite: r.suite,
     name: r.name,
     recent: r.recent,
+    state: r.state,
     status: RESULT_STATUSES[num(r.status)] ?? 'passed',
     attempts: numOrNull(r.attempts) ?? 1,
     message: r.message,
@@ -250,9 +254,20 @@ export async function readRunResults(trx: Db, runKey: number): Promise<RunResult
   }));
 }
 
+/** A test whose state this run changed: what its `test_status_changed` event says. */
+export interface TestStateChange {
+  testId: string;
+  name: string;
+  suite: string | null;
+  state: TestState;
+  previousState: TestState;
+  lastStatus: ResultStatus;
+  message: string | null;
+}
+
 /**
  * After the comparison: each result's change code (only those not `unchanged`), and each test's
- * recent outcomes and state.
+ * recent outcomes and state. Returns the tests whose state changed (docs/delivery.md#event-types).
  */
 export async function writeComparison(
   ctx: Ctx,
@@ -260,8 +275,8 @@ export async function writeComparison(
   rows: readonly RunResultRow[],
   perResult: ReadonlyMap<string, ResultChange>,
   finishedAt: number,
-): Promise<void> {
-  if (rows.length === 0) return;
+): Promise<TestStateChange[]> {
+  if (rows.length === 0) return [];
   const changed = rows.flatMap((r) => {
     const c = perResult.get(testKey(r.suite, r.name)) ?? 'unchanged';
     return c === 'unchanged' ? [] : [[r.id, changeCode(c)]];
@@ -270,14 +285,28 @@ export async function writeComparison(
     await sql`UPDATE test_results SET change = ${jsonCol(ctx, 1, 'int')}
       FROM ${jsonRows(ctx, changed)} WHERE test_results.id = ${jsonCol(ctx, 0, 'int')}`.execute(trx);
   }
+  const stateChanges: TestStateChange[] = [];
   const tests = rows.map((r) => {
     const recent = pushOutcome(r.recent, outcomeChar(r.status, r.attempts));
     const failing = r.status === 'failed' || r.status === 'error';
-    return [r.testId, recent, testState(recent), r.status, failing ? (r.message ?? '') : null];
+    const state = testState(recent);
+    if (state !== r.state) {
+      stateChanges.push({
+        testId: String(r.testId),
+        name: r.name,
+        suite: r.suite === '' ? null : r.suite,
+        state,
+        previousState: r.state as TestState,
+        lastStatus: r.status,
+        message: failing ? r.message : null,
+      });
+    }
+    return [r.testId, recent, state, r.status, failing ? (r.message ?? '') : null];
   });
   await sql`UPDATE tests SET recent = ${jsonCol(ctx, 1, 'text')}, state = ${jsonCol(ctx, 2, 'text')},
       last_status = ${jsonCol(ctx, 3, 'text')}, last_run_at = ${finishedAt},
       last_failure_message = CASE WHEN ${jsonCol(ctx, 4, 'text')} IS NULL THEN tests.last_failure_message
                                   ELSE ${jsonCol(ctx, 4, 'text')} END
     FROM ${jsonRows(ctx, tests)} WHERE tests.id = ${jsonCol(ctx, 0, 'int')}`.execute(trx);
+  return stateChanges;
 }
