@@ -21,10 +21,15 @@ export {
   WebhookVerificationError,
 } from './standardWebhooks.js';
 export type {
+  AnyRunhookEvent,
   ClixPayload,
   RunhookEvent,
   TestEvent,
   TestFailure,
   TestRunCompletedEvent,
+  TestRunStartedEvent,
   TestRunSummary,
+  TestStatusChangedEvent,
+  WebhookDisabledEvent,
+  WebhookRecoveredEvent,
 } from './types.js';

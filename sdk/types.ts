@@ -314,10 +314,12 @@ export interface WebhookRecoveredEvent {
   dashboard_url: string;
 }
 
-/** Any `standard` body. Switch on `event`. */
-export type RunhookEvent =
-  | TestRunCompletedEvent
-  | TestEvent
+/** A finished run's `standard` body, or a Test Webhook send. Switch on `event`. */
+export type RunhookEvent = TestRunCompletedEvent | TestEvent;
+
+/** Any `standard` body, of every event type a webhook can subscribe to. Switch on `event`. */
+export type AnyRunhookEvent =
+  | RunhookEvent
   | TestRunStartedEvent
   | TestStatusChangedEvent
   | WebhookDisabledEvent

@@ -98,7 +98,8 @@ function cardOf(p: OtherEventPayload, clean: (text: string) => string): Card {
   }
 }
 
-const DISCORD_TONES: Record<Tone, number> = { good: 0x57f287, bad: 0xed4245, neutral: 0x5865f2 };
+// The colours the finished-run messages use (the schema lists them): green, red, grey.
+const DISCORD_TONES: Record<Tone, number> = { good: 0x57f287, bad: 0xed4245, neutral: 0x95a5a6 };
 const TEAMS_TONES: Record<Tone, string> = { good: 'good', bad: 'attention', neutral: 'default' };
 
 function slackBody(p: OtherEventPayload): unknown {

@@ -145,9 +145,9 @@ const webhookObject = {
   },
 } as const;
 
-function healthEventSchema<E extends 'webhook_disabled' | 'webhook_recovered'>(
+function healthEventSchema<E extends 'webhook_disabled' | 'webhook_recovered', R extends readonly string[]>(
   event: E,
-  reasons: readonly string[],
+  reasons: R,
 ) {
   return {
     type: 'object',
@@ -160,7 +160,7 @@ function healthEventSchema<E extends 'webhook_disabled' | 'webhook_recovered'>(
       webhook: webhookObject,
       reason: {
         type: 'string',
-        enum: [...reasons],
+        enum: reasons,
         description:
           event === 'webhook_disabled'
             ? '`gone` (it answered 410) or `failing` (turned off after its failures, docs: delivery.md, "Endpoint health").'

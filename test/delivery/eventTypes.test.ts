@@ -122,7 +122,7 @@ for (const backend of backends) {
         test_run: { id: third.id },
       });
       const history = await c.api('GET', `/api/v1/agents/${agent}/tests?state=passing`);
-      expect(history.body.tests.map((t: { id: string }) => t.id)).toContain(seen[0].test.id);
+      expect(history.body.tests.map((t: { id: string }) => t.id)).toContain(seen[0]!.test.id);
     });
 
     it('webhook_disabled and webhook_recovered go to the other subscribed webhooks, once per transition', async () => {

@@ -9,6 +9,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type * as Sdk from '../../sdk/types.js';
+import type * as Events from '../../src/domain/eventPayloads.js';
+import {
+  testRunStartedSchema,
+  testStatusChangedSchema,
+  webhookDisabledSchema,
+  webhookRecoveredSchema,
+} from '../../src/domain/eventPayloads.js';
 import type * as Domain from '../../src/domain/payloadSchemas.js';
 import {
   clixPayloadSchema,
@@ -17,13 +24,6 @@ import {
   standardPayloadSchema,
   testPayloadSchema,
 } from '../../src/domain/payloadSchemas.js';
-import type * as Events from '../../src/domain/eventPayloads.js';
-import {
-  testRunStartedSchema,
-  testStatusChangedSchema,
-  webhookDisabledSchema,
-  webhookRecoveredSchema,
-} from '../../src/domain/eventPayloads.js';
 import { TypeWriter } from './schemaToTs.js';
 
 const SDK_TYPES = fileURLToPath(new URL('../../sdk/types.ts', import.meta.url));
@@ -79,7 +79,8 @@ function sdkTypes(): string {
   ]);
   return writer.file(
     SDK_HEADER,
-    '\n/** Any `standard` body. Switch on `event`. */\nexport type RunhookEvent =\n  | TestRunCompletedEvent\n  | TestEvent\n  | TestRunStartedEvent\n  | TestStatusChangedEvent\n  | WebhookDisabledEvent\n  | WebhookRecoveredEvent;\n',
+    "\n/** A finished run's `standard` body, or a Test Webhook send. Switch on `event`. */\nexport type RunhookEvent = TestRunCompletedEvent | TestEvent;\n" +
+      '\n/** Any `standard` body, of every event type a webhook can subscribe to. Switch on `event`. */\nexport type AnyRunhookEvent =\n  | RunhookEvent\n  | TestRunStartedEvent\n  | TestStatusChangedEvent\n  | WebhookDisabledEvent\n  | WebhookRecoveredEvent;\n',
   );
 }
 
@@ -99,9 +100,10 @@ const same: [
   Equal<Sdk.TestRunSummary, Domain.StandardPayloadTestRun>,
   Equal<Sdk.TestRunCompletedEvent, Domain.TestRunCompletedEvent>,
   Equal<Sdk.TestEvent, Domain.TestEvent>,
-  Equal<Sdk.RunhookEvent, Domain.StandardPayload | Events.OtherEventPayload>,
+  Equal<Sdk.RunhookEvent, Domain.StandardPayload>,
+  Equal<Sdk.AnyRunhookEvent, Domain.StandardPayload | Events.OtherEventPayload>,
   Equal<Sdk.ClixPayload, Domain.ClixPayload>,
   Equal<Sdk.TestStatusChangedEvent, Events.TestStatusChangedEvent>,
   Equal<Sdk.WebhookDisabledEvent, Events.WebhookDisabledEvent>,
-] = [true, true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true];
 void same;

@@ -28,17 +28,18 @@ const CHUNK = 500;
 
 /**
  * Stores the events and their deliveries. `queued`: one of them is to be sent (tell the workers
- * after the commit); `eventIds` in the order given.
+ * after the commit); `eventIds` in the order given, null for one that no webhook receives (not stored).
  */
 export async function emitEventsWithIds(
   trx: Db,
   events: readonly NewEvent[],
   now: number,
-): Promise<{ queued: boolean; eventIds: string[] }> {
+): Promise<{ queued: boolean; eventIds: Array<string | null> }> {
   if (events.length === 0) return { queued: false, eventIds: [] };
   const routeCache = new Map<string, EventRoute[]>();
   const eventRows = [];
   const deliveryRows = [];
+  const eventIds: Array<string | null> = [];
   for (const e of events) {
     const type = e.payload.event as WebhookEventType;
     const key = `${e.agentId}:${type}:${e.excludeWebhookId ?? ''}`;
@@ -52,6 +53,12 @@ export async function emitEventsWithIds(
       });
       routeCache.set(key, routes);
     }
+    // An event no webhook receives is not stored: nothing would ever read it, and an organization
+    // that subscribed to nothing new keeps exactly the rows it had (docs/delivery.md#event-types).
+    if (routes.length === 0) {
+      eventIds.push(null);
+      continue;
+    }
     const rendered = renderOtherEvent(e.payload);
     const event = {
       id: timeOrderedUuid(now),
@@ -62,6 +69,7 @@ export async function emitEventsWithIds(
       created_at: now,
     };
     eventRows.push(event);
+    eventIds.push(event.id);
     for (const route of routes) {
       if (rendered.body(route.webhook.format) === null) continue; // a format that cannot carry the type
       deliveryRows.push(
@@ -89,7 +97,7 @@ export async function emitEventsWithIds(
   }
   return {
     queued: deliveryRows.some((d) => d.status === DELIVERY_STATUS.pending),
-    eventIds: eventRows.map((e) => e.id),
+    eventIds,
   };
 }
 
