@@ -223,7 +223,7 @@ export function checkSecret(secret: string): FieldProblem | null {
 export const CLIX_EVENT_TYPES: readonly WebhookEventType[] = ['test_run_completed'];
 
 /**
- * Checks a webhook's `events` against its format (docs/api.md#webhooks): at least one known type,
+ * Checks a webhook’s `events` against its format (docs/delivery.md#event-types): at least one known type,
  * and only types the format can carry.
  */
 export function checkEvents(events: readonly string[], format: WebhookFormat): FieldProblem | null {
