@@ -56,6 +56,45 @@ for (const backend of backends) {
       expect(r1.requests[0]?.headers['webhook-id']).toBe(r2.requests[0]?.headers['webhook-id']);
     });
 
+    it('recover acts on one webhook’s delivery of a shared event, with its webhook-id', async () => {
+      ctx = await createTestContext(backend, { worker: true, env: { RUNHOOK_RETRY_SCHEDULE: '20ms' } });
+      const [good, bad] = await Promise.all([startReceiver(), startReceiver()]);
+      receivers.push(good, bad);
+      const okHook = await createWebhook(ctx, { url: good.url, secret: 'good-secret-123' });
+      const badHook = await createWebhook(ctx, { url: bad.url, secret: 'bad-secret-4567' });
+      bad.behaviour = { kind: 'status', status: 500 };
+      const since = new Date(Date.now() - 1000).toISOString();
+      const a = await createAgent(ctx, 'A');
+      const run = await finishedRun(ctx, a);
+      const ds = await deliveriesOfRun(ctx, run.id);
+      const ok = ds.find((d) => d.webhook_id === okHook.id)!;
+      const failed = ds.find((d) => d.webhook_id === badHook.id)!;
+      expect((await settled(ctx, ok.id)).status).toBe('succeeded');
+      expect(await settled(ctx, failed.id)).toMatchObject({
+        status: 'failed',
+        failure_reason: 'attempts_exhausted',
+      });
+      // Each webhook signs with its own secret; both carry the event's id.
+      const eventId = good.requests[0]?.headers['webhook-id'];
+      expect(bad.requests.every((r) => r.headers['webhook-id'] === eventId)).toBe(true);
+      expect(good.requests[0]?.headers['x-runhook-signature']).not.toBe(
+        bad.requests[0]?.headers['x-runhook-signature'],
+      );
+
+      bad.behaviour = { kind: 'status', status: 200 };
+      const sentBefore = bad.requests.length;
+      const recovered = await ctx.api('POST', `/api/v1/webhooks/${badHook.id}/recover`, { since });
+      expect(recovered.status).toBe(202);
+      expect(recovered.body.count).toBe(1);
+      expect((await settled(ctx, failed.id)).status).toBe('succeeded');
+      expect(bad.requests.length).toBe(sentBefore + 1);
+      expect(bad.requests.at(-1)?.headers['webhook-id']).toBe(eventId);
+      // The other webhook's delivery was not touched: nothing failed there to recover.
+      const none = await ctx.api('POST', `/api/v1/webhooks/${okHook.id}/recover`, { since, dry_run: true });
+      expect(none.body.count).toBe(0);
+      expect(good.requests).toHaveLength(1);
+    });
+
     it('falls back to the org-level webhooks per event type', async () => {
       ctx = await createTestContext(backend, { worker: false });
       const orgHook = await createWebhook(ctx, { url: 'https://example.com/org' });
