@@ -125,6 +125,34 @@ for (const backend of backends) {
       expect(history.body.tests.map((t: { id: string }) => t.id)).toContain(seen[0]!.test.id);
     });
 
+    it('Test Webhook sends the sample of the event type asked for; one the format cannot carry is a 400', async () => {
+      ctx = await createTestContext(backend, { worker: false });
+      const [r] = await receiversOf(1);
+      const hook = await createWebhook(ctx, { url: r!.url, format: 'slack' });
+      const clix = await createWebhook(ctx, { url: r!.url, format: 'clix' });
+      const sent = await ctx.api('POST', `/api/v1/webhooks/${hook.id}/test`, {
+        event_type: 'test_status_changed',
+      });
+      expect(sent.status, JSON.stringify(sent.body)).toBe(200);
+      expect(sent.body.success).toBe(true);
+      const slack = JSON.parse(r!.requests[0]!.body);
+      expect(slack.text).toContain('[Test webhook from Runhook]');
+      expect(slack.text).toContain('is now failing');
+      const standard = await createWebhook(ctx, { url: r!.url });
+      await ctx.api('POST', `/api/v1/webhooks/${standard.id}/test`, { event_type: 'webhook_disabled' });
+      expect(JSON.parse(r!.requests[1]!.body)).toMatchObject({ event: 'webhook_disabled', is_test: true });
+      for (const [id, body] of [
+        [clix.id, { event_type: 'test_run_started' }],
+        [hook.id, { event_type: 'nope' }],
+        [hook.id, { event_type: 'test_run_started', extra: 1 }],
+      ] as const) {
+        const res = await ctx.api('POST', `/api/v1/webhooks/${id}/test`, body);
+        expect(res.status, JSON.stringify(body)).toBe(400);
+        expect(res.body.code).toBe('INVALID_FIELD_VALUE');
+      }
+      expect(r!.requests).toHaveLength(2);
+    });
+
     it('webhook_disabled and webhook_recovered go to the other subscribed webhooks, once per transition', async () => {
       ctx = await createTestContext(backend, {
         worker: true,
