@@ -4,13 +4,15 @@
  * event. Rows go in bulk (chunks keep each statement under the databases' parameter limits).
  */
 
-import type { OtherEventPayload } from '../../domain/eventPayloads.js';
+import { type OtherEventPayload, testStatusChangedPayload } from '../../domain/eventPayloads.js';
 import { timeOrderedUuid } from '../../domain/ids.js';
 import { renderOtherEvent } from '../../domain/payloads.js';
-import { DELIVERY_STATUS, type WebhookEventType } from '../../domain/types.js';
+import { formatRunId } from '../../domain/runMath.js';
+import { DELIVERY_STATUS, type TestRun, type WebhookEventType } from '../../domain/types.js';
 import type { Db } from './context.js';
 import { type EventRoute, routesForEvent } from './eventRoutes.js';
 import { eventDeliveryRow } from './newRows.js';
+import type { TestStateChange } from './scenarioResults.js';
 
 export interface NewEvent {
   orgId: string;
@@ -104,4 +106,40 @@ export async function emitEventsWithIds(
 /** emitEventsWithIds without the ids: true when there is something to send. */
 export async function emitEvents(trx: Db, events: readonly NewEvent[], now: number): Promise<boolean> {
   return (await emitEventsWithIds(trx, events, now)).queued;
+}
+
+/**
+ * A `test_status_changed` event per test whose state the run changed (docs/delivery.md#event-types),
+ * in the run's transaction: once per change, since the state is written in it too.
+ */
+export async function emitStateChanges(
+  trx: Db,
+  run: TestRun,
+  changes: readonly TestStateChange[],
+  publicUrl: string,
+  now: number,
+): Promise<boolean> {
+  const ref = { id: run.id, testRunId: formatRunId(run.seq) };
+  const events = changes.map((c) => ({
+    orgId: run.orgId,
+    agentId: run.agentId,
+    testRunId: run.id,
+    payload: testStatusChangedPayload(
+      {
+        id: c.testId,
+        name: c.name,
+        suite: c.suite,
+        agent_id: run.agentId,
+        agent_name: run.agentName,
+        state: c.state,
+        previous_state: c.previousState,
+        last_status: c.lastStatus,
+        message: c.message,
+      },
+      ref,
+      now,
+      publicUrl,
+    ),
+  }));
+  return emitEvents(trx, events, now);
 }

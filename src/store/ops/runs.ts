@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type CompiledQuery, type RawBuilder, type Selectable, sql } from 'kysely';
 import { compareRuns, isNotable } from '../../domain/changes.js';
-import { testRunStartedPayload, testStatusChangedPayload } from '../../domain/eventPayloads.js';
+import { testRunStartedPayload } from '../../domain/eventPayloads.js';
 import { timeOrderedUuid } from '../../domain/ids.js';
 import { renderEvent, standardPayload } from '../../domain/payloads.js';
 import { effectiveTotal, formatRunId, passRate } from '../../domain/runMath.js';
@@ -29,12 +29,11 @@ import {
 import { handedOffDelivery, handoffRoom, leaseHandedOff, readWebhooksQuery } from './claimDueDeliveries.js';
 import { baselineQuery, comparedRun, settleFinishedRun } from './compareWithBaseline.js';
 import { type Ctx, countAll, type Db, readPage } from './context.js';
-import { emitEvents } from './emitEvents.js';
+import { emitEvents, emitStateChanges } from './emitEvents.js';
 import { type EventRoute, routesForEvent } from './eventRoutes.js';
 import { keepAnswerIn } from './idempotency.js';
 import { toRun, toWebhook } from './mappers.js';
 import { eventDeliveryRow } from './newRows.js';
-import type { TestStateChange } from './scenarioResults.js';
 import { filledShape, Slots } from './statementShapes.js';
 
 /** Takes the org's next run number under the row lock of its organization: no gaps, no duplicates. */
@@ -161,42 +160,6 @@ function eventRows(
       eventDeliveryRow(route, { orgId: run.orgId, eventId: event.id, testRunId: run.id }, rendered, now),
     );
   return { event, deliveries, queued: deliveries.some((d) => d.status === DELIVERY_STATUS.pending) };
-}
-
-/**
- * A `test_status_changed` event per test whose state the run changed (docs/delivery.md#event-types),
- * in the run's transaction: once per change, since the state is written in it too.
- */
-async function emitStateChanges(
-  trx: Db,
-  run: TestRun,
-  changes: readonly TestStateChange[],
-  publicUrl: string,
-  now: number,
-): Promise<boolean> {
-  const ref = { id: run.id, testRunId: formatRunId(run.seq) };
-  const events = changes.map((c) => ({
-    orgId: run.orgId,
-    agentId: run.agentId,
-    testRunId: run.id,
-    payload: testStatusChangedPayload(
-      {
-        id: c.testId,
-        name: c.name,
-        suite: c.suite,
-        agent_id: run.agentId,
-        agent_name: run.agentName,
-        state: c.state,
-        previous_state: c.previousState,
-        last_status: c.lastStatus,
-        message: c.message,
-      },
-      ref,
-      now,
-      publicUrl,
-    ),
-  }));
-  return emitEvents(trx, events, now);
 }
 
 function runPassesFilter(filter: WebhookFilter | null, run: TestRun, notable: boolean): boolean {
