@@ -21,11 +21,16 @@ export {
   WebhookVerificationError,
 } from './standardWebhooks.js';
 export type {
+  AnyRunhookEvent,
   ClixPayload,
   RunhookEvent,
   TestEvent,
   TestFailure,
   TestRunCompletedEvent,
   TestRunGroupCompletedEvent,
+  TestRunStartedEvent,
   TestRunSummary,
+  TestStatusChangedEvent,
+  WebhookDisabledEvent,
+  WebhookRecoveredEvent,
 } from './types.js';

@@ -2,7 +2,7 @@
  * The bodies Runhook POSTs to a webhook, as described in Runhook's docs/payloads.md.
  * Times are UTC ISO-8601 to the second (`2026-01-30T10:32:45Z`).
  *
- * Generated from src/domain/payloadSchemas.ts; do not edit. After changing the schemas, run
+ * Generated from src/domain/payloadSchemas.ts and src/domain/eventPayloads.ts; do not edit. After changing the schemas, run
  * UPDATE_TYPES=1 npx vitest run test/types/generatedTypes.test.ts
  */
 
@@ -289,5 +289,141 @@ export interface ClixPayload {
   created_at: string;
 }
 
-/** Any `standard` body. Switch on `event`. */
-export type RunhookEvent = TestRunCompletedEvent | TestRunGroupCompletedEvent | TestEvent;
+/** Format `standard`: a test run entered `running`. */
+export interface TestRunStartedEvent {
+  /** The event type. */
+  event: 'test_run_started';
+  /** Present (and true) only on Test Webhook sends. */
+  is_test?: true;
+  /** When the event was created. The body is byte-identical on every retry. */
+  timestamp: string;
+  test_run: {
+    /** The test run’s id; its `test_run_completed` carries the same. */
+    id: string;
+    /** Human id: `TR-00042`. */
+    test_run_id: string;
+    /** The run’s name. */
+    name: string;
+    /** The agent the run belongs to. */
+    agent_id: string;
+    /** The agent’s name. */
+    agent_name: string;
+    /** Always `running`. */
+    status: 'running';
+    /** The scenarios announced at creation, if any. */
+    total_scenarios: number | null;
+    /** When the run started. */
+    started_at: string;
+  };
+  /** The run in the dashboard: `<RUNHOOK_PUBLIC_URL>/runs/<test_run.id>`. */
+  results_url: string;
+}
+
+/** Format `standard`: a test became `failing`, `flaky` or `passing` again. */
+export interface TestStatusChangedEvent {
+  /** The event type. */
+  event: 'test_status_changed';
+  /** Present (and true) only on Test Webhook sends. */
+  is_test?: true;
+  /** When the event was created. The body is byte-identical on every retry. */
+  timestamp: string;
+  test: {
+    /** The test’s stable id within its agent (`scenario_id` of scenario results). */
+    id: string;
+    /** The test’s name. */
+    name: string;
+    /** Its suite (JUnit’s classname), when given. */
+    suite: string | null;
+    /** The agent the test belongs to. */
+    agent_id: string;
+    /** The agent’s name. */
+    agent_name: string;
+    /** Its state now, over its recent results (docs: api.md, "Test history"). */
+    state: 'passing' | 'failing' | 'flaky';
+    /** Its state before this run. */
+    previous_state: 'passing' | 'failing' | 'flaky';
+    /** Its outcome in the run that changed it. */
+    last_status: 'passed' | 'failed' | 'error' | 'skipped';
+    /** The failure message of that outcome, if it failed. */
+    message: string | null;
+  };
+  /** The run whose result changed the test’s state. */
+  test_run: {
+    /** The test run’s id. */
+    id: string;
+    /** Human id: `TR-00042`. */
+    test_run_id: string;
+  };
+  /** The run in the dashboard: `<RUNHOOK_PUBLIC_URL>/runs/<test_run.id>`. */
+  results_url: string;
+}
+
+/** Format `standard`: another of the organization's webhooks was disabled by the system. */
+export interface WebhookDisabledEvent {
+  /** The event type. */
+  event: 'webhook_disabled';
+  /** Present (and true) only on Test Webhook sends. */
+  is_test?: true;
+  /** When the event was created. The body is byte-identical on every retry. */
+  timestamp: string;
+  /** The endpoint concerned (never the one this body is sent to). Its URL is not sent, only its host: a chat URL is a credential. */
+  webhook: {
+    /** The webhook’s id. */
+    id: string;
+    /** Its description. */
+    description: string | null;
+    /** Its agent; null for an org-level webhook. */
+    agent_id: string | null;
+    /** The host (and port, if any) of its URL. */
+    host: string;
+    /** Its format. */
+    format: string;
+  };
+  /** `gone` (it answered 410) or `failing` (turned off after its failures, docs: delivery.md, "Endpoint health"). */
+  reason: 'gone' | 'failing';
+  /** Failed attempts in a row when it changed. */
+  consecutive_failures: number;
+  /** Where the dashboard shows the webhook: `<RUNHOOK_PUBLIC_URL>/agents/<agent_id>` for an agent’s, `<RUNHOOK_PUBLIC_URL>/settings/webhooks` for an org-level one. */
+  dashboard_url: string;
+}
+
+/** Format `standard`: another of the organization's webhooks is enabled again. */
+export interface WebhookRecoveredEvent {
+  /** The event type. */
+  event: 'webhook_recovered';
+  /** Present (and true) only on Test Webhook sends. */
+  is_test?: true;
+  /** When the event was created. The body is byte-identical on every retry. */
+  timestamp: string;
+  /** The endpoint concerned (never the one this body is sent to). Its URL is not sent, only its host: a chat URL is a credential. */
+  webhook: {
+    /** The webhook’s id. */
+    id: string;
+    /** Its description. */
+    description: string | null;
+    /** Its agent; null for an org-level webhook. */
+    agent_id: string | null;
+    /** The host (and port, if any) of its URL. */
+    host: string;
+    /** Its format. */
+    format: string;
+  };
+  /** `probe` (a probe was answered 2xx) or `manual` (turned back on through the API or dashboard). */
+  reason: 'probe' | 'manual';
+  /** Failed attempts in a row when it changed. */
+  consecutive_failures: number;
+  /** Where the dashboard shows the webhook: `<RUNHOOK_PUBLIC_URL>/agents/<agent_id>` for an agent’s, `<RUNHOOK_PUBLIC_URL>/settings/webhooks` for an org-level one. */
+  dashboard_url: string;
+}
+
+/** A finished run's `standard` body, or a Test Webhook send. Switch on `event`. */
+export type RunhookEvent = TestRunCompletedEvent | TestEvent;
+
+/** Any `standard` body, of every event type a webhook can subscribe to. Switch on `event`. */
+export type AnyRunhookEvent =
+  | RunhookEvent
+  | TestRunStartedEvent
+  | TestStatusChangedEvent
+  | WebhookDisabledEvent
+  | WebhookRecoveredEvent
+  | TestRunGroupCompletedEvent;

@@ -92,6 +92,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
       now: now(),
       alerts: config.alerts.url !== null,
       webhookIds,
+      tenantEvents: { publicUrl: config.publicUrl, intervalMs: config.alerts.intervalMs },
     });
     for (const change of changes) {
       logger.info(

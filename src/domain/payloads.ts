@@ -11,6 +11,8 @@ import {
   teamsGroupMessage,
   teamsMessage,
 } from './chatMessages.js';
+import { otherEventBody } from './eventMessages.js';
+import type { OtherEventPayload } from './eventPayloads.js';
 import { cutText, FAILURE_LIMITS, type TestFailure } from './failures.js';
 import { durationSeconds, effectiveTotal, formatRunId, passRate } from './runMath.js';
 import { failingCount, runOutcome } from './runOutcome.js';
@@ -309,5 +311,20 @@ function slackMessage(payload: StandardPayload): SlackMessage {
         ],
       },
     ],
+  };
+}
+
+/**
+ * Renders an event of another type (src/domain/eventPayloads.ts) once. Null for a format that
+ * cannot carry it (`clix`): such a webhook cannot be subscribed to it (validateWebhook.ts).
+ */
+export function renderOtherEvent(payload: OtherEventPayload): {
+  payload: string;
+  body(format: WebhookFormat): string | null;
+} {
+  const json = JSON.stringify(payload);
+  return {
+    payload: json,
+    body: (format) => (format === 'standard' ? json : otherEventBody(format, payload)),
   };
 }

@@ -130,7 +130,26 @@ export type DeliveryOutcome =
   | { kind: 'retry'; at: number }
   | { kind: 'failed'; reason: FailureReason };
 
-export type EventType = 'test_run_completed' | 'test_run_group_completed' | 'test';
+/**
+ * The event types a webhook can subscribe to (docs/delivery.md#event-types), in the order the API
+ * and the dashboard list them. `test` (Test Webhook) is a delivery kind, not a subscription.
+ */
+export const WEBHOOK_EVENT_TYPES = [
+  'test_run_completed',
+  'test_run_started',
+  'test_run_group_completed',
+  'test_status_changed',
+  'webhook_disabled',
+  'webhook_recovered',
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+/** What a webhook receives when it is created without `events`: what every webhook received before there were types. */
+export const DEFAULT_WEBHOOK_EVENTS: readonly WebhookEventType[] = ['test_run_completed'];
+export function isWebhookEventType(value: unknown): value is WebhookEventType {
+  return (WEBHOOK_EVENT_TYPES as readonly unknown[]).includes(value);
+}
+
+export type EventType = WebhookEventType | 'test';
 
 export interface Organization {
   id: string;
@@ -260,6 +279,8 @@ export interface Webhook {
   failedStreak: number;
   /** Which finished runs get a delivery; null = every one. */
   filter: WebhookFilter | null;
+  /** The event types it receives (docs/delivery.md#which-webhook-receives-an-event). */
+  events: WebhookEventType[];
   createdAt: number;
   updatedAt: number;
 }

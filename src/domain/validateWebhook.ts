@@ -9,6 +9,12 @@ import {
   isInCidrList,
   parseAddress,
 } from './ipRules.js';
+import {
+  isWebhookEventType,
+  WEBHOOK_EVENT_TYPES,
+  type WebhookEventType,
+  type WebhookFormat,
+} from './types.js';
 
 export type FieldProblem = { field: string; message: string };
 
@@ -207,6 +213,34 @@ export function checkSecret(secret: string): FieldProblem | null {
         message:
           'a secret starting with whsec_ must continue with base64 (Standard Webhooks); ' +
           'use a secret without that prefix to sign with its text as is',
+      };
+    }
+  }
+  return null;
+}
+
+/** The event types a `clix` body can carry: TestCLIX's four fields describe a finished run and nothing else. */
+export const CLIX_EVENT_TYPES: readonly WebhookEventType[] = ['test_run_completed'];
+
+/**
+ * Checks a webhook’s `events` against its format (docs/delivery.md#event-types): at least one known type,
+ * and only types the format can carry.
+ */
+export function checkEvents(events: readonly string[], format: WebhookFormat): FieldProblem | null {
+  if (events.length === 0) return { field: 'events', message: 'events must name at least one event type' };
+  const unknown = events.find((e) => !isWebhookEventType(e));
+  if (unknown !== undefined) {
+    return {
+      field: 'events',
+      message: `unknown event type ${JSON.stringify(unknown)}; one of ${WEBHOOK_EVENT_TYPES.join(', ')}`,
+    };
+  }
+  if (format === 'clix') {
+    const uncarried = events.find((e) => !(CLIX_EVENT_TYPES as readonly string[]).includes(e));
+    if (uncarried !== undefined) {
+      return {
+        field: 'events',
+        message: `format clix cannot carry ${uncarried} (TestCLIX's body describes a finished run); use another format or subscribe to ${CLIX_EVENT_TYPES.join(', ')} only`,
       };
     }
   }

@@ -7,6 +7,7 @@
  * are produced by those same functions, so they cannot drift from what is sent.
  */
 import { DISCORD_COLORS, DISCORD_LIMITS } from '../domain/chatMessages.js';
+import { otherEventSample } from '../domain/eventPayloads.js';
 import {
   clixPayloadSchema,
   groupCompletedPayloadSchema,
@@ -23,7 +24,7 @@ import {
   testPayload,
 } from '../domain/payloads.js';
 import { buildDeliveryHeaders } from '../domain/signing.js';
-import type { TestRun } from '../domain/types.js';
+import { isWebhookEventType, type TestRun } from '../domain/types.js';
 
 export {
   clixPayloadSchema,
@@ -34,6 +35,7 @@ export {
 };
 
 import { USER_AGENT } from '../version.js';
+import { OTHER_EVENT_KINDS, type SampledEventType } from './eventPayloadKinds.js';
 
 const slackText = (type: 'mrkdwn' | 'plain_text', description: string) => ({
   type: 'object',
@@ -321,7 +323,7 @@ export interface PayloadKind {
    * What `exampleDelivery` renders; `test` is the Test Webhook body, `group` the sample run group's
    * event (both format `standard`).
    */
-  example: PayloadFormat | 'test' | 'group';
+  example: PayloadFormat | 'test' | 'group' | SampledEventType;
   format: PayloadFormat;
   /** Name under `components.schemas`. */
   schemaName: string;
@@ -330,7 +332,7 @@ export interface PayloadKind {
   description: string;
 }
 
-export const PAYLOAD_KINDS: readonly PayloadKind[] = [
+const RUN_PAYLOAD_KINDS: readonly PayloadKind[] = [
   {
     key: 'test_run_completed',
     example: 'standard',
@@ -425,6 +427,9 @@ export const PAYLOAD_KINDS: readonly PayloadKind[] = [
   },
 ];
 
+/** Every body Runhook sends, as documented: a finished run's in each format, then the other event types'. */
+export const PAYLOAD_KINDS: readonly PayloadKind[] = [...RUN_PAYLOAD_KINDS, ...OTHER_EVENT_KINDS];
+
 /** How Runhook reads the receiver's answer (docs/delivery.md#success-and-failure), by status (OpenAPI response keys). */
 export const RECEIVER_ANSWERS: ReadonlyArray<{ status: string; meaning: string }> = [
   { status: '2XX', meaning: 'Delivered: any 2xx within the attempt timeout (default 15 s).' },
@@ -473,20 +478,36 @@ const EXAMPLE_EVENT_ID = '2f1c3e4a-9b7d-4c1e-8f00-5a6b7c8d9e0f';
  * One delivery of the sample run in the given format, exactly as Runhook renders and signs it
  * (with EXAMPLE_SECRET, sent 10 s after the event): `format: "test"` is the Test Webhook body.
  */
-export function exampleDelivery(format: PayloadFormat | 'test' | 'group'): {
+/** A real-looking body of another event type: its Test Webhook sample, with the sample run's ids and without `is_test`. */
+function otherEventExample(type: SampledEventType, at: number): object {
+  const sample = otherEventSample(type, at, SAMPLE_PUBLIC_URL);
+  if (sample === null) throw new Error(`no sample of ${type}`);
+  const { is_test: _test, ...body } = sample;
+  return JSON.parse(
+    JSON.stringify(body)
+      .replaceAll('00000000-0000-0000-0000-000000000000', SAMPLE_RUN.id)
+      .replaceAll('TR-00000', 'TR-00042'),
+  );
+}
+
+export function exampleDelivery(format: PayloadFormat | 'test' | 'group' | SampledEventType): {
   headers: Record<string, string>;
   body: string;
 } {
   const eventAt = SAMPLE_RUN.completedAt!;
   const standard = standardPayload(SAMPLE_RUN, eventAt, SAMPLE_PUBLIC_URL);
+  const other = isWebhookEventType(format) ? otherEventExample(format, eventAt) : null;
   const body =
-    format === 'test'
-      ? JSON.stringify(testPayload(eventAt, SAMPLE_PUBLIC_URL))
-      : format === 'group'
-        ? JSON.stringify(sampleGroupCompleted(eventAt, SAMPLE_PUBLIC_URL))
-        : renderBody(format, standard, eventAt);
+    other !== null
+      ? JSON.stringify(other)
+      : format === 'test'
+        ? JSON.stringify(testPayload(eventAt, SAMPLE_PUBLIC_URL))
+        : format === 'group'
+          ? JSON.stringify(sampleGroupCompleted(eventAt, SAMPLE_PUBLIC_URL))
+          : renderBody(format as PayloadFormat, standard, eventAt);
   const headers = buildDeliveryHeaders({
-    format: format === 'test' || format === 'group' ? 'standard' : format,
+    format:
+      other !== null || format === 'test' || format === 'group' ? 'standard' : (format as PayloadFormat),
     eventId: EXAMPLE_EVENT_ID,
     timestampSec: Math.floor(eventAt / 1000) + 10,
     body,

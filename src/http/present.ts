@@ -156,6 +156,7 @@ export function presentWebhook(w: Webhook, degradedAfter: number, now: number = 
     disabled_reason: w.disabledReason,
     disabled_at: iso(w.disabledAt),
     filter: filterToJson(w.filter),
+    events: w.events,
     created_at: toIso(w.createdAt),
     updated_at: toIso(w.updatedAt),
   };

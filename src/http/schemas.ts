@@ -16,6 +16,7 @@ import {
   FINAL_RUN_STATUSES,
   SIGNATURE_SCHEMES,
   TEST_MODES,
+  WEBHOOK_EVENT_TYPES,
   WEBHOOK_FORMATS,
   WEBHOOK_HEALTH,
   WEBHOOK_ORDERINGS,
@@ -655,6 +656,16 @@ const filterSchema = {
   examples: [{ statuses: ['failed'] }, { below_pass_rate: 90 }],
 };
 
+const eventsSchema = {
+  type: 'array',
+  minItems: 1,
+  uniqueItems: true,
+  items: { type: 'string', enum: WEBHOOK_EVENT_TYPES },
+  description:
+    'The event types this webhook receives (docs: delivery.md, "Which webhook receives an event"). Default `["test_run_completed"]`. A `clix` webhook can receive `test_run_completed` only.',
+  examples: [['test_run_completed', 'test_status_changed']],
+};
+
 export const webhookSchema = {
   type: 'object',
   properties: {
@@ -711,6 +722,7 @@ export const webhookSchema = {
     },
     disabled_at: isoTimeOrNull,
     filter: filterSchema,
+    events: eventsSchema,
     created_at: isoTime,
     updated_at: isoTime,
   },
@@ -730,6 +742,7 @@ const webhookFields = {
   format: { type: 'string', enum: WEBHOOK_FORMATS },
   headers: headerMap,
   filter: filterSchema,
+  events: eventsSchema,
   signature_scheme: {
     type: 'string',
     enum: SIGNATURE_SCHEMES,
@@ -762,6 +775,21 @@ export const updateWebhookBody = {
 } as const;
 
 export const webhookListQuery = listQuery({ agent_id: uuid });
+
+/** POST /webhooks/{id}/test: which event type's sample to send (docs/api.md#test-webhook). */
+export const testWebhookBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    event_type: {
+      type: 'string',
+      enum: WEBHOOK_EVENT_TYPES,
+      description:
+        'Whose sample to send; default `test_run_completed` (the `test` body). Others send that type’s body with `"is_test": true` and all-zero ids.',
+    },
+  },
+  examples: [{ event_type: 'test_status_changed' }],
+} as const;
 
 export const testResultSchema = {
   type: 'object',
@@ -926,7 +954,7 @@ export const deliveryDetailSchema = {
       type: 'object',
       properties: {
         id: uuid,
-        type: { type: 'string', enum: ['test_run_completed', 'test_run_group_completed', 'test'] },
+        type: { type: 'string', enum: [...WEBHOOK_EVENT_TYPES, 'test'] },
         test_run_id: { type: ['string', 'null'] },
         payload: { type: 'object', additionalProperties: true },
         created_at: isoTime,

@@ -141,7 +141,7 @@ export interface WebhooksTable {
   id: string;
   org_id: string;
   agent_id: string | null;
-  /** `<org>:org` or `<org>:agent:<agent>` while the webhook exists, null once deleted: one per scope. */
+  /** Unique; no longer written (several webhooks per scope), kept for rows of older versions. */
   scope_key: string | null;
   url: string;
   description: string;
@@ -167,6 +167,8 @@ export interface WebhooksTable {
   consecutive_failures: number;
   /** JSON `{statuses, below_pass_rate}`; null = every finished run. */
   filter: string | null;
+  /** JSON array of the event types it receives (docs/delivery.md#which-webhook-receives-an-event). */
+  events: Generated<string>;
   created_at: number;
   updated_at: number;
   deleted_at: number | null;
@@ -184,6 +186,9 @@ export interface WebhooksTable {
   alert_state: Generated<string>;
   /** Who re-enabled a system-disabled webhook (`probe`, `manual`), until the alert says so. */
   recovered_by: Generated<string | null>;
+  /** The last endpoint-health event about it sent to the organization's webhooks, and when it was due. */
+  health_event_id: Generated<string | null>;
+  health_event_due_at: Generated<number | null>;
 }
 
 export interface EventsTable {

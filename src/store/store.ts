@@ -23,6 +23,7 @@ import type {
   TestRun,
   TestSuite,
   Webhook,
+  WebhookEventType,
   WebhookFormat,
   WebhookOrdering,
 } from '../domain/types.js';
@@ -137,6 +138,8 @@ export interface WebhookInput {
   signatureScheme?: SignatureScheme;
   /** Absent: `parallel` (docs/delivery.md#ordered-delivery). */
   ordering?: WebhookOrdering;
+  /** The event types it receives; absent: DEFAULT_WEBHOOK_EVENTS. */
+  events?: readonly WebhookEventType[];
   /**
    * The ed25519 key pair (docs/delivery.md#ed25519-signatures). In a patch: a new pair rotates
    * (the current one keeps signing for SECRET_ROTATION_GRACE_MS), null drops both.
@@ -205,9 +208,11 @@ export interface Store {
   deleteAgent(orgId: string, id: string, now: number): Promise<boolean>;
 
   // test runs
+  /** Creates a run that is not final; one created `running` gets its `test_run_started` event in the same transaction. */
   createRun(
     orgId: string,
     input: RunInput,
+    publicUrl: string,
     now: number,
     answer?: IdempotentAnswer<TestRun>,
   ): Promise<TestRun>;
@@ -415,6 +420,12 @@ export interface Store {
     now: number;
     alerts: boolean;
     webhookIds: string[] | null;
+    /**
+     * The organization's own `webhook_disabled` / `webhook_recovered` events (docs/delivery.md#endpoint-health-events):
+     * rendered with `publicUrl`, at most one per webhook per `intervalMs` (RUNHOOK_ALERT_INTERVAL).
+     * Absent: none (callers other than the health monitor).
+     */
+    tenantEvents?: { publicUrl: string; intervalMs: number };
   }): Promise<HealthChange[]>;
   dueProbes(input: { now: number; firstDelayMs: number; limit: number }): Promise<DueProbe[]>;
   /** Creates a probe delivery leased to the caller and schedules the next probe; null if the webhook changed. */

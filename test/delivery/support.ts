@@ -8,6 +8,7 @@ import { eventually, type TestContext } from '../helpers/context.js';
 
 /** The API's JSON shapes (docs/api.md), as far as these suites read them. */
 export interface WebhookJson {
+  events?: string[];
   id: string;
   url: string;
   agent_id: string | null;

@@ -2,7 +2,14 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderBody, renderGroupEvent, standardPayload, testPayload } from '../../src/domain/payloads.js';
+import { otherEventSample } from '../../src/domain/eventPayloads.js';
+import {
+  renderBody,
+  renderGroupEvent,
+  renderOtherEvent,
+  standardPayload,
+  testPayload,
+} from '../../src/domain/payloads.js';
 import { groupCompletedPayload } from '../../src/domain/runGroups.js';
 import type { TestRun } from '../../src/domain/types.js';
 import { VERSION } from '../../src/version.js';
@@ -183,6 +190,10 @@ describe('OpenAPI document', () => {
       'test_run_completed_slack',
       'test_run_completed_teams',
       'test_run_group_completed',
+      'test_run_started',
+      'test_status_changed',
+      'webhook_disabled',
+      'webhook_recovered',
     ]);
     const headers = (name: string) =>
       Object.fromEntries(
@@ -286,6 +297,40 @@ describe('OpenAPI document', () => {
     expect(test(sample), ajv.errorsText(test.errors)).toBe(true);
     expect(standard(sample)).toBe(false);
     expect(slack(JSON.parse(renderBody('slack', sample, eventAt))), ajv.errorsText(slack.errors)).toBe(true);
+
+    // The other event types: their samples (hostile names included) in every format that carries them.
+    for (const type of [
+      'test_run_started',
+      'test_status_changed',
+      'webhook_disabled',
+      'webhook_recovered',
+    ] as const) {
+      const own = schemaOf(type);
+      const payload = otherEventSample(type, eventAt, 'https://runhook.example.com')!;
+      const hostile = JSON.parse(
+        JSON.stringify(payload).replaceAll(
+          'Sample',
+          'Nightly <regression> & \\"smoke\\" [x](https://evil) @everyone',
+        ),
+      );
+      for (const p of [payload, hostile]) {
+        const rendered = renderOtherEvent(p);
+        expect(own(JSON.parse(rendered.payload)), ajv.errorsText(own.errors)).toBe(true);
+        expect(rendered.body('clix')).toBeNull();
+        for (const [format, check] of [
+          ['slack', slack],
+          ['discord', discord],
+          ['teams', teams],
+        ] as const) {
+          const body = rendered.body(format);
+          expect(check(JSON.parse(body!)), `${type} ${format}: ${ajv.errorsText(check.errors)}`).toBe(true);
+        }
+        expect(rendered.body('slack')).not.toContain('<regression>');
+        expect(rendered.body('discord')).toContain('"allowed_mentions":{"parse":[]}');
+      }
+      // Each type's body is its own: not another type's, not a finished run's.
+      expect(standard(payload)).toBe(false);
+    }
   });
 
   it('a payload stored by the API for a finished run validates too', async () => {

@@ -9,6 +9,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type * as Sdk from '../../sdk/types.js';
+import type * as Events from '../../src/domain/eventPayloads.js';
+import {
+  testRunStartedSchema,
+  testStatusChangedSchema,
+  webhookDisabledSchema,
+  webhookRecoveredSchema,
+} from '../../src/domain/eventPayloads.js';
 import type * as Domain from '../../src/domain/payloadSchemas.js';
 import {
   clixPayloadSchema,
@@ -26,7 +33,7 @@ const SDK_HEADER = `/**
  * The bodies Runhook POSTs to a webhook, as described in Runhook's docs/payloads.md.
  * Times are UTC ISO-8601 to the second (\`2026-01-30T10:32:45Z\`).
  *
- * Generated from src/domain/payloadSchemas.ts; do not edit. After changing the schemas, run
+ * Generated from src/domain/payloadSchemas.ts and src/domain/eventPayloads.ts; do not edit. After changing the schemas, run
  * UPDATE_TYPES=1 npx vitest run test/types/generatedTypes.test.ts
  */
 `;
@@ -55,10 +62,31 @@ function sdkTypes(): string {
       doc: 'Format `standard`: sent once per run group when all its runs are final (docs/delivery.md, "Run groups").',
     },
     { name: 'ClixPayload', schema: clixPayloadSchema, doc: 'Format `clix` (TestCLIX-compatible).' },
+    {
+      name: 'TestRunStartedEvent',
+      schema: testRunStartedSchema,
+      doc: 'Format `standard`: a test run entered `running`.',
+    },
+    {
+      name: 'TestStatusChangedEvent',
+      schema: testStatusChangedSchema,
+      doc: 'Format `standard`: a test became `failing`, `flaky` or `passing` again.',
+    },
+    {
+      name: 'WebhookDisabledEvent',
+      schema: webhookDisabledSchema,
+      doc: "Format `standard`: another of the organization's webhooks was disabled by the system.",
+    },
+    {
+      name: 'WebhookRecoveredEvent',
+      schema: webhookRecoveredSchema,
+      doc: "Format `standard`: another of the organization's webhooks is enabled again.",
+    },
   ]);
   return writer.file(
     SDK_HEADER,
-    '\n/** Any `standard` body. Switch on `event`. */\nexport type RunhookEvent = TestRunCompletedEvent | TestRunGroupCompletedEvent | TestEvent;\n',
+    "\n/** A finished run's `standard` body, or a Test Webhook send. Switch on `event`. */\nexport type RunhookEvent = TestRunCompletedEvent | TestEvent;\n" +
+      '\n/** Any `standard` body, of every event type a webhook can subscribe to. Switch on `event`. */\nexport type AnyRunhookEvent =\n  | RunhookEvent\n  | TestRunStartedEvent\n  | TestStatusChangedEvent\n  | WebhookDisabledEvent\n  | WebhookRecoveredEvent\n  | TestRunGroupCompletedEvent;\n',
   );
 }
 
@@ -79,7 +107,13 @@ const same: [
   Equal<Sdk.TestRunCompletedEvent, Domain.TestRunCompletedEvent>,
   Equal<Sdk.TestEvent, Domain.TestEvent>,
   Equal<Sdk.TestRunGroupCompletedEvent, Domain.TestRunGroupCompletedEvent>,
-  Equal<Sdk.RunhookEvent, Domain.StandardPayload | Domain.TestRunGroupCompletedEvent>,
+  Equal<Sdk.RunhookEvent, Domain.StandardPayload>,
+  Equal<
+    Sdk.AnyRunhookEvent,
+    Domain.StandardPayload | Events.OtherEventPayload | Domain.TestRunGroupCompletedEvent
+  >,
   Equal<Sdk.ClixPayload, Domain.ClixPayload>,
-] = [true, true, true, true, true, true, true, true];
+  Equal<Sdk.TestStatusChangedEvent, Events.TestStatusChangedEvent>,
+  Equal<Sdk.WebhookDisabledEvent, Events.WebhookDisabledEvent>,
+] = [true, true, true, true, true, true, true, true, true, true, true];
 void same;

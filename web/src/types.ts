@@ -6,6 +6,9 @@
 export type WebhookFormat = 'standard' | 'clix' | 'slack' | 'discord' | 'teams';
 export const WEBHOOK_FORMATS: readonly WebhookFormat[] = ['standard', 'clix', 'slack', 'discord', 'teams'];
 export const MAX_CUSTOM_HEADERS = 10;
+export type { WebhookEventType } from '../../src/domain/types';
+
+import type { WebhookEventType } from '../../src/domain/types';
 
 export type RunStatus = 'pending' | 'running' | 'grading' | 'completed' | 'failed' | 'canceled';
 export const RUN_STATUSES: readonly RunStatus[] = [
@@ -58,6 +61,8 @@ export interface Webhook {
   consecutive_failures: number;
   /** null: every finished run gets a delivery (docs/api.md, "Webhook filters"). */
   filter: WebhookFilter | null;
+  /** The event types it receives (docs/delivery.md#which-webhook-receives-an-event). */
+  events: WebhookEventType[];
   health: WebhookHealth;
   disabled_reason: DisabledReason | null;
   disabled_at: string | null;

@@ -228,6 +228,7 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
           const run = await store.createRun(
             req.orgId,
             { ...input, status },
+            publicUrl,
             t,
             idempotentAnswer(req, 201, (r) => presentCreatedRun(r)),
           );

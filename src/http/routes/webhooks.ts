@@ -1,13 +1,21 @@
 import { lookup } from 'node:dns/promises';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { attemptDelivery } from '../../delivery/attempt.js';
+import { otherEventSample } from '../../domain/eventPayloads.js';
 import { ALLOWED_CIDRS_HINT, forbiddenAddressReason, isAddressAllowed } from '../../domain/ipRules.js';
-import { renderEvent, testPayload } from '../../domain/payloads.js';
-import type { SignatureScheme, Webhook, WebhookFormat, WebhookOrdering } from '../../domain/types.js';
-import { checkHeaders, checkSecret, checkWebhookUrl } from '../../domain/validateWebhook.js';
+import { renderEvent, renderOtherEvent, testPayload } from '../../domain/payloads.js';
+import {
+  DEFAULT_WEBHOOK_EVENTS,
+  type SignatureScheme,
+  type Webhook,
+  type WebhookEventType,
+  type WebhookFormat,
+  type WebhookOrdering,
+} from '../../domain/types.js';
+import { checkEvents, checkHeaders, checkSecret, checkWebhookUrl } from '../../domain/validateWebhook.js';
 import { type FilterJson, filterFromJson } from '../../domain/webhookFilter.js';
 import { generateSigningKey } from '../../security/signingKeys.js';
-import { ConflictError, type WebhookPatch } from '../../store/store.js';
+import type { WebhookPatch } from '../../store/store.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError, invalidField } from '../errors.js';
 import { idempotentAnswer } from '../idempotency.js';
@@ -20,6 +28,7 @@ import {
   idParams,
   listResponse,
   testResultSchema,
+  testWebhookBody,
   updateWebhookBody,
   webhookListQuery,
   webhookSchema,
@@ -36,6 +45,7 @@ interface WebhookBody {
   filter?: FilterJson | null;
   signature_scheme?: SignatureScheme;
   ordering?: WebhookOrdering;
+  events?: WebhookEventType[];
 }
 
 const webhookNotFound = () => new ApiError('NOT_FOUND', 'webhook not found');
@@ -77,6 +87,12 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
     }
   }
 
+  /** The event types against the format they would be sent in: both as saved after this request. */
+  function checkSubscription(events: readonly string[], format: WebhookFormat): void {
+    const problem = checkEvents(events, format);
+    if (problem) throw invalidField(problem.field, problem.message);
+  }
+
   function checkFields(b: WebhookBody): void {
     if (b.headers !== undefined) {
       const problem = checkHeaders(b.headers);
@@ -95,7 +111,7 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
       schema: {
         headers: idempotencyHeaders,
         tags,
-        summary: 'Create the org-level webhook, or an agent’s own webhook (agent_id)',
+        summary: 'Create an org-level webhook, or one of an agent’s own (agent_id); a scope may have several',
         body: createWebhookBody,
         response: { 201: webhookSchema },
       },
@@ -103,35 +119,32 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
     async (req, reply) => {
       const b = req.body;
       checkFields(b);
+      checkSubscription(b.events ?? DEFAULT_WEBHOOK_EVENTS, b.format ?? 'standard');
       await checkUrl(b.url!, req.log);
       const agentId = b.agent_id ?? null;
       if (agentId !== null && !(await store.getAgent(req.orgId, agentId))) {
         throw new ApiError('AGENT_NOT_FOUND', 'agent not found', { field: 'agent_id' });
       }
-      try {
-        const webhook = await store.createWebhook(
-          req.orgId,
-          {
-            agentId,
-            url: b.url!,
-            description: b.description ?? '',
-            isEnabled: b.is_enabled ?? true,
-            format: b.format ?? 'standard',
-            headers: b.headers ?? {},
-            secretEnc: typeof b.secret === 'string' ? secretBox.seal(b.secret) : null,
-            filter: filterFromJson(b.filter ?? null),
-            signatureScheme: b.signature_scheme ?? 'hmac-sha256',
-            signingKey: b.signature_scheme === 'ed25519' ? generateSigningKey(secretBox) : null,
-            ordering: b.ordering ?? 'parallel',
-          },
-          now(),
-          idempotentAnswer(req, 201, (w: Webhook) => presentWebhook(w, degradedAfter)),
-        );
-        return reply.code(201).send(presentWebhook(webhook, degradedAfter, now()));
-      } catch (err) {
-        if (err instanceof ConflictError) throw new ApiError('ALREADY_EXISTS', err.message);
-        throw err;
-      }
+      const webhook = await store.createWebhook(
+        req.orgId,
+        {
+          agentId,
+          url: b.url!,
+          description: b.description ?? '',
+          isEnabled: b.is_enabled ?? true,
+          format: b.format ?? 'standard',
+          headers: b.headers ?? {},
+          secretEnc: typeof b.secret === 'string' ? secretBox.seal(b.secret) : null,
+          filter: filterFromJson(b.filter ?? null),
+          signatureScheme: b.signature_scheme ?? 'hmac-sha256',
+          signingKey: b.signature_scheme === 'ed25519' ? generateSigningKey(secretBox) : null,
+          events: b.events ?? DEFAULT_WEBHOOK_EVENTS,
+          ordering: b.ordering ?? 'parallel',
+        },
+        now(),
+        idempotentAnswer(req, 201, (w: Webhook) => presentWebhook(w, degradedAfter)),
+      );
+      return reply.code(201).send(presentWebhook(webhook, degradedAfter, now()));
     },
   );
 
@@ -178,8 +191,12 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
         'agent_id cannot be changed; delete this webhook and create one for the other scope',
       );
     }
+    if (b.events !== undefined || b.format !== undefined) {
+      checkSubscription(b.events ?? current.events, b.format ?? current.format);
+    }
     if (b.url !== undefined) await checkUrl(b.url, req.log);
     const patch: WebhookPatch = {
+      events: b.events,
       url: b.url,
       description: b.description === null ? '' : b.description,
       isEnabled: b.is_enabled,
@@ -194,6 +211,23 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
     if (!webhook) throw webhookNotFound();
     return presentWebhook(webhook, degradedAfter, now());
   };
+  /**
+   * The Test Webhook body of an event type in a format: the `test` body for `test_run_completed`,
+   * that type's sample otherwise. A type the format cannot carry, or without a sample, is a 400.
+   */
+  function testSample(type: WebhookEventType, format: WebhookFormat, t: number) {
+    if (type === 'test_run_completed') {
+      const rendered = renderEvent(testPayload(t, config.publicUrl), t);
+      return { payload: rendered.payload, body: rendered.body(format) };
+    }
+    const payload = otherEventSample(type, t, config.publicUrl);
+    if (payload === null) throw invalidField('event_type', `there is no Test Webhook sample of ${type} yet`);
+    const rendered = renderOtherEvent(payload);
+    const body = rendered.body(format);
+    if (body === null) throw invalidField('event_type', `format ${format} cannot carry ${type}`);
+    return { payload: rendered.payload, body };
+  }
+
   /** Switching to ed25519 makes a key pair; switching back drops it; the same scheme changes nothing. */
   function schemeChange(current: Webhook, scheme: SignatureScheme | undefined): WebhookPatch {
     if (scheme === undefined || scheme === current.signatureScheme) return {};
@@ -251,13 +285,15 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
     },
   );
 
-  api.post<{ Params: { id: string } }>(
+  api.post<{ Params: { id: string }; Body: { event_type?: WebhookEventType } | undefined }>(
     '/webhooks/:id/test',
     {
       schema: {
         tags,
-        summary: 'Send a signed sample delivery now and report what the receiver answered',
+        summary:
+          'Send a signed sample delivery now (of an event type, optionally) and report what the receiver answered',
         params: idParams,
+        body: testWebhookBody,
         response: { 200: testResultSchema },
       },
     },
@@ -265,13 +301,13 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
       const webhook = isUuid(req.params.id) ? await store.getWebhook(req.orgId, req.params.id) : null;
       if (!webhook) throw webhookNotFound();
       const t = now();
+      const sample = testSample(req.body?.event_type ?? 'test_run_completed', webhook.format, t);
       takeManualSend(api, reply, webhook.id, t);
-      const rendered = renderEvent(testPayload(t, config.publicUrl), t);
       const claimed = await store.createTestDelivery(
         req.orgId,
         webhook.id,
-        rendered.payload,
-        rendered.body(webhook.format),
+        sample.payload,
+        sample.body,
         t,
         config.attemptTimeoutMs + 10_000,
       );

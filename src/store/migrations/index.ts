@@ -11,6 +11,7 @@ import * as m0008 from './0008_drop_webhook_kind_index.js';
 import * as m0009 from './0009_scenario_results.js';
 import * as m0010 from './0010_agent_config_test_suites.js';
 import * as m0011 from './0011_ed25519_keys.js';
+import * as m0012 from './0012_webhook_events.js';
 import * as m0013 from './0013_run_groups.js';
 import * as m0014 from './0014_fifo_ordering.js';
 import * as m0015 from './0015_tests_hot_updates.js';
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0009_scenario_results': m0009,
   '0010_agent_config_test_suites': m0010,
   '0011_ed25519_keys': m0011,
+  '0012_webhook_events': m0012,
   '0013_run_groups': m0013,
   '0014_fifo_ordering': m0014,
   '0015_tests_hot_updates': m0015,

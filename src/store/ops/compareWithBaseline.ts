@@ -105,6 +105,12 @@ async function lockAgentHistory(ctx: Ctx, trx: Db, agentId: string): Promise<voi
   await trx.selectFrom('agents').select('id').where('id', '=', agentId).forNoKeyUpdate().execute();
 }
 
+/** A test whose state the run changed, with the run's result of it: a `test_status_changed` event. */
+export interface SettledStateChange extends TestStateChange {
+  lastStatus: ResultStatus;
+  message: string | null;
+}
+
 /**
  * Settles a run that was just made final in `trx` (its row as written): stores the results sent
  * with the finish (unless `stored` says the caller did), derives counts, failures and score from
@@ -118,7 +124,7 @@ export async function settleFinishedRun(
   finish: RunFinish,
   now: number,
   stored?: { key: number; total: number },
-): Promise<{ run: TestRun; notable: boolean; stateChanges: TestStateChange[] }> {
+): Promise<{ run: TestRun; notable: boolean; stateChanges: SettledStateChange[] }> {
   const maxResults = maxResultsOf(finish);
   const sent = finish.results ?? [];
   let key = stored ?? null;
@@ -201,6 +207,9 @@ export async function settleFinishedRun(
     await writeChangeCodes(ctx, trx, key.key, changed);
   }
 
+  const resultsByKey = new Map<string, ScenarioResult>();
+  if ((history?.stateChanges.length ?? 0) > 0)
+    for (const r of results) resultsByKey.set(testKey(r.suite, r.name), r);
   const row = await trx
     .updateTable('test_runs')
     .set({
@@ -219,7 +228,11 @@ export async function settleFinishedRun(
   return {
     run: toRun(row),
     notable: isNotable(changes, run.status as FinalRunStatus, baselineRow?.status ?? null),
-    stateChanges: history?.stateChanges ?? [],
+    stateChanges: (history?.stateChanges ?? []).map((c) => {
+      const r = resultsByKey.get(testKey(c.suite, c.name));
+      const failing = r?.status === 'failed' || r?.status === 'error';
+      return { ...c, lastStatus: r?.status ?? 'passed', message: failing ? (r?.message ?? null) : null };
+    }),
   };
 }
 

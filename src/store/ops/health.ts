@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
+import { webhookHealthPayload } from '../../domain/eventPayloads.js';
 import {
   type AlertState,
   type AlertTransition,
@@ -9,7 +10,8 @@ import {
 } from '../../domain/health.js';
 import type { DisabledReason } from '../../domain/types.js';
 import type { HealthChange } from '../store.js';
-import type { Ctx } from './context.js';
+import type { Ctx, Db } from './context.js';
+import { emitEventsWithIds } from './emitEvents.js';
 
 /**
  * Brings webhooks' health in line with their counters (docs/receiving-webhooks.md, "When your
@@ -22,10 +24,18 @@ import type { Ctx } from './context.js';
  * `webhookIds` null looks at every webhook that is not plainly healthy.
  */
 export async function reconcileHealth(
-  { db }: Ctx,
-  input: { policy: HealthPolicy; now: number; alerts: boolean; webhookIds: string[] | null },
+  ctx: Ctx,
+  input: {
+    policy: HealthPolicy;
+    now: number;
+    alerts: boolean;
+    webhookIds: string[] | null;
+    tenantEvents?: { publicUrl: string; intervalMs: number };
+  },
 ): Promise<HealthChange[]> {
+  const { db } = ctx;
   const { policy, now } = input;
+  let queued = false;
   if (input.webhookIds !== null && input.webhookIds.length === 0) return [];
   let q = db
     .selectFrom('webhooks')
@@ -39,6 +49,12 @@ export async function reconcileHealth(
       'failed_streak',
       'alert_state',
       'recovered_by',
+      'agent_id',
+      'url',
+      'description',
+      'format',
+      'health_event_id',
+      'health_event_due_at',
     ])
     .where('deleted_at', 'is', null);
   q =
@@ -103,6 +119,12 @@ export async function reconcileHealth(
           .executeTakeFirst();
         if (Number(res.numUpdatedRows) === 1) {
           raised = transition;
+          const tenant = input.tenantEvents && tenantEventOf(transition, alerted);
+          if (tenant && input.tenantEvents) {
+            queued =
+              (await emitHealthEvent(trx, row, tenant, facts.consecutiveFailures, input.tenantEvents, now)) ||
+              queued;
+          }
           if (input.alerts) {
             await trx
               .insertInto('alerts')
@@ -130,7 +152,84 @@ export async function reconcileHealth(
     });
     if (change) changes.push(change);
   }
+  if (queued) await ctx.hooks.notifyNewWork();
   return changes;
+}
+
+/**
+ * The organization's own event for an alert transition (docs/delivery.md#endpoint-health-events):
+ * `webhook_disabled` when the system turned it off, `webhook_recovered` when it comes back from
+ * that; a webhook that was only degraded has nothing to tell the organization.
+ */
+function tenantEventOf(
+  transition: AlertTransition,
+  alerted: AlertState,
+): { type: 'webhook_disabled' | 'webhook_recovered'; reason: string } | null {
+  if (transition.event === 'webhook.disabled') return { type: 'webhook_disabled', reason: transition.reason };
+  if (transition.event === 'webhook.recovered' && alerted === 'disabled') {
+    return { type: 'webhook_recovered', reason: transition.reason === 'probe' ? 'probe' : 'manual' };
+  }
+  return null;
+}
+
+/**
+ * Stores a health event about `row` for the organization's other webhooks, coalesced like the
+ * operator's alerts: due RUNHOOK_ALERT_INTERVAL after the previous one about the same webhook, and
+ * when that previous one is still waiting unsent, it is dropped and this one, which tells the
+ * current state, takes its turn. In the transaction that records the transition: once per transition.
+ */
+async function emitHealthEvent(
+  trx: Db,
+  row: {
+    id: string;
+    org_id: string;
+    agent_id: string | null;
+    url: string;
+    description: string;
+    format: string;
+    health_event_id: string | null;
+    health_event_due_at: number | string | null;
+  },
+  event: { type: 'webhook_disabled' | 'webhook_recovered'; reason: string },
+  consecutiveFailures: number,
+  settings: { publicUrl: string; intervalMs: number },
+  now: number,
+): Promise<boolean> {
+  const previousDue = row.health_event_due_at === null ? null : Number(row.health_event_due_at);
+  let dueAt = now;
+  if (settings.intervalMs > 0 && previousDue !== null) {
+    dueAt = Math.max(now, previousDue + settings.intervalMs);
+    if (row.health_event_id !== null && previousDue > now) {
+      // Still waiting, so never sent: replaced by this one, at its time.
+      const dropped = await trx
+        .deleteFrom('deliveries')
+        .where('event_id', '=', row.health_event_id)
+        .where('status', '=', 'pending')
+        .where('attempt_count', '=', 0)
+        .where('lease_owner', 'is', null)
+        .executeTakeFirst();
+      if (Number(dropped.numDeletedRows) > 0) dueAt = previousDue;
+    }
+  }
+  const payload = webhookHealthPayload(
+    event.type,
+    { id: row.id, description: row.description, agentId: row.agent_id, url: row.url, format: row.format },
+    event.reason,
+    consecutiveFailures,
+    now,
+    settings.publicUrl,
+  );
+  const { queued, eventIds } = await emitEventsWithIds(
+    trx,
+    [{ orgId: row.org_id, agentId: row.agent_id, testRunId: null, payload, excludeWebhookId: row.id, dueAt }],
+    now,
+  );
+  await trx
+    .updateTable('webhooks')
+    .set({ health_event_id: eventIds[0] ?? null, health_event_due_at: dueAt })
+    .where('id', '=', row.id)
+    .execute();
+  return queued;
 }
 
 /** Webhooks turned off, by reason, for /metrics. */

@@ -7,6 +7,7 @@ import {
   type Attempt,
   type AttemptRequest,
   type AttemptTrigger,
+  DEFAULT_WEBHOOK_EVENTS,
   DELIVERY_STATUS,
   type Delivery,
   type DeliveryKind,
@@ -15,12 +16,14 @@ import {
   type ErrorClass,
   type EventType,
   type FailureReason,
+  isWebhookEventType,
   type RunhookEvent,
   type RunStatus,
   type TestMode,
   type TestRun,
   type TestSuite,
   type Webhook,
+  type WebhookEventType,
   type WebhookFormat,
 } from '../../domain/types.js';
 import {
@@ -124,6 +127,12 @@ export function toRun(r: Selectable<TestRunsTable>): TestRun {
   };
 }
 
+/** A webhook's stored `events`; types this version does not know are left out. */
+export function eventsFromText(text: string): WebhookEventType[] {
+  const parsed: unknown = JSON.parse(text);
+  return Array.isArray(parsed) ? parsed.filter(isWebhookEventType) : [...DEFAULT_WEBHOOK_EVENTS];
+}
+
 export function toWebhook(r: Selectable<WebhooksTable>): Webhook {
   return {
     id: r.id,
@@ -151,6 +160,7 @@ export function toWebhook(r: Selectable<WebhooksTable>): Webhook {
     failingSince: numOrNull(r.failing_since),
     failedStreak: num(r.failed_streak),
     filter: filterFromText(r.filter),
+    events: eventsFromText(r.events),
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
   };

@@ -3,7 +3,14 @@
  * new organization, or alone) and a new delivery (of a run's event, a Test Webhook send, a probe).
  * Every column is written, so each insert's SQL text is the same whoever makes it.
  */
-import type { AttemptTrigger, DeliveryStatus } from '../../domain/types.js';
+import { timeOrderedUuid } from '../../domain/ids.js';
+import {
+  ATTEMPT_TRIGGER,
+  type AttemptTrigger,
+  DELIVERY_STATUS,
+  type DeliveryStatus,
+  type WebhookFormat,
+} from '../../domain/types.js';
 import type { NewApiKey } from '../store.js';
 
 export function newApiKeyRow(orgId: string, key: NewApiKey, now: number) {
@@ -68,4 +75,37 @@ export function newDeliveryRow(d: NewDelivery) {
     created_at: d.now,
     updated_at: d.now,
   };
+}
+
+/**
+ * An event's delivery to one webhook it is routed to (docs/delivery.md#which-webhook-receives-an-event):
+ * pending and due now, or, for a webhook the system turned off, failed at once and never sent: the
+ * history shows what was missed, and recover resends it once the endpoint is back.
+ */
+export function eventDeliveryRow(
+  route: { kind: 'send' | 'blocked'; webhook: { id: string; format: WebhookFormat } },
+  /** `agentId`: the run's agent, for a run's event: its queue on a `fifo` webhook (fifo.ts). */
+  event: { orgId: string; eventId: string; testRunId: string | null; agentId?: string | null },
+  rendered: { body(format: WebhookFormat): string },
+  now: number,
+  dueAt: number = now,
+) {
+  const blocked = route.kind === 'blocked';
+  return newDeliveryRow({
+    id: timeOrderedUuid(now),
+    orgId: event.orgId,
+    eventId: event.eventId,
+    webhookId: route.webhook.id,
+    body: rendered.body(route.webhook.format),
+    kind: 'event',
+    status: blocked ? DELIVERY_STATUS.failed : DELIVERY_STATUS.pending,
+    nextAttemptAt: blocked ? null : dueAt,
+    nextTrigger: ATTEMPT_TRIGGER.scheduled,
+    finalAttempt: false,
+    lease: null,
+    testRunId: event.testRunId,
+    agentId: event.agentId ?? null,
+    failureReason: blocked ? 'webhook_disabled' : null,
+    now,
+  });
 }

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { type CompiledQuery, type RawBuilder, type Selectable, sql } from 'kysely';
 import { compareRuns, isNotable } from '../../domain/changes.js';
+import { testRunStartedPayload } from '../../domain/eventPayloads.js';
 import { timeOrderedUuid } from '../../domain/ids.js';
 import { renderEvent, standardPayload } from '../../domain/payloads.js';
 import { effectiveTotal, formatRunId, passRate } from '../../domain/runMath.js';
-import { type Route, resolveWebhook } from '../../domain/scoping.js';
+import { resolveWebhooks } from '../../domain/scoping.js';
 import {
-  ATTEMPT_TRIGGER,
   DELIVERY_STATUS,
   type FinalRunStatus,
   RUN_STATUS,
@@ -29,10 +29,12 @@ import {
 import { handedOffDelivery, handoffRoom, leaseHandedOff, readWebhooksQuery } from './claimDueDeliveries.js';
 import { baselineQuery, comparedRun, maxResultsOf, settleFinishedRun } from './compareWithBaseline.js';
 import { type Ctx, countAll, type Db, readPage } from './context.js';
+import { emitEvents, emitStateChanges } from './emitEvents.js';
+import { type EventRoute, routesForEvent } from './eventRoutes.js';
 import { lockQueues, queueBusy, waitingColumns } from './fifo.js';
 import { keepAnswerIn } from './idempotency.js';
 import { toRun, toWebhook } from './mappers.js';
-import { newDeliveryRow } from './newRows.js';
+import { eventDeliveryRow, newDeliveryRow } from './newRows.js';
 import { joinRunGroup, settleGroupAfterFinish } from './runGroups.js';
 import { insertResults } from './scenarioResults.js';
 import { filledShape, Slots } from './statementShapes.js';
@@ -118,7 +120,7 @@ function runRow<Seq>(
 }
 
 /**
- * Stores the run's event and, when a webhook applies, its delivery (pending, or failed at once for a
+ * Stores the run's event and a delivery per webhook it goes to (pending, or failed at once for a
  * webhook the system turned off). Same transaction as the run. True when there is something to send.
  */
 async function insertEvent(
@@ -129,34 +131,44 @@ async function insertEvent(
   now: number,
   notable: boolean,
 ): Promise<boolean> {
-  const rows = await trx
-    .selectFrom('webhooks')
-    .selectAll()
-    .where('org_id', '=', run.orgId)
-    .where('deleted_at', 'is', null)
-    .where((eb) => eb.or([eb('agent_id', '=', run.agentId), eb('agent_id', 'is', null)]))
-    .execute();
-  const route = routeOf(rows.map(toWebhook), run.agentId);
-  const out = eventRows(run, route, publicUrl, now, notable);
+  const routes = await routesForEvent(trx, {
+    orgId: run.orgId,
+    agentId: run.agentId,
+    eventType: 'test_run_completed',
+  });
+  const out = eventRows(run, routes, publicUrl, now, notable);
   await trx.insertInto('events').values(out.event).execute();
-  let delivery = out.delivery;
-  // A `fifo` webhook: the delivery waits behind an unfinished one of the agent's queue (fifo.ts).
-  if (delivery && out.queued && route.kind !== 'none' && route.webhook.ordering === 'fifo') {
-    const locked = await lockQueues(trx, ctx.hooks, delivery.webhook_id);
-    if (locked?.fifo && (await queueBusy(trx, ctx.hooks, delivery.webhook_id, run.agentId))) {
-      delivery = { ...delivery, ...waitingColumns(now) };
+  let sent = false;
+  const deliveries = [];
+  for (const d of out.deliveries) {
+    let delivery = d;
+    const webhook = routes.find((r) => r.webhook.id === d.webhook_id)?.webhook;
+    // A `fifo` webhook: the delivery waits behind an unfinished one of the agent's queue (fifo.ts).
+    if (d.status === DELIVERY_STATUS.pending && webhook?.ordering === 'fifo') {
+      const locked = await lockQueues(trx, ctx.hooks, d.webhook_id);
+      if (locked?.fifo && (await queueBusy(trx, ctx.hooks, d.webhook_id, run.agentId))) {
+        delivery = { ...d, ...waitingColumns(now) };
+      }
     }
+    deliveries.push(delivery);
+    if (delivery.status === DELIVERY_STATUS.pending && delivery.held_at === null) sent = true;
   }
-  if (delivery) await trx.insertInto('deliveries').values(delivery).execute();
-  return out.queued && delivery?.held_at === null;
+  if (deliveries.length > 0) await trx.insertInto('deliveries').values(deliveries).execute();
+  return sent;
 }
 
 /**
- * A finished run's event row and, when its route sends it, its delivery row (pending, or failed
- * at once for a webhook the system turned off); `queued` when there is something to send. One
- * reading for the interactive path and the one-unit path.
+ * A finished run's event row and a delivery row per webhook its routes send it to (pending, or
+ * failed at once for a webhook the system turned off); `queued` when there is something to send.
+ * One reading for the interactive path and the one-unit path.
  */
-function eventRows(run: TestRun, route: Route<Webhook>, publicUrl: string, now: number, notable: boolean) {
+function eventRows(
+  run: TestRun,
+  routes: readonly EventRoute[],
+  publicUrl: string,
+  now: number,
+  notable: boolean,
+) {
   const rendered = renderEvent(standardPayload(run, now, publicUrl), now);
   // Time-ordered ids (docs/architecture.md#attempt-rows): a drain, which goes in creation order,
   // then reads and writes the delivery and attempt indexes keyed by them at their ends.
@@ -168,38 +180,18 @@ function eventRows(run: TestRun, route: Route<Webhook>, publicUrl: string, now: 
     payload: rendered.payload,
     created_at: now,
   };
-  if (route.kind === 'none') return { event, delivery: null, queued: false };
-  const { webhook } = route;
-  // A webhook whose filter leaves the run out means no delivery at all: no fallback to the org's.
-  if (!runPassesFilter(webhook.filter, run, notable)) return { event, delivery: null, queued: false };
-  // A webhook the system turned off gets the delivery too, failed at once and never sent: the
-  // history shows what was missed, and recover resends it once the endpoint is back.
-  const blocked = route.kind === 'blocked';
-  const delivery = newDeliveryRow({
-    id: timeOrderedUuid(now),
-    orgId: run.orgId,
-    eventId: event.id,
-    webhookId: webhook.id,
-    body: rendered.body(webhook.format),
-    kind: 'event',
-    status: blocked ? DELIVERY_STATUS.failed : DELIVERY_STATUS.pending,
-    nextAttemptAt: blocked ? null : now,
-    nextTrigger: ATTEMPT_TRIGGER.scheduled,
-    finalAttempt: false,
-    lease: null,
-    testRunId: run.id,
-    agentId: run.agentId,
-    failureReason: blocked ? 'webhook_disabled' : null,
-    now,
-  });
-  return { event, delivery, queued: !blocked };
-}
-
-function routeOf(hooks: Webhook[], agentId: string): Route<Webhook> {
-  return resolveWebhook(
-    hooks.find((w) => w.agentId === agentId) ?? null,
-    hooks.find((w) => w.agentId === null) ?? null,
-  );
+  // A webhook whose filter leaves the run out gets no delivery: no fallback to the org's.
+  const deliveries = routes
+    .filter((route) => runPassesFilter(route.webhook.filter, run, notable))
+    .map((route) =>
+      eventDeliveryRow(
+        route,
+        { orgId: run.orgId, eventId: event.id, testRunId: run.id, agentId: run.agentId },
+        rendered,
+        now,
+      ),
+    );
+  return { event, deliveries, queued: deliveries.some((d) => d.status === DELIVERY_STATUS.pending) };
 }
 
 function runPassesFilter(filter: WebhookFilter | null, run: TestRun, notable: boolean): boolean {
@@ -211,15 +203,32 @@ export async function createRun(
   ctx: Ctx,
   orgId: string,
   input: RunInput,
+  publicUrl: string,
   now: number,
   answer?: IdempotentAnswer<TestRun>,
 ): Promise<TestRun> {
-  return ctx.db.transaction().execute(async (trx) => {
+  let queued = false;
+  const run = await ctx.db.transaction().execute(async (trx) => {
     const created = await insertRun(trx, orgId, input, input.status, null, now);
     await joinRunGroup(trx, created, now);
+    // A run created `running` has started: its event is written with it (docs/delivery.md#event-types).
+    if (created.status === RUN_STATUS.running) {
+      const payload = testRunStartedPayload(
+        { ...created, testRunId: formatRunId(created.seq) },
+        now,
+        publicUrl,
+      );
+      queued = await emitEvents(
+        trx,
+        [{ orgId, agentId: created.agentId, testRunId: created.id, payload }],
+        now,
+      );
+    }
     await keepAnswerIn(trx, answer, created);
     return created;
   });
+  if (queued) await ctx.hooks.notifyNewWork();
+  return run;
 }
 
 export async function createFinishedRun(
@@ -262,6 +271,7 @@ export async function createFinishedRun(
     const settled = await settleFinishedRun(ctx, trx, created, finish, now, stored);
     queued = await insertEvent(ctx, trx, settled.run, publicUrl, now, settled.notable);
     if (await settleGroupAfterFinish(trx, settled.run, publicUrl, now)) queued = true;
+    queued = (await emitStateChanges(trx, settled.run, settled.stateChanges, publicUrl, now)) || queued;
     await keepAnswerIn(trx, answer, settled.run);
     return settled.run;
   });
@@ -292,13 +302,13 @@ const FILLED_FROM_ORG = new Set(['test_runs.seq', 'events.payload', 'deliveries.
 
 /**
  * The route-relevant state of the webhooks that may receive an agent's runs (docs/delivery.md):
- * which exist, their scope, whether and why they are off, their format, filter and ordering. The same text
+ * which exist, their scope, whether and why they are off, their format, filter, ordering and event types. The same text
  * whenever nothing of that changed; read with the snapshot and compared under the row lock.
  */
 function webhookStateSql(ctx: Ctx, orgId: unknown, agentId: unknown) {
   const hooks = sql`webhooks WHERE org_id = ${orgId} AND deleted_at IS NULL
     AND (agent_id = ${agentId} OR agent_id IS NULL)`;
-  const fields = sql`id, agent_id, is_enabled, disabled_reason, format, filter, ordering`;
+  const fields = sql`id, agent_id, is_enabled, disabled_reason, format, filter, ordering, events`;
   return ctx.hooks.dialect === 'sqlite'
     ? sql<
         string | null
@@ -386,8 +396,6 @@ async function createFinishedRunAtOnce(
   const { agent, state } = snapshot;
   // A `fifo` webhook's delivery may have to wait in its queue, which is decided under the webhook's
   // row lock (fifo.ts): the interactive path. `parallel` webhooks keep this one.
-  const route = routeOf(snapshot.webhooks, agent.id);
-  if (route.kind === 'send' && route.webhook.ordering === 'fifo') return null;
   const id = randomUUID();
   // A number no run has yet, as the placeholder; one that appears in what the client sent is not used.
   const sent = JSON.stringify([input, finish, agent.name, publicUrl]);
@@ -412,10 +420,14 @@ async function createFinishedRunAtOnce(
   runValues.changes = changes === null ? null : JSON.stringify(changes);
   const draft: TestRun = { ...undated, changes };
   const notable = isNotable(changes, finish.status, baseline?.status ?? null);
-  const rows = eventRows(draft, routeOf(snapshot.webhooks, agent.id), publicUrl, now, notable);
-  // The worker in this process takes the delivery at commit, if it has a slot (docs/architecture.md#hand-off).
-  const taker = rows.delivery && rows.queued ? (ctx.handoff?.taker ?? null) : null;
-  let reserved = rows.delivery && taker?.reserve(rows.delivery.webhook_id) ? taker : null;
+  const routes = resolveWebhooks(snapshot.webhooks, agent.id, 'test_run_completed');
+  if (routes.some((r) => r.kind === 'send' && r.webhook.ordering === 'fifo')) return null;
+  const rows = eventRows(draft, routes, publicUrl, now, notable);
+  // The worker in this process takes the delivery at commit, if it has a slot and it is the
+  // run's only one (docs/architecture.md#hand-off).
+  const only = rows.deliveries.length === 1 && rows.queued ? (rows.deliveries[0] ?? null) : null;
+  const taker = only ? (ctx.handoff?.taker ?? null) : null;
+  let reserved = only && taker?.reserve(only.webhook_id) ? taker : null;
   let handedOff: ClaimedDelivery | null = null;
   try {
     const done = (inserted: Record<string, unknown> | undefined) => {
@@ -439,7 +451,7 @@ async function createFinishedRunAtOnce(
       run: slots.row('run', { ...runValues, seq: 0 }),
 
       event: slots.row('event', rows.event),
-      delivery: rows.delivery ? slots.row('delivery', rows.delivery) : null,
+      deliveries: rows.deliveries.map((d, i) => slots.row(`delivery${i}`, d)),
       handoff:
         reserved && ctx.hooks.runUnit
           ? {
@@ -452,7 +464,7 @@ async function createFinishedRunAtOnce(
             }
           : null,
     };
-    const shape = `finishedRun:${rows.delivery ? 'delivery' : 'none'}:${values.handoff ? 'handoff' : ''}`;
+    const shape = `finishedRun:${rows.deliveries.length}:${values.handoff ? 'handoff' : ''}`;
     const queries = filledShape(ctx, shape, slots, () => buildStatements(ctx, values));
 
     if (ctx.hooks.runUnit) {
@@ -474,13 +486,13 @@ async function createFinishedRunAtOnce(
     try {
       const result = await db.executeQuery<Record<string, unknown>>(queries[0] as CompiledQuery);
       const out = done(result.rows[0]);
-      if (reserved && rows.delivery) {
+      if (reserved && only) {
         // Committed. The worker may now lease it, in a batch of its own (the statement could not
         // see a concurrent claim's leases), while the caller is answered; the workers are told only
         // if it was not leased.
         const offer = reserved;
         reserved = null; // answered below, not in `finally`
-        const d = { deliveryId: rows.delivery.id, webhookId: rows.delivery.webhook_id, orgId, now };
+        const d = { deliveryId: only.id, webhookId: only.webhook_id, orgId, now };
         void leaseHandedOff(ctx, offer, d)
           .catch(() => null)
           .then((leased) => {
@@ -498,7 +510,7 @@ async function createFinishedRunAtOnce(
     }
   } finally {
     // Committed (or not) by now: the worker sends it at once, or frees the slot it kept for it.
-    if (reserved && rows.delivery) reserved.take(handedOff, rows.delivery.webhook_id);
+    if (reserved && only) reserved.take(handedOff, only.webhook_id);
   }
 }
 
@@ -511,8 +523,9 @@ interface RunValues {
   marker: symbol;
   run: Record<string, unknown>;
   event: Record<string, unknown>;
-  delivery: Record<string, unknown> | null;
-  /** Lease the delivery to this worker if there is room (SQLite only; docs/architecture.md#hand-off). */
+  /** One per webhook the event goes to. */
+  deliveries: Record<string, unknown>[];
+  /** Lease the only delivery to this worker if there is room (SQLite only; docs/architecture.md#hand-off). */
   handoff: {
     owner: symbol;
     now: symbol;
@@ -558,13 +571,13 @@ function buildStatements(ctx: Ctx, v: RunValues): CompiledQuery[] {
         .values({ ...v.run, seq } as never)
         .returningAll(),
       event: db.insertInto('events').values({ ...v.event, payload: withRunId(v.event.payload) } as never),
-      delivery: v.delivery
-        ? db.insertInto('deliveries').values({
-            ...v.delivery,
-            body: withRunId(v.delivery.body),
-            ...(v.handoff && handoffLease(ctx, v.handoff, v.orgId, v.delivery)),
-          } as never)
-        : null,
+      deliveries: v.deliveries.map((delivery) =>
+        db.insertInto('deliveries').values({
+          ...delivery,
+          body: withRunId(delivery.body),
+          ...(v.handoff && handoffLease(ctx, v.handoff, v.orgId, delivery)),
+        } as never),
+      ),
     };
   };
 
@@ -573,30 +586,30 @@ function buildStatements(ctx: Ctx, v: RunValues): CompiledQuery[] {
       sql<number>`(SELECT run_seq FROM organizations WHERE id = ${v.orgId})`,
       sql<string>`(SELECT ${runIdSql(ctx, sql.ref('run_seq'))} FROM organizations WHERE id = ${v.orgId})`,
     );
-    const target = v.handoff && v.delivery && readWebhooksQuery(db, [v.delivery.webhook_id]);
+    const handedOff = v.handoff ? q.deliveries[0] : undefined;
+    const target = handedOff && v.deliveries[0] && readWebhooksQuery(db, [v.deliveries[0].webhook_id]);
     return [
       takeSeq.compile(),
       q.run.compile(),
       q.event.compile(),
-      ...(q.delivery
+      ...(handedOff
         ? [
-            (v.handoff
-              ? q.delivery.returning([
-                  'id',
-                  'event_id',
-                  'org_id',
-                  'webhook_id',
-                  'body',
-                  'attempt_count',
-                  'retries_done',
-                  'next_trigger',
-                  'final_attempt',
-                  'lease_owner',
-                ])
-              : q.delivery
-            ).compile(),
+            handedOff
+              .returning([
+                'id',
+                'event_id',
+                'org_id',
+                'webhook_id',
+                'body',
+                'attempt_count',
+                'retries_done',
+                'next_trigger',
+                'final_attempt',
+                'lease_owner',
+              ])
+              .compile(),
           ]
-        : []),
+        : q.deliveries.map((d) => d.compile())),
       ...(target ? [target] : []),
     ];
   }
@@ -605,7 +618,7 @@ function buildStatements(ctx: Ctx, v: RunValues): CompiledQuery[] {
     sql`org AS (${takeSeq.returning(['run_seq', runIdSql(ctx, sql.ref('run_seq')).as('run_id')])})`,
     sql`run AS (${q.run})`,
     sql`event AS (${q.event})`,
-    ...(q.delivery ? [sql`delivery AS (${q.delivery})`] : []),
+    ...q.deliveries.map((d, i) => sql`${sql.raw(`delivery${i}`)} AS (${d})`),
   ];
   return [
     sql`WITH ${sql.join(parts)}
@@ -676,6 +689,7 @@ export async function finishRun(
     const settled = await settleFinishedRun(ctx, trx, toRun(row), finish, now);
     queued = await insertEvent(ctx, trx, settled.run, publicUrl, now, settled.notable);
     if (await settleGroupAfterFinish(trx, settled.run, publicUrl, now)) queued = true;
+    queued = (await emitStateChanges(trx, settled.run, settled.stateChanges, publicUrl, now)) || queued;
     await keepAnswerIn(trx, answer, settled.run);
     return settled.run;
   });

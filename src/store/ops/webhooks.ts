@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import type { Webhook } from '../../domain/types.js';
+import { DEFAULT_WEBHOOK_EVENTS, type Webhook } from '../../domain/types.js';
 import {
-  ConflictError,
   type IdempotentAnswer,
   type Page,
   type Paged,
@@ -10,15 +9,10 @@ import {
   type WebhookInput,
   type WebhookPatch,
 } from '../store.js';
-import { type Ctx, countAll, type Db, isUniqueViolation, readPage } from './context.js';
+import { type Ctx, countAll, type Db, readPage } from './context.js';
 import { failAllWaiting, releaseAllWaiting } from './fifo.js';
 import { keepAnswerIn } from './idempotency.js';
 import { filterToText, toWebhook } from './mappers.js';
-
-/** One live webhook per scope: the org's default, or one per agent. */
-function scopeKey(orgId: string, agentId: string | null): string {
-  return agentId === null ? `${orgId}:org` : `${orgId}:agent:${agentId}`;
-}
 
 export async function createWebhook(
   { db }: Ctx,
@@ -27,52 +21,43 @@ export async function createWebhook(
   now: number,
   answer?: IdempotentAnswer<Webhook>,
 ): Promise<Webhook> {
-  try {
-    return await db.transaction().execute(async (trx) => {
-      const row = await trx
-        .insertInto('webhooks')
-        .values({
-          id: randomUUID(),
-          org_id: orgId,
-          agent_id: input.agentId,
-          scope_key: scopeKey(orgId, input.agentId),
-          url: input.url,
-          description: input.description,
-          is_enabled: input.isEnabled ? 1 : 0,
-          format: input.format,
-          headers: JSON.stringify(input.headers),
-          secret_enc: input.secretEnc,
-          previous_secret_enc: null,
-          previous_secret_until: null,
-          signature_scheme: input.signatureScheme ?? 'hmac-sha256',
-          signing_key_enc: input.signingKey?.signingKeyEnc ?? null,
-          public_key: input.signingKey?.publicKey ?? null,
-          ordering: input.ordering ?? 'parallel',
-          last_triggered_at: null,
-          consecutive_failures: 0,
-          disabled_reason: input.isEnabled ? null : 'manual',
-          disabled_at: input.isEnabled ? null : now,
-          filter: filterToText(input.filter ?? null),
-          created_at: now,
-          updated_at: now,
-          deleted_at: null,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      const webhook = toWebhook(row);
-      await keepAnswerIn(trx, answer, webhook);
-      return webhook;
-    });
-  } catch (err) {
-    if (isUniqueViolation(err)) {
-      throw new ConflictError(
-        input.agentId === null
-          ? 'the organization already has an org-level webhook; update it instead'
-          : 'this agent already has a webhook; update it instead',
-      );
-    }
-    throw err;
-  }
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .insertInto('webhooks')
+      .values({
+        id: randomUUID(),
+        org_id: orgId,
+        agent_id: input.agentId,
+        // Several webhooks per scope (docs/delivery.md#which-webhook-receives-an-event): no scope key.
+        scope_key: null,
+        url: input.url,
+        description: input.description,
+        is_enabled: input.isEnabled ? 1 : 0,
+        format: input.format,
+        headers: JSON.stringify(input.headers),
+        secret_enc: input.secretEnc,
+        previous_secret_enc: null,
+        previous_secret_until: null,
+        signature_scheme: input.signatureScheme ?? 'hmac-sha256',
+        signing_key_enc: input.signingKey?.signingKeyEnc ?? null,
+        public_key: input.signingKey?.publicKey ?? null,
+        ordering: input.ordering ?? 'parallel',
+        last_triggered_at: null,
+        consecutive_failures: 0,
+        disabled_reason: input.isEnabled ? null : 'manual',
+        disabled_at: input.isEnabled ? null : now,
+        filter: filterToText(input.filter ?? null),
+        events: JSON.stringify(input.events ?? DEFAULT_WEBHOOK_EVENTS),
+        created_at: now,
+        updated_at: now,
+        deleted_at: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const webhook = toWebhook(row);
+    await keepAnswerIn(trx, answer, webhook);
+    return webhook;
+  });
 }
 
 export async function listWebhooks(
@@ -165,6 +150,7 @@ function updateRow(db: Db, orgId: string, id: string, patch: WebhookPatch, now: 
       ...(patch.format !== undefined && { format: patch.format }),
       ...(patch.headers !== undefined && { headers: JSON.stringify(patch.headers) }),
       ...(patch.filter !== undefined && { filter: filterToText(patch.filter) }),
+      ...(patch.events !== undefined && { events: JSON.stringify(patch.events) }),
       ...(patch.secretEnc !== undefined && {
         secret_enc: patch.secretEnc,
         // Replacing a secret starts a rotation: the old one (as read by this UPDATE) keeps signing

@@ -1,10 +1,14 @@
 import { type FormEvent, useState } from 'react';
 import {
+  DEFAULT_WEBHOOK_EVENTS,
+  WEBHOOK_EVENT_TYPES,
   WEBHOOK_FORMATS,
   WEBHOOK_ORDERINGS,
+  type WebhookEventType,
   type WebhookFormat,
   type WebhookOrdering,
 } from '../../../src/domain/types';
+import { CLIX_EVENT_TYPES } from '../../../src/domain/validateWebhook';
 import { ApiError, api } from '../api';
 import type { Webhook } from '../types';
 import { draftOf, type FilterDraft, filterOfDraft } from '../webhookFilter';
@@ -31,6 +35,16 @@ const ORDERING_LABELS: Record<WebhookOrdering, string> = {
   fifo: 'In order (FIFO) — one at a time per agent',
 };
 
+/** What each event type means, for the subscription checkboxes (docs/delivery.md#event-types). */
+const EVENT_LABELS: Record<WebhookEventType, string> = {
+  test_run_completed: 'A test run finished',
+  test_run_started: 'A test run started',
+  test_run_group_completed: 'Every run of a group finished',
+  test_status_changed: 'A test became failing, flaky or passing again',
+  webhook_disabled: 'Another webhook was disabled',
+  webhook_recovered: 'Another webhook is back on',
+};
+
 type FieldName =
   | 'url'
   | 'secret'
@@ -39,16 +53,25 @@ type FieldName =
   | 'ordering'
   | 'headers'
   | 'is_enabled'
-  | 'filter';
+  | 'filter'
+  | 'events';
 
 /** `details.field` from the API ("url", "headers.X-Team", "headers[0]"…) → the control to mark. */
 function fieldOf(error: ApiError): FieldName | undefined {
   const field = error.field;
   if (!field) return undefined;
   const root = field.split(/[.[]/)[0] as FieldName;
-  return ['url', 'secret', 'description', 'format', 'ordering', 'headers', 'is_enabled', 'filter'].includes(
-    root,
-  )
+  return [
+    'url',
+    'secret',
+    'description',
+    'format',
+    'ordering',
+    'headers',
+    'is_enabled',
+    'filter',
+    'events',
+  ].includes(root)
     ? root
     : undefined;
 }
@@ -63,6 +86,8 @@ interface WebhookFormProps {
   onDeleted: () => void;
   onDirtyChange?: (dirty: boolean) => void;
   deleteLabel: string;
+  /** The form's accessible name; default "Organization webhook" or "Agent webhook". */
+  label?: string;
 }
 
 export function WebhookForm({
@@ -73,6 +98,7 @@ export function WebhookForm({
   onDeleted,
   onDirtyChange,
   deleteLabel,
+  label,
 }: WebhookFormProps) {
   // Before a webhook exists nothing is sent, so the switch shows Off; typing an endpoint turns it
   // on (what Save will create) unless the user set the switch themselves.
@@ -82,6 +108,9 @@ export function WebhookForm({
   const [description, setDescription] = useState(webhook?.description ?? '');
   const [format, setFormat] = useState<WebhookFormat>(webhook?.format ?? 'standard');
   const [ordering, setOrdering] = useState<WebhookOrdering>(webhook?.ordering ?? 'parallel');
+  const [events, setEvents] = useState<WebhookEventType[]>(() => [
+    ...(webhook?.events ?? DEFAULT_WEBHOOK_EVENTS),
+  ]);
   const [filterDraft, setFilterDraft] = useState<FilterDraft>(() => draftOf(webhook?.filter));
   const [rows, setRows] = useState<HeaderRow[]>(() => headerRows(webhook?.headers ?? {}));
   const [secret, setSecret] = useState<SecretChange>({ mode: 'keep' });
@@ -117,6 +146,11 @@ export function WebhookForm({
       setFailure('Please fix which runs are sent.');
       return;
     }
+    if (events.length === 0) {
+      setErrors({ events: 'Choose at least one event.' });
+      setFailure('Choose the events this webhook receives.');
+      return;
+    }
     if (!url.trim()) {
       setErrors({ url: 'Enter the URL that should receive the webhook.' });
       setFailure('The endpoint URL is required.');
@@ -131,6 +165,8 @@ export function WebhookForm({
       ordering,
       headers: parsed.headers,
       filter: filter.filter,
+      // In the list's order, whatever order they were ticked in.
+      events: WEBHOOK_EVENT_TYPES.filter((e) => events.includes(e)),
     };
     if (secret.mode === 'set' && secret.value !== '') body.secret = secret.value;
     if (secret.mode === 'clear') body.secret = null;
@@ -172,7 +208,7 @@ export function WebhookForm({
       className="webhook-form"
       onSubmit={save}
       noValidate
-      aria-label={agentId ? 'Agent webhook' : 'Organization webhook'}
+      aria-label={label ?? (agentId ? 'Agent webhook' : 'Organization webhook')}
     >
       <ErrorBanner error={failure} />
       <div className="field field-switch">
@@ -316,6 +352,39 @@ export function WebhookForm({
       </Field>
 
       <FormatPreview format={format} id={`${idPrefix}-format-preview`} />
+
+      <fieldset className="field" aria-describedby={`${idPrefix}-events-hint`} data-testid="webhook-events">
+        <legend>Events</legend>
+        <p className="hint" id={`${idPrefix}-events-hint`}>
+          What this webhook receives. An agent’s runs go to its own webhooks subscribed to the event, else to
+          the organization’s.{format === 'clix' ? ' TestCLIX format carries finished runs only.' : ''}
+        </p>
+        {WEBHOOK_EVENT_TYPES.map((type) => {
+          const carried = format !== 'clix' || CLIX_EVENT_TYPES.includes(type);
+          return (
+            <div className="field-checkbox" key={type}>
+              <input
+                id={`${idPrefix}-event-${type}`}
+                type="checkbox"
+                value={type}
+                checked={events.includes(type)}
+                disabled={!carried}
+                onChange={(e) =>
+                  touched(setEvents)(e.target.checked ? [...events, type] : events.filter((x) => x !== type))
+                }
+              />
+              <label htmlFor={`${idPrefix}-event-${type}`}>
+                <span className="mono">{type}</span> — {EVENT_LABELS[type]}
+              </label>
+            </div>
+          );
+        })}
+        {errors.events ? (
+          <p className="field-error" role="alert">
+            {errors.events}
+          </p>
+        ) : null}
+      </fieldset>
 
       <FilterEditor
         idPrefix={idPrefix}

@@ -9,6 +9,7 @@ import { DeliveryChart } from '../components/DeliveryChart';
 import { Empty, ErrorBanner, Loading } from '../components/Feedback';
 import { Page, Section } from '../components/Page';
 import { RunsTable } from '../components/RunsTable';
+import { ScopeWebhooks } from '../components/ScopeWebhooks';
 import { TestWebhookPanel } from '../components/TestWebhookPanel';
 import { WebhookForm } from '../components/WebhookForm';
 import { HealthBadge, WebhookHealthBanner } from '../components/WebhookHealth';
@@ -218,70 +219,73 @@ function AgentWebhookSection({ agentId }: { agentId: string }) {
   const org = loaded.data?.org ?? null;
 
   return (
-    <Section
-      title="Webhook"
-      id="agent-webhook"
-      actions={
-        own ? (
-          <>
-            <HealthBadge webhook={own} />
-            <EnabledBadge enabled={own.is_enabled} on="notifications on" off="notifications off" />
-          </>
-        ) : null
-      }
-    >
-      {loaded.error ? <ErrorBanner error={loaded.error} /> : null}
-      {own === undefined ? (
-        loaded.error ? null : (
-          <Loading />
-        )
-      ) : (
-        <>
-          <ScopeNotice own={own} org={org} />
-          {own ? (
+    <>
+      <Section
+        title="Webhook"
+        id="agent-webhook"
+        actions={
+          own ? (
             <>
-              <WebhookHealthBanner
-                webhook={own}
-                fallsBack={org?.is_enabled === true}
-                onChanged={(changed) => {
-                  setLocal({ webhook: changed });
-                  setFormKey((k) => k + 1);
-                }}
-              />
-              <WebhookStatusLine webhook={own} />
+              <HealthBadge webhook={own} />
+              <EnabledBadge enabled={own.is_enabled} on="notifications on" off="notifications off" />
             </>
-          ) : (
-            <p className="muted">
-              To override the organization webhook for this agent, fill in an endpoint and save.
-            </p>
-          )}
-          <WebhookForm
-            key={formKey}
-            webhook={own}
-            agentId={agentId}
-            idPrefix="webhook"
-            deleteLabel="Remove agent webhook"
-            onDirtyChange={setDirty}
-            onSaved={(saved) => setLocal({ webhook: saved })}
-            onDeleted={() => {
-              setLocal({ webhook: null });
-              setFormKey((k) => k + 1);
-            }}
-          />
-          <TestWebhookPanel
-            webhookId={own?.id ?? null}
-            dirty={dirty}
-            onTested={() => setTests((n) => n + 1)}
-          />
-          {own ? (
-            <div className="subsection">
-              <h3>Last 24 hours</h3>
-              <DeliveryChart webhookId={own.id} refreshKey={tests} />
-            </div>
-          ) : null}
-        </>
-      )}
-    </Section>
+          ) : null
+        }
+      >
+        {loaded.error ? <ErrorBanner error={loaded.error} /> : null}
+        {own === undefined ? (
+          loaded.error ? null : (
+            <Loading />
+          )
+        ) : (
+          <>
+            <ScopeNotice own={own} org={org} />
+            {own ? (
+              <>
+                <WebhookHealthBanner
+                  webhook={own}
+                  fallsBack={org?.is_enabled === true}
+                  onChanged={(changed) => {
+                    setLocal({ webhook: changed });
+                    setFormKey((k) => k + 1);
+                  }}
+                />
+                <WebhookStatusLine webhook={own} />
+              </>
+            ) : (
+              <p className="muted">
+                To override the organization webhook for this agent, fill in an endpoint and save.
+              </p>
+            )}
+            <WebhookForm
+              key={formKey}
+              webhook={own}
+              agentId={agentId}
+              idPrefix="webhook"
+              deleteLabel="Remove agent webhook"
+              onDirtyChange={setDirty}
+              onSaved={(saved) => setLocal({ webhook: saved })}
+              onDeleted={() => {
+                setLocal({ webhook: null });
+                setFormKey((k) => k + 1);
+              }}
+            />
+            <TestWebhookPanel
+              webhookId={own?.id ?? null}
+              dirty={dirty}
+              onTested={() => setTests((n) => n + 1)}
+            />
+            {own ? (
+              <div className="subsection">
+                <h3>Last 24 hours</h3>
+                <DeliveryChart webhookId={own.id} refreshKey={tests} />
+              </div>
+            ) : null}
+          </>
+        )}
+      </Section>
+      {own !== undefined ? <ScopeWebhooks agentId={agentId} primaryId={own?.id ?? null} /> : null}
+    </>
   );
 }
 

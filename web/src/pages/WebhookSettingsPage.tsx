@@ -3,6 +3,7 @@ import { EnabledBadge } from '../components/Badges';
 import { DeliveryChart } from '../components/DeliveryChart';
 import { Empty, ErrorBanner, Loading } from '../components/Feedback';
 import { Page, Section } from '../components/Page';
+import { ScopeWebhooks } from '../components/ScopeWebhooks';
 import { TestWebhookPanel } from '../components/TestWebhookPanel';
 import { WebhookForm } from '../components/WebhookForm';
 import { HealthBadge, WebhookHealthBanner } from '../components/WebhookHealth';
@@ -24,7 +25,7 @@ export function WebhookSettingsPage() {
   return (
     <Page
       title="Webhooks"
-      subtitle="The organization webhook receives the results of every agent’s test runs, unless an agent has its own enabled webhook."
+      subtitle="The organization’s webhooks receive the events of every agent they are subscribed to, unless an agent has its own enabled webhooks for that event."
     >
       <Section
         title="Organization webhook"
@@ -86,6 +87,8 @@ export function WebhookSettingsPage() {
         </Section>
       ) : null}
 
+      {webhook !== undefined ? <ScopeWebhooks agentId={null} primaryId={webhook?.id ?? null} /> : null}
+
       <AgentWebhooks />
     </Page>
   );
@@ -121,6 +124,7 @@ function AgentWebhooks() {
                 <th scope="col">Agent</th>
                 <th scope="col">Endpoint URL</th>
                 <th scope="col">Format</th>
+                <th scope="col">Events</th>
                 <th scope="col">State</th>
                 <th scope="col">Health</th>
               </tr>
@@ -135,6 +139,7 @@ function AgentWebhooks() {
                   </td>
                   <td className="mono break">{w.url}</td>
                   <td>{w.format}</td>
+                  <td className="mono">{w.events.join(', ')}</td>
                   <td>
                     <EnabledBadge enabled={w.is_enabled} />
                   </td>

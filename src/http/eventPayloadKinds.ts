@@ -1,0 +1,72 @@
+/**
+ * The documented bodies of the event types beside `test_run_completed` (docs/payloads.md): their
+ * entries in the OpenAPI document's `webhooks` section and in docs/payloads.md, beside the
+ * finished run's in src/http/payloadSchemas.ts.
+ */
+import {
+  testRunStartedSchema,
+  testStatusChangedSchema,
+  webhookDisabledSchema,
+  webhookRecoveredSchema,
+} from '../domain/eventPayloads.js';
+import type { PayloadKind } from './payloadSchemas.js';
+
+/** The event types beside `test_run_completed` whose `standard` body is documented with an example. */
+export type SampledEventType =
+  | 'test_run_started'
+  | 'test_status_changed'
+  | 'webhook_disabled'
+  | 'webhook_recovered';
+
+const CHAT_NOTE =
+  'In `slack`, `discord` and `teams` format it arrives as a message of the same shape as a finished run’s ' +
+  '(a heading, its facts, a link); a `clix` webhook cannot subscribe to it.';
+
+export const OTHER_EVENT_KINDS: readonly PayloadKind[] = [
+  {
+    key: 'test_run_started',
+    example: 'test_run_started',
+    format: 'standard',
+    schemaName: 'TestRunStartedPayload',
+    schema: testRunStartedSchema,
+    title: 'A test run started (`test_run_started`)',
+    description:
+      'Sent once when a run enters `running` (a run created without a final status), to the webhooks subscribed ' +
+      `to it. ${CHAT_NOTE}`,
+  },
+  {
+    key: 'test_status_changed',
+    example: 'test_status_changed',
+    format: 'standard',
+    schemaName: 'TestStatusChangedPayload',
+    schema: testStatusChangedSchema,
+    title: 'A test’s state changed (`test_status_changed`)',
+    description:
+      'Sent once per change of a test’s state (`failing`, `flaky`, `passing` again), computed over its recent ' +
+      'results when a run with scenario results finishes; one event per test that changed, in the run’s ' +
+      `transaction. ${CHAT_NOTE}`,
+  },
+  {
+    key: 'webhook_disabled',
+    example: 'webhook_disabled',
+    format: 'standard',
+    schemaName: 'WebhookDisabledPayload',
+    schema: webhookDisabledSchema,
+    title: 'One of your webhooks was disabled (`webhook_disabled`)',
+    description:
+      'Sent to the organization’s other webhooks subscribed to it (never to the endpoint concerned) when the ' +
+      'system turns a webhook off (`gone`, `failing`): once per transition, at most one per webhook every ' +
+      `RUNHOOK_ALERT_INTERVAL (a newer one replaces one still waiting). ${CHAT_NOTE}`,
+  },
+  {
+    key: 'webhook_recovered',
+    example: 'webhook_recovered',
+    format: 'standard',
+    schemaName: 'WebhookRecoveredPayload',
+    schema: webhookRecoveredSchema,
+    title: 'A disabled webhook is back (`webhook_recovered`)',
+    description:
+      'Sent like `webhook_disabled` when a webhook the system had turned off is enabled again, by a probe ' +
+      `answered 2xx or by a person. ${CHAT_NOTE}`,
+  },
+];
