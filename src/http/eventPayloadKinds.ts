@@ -4,11 +4,13 @@
  * finished run's in src/http/payloadSchemas.ts.
  */
 import {
+  otherEventSample,
   testRunStartedSchema,
   testStatusChangedSchema,
   webhookDisabledSchema,
   webhookRecoveredSchema,
 } from '../domain/eventPayloads.js';
+import { groupCompletedPayloadSchema } from '../domain/payloadSchemas.js';
 import type { PayloadKind } from './payloadSchemas.js';
 
 /** The event types beside `test_run_completed` whose `standard` body is documented with an example. */
@@ -23,6 +25,21 @@ const CHAT_NOTE =
   '(a heading, its facts, a link); a `clix` webhook cannot subscribe to it.';
 
 export const OTHER_EVENT_KINDS: readonly PayloadKind[] = [
+  {
+    key: 'test_run_group_completed',
+    example: 'group',
+    format: 'standard',
+    schemaName: 'TestRunGroupCompletedPayload',
+    schema: groupCompletedPayloadSchema,
+    title: 'A run group completed (format `standard`)',
+    description:
+      'Sent once per run group (runs created with the same `group`, e.g. a CI build id) when every run of ' +
+      'the group is final and either `group_size` runs joined or none joined or finished for ' +
+      '`RUNHOOK_GROUP_WINDOW` (docs/delivery.md, "Run groups"). Goes to the webhooks subscribed to it: the agent’s when all the ' +
+      'runs have one agent (else, or when it has none, the organization’s). Webhooks in `slack`, `discord` and `teams` format get the ' +
+      'group as a message of the same shape as a run’s (outcome, summed counts, the runs, the new failures); ' +
+      '`clix` cannot carry it and gets none. Deduplicate on `webhook-id` or `group.name`.',
+  },
   {
     key: 'test_run_started',
     example: 'test_run_started',
@@ -70,3 +87,19 @@ export const OTHER_EVENT_KINDS: readonly PayloadKind[] = [
       `answered 2xx or by a person. ${CHAT_NOTE}`,
   },
 ];
+
+/** A real-looking body of another event type: its Test Webhook sample, with the sample run's ids and without `is_test`. */
+export function otherEventExample(
+  type: SampledEventType,
+  at: number,
+  sample: { runId: string; publicUrl: string },
+): object {
+  const event = otherEventSample(type, at, sample.publicUrl);
+  if (event === null) throw new Error(`no sample of ${type}`);
+  const { is_test: _test, ...body } = event;
+  return JSON.parse(
+    JSON.stringify(body)
+      .replaceAll('00000000-0000-0000-0000-000000000000', sample.runId)
+      .replaceAll('TR-00000', 'TR-00042'),
+  );
+}

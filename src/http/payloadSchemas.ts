@@ -7,10 +7,8 @@
  * are produced by those same functions, so they cannot drift from what is sent.
  */
 import { DISCORD_COLORS, DISCORD_LIMITS } from '../domain/chatMessages.js';
-import { otherEventSample } from '../domain/eventPayloads.js';
 import {
   clixPayloadSchema,
-  groupCompletedPayloadSchema,
   isoSecond,
   payloadTestRunSchema,
   standardPayloadSchema,
@@ -26,16 +24,10 @@ import {
 import { buildDeliveryHeaders } from '../domain/signing.js';
 import { isWebhookEventType, type TestRun } from '../domain/types.js';
 
-export {
-  clixPayloadSchema,
-  groupCompletedPayloadSchema,
-  payloadTestRunSchema,
-  standardPayloadSchema,
-  testPayloadSchema,
-};
+export { clixPayloadSchema, payloadTestRunSchema, standardPayloadSchema, testPayloadSchema };
 
 import { USER_AGENT } from '../version.js';
-import { OTHER_EVENT_KINDS, type SampledEventType } from './eventPayloadKinds.js';
+import { OTHER_EVENT_KINDS, otherEventExample, type SampledEventType } from './eventPayloadKinds.js';
 
 const slackText = (type: 'mrkdwn' | 'plain_text', description: string) => ({
   type: 'object',
@@ -346,21 +338,6 @@ const RUN_PAYLOAD_KINDS: readonly PayloadKind[] = [
       'byte-identical on every retry. Deduplicate on `webhook-id` or `test_run.id`.',
   },
   {
-    key: 'test_run_group_completed',
-    example: 'group',
-    format: 'standard',
-    schemaName: 'TestRunGroupCompletedPayload',
-    schema: groupCompletedPayloadSchema,
-    title: 'A run group completed (format `standard`)',
-    description:
-      'Sent once per run group (runs created with the same `group`, e.g. a CI build id) when every run of ' +
-      'the group is final and either `group_size` runs joined or none joined or finished for ' +
-      '`RUNHOOK_GROUP_WINDOW` (docs/delivery.md, "Run groups"). Goes to the agent’s webhook when all the runs ' +
-      'have one agent, else to the organization’s. Webhooks in `slack`, `discord` and `teams` format get the ' +
-      'group as a message of the same shape as a run’s (outcome, summed counts, the runs, the new failures); ' +
-      '`clix` cannot carry it and gets none. Deduplicate on `webhook-id` or `group.name`.',
-  },
-  {
     key: 'test',
     example: 'test',
     format: 'standard',
@@ -478,25 +455,15 @@ const EXAMPLE_EVENT_ID = '2f1c3e4a-9b7d-4c1e-8f00-5a6b7c8d9e0f';
  * One delivery of the sample run in the given format, exactly as Runhook renders and signs it
  * (with EXAMPLE_SECRET, sent 10 s after the event): `format: "test"` is the Test Webhook body.
  */
-/** A real-looking body of another event type: its Test Webhook sample, with the sample run's ids and without `is_test`. */
-function otherEventExample(type: SampledEventType, at: number): object {
-  const sample = otherEventSample(type, at, SAMPLE_PUBLIC_URL);
-  if (sample === null) throw new Error(`no sample of ${type}`);
-  const { is_test: _test, ...body } = sample;
-  return JSON.parse(
-    JSON.stringify(body)
-      .replaceAll('00000000-0000-0000-0000-000000000000', SAMPLE_RUN.id)
-      .replaceAll('TR-00000', 'TR-00042'),
-  );
-}
-
 export function exampleDelivery(format: PayloadFormat | 'test' | 'group' | SampledEventType): {
   headers: Record<string, string>;
   body: string;
 } {
   const eventAt = SAMPLE_RUN.completedAt!;
   const standard = standardPayload(SAMPLE_RUN, eventAt, SAMPLE_PUBLIC_URL);
-  const other = isWebhookEventType(format) ? otherEventExample(format, eventAt) : null;
+  const other = isWebhookEventType(format)
+    ? otherEventExample(format, eventAt, { runId: SAMPLE_RUN.id, publicUrl: SAMPLE_PUBLIC_URL })
+    : null;
   const body =
     other !== null
       ? JSON.stringify(other)

@@ -59,7 +59,10 @@ for (const backend of backends) {
     it('3 shards with group_size 3: one event after the third finishes, with the sums', async () => {
       const db = await open({ worker: true });
       receiver = await startReceiver();
-      await createWebhook(ctx, { url: `${receiver.url}/hook` });
+      await createWebhook(ctx, {
+        url: `${receiver.url}/hook`,
+        events: ['test_run_completed', 'test_run_group_completed'],
+      });
       const agentId = await createAgent(ctx);
       // A baseline for shard 1, so its run in the group has changes: one new failure.
       await startRun(agentId, { name: 'shard 1', status: 'completed', passed_count: 10 });
@@ -119,7 +122,10 @@ for (const backend of backends) {
 
     it('without a size: complete once all are final and the window passed; a late run starts nothing', async () => {
       const db = await open({ window: '300ms' });
-      await createWebhook(ctx, { url: 'http://127.0.0.1:9/hook' });
+      await createWebhook(ctx, {
+        url: 'http://127.0.0.1:9/hook',
+        events: ['test_run_completed', 'test_run_group_completed'],
+      });
       const agentId = await createAgent(ctx);
       await startRun(agentId, { name: 'a', group: 'nightly', status: 'completed', passed_count: 1 });
       const open2 = await startRun(agentId, { name: 'b', group: 'nightly' });
@@ -186,11 +192,14 @@ for (const backend of backends) {
       await startRun(agentId, { group: 'x'.repeat(200), group_size: 1 });
     });
 
-    it('runs of two agents go to the org-level webhook; clix and agent webhooks get nothing', async () => {
+    it('runs of two agents go to the org-level webhook; agent webhooks not subscribed fall back to it', async () => {
       const db = await open();
       const a = await createAgent(ctx, 'A');
       const b = await createAgent(ctx, 'B');
-      const org = await createWebhook(ctx, { url: 'http://127.0.0.1:9/org' });
+      const org = await createWebhook(ctx, {
+        url: 'http://127.0.0.1:9/org',
+        events: ['test_run_completed', 'test_run_group_completed'],
+      });
       const agentHook = await createWebhook(ctx, { url: 'http://127.0.0.1:9/a', agent_id: a });
       await startRun(a, { group: 'mixed', group_size: 2, status: 'completed', passed_count: 1 });
       await startRun(b, { group: 'mixed', group_size: 2, status: 'failed', failed_count: 1 });
@@ -202,21 +211,28 @@ for (const backend of backends) {
       expect(JSON.parse(rows[0]!.payload).group).toMatchObject({ agent_id: null, status: 'failed' });
       expect(agentHook.id).not.toBe(org.id);
 
-      // One agent whose webhook is in clix format: the group event is stored, with no delivery.
+      // One agent whose only webhook is in clix format, which cannot subscribe to group events: its
+      // group's event falls back to the org-level webhook subscribed to them.
       const c = await createAgent(ctx, 'C');
-      await createWebhook(ctx, { url: 'http://127.0.0.1:9/c', agent_id: c, format: 'clix' });
+      const clix = await createWebhook(ctx, { url: 'http://127.0.0.1:9/c', agent_id: c, format: 'clix' });
+      const refused = await ctx.api('PATCH', `/api/v1/webhooks/${clix.id}`, {
+        events: ['test_run_group_completed'],
+      });
+      expect(refused.status).toBe(400);
       await startRun(c, { group: 'clix-group', group_size: 1, status: 'completed', passed_count: 1 });
       expect(await db.count(GROUP_EVENTS)).toBe(2);
-      expect(
-        await db.count(
-          `SELECT count(*) FROM deliveries d JOIN events e ON e.id = d.event_id WHERE e.type = 'test_run_group_completed'`,
-        ),
-      ).toBe(1);
+      const groupDeliveries = await db.rows<{ webhook_id: string }>(
+        `SELECT d.webhook_id FROM deliveries d JOIN events e ON e.id = d.event_id WHERE e.type = 'test_run_group_completed'`,
+      );
+      expect(groupDeliveries.map((r) => r.webhook_id)).toEqual([org.id, org.id]);
     });
 
     it('the last two runs finishing at once: one event', async () => {
       const db = await open();
-      await createWebhook(ctx, { url: 'http://127.0.0.1:9/hook' });
+      await createWebhook(ctx, {
+        url: 'http://127.0.0.1:9/hook',
+        events: ['test_run_completed', 'test_run_group_completed'],
+      });
       const agentId = await createAgent(ctx);
       for (let round = 0; round < 5; round++) {
         const group = `race-${round}`;
