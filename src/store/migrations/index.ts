@@ -1,5 +1,4 @@
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
-import type { Database } from '../schema.js';
 import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_secret_rotation.js';
 import * as m0003 from './0003_failures_filters_idempotency.js';
@@ -39,7 +38,7 @@ export const migrationProvider: MigrationProvider = {
  * command, a few hundred milliseconds). Anything else (no table yet, a migration missing, one this
  * version does not know) goes to the Migrator, which applies or refuses as before.
  */
-export async function isMigrated(db: Kysely<Database>, schema: string | undefined): Promise<boolean> {
+export async function isMigrated<DB>(db: Kysely<DB>, schema: string | undefined): Promise<boolean> {
   const table = sql.table(schema ? `${schema}.kysely_migration` : 'kysely_migration');
   let names: Set<string>;
   try {
