@@ -5,6 +5,8 @@
  * repeats it after the summary with how to enable each part.
  */
 import pg from 'pg';
+import { prepareTemplates } from './helpers/backends.js';
+import { ensureBuilt } from './helpers/cli.js';
 import {
   CHROMIUM_ENV,
   FLASK_ENV,
@@ -62,9 +64,14 @@ function banner(lines: string[]): void {
   process.stderr.write(`\n${line}\n${lines.map((l) => `!! ${l}`).join('\n')}\n${line}\n\n`);
 }
 
-export default async function setup(): Promise<void> {
+export default async function setup(): Promise<() => void> {
   const skipped: Skipped[] = [];
+  // Once, before the forks start: files that spawn the CLI each call ensureBuilt() too, which
+  // then finds dist/ current instead of several forks rebuilding it at once.
+  ensureBuilt();
   await setupPostgres(skipped);
+  // The migrated databases each test copies (test/helpers/backends.ts).
+  const removeTemplates = await prepareTemplates(process.env.RUNHOOK_TEST_PG || null);
 
   const browser = await findChromium();
   process.env[CHROMIUM_ENV] = browser.path ?? '';
@@ -90,6 +97,7 @@ export default async function setup(): Promise<void> {
   }
 
   process.env[SKIPPED_ENV] = JSON.stringify(skipped);
+  return removeTemplates;
 }
 
 async function setupPostgres(skipped: Skipped[]): Promise<void> {

@@ -1,4 +1,4 @@
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { ApiError } from './errors.js';
 import { NAME_TEXT_PATTERN } from './schemas.js';
@@ -12,7 +12,7 @@ const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).de
  * Bodies are validated strictly (no type coercion, unknown fields refused); query strings and
  * path parameters arrive as text, so there numbers are coerced and defaults applied.
  */
-export function createValidatorCompiler() {
+function newAjvPair(): { strict: Ajv; lenient: Ajv } {
   const strict = new Ajv({
     allErrors: false,
     coerceTypes: false,
@@ -29,8 +29,28 @@ export function createValidatorCompiler() {
   });
   addFormats(strict);
   addFormats(lenient);
-  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
-    (httpPart === 'body' ? strict : lenient).compile(schema);
+  return { strict, lenient };
+}
+
+let shared: { ajv: { strict: Ajv; lenient: Ajv }; compiled: Map<string, ValidateFunction> } | null = null;
+
+/**
+ * One compiled validator per schema and process: every app built in a process (each test builds
+ * its own) reuses what the first compiled, as compiling is most of building the app.
+ */
+export function createValidatorCompiler() {
+  shared ??= { ajv: newAjvPair(), compiled: new Map() };
+  const { ajv, compiled } = shared;
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => {
+    const mode = httpPart === 'body' ? 'strict' : 'lenient';
+    const key = `${mode}:${JSON.stringify(schema)}`;
+    let validate = compiled.get(key);
+    if (!validate) {
+      validate = ajv[mode].compile(schema);
+      compiled.set(key, validate);
+    }
+    return validate;
+  };
 }
 
 function fieldName(prefix: string, error: ErrorObject): string {

@@ -1,5 +1,5 @@
 import { Migrator, sql } from 'kysely';
-import { migrationProvider } from './migrations/index.js';
+import { isMigrated, migrationProvider } from './migrations/index.js';
 import * as agents from './ops/agents.js';
 import * as alerts from './ops/alerts.js';
 import { readAttemptFeed } from './ops/attemptFeed.js';
@@ -44,6 +44,7 @@ export function createKyselyStore(ctx: Ctx): Store {
         ctx.hooks.dialect === 'postgres'
           ? (await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(ctx.db)).rows[0]?.schema
           : undefined;
+      if (await isMigrated(ctx.db, migrationTableSchema)) return;
       const { error, results } = await new Migrator({
         db: ctx.db,
         provider: migrationProvider,

@@ -54,7 +54,7 @@ export async function createTestContext(
     now?: () => number;
   } = {},
 ): Promise<TestContext> {
-  const db = await backend.create();
+  const db = await backend.createMigrated();
   const apiKey = generateApiKey();
   const config = loadConfig({
     ...TEST_ENV,

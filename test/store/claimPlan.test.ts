@@ -29,7 +29,7 @@ const BACKLOG = 20_000;
 
 /** The store's schema, then BACKLOG pending deliveries over 16 webhooks (foreign keys not enforced). */
 async function migrated(backend: Backend): Promise<TestDatabase> {
-  const tdb = await backend.create();
+  const tdb = await backend.createMigrated();
   const rt = await openRuntime(
     loadConfig({
       RUNHOOK_DATABASE_URL: tdb.url,

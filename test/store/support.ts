@@ -21,7 +21,7 @@ export async function storeWithWebhooks(
   webhooks: number,
   webhook: { headers?: Record<string, string> } = {},
 ): Promise<StoreFixture> {
-  const tdb = await backend.create();
+  const tdb = await backend.createMigrated();
   const store = await openStore(parseDatabaseUrl(tdb.url));
   await store.migrate();
   const now = Date.now();

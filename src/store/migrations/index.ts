@@ -1,4 +1,4 @@
-import type { Migration, MigrationProvider } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
 import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_secret_rotation.js';
 import * as m0003 from './0003_failures_filters_idempotency.js';
@@ -39,3 +39,22 @@ const MIGRATIONS: Record<string, Migration> = {
 export const migrationProvider: MigrationProvider = {
   getMigrations: async () => MIGRATIONS,
 };
+
+/**
+ * True when the database has run exactly the migrations above, so `migrate()` has nothing to do
+ * and can skip Kysely's Migrator (its table checks and lock cost every start, and every admin
+ * command, a few hundred milliseconds). Anything else (no table yet, a migration missing, one this
+ * version does not know) goes to the Migrator, which applies or refuses as before.
+ */
+export async function isMigrated<DB>(db: Kysely<DB>, schema: string | undefined): Promise<boolean> {
+  const table = sql.table(schema ? `${schema}.kysely_migration` : 'kysely_migration');
+  let names: Set<string>;
+  try {
+    const { rows } = await sql<{ name: string }>`SELECT name FROM ${table}`.execute(db);
+    names = new Set(rows.map((r) => r.name));
+  } catch {
+    return false; // not migrated yet: the table does not exist
+  }
+  const expected = Object.keys(MIGRATIONS);
+  return names.size === expected.length && expected.every((name) => names.has(name));
+}
