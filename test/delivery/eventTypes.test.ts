@@ -141,8 +141,17 @@ for (const backend of backends) {
       const standard = await createWebhook(ctx, { url: r!.url });
       await ctx.api('POST', `/api/v1/webhooks/${standard.id}/test`, { event_type: 'webhook_disabled' });
       expect(JSON.parse(r!.requests[1]!.body)).toMatchObject({ event: 'webhook_disabled', is_test: true });
+      const group = await ctx.api('POST', `/api/v1/webhooks/${standard.id}/test`, {
+        event_type: 'test_run_group_completed',
+      });
+      expect(group.body.success).toBe(true);
+      expect(JSON.parse(r!.requests[2]!.body)).toMatchObject({
+        event: 'test_run_group_completed',
+        group: { runs: expect.any(Array) },
+      });
       for (const [id, body] of [
         [clix.id, { event_type: 'test_run_started' }],
+        [clix.id, { event_type: 'test_run_group_completed' }],
         [hook.id, { event_type: 'nope' }],
         [hook.id, { event_type: 'test_run_started', extra: 1 }],
       ] as const) {
@@ -150,7 +159,7 @@ for (const backend of backends) {
         expect(res.status, JSON.stringify(body)).toBe(400);
         expect(res.body.code).toBe('INVALID_FIELD_VALUE');
       }
-      expect(r!.requests).toHaveLength(2);
+      expect(r!.requests).toHaveLength(3);
     });
 
     it('webhook_disabled and webhook_recovered go to the other subscribed webhooks, once per transition', async () => {

@@ -3,7 +3,13 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { attemptDelivery } from '../../delivery/attempt.js';
 import { otherEventSample } from '../../domain/eventPayloads.js';
 import { ALLOWED_CIDRS_HINT, forbiddenAddressReason, isAddressAllowed } from '../../domain/ipRules.js';
-import { renderEvent, renderOtherEvent, testPayload } from '../../domain/payloads.js';
+import {
+  renderEvent,
+  renderGroupEvent,
+  renderOtherEvent,
+  sampleGroupCompleted,
+  testPayload,
+} from '../../domain/payloads.js';
 import {
   DEFAULT_WEBHOOK_EVENTS,
   type SignatureScheme,
@@ -218,6 +224,11 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
   function testSample(type: WebhookEventType, format: WebhookFormat, t: number) {
     if (type === 'test_run_completed') {
       const rendered = renderEvent(testPayload(t, config.publicUrl), t);
+      return { payload: rendered.payload, body: rendered.body(format) };
+    }
+    if (type === 'test_run_group_completed') {
+      if (format === 'clix') throw invalidField('event_type', `format ${format} cannot carry ${type}`);
+      const rendered = renderGroupEvent(sampleGroupCompleted(t, config.publicUrl));
       return { payload: rendered.payload, body: rendered.body(format) };
     }
     const payload = otherEventSample(type, t, config.publicUrl);
