@@ -1,11 +1,12 @@
 /**
- * `npm run bench`: the raw HTTP ceiling, then Runhook end to end on SQLite and (when reachable)
- * PostgreSQL, then ingest through the HTTP API of a `runhook serve` process, against one receiver
+ * `npm run bench`: the raw HTTP ceiling, the floor relays (bench/floorRelay.ts), then Runhook end to
+ * end on SQLite and (when reachable) PostgreSQL, compared with the floor, then ingest through the HTTP API of a `runhook serve` process, against one receiver
  * in its own process. Prints a table; the last line is one JSON object with the figures. See
  * bench/README.md.
  *
- * Knobs (environment): BENCH_PHASES (comma-separated, default raw,sqlite,postgres,workers,api,results),
- * BENCH_RUNS (events per throughput phase, default 10000), BENCH_WARMUP_RUNS (runs delivered
+ * Knobs (environment): BENCH_PHASES (comma-separated, default raw,floor,sqlite,postgres,workers,api,results),
+ * BENCH_RUNS (events per throughput phase, default 10000), BENCH_FLOOR_RUNS (deliveries of each floor
+ * relay, default BENCH_RUNS), BENCH_WARMUP_RUNS (runs delivered
  * before each throughput phase's backlog is built, on warm-up's own worker, default 3000; 0 measures
  * from a cold start), BENCH_BACKLOG (`bulk`, the default, or
  * `store`: through store.createFinishedRun, BENCH_BACKLOG_CONCURRENCY at a time, default 128),
@@ -26,6 +27,7 @@ import pg from 'pg';
 import type { Database } from '../src/store/schema.js';
 import { type ApiIngestResult, measureApiIngest } from './apiIngest.js';
 import { type BacklogMode, type EndToEndResult, measureEndToEnd, type ReceiverHandle } from './endToEnd.js';
+import { type FloorResult, measureFloor } from './floorRelay.js';
 import { measureRaw, postgresReachable, sampleDeliveries, scratchSchema, startReceiver } from './harness.js';
 import { PeakRss, PgBackendCpu } from './meter.js';
 import type { RawResult } from './rawCeiling.js';
@@ -34,6 +36,7 @@ import { measureWorkers, type WorkersResult } from './workersBench.js';
 
 const CONCURRENCY = 64; // RUNHOOK_WORKER_CONCURRENCY's default, and the raw Pool's connections
 const RUNS = Number(process.env.BENCH_RUNS ?? 10_000);
+const FLOOR_RUNS = Number(process.env.BENCH_FLOOR_RUNS ?? RUNS);
 /** The raw client warms up for half a second before it is measured; Runhook's drains get theirs too. */
 const WARMUP_RUNS = Number(process.env.BENCH_WARMUP_RUNS ?? 3_000);
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'info';
@@ -43,10 +46,15 @@ const ORGANIZATIONS = 4;
 const AGENTS_PER_ORGANIZATION = 4;
 const LATENCY_RATE = 500;
 const LATENCY_SECONDS = 3;
-const PHASE_NAMES = ['raw', 'sqlite', 'postgres', 'workers', 'api', 'results'] as const;
+const PHASE_NAMES = ['raw', 'floor', 'sqlite', 'postgres', 'workers', 'api', 'results'] as const;
 type Phase = (typeof PHASE_NAMES)[number];
 const API_SECONDS = Number(process.env.BENCH_API_SECONDS ?? 10);
 const API_CONNECTIONS = 32;
+/** The goals against the floor (bench/README.md): Runhook's share of its deliveries/s, and at most this multiple of its CPU. */
+const FLOOR_GOALS = {
+  sqlite: { share: 0.9, cpu: 1.3 },
+  postgres: { share: 0.8, cpu: 2 },
+} as const;
 
 function phasesFromEnv(): Set<Phase> {
   const text = process.env.BENCH_PHASES ?? PHASE_NAMES.join(',');
@@ -202,6 +210,62 @@ function table(rows: string[][]): string {
     .join('\n');
 }
 
+/**
+ * The floor relays beside Runhook's drains of the same run: deliveries/s and CPU per delivery, and
+ * Runhook's share of the floor's rate and multiple of its CPU (on PostgreSQL, the server's), each
+ * against its goal.
+ */
+function floorRows(
+  floor: FloorResult,
+  sqlite: EndToEndResult | null,
+  postgres: EndToEndResult | null,
+): string[][] {
+  const rows: string[][] = [
+    [
+      'against the floor',
+      'floor /s',
+      'Runhook /s',
+      'share (goal)',
+      'floor CPU µs',
+      'Runhook CPU µs',
+      'multiple (goal)',
+    ],
+  ];
+  const ratio = (a: number | null | undefined, b: number | null | undefined) =>
+    a === null || a === undefined || b === null || b === undefined ? Number.NaN : a / b;
+  rows.push([
+    'SQLite (`real tables`; process CPU)',
+    fmt(floor.sqlite.rps),
+    sqlite ? fmt(sqlite.rps) : '-',
+    `${fmt(ratio(sqlite?.rps, floor.sqlite.rps), 2)} (≥ ${FLOOR_GOALS.sqlite.share})`,
+    fmt(floor.sqlite.cpuUsPerDelivery),
+    sqlite ? fmt(sqlite.cpuUsPerDelivery) : '-',
+    `${fmt(ratio(sqlite?.cpuUsPerDelivery, floor.sqlite.cpuUsPerDelivery), 2)} (≤ ${FLOOR_GOALS.sqlite.cpu})`,
+  ]);
+  const pgFloor = floor.postgres;
+  if (pgFloor) {
+    rows.push([
+      'PostgreSQL (`postgres`; server CPU)',
+      fmt(pgFloor.rps),
+      postgres ? fmt(postgres.rps) : '-',
+      `${fmt(ratio(postgres?.rps, pgFloor.rps), 2)} (≥ ${FLOOR_GOALS.postgres.share})`,
+      fmt(pgFloor.dbCpuUsPerDelivery),
+      postgres && postgres.backendCpuUsPerDelivery !== null ? fmt(postgres.backendCpuUsPerDelivery) : '-',
+      `${fmt(ratio(postgres?.backendCpuUsPerDelivery, pgFloor.dbCpuUsPerDelivery), 2)} (≤ ${FLOOR_GOALS.postgres.cpu})`,
+    ]);
+    rows.push([
+      'PostgreSQL (`postgres`; Node CPU)',
+      '',
+      '',
+      '',
+      fmt(pgFloor.cpuUsPerDelivery),
+      postgres ? fmt(postgres.cpuUsPerDelivery) : '-',
+      fmt(ratio(postgres?.cpuUsPerDelivery, pgFloor.cpuUsPerDelivery), 2),
+    ]);
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const phases = phasesFromEnv();
@@ -216,6 +280,14 @@ async function main(): Promise<void> {
       const { bodies, headers } = sampleDeliveries(256);
       raw = await measureRaw(receiver, { bodies, headers }, CONCURRENCY);
       rawRssMb = rss.phaseMb();
+    }
+
+    let floor: FloorResult | null = null;
+    if (phases.has('floor')) {
+      const pgUrl = PG_URL !== 'off' && (await postgresReachable(PG_URL)) ? PG_URL : null;
+      progress(`floor relays: ${FLOOR_RUNS} deliveries each (real tables${pgUrl ? ', postgres' : ''})`);
+      rss.startPhase();
+      floor = await measureFloor({ receiver, deliveries: FLOOR_RUNS, warmup: WARMUP_RUNS, pgUrl });
     }
 
     let sqlite: EndToEndResult | null = null;
@@ -334,6 +406,7 @@ async function main(): Promise<void> {
       ]);
     }
     if (cost.length > 1) process.stdout.write(`${table(cost)}\n\n`);
+    if (floor) process.stdout.write(`${table(floorRows(floor, sqlite, postgres))}\n\n`);
 
     const drain: string[][] = [
       [
@@ -422,6 +495,29 @@ async function main(): Promise<void> {
     put('cpu_us_per_delivery', sqlite?.cpuUsPerDelivery, 1);
     put('postgres_cpu_us_per_delivery', postgres?.cpuUsPerDelivery, 1);
     put('postgres_backend_cpu_us_per_delivery', postgres?.backendCpuUsPerDelivery, 1);
+    put('postgres_server_us_per_delivery', postgres?.backendCpuUsPerDelivery, 1);
+    if (floor) {
+      put('floor_sqlite_rps', floor.sqlite.rps);
+      put('floor_sqlite_cpu_us_per_delivery', floor.sqlite.cpuUsPerDelivery, 1);
+      put('floor_postgres_rps', floor.postgres?.rps ?? undefined);
+      put('floor_postgres_cpu_us_per_delivery', floor.postgres?.cpuUsPerDelivery ?? undefined, 1);
+      put('floor_postgres_server_us_per_delivery', floor.postgres?.dbCpuUsPerDelivery ?? undefined, 1);
+      if (sqlite) {
+        put('sqlite_of_floor', sqlite.rps / floor.sqlite.rps, 2);
+        put('sqlite_cpu_of_floor', sqlite.cpuUsPerDelivery / floor.sqlite.cpuUsPerDelivery, 2);
+      }
+      if (postgres && floor.postgres) {
+        put('postgres_of_floor', postgres.rps / floor.postgres.rps, 2);
+        put('postgres_cpu_of_floor', postgres.cpuUsPerDelivery / floor.postgres.cpuUsPerDelivery, 2);
+        put(
+          'postgres_server_cpu_of_floor',
+          postgres.backendCpuUsPerDelivery === null
+            ? null
+            : postgres.backendCpuUsPerDelivery / floor.postgres.dbCpuUsPerDelivery,
+          2,
+        );
+      }
+    }
     put('sqlite_backlog_rps', sqlite ? sqlite.backlog.runs / sqlite.backlog.seconds : undefined);
     put('sqlite_first_tenth_rps', sqlite?.firstTenthRps);
     put('sqlite_last_tenth_rps', sqlite?.lastTenthRps);
