@@ -121,7 +121,8 @@ for (const backend of backends) {
     });
 
     it('without a size: complete once all are final and the window passed; a late run starts nothing', async () => {
-      const db = await open({ window: '300ms' });
+      // A window long enough that a sweep right after a finish falls inside it on a loaded machine.
+      const db = await open({ window: '2s' });
       await createWebhook(ctx, {
         url: 'http://127.0.0.1:9/hook',
         events: ['test_run_completed', 'test_run_group_completed'],
@@ -129,13 +130,13 @@ for (const backend of backends) {
       const agentId = await createAgent(ctx);
       await startRun(agentId, { name: 'a', group: 'nightly', status: 'completed', passed_count: 1 });
       const open2 = await startRun(agentId, { name: 'b', group: 'nightly' });
-      await new Promise((r) => setTimeout(r, 400));
+      await new Promise((r) => setTimeout(r, 2_100));
       // Quiet for the window, but one run is still running.
       expect(await sweep()).toBe(0);
       await complete(open2.id, { passed_count: 2, failed_count: 1 });
       // Its finish is activity: the window starts again.
       expect(await sweep()).toBe(0);
-      await new Promise((r) => setTimeout(r, 400));
+      await new Promise((r) => setTimeout(r, 2_100));
       expect(await sweep()).toBe(1);
       expect(await sweep()).toBe(0);
       expect(await db.count(GROUP_EVENTS)).toBe(1);
@@ -162,7 +163,7 @@ for (const backend of backends) {
       expect(late.group).toBe('nightly');
       await complete(late.id, { passed_count: 1 });
       await startRun(agentId, { name: 'd', group: 'nightly', status: 'completed', passed_count: 1 });
-      await new Promise((r) => setTimeout(r, 400));
+      await new Promise((r) => setTimeout(r, 2_100));
       expect(await sweep()).toBe(0);
       expect(await db.count(GROUP_EVENTS)).toBe(1);
       expect(await db.count(`SELECT count(*) FROM events WHERE type = 'test_run_completed'`)).toBe(4);
