@@ -17,9 +17,11 @@
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { compareRuns } from '../src/domain/changes.js';
 import { timeOrderedUuid } from '../src/domain/ids.js';
 import { renderEvent, standardPayload } from '../src/domain/payloads.js';
 import { ATTEMPT_TRIGGER, DELIVERY_STATUS, type TestRun } from '../src/domain/types.js';
+import { comparedRun } from '../src/store/ops/compareWithBaseline.js';
 import { toRun } from '../src/store/ops/mappers.js';
 import { newDeliveryRow } from '../src/store/ops/newRows.js';
 import type { Database } from '../src/store/schema.js';
@@ -124,6 +126,7 @@ export function backlogRows(
       created_at: run.createdAt,
       updated_at: now,
       failures: JSON.stringify(run.failures),
+      changes: run.changes == null ? null : JSON.stringify(run.changes),
       test_suite_id: run.testSuiteId,
       test_mode: run.testMode,
       max_scenarios: run.maxScenarios,
@@ -311,6 +314,19 @@ export async function insertBulk(input: {
     org.agents.map((agent, a) => ({ org, agent, order: a * input.orgs.length + o })),
   );
   agents.sort((x, y) => x.order - y.order);
+  // Each run is compared with its agent's run before it, as production does (what changed: the
+  // same counts every time, but the baseline's TR id moves on).
+  const previous = new Map<string, TestRun>();
+  for (const { agent } of agents) {
+    const row = await input.db
+      .selectFrom('test_runs')
+      .selectAll()
+      .where('agent_id', '=', agent.id)
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (row) previous.set(agent.id, toRun(row));
+  }
   let turn = 0;
   const nextRows = (now: number) => {
     const { org, agent } = agents[turn++ % agents.length] as (typeof agents)[number];
@@ -320,6 +336,9 @@ export async function insertBulk(input: {
       { id: randomUUID(), orgId: org.id, seq: orgSeq, agentId: agent.id, agentName: agent.name },
       now,
     );
+    const before = previous.get(agent.id);
+    run.changes = compareRuns(comparedRun(run, null), before ? comparedRun(before, null) : null).changes;
+    previous.set(agent.id, run);
     return backlogRows(
       run,
       // Time-ordered, as production's (src/store/ops/runs.ts).
