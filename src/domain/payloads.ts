@@ -17,6 +17,7 @@ import { cutText, FAILURE_LIMITS, type TestFailure } from './failures.js';
 import { durationSeconds, effectiveTotal, formatRunId, passRate } from './runMath.js';
 import { failingCount, runOutcome } from './runOutcome.js';
 import { toIso } from './time.js';
+import { CLIX_EVENT_TYPES } from './validateWebhook.js';
 
 // The payload types are derived from their schemas, in one place.
 export type { StandardPayload, StandardPayloadTestRun } from './payloadSchemas.js';
@@ -205,7 +206,7 @@ export function renderEvent(payload: StandardPayload, eventCreatedAt: number): R
  * so it carries a run's events only; the chat formats and `standard` carry every type.
  */
 export function formatCarries(format: WebhookFormat, eventType: EventType): boolean {
-  return format !== 'clix' || eventType !== 'test_run_group_completed';
+  return format !== 'clix' || (CLIX_EVENT_TYPES as readonly string[]).includes(eventType);
 }
 
 /** Renders a run group's event once (docs/delivery.md#run-groups); `clix` cannot carry it. */
