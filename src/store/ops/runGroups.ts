@@ -16,13 +16,13 @@ import {
   groupCompletion,
   groupIsNotable,
 } from '../../domain/runGroups.js';
-import { ATTEMPT_TRIGGER, DELIVERY_STATUS, isFinalRunStatus, type TestRun } from '../../domain/types.js';
+import { DELIVERY_STATUS, isFinalRunStatus, type TestRun } from '../../domain/types.js';
 import { filterMatches } from '../../domain/webhookFilter.js';
 import type { RunGroupsTable } from '../schema.js';
 import type { Ctx, Db } from './context.js';
 import { routesForEvent } from './eventRoutes.js';
 import { toRun } from './mappers.js';
-import { newDeliveryRow } from './newRows.js';
+import { eventDeliveryRow } from './newRows.js';
 
 /** Groups the sweep settles per call, at most, each in its own transaction. */
 const SWEEP_BATCH = 100;
@@ -213,35 +213,16 @@ async function completeIfDue(
     eventType: 'test_run_group_completed',
   });
   const notable = groupIsNotable(payload);
-  let queued = false;
-  for (const route of routes) {
-    const { webhook } = route;
-    if (!formatCarries(webhook.format, 'test_run_group_completed')) continue;
+  const deliveries = routes
+    .filter(({ webhook }) => formatCarries(webhook.format, 'test_run_group_completed'))
     // A webhook's filter reads the group as it reads a run: its status, pass rate and changes.
-    if (!filterMatches(webhook.filter, payload.group.status, payload.group.pass_rate, notable)) continue;
-    const blocked = route.kind === 'blocked';
-    await trx
-      .insertInto('deliveries')
-      .values(
-        newDeliveryRow({
-          id: timeOrderedUuid(now),
-          orgId: group.org_id,
-          eventId,
-          webhookId: webhook.id,
-          body: rendered.body(webhook.format),
-          kind: 'event',
-          status: blocked ? DELIVERY_STATUS.failed : DELIVERY_STATUS.pending,
-          nextAttemptAt: blocked ? null : now,
-          nextTrigger: ATTEMPT_TRIGGER.scheduled,
-          finalAttempt: false,
-          lease: null,
-          testRunId: null,
-          failureReason: blocked ? 'webhook_disabled' : null,
-          now,
-        }),
-      )
-      .execute();
-    if (!blocked) queued = true;
-  }
+    .filter(({ webhook }) =>
+      filterMatches(webhook.filter, payload.group.status, payload.group.pass_rate, notable),
+    )
+    .map((route) =>
+      eventDeliveryRow(route, { orgId: group.org_id, eventId, testRunId: null }, rendered, now),
+    );
+  if (deliveries.length > 0) await trx.insertInto('deliveries').values(deliveries).execute();
+  const queued = deliveries.some((d) => d.status === DELIVERY_STATUS.pending);
   return { completed: true, queued };
 }
