@@ -4,20 +4,12 @@
  * nothing recorded meanwhile (within five minutes) is missed.
  */
 import type { Command } from 'commander';
+import type { presentFeedItem } from '../http/routes/deliveryStream.js';
 import { readEventStream, StreamRefused } from './eventStream.js';
 import { DEFAULT_API_URL } from './report.js';
 
-export interface TailAttempt {
-  delivery_id: string;
-  webhook_id: string;
-  trigger: string;
-  status: string;
-  http_status: number | null;
-  response_time_ms: number | null;
-  attempt_number: number;
-  error_class: string | null;
-  started_at: string;
-}
+/** One `attempt` event of the stream, as the server writes it. */
+export type TailAttempt = ReturnType<typeof presentFeedItem>;
 
 export interface TailOptions {
   apiUrl: string;
