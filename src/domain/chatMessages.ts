@@ -4,6 +4,7 @@
  * from the `standard` payload and kept inside the limits each service documents, whatever the
  * length of the names and messages they carry.
  */
+import { escapeSlackText } from './alertPayload.js';
 import { changeSummary } from './changes.js';
 import { cutText } from './failures.js';
 import type { PayloadGroup, TestRunGroupCompletedEvent } from './payloadSchemas.js';
@@ -34,16 +35,18 @@ export const DISCORD_COLORS: Record<OutcomeKind, number> = {
 
 /** Failing tests a Discord or Teams message lists; the rest are counted. */
 const CHAT_FAILURES = 10;
-const TEST_PREFIX = '[Test webhook from Runhook] ';
+/** What a Test Webhook send's chat message opens with. */
+export const TEST_PREFIX = '[Test webhook from Runhook] ';
 
-const oneLine = (text: string) => text.replace(/[\r\n\t]+/g, ' ');
+/** User text on one line: a chat message's own lines are never broken by it. */
+export const oneLine = (text: string) => text.replace(/[\r\n\t]+/g, ' ');
 /** Discord markdown: user text shows literally (no bold, links, spoilers or quotes of its own). */
-const discordEscape = (text: string) => oneLine(text).replace(/([\\*_`~|>[\]()#-])/g, '\\$1');
+export const discordEscape = (text: string) => oneLine(text).replace(/([\\*_`~|>[\]()#-])/g, '\\$1');
 /**
  * Adaptive Card TextBlock and Fact markdown (Teams): user text shows literally, with no bold,
  * italics, links (`[text](url)`) or list of its own.
  */
-const escapeTeamsText = (text: string) =>
+export const escapeTeamsText = (text: string) =>
   oneLine(text)
     .replace(/([\\*_`~[\]()])/g, '\\$1')
     .replace(/^(\s*)([-+]|\d+\.)(?=\s)/, '$1\\$2');
@@ -200,6 +203,29 @@ export interface TeamsMessage {
   }>;
 }
 
+/**
+ * A Teams message of one Adaptive Card with a "View results" button: the envelope every Teams body
+ * shares (a finished run, a run group, the other event types in eventMessages.ts).
+ */
+export function teamsCard(fallbackText: string, body: readonly unknown[], resultsUrl: string): TeamsMessage {
+  return {
+    type: 'message',
+    attachments: [
+      {
+        contentType: 'application/vnd.microsoft.card.adaptive',
+        content: {
+          $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+          type: 'AdaptiveCard',
+          version: '1.4',
+          fallbackText,
+          body,
+          actions: [{ type: 'Action.OpenUrl', title: 'View results', url: resultsUrl }],
+        },
+      },
+    ],
+  };
+}
+
 export function teamsMessage(payload: StandardPayload): TeamsMessage {
   const run = payload.test_run;
   const outcome = runOutcome(run);
@@ -224,36 +250,25 @@ export function teamsMessage(payload: StandardPayload): TeamsMessage {
           { type: 'TextBlock', text: 'Failing tests', weight: 'bolder', spacing: 'medium', wrap: true },
           ...lines.map((text) => ({ type: 'TextBlock', text, wrap: true, spacing: 'small' })),
         ];
-  return {
-    type: 'message',
-    attachments: [
+  return teamsCard(
+    `${prefix}${outcome.emoji} ${cutText(oneLine(runTitle(run)), 200)} ${outcome.words}: ${payload.results_url}`,
+    [
       {
-        contentType: 'application/vnd.microsoft.card.adaptive',
-        content: {
-          $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
-          type: 'AdaptiveCard',
-          version: '1.4',
-          fallbackText: `${prefix}${outcome.emoji} ${cutText(oneLine(runTitle(run)), 200)} ${outcome.words}: ${payload.results_url}`,
-          body: [
-            {
-              type: 'TextBlock',
-              text: heading,
-              size: 'medium',
-              weight: 'bolder',
-              color: TEAMS_COLORS[outcome.kind],
-              wrap: true,
-            },
-            ...(change === null
-              ? []
-              : [{ type: 'TextBlock', text: change, weight: 'bolder', spacing: 'small', wrap: true }]),
-            { type: 'FactSet', facts },
-            ...failures,
-          ],
-          actions: [{ type: 'Action.OpenUrl', title: 'View results', url: payload.results_url }],
-        },
+        type: 'TextBlock',
+        text: heading,
+        size: 'medium',
+        weight: 'bolder',
+        color: TEAMS_COLORS[outcome.kind],
+        wrap: true,
       },
+      ...(change === null
+        ? []
+        : [{ type: 'TextBlock', text: change, weight: 'bolder', spacing: 'small', wrap: true }]),
+      { type: 'FactSet', facts },
+      ...failures,
     ],
-  };
+    payload.results_url,
+  );
 }
 
 // ---- run groups (docs/delivery.md#run-groups): the same three services, the group's summed view
@@ -262,8 +277,7 @@ export function teamsMessage(payload: StandardPayload): TeamsMessage {
 const GROUP_LINES = 10;
 
 /** Slack mrkdwn: user text shows literally, on one line. */
-const slackEscape = (text: string) =>
-  oneLine(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+export const slackEscape = (text: string) => escapeSlackText(oneLine(text));
 
 /** "1 new failure · 2 fixed · 1 flaky", "No change", or null when no run had a baseline. */
 export function groupChangeLine(group: PayloadGroup): string | null {
@@ -376,43 +390,32 @@ export function teamsGroupMessage(payload: TestRunGroupCompletedEvent): TeamsMes
     wrap: true,
     ...extra,
   });
-  return {
-    type: 'message',
-    attachments: [
+  return teamsCard(
+    `${t.outcome.emoji} Run group ${cutText(oneLine(g.name), 150)} ${t.outcome.words}: ${t.link}`,
+    [
+      block(t.title, { size: 'medium', weight: 'bolder', color: TEAMS_COLORS[t.outcome.kind] }),
+      ...(t.change === null ? [] : [block(t.change, { weight: 'bolder', spacing: 'small' })]),
       {
-        contentType: 'application/vnd.microsoft.card.adaptive',
-        content: {
-          $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
-          type: 'AdaptiveCard',
-          version: '1.4',
-          fallbackText: `${t.outcome.emoji} Run group ${cutText(oneLine(g.name), 150)} ${t.outcome.words}: ${t.link}`,
-          body: [
-            block(t.title, { size: 'medium', weight: 'bolder', color: TEAMS_COLORS[t.outcome.kind] }),
-            ...(t.change === null ? [] : [block(t.change, { weight: 'bolder', spacing: 'small' })]),
-            {
-              type: 'FactSet',
-              facts: [
-                { title: 'Runs', value: String(g.run_count) },
-                { title: 'Status', value: g.status },
-                { title: 'Passed', value: `${g.passed_count}/${g.total_scenarios} (${g.pass_rate}%)` },
-                { title: 'Failed', value: String(g.failed_count) },
-                { title: 'Errors', value: String(g.error_count) },
-                { title: 'Duration', value: `${g.duration_seconds}s` },
-                { title: 'Completed', value: g.completed_at },
-              ],
-            },
-            block('Runs', { weight: 'bolder', spacing: 'medium' }),
-            ...t.runs.map((l) => block(l, { spacing: 'small' })),
-            ...(t.failures.length > 0
-              ? [
-                  block('New failures', { weight: 'bolder', spacing: 'medium' }),
-                  ...t.failures.map((l) => block(l, { spacing: 'small' })),
-                ]
-              : []),
-          ],
-          actions: [{ type: 'Action.OpenUrl', title: 'View results', url: t.link }],
-        },
+        type: 'FactSet',
+        facts: [
+          { title: 'Runs', value: String(g.run_count) },
+          { title: 'Status', value: g.status },
+          { title: 'Passed', value: `${g.passed_count}/${g.total_scenarios} (${g.pass_rate}%)` },
+          { title: 'Failed', value: String(g.failed_count) },
+          { title: 'Errors', value: String(g.error_count) },
+          { title: 'Duration', value: `${g.duration_seconds}s` },
+          { title: 'Completed', value: g.completed_at },
+        ],
       },
+      block('Runs', { weight: 'bolder', spacing: 'medium' }),
+      ...t.runs.map((l) => block(l, { spacing: 'small' })),
+      ...(t.failures.length > 0
+        ? [
+            block('New failures', { weight: 'bolder', spacing: 'medium' }),
+            ...t.failures.map((l) => block(l, { spacing: 'small' })),
+          ]
+        : []),
     ],
-  };
+    t.link,
+  );
 }

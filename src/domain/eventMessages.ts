@@ -5,7 +5,15 @@
  * keep. Names are tenant text: escaped for each service as the finished-run messages escape them.
  * `clix` carries none of these types (src/domain/validateWebhook.ts#CLIX_EVENT_TYPES).
  */
-import { DISCORD_LIMITS } from './chatMessages.js';
+import {
+  DISCORD_LIMITS,
+  discordEscape,
+  escapeTeamsText,
+  oneLine,
+  slackEscape,
+  TEST_PREFIX,
+  teamsCard,
+} from './chatMessages.js';
 import type { OtherEventPayload } from './eventPayloads.js';
 import { cutText } from './failures.js';
 import type { WebhookFormat } from './types.js';
@@ -21,16 +29,6 @@ interface Card {
   tone: Tone;
   timestamp: string;
 }
-
-const TEST_PREFIX = '[Test webhook from Runhook] ';
-const oneLine = (text: string) => text.replace(/[\r\n\t]+/g, ' ');
-const slackEscape = (text: string) =>
-  oneLine(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const discordEscape = (text: string) => oneLine(text).replace(/([\\*_`~|>[\]()#-])/g, '\\$1');
-const teamsEscape = (text: string) =>
-  oneLine(text)
-    .replace(/([\\*_`~[\]()])/g, '\\$1')
-    .replace(/^(\s*)([-+]|\d+\.)(?=\s)/, '$1\\$2');
 
 /** What a card says, before any escaping: `clean` is applied to tenant text only. */
 function cardOf(p: OtherEventPayload, clean: (text: string) => string): Card {
@@ -142,34 +140,23 @@ function discordBody(p: OtherEventPayload): unknown {
 }
 
 function teamsBody(p: OtherEventPayload): unknown {
-  const c = cardOf(p, teamsEscape);
+  const c = cardOf(p, escapeTeamsText);
   const plain = cardOf(p, (t) => oneLine(t));
-  return {
-    type: 'message',
-    attachments: [
+  return teamsCard(
+    `${plain.emoji} ${plain.heading}: ${c.url}`,
+    [
       {
-        contentType: 'application/vnd.microsoft.card.adaptive',
-        content: {
-          $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
-          type: 'AdaptiveCard',
-          version: '1.4',
-          fallbackText: `${plain.emoji} ${plain.heading}: ${c.url}`,
-          body: [
-            {
-              type: 'TextBlock',
-              text: `${c.emoji} ${c.heading}`,
-              size: 'medium',
-              weight: 'bolder',
-              color: TEAMS_TONES[c.tone],
-              wrap: true,
-            },
-            { type: 'FactSet', facts: c.facts.map(([title, value]) => ({ title, value })) },
-          ],
-          actions: [{ type: 'Action.OpenUrl', title: 'View results', url: c.url }],
-        },
+        type: 'TextBlock',
+        text: `${c.emoji} ${c.heading}`,
+        size: 'medium',
+        weight: 'bolder',
+        color: TEAMS_TONES[c.tone],
+        wrap: true,
       },
+      { type: 'FactSet', facts: c.facts.map(([title, value]) => ({ title, value })) },
     ],
-  };
+    c.url,
+  );
 }
 
 /** The body of one of these events in a chat format; null for `clix`, which cannot carry it. */
