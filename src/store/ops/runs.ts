@@ -34,7 +34,7 @@ import { type EventRoute, routesForEvent } from './eventRoutes.js';
 import { lockQueues, queueBusy, waitingColumns } from './fifo.js';
 import { keepAnswerIn } from './idempotency.js';
 import { toRun, toWebhook } from './mappers.js';
-import { eventDeliveryRow, newDeliveryRow } from './newRows.js';
+import { eventDeliveryRow } from './newRows.js';
 import { joinRunGroup, settleGroupAfterFinish } from './runGroups.js';
 import { insertResults } from './scenarioResults.js';
 import { filledShape, Slots } from './statementShapes.js';
@@ -117,6 +117,24 @@ function runRow<Seq>(
     group_name: input.group ?? null,
     group_size: input.groupSize ?? null,
   };
+}
+
+/**
+ * Every event a run's finish makes, in its transaction: the run's own, its group's when the run
+ * completes it (docs/delivery.md#run-groups), and a `test_status_changed` per test whose state
+ * it changed. True when there is something to send.
+ */
+async function insertFinishEvents(
+  ctx: Ctx,
+  trx: Db,
+  settled: Awaited<ReturnType<typeof settleFinishedRun>>,
+  publicUrl: string,
+  now: number,
+): Promise<boolean> {
+  const own = await insertEvent(ctx, trx, settled.run, publicUrl, now, settled.notable);
+  const group = await settleGroupAfterFinish(trx, settled.run, publicUrl, now);
+  const states = await emitStateChanges(trx, settled.run, settled.stateChanges, publicUrl, now);
+  return own || group || states;
 }
 
 /**
@@ -269,9 +287,7 @@ export async function createFinishedRun(
     const created = await insertRun(trx, orgId, input, finish.status, finish, now, { id, agent });
     await joinRunGroup(trx, created, now);
     const settled = await settleFinishedRun(ctx, trx, created, finish, now, stored);
-    queued = await insertEvent(ctx, trx, settled.run, publicUrl, now, settled.notable);
-    if (await settleGroupAfterFinish(trx, settled.run, publicUrl, now)) queued = true;
-    queued = (await emitStateChanges(trx, settled.run, settled.stateChanges, publicUrl, now)) || queued;
+    queued = await insertFinishEvents(ctx, trx, settled, publicUrl, now);
     await keepAnswerIn(trx, answer, settled.run);
     return settled.run;
   });
@@ -687,9 +703,7 @@ export async function finishRun(
       .executeTakeFirst();
     if (!row) throw new InvalidStateError('the test run has already finished');
     const settled = await settleFinishedRun(ctx, trx, toRun(row), finish, now);
-    queued = await insertEvent(ctx, trx, settled.run, publicUrl, now, settled.notable);
-    if (await settleGroupAfterFinish(trx, settled.run, publicUrl, now)) queued = true;
-    queued = (await emitStateChanges(trx, settled.run, settled.stateChanges, publicUrl, now)) || queued;
+    queued = await insertFinishEvents(ctx, trx, settled, publicUrl, now);
     await keepAnswerIn(trx, answer, settled.run);
     return settled.run;
   });
