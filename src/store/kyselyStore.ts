@@ -27,6 +27,9 @@ import type { Store } from './store.js';
 
 type Args<F> = F extends (ctx: Ctx, ...args: infer A) => unknown ? A : never;
 
+/** Tries of Kysely's bookkeeping before a migration runs (see migrate). */
+const MIGRATE_ATTEMPTS = 10;
+
 /** The Store, over Kysely; sqlite/ and postgres/ supply the connection and the DialectHooks. */
 export function createKyselyStore(ctx: Ctx): Store {
   const bind =
@@ -45,14 +48,23 @@ export function createKyselyStore(ctx: Ctx): Store {
           ? (await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(ctx.db)).rows[0]?.schema
           : undefined;
       if (await isMigrated(ctx.db, migrationTableSchema)) return;
-      const { error, results } = await new Migrator({
+      const migrator = new Migrator({
         db: ctx.db,
         provider: migrationProvider,
         ...(migrationTableSchema ? { migrationTableSchema } : {}),
-      }).migrateToLatest();
-      if (error) {
-        const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-        throw new Error(`migration ${failed} failed: ${(error as Error).message ?? error}`);
+      });
+      for (let attempt = 1; ; attempt++) {
+        const { error, results } = await migrator.migrateToLatest();
+        if (!error) return;
+        const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+        // Before any migration runs, Kysely reads the catalog of every schema (its introspector
+        // calls pg_get_serial_sequence on each table), which fails while another client drops a
+        // schema. Nothing was written then; reading again finds the catalog settled.
+        if (failed === undefined && attempt < MIGRATE_ATTEMPTS) {
+          await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+          continue;
+        }
+        throw new Error(`migration ${failed ?? 'setup'} failed: ${(error as Error).message ?? error}`);
       }
     },
     async ping() {

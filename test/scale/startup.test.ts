@@ -1,7 +1,8 @@
 /**
  * Startup and wake-up across processes on PostgreSQL (docs/scaling-out.md):
  * - three `runhook migrate` started at the same moment on a fresh schema all succeed, and the
- *   migrations are applied once (Kysely's PostgresAdapter holds an advisory lock while migrating);
+ *   migrations are applied once (Kysely's PostgresAdapter holds an advisory lock while migrating),
+ *   also while another client creates and drops schemas in the same database;
  * - an event accepted by an API process (`serve --no-worker`) wakes an idle `runhook worker` in
  *   another process through LISTEN/NOTIFY: it is delivered far sooner than the 1 s fallback poll
  *   that would otherwise find it; and when the worker's LISTEN connection is killed, it listens
@@ -32,12 +33,26 @@ describe.skipIf(!scaleBackend)('starting several processes on one PostgreSQL dat
     await db?.drop();
   });
 
-  it('three `runhook migrate` at once on a fresh schema: all succeed, each migration applied once', async () => {
+  it('three `runhook migrate` at once on a fresh schema, while another client drops schemas: all succeed, each migration applied once', async () => {
     db = await scaleBackend!.create();
+    // Another user of the database creates and drops schemas meanwhile (as other test files do):
+    // Kysely's catalog reads before migrating must not fail the migration.
+    const churners = await Promise.all([1, 2, 3].map(() => sqlClient(db!.url)));
+    let churning = true;
+    const churned = churners.map(async (churn, k) => {
+      for (let i = 0; churning; i++) {
+        const name = `churn_${process.pid}_${k}_${i}`;
+        await churn.query(`CREATE SCHEMA ${name}; CREATE TABLE ${name}.t (id serial PRIMARY KEY)`);
+        await churn.query(`DROP SCHEMA ${name} CASCADE`);
+      }
+    });
     const runs = Array.from({ length: 3 }, () =>
       processes.start(['migrate'], { RUNHOOK_DATABASE_URL: db!.url }),
     );
     const codes = await Promise.all(runs.map((p) => p.exited));
+    churning = false;
+    await Promise.all(churned);
+    await Promise.all(churners.map((c) => c.end()));
     expect(codes, runs.map((p) => p.output()).join('\n---\n')).toEqual([0, 0, 0]);
     for (const p of runs) expect(p.output()).toContain('migrations applied (postgres)');
 
