@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import type { WorkerId } from '../domain/ids.js';
 import type { SecretBox } from '../security/secretBox.js';
 import type { Claim, ClaimedDelivery, DeliveryResult, Store } from '../store/store.js';
 import { attemptDelivery } from './attempt.js';
@@ -50,7 +51,7 @@ export interface WorkerDeps {
 }
 
 export interface Worker {
-  readonly id: string;
+  readonly id: WorkerId;
   start(): void;
   /** Stops claiming, lets in-flight attempts finish (up to `graceMs`), releases the rest, writes everything. */
   stop(graceMs?: number): Promise<void>;
@@ -84,7 +85,7 @@ class DeliveryWorker implements Worker {
    * `:s`: this worker holds a session lock while it runs (PostgreSQL), by which the others tell
    * when it is gone (docs/delivery.md#leases-and-at-least-once).
    */
-  readonly id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}:s`;
+  readonly id: WorkerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}:s`;
   private readonly store: Store;
   private readonly settings: WorkerSettings;
   private readonly logger: Logger;

@@ -41,3 +41,19 @@ export function timeOfOrderedId(id: string): number | null {
   if (!m) return null;
   return Number.parseInt(`${m[1]}${m[2]}`, 16);
 }
+
+/**
+ * Ids of different things are different types (docs/architecture.md#typed-ids): a webhook's id
+ * passed where a delivery's is expected does not compile. The brand is optional, so a plain string
+ * (a request's path parameter, a database row) is accepted where an id comes in, and an id is a
+ * string wherever one is read; only two ids of different kinds cannot stand for each other.
+ */
+type Id<Kind extends string> = string & { readonly __id?: Kind };
+
+export type OrgId = Id<'organization'>;
+export type AgentId = Id<'agent'>;
+export type RunId = Id<'run'>;
+export type WebhookId = Id<'webhook'>;
+export type DeliveryId = Id<'delivery'>;
+export type EventId = Id<'event'>;
+export type WorkerId = Id<'worker'>;

@@ -15,6 +15,7 @@
  */
 
 import type { TestFailure } from './failures.js';
+import type { AgentId, DeliveryId, EventId, OrgId, RunId, WebhookId } from './ids.js';
 import type { RunChanges } from './payloadSchemas.js';
 import type { WebhookFilter } from './webhookFilter.js';
 
@@ -152,14 +153,14 @@ export function isWebhookEventType(value: unknown): value is WebhookEventType {
 export type EventType = WebhookEventType | 'test';
 
 export interface Organization {
-  id: string;
+  id: OrgId;
   name: string;
   createdAt: number;
 }
 
 export interface ApiKey {
   id: string;
-  orgId: string;
+  orgId: OrgId;
   name: string;
   /** First characters of the key, safe to show (`sk_live_ab12…`). */
   prefix: string;
@@ -180,8 +181,8 @@ export interface NewApiKey {
 }
 
 export interface Agent {
-  id: string;
-  orgId: string;
+  id: AgentId;
+  orgId: OrgId;
   name: string;
   /** '' when there is none (the API shows it as null). */
   description: string;
@@ -197,7 +198,7 @@ export interface Agent {
 /** A named selection of scenario ids (Preclinical's test suites); runs name one by `test_suite_id`. */
 export interface TestSuite {
   id: string;
-  orgId: string;
+  orgId: OrgId;
   name: string;
   /** '' when there is none (the API shows it as null). */
   description: string;
@@ -207,12 +208,12 @@ export interface TestSuite {
 }
 
 export interface TestRun {
-  id: string;
-  orgId: string;
+  id: RunId;
+  orgId: OrgId;
   /** Sequence number within the org; shown as `TR-00042`. */
   seq: number;
   name: string;
-  agentId: string;
+  agentId: AgentId;
   agentName: string;
   status: RunStatus;
   passedCount: number;
@@ -233,7 +234,7 @@ export interface TestRun {
   /** When retention deleted this run's delivery history; null while it is kept. */
   deliveriesExpiredAt?: number | null;
   /** The baseline run the caller named (docs/api.md#what-changed); absent or null: chosen at finish. */
-  baselineRunId?: string | null;
+  baselineRunId?: RunId | null;
   /** What changed since the baseline, computed when the run finished; null without one. */
   changes?: RunChanges;
   /** Points awarded / max points × 100 over its scored results; null without scores. */
@@ -248,9 +249,9 @@ export const TEST_MODES = ['demo', 'full'] as const;
 export type TestMode = (typeof TEST_MODES)[number];
 
 export interface Webhook {
-  id: string;
-  orgId: string;
-  agentId: string | null;
+  id: WebhookId;
+  orgId: OrgId;
+  agentId: AgentId | null;
   url: string;
   description: string;
   isEnabled: boolean;
@@ -286,20 +287,20 @@ export interface Webhook {
 }
 
 export interface RunhookEvent {
-  id: string;
-  orgId: string;
+  id: EventId;
+  orgId: OrgId;
   type: EventType;
-  testRunId: string | null;
+  testRunId: RunId | null;
   /** The `standard` payload, as JSON text. */
   payload: string;
   createdAt: number;
 }
 
 export interface Delivery {
-  id: string;
-  orgId: string;
-  eventId: string;
-  webhookId: string;
+  id: DeliveryId;
+  orgId: OrgId;
+  eventId: EventId;
+  webhookId: WebhookId;
   status: DeliveryStatus;
   attemptCount: number;
   nextAttemptAt: number | null;
@@ -307,7 +308,7 @@ export interface Delivery {
   lastResponseTimeMs: number | null;
   kind: DeliveryKind;
   /** The run an `event` delivery reports; null for `test` and `probe`. */
-  testRunId: string | null;
+  testRunId: RunId | null;
   /** Why it failed; null unless `status` is `failed`. */
   failureReason: FailureReason | null;
   /** Pending, waiting behind an unfinished earlier delivery of its `fifo` webhook and agent. */
@@ -330,7 +331,7 @@ export interface AttemptResponse {
 
 export interface Attempt {
   id: string;
-  deliveryId: string;
+  deliveryId: DeliveryId;
   attemptNumber: number;
   trigger: AttemptTrigger;
   startedAt: number;

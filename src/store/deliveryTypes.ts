@@ -1,4 +1,5 @@
 import type { AlertEvent, AlertTransition } from '../domain/health.js';
+import type { AgentId, DeliveryId, EventId, OrgId, RunId, WebhookId, WorkerId } from '../domain/ids.js';
 import type {
   ApiKey,
   Attempt,
@@ -13,12 +14,12 @@ import type {
 } from '../domain/types.js';
 
 export interface DeliveryFilter {
-  webhookId?: string;
+  webhookId?: WebhookId;
   status?: DeliveryStatus;
   kind?: DeliveryKind;
-  testRunId?: string;
+  testRunId?: RunId;
   /** The event's id: the `webhook-id` header a receiver logged. */
-  eventId?: string;
+  eventId?: EventId;
 }
 
 export interface DeliveryDetail {
@@ -41,7 +42,7 @@ export interface DeliveryTarget {
 
 /** A delivery worker's side of the hand-off (Store.takeHandoffs). */
 export interface HandoffTaker {
-  workerId: string;
+  workerId: WorkerId;
   leaseMs: number;
   perWebhookCap: number;
   perOrgCap: number;
@@ -49,7 +50,7 @@ export interface HandoffTaker {
    * Reserves a slot for one delivery of `webhookId` about to be written; false when none is free,
    * the worker is stopping, or due work of that webhook (or of any, as far as it knows) waits.
    */
-  reserve(webhookId: string): boolean;
+  reserve(webhookId: WebhookId): boolean;
   /** This worker's leases that are not requests in flight, left out of the caps as in a claim. */
   idleIds(): readonly string[];
   /**
@@ -58,22 +59,22 @@ export interface HandoffTaker {
    * written). The slot is free again either way. Null means the webhook may have a pending
    * delivery: the store tells only other processes (this worker was told here).
    */
-  take(delivery: ClaimedDelivery | null, webhookId: string): void;
+  take(delivery: ClaimedDelivery | null, webhookId: WebhookId): void;
 }
 
 /** A delivery a worker (or Test Webhook) holds a lease on, with everything needed to send it. */
 export interface ClaimedDelivery {
-  deliveryId: string;
-  eventId: string;
-  orgId: string;
-  webhookId: string;
+  deliveryId: DeliveryId;
+  eventId: EventId;
+  orgId: OrgId;
+  webhookId: WebhookId;
   body: string;
   attemptCount: number;
   retriesDone: number;
   trigger: AttemptTrigger;
   finalAttempt: boolean;
   /** Who holds the lease; results are only applied while that holder still has it. */
-  leaseOwner: string;
+  leaseOwner: WorkerId;
   /** Where to send it, or why it is not sent at all: the webhook was disabled or deleted since. */
   target: DeliveryTarget | { unsendable: 'webhook_disabled' | 'webhook_deleted' };
 }
@@ -83,9 +84,9 @@ export interface ClaimedDelivery {
  * logged (null when nothing was sent) and the outcome the store applies.
  */
 export interface DeliveryResult {
-  deliveryId: string;
-  webhookId: string;
-  leaseOwner: string;
+  deliveryId: DeliveryId;
+  webhookId: WebhookId;
+  leaseOwner: WorkerId;
   trigger: AttemptTrigger;
   attempt: Attempt | null;
   outcome: DeliveryOutcome;
@@ -152,7 +153,7 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
  * replay, never an object without one. `render` gets the stored object and returns the answer.
  */
 export interface IdempotentAnswer<T> {
-  orgId: string;
+  orgId: OrgId;
   key: string;
   render(stored: T): { statusCode: number; body: string };
 }
@@ -169,8 +170,8 @@ export type IdempotencyClaim =
 
 /** What reconcileHealth changed for one webhook. */
 export interface HealthChange {
-  webhookId: string;
-  orgId: string;
+  webhookId: WebhookId;
+  orgId: OrgId;
   /** Turned off automatically (reason `failing`) by this pass. */
   disabled: boolean;
   /** The alert this change raised (queued when alerts are configured). */
@@ -179,8 +180,8 @@ export interface HealthChange {
 
 /** A webhook the system turned off whose next probe is due. */
 export interface DueProbe {
-  webhookId: string;
-  orgId: string;
+  webhookId: WebhookId;
+  orgId: OrgId;
   format: WebhookFormat;
   probesDone: number;
 }
@@ -194,7 +195,7 @@ export interface ClaimedAlert {
   attemptCount: number;
   createdAt: number;
   organization: { id: string; name: string };
-  webhook: { id: string; url: string; agentId: string | null };
+  webhook: { id: string; url: string; agentId: AgentId | null };
   /** Alerts of this webhook suppressed since the last one sent (RUNHOOK_ALERT_INTERVAL). */
   suppressed: number;
 }
@@ -225,8 +226,8 @@ export interface Claim {
 export interface AttemptFeedItem {
   /** The attempt's id: time-ordered, the stream's event id. */
   id: string;
-  deliveryId: string;
-  webhookId: string;
+  deliveryId: DeliveryId;
+  webhookId: WebhookId;
   trigger: string;
   /** The delivery's status when read: right after a live attempt, its status after it. */
   status: DeliveryStatus;
@@ -240,6 +241,6 @@ export interface AttemptFeedItem {
 export interface AttemptFeedQuery {
   /** Attempts whose ids sort after this one (any string: a time's lower bound works too). */
   afterId: string;
-  webhookId?: string;
+  webhookId?: WebhookId;
   limit: number;
 }

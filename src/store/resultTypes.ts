@@ -2,15 +2,16 @@
  * What the store answers about scenario results and tests (docs/api.md#scenario-results); part of
  * the Store interface (store.ts), which re-exports these.
  */
+import type { RunId } from '../domain/ids.js';
 import type { Criterion, ResultChange, ResultStatus, Score } from '../domain/results.js';
 import type { RunStatus } from '../domain/types.js';
 
 /** A scenario result as lists show it (docs/api.md#scenario-results). */
 export interface StoredResult {
   id: string;
-  runId: string;
+  runId: RunId;
   /** `TR-` id. */
-  testRunId: string;
+  testRunId: RunId;
   runStatus: RunStatus;
   testId: string;
   name: string;

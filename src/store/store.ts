@@ -6,6 +6,7 @@
 
 import type { TestFailure } from '../domain/failures.js';
 import type { HealthPolicy } from '../domain/health.js';
+import type { AgentId, DeliveryId, OrgId, RunId, WebhookId, WorkerId } from '../domain/ids.js';
 import type { ScenarioResult } from '../domain/results.js';
 import type { WindowBounds } from '../domain/stats.js';
 import type {
@@ -85,7 +86,7 @@ export interface TestSuiteInput {
 }
 
 export interface RunInput {
-  agentId: string;
+  agentId: AgentId;
   name: string;
   totalScenarios: number | null;
   startedAt: number | null;
@@ -98,7 +99,7 @@ export interface RunInput {
   maxScenarios?: number | null;
   maxTurns?: number | null;
   /** The run to compare with when it finishes (docs/api.md#what-changed); absent: chosen then. */
-  baselineRunId?: string | null;
+  baselineRunId?: RunId | null;
   /** The run group to join (docs/delivery.md#run-groups) and the size it expects; absent: none. */
   group?: string | null;
   groupSize?: number | null;
@@ -121,11 +122,11 @@ export interface RunFinish {
   /** At most this many results a run may hold (RUNHOOK_MAX_RESULTS). */
   maxResults?: number;
   /** Replaces the baseline the run named, if given. */
-  baselineRunId?: string | null;
+  baselineRunId?: RunId | null;
 }
 
 export interface WebhookInput {
-  agentId: string | null;
+  agentId: AgentId | null;
   url: string;
   description: string;
   isEnabled: boolean;
@@ -179,38 +180,33 @@ export interface Store {
   findApiKey(keyHash: string, now: number): Promise<ApiKey | null>;
   touchApiKey(id: string, now: number): Promise<void>;
   /** Refused past MAX_ACTIVE_API_KEYS active keys (counted and inserted in one transaction). */
-  createApiKey(orgId: string, key: NewApiKey, now: number): Promise<CreateApiKeyOutcome>;
-  listApiKeys(orgId: string, page: Page): Promise<Paged<ApiKey>>;
+  createApiKey(orgId: OrgId, key: NewApiKey, now: number): Promise<CreateApiKeyOutcome>;
+  listApiKeys(orgId: OrgId, page: Page): Promise<Paged<ApiKey>>;
   /** `orgId` null looks the key up in every organization (the admin CLI). */
   revokeApiKey(input: {
     id: string;
-    orgId: string | null;
+    orgId: OrgId | null;
     now: number;
     keepLastActiveKey: boolean;
   }): Promise<RevokeOutcome>;
   listOrganizations(now: number): Promise<OrganizationSummary[]>;
   findOrganizations(idOrName: string): Promise<Organization[]>;
-  listAllApiKeys(orgId: string): Promise<ApiKey[]>;
+  listAllApiKeys(orgId: OrgId): Promise<ApiKey[]>;
 
   // agents
-  createAgent(
-    orgId: string,
-    input: AgentInput,
-    now: number,
-    answer?: IdempotentAnswer<Agent>,
-  ): Promise<Agent>;
-  listAgents(orgId: string, filter: { provider?: string }, page: Page): Promise<Paged<Agent>>;
-  getAgent(orgId: string, id: string): Promise<Agent | null>;
+  createAgent(orgId: OrgId, input: AgentInput, now: number, answer?: IdempotentAnswer<Agent>): Promise<Agent>;
+  listAgents(orgId: OrgId, filter: { provider?: string }, page: Page): Promise<Paged<Agent>>;
+  getAgent(orgId: OrgId, id: AgentId): Promise<Agent | null>;
   /** The agent and its sealed provider config (null when it has none). */
-  getAgentConfig(orgId: string, id: string): Promise<{ agent: Agent; configEnc: string | null } | null>;
-  updateAgent(orgId: string, id: string, patch: Partial<AgentInput>, now: number): Promise<Agent | null>;
+  getAgentConfig(orgId: OrgId, id: AgentId): Promise<{ agent: Agent; configEnc: string | null } | null>;
+  updateAgent(orgId: OrgId, id: AgentId, patch: Partial<AgentInput>, now: number): Promise<Agent | null>;
   /** Deletes the agent and its webhook. */
-  deleteAgent(orgId: string, id: string, now: number): Promise<boolean>;
+  deleteAgent(orgId: OrgId, id: AgentId, now: number): Promise<boolean>;
 
   // test runs
   /** Creates a run that is not final; one created `running` gets its `test_run_started` event in the same transaction. */
   createRun(
-    orgId: string,
+    orgId: OrgId,
     input: RunInput,
     publicUrl: string,
     now: number,
@@ -218,7 +214,7 @@ export interface Store {
   ): Promise<TestRun>;
   /** Creates a run that is already finished, with its event and delivery, in one transaction. */
   createFinishedRun(
-    orgId: string,
+    orgId: OrgId,
     input: Omit<RunInput, 'status'>,
     finish: RunFinish,
     /** The server's public URL, for the payload's `results_url`. */
@@ -228,101 +224,101 @@ export interface Store {
   ): Promise<TestRun>;
   /** Moves a running run to a final status and stores its event and delivery, exactly once. */
   finishRun(
-    orgId: string,
-    id: string,
+    orgId: OrgId,
+    id: RunId,
     finish: RunFinish,
     /** The server's public URL, for the payload's `results_url`. */
     publicUrl: string,
     now: number,
     answer?: IdempotentAnswer<TestRun>,
   ): Promise<TestRun>;
-  getRun(orgId: string, id: string): Promise<TestRun | null>;
+  getRun(orgId: OrgId, id: RunId): Promise<TestRun | null>;
   /** Adds a chunk of scenario results to a run that is not final; how many it now holds. */
   addRunResults(
-    orgId: string,
-    runId: string,
+    orgId: OrgId,
+    runId: RunId,
     results: ScenarioResult[],
     maxResults: number,
     now: number,
     answer?: IdempotentAnswer<{ accepted: number; total: number }>,
   ): Promise<{ accepted: number; total: number }>;
   listScenarioRuns(
-    orgId: string,
-    runId: string,
+    orgId: OrgId,
+    runId: RunId,
     filter: ScenarioRunFilter,
     page: Page,
   ): Promise<Paged<StoredResult>>;
-  getScenarioRun(orgId: string, id: string): Promise<StoredResult | null>;
+  getScenarioRun(orgId: OrgId, id: string): Promise<StoredResult | null>;
   /** Counts of a run's results by status, and how many are flaky. */
   summarizeResults(
-    orgId: string,
-    runId: string,
+    orgId: OrgId,
+    runId: RunId,
   ): Promise<{ passed: number; failed: number; error: number; skipped: number; flaky: number }>;
   listAgentTests(
-    orgId: string,
-    agentId: string,
+    orgId: OrgId,
+    agentId: AgentId,
     filter: { state?: 'failing' | 'flaky' | 'passing'; q?: string },
     page: Page,
   ): Promise<Paged<AgentTest>>;
-  getAgentTest(orgId: string, agentId: string, testId: string): Promise<AgentTest | null>;
-  testHistory(orgId: string, testId: string, page: Page): Promise<Paged<StoredResult>>;
-  getRunBySeq(orgId: string, seq: number): Promise<TestRun | null>;
+  getAgentTest(orgId: OrgId, agentId: AgentId, testId: string): Promise<AgentTest | null>;
+  testHistory(orgId: OrgId, testId: string, page: Page): Promise<Paged<StoredResult>>;
+  getRunBySeq(orgId: OrgId, seq: number): Promise<TestRun | null>;
   listRuns(
-    orgId: string,
-    filter: { status?: RunStatus; agentId?: string },
+    orgId: OrgId,
+    filter: { status?: RunStatus; agentId?: AgentId },
     page: Page,
   ): Promise<Paged<TestRun>>;
 
   /** Moves a pending or running run to `grading`; null when there is no such run. InvalidStateError when it is final. */
-  markRunGrading(orgId: string, id: string, now: number): Promise<TestRun | null>;
+  markRunGrading(orgId: OrgId, id: RunId, now: number): Promise<TestRun | null>;
 
   // test suites
   /** ConflictError when the organization has a suite of that name. */
-  createTestSuite(orgId: string, input: TestSuiteInput, now: number): Promise<TestSuite>;
-  listTestSuites(orgId: string, page: Page): Promise<Paged<TestSuite>>;
-  getTestSuite(orgId: string, id: string): Promise<TestSuite | null>;
+  createTestSuite(orgId: OrgId, input: TestSuiteInput, now: number): Promise<TestSuite>;
+  listTestSuites(orgId: OrgId, page: Page): Promise<Paged<TestSuite>>;
+  getTestSuite(orgId: OrgId, id: string): Promise<TestSuite | null>;
   updateTestSuite(
-    orgId: string,
+    orgId: OrgId,
     id: string,
     patch: Partial<TestSuiteInput>,
     now: number,
   ): Promise<TestSuite | null>;
-  deleteTestSuite(orgId: string, id: string): Promise<boolean>;
+  deleteTestSuite(orgId: OrgId, id: string): Promise<boolean>;
   /** The names of those of `ids` that are the organization's suites, by id. */
-  testSuiteNames(orgId: string, ids: readonly string[]): Promise<Map<string, string>>;
+  testSuiteNames(orgId: OrgId, ids: readonly string[]): Promise<Map<string, string>>;
 
   // webhooks
   createWebhook(
-    orgId: string,
+    orgId: OrgId,
     input: WebhookInput,
     now: number,
     answer?: IdempotentAnswer<Webhook>,
   ): Promise<Webhook>;
-  listWebhooks(orgId: string, filter: { agentId?: string }, page: Page): Promise<Paged<Webhook>>;
-  getWebhook(orgId: string, id: string): Promise<Webhook | null>;
+  listWebhooks(orgId: OrgId, filter: { agentId?: AgentId }, page: Page): Promise<Paged<Webhook>>;
+  getWebhook(orgId: OrgId, id: WebhookId): Promise<Webhook | null>;
   /** Any organization's webhook, by id: for operator commands on the server only. */
-  findWebhook(id: string): Promise<Webhook | null>;
-  updateWebhook(orgId: string, id: string, patch: WebhookPatch, now: number): Promise<Webhook | null>;
-  deleteWebhook(orgId: string, id: string, now: number): Promise<boolean>;
-  webhookStats(orgId: string, webhookId: string, window: WindowBounds): Promise<WebhookStats>;
+  findWebhook(id: WebhookId): Promise<Webhook | null>;
+  updateWebhook(orgId: OrgId, id: WebhookId, patch: WebhookPatch, now: number): Promise<Webhook | null>;
+  deleteWebhook(orgId: OrgId, id: WebhookId, now: number): Promise<boolean>;
+  webhookStats(orgId: OrgId, webhookId: WebhookId, window: WindowBounds): Promise<WebhookStats>;
   /** Failed event deliveries created in [since, until) become pending, due now (trigger `recover`). */
   recoverDeliveries(
-    orgId: string,
-    webhookId: string,
+    orgId: OrgId,
+    webhookId: WebhookId,
     range: { since: number; until: number },
     dryRun: boolean,
     now: number,
   ): Promise<RecoverResult>;
 
   // deliveries
-  listDeliveries(orgId: string, filter: DeliveryFilter, page: Page): Promise<Paged<Delivery>>;
-  getDelivery(orgId: string, id: string): Promise<DeliveryDetail | null>;
+  listDeliveries(orgId: OrgId, filter: DeliveryFilter, page: Page): Promise<Paged<Delivery>>;
+  getDelivery(orgId: OrgId, id: DeliveryId): Promise<DeliveryDetail | null>;
   /** Queues a manual attempt now. Throws InvalidStateError while an attempt is in flight. */
-  redeliver(orgId: string, id: string, now: number): Promise<Delivery | null>;
+  redeliver(orgId: OrgId, id: DeliveryId, now: number): Promise<Delivery | null>;
   /** Stores a `test` event and its delivery, leased to the caller, who sends it at once. */
   createTestDelivery(
-    orgId: string,
-    webhookId: string,
+    orgId: OrgId,
+    webhookId: WebhookId,
     payload: string,
     body: string,
     now: number,
@@ -332,7 +328,7 @@ export interface Store {
   // the worker's side
   /** Claims due deliveries fairly across organizations and webhooks, within both caps. */
   claimDueDeliveries(input: {
-    workerId: string;
+    workerId: WorkerId;
     now: number;
     limit: number;
     leaseMs: number;
@@ -356,11 +352,11 @@ export interface Store {
      */
     orgBorrow?: { free: number; reserve: number };
   }): Promise<Claim>;
-  extendLeases(workerId: string, deliveryIds: string[], until: number): Promise<void>;
-  releaseLeases(workerId: string, deliveryIds: string[]): Promise<void>;
+  extendLeases(workerId: WorkerId, deliveryIds: DeliveryId[], until: number): Promise<void>;
+  releaseLeases(workerId: WorkerId, deliveryIds: DeliveryId[]): Promise<void>;
   recordResults(results: DeliveryResult[]): Promise<void>;
   /** The live tail's read: an organization's attempts after an id, oldest first. */
-  readAttemptFeed(orgId: string, query: AttemptFeedQuery): Promise<AttemptFeedItem[]>;
+  readAttemptFeed(orgId: OrgId, query: AttemptFeedQuery): Promise<AttemptFeedItem[]>;
   /**
    * Called after attempts are recorded, in this process or another (docs/architecture.md#live-tail),
    * with the smallest attempt id of what was recorded: a reader finds them all after any id below it.
@@ -398,19 +394,19 @@ export interface Store {
   // Idempotency-Key: the first answer per organization and key, kept 24 hours
   /** Takes the key for this request, or returns the kept answer, a mismatch, or "in progress". */
   claimIdempotencyKey(input: {
-    orgId: string;
+    orgId: OrgId;
     key: string;
     fingerprint: string;
     now: number;
     lockMs: number;
   }): Promise<IdempotencyClaim>;
   completeIdempotencyKey(input: {
-    orgId: string;
+    orgId: OrgId;
     key: string;
     statusCode: number;
     body: string;
   }): Promise<void>;
-  releaseIdempotencyKey(orgId: string, key: string): Promise<void>;
+  releaseIdempotencyKey(orgId: OrgId, key: string): Promise<void>;
   /** Deletes answers kept since before `before`; returns how many. Also done on every keyed request. */
   pruneIdempotencyKeys(before: number): Promise<number>;
   // endpoint health: auto-disable, alerts, probes
@@ -419,7 +415,7 @@ export interface Store {
     policy: HealthPolicy;
     now: number;
     alerts: boolean;
-    webhookIds: string[] | null;
+    webhookIds: WebhookId[] | null;
     /**
      * The organization's own `webhook_disabled` / `webhook_recovered` events (docs/delivery.md#endpoint-health-events):
      * rendered with `publicUrl`, at most one per webhook per `intervalMs` (RUNHOOK_ALERT_INTERVAL).
@@ -438,7 +434,7 @@ export interface Store {
     leaseMs: number;
   }): Promise<ClaimedDelivery | null>;
   /** A probe got a 2xx: turns the webhook back on (only while the system has it off). */
-  reenableAfterProbe(webhookId: string, now: number): Promise<boolean>;
+  reenableAfterProbe(webhookId: WebhookId, now: number): Promise<boolean>;
   claimDueAlerts(input: {
     now: number;
     limit: number;
