@@ -66,37 +66,9 @@ export async function createFinishedRunAtOnce(
   tell: 'none' | 'others' | 'all';
 } | null> {
   const { db } = ctx;
-  const { snapshot, forget } = await routeSnapshot(ctx, orgId, input.agentId);
-  const { agent, state } = snapshot;
-  // A `fifo` webhook's delivery may have to wait in its queue, which is decided under the webhook's
-  // row lock (fifo.ts): the interactive path. `parallel` webhooks keep this one.
-  const id = randomUUID();
-  // A number no run has yet, as the placeholder; one that appears in what the client sent is not used.
-  const sent = JSON.stringify([input, finish, agent.name, publicUrl]);
-  let placeholder = 0;
-  for (let i = 0; i < 5 && (placeholder === 0 || sent.includes(String(placeholder))); i++) {
-    // 16 digits, below Number.MAX_SAFE_INTEGER.
-    placeholder = 1_000_000_000_000_000 + Math.floor(Math.random() * 8_000_000_000_000_000);
-  }
-  if (sent.includes(String(placeholder))) return null;
-  // What changed since the agent's latest run of the same suite or name that had finished when
-  // this request read it, by failure names. Not checked again under the lock: runs that finish at
-  // the same moment are not each other's baseline, and checking made every such pair fall back to
-  // the interactive path (docs/architecture.md#results).
-  const scope = { orgId, agentId: agent.id, name: input.name, testSuiteId: input.testSuiteId ?? null };
-  const baselineRow = await baselineQuery(db, { ...scope, seq: null })
-    .selectAll()
-    .executeTakeFirst();
-  const runValues = runRow(id, orgId, placeholder, agent, input, finish.status, finish, now);
-  const undated = toRun({ ...runValues, deliveries_expired_at: null });
-  const baseline = baselineRow ? toRun(baselineRow) : null;
-  const { changes } = compareRuns(comparedRun(undated, null), baseline && comparedRun(baseline, null));
-  runValues.changes = changes === null ? null : JSON.stringify(changes);
-  const draft: TestRun = { ...undated, changes };
-  const notable = isNotable(changes, finish.status, baseline?.status ?? null);
-  const routes = resolveWebhooks(snapshot.webhooks, agent.id, 'test_run_completed');
-  if (routes.some((r) => r.kind === 'send' && r.webhook.ordering === 'fifo')) return null;
-  const rows = eventRows(draft, routes, publicUrl, now, notable);
+  const planned = await draftFinishedRun(ctx, orgId, input, finish, publicUrl, now);
+  if (!planned) return null;
+  const { agent, state, forget, placeholder, runValues, rows } = planned;
   // The worker in this process takes the delivery at commit, if it has a slot and it is the
   // run's only one (docs/architecture.md#hand-off).
   const only = rows.deliveries.length === 1 && rows.queued ? (rows.deliveries[0] ?? null) : null;
@@ -186,6 +158,54 @@ export async function createFinishedRunAtOnce(
     // Committed (or not) by now: the worker sends it at once, or frees the slot it kept for it.
     if (reserved && only) reserved.take(handedOff, only.webhook_id);
   }
+}
+
+/**
+ * What createFinishedRunAtOnce writes, decided from the route snapshot before any write: the run's
+ * row, numbered with a placeholder, what changed since its baseline, and its event and delivery
+ * rows. Null when this path does not take the run.
+ */
+async function draftFinishedRun(
+  ctx: Ctx,
+  orgId: string,
+  input: Omit<RunInput, 'status'>,
+  finish: RunFinish,
+  publicUrl: string,
+  now: number,
+) {
+  const { db } = ctx;
+  const { snapshot, forget } = await routeSnapshot(ctx, orgId, input.agentId);
+  const { agent, state } = snapshot;
+  // A `fifo` webhook's delivery may have to wait in its queue, which is decided under the webhook's
+  // row lock (fifo.ts): the interactive path. `parallel` webhooks keep this one.
+  const id = randomUUID();
+  // A number no run has yet, as the placeholder; one that appears in what the client sent is not used.
+  const sent = JSON.stringify([input, finish, agent.name, publicUrl]);
+  let placeholder = 0;
+  for (let i = 0; i < 5 && (placeholder === 0 || sent.includes(String(placeholder))); i++) {
+    // 16 digits, below Number.MAX_SAFE_INTEGER.
+    placeholder = 1_000_000_000_000_000 + Math.floor(Math.random() * 8_000_000_000_000_000);
+  }
+  if (sent.includes(String(placeholder))) return null;
+  // What changed since the agent's latest run of the same suite or name that had finished when
+  // this request read it, by failure names. Not checked again under the lock: runs that finish at
+  // the same moment are not each other's baseline, and checking made every such pair fall back to
+  // the interactive path (docs/architecture.md#results).
+  const scope = { orgId, agentId: agent.id, name: input.name, testSuiteId: input.testSuiteId ?? null };
+  const baselineRow = await baselineQuery(db, { ...scope, seq: null })
+    .selectAll()
+    .executeTakeFirst();
+  const runValues = runRow(id, orgId, placeholder, agent, input, finish.status, finish, now);
+  const undated = toRun({ ...runValues, deliveries_expired_at: null });
+  const baseline = baselineRow ? toRun(baselineRow) : null;
+  const { changes } = compareRuns(comparedRun(undated, null), baseline && comparedRun(baseline, null));
+  runValues.changes = changes === null ? null : JSON.stringify(changes);
+  const draft: TestRun = { ...undated, changes };
+  const notable = isNotable(changes, finish.status, baseline?.status ?? null);
+  const routes = resolveWebhooks(snapshot.webhooks, agent.id, 'test_run_completed');
+  if (routes.some((r) => r.kind === 'send' && r.webhook.ordering === 'fifo')) return null;
+  const rows = eventRows(draft, routes, publicUrl, now, notable);
+  return { agent, state, forget, placeholder, runValues, rows };
 }
 
 /** The values of one finished run's statements, as slots (see Slots). */
