@@ -341,7 +341,7 @@ export async function insertBulk(input: {
     previous.set(agent.id, run);
     return backlogRows(
       run,
-      // Time-ordered, as production's (src/store/ops/runs.ts).
+      // Time-ordered, as production's (src/store/ops/finishEvents.ts).
       { eventId: timeOrderedUuid(now), deliveryId: timeOrderedUuid(now) },
       agent.webhookId,
       input.publicUrl,

@@ -164,13 +164,58 @@ function integer(min: number, max: number) {
   };
 }
 
-/** Throws ConfigError naming the variable at the first bad value. */
 /** `auto` or a number of attempts in flight (docs/configuration.md). */
 function orgConcurrencyOf(t: string): number | 'auto' {
   if (t === 'auto') return 'auto';
   return /^\d+$/.test(t) ? integer(1, 10_000)(t) : notAuto();
 }
 
+/** Endpoint health and operator alerts (docs/receiving-webhooks.md); throws like loadConfig. */
+function healthAndAlerts(env: Env): Pick<Config, 'health' | 'alerts'> {
+  const degradedAfter = read(env, 'RUNHOOK_DEGRADED_AFTER', 3, integer(1, 1_000_000));
+  const disableAfterFailures = read(env, 'RUNHOOK_DISABLE_AFTER_FAILURES', 10, integer(0, 1_000_000));
+  const disableAfterMs = read(env, 'RUNHOOK_DISABLE_AFTER', 86_400_000, parseDuration);
+  const probeSchedule = read(
+    env,
+    'RUNHOOK_PROBE_SCHEDULE',
+    [600_000, 3_600_000, 21_600_000, 86_400_000],
+    (t) => {
+      const list = parseDurationList(t);
+      if (list.length === 0 || list.length > 50) throw new Error('must list 1 to 50 delays');
+      if (list.some((ms) => ms < 1)) throw new Error('every delay must be at least 1ms');
+      return list;
+    },
+  );
+  const alertUrl = read<string | null>(env, 'RUNHOOK_ALERT_URL', null, (t) => {
+    const u = new URL(t);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('must be an http(s) URL');
+    return t;
+  });
+  // Never echoed in an error: it is a secret.
+  const rawAlertSecret = env.RUNHOOK_ALERT_SECRET?.trim() || null;
+  if (rawAlertSecret !== null && checkSecret(rawAlertSecret) !== null) {
+    throw new ConfigError(
+      'RUNHOOK_ALERT_SECRET',
+      'must be 8 to 256 characters (whsec_ followed by base64, or any other text); the value is not shown',
+    );
+  }
+  const alertFormat = read<'standard' | 'slack'>(env, 'RUNHOOK_ALERT_FORMAT', 'standard', (t) => {
+    if (t !== 'standard' && t !== 'slack') throw new Error('must be standard or slack');
+    return t;
+  });
+  const alertIntervalMs = read(env, 'RUNHOOK_ALERT_INTERVAL', 15 * 60_000, (t) => {
+    if (t === '0') return 0;
+    const ms = parseDuration(t);
+    if (ms > 7 * 86_400_000) throw new Error('must be at most 7d, or 0 to send every alert');
+    return ms;
+  });
+  return {
+    health: { degradedAfter, disableAfterFailures, disableAfterMs, probeSchedule },
+    alerts: { url: alertUrl, secret: rawAlertSecret, format: alertFormat, intervalMs: alertIntervalMs },
+  };
+}
+
+/** Throws ConfigError naming the variable at the first bad value. */
 export function loadConfig(env: Env = process.env): Config {
   const database = read(
     env,
@@ -245,43 +290,7 @@ export function loadConfig(env: Env = process.env): Config {
     return ms;
   });
   const rateLimit = read(env, 'RUNHOOK_RATE_LIMIT', 0, integer(0, 1_000_000));
-  const degradedAfter = read(env, 'RUNHOOK_DEGRADED_AFTER', 3, integer(1, 1_000_000));
-  const disableAfterFailures = read(env, 'RUNHOOK_DISABLE_AFTER_FAILURES', 10, integer(0, 1_000_000));
-  const disableAfterMs = read(env, 'RUNHOOK_DISABLE_AFTER', 86_400_000, parseDuration);
-  const probeSchedule = read(
-    env,
-    'RUNHOOK_PROBE_SCHEDULE',
-    [600_000, 3_600_000, 21_600_000, 86_400_000],
-    (t) => {
-      const list = parseDurationList(t);
-      if (list.length === 0 || list.length > 50) throw new Error('must list 1 to 50 delays');
-      if (list.some((ms) => ms < 1)) throw new Error('every delay must be at least 1ms');
-      return list;
-    },
-  );
-  const alertUrl = read<string | null>(env, 'RUNHOOK_ALERT_URL', null, (t) => {
-    const u = new URL(t);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('must be an http(s) URL');
-    return t;
-  });
-  // Never echoed in an error: it is a secret.
-  const rawAlertSecret = env.RUNHOOK_ALERT_SECRET?.trim() || null;
-  if (rawAlertSecret !== null && checkSecret(rawAlertSecret) !== null) {
-    throw new ConfigError(
-      'RUNHOOK_ALERT_SECRET',
-      'must be 8 to 256 characters (whsec_ followed by base64, or any other text); the value is not shown',
-    );
-  }
-  const alertFormat = read<'standard' | 'slack'>(env, 'RUNHOOK_ALERT_FORMAT', 'standard', (t) => {
-    if (t !== 'standard' && t !== 'slack') throw new Error('must be standard or slack');
-    return t;
-  });
-  const alertIntervalMs = read(env, 'RUNHOOK_ALERT_INTERVAL', 15 * 60_000, (t) => {
-    if (t === '0') return 0;
-    const ms = parseDuration(t);
-    if (ms > 7 * 86_400_000) throw new Error('must be at most 7d, or 0 to send every alert');
-    return ms;
-  });
+  const { health, alerts } = healthAndAlerts(env);
   const retentionMs = read<number | null>(env, 'RUNHOOK_RETENTION', 30 * DAY_MS, retention);
   const manualSendLimit = read(env, 'RUNHOOK_MANUAL_SEND_LIMIT', 10, integer(1, 100_000));
   const maxResults = read(env, 'RUNHOOK_MAX_RESULTS', 10_000, integer(1, 1_000_000));
@@ -311,8 +320,8 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken,
     claimLeaseMs,
     rateLimit,
-    health: { degradedAfter, disableAfterFailures, disableAfterMs, probeSchedule },
-    alerts: { url: alertUrl, secret: rawAlertSecret, format: alertFormat, intervalMs: alertIntervalMs },
+    health,
+    alerts,
     retentionMs,
     manualSendLimit,
     maxResults,

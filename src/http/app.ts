@@ -62,51 +62,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(createValidatorCompiler());
   app.decorate('manualSends', new ManualSendLimiter(deps.config.manualSendLimit));
 
-  // JSON only. An empty body is "no body" (POST /runs/{id}/cancel needs none).
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = body as string;
-    if (text.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch (err) {
-      done(
-        new ApiError(
-          'INVALID_JSON',
-          `the request body is not valid JSON: ${(err as Error).message}`,
-        ) as never,
-        undefined,
-      );
-    }
-  });
-
-  // A request without a body is a request with an empty object: optional bodies (cancel,
-  // redeliver) just work, and a required field is reported by name.
-  app.addHook('preValidation', async (request) => {
-    if (request.body === undefined && request.method !== 'GET' && request.method !== 'DELETE')
-      request.body = {};
-    // Text with NUL is refused on both backends alike (PostgreSQL cannot store it); so is a body
-    // nested deeper than MAX_JSON_DEPTH (docs/api.md#errors).
-    for (const [part, value] of [
-      ['', request.body],
-      ['query parameter ', request.query],
-      ['path parameter ', request.params],
-    ] as const) {
-      const problem = inspectJson(value);
-      if (problem?.kind === 'too_deep') {
-        throw new ApiError(
-          'INVALID_JSON',
-          `the request body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`,
-        );
-      }
-      if (problem !== null) {
-        const shown = problem.field.replace(/\0/g, '\\0');
-        throw new ApiError('INVALID_FIELD_VALUE', `${part}${shown} must not contain a NUL character`, {
-          field: shown,
-        });
-      }
-    }
-  });
+  acceptJsonBodies(app);
 
   // Routes by path pattern, for 405 answers and the dashboard's fallback.
   const routes = new Map<string, { pattern: RegExp; methods: Set<string> }>();
@@ -184,6 +140,55 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(fastifyStatic, { root: WEB_ROOT, wildcard: false, index: 'index.html' });
   }
   return app;
+}
+
+/** How the app reads request bodies: JSON only, checked for NUL characters and depth. */
+function acceptJsonBodies(app: FastifyInstance): void {
+  // JSON only. An empty body is "no body" (POST /runs/{id}/cancel needs none).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(
+        new ApiError(
+          'INVALID_JSON',
+          `the request body is not valid JSON: ${(err as Error).message}`,
+        ) as never,
+        undefined,
+      );
+    }
+  });
+
+  // A request without a body is a request with an empty object: optional bodies (cancel,
+  // redeliver) just work, and a required field is reported by name.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && request.method !== 'GET' && request.method !== 'DELETE')
+      request.body = {};
+    // Text with NUL is refused on both backends alike (PostgreSQL cannot store it); so is a body
+    // nested deeper than MAX_JSON_DEPTH (docs/api.md#errors).
+    for (const [part, value] of [
+      ['', request.body],
+      ['query parameter ', request.query],
+      ['path parameter ', request.params],
+    ] as const) {
+      const problem = inspectJson(value);
+      if (problem?.kind === 'too_deep') {
+        throw new ApiError(
+          'INVALID_JSON',
+          `the request body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`,
+        );
+      }
+      if (problem !== null) {
+        const shown = problem.field.replace(/\0/g, '\\0');
+        throw new ApiError('INVALID_FIELD_VALUE', `${part}${shown} must not contain a NUL character`, {
+          field: shown,
+        });
+      }
+    }
+  });
 }
 
 /** The API under /api/v1: auth and idempotency first, then one file of routes per resource. */

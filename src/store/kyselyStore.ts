@@ -6,6 +6,7 @@ import { readAttemptFeed } from './ops/attemptFeed.js';
 import { claimDueDeliveries } from './ops/claimDueDeliveries.js';
 import type { Ctx } from './ops/context.js';
 import * as deliveries from './ops/deliveries.js';
+import { createFinishedRun, finishRun } from './ops/finishRun.js';
 import * as health from './ops/health.js';
 import * as idempotency from './ops/idempotency.js';
 import { extendLeases, releaseLeases } from './ops/leases.js';
@@ -91,8 +92,8 @@ export function createKyselyStore(ctx: Ctx): Store {
     updateAgent: bind(agents.updateAgent),
     deleteAgent: bind(agents.deleteAgent),
     createRun: bind(runs.createRun),
-    createFinishedRun: bind(runs.createFinishedRun),
-    finishRun: bind(runs.finishRun),
+    createFinishedRun: bind(createFinishedRun),
+    finishRun: bind(finishRun),
     getRun: bind(runs.getRun),
     addRunResults: bind(scenarioResults.addRunResults),
     listScenarioRuns: bind(readResults.listScenarioRuns),

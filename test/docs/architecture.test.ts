@@ -142,7 +142,7 @@ describe('docs/architecture.md', () => {
     const walk = doc.slice(doc.indexOf('## One event'), doc.indexOf('## Invariants'));
     const order = [
       'src/http/routes/runs.ts',
-      'src/store/ops/runs.ts',
+      'src/store/ops/finishRun.ts',
       'src/delivery/deliveryWorker.ts',
       'src/delivery/attempt.ts',
       'src/delivery/httpClient.ts',

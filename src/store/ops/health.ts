@@ -37,38 +37,7 @@ export async function reconcileHealth(
   const { policy, now } = input;
   let queued = false;
   if (input.webhookIds !== null && input.webhookIds.length === 0) return [];
-  let q = db
-    .selectFrom('webhooks')
-    .select([
-      'id',
-      'org_id',
-      'is_enabled',
-      'consecutive_failures',
-      'disabled_reason',
-      'failing_since',
-      'failed_streak',
-      'alert_state',
-      'recovered_by',
-      'agent_id',
-      'url',
-      'description',
-      'format',
-      'health_event_id',
-      'health_event_due_at',
-    ])
-    .where('deleted_at', 'is', null);
-  q =
-    input.webhookIds !== null
-      ? q.where('id', 'in', input.webhookIds)
-      : q.where((eb) =>
-          eb.or([
-            eb('consecutive_failures', '>', 0),
-            eb('failed_streak', '>', 0),
-            eb('alert_state', '<>', 'healthy'),
-            eb('is_enabled', '=', 0),
-          ]),
-        );
-  const rows = await q.execute();
+  const rows = await healthRows(db, input.webhookIds);
   const changes: HealthChange[] = [];
   for (const row of rows) {
     const facts = {
@@ -154,6 +123,42 @@ export async function reconcileHealth(
   }
   if (queued) await ctx.hooks.notifyNewWork();
   return changes;
+}
+
+/** The webhooks reconcileHealth looks at, with what it reads of each. */
+function healthRows(db: Db, webhookIds: string[] | null) {
+  let q = db
+    .selectFrom('webhooks')
+    .select([
+      'id',
+      'org_id',
+      'is_enabled',
+      'consecutive_failures',
+      'disabled_reason',
+      'failing_since',
+      'failed_streak',
+      'alert_state',
+      'recovered_by',
+      'agent_id',
+      'url',
+      'description',
+      'format',
+      'health_event_id',
+      'health_event_due_at',
+    ])
+    .where('deleted_at', 'is', null);
+  q =
+    webhookIds !== null
+      ? q.where('id', 'in', webhookIds)
+      : q.where((eb) =>
+          eb.or([
+            eb('consecutive_failures', '>', 0),
+            eb('failed_streak', '>', 0),
+            eb('alert_state', '<>', 'healthy'),
+            eb('is_enabled', '=', 0),
+          ]),
+        );
+  return q.execute();
 }
 
 /**

@@ -70,7 +70,7 @@ export function newDeliveryRow(d: NewDelivery) {
     test_run_id: d.testRunId,
     failure_reason: d.failureReason,
     agent_id: d.agentId ?? null,
-    // Waiting (docs/delivery.md#ordered-delivery) is decided where the queue is locked: runs.ts.
+    // Waiting (docs/delivery.md#ordered-delivery) is decided where the queue is locked: finishEvents.ts.
     held_at: null as number | null,
     created_at: d.now,
     updated_at: d.now,
