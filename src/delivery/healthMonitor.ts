@@ -25,8 +25,9 @@ export interface HealthMonitorSettings {
   /** Where operator alerts go (RUNHOOK_ALERT_*); `url: null` sends none. */
   alerts: { url: string | null; secret: string | null; format: 'standard' | 'slack'; intervalMs: number };
   publicUrl: string;
+  /** Its first delay sets how often alert retries are looked for (sending is the send pipeline's). */
   retrySchedule: number[];
-  retryJitter: number;
+  /** A probe's lease outlasts it. */
   attemptTimeoutMs: number;
 }
 
