@@ -208,8 +208,7 @@ export async function measureEndToEnd(input: {
   const newWorker = (onRecorded: (results: readonly DeliveryResult[]) => void) =>
     createWorker({
       store,
-      sender: rt.sender,
-      secretBox: rt.secretBox,
+      send: rt.send,
       settings: config,
       logger: logger.child({ component: 'worker' }),
       onRecorded,

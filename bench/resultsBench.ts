@@ -70,14 +70,13 @@ async function withApp<T>(
   const logger = createLogger(config);
   const rt = await openRuntime(config, logger);
   await bootstrapOrganization(rt);
-  const app = await buildApp({ store: rt.store, config, secretBox: rt.secretBox, sender: rt.sender });
+  const app = await buildApp({ store: rt.store, config, secretBox: rt.secretBox, send: rt.send });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   const worker = createWorkerWithHealth({
     store: rt.store,
-    sender: rt.sender,
-    secretBox: rt.secretBox,
+    send: rt.send,
     settings: config,
     config,
     logger,

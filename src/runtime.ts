@@ -1,18 +1,30 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { type Config, ConfigError, redactDatabaseUrl } from './config.js';
-import { createHttpSender, type HttpSender } from './delivery/httpClient.js';
+import { createHttpSender } from './delivery/httpClient.js';
+import { createSendPipeline, type SendPipeline } from './delivery/sendPipeline.js';
 import { generateApiKey, newApiKeyRecord } from './security/apiKeys.js';
 import { redactSecretsInText } from './security/logRedaction.js';
 import { createSecretBox, loadOrCreateKeyFile, type SecretBox } from './security/secretBox.js';
 import { openStore } from './store/openStore.js';
 import type { Store } from './store/store.js';
 
+/** What every command of one process shares, opened once by openRuntime and closed by closeRuntime. */
 export interface Runtime {
   config: Config;
   store: Store;
   secretBox: SecretBox;
-  sender: HttpSender;
+  /**
+   * The one send path (docs/architecture.md#one-send-pipeline): the worker, Test Webhook, probes
+   * and operator alerts all send through it.
+   */
+  send: SendPipeline;
   logger: Logger;
+}
+
+/** The runtime's clock and randomness; tests set a clock, commands leave both as they are. */
+export interface RuntimeClock {
+  now?: () => number;
+  random?: () => number;
 }
 
 /**
@@ -82,7 +94,11 @@ function databaseError(err: unknown, config: Config): Error {
 }
 
 /** Opens the database (migrating it) and everything that every command needs. */
-export async function openRuntime(config: Config, logger = createLogger(config)): Promise<Runtime> {
+export async function openRuntime(
+  config: Config,
+  logger = createLogger(config),
+  clock: RuntimeClock = {},
+): Promise<Runtime> {
   const store = await openStore(config.database);
   try {
     await store.migrate();
@@ -99,11 +115,13 @@ export async function openRuntime(config: Config, logger = createLogger(config))
     onBlocked: (host, addresses) =>
       logger.warn({ host, addresses }, 'delivery refused: the webhook host resolves to a refused address'),
   });
-  return { config, store, secretBox: createSecretBox(secretKey), sender, logger };
+  const secretBox = createSecretBox(secretKey);
+  const send = createSendPipeline({ sender, secretBox, settings: config, ...clock });
+  return { config, store, secretBox, send, logger };
 }
 
 export async function closeRuntime(rt: Runtime): Promise<void> {
-  await rt.sender.close();
+  await rt.send.close();
   await rt.store.close();
 }
 

@@ -16,8 +16,7 @@ export function startWorker(rt: Runtime, options: { leaseAhead: boolean }): Work
   const worker = createWorkerWithHealth({
     leaseAhead: options.leaseAhead,
     store: rt.store,
-    sender: rt.sender,
-    secretBox: rt.secretBox,
+    send: rt.send,
     settings: rt.config,
     config: rt.config,
     logger: rt.logger.child({ component: 'worker' }),
@@ -121,7 +120,7 @@ export function registerServeCommand(program: Command): void {
         store: rt.store,
         config,
         secretBox: rt.secretBox,
-        sender: rt.sender,
+        send: rt.send,
         logger: rt.logger,
         plugins: extraPlugins(rt),
       });

@@ -1,34 +1,25 @@
 /**
  * One attempt of one claimed delivery, whatever made it due (the retry schedule, a manual
- * redelivery, Test Webhook): sign, send, decide what the answer means, once. The worker and the
- * Test Webhook route both call attemptDelivery and hand its result to the store unchanged.
+ * redelivery, Test Webhook, a probe): sign, send and judge through the send pipeline
+ * (sendPipeline.ts), and return what the store records. Callers reach it only through
+ * `SendPipeline.attempt` and hand its result to the store unchanged.
  */
-import { classifyAttempt } from '../domain/classifyOutcome.js';
 import { timeOrderedUuid } from '../domain/ids.js';
-import { nextStep } from '../domain/retrySchedule.js';
 import { buildDeliveryHeaders } from '../domain/signing.js';
 import type { Attempt } from '../domain/types.js';
-import type { SecretBox } from '../security/secretBox.js';
 import type { ClaimedDelivery, DeliveryResult } from '../store/store.js';
 import { USER_AGENT } from '../version.js';
-import type { HttpSender } from './httpClient.js';
-
-export interface AttemptDeps {
-  sender: HttpSender;
-  secretBox: SecretBox;
-  timeoutMs: number;
-  retrySchedule: readonly number[];
-  retryJitter: number;
-  now: () => number;
-  random: () => number;
-}
+import type { AttemptParts } from './sendPipeline.js';
 
 /**
  * Sends one attempt of `claimed` (or, when its webhook was disabled or deleted since, nothing)
  * and returns what the store records. The attempt log keeps the headers as sent (signatures
  * included) but never the secret itself.
  */
-export async function attemptDelivery(claimed: ClaimedDelivery, deps: AttemptDeps): Promise<DeliveryResult> {
+export async function attemptDelivery(
+  claimed: ClaimedDelivery,
+  parts: AttemptParts,
+): Promise<DeliveryResult> {
   const base = {
     deliveryId: claimed.deliveryId,
     webhookId: claimed.webhookId,
@@ -37,47 +28,32 @@ export async function attemptDelivery(claimed: ClaimedDelivery, deps: AttemptDep
   };
   const target = claimed.target;
   if ('unsendable' in target) {
+    // The claim found the webhook gone or off (docs/architecture.md#one-send-pipeline): nothing is
+    // sent, and its reason is the outcome.
     return {
       ...base,
       attempt: null,
       outcome: { kind: 'failed', reason: target.unsendable },
-      finishedAt: deps.now(),
+      finishedAt: parts.now(),
     };
   }
+  const { secretBox } = parts;
   const headers = buildDeliveryHeaders({
     format: target.format,
     eventId: claimed.eventId,
-    timestampSec: Math.floor(deps.now() / 1000),
+    timestampSec: Math.floor(parts.now() / 1000),
     body: claimed.body,
-    secret: target.secretEnc === null ? null : deps.secretBox.open(target.secretEnc),
-    previousSecrets: target.previousSecretEnc === null ? [] : [deps.secretBox.open(target.previousSecretEnc)],
-    signingKeys: (target.signingKeysEnc ?? []).map((sealed) => deps.secretBox.open(sealed)),
+    secret: target.secretEnc === null ? null : secretBox.open(target.secretEnc),
+    previousSecrets: target.previousSecretEnc === null ? [] : [secretBox.open(target.previousSecretEnc)],
+    signingKeys: (target.signingKeysEnc ?? []).map((sealed) => secretBox.open(sealed)),
     customHeaders: target.headers,
     userAgent: USER_AGENT,
   });
-  const sent = await deps.sender.send({
-    url: target.url,
-    headers,
-    body: claimed.body,
-    timeoutMs: deps.timeoutMs,
-  });
-  const t = deps.now();
-  const answer = classifyAttempt({
-    format: target.format,
-    httpStatus: sent.httpStatus,
-    retryAfter: sent.response?.headers['retry-after'] ?? null,
-    now: t,
-  });
-  const outcome = nextStep({
-    answer,
-    schedule: deps.retrySchedule,
-    retriesDone: claimed.retriesDone,
-    now: t,
-    jitter: deps.retryJitter,
-    random: deps.random,
-    finalAttempt: claimed.finalAttempt,
-  });
-  const answeredButNotDelivered = sent.httpStatus !== null && answer.kind !== 'delivered';
+  const { sent, outcome, finishedAt } = await parts.post(
+    { url: target.url, headers, body: claimed.body },
+    { format: target.format, retriesDone: claimed.retriesDone, finalAttempt: claimed.finalAttempt },
+  );
+  const answeredButNotDelivered = sent.httpStatus !== null && outcome.kind !== 'delivered';
   const attempt: Attempt = {
     id: timeOrderedUuid(sent.startedAt),
     deliveryId: claimed.deliveryId,
@@ -91,5 +67,5 @@ export async function attemptDelivery(claimed: ClaimedDelivery, deps: AttemptDep
     request: { url: target.url, headers, body: claimed.body },
     response: sent.response,
   };
-  return { ...base, attempt, outcome, finishedAt: t };
+  return { ...base, attempt, outcome, finishedAt };
 }

@@ -7,20 +7,19 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { isGone } from '../domain/classifyOutcome.js';
 import type { WorkerId } from '../domain/ids.js';
-import type { SecretBox } from '../security/secretBox.js';
 import type { Claim, ClaimedDelivery, DeliveryResult, Store } from '../store/store.js';
-import { attemptDelivery } from './attempt.js';
-import type { HttpSender } from './httpClient.js';
 import { createLeaseAheadQueues, type LeaseAheadQueues } from './leaseAheadQueues.js';
 import { type LeaseHeartbeat, startLeaseHeartbeat } from './leaseHeartbeat.js';
 import { createResultBuffer, RESULT_BATCH, type ResultBuffer } from './resultBuffer.js';
+import type { SendPipeline } from './sendPipeline.js';
 import { createSlots, orgReserve, type Slots } from './slots.js';
 import { createWakeSignal, type WakeSignal } from './wakeSignal.js';
 
+/** The worker's own configuration; how it sends (timeout, retry schedule) is the send pipeline's. */
 export interface WorkerSettings {
-  retrySchedule: readonly number[];
-  retryJitter: number;
+  /** Bounds how long stop() waits for attempts in flight. */
   attemptTimeoutMs: number;
   workerConcurrency: number;
   webhookConcurrency: number;
@@ -32,12 +31,12 @@ export interface WorkerSettings {
 
 export interface WorkerDeps {
   store: Store;
-  sender: HttpSender;
-  secretBox: SecretBox;
+  /** The process's one send path (runtime.ts): every attempt goes through it. */
+  send: SendPipeline;
   settings: WorkerSettings;
   logger: Logger;
+  /** The worker's clock (claims, leases); an attempt's times are the send pipeline's. */
   now?: () => number;
-  random?: () => number;
   /** The longest the worker sleeps without a wake-up (default 1 s); tests raise it to prove wake-ups. */
   idlePollMs?: number;
   /** Called once per finished delivery attempt (or skip), after it is durably recorded. */
@@ -168,15 +167,7 @@ class DeliveryWorker implements Worker {
   }
 
   private async attempt(claimed: ClaimedDelivery): Promise<DeliveryResult> {
-    const result = await attemptDelivery(claimed, {
-      sender: this.deps.sender,
-      secretBox: this.deps.secretBox,
-      timeoutMs: this.settings.attemptTimeoutMs,
-      retrySchedule: this.settings.retrySchedule,
-      retryJitter: this.settings.retryJitter,
-      now: this.now,
-      random: this.deps.random ?? Math.random,
-    });
+    const result = await this.deps.send.attempt(claimed);
     const { attempt: sent, outcome } = result;
     if (!sent) {
       this.logger.info(
@@ -231,8 +222,7 @@ class DeliveryWorker implements Worker {
         // round trip, as settled attempts do not count against the caps. Waking on each answer
         // would cost a claim, a store round trip, per answer.
         this.results.push(result);
-        if (result.outcome.kind === 'failed' && result.outcome.reason === 'gone')
-          this.queues.goneFrom(claimed.webhookId);
+        if (isGone(result.outcome)) this.queues.goneFrom(claimed.webhookId);
         this.queues.pumpAfter(claimed);
       },
       (err) => {

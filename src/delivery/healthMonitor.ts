@@ -1,23 +1,23 @@
 /**
  * The background side of endpoint health (docs/receiving-webhooks.md, "When your endpoint
- * fails"), run next to the delivery worker:
+ * fails"), run next to the delivery worker (workerWithHealth.ts) but not by it:
  *
  * - after each batch of recorded attempts, reconciles the webhooks involved (auto-disable, one
  *   alert per change of health), and every few seconds all webhooks that are not plainly healthy
  *   (which also catches a change whose process died before reconciling it);
- * - takes the probes of webhooks the system turned off when they are due and sends them itself,
- *   through the same pipeline as any delivery (sign, send, classify, record; trigger `probe`;
- *   healthProbes.ts);
- * - sends queued operator alerts to RUNHOOK_ALERT_URL, retried on the retry schedule
- *   (operatorAlerts.ts).
+ * - takes the probes of webhooks the system turned off when they are due and sends them itself
+ *   (the worker's loop never sees them unless a probe's sender died: healthProbes.ts), through the
+ *   process's send pipeline like any delivery (trigger `probe`);
+ * - sends queued operator alerts to RUNHOOK_ALERT_URL through the same send pipeline, retried on
+ *   the retry schedule (operatorAlerts.ts).
  */
 import type { Logger } from 'pino';
+import { isGone } from '../domain/classifyOutcome.js';
 import type { AlertEvent, HealthPolicy } from '../domain/health.js';
-import type { SecretBox } from '../security/secretBox.js';
 import type { DeliveryResult, HealthChange, Store } from '../store/store.js';
 import { createProbes } from './healthProbes.js';
-import type { HttpSender } from './httpClient.js';
 import { createOperatorAlerts } from './operatorAlerts.js';
+import type { SendPipeline } from './sendPipeline.js';
 
 /** The configuration the monitor reads (the fields of the same name in config.ts, passed in). */
 export interface HealthMonitorSettings {
@@ -25,21 +25,21 @@ export interface HealthMonitorSettings {
   /** Where operator alerts go (RUNHOOK_ALERT_*); `url: null` sends none. */
   alerts: { url: string | null; secret: string | null; format: 'standard' | 'slack'; intervalMs: number };
   publicUrl: string;
+  /** Its first delay sets how often alert retries are looked for (sending is the send pipeline's). */
   retrySchedule: number[];
-  retryJitter: number;
+  /** A probe's lease outlasts it. */
   attemptTimeoutMs: number;
 }
 
 export interface HealthMonitorDeps {
   store: Store;
-  sender: HttpSender;
-  secretBox: SecretBox;
+  /** The process's one send path (runtime.ts): probes and operator alerts go through it. */
+  send: SendPipeline;
   /** Called with the probes' results once recorded, like the worker's own (metrics). */
   onRecorded?: (results: readonly DeliveryResult[]) => void;
   config: HealthMonitorSettings;
   logger: Logger;
   now?: () => number;
-  random?: () => number;
   /** How often probes, alerts and the full reconcile pass are looked at. */
   tickMs?: number;
   /** Counts what happened, for /metrics. */
@@ -64,7 +64,6 @@ const FULL_PASS_EVERY = 5;
 export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
   const { store, config, logger } = deps;
   const now = deps.now ?? Date.now;
-  const random = deps.random ?? Math.random;
   // Look at least as often as the shortest delay to honour (a probe, an alert retry), at most each
   // second. Alert retries only where alerts are sent: without RUNHOOK_ALERT_URL a short retry
   // schedule would otherwise have an idle worker read the database many times a second for nothing.
@@ -109,8 +108,8 @@ export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
     }
   }
 
-  const probeDue = createProbes({ ...deps, logger, now, random, reconcile });
-  const alerts = createOperatorAlerts({ ...deps, logger, now, random });
+  const probeDue = createProbes({ ...deps, logger, now, reconcile });
+  const alerts = createOperatorAlerts({ ...deps, logger, now });
 
   async function tick(): Promise<void> {
     ticks += 1;
@@ -152,7 +151,6 @@ export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
       if (timer) clearTimeout(timer);
       await running;
       await chain;
-      await alerts.close();
     },
     afterRecorded(results) {
       const ids = new Set<string>();
@@ -163,7 +161,7 @@ export function createHealthMonitor(deps: HealthMonitorDeps): HealthMonitor {
         if (watched.has(r.webhookId)) ids.add(r.webhookId);
         if (ok && r.trigger !== 'probe') watched.delete(r.webhookId);
       }
-      const gone = (r: DeliveryResult) => r.outcome.kind === 'failed' && r.outcome.reason === 'gone';
+      const gone = (r: DeliveryResult) => isGone(r.outcome);
       // One pass after another, in the order the batches were recorded.
       chain = chain
         .then(async () => {

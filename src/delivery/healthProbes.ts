@@ -1,40 +1,30 @@
 import type { Logger } from 'pino';
 import { renderBody, testPayload } from '../domain/payloads.js';
 import type { ClaimedDelivery } from '../store/store.js';
-import { attemptDelivery } from './attempt.js';
 import type { HealthMonitorDeps } from './healthMonitor.js';
 
 const PROBE_LEASE_SLACK_MS = 10_000;
 
-export interface ProbeDeps
-  extends Pick<HealthMonitorDeps, 'store' | 'sender' | 'secretBox' | 'onRecorded' | 'config'> {
+export interface ProbeDeps extends Pick<HealthMonitorDeps, 'store' | 'send' | 'onRecorded' | 'config'> {
   logger: Logger;
   now: () => number;
-  random: () => number;
   /** Reconciles these webhooks' health (the monitor's pass). */
   reconcile(webhookIds: string[]): Promise<void>;
 }
 
 /**
  * Probes of webhooks the system turned off (docs/receiving-webhooks.md, "When your endpoint
- * fails"): the monitor takes the due ones and sends each itself, through the same pipeline as any
- * delivery (sign, send, classify, record; trigger `probe`); a 2xx switches the webhook back on.
+ * fails"): the monitor takes the due ones and sends each itself, through the process's send
+ * pipeline like any delivery (sendPipeline.ts; trigger `probe`), and records it as the worker
+ * would; a delivered answer switches the webhook back on.
  * Returns the step that sends the probes due now.
  */
 export function createProbes(deps: ProbeDeps): () => Promise<void> {
-  const { store, config, logger, now, random, reconcile } = deps;
+  const { store, config, logger, now, reconcile } = deps;
 
-  /** One probe through the delivery pipeline (sign, send, classify, record), as Test Webhook does. */
+  /** One probe through the send pipeline, recorded as its outcome says, as Test Webhook does. */
   async function probe(claimed: ClaimedDelivery): Promise<void> {
-    const recorded = await attemptDelivery(claimed, {
-      sender: deps.sender,
-      secretBox: deps.secretBox,
-      timeoutMs: config.attemptTimeoutMs,
-      retrySchedule: config.retrySchedule,
-      retryJitter: config.retryJitter,
-      now,
-      random,
-    });
+    const recorded = await deps.send.attempt(claimed);
     const delivered = recorded.outcome.kind === 'delivered';
     const t = recorded.finishedAt;
     const result = { httpStatus: recorded.attempt?.httpStatus ?? null };

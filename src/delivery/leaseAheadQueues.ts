@@ -2,7 +2,11 @@ import { ATTEMPT_TRIGGER } from '../domain/types.js';
 import type { ClaimedDelivery } from '../store/store.js';
 import type { Slots } from './slots.js';
 
-/** What a queued delivery of a webhook that answered 410 is sent to: nothing (see goneFrom). */
+/**
+ * What a queued delivery of a webhook that answered 410 is sent to: nothing (see goneFrom). The
+ * claim's decision (the webhook is off), made ahead of it from the outcome, not a second reading
+ * of the answer (docs/architecture.md#one-send-pipeline).
+ */
 const GONE_TARGET = Object.freeze({ unsendable: 'webhook_disabled' as const });
 /**
  * The longest a delivery is held ahead before it is sent or handed back (see pump): a change to its

@@ -1,71 +1,54 @@
 import type { Logger } from 'pino';
 import { alertBody } from '../domain/alertPayload.js';
-import { classifyAttempt } from '../domain/classifyOutcome.js';
-import { parseCidrList } from '../domain/ipRules.js';
-import { nextStep } from '../domain/retrySchedule.js';
-import { buildDeliveryHeaders } from '../domain/signing.js';
+import type { DeliveryOutcome } from '../domain/types.js';
 import type { ClaimedAlert } from '../store/store.js';
-import { USER_AGENT } from '../version.js';
 import type { HealthMonitorDeps } from './healthMonitor.js';
-import { createHttpSender, type HttpSender } from './httpClient.js';
 
 const ALERT_LEASE_MS = 60_000;
 
-export interface OperatorAlertDeps extends Pick<HealthMonitorDeps, 'store' | 'config' | 'events'> {
+export interface OperatorAlertDeps extends Pick<HealthMonitorDeps, 'store' | 'send' | 'config' | 'events'> {
   logger: Logger;
   now: () => number;
-  random: () => number;
 }
 
 export interface OperatorAlerts {
   /** Sends the alerts due now (nothing without RUNHOOK_ALERT_URL). */
   sendDue(): Promise<void>;
-  /** Closes the alert sender's connections. */
-  close(): Promise<void>;
 }
 
 /**
- * Operator alerts (docs/operations.md): the queued ones are sent to RUNHOOK_ALERT_URL, signed as a
- * `standard` delivery, and retried on the retry schedule.
+ * An alert's state after one send, read from the send pipeline's outcome: alerts keep their own
+ * rows (no delivery, no attempt log), but what an answer means is decided there, as for deliveries.
+ */
+function alertStatus(outcome: DeliveryOutcome): 'sent' | 'pending' | 'failed' {
+  if (outcome.kind === 'delivered') return 'sent';
+  return outcome.kind === 'retry' ? 'pending' : 'failed';
+}
+
+/**
+ * Operator alerts (docs/configuration.md#runhook_alert_url): the queued ones are sent to
+ * RUNHOOK_ALERT_URL through the process's send pipeline (signed as a `standard` delivery, not
+ * subject to the SSRF rules), and retried on the retry schedule.
  */
 export function createOperatorAlerts(deps: OperatorAlertDeps): OperatorAlerts {
-  const { store, config, logger, now, random } = deps;
-  let alertSender: HttpSender | null = null;
+  const { store, send, config, logger, now } = deps;
 
-  async function sendAlert(alert: ClaimedAlert, url: string, sender: HttpSender): Promise<void> {
-    const body = alertBody(config.alerts.format, alert);
-    const headers = buildDeliveryHeaders({
-      format: 'standard',
+  async function sendAlert(alert: ClaimedAlert, url: string): Promise<void> {
+    const { sent, outcome, finishedAt } = await send.alert({
+      url,
       eventId: alert.id,
-      timestampSec: Math.floor(now() / 1000),
-      body,
+      body: alertBody(config.alerts.format, alert),
       secret: config.alerts.secret,
-      customHeaders: {},
-      userAgent: USER_AGENT,
-    });
-    const result = await sender.send({ url, headers, body, timeoutMs: config.attemptTimeoutMs });
-    const t = now();
-    const step = nextStep({
-      answer: classifyAttempt({
-        format: 'standard',
-        httpStatus: result.httpStatus,
-        retryAfter: result.response?.headers['retry-after'] ?? null,
-        now: t,
-      }),
-      schedule: config.retrySchedule,
       retriesDone: alert.attemptCount,
-      now: t,
-      jitter: config.retryJitter,
-      random,
     });
-    const status = step.kind === 'delivered' ? 'sent' : step.kind === 'retry' ? 'pending' : 'failed';
+    const status = alertStatus(outcome);
     await store.recordAlertAttempt({
       id: alert.id,
       status,
-      nextAttemptAt: step.kind === 'retry' ? step.at : null,
-      httpStatus: result.httpStatus,
-      error: result.errorClass === null ? null : `${result.errorClass}: ${result.errorMessage ?? ''}`,
-      now: t,
+      nextAttemptAt: outcome.kind === 'retry' ? outcome.at : null,
+      httpStatus: sent.httpStatus,
+      error: sent.errorClass === null ? null : `${sent.errorClass}: ${sent.errorMessage ?? ''}`,
+      now: finishedAt,
     });
     const level = status === 'sent' ? 'info' : 'warn';
     logger[level](
@@ -74,7 +57,7 @@ export function createOperatorAlerts(deps: OperatorAlertDeps): OperatorAlerts {
         event: alert.event,
         webhook_id: alert.webhook.id,
         suppressed: alert.suppressed,
-        http_status: result.httpStatus,
+        http_status: sent.httpStatus,
         status,
       },
       'operator alert attempt',
@@ -85,22 +68,14 @@ export function createOperatorAlerts(deps: OperatorAlertDeps): OperatorAlerts {
   async function sendDue(): Promise<void> {
     const url = config.alerts.url;
     if (url === null) return;
-    // The operator's own URL: the SSRF rules that protect tenants' webhooks do not apply to it.
-    alertSender ??= createHttpSender({ allowedCidrs: parseCidrList('0.0.0.0/0,::/0') });
     const claimed = await store.claimDueAlerts({
       now: now(),
       limit: 20,
       leaseMs: ALERT_LEASE_MS,
       intervalMs: config.alerts.intervalMs,
     });
-    await Promise.all(claimed.map((a) => sendAlert(a, url, alertSender as HttpSender)));
+    await Promise.all(claimed.map((a) => sendAlert(a, url)));
   }
 
-  return {
-    sendDue,
-    async close() {
-      await alertSender?.close();
-      alertSender = null;
-    },
-  };
+  return { sendDue };
 }

@@ -11,12 +11,10 @@ export function createWorkerWithHealth(
 ): Worker {
   const monitor = createHealthMonitor({
     store: deps.store,
-    sender: deps.sender,
-    secretBox: deps.secretBox,
+    send: deps.send,
     config: deps.config,
     logger: deps.logger,
     now: deps.now,
-    random: deps.random,
     onRecorded: deps.onRecorded,
     events: deps.events,
   });

@@ -3,7 +3,7 @@
  * on 410 (the webhook gets disabled), anything else is worth retrying. Redirects are not
  * followed, so 3xx is a failure like any other non-2xx.
  */
-import type { WebhookFormat } from './types.js';
+import type { DeliveryOutcome, WebhookFormat } from './types.js';
 
 export type AnswerClass =
   | { kind: 'delivered' }
@@ -28,6 +28,15 @@ export function isDelivered(format: WebhookFormat, httpStatus: number | null): b
   if (httpStatus === null) return false;
   if (format === 'clix') return httpStatus === 200;
   return httpStatus >= 200 && httpStatus <= 299;
+}
+
+/**
+ * Whether an outcome (decided once, by the send pipeline) says the receiver answered 410 Gone, which
+ * turns its webhook off: the store disables it, the worker sends nothing more of what it holds of
+ * it, and the health monitor reconciles it. They read this, never the status code.
+ */
+export function isGone(outcome: DeliveryOutcome): boolean {
+  return outcome.kind === 'failed' && outcome.reason === 'gone';
 }
 
 export function classifyAttempt(input: Answer): AnswerClass {

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import type { HttpSender } from '../delivery/httpClient.js';
+import type { SendPipeline } from '../delivery/sendPipeline.js';
 import type { SecretBox } from '../security/secretBox.js';
 import type { Store } from '../store/store.js';
 
@@ -10,7 +10,8 @@ export interface AppDeps {
   store: Store;
   config: Config;
   secretBox: SecretBox;
-  sender: HttpSender;
+  /** The process's one send path (runtime.ts): Test Webhook sends through it. */
+  send: SendPipeline;
   logger?: Logger | false;
   now?: () => number;
   /** Resolves a webhook host at save time; the default asks the system resolver. */

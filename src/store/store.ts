@@ -1,8 +1,4 @@
-/**
- * What the rest of Runhook may ask of storage. Two implementations satisfy it: SQLite
- * (store/sqlite) and PostgreSQL (store/postgres), sharing their queries through Kysely
- * (store/ops). Nothing outside store/ knows which one it talks to.
- */
+// The storage interface (Store, below) and the types its methods take and return.
 
 import type { TestFailure } from '../domain/failures.js';
 import type { HealthPolicy } from '../domain/health.js';
@@ -168,6 +164,11 @@ export class InvalidStateError extends Error {}
 /** The run's agent does not exist in the organization. */
 export class AgentMissingError extends Error {}
 
+/**
+ * What the rest of Runhook may ask of storage. One implementation satisfies it (kyselyStore.ts),
+ * its queries in store/ops, over either dialect: SQLite (store/sqlite) or PostgreSQL
+ * (store/postgres). Nothing outside store/ knows which one it talks to.
+ */
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   migrate(): Promise<void>;
@@ -391,6 +392,7 @@ export interface Store {
   /** SQLite: returns most free pages to the filesystem; the pages released. */
   releaseFreePages(): Promise<number>;
   storeStats(): Promise<StoreStats>;
+
   // Idempotency-Key: the first answer per organization and key, kept 24 hours
   /** Takes the key for this request, or returns the kept answer, a mismatch, or "in progress". */
   claimIdempotencyKey(input: {
@@ -409,6 +411,7 @@ export interface Store {
   releaseIdempotencyKey(orgId: OrgId, key: string): Promise<void>;
   /** Deletes answers kept since before `before`; returns how many. Also done on every keyed request. */
   pruneIdempotencyKeys(before: number): Promise<number>;
+
   // endpoint health: auto-disable, alerts, probes
   /** Turns off webhooks that failed long enough and queues one alert per change of health. */
   reconcileHealth(input: {
@@ -433,7 +436,7 @@ export interface Store {
     schedule: readonly number[];
     leaseMs: number;
   }): Promise<ClaimedDelivery | null>;
-  /** A probe got a 2xx: turns the webhook back on (only while the system has it off). */
+  /** A probe was delivered (the send pipeline's outcome): turns the webhook back on (only while the system has it off). */
   reenableAfterProbe(webhookId: WebhookId, now: number): Promise<boolean>;
   claimDueAlerts(input: {
     now: number;

@@ -183,12 +183,11 @@ describe.skipIf(!postgresBackend)('live tail across API nodes [postgres]', () =>
       store: nodeB.store,
       config: nodeA.config,
       secretBox: nodeB.secretBox,
-      sender: nodeB.sender,
+      send: nodeB.send,
     });
     const workerB = createWorkerWithHealth({
       store: nodeB.store,
-      sender: nodeB.sender,
-      secretBox: nodeB.secretBox,
+      send: nodeB.send,
       settings: nodeA.config,
       config: nodeA.config,
       logger: nodeA.rt.logger,

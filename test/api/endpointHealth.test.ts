@@ -135,7 +135,7 @@ for (const backend of backends) {
         store: c.rt.store,
         config: c.config,
         secretBox: c.rt.secretBox,
-        sender: c.rt.sender,
+        send: c.rt.send,
         now: () => clock,
       });
       const call = async (method: string, url: string, body?: unknown) => {

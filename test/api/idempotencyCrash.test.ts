@@ -69,7 +69,7 @@ for (const backend of backends) {
           store,
           config: c.config,
           secretBox: c.rt.secretBox,
-          sender: c.rt.sender,
+          send: c.rt.send,
           now: () => Date.now() + offset,
         });
         await app.ready();

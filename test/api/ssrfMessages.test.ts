@@ -32,7 +32,7 @@ for (const backend of backends) {
         store: ctx.rt.store,
         config: ctx.config,
         secretBox: ctx.rt.secretBox,
-        sender: ctx.rt.sender,
+        send: ctx.rt.send,
         logger: createLogger({ logLevel: 'info' }, stream),
         resolveHost: async (host) => (host === 'ci.corp.example' ? [INTERNAL] : ['93.184.215.14']),
       });

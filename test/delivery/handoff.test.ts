@@ -54,8 +54,7 @@ for (const backend of backends) {
       claims.n = 0;
       worker = createWorkerWithHealth({
         store: countingClaims(ctx.rt.store, claims),
-        sender: ctx.rt.sender,
-        secretBox: ctx.rt.secretBox,
+        send: ctx.rt.send,
         // An explicit organization cap is a hard cap, as RUNHOOK_ORG_CONCURRENCY=<number> makes it.
         settings: { ...ctx.config, ...(caps.orgConcurrency ? { orgBorrow: false } : {}), ...caps },
         config: ctx.config,

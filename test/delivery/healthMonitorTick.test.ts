@@ -29,8 +29,7 @@ for (const backend of backends) {
       });
       const monitor = createHealthMonitor({
         store,
-        sender: ctx.rt.sender,
-        secretBox: ctx.rt.secretBox,
+        send: ctx.rt.send,
         config,
         logger: ctx.rt.logger,
       });

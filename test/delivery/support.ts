@@ -145,8 +145,7 @@ export function startWorker(
   options: { idlePollMs?: number; store?: Store; leaseAhead?: boolean } = {},
 ): Worker {
   const worker = createWorkerWithHealth({
-    sender: ctx.rt.sender,
-    secretBox: ctx.rt.secretBox,
+    send: ctx.rt.send,
     // An explicit organization cap is a hard cap, as RUNHOOK_ORG_CONCURRENCY=<number> makes it.
     settings: { ...ctx.config, ...(settings.orgConcurrency ? { orgBorrow: false } : {}), ...settings },
     config: ctx.config,

@@ -135,7 +135,7 @@ for (const backend of backends) {
       const config = loadConfig({ ...TEST_ENV, RUNHOOK_ALLOWED_CIDRS: '', RUNHOOK_DATABASE_URL: ctx.db.url });
       expect(config.allowedCidrs).toEqual([]);
       const rt = await openRuntime(config, ctx.rt.logger);
-      const app = await buildApp({ store: rt.store, config, secretBox: rt.secretBox, sender: rt.sender });
+      const app = await buildApp({ store: rt.store, config, secretBox: rt.secretBox, send: rt.send });
       cleanups.push(async () => {
         await app.close();
         await closeRuntime(rt);

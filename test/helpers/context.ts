@@ -66,7 +66,8 @@ export async function createTestContext(
   const logger = createLogger(config);
   let rt: Runtime;
   try {
-    rt = await openRuntime(config, logger);
+    // The clock reaches every attempt through the runtime's send pipeline, as it does the app and the worker.
+    rt = await openRuntime(config, logger, { now: options.now });
   } catch (err) {
     await db.drop();
     throw err;
@@ -77,7 +78,7 @@ export async function createTestContext(
     store: rt.store,
     config,
     secretBox: rt.secretBox,
-    sender: rt.sender,
+    send: rt.send,
     now: options.now,
   });
   await app.ready();
@@ -85,8 +86,7 @@ export async function createTestContext(
   if (options.worker) {
     worker = createWorkerWithHealth({
       store: rt.store,
-      sender: rt.sender,
-      secretBox: rt.secretBox,
+      send: rt.send,
       settings: config,
       config,
       logger,

@@ -45,8 +45,7 @@ for (const backend of backends) {
       receiver = await startReceiver();
       worker = createWorker({
         store: ctx.rt.store,
-        sender: ctx.rt.sender,
-        secretBox: ctx.rt.secretBox,
+        send: ctx.rt.send,
         settings: ctx.config,
         logger: logger.child({ component: 'worker' }),
       });

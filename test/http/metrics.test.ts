@@ -263,7 +263,7 @@ describe('/metrics without RUNHOOK_METRICS_TOKEN', () => {
       store: ctx.rt.store,
       config: ctx.config,
       secretBox: ctx.rt.secretBox,
-      sender: ctx.rt.sender,
+      send: ctx.rt.send,
       plugins: [metricsPlugin(metrics, { token: null })],
     });
     try {

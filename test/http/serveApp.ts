@@ -27,7 +27,7 @@ export async function serveApp(
     store: ctx.rt.store,
     config: ctx.config,
     secretBox: ctx.rt.secretBox,
-    sender: ctx.rt.sender,
+    send: ctx.rt.send,
     logger: options.logger ?? false,
     plugins: [...(options.before ? [options.before] : []), ...extraPlugins(ctx.rt)],
   });

@@ -1,6 +1,5 @@
 import { lookup } from 'node:dns/promises';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { attemptDelivery } from '../../delivery/attempt.js';
 import { otherEventSample } from '../../domain/eventPayloads.js';
 import { ALLOWED_CIDRS_HINT, forbiddenAddressReason, isAddressAllowed } from '../../domain/ipRules.js';
 import {
@@ -322,15 +321,8 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
         t,
         config.attemptTimeoutMs + 10_000,
       );
-      const result = await attemptDelivery(claimed, {
-        sender: deps.sender,
-        secretBox,
-        timeoutMs: config.attemptTimeoutMs,
-        retrySchedule: config.retrySchedule,
-        retryJitter: config.retryJitter,
-        now,
-        random: Math.random,
-      });
+      // The send pipeline decides what the answer means; the route reads its outcome.
+      const result = await deps.send.attempt(claimed);
       await store.recordResults([result]);
       const attempt = result.attempt;
       if (!attempt) throw new Error('a Test Webhook delivery always has a target to send to');

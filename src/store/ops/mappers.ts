@@ -205,8 +205,9 @@ export function toDelivery(r: Selectable<DeliveriesTable>): Delivery {
 }
 
 /**
- * The reason of a failed delivery whose reason the health pass has not written yet (it labels each
- * batch just after the worker records it): read from what the delivery itself shows.
+ * The reason of a failed delivery whose row stores none (written before reasons were stored;
+ * migration 0005 labelled only event deliveries), read from what the row shows. Every writer now
+ * stores the reason it decided (docs/architecture.md#one-send-pipeline).
  */
 function impliedFailureReason(r: Selectable<DeliveriesTable>): FailureReason {
   if (num(r.attempt_count) === 0) return 'webhook_disabled';

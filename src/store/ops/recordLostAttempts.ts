@@ -22,6 +22,10 @@
  * are left to their leases' end). On SQLite, whose workers all run in one process, a worker's first
  * claim takes every lease of an owner that is not a worker of this process (`workersHere`) for
  * lost: a restarted `serve` need not wait for the previous process's leases to run out.
+ *
+ * This decides something other than the send pipeline's outcome (docs/architecture.md#one-send-pipeline):
+ * no answer arrived to judge, so there is no outcome. The delivery stays pending, due as it was,
+ * and no retry of its schedule is used up; only the attempt count moves.
  */
 import { type CompiledQuery, sql } from 'kysely';
 import { timeOrderedLowerBound, timeOrderedUuid } from '../../domain/ids.js';

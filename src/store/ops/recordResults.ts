@@ -1,4 +1,5 @@
 import { CompiledQuery } from 'kysely';
+import { isGone } from '../../domain/classifyOutcome.js';
 import {
   ATTEMPT_TRIGGER,
   DELIVERY_STATUS,
@@ -257,7 +258,7 @@ function summariseWebhooks(chunk: DeliveryResult[]): WebhookSummary[] {
       }
     }
     s.lastTriggeredAt = Math.max(s.lastTriggeredAt, r.attempt.startedAt);
-    s.disable ||= r.outcome.kind === 'failed' && r.outcome.reason === 'gone';
+    s.disable ||= isGone(r.outcome);
   }
   return [...map.values()];
 }
