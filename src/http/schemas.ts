@@ -98,6 +98,7 @@ export function listResponse(itemsKey: string, item: unknown) {
 
 export const agentSchema = {
   type: 'object',
+  required: ['id', 'name', 'description', 'provider', 'has_config', 'is_active', 'created_at', 'updated_at'],
   properties: {
     id: uuid,
     name: { type: 'string' },
@@ -174,6 +175,7 @@ export const validateAgentSchema = {
     message: { type: 'string' },
     details: {
       type: 'object',
+      required: ['error_code'],
       properties: {
         error_code: {
           type: 'string',
@@ -236,7 +238,7 @@ const failuresInput = {
 
 const positiveInt = { type: 'integer', minimum: 1, maximum: 1_000_000_000 };
 
-const scoreSchema = {
+export const scoreSchema = {
   type: ['object', 'null'],
   additionalProperties: false,
   required: ['points_awarded', 'max_points'],
@@ -246,7 +248,7 @@ const scoreSchema = {
   },
 };
 
-const criterionSchema = {
+export const criterionSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['criterion', 'decision'],
@@ -330,7 +332,24 @@ export const addResultsResponse = {
 
 const scenarioRunSchema = {
   type: 'object',
-  required: ['id', 'test_run_id', 'scenario_id', 'scenario_name', 'suite', 'status', 'passed', 'change'],
+  required: [
+    'id',
+    'test_run_id',
+    'run_id',
+    'scenario_id',
+    'scenario_name',
+    'suite',
+    'status',
+    'passed',
+    'duration_ms',
+    'error_message',
+    'attempts',
+    'score',
+    'criteria_results',
+    'change',
+    'created_at',
+    'completed_at',
+  ],
   properties: {
     id: { type: 'string', description: 'This result’s id.' },
     test_run_id: { type: 'string', description: 'The run’s human id (`TR-00042`).' },
@@ -380,8 +399,40 @@ export const resultIdParams = {
   properties: { id: { type: 'string', description: 'The scenario result’s id.' } },
 } as const;
 
+/** Every key of a run as the API shows it (src/http/present.ts writes them all). */
+const runRequired = [
+  'id',
+  'test_run_id',
+  'name',
+  'agent_id',
+  'agent_name',
+  'status',
+  'passed_count',
+  'failed_count',
+  'error_count',
+  'total_scenarios',
+  'pass_rate',
+  'started_at',
+  'completed_at',
+  'duration_seconds',
+  'created_at',
+  'failures',
+  'test_suite_id',
+  'test_suite_name',
+  'test_mode',
+  'max_scenarios',
+  'max_turns',
+  'deliveries_expired_at',
+  'baseline_run_id',
+  'changes',
+  'score',
+  'group',
+  'group_size',
+] as const;
+
 export const runSchema = {
   type: 'object',
+  required: runRequired,
   properties: {
     id: uuid,
     test_run_id: { type: 'string', examples: ['TR-00042'] },
@@ -456,12 +507,15 @@ const agentTestSchema = {
     'id',
     'name',
     'suite',
+    'state',
     'last_status',
+    'last_run_at',
     'runs',
     'failures',
     'fail_rate',
     'flaky',
     'flips',
+    'last_failure_message',
     'recent',
   ],
   properties: {
@@ -503,7 +557,7 @@ export const agentTestsQuery = listQuery({
 
 export const testHistoryResponse = {
   type: 'object',
-  required: ['results', 'total', 'limit', 'offset'],
+  required: ['test', 'results', 'total', 'limit', 'offset'],
   properties: {
     test: agentTestSchema,
     results: { type: 'array', items: scenarioRunSchema },
@@ -516,6 +570,7 @@ export const testHistoryResponse = {
 /** The 201 answer of POST /runs: the run, and where to poll it. */
 export const createdRunSchema = {
   type: 'object',
+  required: [...runRequired, 'poll_url'],
   properties: {
     ...runSchema.properties,
     poll_url: {
@@ -529,6 +584,7 @@ export const createdRunSchema = {
 /** The answer of POST /runs/{id}/cancel: the run and a message. */
 export const canceledRunSchema = {
   type: 'object',
+  required: [...runRequired, 'message'],
   properties: {
     ...runSchema.properties,
     message: { type: 'string', examples: ['Test run cancellation initiated'] },
@@ -668,6 +724,31 @@ const eventsSchema = {
 
 export const webhookSchema = {
   type: 'object',
+  required: [
+    'id',
+    'url',
+    'description',
+    'agent_id',
+    'is_enabled',
+    'format',
+    'headers',
+    'has_secret',
+    'signature_scheme',
+    'public_key',
+    'previous_public_key',
+    'previous_public_key_expires_at',
+    'ordering',
+    'waiting_count',
+    'last_triggered_at',
+    'consecutive_failures',
+    'health',
+    'disabled_reason',
+    'disabled_at',
+    'filter',
+    'events',
+    'created_at',
+    'updated_at',
+  ],
   properties: {
     id: uuid,
     url: { type: 'string' },
@@ -793,6 +874,7 @@ export const testWebhookBody = {
 
 export const testResultSchema = {
   type: 'object',
+  required: ['success', 'message', 'http_status', 'response_time_ms', 'delivery_id'],
   properties: {
     success: { type: 'boolean' },
     message: { type: 'string' },
@@ -810,6 +892,19 @@ export const statsQuery = {
 
 export const statsSchema = {
   type: 'object',
+  required: [
+    'window',
+    'deliveries',
+    'succeeded',
+    'failed',
+    'pending',
+    'success_rate',
+    'p50_ms',
+    'p95_ms',
+    'last_success_at',
+    'last_failure_at',
+    'buckets',
+  ],
   properties: {
     window: { type: 'string', enum: STATS_WINDOWS },
     deliveries: {
@@ -833,6 +928,7 @@ export const statsSchema = {
         'Oldest first: 24 hourly buckets for 24h, 7 daily (UTC) buckets for 7d; the last is the current one.',
       items: {
         type: 'object',
+        required: ['start', 'succeeded', 'failed', 'p95_ms'],
         properties: {
           start: isoTime,
           succeeded: { type: 'integer' },
@@ -861,6 +957,7 @@ export const recoverBody = {
 
 export const recoverResultSchema = {
   type: 'object',
+  required: ['count', 'dry_run'],
   properties: {
     count: {
       type: 'integer',
@@ -874,8 +971,27 @@ export const recoverResultSchema = {
 
 export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed'] as const;
 
+/** Every key of a delivery as the API shows it. */
+const deliveryRequired = [
+  'id',
+  'event_id',
+  'webhook_id',
+  'kind',
+  'test_run_id',
+  'status',
+  'attempt_count',
+  'next_attempt_at',
+  'last_http_status',
+  'last_response_time_ms',
+  'failure_reason',
+  'waiting',
+  'created_at',
+  'updated_at',
+] as const;
+
 export const deliverySchema = {
   type: 'object',
+  required: deliveryRequired,
   properties: {
     id: uuid,
     event_id: uuid,
@@ -906,6 +1022,18 @@ const stringMap = { type: 'object', additionalProperties: { type: 'string' } };
 
 export const attemptSchema = {
   type: 'object',
+  required: [
+    'id',
+    'attempt_number',
+    'trigger',
+    'started_at',
+    'response_time_ms',
+    'http_status',
+    'error_class',
+    'error_message',
+    'request',
+    'response',
+  ],
   properties: {
     id: uuid,
     attempt_number: { type: 'integer' },
@@ -930,10 +1058,12 @@ export const attemptSchema = {
     error_message: nullable('string'),
     request: {
       type: 'object',
+      required: ['url', 'headers', 'body'],
       properties: { url: { type: 'string' }, headers: stringMap, body: { type: 'string' } },
     },
     response: {
       type: ['object', 'null'],
+      required: ['headers', 'body', 'truncated'],
       properties: { headers: stringMap, body: { type: 'string' }, truncated: { type: 'boolean' } },
     },
   },
@@ -941,6 +1071,7 @@ export const attemptSchema = {
 
 export const deliveryDetailSchema = {
   type: 'object',
+  required: [...deliveryRequired, 'attempts', 'payload', 'event'],
   properties: {
     ...deliverySchema.properties,
     attempts: { type: 'array', items: attemptSchema },
@@ -952,6 +1083,7 @@ export const deliveryDetailSchema = {
     },
     event: {
       type: 'object',
+      required: ['id', 'type', 'test_run_id', 'payload', 'created_at'],
       properties: {
         id: uuid,
         type: { type: 'string', enum: [...WEBHOOK_EVENT_TYPES, 'test'] },
@@ -1003,6 +1135,7 @@ export const webhookDeliveryListQuery = listQuery({
 
 export const apiKeySchema = {
   type: 'object',
+  required: ['id', 'name', 'prefix', 'created_at', 'expires_at', 'last_used_at'],
   properties: {
     id: uuid,
     name: { type: 'string' },
@@ -1015,6 +1148,7 @@ export const apiKeySchema = {
 
 export const createdApiKeySchema = {
   type: 'object',
+  required: ['id', 'name', 'key', 'created_at', 'expires_at'],
   properties: {
     id: uuid,
     name: { type: 'string' },

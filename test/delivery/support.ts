@@ -4,64 +4,17 @@ import { expect } from 'vitest';
 import type { Worker, WorkerSettings } from '../../src/delivery/deliveryWorker.js';
 import { createWorkerWithHealth } from '../../src/delivery/workerWithHealth.js';
 import type { Store } from '../../src/store/store.js';
+import type { Delivery, DeliveryDetail, TestRun, Webhook } from '../../web/src/apiTypes.js';
 import { eventually, type TestContext } from '../helpers/context.js';
 
-/** The API's JSON shapes (docs/api.md), as far as these suites read them. */
-export interface WebhookJson {
-  events?: string[];
-  id: string;
-  url: string;
-  agent_id: string | null;
-  is_enabled: boolean;
-  format: string;
-  has_secret: boolean;
-  last_triggered_at: string | null;
-  consecutive_failures: number;
-  health: 'healthy' | 'degraded' | 'disabled';
-  disabled_reason: 'manual' | 'gone' | 'failing' | null;
-  disabled_at: string | null;
-  created_at: string;
-  filter: { statuses?: string[]; below_pass_rate?: number } | null;
-}
-
-export interface RunJson {
-  id: string;
-  test_run_id: string;
-  agent_id: string;
-  status: string;
-}
-
-export interface AttemptJson {
-  attempt_number: number;
-  trigger: 'scheduled' | 'manual' | 'test' | 'recover' | 'probe';
-  started_at: string;
-  response_time_ms: number | null;
-  http_status: number | null;
-  error_class: string | null;
-  error_message: string | null;
-  request: { url: string; headers: Record<string, string>; body: string };
-  response: { headers: Record<string, string>; body: string; truncated: boolean } | null;
-}
-
-export interface DeliveryJson {
-  id: string;
-  event_id: string;
-  webhook_id: string;
-  kind: 'event' | 'test' | 'probe';
-  test_run_id: string | null;
-  status: 'pending' | 'succeeded' | 'failed';
-  failure_reason: string | null;
-  created_at: string;
-  attempt_count: number;
-  next_attempt_at: string | null;
-  last_http_status: number | null;
-  last_response_time_ms: number | null;
-}
-
-export interface DeliveryDetailJson extends DeliveryJson {
-  attempts: AttemptJson[];
-  event: { id: string; type: string; test_run_id: string | null; payload: Record<string, unknown> };
-}
+/** The API's JSON shapes (docs/api.md), generated from src/http/schemas.ts. */
+export type {
+  Attempt as AttemptJson,
+  Delivery as DeliveryJson,
+  DeliveryDetail as DeliveryDetailJson,
+  TestRun as RunJson,
+  Webhook as WebhookJson,
+} from '../../web/src/apiTypes.js';
 
 /** A port nothing listens on: bound once by us, then closed. */
 export async function closedPort(): Promise<number> {
@@ -78,7 +31,7 @@ export async function createAgent(ctx: TestContext, name = 'Delivery agent'): Pr
   return res.body.id as string;
 }
 
-export async function createWebhook(ctx: TestContext, body: Record<string, unknown>): Promise<WebhookJson> {
+export async function createWebhook(ctx: TestContext, body: Record<string, unknown>): Promise<Webhook> {
   const res = await ctx.api('POST', '/api/v1/webhooks', body);
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body;
@@ -89,7 +42,7 @@ export async function finishedRun(
   ctx: TestContext,
   agentId: string,
   extra: Record<string, unknown> = {},
-): Promise<RunJson> {
+): Promise<TestRun> {
   const res = await ctx.api('POST', '/api/v1/runs', {
     agent_id: agentId,
     name: 'Emergency Response Test',
@@ -104,21 +57,21 @@ export async function finishedRun(
 }
 
 /** The only delivery of a run (docs/delivery.md#one-event-per-run). */
-export async function deliveryOfRun(ctx: TestContext, runId: string): Promise<DeliveryJson> {
+export async function deliveryOfRun(ctx: TestContext, runId: string): Promise<Delivery> {
   const list = await ctx.api('GET', `/api/v1/deliveries?test_run_id=${runId}`);
   expect(list.status).toBe(200);
   expect(list.body.total).toBe(1);
   return list.body.deliveries[0];
 }
 
-export async function getDelivery(ctx: TestContext, id: string): Promise<DeliveryDetailJson> {
+export async function getDelivery(ctx: TestContext, id: string): Promise<DeliveryDetail> {
   const res = await ctx.api('GET', `/api/v1/deliveries/${id}`);
   expect(res.status).toBe(200);
   return res.body;
 }
 
 /** Waits until the delivery is no longer pending and returns its detail (attempts included). */
-export async function settled(ctx: TestContext, id: string, timeoutMs = 10_000): Promise<DeliveryDetailJson> {
+export async function settled(ctx: TestContext, id: string, timeoutMs = 10_000): Promise<DeliveryDetail> {
   return eventually(
     async () => {
       const d = await getDelivery(ctx, id);
@@ -129,7 +82,7 @@ export async function settled(ctx: TestContext, id: string, timeoutMs = 10_000):
   );
 }
 
-export async function getWebhook(ctx: TestContext, id: string): Promise<WebhookJson> {
+export async function getWebhook(ctx: TestContext, id: string): Promise<Webhook> {
   const res = await ctx.api('GET', `/api/v1/webhooks/${id}`);
   expect(res.status).toBe(200);
   return res.body;

@@ -2,15 +2,15 @@
  * The dashboard end to end: real headless Chromium driving the built UI of a real server on a
  * temp SQLite file, delivering to a real receiver on 127.0.0.1.
  */
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   chromiumFound,
-  type Harness,
-  newLaptopContext,
+  type Dashboard,
+  openDashboard,
   RECEIVER_FAIL_BODY,
   RECEIVER_OK_BODY,
-  startHarness,
+  signIn as signInAt,
   waitFor,
 } from './harness.js';
 
@@ -34,29 +34,17 @@ interface Delivery {
 const STEP = 20_000;
 
 describe.skipIf(!chromiumFound)('dashboard in headless Chromium', () => {
-  let h: Harness;
-  let context: BrowserContext;
+  let h: Dashboard;
   let page: Page;
 
-  async function signIn(target = '/settings/webhooks') {
-    await page.goto(target);
-    await page.waitForURL(/\/login/);
-    await page.getByLabel('API key').fill(h.server.apiKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((url) => url.pathname === target);
-  }
+  const signIn = (target: string) => signInAt(page, h.server.apiKey, target);
 
   beforeAll(async () => {
-    h = await startHarness();
-    context = await newLaptopContext(h.browser, h.server.baseUrl);
-    context.setDefaultTimeout(STEP);
-    page = await context.newPage();
+    h = await openDashboard({ stepTimeoutMs: STEP });
+    page = h.page;
   }, 90_000);
 
-  afterAll(async () => {
-    await context?.close();
-    await h?.close();
-  }, 30_000);
+  afterAll(() => h?.close(), 30_000);
 
   it('configures webhooks, tests them, shows deliveries with their attempts and redelivers', async () => {
     // Sign in: the key lands in sessionStorage, never in localStorage.

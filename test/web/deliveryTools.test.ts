@@ -4,36 +4,29 @@
  * are found by run UUID, TR- id, event id (webhook-id) or delivery id; the notifications switch
  * says Off while there is no webhook; the agent form speaks a CI user's language.
  */
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhook } from '../../sdk/index.js';
-import { chromiumFound, type Harness, newLaptopContext, startHarness, waitFor } from './harness.js';
+import { chromiumFound, type Dashboard, openDashboard, waitFor } from './harness.js';
 
 const SECRET = 'copy-me-exactly-secret';
 
 describe.skipIf(!chromiumFound)('delivery page and search in Chromium', () => {
-  let h: Harness;
-  let context: BrowserContext;
+  let h: Dashboard;
   let page: Page;
   let agentId: string;
 
   beforeAll(async () => {
-    h = await startHarness();
-    context = await newLaptopContext(h.browser, h.server.baseUrl);
-    context.setDefaultTimeout(20_000);
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: h.server.baseUrl });
-    page = await context.newPage();
-    await page.goto('/login');
-    await page.getByLabel('API key').fill(h.server.apiKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((url) => url.pathname === '/');
+    h = await openDashboard({
+      prepareContext: (context, origin) =>
+        context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin }),
+      signInAt: '/',
+    });
+    page = h.page;
     agentId = (await h.rest.post<{ id: string }>('/agents', { name: 'checkout-api' })).id;
   }, 90_000);
 
-  afterAll(async () => {
-    await context?.close();
-    await h?.close();
-  }, 30_000);
+  afterAll(() => h?.close(), 30_000);
 
   it('the notifications switch is Off until there is a webhook, and typing an endpoint turns it on', async () => {
     for (const [path, formName] of [

@@ -4,19 +4,10 @@
  * recorded as failed (not sent), Re-enable turns the webhook back on, and "Resend failed
  * deliveries…" shows the dry-run count before it resends them with their original webhook-id.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
-import {
-  chromiumFound,
-  launchBrowser,
-  newLaptopContext,
-  type RestClient,
-  type RunningServer,
-  restClient,
-  startServer,
-  waitFor,
-} from './harness.js';
+import { chromiumFound, type Dashboard, openDashboard, signIn, waitFor } from './harness.js';
 
 interface Webhook {
   id: string;
@@ -34,51 +25,42 @@ interface Delivery {
 }
 
 describe.skipIf(!chromiumFound)('endpoint health in the dashboard (Chromium)', () => {
-  let server: RunningServer;
+  let h: Dashboard;
   let receiver: Receiver;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
-  let rest: RestClient;
 
   beforeAll(async () => {
     receiver = await startReceiver();
     // Probes far away: this test turns the webhook back on by hand.
-    server = await startServer({ RUNHOOK_PROBE_SCHEDULE: '1h' });
-    browser = await launchBrowser();
-    context = await newLaptopContext(browser, server.baseUrl);
-    context.setDefaultTimeout(20_000);
-    page = await context.newPage();
-    rest = restClient(server.baseUrl, server.apiKey);
+    h = await openDashboard({ env: { RUNHOOK_PROBE_SCHEDULE: '1h' } });
+    page = h.page;
   }, 90_000);
 
   afterAll(async () => {
-    await context?.close();
-    await browser?.close().catch(() => undefined);
-    await server?.stop();
+    await h?.close();
     await receiver?.close();
   }, 30_000);
 
   it('shows why a webhook is off, re-enables it and resends what it missed after a dry-run count', async () => {
-    const agent = await rest.request<{ id: string }>('POST', '/agents', { name: 'Banner agent' });
-    const hook = await rest.request<Webhook>('POST', '/webhooks', { url: receiver.url });
+    const agent = await h.rest.request<{ id: string }>('POST', '/agents', { name: 'Banner agent' });
+    const hook = await h.rest.request<Webhook>('POST', '/webhooks', { url: receiver.url });
     const finish = async () =>
       (
-        await rest.request<{ id: string }>('POST', '/runs', {
+        await h.rest.request<{ id: string }>('POST', '/runs', {
           agent_id: agent.body.id,
           status: 'completed',
           passed_count: 1,
         })
       ).body.id;
     const deliveryOf = async (runId: string) =>
-      (await rest.request<{ deliveries: Delivery[] }>('GET', `/deliveries?test_run_id=${runId}`)).body
+      (await h.rest.request<{ deliveries: Delivery[] }>('GET', `/deliveries?test_run_id=${runId}`)).body
         .deliveries[0]!;
 
     // The endpoint is gone: the first run's delivery gets a 410 and the webhook is turned off.
     receiver.behaviour = { kind: 'status', status: 410 };
     const first = await finish();
     const webhook = await waitFor('the webhook to be disabled by the 410', async () => {
-      const w = (await rest.request<Webhook>('GET', `/webhooks/${hook.body.id}`)).body;
+      const w = (await h.rest.request<Webhook>('GET', `/webhooks/${hook.body.id}`)).body;
       return !w.is_enabled && w.disabled_at !== null && w;
     });
     expect(webhook).toMatchObject({ health: 'disabled', disabled_reason: 'gone' });
@@ -90,11 +72,7 @@ describe.skipIf(!chromiumFound)('endpoint health in the dashboard (Chromium)', (
     }
     expect(receiver.requests.length).toBe(sentBefore);
 
-    await page.goto('/settings/webhooks');
-    await page.waitForURL(/\/login/);
-    await page.getByLabel('API key').fill(server.apiKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((url) => url.pathname === '/settings/webhooks');
+    await signIn(page, h.server.apiKey, '/settings/webhooks');
     const day = new Date(webhook.disabled_at!).toLocaleDateString('en-GB', {
       day: 'numeric',
       month: 'short',
@@ -115,7 +93,7 @@ describe.skipIf(!chromiumFound)('endpoint health in the dashboard (Chromium)', (
     await banner.getByRole('button', { name: 'Re-enable' }).click();
     await expect.poll(() => page.getByTestId('health-badge').first().textContent()).toBe('healthy');
     expect(await page.getByTestId('health-banner').count()).toBe(0);
-    expect((await rest.request<Webhook>('GET', `/webhooks/${hook.body.id}`)).body).toMatchObject({
+    expect((await h.rest.request<Webhook>('GET', `/webhooks/${hook.body.id}`)).body).toMatchObject({
       is_enabled: true,
       disabled_reason: null,
       health: 'healthy',

@@ -4,50 +4,24 @@
  * (headless Chromium, built server, a real receiver told to fail; retries an hour apart, so the
  * failing head stays the head).
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  chromiumFound,
-  launchBrowser,
-  newLaptopContext,
-  type Receiver,
-  type RunningServer,
-  restClient,
-  startReceiver,
-  startServer,
-  waitFor,
-} from './harness.js';
+import { chromiumFound, type Dashboard, openDashboard, signIn, waitFor } from './harness.js';
 
 describe.skipIf(!chromiumFound)('webhook delivery order in Chromium', () => {
-  let server: RunningServer;
-  let receiver: Receiver;
-  let browser: Browser;
-  let context: BrowserContext;
+  let h: Dashboard;
   let page: Page;
 
   beforeAll(async () => {
-    receiver = await startReceiver();
-    server = await startServer({ RUNHOOK_RETRY_SCHEDULE: '1h' });
-    browser = await launchBrowser();
-    context = await newLaptopContext(browser, server.baseUrl);
-    context.setDefaultTimeout(20_000);
-    page = await context.newPage();
+    h = await openDashboard({ env: { RUNHOOK_RETRY_SCHEDULE: '1h' } });
+    page = h.page;
   }, 90_000);
 
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close().catch(() => undefined);
-    await server?.stop();
-    await receiver?.close();
-  }, 30_000);
+  afterAll(() => h?.close(), 30_000);
 
   it('saves ordering fifo from the form and shows what waits behind a failing delivery', async () => {
-    const rest = restClient(server.baseUrl, server.apiKey);
-    await page.goto('/settings/webhooks');
-    await page.waitForURL(/\/login/);
-    await page.getByLabel('API key').fill(server.apiKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((url) => url.pathname === '/settings/webhooks');
+    const { rest, receiver } = h;
+    await signIn(page, h.server.apiKey, '/settings/webhooks');
     const form = page.getByRole('form', { name: 'Organization webhook' });
     await form.getByLabel('Endpoint URL').fill(receiver.url('/org'));
     await form.getByLabel('Delivery order').selectOption('fifo');

@@ -12,7 +12,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Page, type Request } from 'playwright-core';
+import {
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  chromium,
+  type Page,
+  type Request,
+} from 'playwright-core';
 import { CHROMIUM_ENV, findChromium } from '../helpers/environment.js';
 
 /**
@@ -232,12 +239,26 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-export function newLaptopContext(browser: Browser, baseUrl: string): Promise<BrowserContext> {
+export function newLaptopContext(
+  browser: Browser,
+  baseUrl: string,
+  options: BrowserContextOptions = {},
+): Promise<BrowserContext> {
   return browser.newContext({
     baseURL: baseUrl,
     viewport: { width: 1280, height: 800 },
     deviceScaleFactor: 1,
+    ...options,
   });
+}
+
+/** Signs in on the login page: opens `target`, is sent to /login, and lands back on `target`. */
+export async function signIn(page: Page, apiKey: string, target = '/'): Promise<void> {
+  await page.goto(target);
+  await page.waitForURL(/\/login/);
+  await page.getByLabel('API key').fill(apiKey);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((url) => url.pathname === target);
 }
 
 // ---- REST ---------------------------------------------------------------------------------
@@ -288,11 +309,12 @@ export interface Harness {
   close: () => Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
+/** `env`: the server's environment on top of startServer's. */
+export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
   const receiver = await startReceiver();
   let server: RunningServer | undefined;
   try {
-    server = await startServer();
+    server = await startServer(env);
     const browser = await launchBrowser();
     const running = server;
     return {
@@ -309,6 +331,55 @@ export async function startHarness(): Promise<Harness> {
   } catch (error) {
     await server?.stop();
     await receiver.close();
+    throw error;
+  }
+}
+
+export interface DashboardOptions {
+  /** The server's environment on top of startServer's. */
+  env?: Record<string, string>;
+  /** Over the laptop context's options: another viewport, time zone, locale. */
+  context?: BrowserContextOptions;
+  /** Playwright's timeout for each step. */
+  stepTimeoutMs?: number;
+  /** Before the page opens: permissions, init scripts. `baseUrl` is the server's. */
+  prepareContext?: (context: BrowserContext, baseUrl: string) => Promise<unknown>;
+  /** Right after the page opens, before anything loads: listeners. */
+  preparePage?: (page: Page) => void;
+  /** Sign in, starting from this path and landing on it; default: the page stays signed out. */
+  signInAt?: string;
+}
+
+/** A dashboard suite's setup: the harness, one laptop-sized browser context and a page in it. */
+export interface Dashboard extends Harness {
+  context: BrowserContext;
+  page: Page;
+}
+
+/**
+ * Everything a dashboard suite starts in its beforeAll: server, receiver, browser, a context with
+ * the step timeout, a page, signed in if asked. `close()` stops it all, for its afterAll.
+ */
+export async function openDashboard(options: DashboardOptions = {}): Promise<Dashboard> {
+  const h = await startHarness(options.env);
+  try {
+    const context = await newLaptopContext(h.browser, h.server.baseUrl, options.context);
+    context.setDefaultTimeout(options.stepTimeoutMs ?? 20_000);
+    await options.prepareContext?.(context, h.server.baseUrl);
+    const page = await context.newPage();
+    options.preparePage?.(page);
+    if (options.signInAt !== undefined) await signIn(page, h.server.apiKey, options.signInAt);
+    return {
+      ...h,
+      context,
+      page,
+      close: async () => {
+        await context.close().catch(() => undefined);
+        await h.close();
+      },
+    };
+  } catch (error) {
+    await h.close();
     throw error;
   }
 }

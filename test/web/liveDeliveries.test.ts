@@ -4,9 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumFound, type Harness, newLaptopContext, startHarness } from './harness.js';
+import { chromiumFound, type Dashboard, openDashboard } from './harness.js';
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -16,25 +16,15 @@ interface AxeViolation {
 }
 
 describe.skipIf(!chromiumFound)('live delivery list in Chromium', () => {
-  let h: Harness;
-  let context: BrowserContext;
+  let h: Dashboard;
   let page: Page;
 
   beforeAll(async () => {
-    h = await startHarness();
-    context = await newLaptopContext(h.browser, h.server.baseUrl);
-    context.setDefaultTimeout(20_000);
-    page = await context.newPage();
-    await page.goto('/login');
-    await page.getByLabel('API key').fill(h.server.apiKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((url) => url.pathname === '/');
+    h = await openDashboard({ signInAt: '/' });
+    page = h.page;
   }, 90_000);
 
-  afterAll(async () => {
-    await context?.close();
-    await h?.close();
-  }, 30_000);
+  afterAll(() => h?.close(), 30_000);
 
   it('shows a delivery recorded while the page is open, without a reload', async () => {
     const agent = await h.rest.post<{ id: string }>('/agents', { name: 'live-agent' });

@@ -5,18 +5,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   chromiumFound,
-  launchBrowser,
-  newLaptopContext,
+  type Dashboard,
+  openDashboard,
   type Receiver,
-  type RestClient,
-  type RunningServer,
-  restClient,
   startReceiver,
-  startServer,
   trackRequests,
   waitFor,
   waitForQuiet,
@@ -49,34 +45,31 @@ const RECORD_VIOLATIONS = `
 `;
 
 describe.skipIf(!chromiumFound)('every page in Chromium, under the Content-Security-Policy', () => {
-  let server: RunningServer;
-  let ok: Receiver;
+  let h: Dashboard;
   let failing: Receiver;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
-  let rest: RestClient;
   const consoleErrors: string[] = [];
   const ids: Record<string, string> = {};
 
   beforeAll(async () => {
-    ok = await startReceiver();
     failing = await startReceiver();
     failing.setMode('fail');
     // Retries an hour apart: a failed first attempt leaves its delivery pending for the test.
     // One failed attempt marks a webhook degraded, so its warning is on the agent's page.
-    server = await startServer({ RUNHOOK_RETRY_SCHEDULE: '1h', RUNHOOK_DEGRADED_AFTER: '1' });
-    rest = restClient(server.baseUrl, server.apiKey);
-    browser = await launchBrowser();
-    context = await newLaptopContext(browser, server.baseUrl);
-    context.setDefaultTimeout(20_000);
-    await context.addInitScript(RECORD_VIOLATIONS);
-    page = await context.newPage();
-    trackRequests(page);
-    page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
+    h = await openDashboard({
+      env: { RUNHOOK_RETRY_SCHEDULE: '1h', RUNHOOK_DEGRADED_AFTER: '1' },
+      prepareContext: (context) => context.addInitScript(RECORD_VIOLATIONS),
+      preparePage: (opened) => {
+        trackRequests(opened);
+        opened.on('console', (message) => {
+          if (message.type() === 'error') consoleErrors.push(message.text());
+        });
+        opened.on('pageerror', (error) => consoleErrors.push(String(error)));
+      },
     });
-    page.on('pageerror', (error) => consoleErrors.push(String(error)));
+    page = h.page;
+    const { rest } = h;
+    const ok = h.receiver;
 
     // Something on every page: an organization webhook that works, an agent whose webhook fails
     // (its delivery waits for a retry), finished and running test runs.
@@ -162,10 +155,7 @@ describe.skipIf(!chromiumFound)('every page in Chromium, under the Content-Secur
   }, 90_000);
 
   afterAll(async () => {
-    await context?.close();
-    await browser?.close().catch(() => undefined);
-    await server?.stop();
-    await ok?.close();
+    await h?.close();
     await failing?.close();
   }, 30_000);
 
@@ -190,7 +180,7 @@ describe.skipIf(!chromiumFound)('every page in Chromium, under the Content-Secur
     await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
     expect(await problemsOn()).toEqual({ violations: [], consoleErrors: [] });
     expect(await axeViolations()).toEqual([]);
-    await page.getByLabel('API key').fill(server.apiKey);
+    await page.getByLabel('API key').fill(h.server.apiKey);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL((url) => url.pathname === '/');
   });
@@ -336,7 +326,7 @@ describe.skipIf(!chromiumFound)('every page in Chromium, under the Content-Secur
   it('nothing may frame the dashboard', async () => {
     // A page on another origin (a data: URL) that tries to frame it is refused by frame-ancestors.
     await page.goto('/');
-    await page.setContent(`<iframe id="f" src="${server.baseUrl}/login"></iframe>`);
+    await page.setContent(`<iframe id="f" src="${h.server.baseUrl}/login"></iframe>`);
     await expect
       .poll(async () => consoleErrors.some((e) => /frame-ancestors|Refused to (display|frame)/i.test(e)))
       .toBe(true);

@@ -3,55 +3,32 @@
  * provider picked from its list, a "configured" marker where a provider config is stored (never
  * its content), the config's shape check, and a run's suite by name. Real server, headless Chromium.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  chromiumFound,
-  launchBrowser,
-  newLaptopContext,
-  type RestClient,
-  type RunningServer,
-  restClient,
-  startServer,
-} from './harness.js';
+import { chromiumFound, type Dashboard, openDashboard } from './harness.js';
 
 const KEY = 'va_dashboard_secret_1234';
 
 describe.skipIf(!chromiumFound)(
   "Preclinical's agent and suite fields in the dashboard (headless Chromium)",
   () => {
-    let server: RunningServer;
-    let browser: Browser;
-    let context: BrowserContext;
+    let h: Dashboard;
     let page: Page;
-    let rest: RestClient;
 
     beforeAll(async () => {
-      server = await startServer();
-      rest = restClient(server.baseUrl, server.apiKey);
-      browser = await launchBrowser();
-      context = await newLaptopContext(browser, server.baseUrl);
-      context.setDefaultTimeout(20_000);
-      page = await context.newPage();
-      await page.goto('/login');
-      await page.getByLabel('API key').fill(server.apiKey);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.waitForURL((url) => url.pathname !== '/login');
+      h = await openDashboard({ signInAt: '/' });
+      page = h.page;
     }, 90_000);
 
-    afterAll(async () => {
-      await context?.close();
-      await browser?.close();
-      await server?.stop();
-    }, 30_000);
+    afterAll(() => h?.close(), 30_000);
 
     it('marks configured agents, checks the config shape, and never shows the config', async () => {
-      const configured = await rest.post<{ id: string }>('/agents', {
+      const configured = await h.rest.post<{ id: string }>('/agents', {
         name: 'Triage line',
         provider: 'vapi',
         config: { assistant_id: 'asst_dash' },
       });
-      await rest.post('/agents', { name: 'Plain agent' });
+      await h.rest.post('/agents', { name: 'Plain agent' });
 
       await page.goto('/agents');
       const table = page.getByTestId('agents-table');
@@ -72,7 +49,7 @@ describe.skipIf(!chromiumFound)(
       expect(await check.textContent()).toBe('config is missing api_key');
 
       // Completed through the API; the check on the page follows.
-      await rest.request('PUT', `/agents/${configured.id}`, {
+      await h.rest.request('PUT', `/agents/${configured.id}`, {
         config: { assistant_id: 'asst_dash', api_key: KEY },
       });
       await page.reload();
@@ -85,22 +62,22 @@ describe.skipIf(!chromiumFound)(
       await page.getByLabel('Built with (optional)').selectOption('retell');
       await page.getByRole('button', { name: 'Save agent' }).click();
       await page.getByTestId('agent-save-status').waitFor();
-      const saved = await rest.get<{ provider: string; has_config: boolean }>(`/agents/${configured.id}`);
+      const saved = await h.rest.get<{ provider: string; has_config: boolean }>(`/agents/${configured.id}`);
       expect(saved).toMatchObject({ provider: 'retell', has_config: true });
     });
 
     it('shows the name of a run’s test suite, and a grading run’s status', async () => {
-      const agent = await rest.post<{ id: string }>('/agents', { name: 'Suite runner' });
-      const suite = await rest.post<{ id: string }>('/test-suites', {
+      const agent = await h.rest.post<{ id: string }>('/agents', { name: 'Suite runner' });
+      const suite = await h.rest.post<{ id: string }>('/test-suites', {
         name: 'Emergency Triage',
         scenario_ids: ['s-1', 's-2'],
       });
-      const named = await rest.post<{ id: string }>('/runs', {
+      const named = await h.rest.post<{ id: string }>('/runs', {
         agent_id: agent.id,
         test_suite_id: suite.id,
         status: 'grading',
       });
-      const opaque = await rest.post<{ id: string }>('/runs', {
+      const opaque = await h.rest.post<{ id: string }>('/runs', {
         agent_id: agent.id,
         test_suite_id: 'nightly-triage',
         status: 'completed',

@@ -4,9 +4,9 @@
  * say their zone, Test Webhook sends are labelled as such and left out of the Overview's
  * failed-deliveries count, and the tables fit a 1024 px window without scrolling sideways.
  */
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumFound, type Harness, startHarness, waitFor } from './harness.js';
+import { chromiumFound, type Dashboard, openDashboard, waitFor } from './harness.js';
 
 interface Delivery {
   id: string;
@@ -16,28 +16,18 @@ interface Delivery {
 }
 
 describe.skipIf(!chromiumFound)('readable ids, zones and narrow windows (headless Chromium)', () => {
-  let h: Harness;
-  let context: BrowserContext;
+  let h: Dashboard;
   let page: Page;
   let agentId: string;
   const runs: Array<{ id: string; test_run_id: string }> = [];
 
   beforeAll(async () => {
-    h = await startHarness();
     // A 1024 px window in a zone that is not UTC, to see the zone named.
-    context = await h.browser.newContext({
-      baseURL: h.server.baseUrl,
-      viewport: { width: 1024, height: 768 },
-      timezoneId: 'Asia/Tokyo',
-      locale: 'en-US',
+    h = await openDashboard({
+      context: { viewport: { width: 1024, height: 768 }, timezoneId: 'Asia/Tokyo', locale: 'en-US' },
+      signInAt: '/deliveries',
     });
-    context.setDefaultTimeout(20_000);
-    page = await context.newPage();
-    await page.goto('/deliveries');
-    await page.waitForURL(/\/login/);
-    await page.getByLabel('API key').fill(h.server.apiKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((url) => url.pathname === '/deliveries');
+    page = h.page;
 
     h.receiver.setMode('fail');
     const webhook = await h.rest.post<{ id: string }>('/webhooks', { url: h.receiver.url('/org') });
@@ -70,10 +60,7 @@ describe.skipIf(!chromiumFound)('readable ids, zones and narrow windows (headles
     );
   }, 90_000);
 
-  afterAll(async () => {
-    await context?.close();
-    await h?.close();
-  }, 30_000);
+  afterAll(() => h?.close(), 30_000);
 
   /** Nothing wider than the window: neither the page nor any table scrolls sideways. */
   async function expectNoSidewaysScroll(what: string) {

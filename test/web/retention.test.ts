@@ -2,43 +2,20 @@
  * A run whose delivery history retention deleted says so on its page (docs/operations.md#retention):
  * real server with RUNHOOK_RETENTION=2s, real receiver, headless Chromium.
  */
-import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  chromiumFound,
-  launchBrowser,
-  newLaptopContext,
-  type Receiver,
-  type RunningServer,
-  restClient,
-  startReceiver,
-  startServer,
-  waitFor,
-} from './harness.js';
+import { chromiumFound, type Dashboard, openDashboard, signIn, waitFor } from './harness.js';
 
 describe.skipIf(!chromiumFound)('expired delivery history in the dashboard (headless Chromium)', () => {
-  let server: RunningServer;
-  let receiver: Receiver;
-  let browser: Browser;
-  let context: BrowserContext;
+  let h: Dashboard;
 
   beforeAll(async () => {
-    receiver = await startReceiver();
-    server = await startServer({ RUNHOOK_RETENTION: '2s' });
-    browser = await launchBrowser();
-    context = await newLaptopContext(browser, server.baseUrl);
-    context.setDefaultTimeout(20_000);
+    h = await openDashboard({ env: { RUNHOOK_RETENTION: '2s' } });
   }, 90_000);
 
-  afterAll(async () => {
-    await context?.close();
-    await browser?.close();
-    await server?.stop();
-    await receiver?.close();
-  }, 30_000);
+  afterAll(() => h?.close(), 30_000);
 
   it('the run page says the delivery history expired, and when', async () => {
-    const rest = restClient(server.baseUrl, server.apiKey);
+    const { rest, receiver, page } = h;
     await rest.post('/webhooks', { url: receiver.url('/hook') });
     const agent = await rest.post<{ id: string }>('/agents', { name: 'Retention Bot' });
     const run = await rest.post<{ id: string }>('/runs', {
@@ -56,11 +33,7 @@ describe.skipIf(!chromiumFound)('expired delivery history in the dashboard (head
     );
 
     expect((await rest.get<{ total: number }>(`/deliveries?test_run_id=${run.id}`)).total).toBe(0);
-    const page = await context.newPage();
-    await page.goto('/login');
-    await page.getByLabel('API key').fill(server.apiKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((url) => url.pathname !== '/login');
+    await signIn(page, h.server.apiKey, '/');
     await page.goto(`/runs/${run.id}`);
     const note = page.getByTestId('deliveries-expired');
     await note.waitFor();

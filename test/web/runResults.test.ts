@@ -4,10 +4,10 @@
  * run in the chosen format exactly as Test Webhook then delivers it; the filter editor saves a
  * filter and the webhook shows it as one clear line.
  */
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WEBHOOK_FORMATS } from '../../src/domain/types.js';
-import { chromiumFound, type Harness, newLaptopContext, startHarness, waitFor } from './harness.js';
+import { chromiumFound, type Dashboard, openDashboard, waitFor } from './harness.js';
 
 const STEP = 20_000;
 
@@ -30,26 +30,15 @@ function comparable(body: string, origins: string[]): unknown {
 }
 
 describe.skipIf(!chromiumFound)('run results in the dashboard (headless Chromium)', () => {
-  let h: Harness;
-  let context: BrowserContext;
+  let h: Dashboard;
   let page: Page;
 
   beforeAll(async () => {
-    h = await startHarness();
-    context = await newLaptopContext(h.browser, h.server.baseUrl);
-    context.setDefaultTimeout(STEP);
-    page = await context.newPage();
-    await page.goto('/settings/webhooks');
-    await page.waitForURL(/\/login/);
-    await page.getByLabel('API key').fill(h.server.apiKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((url) => url.pathname === '/settings/webhooks');
+    h = await openDashboard({ stepTimeoutMs: STEP, signInAt: '/settings/webhooks' });
+    page = h.page;
   }, 90_000);
 
-  afterAll(async () => {
-    await context?.close();
-    await h?.close();
-  }, 30_000);
+  afterAll(() => h?.close(), 30_000);
 
   it('lists a run’s failing tests on its run page', async () => {
     const agent = await h.rest.post<{ id: string }>('/agents', { name: 'Triage Bot' });

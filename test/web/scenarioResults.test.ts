@@ -7,9 +7,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumFound, type Harness, newLaptopContext, startHarness } from './harness.js';
+import { chromiumFound, type Dashboard, openDashboard } from './harness.js';
 
 const STEP = 20_000;
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -47,8 +47,7 @@ const F = (name: string, message = `${name} broke`): Result => ({
 });
 
 describe.skipIf(!chromiumFound)('scenario results in the dashboard (headless Chromium)', () => {
-  let h: Harness;
-  let context: BrowserContext;
+  let h: Dashboard;
   let page: Page;
   let agentId: string;
   const runs: Run[] = [];
@@ -76,19 +75,17 @@ describe.skipIf(!chromiumFound)('scenario results in the dashboard (headless Chr
   }
 
   beforeAll(async () => {
-    h = await startHarness();
-    context = await newLaptopContext(h.browser, h.server.baseUrl);
-    context.setDefaultTimeout(STEP);
-    page = await context.newPage();
-    page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
+    h = await openDashboard({
+      stepTimeoutMs: STEP,
+      preparePage: (opened) => {
+        opened.on('console', (message) => {
+          if (message.type() === 'error') consoleErrors.push(message.text());
+        });
+        opened.on('pageerror', (error) => consoleErrors.push(String(error)));
+      },
+      signInAt: '/runs',
     });
-    page.on('pageerror', (error) => consoleErrors.push(String(error)));
-    await page.goto('/runs');
-    await page.waitForURL(/\/login/);
-    await page.getByLabel('API key').fill(h.server.apiKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((url) => url.pathname === '/runs');
+    page = h.page;
 
     agentId = (await h.rest.post<{ id: string }>('/agents', { name: 'Triage Bot' })).id;
     // Four runs of one suite: `flipper` alternates, `still` always fails.
@@ -122,10 +119,7 @@ describe.skipIf(!chromiumFound)('scenario results in the dashboard (headless Chr
     runs.push(await report([P('stays'), F('still'), F('flipper', 'flipped again')]));
   }, 90_000);
 
-  afterAll(async () => {
-    await context?.close();
-    await h?.close();
-  }, 30_000);
+  afterAll(() => h?.close(), 30_000);
 
   it('says what changed since the baseline run, linked to it', async () => {
     const run = runs[1]!;

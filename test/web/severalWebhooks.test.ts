@@ -2,9 +2,9 @@
  * Several webhooks per scope on the dashboard (headless Chromium, built server): add a second
  * organization webhook subscribed to other event types, see it listed, remove it.
  */
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumFound, type Harness, newLaptopContext, startHarness, waitFor } from './harness.js';
+import { chromiumFound, type Dashboard, openDashboard, signIn, waitFor } from './harness.js';
 
 interface Webhook {
   id: string;
@@ -14,32 +14,22 @@ interface Webhook {
 }
 
 describe.skipIf(!chromiumFound)('several webhooks per scope in Chromium', () => {
-  let h: Harness;
-  let context: BrowserContext;
+  let h: Dashboard;
   let page: Page;
 
   beforeAll(async () => {
-    h = await startHarness();
-    context = await newLaptopContext(h.browser, h.server.baseUrl);
-    context.setDefaultTimeout(20_000);
-    page = await context.newPage();
+    h = await openDashboard();
+    page = h.page;
   }, 90_000);
 
-  afterAll(async () => {
-    await context?.close();
-    await h?.close();
-  }, 30_000);
+  afterAll(() => h?.close(), 30_000);
 
   const orgHooks = async () =>
     (await h.rest.get<{ webhooks: Webhook[] }>('/webhooks')).webhooks.filter((w) => w.agent_id === null);
 
   it('adds a second organization webhook with its event types, lists it and removes it', async () => {
     const first = await h.rest.post<Webhook>('/webhooks', { url: h.receiver.url('/first') });
-    await page.goto('/settings/webhooks');
-    await page.waitForURL(/\/login/);
-    await page.getByLabel('API key').fill(h.server.apiKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((url) => url.pathname === '/settings/webhooks');
+    await signIn(page, h.server.apiKey, '/settings/webhooks');
 
     // The first webhook's form shows its subscription.
     const main = page.getByRole('form', { name: 'Organization webhook' });

@@ -6,18 +6,7 @@
 import { useEffect, useRef } from 'react';
 import { API_BASE } from './api';
 import { getApiKey } from './session';
-
-export interface LiveAttempt {
-  delivery_id: string;
-  webhook_id: string;
-  trigger: string;
-  status: string;
-  http_status: number | null;
-  response_time_ms: number | null;
-  attempt_number: number;
-  error_class: string | null;
-  started_at: string;
-}
+import type { LiveAttempt } from './types';
 
 const RECONNECT_MS = 3_000;
 

@@ -7,7 +7,7 @@ import type { AttemptFeedItem } from '../../store/store.js';
 import { AttemptStream } from '../attemptStream.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
-import { deliveryStreamQuery } from '../schemas.js';
+import { attemptSchema, deliverySchema, deliveryStreamQuery } from '../schemas.js';
 
 /** Open streams per organization on one API node (docs/api.md#live-tail). */
 export const MAX_STREAMS_PER_ORG = 10;
@@ -19,6 +19,39 @@ interface StreamQuery {
   webhook_id?: string;
   status?: DeliveryStatus;
 }
+
+/**
+ * The attempt as the stream's `data:` line shows it: the shape of what presentFeedItem writes, for
+ * the generated web/src/apiTypes.ts (the stream's body is text, so no route serializes with it).
+ */
+export const liveAttemptSchema = {
+  type: 'object',
+  required: [
+    'delivery_id',
+    'webhook_id',
+    'trigger',
+    'status',
+    'http_status',
+    'response_time_ms',
+    'attempt_number',
+    'error_class',
+    'started_at',
+  ],
+  properties: {
+    delivery_id: { type: 'string' },
+    webhook_id: { type: 'string' },
+    trigger: { type: 'string', description: "What started the attempt, as an attempt's `trigger`." },
+    status: {
+      ...deliverySchema.properties.status,
+      description: "The delivery's status after this attempt.",
+    },
+    http_status: attemptSchema.properties.http_status,
+    response_time_ms: attemptSchema.properties.response_time_ms,
+    attempt_number: attemptSchema.properties.attempt_number,
+    error_class: { type: ['string', 'null'] },
+    started_at: attemptSchema.properties.started_at,
+  },
+} as const;
 
 /** The attempt as the stream's `data:` line shows it. */
 export function presentFeedItem(item: AttemptFeedItem) {

@@ -10,10 +10,8 @@ import { Empty, ErrorBanner, Loading } from '../components/Feedback';
 import { Page, Section } from '../components/Page';
 import { RunsTable } from '../components/RunsTable';
 import { ScopeWebhooks } from '../components/ScopeWebhooks';
-import { TestWebhookPanel } from '../components/TestWebhookPanel';
-import { WebhookForm } from '../components/WebhookForm';
-import { HealthBadge, WebhookHealthBanner } from '../components/WebhookHealth';
-import { WebhookStatusLine } from '../components/WebhookStatusLine';
+import { useWebhookEditing, WebhookEditor } from '../components/WebhookEditor';
+import { HealthBadge } from '../components/WebhookHealth';
 import { findAgentWebhook, findOrgWebhook } from '../queries';
 import { Link, navigate, useLocation, withQuery } from '../router';
 import type { Agent, ListPage, TestRun, Webhook } from '../types';
@@ -210,12 +208,8 @@ function AgentWebhookSection({ agentId }: { agentId: string }) {
     const [own, org] = await Promise.all([findAgentWebhook(agentId, signal), findOrgWebhook(signal)]);
     return { own, org };
   });
-  const [local, setLocal] = useState<{ webhook: Webhook | null } | null>(null);
-  const [formKey, setFormKey] = useState(0);
-  const [dirty, setDirty] = useState(false);
-  const [tests, setTests] = useState(0);
-
-  const own = local ? local.webhook : loaded.data?.own;
+  const editing = useWebhookEditing(loaded.data?.own);
+  const own = editing.webhook;
   const org = loaded.data?.org ?? null;
 
   return (
@@ -240,45 +234,17 @@ function AgentWebhookSection({ agentId }: { agentId: string }) {
         ) : (
           <>
             <ScopeNotice own={own} org={org} />
-            {own ? (
-              <>
-                <WebhookHealthBanner
-                  webhook={own}
-                  fallsBack={org?.is_enabled === true}
-                  onChanged={(changed) => {
-                    setLocal({ webhook: changed });
-                    setFormKey((k) => k + 1);
-                  }}
-                />
-                <WebhookStatusLine webhook={own} />
-              </>
-            ) : (
-              <p className="muted">
-                To override the organization webhook for this agent, fill in an endpoint and save.
-              </p>
-            )}
-            <WebhookForm
-              key={formKey}
-              webhook={own}
+            <WebhookEditor
+              editing={editing}
               agentId={agentId}
-              idPrefix="webhook"
               deleteLabel="Remove agent webhook"
-              onDirtyChange={setDirty}
-              onSaved={(saved) => setLocal({ webhook: saved })}
-              onDeleted={() => {
-                setLocal({ webhook: null });
-                setFormKey((k) => k + 1);
-              }}
-            />
-            <TestWebhookPanel
-              webhookId={own?.id ?? null}
-              dirty={dirty}
-              onTested={() => setTests((n) => n + 1)}
+              emptyText="To override the organization webhook for this agent, fill in an endpoint and save."
+              fallsBack={org?.is_enabled === true}
             />
             {own ? (
               <div className="subsection">
                 <h3>Last 24 hours</h3>
-                <DeliveryChart webhookId={own.id} refreshKey={tests} />
+                <DeliveryChart webhookId={own.id} refreshKey={editing.tests} />
               </div>
             ) : null}
           </>

@@ -1,26 +1,18 @@
-import { useState } from 'react';
 import { EnabledBadge } from '../components/Badges';
 import { DeliveryChart } from '../components/DeliveryChart';
 import { Empty, ErrorBanner, Loading } from '../components/Feedback';
 import { Page, Section } from '../components/Page';
 import { ScopeWebhooks } from '../components/ScopeWebhooks';
-import { TestWebhookPanel } from '../components/TestWebhookPanel';
-import { WebhookForm } from '../components/WebhookForm';
-import { HealthBadge, WebhookHealthBanner } from '../components/WebhookHealth';
-import { WebhookStatusLine } from '../components/WebhookStatusLine';
+import { useWebhookEditing, WebhookEditor } from '../components/WebhookEditor';
+import { HealthBadge } from '../components/WebhookHealth';
 import { findOrgWebhook, listAllAgents, listAllWebhooks } from '../queries';
 import { Link } from '../router';
-import type { Webhook } from '../types';
 import { useLoad } from '../useApi';
 
 export function WebhookSettingsPage() {
   const loaded = useLoad('org-webhook', (signal) => findOrgWebhook(signal));
-  // After a save or delete the page trusts the API's answer over the first load.
-  const [local, setLocal] = useState<{ webhook: Webhook | null } | null>(null);
-  const [formKey, setFormKey] = useState(0);
-  const [dirty, setDirty] = useState(false);
-  const [tests, setTests] = useState(0);
-  const webhook = local ? local.webhook : loaded.data;
+  const editing = useWebhookEditing(loaded.data);
+  const webhook = editing.webhook;
 
   return (
     <Page
@@ -42,48 +34,18 @@ export function WebhookSettingsPage() {
         {loaded.error ? <ErrorBanner error={loaded.error} /> : null}
         {webhook === undefined && !loaded.error ? <Loading /> : null}
         {webhook !== undefined ? (
-          <>
-            {webhook ? (
-              <>
-                <WebhookHealthBanner
-                  webhook={webhook}
-                  onChanged={(changed) => {
-                    setLocal({ webhook: changed });
-                    setFormKey((k) => k + 1);
-                  }}
-                />
-                <WebhookStatusLine webhook={webhook} />
-              </>
-            ) : (
-              <p className="muted">
-                No organization webhook yet. Fill in the endpoint and save to create it.
-              </p>
-            )}
-            <WebhookForm
-              key={formKey}
-              webhook={webhook}
-              agentId={null}
-              idPrefix="webhook"
-              deleteLabel="Delete webhook"
-              onDirtyChange={setDirty}
-              onSaved={(saved) => setLocal({ webhook: saved })}
-              onDeleted={() => {
-                setLocal({ webhook: null });
-                setFormKey((k) => k + 1);
-              }}
-            />
-            <TestWebhookPanel
-              webhookId={webhook?.id ?? null}
-              dirty={dirty}
-              onTested={() => setTests((n) => n + 1)}
-            />
-          </>
+          <WebhookEditor
+            editing={editing}
+            agentId={null}
+            deleteLabel="Delete webhook"
+            emptyText="No organization webhook yet. Fill in the endpoint and save to create it."
+          />
         ) : null}
       </Section>
 
       {webhook ? (
         <Section title="Last 24 hours" id="org-webhook-chart">
-          <DeliveryChart webhookId={webhook.id} refreshKey={tests} />
+          <DeliveryChart webhookId={webhook.id} refreshKey={editing.tests} />
         </Section>
       ) : null}
 
