@@ -155,13 +155,17 @@ async function benchPostgres(receiver: ReceiverHandle, rss: PeakRss): Promise<En
       rss,
       serverCpu: new PgBackendCpu(admin, `runhook-${schema}`),
       // A fresh table has no statistics yet, and the planner then scans every pending row for a
-      // claim (bitmap scan and sort) instead of walking deliveries_due; autovacuum analyzes a live
-      // database within a minute. BENCH_PG_ANALYZE=0 measures the cold table.
+      // claim (bitmap scan and sort) instead of walking deliveries_due, and every run of the agent
+      // for a finished run's baseline instead of walking test_runs_agent_seq back to the first
+      // match; autovacuum analyzes a live database within a minute. BENCH_PG_ANALYZE=0 measures
+      // the cold tables.
       afterBacklog:
         process.env.BENCH_PG_ANALYZE === '0'
           ? undefined
           : async () => {
-              await admin.query(`ANALYZE ${schema}.deliveries, ${schema}.webhooks, ${schema}.attempts`);
+              await admin.query(
+                `ANALYZE ${['deliveries', 'webhooks', 'attempts', 'test_runs', 'events', 'agents', 'organizations'].map((t) => `${schema}.${t}`).join(', ')}`,
+              );
             },
       countLogged: async () => {
         const s = await admin.query(
