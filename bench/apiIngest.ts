@@ -46,6 +46,8 @@ export interface ApiIngestResult {
   serveCpuSplit: { main: number; busiest: number; rest: number };
   /** Peak RSS of the serve process over its life, MB. */
   serveRssMaxMb: number;
+  /** RSS of the serve process IDLE_SECONDS after it answered /readyz, before any request, MB. */
+  idleRssMb: number;
   /** Runs accepted in all (warm-up and window), and how long they took to drain after the load. */
   totalAccepted: number;
   drainSeconds: number;
@@ -97,14 +99,18 @@ async function stopServe(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-function peakRssMb(pid: number): number {
+/** A process's `VmHWM` (peak) or `VmRSS` (now), MB. */
+function statusMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   try {
-    const m = readFileSync(`/proc/${pid}/status`, 'latin1').match(/^VmHWM:\s+(\d+) kB/m);
+    const m = readFileSync(`/proc/${pid}/status`, 'latin1').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
     return m ? Number(m[1]) / 1024 : Number.NaN;
   } catch {
     return Number.NaN;
   }
 }
+
+/** How long the serve process idles after start before its RSS is read (`idle_rss_mb`). */
+const IDLE_SECONDS = 5;
 
 /** ISO-8601 to the second, as the API documents its times. */
 const isoSeconds = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
@@ -147,6 +153,9 @@ export async function measureApiIngest(input: {
   const pool = new Pool(origin, { connections: input.connections, keepAliveTimeout: 30_000 });
   try {
     await waitReady(origin, child, logPath);
+    // Idle, as after `runhook serve` starts: its worker polls an empty database, nobody calls.
+    await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+    const idleRssMb = statusMb(child.pid as number, 'VmRSS');
     const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
     const post = async (path: string, body: unknown) => {
       const res = await pool.request({ path, method: 'POST', headers, body: JSON.stringify(body) });
@@ -257,7 +266,7 @@ export async function measureApiIngest(input: {
     await new Promise((r) => setTimeout(r, 1_000));
     const late = await input.receiver.collect({ keepArrivals: false });
     for (const a of late.arrivals) arrivals.push(a);
-    const serveRssMaxMb = peakRssMb(child.pid as number);
+    const serveRssMaxMb = statusMb(child.pid as number, 'VmHWM');
 
     const wall0 = edges.start?.wall ?? Number.NaN;
     const delivered = arrivals.filter((a) => a.at >= wall0 && a.at < last.wall).length;
@@ -315,6 +324,7 @@ export async function measureApiIngest(input: {
       serveCpuUsPerRun: perRun(serveCpuUs),
       serveCpuSplit: { main: perRun(split.main), busiest: perRun(split.busiest), rest: perRun(split.rest) },
       serveRssMaxMb,
+      idleRssMb,
       totalAccepted: accepted.length,
       drainSeconds: (drained - stopped) / 1000,
       problems,

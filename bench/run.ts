@@ -155,13 +155,17 @@ async function benchPostgres(receiver: ReceiverHandle, rss: PeakRss): Promise<En
       rss,
       serverCpu: new PgBackendCpu(admin, `runhook-${schema}`),
       // A fresh table has no statistics yet, and the planner then scans every pending row for a
-      // claim (bitmap scan and sort) instead of walking deliveries_due; autovacuum analyzes a live
-      // database within a minute. BENCH_PG_ANALYZE=0 measures the cold table.
+      // claim (bitmap scan and sort) instead of walking deliveries_due, and every run of the agent
+      // for a finished run's baseline instead of walking test_runs_agent_seq back to the first
+      // match; autovacuum analyzes a live database within a minute. BENCH_PG_ANALYZE=0 measures
+      // the cold tables.
       afterBacklog:
         process.env.BENCH_PG_ANALYZE === '0'
           ? undefined
           : async () => {
-              await admin.query(`ANALYZE ${schema}.deliveries, ${schema}.webhooks, ${schema}.attempts`);
+              await admin.query(
+                `ANALYZE ${['deliveries', 'webhooks', 'attempts', 'test_runs', 'events', 'agents', 'organizations'].map((t) => `${schema}.${t}`).join(', ')}`,
+              );
             },
       countLogged: async () => {
         const s = await admin.query(
@@ -447,7 +451,7 @@ async function main(): Promise<void> {
         `API ingest (runhook serve, SQLite, 1 webhook, ${API_CONNECTIONS} connections, ${fmt(api.seconds, 1)} s window): ` +
           `${fmt(api.ingestRps)} runs/s accepted (p50 ${fmt(api.p50Ms, 1)} ms, p99 ${fmt(api.p99Ms, 1)} ms), ` +
           `${fmt(api.deliveredRps)} deliveries/s received; backlog at the end ${api.backlogEnd} ` +
-          `(${fmt(api.backlogSeconds, 2)} s of delivery); serve CPU ${fmt(api.serveCpuUsPerRun)} µs per run (main thread ${fmt(api.serveCpuSplit.main)}, busiest other ${fmt(api.serveCpuSplit.busiest)}, rest ${fmt(api.serveCpuSplit.rest)}), peak RSS ${fmt(api.serveRssMaxMb)} MB; ` +
+          `(${fmt(api.backlogSeconds, 2)} s of delivery); serve CPU ${fmt(api.serveCpuUsPerRun)} µs per run (main thread ${fmt(api.serveCpuSplit.main)}, busiest other ${fmt(api.serveCpuSplit.busiest)}, rest ${fmt(api.serveCpuSplit.rest)}), idle RSS ${fmt(api.idleRssMb)} MB, peak ${fmt(api.serveRssMaxMb)} MB; ` +
           `${api.totalAccepted} runs drained in ${fmt(api.drainSeconds, 1)} s after the load\n\n`,
       );
     }
@@ -538,6 +542,7 @@ async function main(): Promise<void> {
       put('api_backlog_seconds', api.backlogSeconds, 2);
       put('api_serve_cpu_us_per_run', api.serveCpuUsPerRun, 1);
       put('api_serve_rss_max_mb', api.serveRssMaxMb);
+      put('idle_rss_mb', api.idleRssMb);
     }
     const resultsSqlite = resultRows.find((r) => r.label === 'SQLite');
     const resultsPg = resultRows.find((r) => r.label === 'PostgreSQL');
