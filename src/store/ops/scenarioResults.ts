@@ -130,7 +130,6 @@ export async function insertResults(
     );
   }
   if (results.length === 0) return { key: runKey.key, total };
-  await upsertTests(ctx, trx, run, results, now);
   const rows = results.map((r) =>
     withoutTrailingNulls([
       r.suite,
@@ -158,12 +157,24 @@ export async function insertResults(
       );
     }
   }
-  await sql`INSERT INTO test_results
+  const insert = () =>
+    sql`INSERT INTO test_results
       (run_key, test_id, status, change, duration_ms, attempts, message, score_awarded, score_max, criteria)
     SELECT ${runKey.key}, t.id, ${jsonCol(ctx, 2, 'int')}, 0, ${jsonCol(ctx, 3, 'int')},
       ${jsonCol(ctx, 4, 'int')}, ${jsonCol(ctx, 5, 'text')}, ${jsonCol(ctx, 6, 'real')}, ${jsonCol(ctx, 7, 'real')},
       ${jsonCol(ctx, 8, 'text')}
     FROM ${json} ${joinTests(ctx, run.agentId)}`.execute(trx);
+  // After an agent's first runs nearly every test is known: the results go in first, each finding
+  // its test. Only when some test is not found are they taken back, the new tests made and the
+  // results inserted again, in the order they were sent.
+  await sql`SAVEPOINT results`.execute(trx);
+  const found = await insert();
+  if (Number(found.numAffectedRows ?? 0) < results.length) {
+    await sql`ROLLBACK TO SAVEPOINT results`.execute(trx);
+    await upsertTests(ctx, trx, run, results, now);
+    await insert();
+  }
+  await sql`RELEASE SAVEPOINT results`.execute(trx);
   await trx.updateTable('result_runs').set({ result_count: total }).where('key', '=', runKey.key).execute();
   return { key: runKey.key, total };
 }
