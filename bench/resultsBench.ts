@@ -8,7 +8,8 @@
  * - results_bytes_per_result: database pages the 5,000-result runs added on SQLite, per result
  *   (passing ones, short names).
  * - results_ingest_runs_per_s: finished runs of 1,000 results posted at 20/s for
- *   BENCH_RESULTS_SECONDS (default 30), and whether delivery kept pace.
+ *   BENCH_RESULTS_SECONDS (default 30), and whether delivery kept pace; the runs go to
+ *   BENCH_RESULTS_AGENTS agents in turn (default 1: every run compared with the one before it).
  * - tests_list_p50_ms: GET /agents/{id}/tests for an agent with 10,000 tests and 100 runs
  *   (BENCH_RESULTS_LIST_RUNS).
  */
@@ -39,6 +40,8 @@ export interface ResultsBenchResult {
 const SECONDS = Number(process.env.BENCH_RESULTS_SECONDS ?? 30);
 /** Runs of 10,000 results behind the test list's figure. */
 const LIST_RUNS = Number(process.env.BENCH_RESULTS_LIST_RUNS ?? 100);
+/** Agents the ingest's runs go to in turn (a CI build's shards report as several agents). */
+const INGEST_AGENTS = Math.max(1, Number(process.env.BENCH_RESULTS_AGENTS ?? 1));
 
 function results(n: number, round: number, prefix = 't') {
   return Array.from({ length: n }, (_, i) => ({
@@ -158,6 +161,10 @@ export async function measureResults(options: {
       const bytesPerResult = before === null || after === null ? null : (after - before) / (10 * 5000);
 
       // 20 runs/s of 1,000 results, open loop.
+      const agents = [agentId];
+      while (agents.length < INGEST_AGENTS) {
+        agents.push((await api('POST', '/api/v1/agents', { name: `ingest ${agents.length}` })).body.id);
+      }
       let accepted = 0;
       const started = performance.now();
       const inFlight = new Set<Promise<void>>();
@@ -166,7 +173,7 @@ export async function measureResults(options: {
         const wait = due - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         const p = api('POST', '/api/v1/runs', {
-          agent_id: agentId,
+          agent_id: agents[i % agents.length],
           name: 'ingest',
           status: 'completed',
           results: results(1000, i, 'i'),

@@ -128,30 +128,53 @@ export type JsonProblem = { kind: 'nul'; field: string } | { kind: 'too_deep' };
  * so both backends refuse it the same way up front.
  */
 export function inspectJson(value: unknown, maxDepth = MAX_JSON_DEPTH): JsonProblem | null {
-  // Depth-first, in document order: children are pushed in reverse.
-  const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value, path: '', depth: 0 }];
+  // Depth-first, in document order: children are pushed in reverse. A value's path is only
+  // spelled out for the one reported (each entry knows its parent and its key): a body of 10,000
+  // results holds some 50,000 values.
+  const stack: JsonPlace[] = [{ value, key: '', parent: null, depth: 0 }];
   for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
-    const { value: v, path, depth } = top;
+    const v = top.value;
     if (typeof v === 'string') {
-      if (v.includes('\0')) return { kind: 'nul', field: path || 'body' };
+      if (v.includes('\0')) return { kind: 'nul', field: pathOf(top) || 'body' };
       continue;
     }
     if (typeof v !== 'object' || v === null) continue;
-    if (depth + 1 > maxDepth) return { kind: 'too_deep' };
+    const depth = top.depth + 1;
+    if (depth > maxDepth) return { kind: 'too_deep' };
     if (Array.isArray(v)) {
       for (let i = v.length - 1; i >= 0; i--) {
-        stack.push({ value: v[i], path: path ? `${path}.${i}` : String(i), depth: depth + 1 });
+        const item = v[i];
+        // Numbers, booleans and null need no visit.
+        if (typeof item === 'object' || typeof item === 'string')
+          stack.push({ value: item, key: i, parent: top, depth });
       }
       continue;
     }
-    const entries = Object.entries(v);
-    for (const [key] of entries) {
-      if (key.includes('\0')) return { kind: 'nul', field: path ? `${path}.${key}` : key };
+    const keys = Object.keys(v);
+    for (const key of keys) {
+      if (key.includes('\0')) return { kind: 'nul', field: pathOf({ value: null, key, parent: top, depth }) };
     }
-    for (let i = entries.length - 1; i >= 0; i--) {
-      const [key, item] = entries[i]!;
-      stack.push({ value: item, path: path ? `${path}.${key}` : key, depth: depth + 1 });
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const key = keys[i] as string;
+      const item = (v as Record<string, unknown>)[key];
+      if (typeof item === 'object' || typeof item === 'string')
+        stack.push({ value: item, key, parent: top, depth });
     }
   }
   return null;
+}
+
+/** A value met by inspectJson: where it is, as its key in its parent. */
+interface JsonPlace {
+  value: unknown;
+  key: string | number;
+  parent: JsonPlace | null;
+  depth: number;
+}
+
+/** The dotted path of a place, '' for the top. */
+function pathOf(place: JsonPlace): string {
+  const keys: string[] = [];
+  for (let p: JsonPlace | null = place; p?.parent; p = p.parent) keys.push(String(p.key));
+  return keys.reverse().join('.');
 }

@@ -111,6 +111,27 @@ for (const backend of backends) {
       expect(results.body.changes).toEqual(c);
     });
 
+    it('stores a run mixing known and new tests in the order sent, each with its change', async () => {
+      const names = (body: { scenario_runs: { scenario_name: string; change: string }[] }) =>
+        body.scenario_runs.map((s) => `${s.scenario_name}:${s.change}`);
+      const first = await finished([pass('a'), pass('b'), pass('c')]);
+      const firstList = await ctx.api('GET', `/api/v1/scenario-runs?test_run_id=${first.id}`);
+      expect(names(firstList.body)).toEqual(['a:new', 'b:new', 'c:new']);
+      // New tests between known ones: the known ones are found first, then taken back.
+      const second = await finished([pass('n1'), pass('a'), fail('n2'), pass('b'), fail('c')]);
+      const list = await ctx.api('GET', `/api/v1/scenario-runs?test_run_id=${second.id}`);
+      // Failing first, then each status in the order sent.
+      expect(names(list.body)).toEqual([
+        'n2:new_failure',
+        'c:new_failure',
+        'n1:new',
+        'a:unchanged',
+        'b:unchanged',
+      ]);
+      expect(second.changes.counts).toMatchObject({ new_failures: 2, new_tests: 2, missing_tests: 0 });
+      expect((await ctx.api('GET', `/api/v1/agents/${agentId}/tests`)).body.total).toBe(5);
+    });
+
     it('lists scenario runs in Preclinical’s shape with filters, by UUID or TR- id', async () => {
       await finished([pass('x'), fail('y')]);
       const run = await finished([

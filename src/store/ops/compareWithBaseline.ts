@@ -184,7 +184,12 @@ export async function settleFinishedRun(
   const named = finish.baselineRunId ?? run.baselineRunId ?? null;
   const baselineRow = await findBaseline(trx, run, named);
   const testsByKey = new Map<string, TestHistory>();
-  for (const t of history?.tests ?? []) testsByKey.set(testKey(t.suite, t.name), t);
+  const keysById = new Map<number, string>();
+  for (const t of history?.tests ?? []) {
+    const k = testKey(t.suite, t.name);
+    testsByKey.set(k, t);
+    keysById.set(t.id, k);
+  }
   let baseline: ComparedRun | null = null;
   if (baselineRow) {
     const base = toRun(baselineRow);
@@ -192,7 +197,7 @@ export async function settleFinishedRun(
     if (results.length > 0) {
       const baseKey = await resultRunKey(trx, base, now, false);
       if (baseKey && baseKey.count > 0)
-        baseResults = baselineResults(await readResultStatuses(trx, baseKey.key), history?.tests ?? []);
+        baseResults = baselineResults(await readResultStatuses(trx, baseKey.key), testsByKey, keysById);
     }
     baseline = comparedRun(base, baseResults);
   }
@@ -263,13 +268,13 @@ function currentResults(
  */
 function baselineResults(
   rows: readonly { testId: number; status: ResultStatus }[],
-  tests: readonly TestHistory[],
+  tests: ReadonlyMap<string, TestHistory>,
+  keysById: ReadonlyMap<number, string>,
 ): Map<string, ComparedResult> {
-  const byId = new Map<number, TestHistory>();
-  for (const t of tests) byId.set(t.id, t);
   const map = new Map<string, ComparedResult>();
   for (const r of rows) {
-    const t = byId.get(r.testId);
+    const key = keysById.get(r.testId);
+    const t = key === undefined ? undefined : tests.get(key);
     const entry = {
       name: t?.name ?? '',
       suite: t?.suite ?? '',
@@ -277,7 +282,7 @@ function baselineResults(
       attempts: 1,
       message: null,
     };
-    map.set(t ? testKey(t.suite, t.name) : `#${r.testId}`, entry);
+    map.set(key ?? `#${r.testId}`, entry);
   }
   return map;
 }
