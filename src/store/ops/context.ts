@@ -15,8 +15,7 @@ export interface DialectHooks {
    * leases never outlive the workers that hold them anyway. Attempts and events stay durable.
    * `locks` (PostgreSQL; SQLite's IMMEDIATE transactions already serialise all writers): transaction
    * advisory locks on these keys (`w:<webhook id>`, `o:<organization id>`), tried before the
-   * statements, never waited for (docs/architecture.md#claims): claims for other webhooks and
-   * organizations never queue behind each other, and no order of keys can deadlock. The statements
+   * statements, not waited for (a hand-off; docs/architecture.md#claims). The statements
    * see the keys this batch got as `current_setting('runhook.locked')`, a JSON array, and whether
    * it got all of them as `current_setting('runhook.claim_lock') = 'true'` (see leaseHandedOff).
    * Each statement after the locks reads a snapshot taken after they were granted, so it sees every
