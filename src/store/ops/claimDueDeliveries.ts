@@ -53,7 +53,7 @@ import { claimedDelivery, readWebhooksList, targetOf, type WebhookRow } from './
 import type { Ctx, DialectHooks } from './context.js';
 import { recordLostAttempts } from './recordLostAttempts.js';
 
-// The hand-off (handoff.ts) and its webhook read, for runs.ts, which imports them from here.
+// The hand-off (handoff.ts) and its webhook read, for finishedRunAtOnce.ts, which imports them here.
 export { readWebhooksQuery } from './claimTargets.js';
 export { handedOffDelivery, handoffRoom, leaseHandedOff } from './handoff.js';
 
