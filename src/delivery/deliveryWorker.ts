@@ -323,10 +323,10 @@ class DeliveryWorker implements Worker {
     // do not fall into step), up to the idle poll (docs/architecture.md#claims).
     const raced = claim.leftOver && claimed < limit;
     this.raced = raced && !claim.missed ? this.raced + 1 : 0;
-    if (claim.missed) delay = this.jittered(RACE_RETRY_MS);
-    else if (raced) delay = Math.min(this.idlePollMs, this.jittered(RACE_RETRY_MS * 2 ** (this.raced - 1)));
-    else if (claim.nextDueAt !== null)
+    if (claim.nextDueAt !== null)
       delay = Math.min(this.idlePollMs, Math.max(RACE_RETRY_MS, claim.nextDueAt - this.now()));
+    if (claim.missed) delay = this.jittered(RACE_RETRY_MS);
+    else if (raced) delay = Math.min(delay, this.jittered(RACE_RETRY_MS * 2 ** (this.raced - 1)));
     // Held ahead behind other workers' leases only: no answer of ours will free them, so count
     // those leases again soon.
     if (this.queues.webhooks > 0 && (await this.queues.unstick())) delay = Math.min(delay, RACE_RETRY_MS);
