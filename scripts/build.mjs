@@ -92,8 +92,10 @@ for (const part of parts) {
   process.stderr.write(`building ${part.name} (sources changed since dist/ was built)\n`);
   const result = spawnSync(process.execPath, part.command, { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) process.exit(result.status ?? 1);
-  // tsc writes files without the run bit; `npx runhook` (bin) needs it (docs/installing.md).
-  if (part.name === 'server') chmodSync(join(root, 'dist/src/cli/main.js'), 0o755);
   // The hash of the sources read before the build: an edit made during it triggers the next one.
   writeFileSync(stamp, `${hash}\n`);
 }
+
+// tsc writes files without the run bit; `npx runhook` (bin) needs it (docs/installing.md). Set on
+// every run, built or current: a dist/ that lost it gets it back without a rebuild.
+chmodSync(join(root, 'dist/src/cli/main.js'), 0o755);

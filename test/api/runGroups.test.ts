@@ -19,6 +19,12 @@ for (const backend of backends) {
     let ctx: TestContext;
     let raw: RawSql | null = null;
     let receiver: Receiver | null = null;
+    // The app's and the sweep's clock: a test about the window moves it forward instead of sleeping.
+    let skew = 0;
+    const clock = () => Date.now() + skew;
+    const passTheWindow = () => {
+      skew += ctx.config.groupWindowMs + 100;
+    };
     afterEach(async () => {
       await raw?.close();
       raw = null;
@@ -27,10 +33,12 @@ for (const backend of backends) {
       await ctx?.close();
     });
 
-    async function open(options: { worker?: boolean; window?: string } = {}) {
+    async function open(options: { worker?: boolean } = {}) {
+      skew = 0;
       ctx = await createTestContext(backend, {
         worker: options.worker ?? false,
-        env: { RUNHOOK_GROUP_WINDOW: options.window ?? '2m' },
+        env: { RUNHOOK_GROUP_WINDOW: '2m' },
+        now: clock,
       });
       raw = await openRawSql(ctx.db.url);
       return raw;
@@ -54,6 +62,7 @@ for (const backend of backends) {
         windowMs: ctx.config.groupWindowMs,
         publicUrl: ctx.config.publicUrl,
         logger: ctx.rt.logger,
+        now: clock,
       }).sweepOnce();
 
     it('3 shards with group_size 3: one event after the third finishes, with the sums', async () => {
@@ -121,8 +130,9 @@ for (const backend of backends) {
     });
 
     it('without a size: complete once all are final and the window passed; a late run starts nothing', async () => {
-      // A window long enough that a sweep right after a finish falls inside it on a loaded machine.
-      const db = await open({ window: '2s' });
+      // The window is 2 minutes of the moved clock: a sweep right after a finish falls inside it
+      // however loaded the machine is.
+      const db = await open();
       await createWebhook(ctx, {
         url: 'http://127.0.0.1:9/hook',
         events: ['test_run_completed', 'test_run_group_completed'],
@@ -130,13 +140,13 @@ for (const backend of backends) {
       const agentId = await createAgent(ctx);
       await startRun(agentId, { name: 'a', group: 'nightly', status: 'completed', passed_count: 1 });
       const open2 = await startRun(agentId, { name: 'b', group: 'nightly' });
-      await new Promise((r) => setTimeout(r, 2_100));
+      passTheWindow();
       // Quiet for the window, but one run is still running.
       expect(await sweep()).toBe(0);
       await complete(open2.id, { passed_count: 2, failed_count: 1 });
       // Its finish is activity: the window starts again.
       expect(await sweep()).toBe(0);
-      await new Promise((r) => setTimeout(r, 2_100));
+      passTheWindow();
       expect(await sweep()).toBe(1);
       expect(await sweep()).toBe(0);
       expect(await db.count(GROUP_EVENTS)).toBe(1);
@@ -163,7 +173,7 @@ for (const backend of backends) {
       expect(late.group).toBe('nightly');
       await complete(late.id, { passed_count: 1 });
       await startRun(agentId, { name: 'd', group: 'nightly', status: 'completed', passed_count: 1 });
-      await new Promise((r) => setTimeout(r, 2_100));
+      passTheWindow();
       expect(await sweep()).toBe(0);
       expect(await db.count(GROUP_EVENTS)).toBe(1);
       expect(await db.count(`SELECT count(*) FROM events WHERE type = 'test_run_completed'`)).toBe(4);

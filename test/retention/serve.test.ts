@@ -1,7 +1,8 @@
 /**
  * The sweeper as an operator runs it: `runhook serve` with a short RUNHOOK_RETENTION deletes a
- * delivered run's history on its own and counts it on /metrics; a bad value stops startup naming
- * the variable. Real processes, both backends.
+ * delivered run's history on its own and counts it on /metrics. Real processes, both backends.
+ * (A bad value stopping startup, exit 78 naming the variable: test/config.test.ts for the values,
+ * test/cli/startupErrors.test.ts for the process.)
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../helpers/backends.js';
@@ -10,15 +11,6 @@ import { eventually } from '../helpers/context.js';
 import { startReceiver } from '../helpers/receiver.js';
 
 const KEY = /sk_live_[A-Za-z0-9]{40}/;
-
-describe('RUNHOOK_RETENTION: bad values', () => {
-  beforeAll(() => ensureBuilt(), 120_000);
-  it.each(['-1d', 'abc', '30'])('RUNHOOK_RETENTION=%s stops startup naming the variable', async (value) => {
-    const p = runCli(['serve'], { RUNHOOK_RETENTION: value, RUNHOOK_PORT: '0' });
-    expect(await p.exited).toBe(78);
-    expect(p.output()).toContain('configuration error: RUNHOOK_RETENTION');
-  });
-});
 
 for (const backend of backends) {
   describe(`retention in a running server (${backend.name})`, () => {

@@ -1,7 +1,12 @@
 /**
- * Scale-out (docs/scaling-out.md): two and four `runhook worker` processes on one PostgreSQL schema deliver
- * 5,000 events to five receivers (five webhooks) exactly once, and no receiver ever sees more
+ * Scale-out (docs/scaling-out.md): four `runhook worker` processes on one PostgreSQL schema deliver
+ * 1,000 events to five receivers (five webhooks) exactly once, and no receiver ever sees more
  * concurrent requests than the per-webhook cap, although every worker alone could send more.
+ *
+ * 1,000 is enough to catch a claim two workers can both take or a cap one worker does not see:
+ * the 500-event backlog puts all four workers on the same due rows at once, every webhook at its
+ * cap, for hundreds of claims (5,000 took a minute per case and asserted nothing more). Four
+ * workers only: two asserted the same thing the same way, with less contention.
  *
  * The receivers answer after a few milliseconds so that concurrency builds up. Half the runs are
  * finished before the workers start (a backlog: every webhook is at its cap at once), the other
@@ -24,7 +29,7 @@ import {
   WEBHOOK_CAP,
 } from './support.js';
 
-const EVENTS = 5_000;
+const EVENTS = 1_000;
 const RECEIVERS = 5;
 const LEASE_MS = 3_000;
 
@@ -42,7 +47,7 @@ describe.skipIf(!scaleBackend)('several worker processes on one PostgreSQL datab
     receivers = [];
   });
 
-  for (const workers of [2, 4]) {
+  for (const workers of [4]) {
     it(`${workers} workers, ${EVENTS} events to ${RECEIVERS} receivers: each delivered exactly once, never more than ${WEBHOOK_CAP} in flight per webhook`, async () => {
       ctx = await createTestContext(scaleBackend!);
       receivers = await Promise.all(Array.from({ length: RECEIVERS }, () => startReceiver()));
@@ -62,7 +67,8 @@ describe.skipIf(!scaleBackend)('several worker processes on one PostgreSQL datab
           RUNHOOK_CLAIM_LEASE: `${LEASE_MS}ms`,
         }),
       );
-      await Promise.all(procs.map((p) => p.waitForOutput('started')));
+      // A slow start on a loaded machine is no failure of what this tests.
+      await Promise.all(procs.map((p) => p.waitForOutput('started', 60_000)));
       await finishRuns(ctx, tenants, EVENTS / 2);
       const created = Date.now();
       const db = await sqlClient(ctx.db.url);
