@@ -194,6 +194,9 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
     },
     async (req, reply) => {
       const b = req.body;
+      // A size without a group counts nothing; refused as runhook report refuses --group-size alone.
+      if (b.group_size !== undefined && b.group === undefined)
+        throw invalidField('group_size', 'group_size needs group: the run group whose runs it counts');
       const t = now();
       const startedAt = time('started_at', b.started_at);
       const status = b.status ?? 'running';
