@@ -107,6 +107,50 @@ for (const backend of backends) {
       expect(history.body.test.last_failure_message).toBeNull();
     });
 
+    it('points awarded beyond max_points are a 400 naming the field, on a finished run and in a chunk', async () => {
+      const over = [
+        [
+          { name: 'a', status: 'passed', score: { points_awarded: 5, max_points: 2 } },
+          'results.0.score.points_awarded',
+        ],
+        [
+          {
+            name: 'b',
+            status: 'failed',
+            criteria: [
+              { criterion: 'ok', decision: 'MET', points_awarded: 1, max_points: 1 },
+              { criterion: 'refers', decision: 'MET', points_awarded: 4, max_points: 3 },
+            ],
+          },
+          'results.0.criteria.1.points_awarded',
+        ],
+      ] as const;
+      const open = await ctx.api('POST', '/api/v1/runs', { agent_id: agentId });
+      for (const [result, field] of over) {
+        const finished = await ctx.api('POST', '/api/v1/runs', {
+          agent_id: agentId,
+          status: 'completed',
+          results: [result],
+        });
+        expect(finished.status).toBe(400);
+        expectErrorShape(finished.body, 'INVALID_FIELD_VALUE');
+        expect(finished.body.details.field).toBe(field);
+        const chunk = await ctx.api('POST', `/api/v1/runs/${open.body.id}/results`, { results: [result] });
+        expect(chunk.status).toBe(400);
+        expect(chunk.body.details.field).toBe(field);
+      }
+      // Nothing was stored: the open run is the only one, and it has no results.
+      expect((await ctx.api('GET', '/api/v1/runs')).body.total).toBe(1);
+      expect((await ctx.api('GET', `/api/v1/runs/${open.body.id}/results`)).body.total).toBe(0);
+      const equal = await ctx.api('POST', '/api/v1/runs', {
+        agent_id: agentId,
+        status: 'completed',
+        results: [{ name: 'a', status: 'passed', score: { points_awarded: 2, max_points: 2 } }],
+      });
+      expect(equal.status).toBe(201);
+      expect(equal.body.score).toBe(100);
+    });
+
     it('a second org-level and a second agent webhook are 201, and the docs do not call them a 409', async () => {
       for (const agent of [null, agentId]) {
         for (let i = 0; i < 2; i++) {
