@@ -151,6 +151,30 @@ for (const backend of backends) {
       expect(equal.body.score).toBe(100);
     });
 
+    it('a value of the wrong type is named in words: "an object or null", "a whole number"', async () => {
+      const cases = [
+        ['/api/v1/agents', { name: 'typed', config: 'str' }, 'config', 'config must be an object or null'],
+        [
+          '/api/v1/runs',
+          { agent_id: agentId, status: 'completed', passed_count: 1.5 },
+          'passed_count',
+          'passed_count must be a whole number',
+        ],
+        [
+          '/api/v1/webhooks',
+          { url: receiver.url, is_enabled: 'yes' },
+          'is_enabled',
+          'is_enabled must be true or false',
+        ],
+      ] as const;
+      for (const [path, body, field, message] of cases) {
+        const res = await ctx.api('POST', path, body);
+        expect(res.status).toBe(400);
+        expectErrorShape(res.body, 'INVALID_FIELD_VALUE');
+        expect(res.body).toEqual({ error: message, code: 'INVALID_FIELD_VALUE', details: { field } });
+      }
+    });
+
     it('a second org-level and a second agent webhook are 201, and the docs do not call them a 409', async () => {
       for (const agent of [null, agentId]) {
         for (let i = 0; i < 2; i++) {
