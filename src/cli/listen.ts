@@ -145,6 +145,12 @@ interface ListenOptions {
   forwardTo?: string;
 }
 
+function parsePort(value: string): number {
+  const port = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(port >= 0 && port <= 65535)) throw new InvalidArgumentError('expected a port number, 0 to 65535');
+  return port;
+}
+
 function parsePublicKey(value: string): string {
   if (!/^whpk_[A-Za-z0-9+/]{43}=$/.test(value)) {
     throw new InvalidArgumentError("expected the webhook's public_key, whpk_ and 44 base64 characters");
@@ -173,7 +179,7 @@ export function registerListenCommand(program: Command): void {
       'a local receiver for development: prints each delivery and whether its signatures verify; answers 200, ' +
         "or with --forward-to passes each verified delivery on to your app and answers with your app's status",
     )
-    .requiredOption('--port <port>', 'port to listen on (127.0.0.1)', (v) => Number.parseInt(v, 10))
+    .requiredOption('--port <port>', 'port to listen on (127.0.0.1)', parsePort)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--secret <secret>', "the webhook's secret, to check signatures")
     .option(

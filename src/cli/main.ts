@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { VERSION } from '../version.js';
 
@@ -41,6 +41,8 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv).catch((err: unknown) => {
+  // A command's exitOverride (src/cli/report.ts): commander has printed the message already.
+  if (err instanceof CommanderError) process.exit(err.exitCode);
   if (err instanceof ConfigError) {
     process.stderr.write(`runhook: configuration error: ${err.message}\n`);
     process.exit(78);

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { Command } from 'commander';
+import { type Command, CommanderError } from 'commander';
 import { type JUnitSummary, parseJUnitFiles } from './junit.js';
 import {
   type ApiAnswer,
@@ -327,6 +327,12 @@ export function registerReportCommand(program: Command): void {
       'Idempotency-Key of the run, up to 255 characters (default: derived from the files, --agent, --name and --suite-id)',
     )
     .option('--json', 'print the created run as JSON, with its results_url')
+    // A CI script tells bad usage (2) from a refused report (1), also for commander's own errors;
+    // commander has printed the message, and src/cli/main.ts exits with the code.
+    .exitOverride((err) => {
+      const usage = err.exitCode === 1 && err.code.startsWith('commander.');
+      throw new CommanderError(usage ? 2 : err.exitCode, err.code, err.message);
+    })
     .action(async (files: string[], options: ReportCommandOptions, command: Command) => {
       const apiKey = options.apiKey ?? process.env.RUNHOOK_API_KEY;
       if (!apiKey) {

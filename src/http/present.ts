@@ -106,7 +106,8 @@ export function presentAgentTest(t: AgentTest) {
     fail_rate: ran === 0 ? 0 : Math.round((failures / ran) * 10000) / 100,
     flaky: t.state === 'flaky',
     flips,
-    last_failure_message: t.lastFailureMessage,
+    // The store keeps '' for a failure that had no message; the API says null, as error_message does.
+    last_failure_message: t.lastFailureMessage === '' ? null : t.lastFailureMessage,
     recent,
   };
 }

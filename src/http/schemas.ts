@@ -66,6 +66,13 @@ export const idParams = {
   properties: { id: { type: 'string', description: 'The object id (a UUID).' } },
 } as const;
 
+/** The body of a POST that takes none (redeliver, validate, rotate-key): absent, or `{}`; unknown fields are refused as everywhere. */
+export const emptyBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {},
+} as const;
+
 export const pageQuery = {
   limit: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: 20, description: '1 to 100.' },
   offset: {

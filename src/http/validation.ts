@@ -53,6 +53,17 @@ export function createValidatorCompiler() {
   };
 }
 
+/** JSON Schema type names as an error message says them. */
+const TYPE_NAMES: Record<string, string> = {
+  string: 'a string',
+  integer: 'a whole number',
+  number: 'a number',
+  boolean: 'true or false',
+  object: 'an object',
+  array: 'an array',
+  null: 'null',
+};
+
 function fieldName(prefix: string, error: ErrorObject): string {
   const path = error.instancePath
     .split('/')
@@ -95,6 +106,12 @@ export function validationToApiError(errors: ErrorObject[], context: string): Ap
           allowed,
         },
       );
+    }
+    case 'type': {
+      // Ajv says "must be object,null"; people read "must be an object or null".
+      const type = (error.params as { type: string | string[] }).type;
+      const names = (Array.isArray(type) ? type : String(type).split(',')).map((t) => TYPE_NAMES[t] ?? t);
+      return new ApiError('INVALID_FIELD_VALUE', `${field} must be ${names.join(' or ')}`, { field });
     }
     case 'format': {
       const format = (error.params as { format: string }).format;

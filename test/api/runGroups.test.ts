@@ -179,7 +179,7 @@ for (const backend of backends) {
       expect(await db.count(`SELECT count(*) FROM events WHERE type = 'test_run_completed'`)).toBe(4);
     });
 
-    it('group_size below 1, a fractional size or a group name too long: 400, nothing stored', async () => {
+    it('group_size below 1, a fractional size, a size without a group or a group name too long: 400, nothing stored', async () => {
       const db = await open();
       const agentId = await createAgent(ctx);
       for (const bad of [
@@ -190,6 +190,8 @@ for (const backend of backends) {
         { group: '' },
         { group: 'x'.repeat(201) },
         { group: 'g', group_size: 0, status: 'completed', passed_count: 1 },
+        { group_size: 2 },
+        { group_size: 1, status: 'completed', passed_count: 1 },
       ]) {
         const res = await ctx.api('POST', '/api/v1/runs', { agent_id: agentId, ...bad });
         expect(res.status, JSON.stringify(bad)).toBe(400);

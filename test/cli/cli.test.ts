@@ -28,6 +28,21 @@ describe('runhook CLI (real processes, SQLite)', () => {
     );
   });
 
+  it('listen refuses a port that is not 0–65535 with a message naming the option, not a Node stack', async () => {
+    for (const port of ['abc', '99999', '1.5']) {
+      const p = runCli(['listen', '--port', port], {});
+      expect(await p.exited).toBe(1);
+      expect(p.output()).toContain(`option '--port <port>' argument '${port}' is invalid`);
+      expect(p.output()).not.toMatch(/options\.port|ERR_SOCKET_BAD_PORT/);
+    }
+  });
+
+  it('report exits 2 on a usage error commander finds (no --agent), before reading any file', async () => {
+    const p = runCli(['report', 'missing.xml'], {});
+    expect(await p.exited).toBe(2);
+    expect(p.output()).toContain("required option '--agent <name>' not specified");
+  });
+
   it('a bad configuration value stops startup with a message naming the variable', async () => {
     const p = runCli(['serve'], { RUNHOOK_RETRY_JITTER: 'lots' });
     expect(await p.exited).not.toBe(0);

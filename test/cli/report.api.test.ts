@@ -795,6 +795,20 @@ describe('runhook report (command line)', () => {
     expect(state.seen).toEqual([]);
   });
 
+  it('exits 2 on commander usage errors too: no --agent, no file, an unknown option', async () => {
+    const cases = [
+      { args: [fixture('vitest.xml')], message: /required option '--agent <name>' not specified/ },
+      { args: ['--agent', 'ci'], message: /missing required argument 'files'/ },
+      { args: [fixture('vitest.xml'), '--agent', 'ci', '--agnet', 'x'], message: /unknown option '--agnet'/ },
+    ];
+    for (const { args, message } of cases) {
+      const out = await runCli([...args, '--api-url', baseUrl, '--api-key', KEY]);
+      expect(out.exitCode, args.join(' ')).toBe(2);
+      expect(out.stderr).toMatch(message);
+    }
+    expect(state.seen).toEqual([]);
+  });
+
   it('exits 1 with the server refusal (a wrong key)', async () => {
     const out = await runCli([
       fixture('vitest.xml'),

@@ -29,8 +29,13 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** `databaseUrl`: a RUNHOOK_DATABASE_URL (e.g. a backend's test database); default a fresh SQLite file. */
-export async function startRealServer(options: { databaseUrl?: string } = {}): Promise<RealServer> {
+/**
+ * `databaseUrl`: a RUNHOOK_DATABASE_URL (e.g. a backend's test database); default a fresh SQLite file.
+ * `env`: more RUNHOOK_* settings for the server.
+ */
+export async function startRealServer(
+  options: { databaseUrl?: string; env?: Record<string, string> } = {},
+): Promise<RealServer> {
   ensureBuilt();
   const dir = mkdtempSync(join(tmpdir(), 'runhook-real-'));
   const port = await freePort();
@@ -44,6 +49,7 @@ export async function startRealServer(options: { databaseUrl?: string } = {}): P
     RUNHOOK_ALLOWED_CIDRS: '127.0.0.0/8',
     RUNHOOK_RETRY_JITTER: '0',
     RUNHOOK_LOG_LEVEL: 'warn',
+    ...options.env,
   });
 
   const stop = async () => {

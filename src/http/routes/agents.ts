@@ -11,6 +11,7 @@ import {
   agentListQuery,
   agentSchema,
   createAgentBody,
+  emptyBody,
   idempotencyHeaders,
   idParams,
   listResponse,
@@ -154,6 +155,7 @@ export function registerAgentRoutes(api: FastifyInstance, deps: AppDeps): void {
         summary:
           "Check the agent's config has what its provider needs (shape only; the provider is not contacted)",
         params: idParams,
+        body: emptyBody,
         response: { 200: validateAgentSchema },
       },
     },

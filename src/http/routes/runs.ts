@@ -71,6 +71,7 @@ export function checkedResults(
       limit: max,
     });
   }
+  for (const [i, r] of input.entries()) checkPoints(r, `${field}.${i}`);
   const results = input.map(normalizeResult);
   const twice = firstDuplicate(results);
   if (twice) {
@@ -80,6 +81,20 @@ export function checkedResults(
     );
   }
   return results;
+}
+
+/** Points awarded beyond the maximum would make a score over 100 %: refused, for the score and each criterion. */
+function checkPoints(r: ResultInput, at: string): void {
+  const over = (p: { points_awarded?: number | null; max_points?: number | null } | null | undefined) =>
+    p != null && p.points_awarded != null && p.max_points != null && p.points_awarded > p.max_points;
+  if (over(r.score)) {
+    throw invalidField(`${at}.score.points_awarded`, `${at}.score.points_awarded must be <= max_points`);
+  }
+  const criterion = (r.criteria ?? []).findIndex(over);
+  if (criterion !== -1) {
+    const where = `${at}.criteria.${criterion}.points_awarded`;
+    throw invalidField(where, `${where} must be <= max_points`);
+  }
 }
 
 /** A store refusal of results as the API's error (docs/api.md#errors). */
@@ -194,6 +209,9 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
     },
     async (req, reply) => {
       const b = req.body;
+      // A size without a group counts nothing; refused as runhook report refuses --group-size alone.
+      if (b.group_size !== undefined && b.group === undefined)
+        throw invalidField('group_size', 'group_size needs group: the run group whose runs it counts');
       const t = now();
       const startedAt = time('started_at', b.started_at);
       const status = b.status ?? 'running';

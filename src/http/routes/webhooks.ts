@@ -29,6 +29,7 @@ import { isUuid, pageOf } from '../params.js';
 import { presentWebhook } from '../present.js';
 import {
   createWebhookBody,
+  emptyBody,
   idempotencyHeaders,
   idParams,
   listResponse,
@@ -255,6 +256,7 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
         summary:
           'Replace an ed25519 webhook’s key pair; the old one keeps signing (a second `v1a` entry) for 24 hours',
         params: idParams,
+        body: emptyBody,
         response: { 200: webhookSchema },
       },
     },
