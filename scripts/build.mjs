@@ -92,6 +92,9 @@ for (const part of parts) {
   process.stderr.write(`building ${part.name} (sources changed since dist/ was built)\n`);
   const result = spawnSync(process.execPath, part.command, { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) process.exit(result.status ?? 1);
+  // dist/web is the dashboard Vite built, served file by file. The tests import the dashboard's
+  // generated API types, so tsc also writes them under dist/web/src: not part of the dashboard.
+  if (part.name === 'server') rmSync(join(root, 'dist/web/src'), { recursive: true, force: true });
   // The hash of the sources read before the build: an edit made during it triggers the next one.
   writeFileSync(stamp, `${hash}\n`);
 }

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backends } from '../helpers/backends.js';
 import { ROOT } from '../helpers/cli.js';
-import { createTestContext, type TestContext } from '../helpers/context.js';
+import { createTestContext, eventually, type TestContext } from '../helpers/context.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 
 const expectErrorShape = (body: Record<string, unknown>, code: string) => {
@@ -46,8 +46,13 @@ for (const backend of backends) {
       });
       expect(run.status).toBe(201);
       await receiver.waitFor(1);
-      const list = await ctx.api('GET', `/api/v1/deliveries?webhook_id=${hook.body.id}`);
-      const deliveryId = list.body.deliveries[0].id as string;
+      // The receiver answers before the worker records the result: a delivery still in flight
+      // cannot be redelivered (409), so wait until its success is stored.
+      const deliveryId = await eventually(async () => {
+        const list = await ctx.api('GET', `/api/v1/deliveries?webhook_id=${hook.body.id}`);
+        const first = list.body.deliveries[0];
+        return first?.status === 'succeeded' ? (first.id as string) : undefined;
+      }, 10_000, 'the delivery recorded as succeeded');
 
       const routes = [
         `/api/v1/agents/${agentId}/validate`,
