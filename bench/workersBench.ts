@@ -18,6 +18,7 @@ import type { Database } from '../src/store/schema.js';
 import { type BacklogOrg, buildBacklogBulk } from './backlog.js';
 import { BENCH_SECRET_KEY, type ReceiverHandle } from './endToEnd.js';
 import { scratchSchema } from './harness.js';
+import { pidCpuUs } from './meter.js';
 
 export interface WorkersResult {
   /** Deliveries/s per number of worker processes. */
@@ -116,6 +117,8 @@ async function oneCount(input: { pgUrl: string; receiver: ReceiverHandle; runs: 
       }),
     );
     void started;
+    const before = await serverCounters(admin);
+    const workersBefore = workers.map((w) => (w.pid ? (pidCpuUs(w.pid) ?? 0) : 0));
     const t0 = performance.now();
     for (;;) {
       const r = await admin.query(
@@ -125,6 +128,17 @@ async function oneCount(input: { pgUrl: string; receiver: ReceiverHandle; runs: 
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const seconds = (performance.now() - t0) / 1000;
+    const workersUs = workers.reduce(
+      (sum, w, i) => sum + (w.pid ? (pidCpuUs(w.pid) ?? 0) - (workersBefore[i] ?? 0) : 0),
+      0,
+    );
+    const after = await serverCounters(admin);
+    const per = (n: number) => (n / input.runs).toFixed(2);
+    process.stdout.write(
+      `  workers: ${count} × per delivery: server CPU ${per((after.cpuUs - before.cpuUs) / 1000)} ms, ` +
+        `workers' CPU ${per(workersUs / 1000)} ms, transactions ${per(after.xacts - before.xacts)}, ` +
+        `buffer hits ${per(after.hits - before.hits)}\n`,
+    );
     const ok = await admin.query(
       `SELECT count(*)::int AS n FROM ${schema}.deliveries WHERE status = 'succeeded'`,
     );
@@ -147,4 +161,25 @@ async function oneCount(input: { pgUrl: string; receiver: ReceiverHandle; runs: 
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await admin.end();
   }
+}
+
+/**
+ * What this database's server processes have done so far: their CPU (every backend connected to
+ * it now, so read while the workers run), its committed transactions and its shared-buffer hits.
+ * Counts per delivery hold on a busy machine, where the rate does not.
+ */
+async function serverCounters(admin: pg.Client): Promise<{ cpuUs: number; xacts: number; hits: number }> {
+  // Statistics reach pg_stat_database when a backend is idle for a while (or at its transaction's
+  // end in older versions): give them that time.
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  const backends = await admin.query<{ pid: number }>(
+    // Not this connection: its polling for the end of the drain is the bench's, not the workers'.
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+  );
+  let cpuUs = 0;
+  for (const b of backends.rows) cpuUs += pidCpuUs(b.pid) ?? 0;
+  const db = await admin.query<{ xacts: string; hits: string }>(
+    'SELECT xact_commit AS xacts, blks_hit AS hits FROM pg_stat_database WHERE datname = current_database()',
+  );
+  return { cpuUs, xacts: Number(db.rows[0]?.xacts ?? 0), hits: Number(db.rows[0]?.hits ?? 0) };
 }

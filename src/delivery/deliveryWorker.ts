@@ -113,6 +113,8 @@ class DeliveryWorker implements Worker {
    * may wait (they would overtake it).
    */
   private waitingAnywhere = true;
+  /** Claims in a row that left due work to other workers' leases (see afterClaim). */
+  private raced = 0;
   private waitingAt = new Set<string>();
 
   constructor(private readonly deps: WorkerDeps) {
@@ -302,6 +304,11 @@ class DeliveryWorker implements Worker {
     };
   }
 
+  /** `ms` give or take half. */
+  private jittered(ms: number): number {
+    return Math.round(ms * (0.5 + Math.random()));
+  }
+
   /** What a claim's answer says about where work waits, and how long to sleep. */
   private async afterClaim(claim: Claim, limit: number, free: number): Promise<number | 'again'> {
     const claimed = claim.deliveries.length;
@@ -310,10 +317,16 @@ class DeliveryWorker implements Worker {
     this.waitingAt = new Set(claim.waitingWebhooks);
     if (claimed === limit && limit < free) return 'again';
     let delay = this.idlePollMs;
-    // Due work another worker raced us for: look again soon, not at once.
-    if (claim.leftOver && claimed < limit) delay = RACE_RETRY_MS;
-    else if (claim.nextDueAt !== null)
+    // Due work another worker raced us for: look again, not at once. Missed for a reason no
+    // wake-up reports: soon. Leased by another worker first: its answers free that room and wake
+    // it, not this worker, so each such claim in a row waits twice as long (jittered, so workers
+    // do not fall into step), up to the idle poll (docs/architecture.md#claims).
+    const raced = claim.leftOver && claimed < limit;
+    this.raced = raced && !claim.missed ? this.raced + 1 : 0;
+    if (claim.nextDueAt !== null)
       delay = Math.min(this.idlePollMs, Math.max(RACE_RETRY_MS, claim.nextDueAt - this.now()));
+    if (claim.missed) delay = this.jittered(RACE_RETRY_MS);
+    else if (raced) delay = Math.min(delay, this.jittered(RACE_RETRY_MS * 2 ** (this.raced - 1)));
     // Held ahead behind other workers' leases only: no answer of ours will free them, so count
     // those leases again soon.
     if (this.queues.webhooks > 0 && (await this.queues.unstick())) delay = Math.min(delay, RACE_RETRY_MS);

@@ -210,6 +210,12 @@ export interface Claim {
   nextDueAt: number | null;
   /** Due work was left (no free slot, or another worker got there first): look again when slots free. */
   leftOver: boolean;
+  /**
+   * Due work within the caps was missed for a reason no wake-up will report (another claim held
+   * its locks too long, or a dead worker's leases were just freed): look again soon. Work another
+   * worker leased first is not missed: that worker's answers free its room.
+   */
+  missed?: boolean;
   /** The webhooks with due work left unleased (a full webhook or organization included). */
   waitingWebhooks: string[];
   /**

@@ -16,7 +16,7 @@ const MAX_FUNCTION_LINES = 150;
 /** Declarative: a schema or a table of routes reads top to bottom however long it is. */
 const DECLARATIVE = [/^src\/http\/schemas\.ts$/, /^src\/http\/routes\//, /^src\/store\/migrations\//];
 /** Over a limit today, to be split; remove a line when its file is. */
-const NOT_YET = new Set(['src/store/ops/claimDueDeliveries.ts']);
+const NOT_YET = new Set<string>([]);
 
 const files = readdirSync(join(ROOT, 'src'), { recursive: true, withFileTypes: true })
   .filter((e) => e.isFile() && e.name.endsWith('.ts'))

@@ -6,7 +6,9 @@
  * caps, across all the organization's webhooks. On PostgreSQL that is one statement for all
  * webhooks of a claim (claimDueDeliveries.ts, leaseAllStatement); on SQLite one per webhook.
  */
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WEBHOOK_LOCK } from '../../src/store/postgres/openPostgres.js';
 import type { ClaimedDelivery, Store } from '../../src/store/store.js';
 import { backends, type TestDatabase } from '../helpers/backends.js';
 import { finishRun, storeWithWebhooks } from './support.js';
@@ -81,10 +83,9 @@ for (const backend of backends) {
       const [first, second] = a.deliveries.length > 0 ? [a, b] : [b, a];
       const webhookId = first.deliveries[0]?.webhookId as string;
       expect(first.othersLeased?.webhooks.get(webhookId) ?? 0).toBe(0);
-      // Counted by the other worker: all nine, held ahead or not. Its concurrent claim may have
-      // counted before the first committed (on PostgreSQL claims of one webhook do not wait for
-      // each other: docs/architecture.md#claims), so it counts again, holding one ahead as a
-      // worker that needs the count would, and still leases nothing.
+      // Counted by the other worker: all nine, held ahead or not. Its concurrent claim counted
+      // only if it planned to lease ahead (docs/architecture.md#leasing-ahead), so it counts
+      // again, holding one ahead as a worker that needs the count would, and still leases nothing.
       const recount = await store.claimDueDeliveries({
         workerId: second === a ? 'worker-a' : 'worker-b',
         now,
@@ -110,5 +111,66 @@ for (const backend of backends) {
       // Its nine are idle (as if settled or queued): room 3, and 6 - 4 = 2 more ahead.
       expect(again.deliveries).toHaveLength(5);
     });
+
+    if (backend.name === 'postgres') {
+      /** Another transaction holding the webhook's claim lock for `ms`, then committing. */
+      async function holdWebhookLock(ms: number): Promise<() => Promise<void>> {
+        const holder = new pg.Client({ connectionString: tdb.url });
+        await holder.connect();
+        const { rows } = await holder.query<{ id: string }>('SELECT id FROM webhooks');
+        await holder.query('BEGIN');
+        await holder.query(`SELECT pg_advisory_xact_lock(${WEBHOOK_LOCK}, hashtext($1))`, [rows[0]?.id]);
+        const released = new Promise<void>((resolve) => setTimeout(resolve, ms)).then(async () => {
+          await holder.query('COMMIT');
+          await holder.end();
+        });
+        return () => released;
+      }
+
+      it("waits for another claim's lock on its webhook instead of coming back empty", async () => {
+        const now = await backlog(1, 4);
+        const release = await holdWebhookLock(100);
+        const started = Date.now();
+        const claim = await store.claimDueDeliveries({
+          workerId: 'worker-a',
+          now,
+          limit: 10,
+          leaseMs: 30_000,
+          perWebhookCap: 8,
+          perOrgCap: 32,
+        });
+        await release();
+        expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+        expect(claim.deliveries).toHaveLength(4);
+        expect(claim.missed).toBeFalsy();
+      });
+
+      it('comes back empty and missed when the lock is held past the wait', async () => {
+        const now = await backlog(1, 2);
+        const release = await holdWebhookLock(1_000);
+        const claim = await store.claimDueDeliveries({
+          workerId: 'worker-a',
+          now,
+          limit: 10,
+          leaseMs: 30_000,
+          perWebhookCap: 8,
+          perOrgCap: 32,
+        });
+        await release();
+        expect(claim.deliveries).toHaveLength(0);
+        expect(claim.missed).toBe(true);
+        expect(claim.leftOver).toBe(true);
+        // Nothing was leased meanwhile: the next claim takes both.
+        const again = await store.claimDueDeliveries({
+          workerId: 'worker-a',
+          now,
+          limit: 10,
+          leaseMs: 30_000,
+          perWebhookCap: 8,
+          perOrgCap: 32,
+        });
+        expect(again.deliveries).toHaveLength(2);
+      });
+    }
   });
 }

@@ -17,7 +17,7 @@ import {
   leaseAllStatement,
   leaseWebhookStatement,
   othersLeasedQuery,
-} from '../../src/store/ops/claimDueDeliveries.js';
+} from '../../src/store/ops/claimStatements.js';
 import type { DialectHooks } from '../../src/store/ops/context.js';
 import { lostLeasesQuery } from '../../src/store/ops/recordLostAttempts.js';
 import { expiredDeliveriesQuery } from '../../src/store/ops/retention.js';

@@ -15,16 +15,17 @@ export interface DialectHooks {
    * leases never outlive the workers that hold them anyway. Attempts and events stay durable.
    * `locks` (PostgreSQL; SQLite's IMMEDIATE transactions already serialise all writers): transaction
    * advisory locks on these keys (`w:<webhook id>`, `o:<organization id>`), tried before the
-   * statements, never waited for (docs/architecture.md#claims): claims for other webhooks and
-   * organizations never queue behind each other, and no order of keys can deadlock. The statements
+   * statements, not waited for (a hand-off; docs/architecture.md#claims). The statements
    * see the keys this batch got as `current_setting('runhook.locked')`, a JSON array, and whether
    * it got all of them as `current_setting('runhook.claim_lock') = 'true'` (see leaseHandedOff).
    * Each statement after the locks reads a snapshot taken after they were granted, so it sees every
-   * lease committed by the batch that held them before.
+   * lease committed by the batch that held them before. `waitForLocksMs`: wait for each lock
+   * instead, in one order of keys, up to that long (a claim; past it the batch fails with
+   * PostgreSQL's lock_not_available, 55P03).
    */
   runBatch(
     statements: readonly CompiledQuery[],
-    options: { durable: boolean; locks?: readonly string[] },
+    options: { durable: boolean; locks?: readonly string[]; waitForLocksMs?: number },
   ): Promise<Array<{ rows: Record<string, unknown>[] }>>;
   /**
    * SQLite only: runs `statements` as one all-or-nothing unit of the next group commit

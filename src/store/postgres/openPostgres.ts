@@ -182,7 +182,7 @@ export function coalesced(send: () => Promise<void>): () => Promise<void> {
  * its parameters can be written in as literals (simpleBatch.ts), else a round trip per statement.
  */
 export function batchRunner(pool: pg.Pool): DialectHooks['runBatch'] {
-  return async (statements, { durable, locks }) => {
+  return async (statements, { durable, locks, waitForLocksMs }) => {
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
@@ -190,7 +190,8 @@ export function batchRunner(pool: pg.Pool): DialectHooks['runBatch'] {
       // claimed again later.
       const setup = ['BEGIN'];
       if (!durable) setup.push('SET LOCAL synchronous_commit = off');
-      if (locks && locks.length > 0) setup.push(tryLocks(locks));
+      if (locks && locks.length > 0)
+        setup.push(...(waitForLocksMs === undefined ? [tryLocks(locks)] : waitLocks(locks, waitForLocksMs)));
       // The whole transaction in one round trip where every parameter can be written in as a
       // literal (docs/architecture.md#the-store); otherwise one per statement.
       const inlined = statements.map((q) => inlineParameters(q.sql, q.parameters));
@@ -234,6 +235,25 @@ export function tryLocks(keys: readonly string[]): string {
   FROM unnest(ARRAY[${list.map(literal).join(',')}]::text[]) AS k
   WHERE pg_try_advisory_xact_lock(CASE WHEN left(k, 2) = 'o:' THEN ${ORG_LOCK} ELSE ${WEBHOOK_LOCK} END,
     hashtext(substr(k, 3)))`;
+}
+
+/**
+ * Takes a transaction advisory lock on each key (`w:` a webhook, `o:` an organization), waiting for
+ * each up to `ms` (lock_timeout: past it the batch fails with 55P03, lock_not_available), and
+ * records them as tryLocks does. Every waiting batch takes its keys in one order (sorted), and
+ * nothing that holds one of these keys waits for anything else, so waits cannot deadlock
+ * (docs/architecture.md#claims). Exported for the tests.
+ */
+export function waitLocks(keys: readonly string[], ms: number): string[] {
+  const list = [...new Set(keys)].sort();
+  return [
+    `SET LOCAL lock_timeout = ${Math.max(1, Math.round(ms))}`,
+    // The locks are taken row by row, in the array's order, by the subquery's volatile column.
+    `SELECT set_config('runhook.locked', jsonb_agg(k)::text, true), set_config('runhook.claim_lock', 'true', true)
+  FROM (SELECT k, pg_advisory_xact_lock(CASE WHEN left(k, 2) = 'o:' THEN ${ORG_LOCK} ELSE ${WEBHOOK_LOCK} END,
+    hashtext(substr(k, 3))) AS l FROM unnest(ARRAY[${list.map(literal).join(',')}]::text[]) AS k) s`,
+    'SET LOCAL lock_timeout = DEFAULT',
+  ];
 }
 
 /**
