@@ -48,11 +48,15 @@ for (const backend of backends) {
       await receiver.waitFor(1);
       // The receiver answers before the worker records the result: a delivery still in flight
       // cannot be redelivered (409), so wait until its success is stored.
-      const deliveryId = await eventually(async () => {
-        const list = await ctx.api('GET', `/api/v1/deliveries?webhook_id=${hook.body.id}`);
-        const first = list.body.deliveries[0];
-        return first?.status === 'succeeded' ? (first.id as string) : undefined;
-      }, 10_000, 'the delivery recorded as succeeded');
+      const deliveryId = await eventually(
+        async () => {
+          const list = await ctx.api('GET', `/api/v1/deliveries?webhook_id=${hook.body.id}`);
+          const first = list.body.deliveries[0];
+          return first?.status === 'succeeded' ? (first.id as string) : undefined;
+        },
+        10_000,
+        'the delivery recorded as succeeded',
+      );
 
       const routes = [
         `/api/v1/agents/${agentId}/validate`,
