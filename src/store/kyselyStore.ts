@@ -28,8 +28,8 @@ import type { Store } from './store.js';
 
 type Args<F> = F extends (ctx: Ctx, ...args: infer A) => unknown ? A : never;
 
-/** Tries of Kysely's bookkeeping before a migration runs (see migrate). */
-const MIGRATE_ATTEMPTS = 10;
+/** How long migrate keeps retrying Kysely's bookkeeping before a migration runs (see migrate). */
+const MIGRATE_SETUP_RETRY_MS = 30_000;
 
 /** The Store, over Kysely; sqlite/ and postgres/ supply the connection and the DialectHooks. */
 export function createKyselyStore(ctx: Ctx): Store {
@@ -54,6 +54,7 @@ export function createKyselyStore(ctx: Ctx): Store {
         provider: migrationProvider,
         ...(migrationTableSchema ? { migrationTableSchema } : {}),
       });
+      const deadline = Date.now() + MIGRATE_SETUP_RETRY_MS;
       for (let attempt = 1; ; attempt++) {
         const { error, results } = await migrator.migrateToLatest();
         if (!error) return;
@@ -61,8 +62,8 @@ export function createKyselyStore(ctx: Ctx): Store {
         // Before any migration runs, Kysely reads the catalog of every schema (its introspector
         // calls pg_get_serial_sequence on each table), which fails while another client drops a
         // schema. Nothing was written then; reading again finds the catalog settled.
-        if (failed === undefined && attempt < MIGRATE_ATTEMPTS) {
-          await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+        if (failed === undefined && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, Math.min(500, 25 * attempt)));
           continue;
         }
         throw new Error(`migration ${failed ?? 'setup'} failed: ${(error as Error).message ?? error}`);

@@ -37,13 +37,14 @@ describe.skipIf(!scaleBackend)('starting several processes on one PostgreSQL dat
     db = await scaleBackend!.create();
     // Another user of the database creates and drops schemas meanwhile (as other test files do):
     // Kysely's catalog reads before migrating must not fail the migration.
-    const churners = await Promise.all([1, 2, 3].map(() => sqlClient(db!.url)));
+    const churners = await Promise.all([1, 2].map(() => sqlClient(db!.url)));
     let churning = true;
     const churned = churners.map(async (churn, k) => {
       for (let i = 0; churning; i++) {
         const name = `churn_${process.pid}_${k}_${i}`;
         await churn.query(`CREATE SCHEMA ${name}; CREATE TABLE ${name}.t (id serial PRIMARY KEY)`);
         await churn.query(`DROP SCHEMA ${name} CASCADE`);
+        await new Promise((r) => setTimeout(r, 10));
       }
     });
     const runs = Array.from({ length: 3 }, () =>
