@@ -61,8 +61,11 @@ export function createKyselyStore(ctx: Ctx): Store {
         const failed = results?.find((r) => r.status === 'Error')?.migrationName;
         // Before any migration runs, Kysely reads the catalog of every schema (its introspector
         // calls pg_get_serial_sequence on each table), which fails while another client drops a
-        // schema. Nothing was written then; reading again finds the catalog settled.
-        if (failed === undefined && Date.now() < deadline) {
+        // schema or table (3F000, 42P01). Nothing was written then; reading again finds the
+        // catalog settled. Any other error (no server, no permission) is reported at once.
+        const code = (error as { code?: unknown }).code;
+        const raced = code === '3F000' || code === '42P01';
+        if (failed === undefined && raced && Date.now() < deadline) {
           await new Promise((resolve) => setTimeout(resolve, Math.min(500, 25 * attempt)));
           continue;
         }
