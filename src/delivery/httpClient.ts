@@ -26,6 +26,7 @@ export type SendResult = { startedAt: number; responseTimeMs: number } & (
 
 export interface HttpSender {
   send(request: SendRequest): Promise<SendResult>;
+  /** Lets requests in flight end for up to a second, then cuts them off (they end as errors). */
   close(): Promise<void>;
 }
 
@@ -121,6 +122,9 @@ export function classifyError(err: unknown): { errorClass: ErrorClass; message: 
 /** What a URL is sent to: parsed once per distinct URL (see createHttpSender). */
 type Destination = { origin: string; path: string } | { blocked: string } | { invalid: unknown };
 
+/** How long close() lets requests still in flight end before it cuts them off. */
+const CLOSE_GRACE_MS = 1_000;
+
 /** How many parsed URLs a sender keeps; past this it starts over (a bound, not an eviction policy). */
 const DESTINATIONS_KEPT = 1_000;
 
@@ -160,13 +164,21 @@ export function createHttpSender(options: {
     return d;
   };
 
+  /** Requests sent and not yet settled (each settles once: see Answer). */
+  let inFlight = 0;
+
   function send(req: SendRequest): Promise<SendResult> {
     const startedAt = Date.now();
     const t0 = performance.now();
     const d = destinationOf(req.url);
     if ('invalid' in d) return Promise.resolve(failed(startedAt, t0, d.invalid));
     if ('blocked' in d) return Promise.resolve(failed(startedAt, t0, new SsrfBlockedError(d.blocked)));
-    return new Promise<SendResult>((resolve) => {
+    inFlight++;
+    return new Promise<SendResult>((settle) => {
+      const resolve = (result: SendResult) => {
+        inFlight--;
+        settle(result);
+      };
       const answer = new Answer(startedAt, t0, resolve, req.timeoutMs);
       try {
         agent.dispatch(
@@ -191,7 +203,13 @@ export function createHttpSender(options: {
   return {
     send,
     close: async () => {
-      await agent.close().catch(() => agent.destroy());
+      // Closed after the worker has stopped and the API has answered its last request: what is
+      // still in flight belongs to an attempt the worker gave up at its deadline (recorded as lost
+      // and sent again), so it gets a moment to end, not its whole timeout. Destroyed, not closed:
+      // undici's destroy() after close() leaves a request in flight waiting for its own timeout.
+      const deadline = Date.now() + CLOSE_GRACE_MS;
+      while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await agent.destroy().catch(() => {});
     },
   };
 }

@@ -174,11 +174,7 @@ for (const backend of backends) {
 }
 
 describe.skipIf(!postgresBackend)('live tail across API nodes [postgres]', () => {
-  // Skipped, not passing: in the full suite (both forks busy, modules kept between files) this test
-  // hangs until its 30 s timeout, three runs in three; alone, with test/api, beside the scale files
-  // and under CPU load it passes in 0.5-3 s. Where it hangs (opening the stream or closing the
-  // second node) is not found yet. Run it alone: npx vitest run test/api/deliveryStream.test.ts
-  it.skip('a stream on one node sees attempts a worker on another node records', async () => {
+  it('a stream on one node sees attempts a worker on another node records', async () => {
     if (!postgresBackend) return;
     const nodeA = await createTestContext(postgresBackend, { worker: false });
     const receiver = await new Receiver().start();

@@ -76,6 +76,20 @@ describe('the HTTP sender', () => {
     expect(bodies(srv)).toEqual([]);
   });
 
+  it('close() cuts off a request still in flight after a second, not at its timeout', async () => {
+    const srv = await receiver({ kind: 'hang' });
+    const s = createHttpSender({ allowedCidrs: parseCidrList('127.0.0.0/8') });
+    const pending = s.send({ url: srv.url, headers: {}, body: 'slow', timeoutMs: 20_000 });
+    await srv.waitFor(1);
+    const t0 = Date.now();
+    await s.close();
+    const res = await pending;
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(res.httpStatus).toBeNull();
+    expect(res.errorClass).not.toBeNull();
+  });
+
   it('a URL that does not parse is a failed attempt, not a crash', async () => {
     const res = await sender().send({ url: 'not a url', headers: {}, body: 'x', timeoutMs: 2_000 });
     expect(res.httpStatus).toBeNull();

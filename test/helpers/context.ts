@@ -136,12 +136,36 @@ export async function createTestContext(
       return { orgId: org.id, apiKey: key };
     },
     async close() {
-      await worker?.stop(2_000);
-      await app.close();
-      await closeRuntime(rt);
-      await db.drop();
+      await slowStepReported('worker.stop', () => worker?.stop(2_000));
+      await slowStepReported('app.close', () => app.close());
+      await slowStepReported('closeRuntime', () => closeRuntime(rt));
+      await slowStepReported('db.drop', () => db.drop());
     },
   };
+}
+
+/**
+ * Runs one step of a context's close, and says on stderr which step it is, and what the process
+ * holds open, when it takes over 10 s: a hook timeout alone does not say where a close hung.
+ */
+async function slowStepReported(step: string, fn: () => Promise<unknown> | undefined): Promise<void> {
+  const started = Date.now();
+  const watch = setInterval(() => {
+    const handles = (process as unknown as { _getActiveHandles(): object[] })
+      ._getActiveHandles()
+      .map((h) => {
+        const s = h as { constructor?: { name?: string }; localPort?: number; remotePort?: number };
+        return `${s.constructor?.name ?? '?'}${s.remotePort ? ` ${s.localPort}->${s.remotePort}` : ''}`;
+      });
+    process.stderr.write(
+      `[test context] close: ${step} still running after ${Date.now() - started} ms; open handles: ${handles.join(', ')}\n`,
+    );
+  }, 10_000);
+  try {
+    await fn();
+  } finally {
+    clearInterval(watch);
+  }
 }
 
 /** Polls `check` until it returns a value that is not undefined/false, or fails after `timeoutMs`. */
