@@ -11,6 +11,7 @@
  *   BENCH_RESULTS_SECONDS (default 30), and whether delivery kept pace; the runs go to
  *   BENCH_RESULTS_AGENTS agents in turn (default 1: every run compared with the one before it).
  * - tests_list_p50_ms: GET /agents/{id}/tests for an agent with 10,000 tests and 100 runs
+ * - test_history_p50_ms: GET /agents/{id}/tests/{test_id}/history of one of those tests (100 results)
  *   (BENCH_RESULTS_LIST_RUNS).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -35,6 +36,7 @@ export interface ResultsBenchResult {
   ingestBacklogEnd: number;
   ingestAccepted: number;
   testsListP50Ms: number | null;
+  testHistoryP50Ms: number | null;
 }
 
 const SECONDS = Number(process.env.BENCH_RESULTS_SECONDS ?? 30);
@@ -190,6 +192,7 @@ export async function measureResults(options: {
       const backlogEnd = (await api('GET', '/api/v1/deliveries?status=pending&limit=1')).body.total as number;
 
       let testsListP50Ms: number | null = null;
+      let testHistoryP50Ms: number | null = null;
       if (options.full) {
         // 10,000 tests over 100 runs of another agent.
         const big = await api('POST', '/api/v1/agents', { name: 'ten thousand tests' });
@@ -213,6 +216,18 @@ export async function measureResults(options: {
           list.sort((a, b) => a - b),
           0.5,
         );
+        const testId = (await api('GET', `/api/v1/agents/${big.body.id}/tests?limit=1`)).body.tests[0].id;
+        const history: number[] = [];
+        for (let i = 0; i < 30; i++) {
+          const t0 = performance.now();
+          const res = await api('GET', `/api/v1/agents/${big.body.id}/tests/${testId}/history`);
+          history.push(performance.now() - t0);
+          if (res.body.total !== LIST_RUNS) throw new Error(`expected ${LIST_RUNS} results, got ${res.body.total}`);
+        }
+        testHistoryP50Ms = percentile(
+          history.sort((a, b) => a - b),
+          0.5,
+        );
       }
       return {
         label: options.label,
@@ -225,6 +240,7 @@ export async function measureResults(options: {
         ingestBacklogEnd: backlogEnd,
         ingestAccepted: accepted,
         testsListP50Ms,
+        testHistoryP50Ms,
       };
     });
   } finally {

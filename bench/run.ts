@@ -460,7 +460,7 @@ async function main(): Promise<void> {
         `Scenario results (${r.label}): finished run with 5,000 results p50 ${fmt(r.p50Ms5000, 1)} ms; ` +
           `${r.bytesPerResult === null ? '' : `${fmt(r.bytesPerResult, 1)} bytes per passing result; `}` +
           `runs of 1,000 results at 20/s: ${fmt(r.ingestRunsPerS, 1)} runs/s accepted, ${r.ingestBacklogEnd} deliveries pending at the end` +
-          `${r.testsListP50Ms === null ? '' : `; GET /agents/{id}/tests (10,000 tests, 100 runs) p50 ${fmt(r.testsListP50Ms, 1)} ms`}\n`,
+          `${r.testsListP50Ms === null ? '' : `; GET /agents/{id}/tests (10,000 tests, 100 runs) p50 ${fmt(r.testsListP50Ms, 1)} ms`}${r.testHistoryP50Ms === null ? '' : `; a test's history (100 runs) p50 ${fmt(r.testHistoryP50Ms, 1)} ms`}\n`,
       );
     }
     if (resultRows.length > 0) process.stdout.write('\n');
@@ -552,6 +552,7 @@ async function main(): Promise<void> {
     put('results_ingest_backlog_end', resultsSqlite?.ingestBacklogEnd);
     put('results_bytes_per_result', resultsSqlite?.bytesPerResult ?? undefined, 1);
     put('tests_list_p50_ms', resultsSqlite?.testsListP50Ms ?? undefined, 1);
+    put('test_history_p50_ms', resultsSqlite?.testHistoryP50Ms ?? undefined, 1);
     put('raw_rss_max_mb', raw ? rawRssMb : undefined);
     put('sqlite_rss_max_mb', sqlite?.rssMaxMb);
     put('postgres_rss_max_mb', postgres?.rssMaxMb);

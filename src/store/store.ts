@@ -262,7 +262,8 @@ export interface Store {
     page: Page,
   ): Promise<Paged<AgentTest>>;
   getAgentTest(orgId: OrgId, agentId: AgentId, testId: string): Promise<AgentTest | null>;
-  testHistory(orgId: OrgId, testId: string, page: Page): Promise<Paged<StoredResult>>;
+  /** A test's results across its agent's runs, newest run first. */
+  testHistory(orgId: OrgId, agentId: AgentId, testId: string, page: Page): Promise<Paged<StoredResult>>;
   getRunBySeq(orgId: OrgId, seq: number): Promise<TestRun | null>;
   listRuns(
     orgId: OrgId,

@@ -217,7 +217,7 @@ export function registerResultRoutes(api: FastifyInstance, deps: AppDeps): void 
       const test = await store.getAgentTest(req.orgId, agent.id, req.params.test_id);
       if (!test) throw new ApiError('NOT_FOUND', 'test not found');
       const page = pageOf(req.query);
-      const { items, total } = await store.testHistory(req.orgId, test.id, page);
+      const { items, total } = await store.testHistory(req.orgId, agent.id, test.id, page);
       return { test: presentAgentTest(test), results: items.map(presentScenarioRun), total, ...page };
     },
   );

@@ -15,6 +15,7 @@ import * as m0012 from './0012_webhook_events.js';
 import * as m0013 from './0013_run_groups.js';
 import * as m0014 from './0014_fifo_ordering.js';
 import * as m0015 from './0015_tests_hot_updates.js';
+import * as m0016 from './0016_results_without_test_index.js';
 
 /** Numbered migrations, in order. Both dialects run the same list. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -34,6 +35,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0013_run_groups': m0013,
   '0014_fifo_ordering': m0014,
   '0015_tests_hot_updates': m0015,
+  '0016_results_without_test_index': m0016,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -244,12 +244,23 @@ export async function getAgentTest(
 export async function testHistory(
   { db }: Ctx,
   orgId: string,
+  agentId: string,
   testId: string,
   page: Page,
 ): Promise<Paged<StoredResult>> {
-  const base = baseResults(db).where('run.org_id', '=', orgId).where('r.test_id', '=', Number(testId));
+  // Through the agent's runs, newest first, and each run's result of this test by the index of
+  // results by run: results have no index by test (migration 0016_results_without_test_index).
+  const base = db
+    .selectFrom('test_runs as run')
+    .innerJoin('result_runs as rr', 'rr.run_id', 'run.id')
+    .innerJoin('test_results as r', (join) =>
+      join.onRef('r.run_key', '=', 'rr.key').on('r.test_id', '=', Number(testId)),
+    )
+    .innerJoin('tests as t', 't.id', 'r.test_id')
+    .where('run.org_id', '=', orgId)
+    .where('run.agent_id', '=', agentId);
   const [rows, count] = await Promise.all([
-    base.select(resultColumns).orderBy('r.run_key', 'desc').limit(page.limit).offset(page.offset).execute(),
+    base.select(resultColumns).orderBy('run.seq', 'desc').limit(page.limit).offset(page.offset).execute(),
     base.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow(),
   ]);
   return { items: rows.map((r) => toStoredResult(r as ResultRow)), total: num(count.n) };
