@@ -222,7 +222,8 @@ export async function measureResults(options: {
           const t0 = performance.now();
           const res = await api('GET', `/api/v1/agents/${big.body.id}/tests/${testId}/history`);
           history.push(performance.now() - t0);
-          if (res.body.total !== LIST_RUNS) throw new Error(`expected ${LIST_RUNS} results, got ${res.body.total}`);
+          if (res.body.total !== LIST_RUNS)
+            throw new Error(`expected ${LIST_RUNS} results, got ${res.body.total}`);
         }
         testHistoryP50Ms = percentile(
           history.sort((a, b) => a - b),

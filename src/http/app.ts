@@ -30,6 +30,12 @@ import { SECURITY_HEADERS } from './securityHeaders.js';
 import { createValidatorCompiler, inspectJson, MAX_JSON_DEPTH } from './validation.js';
 
 export const BODY_LIMIT = 1024 * 1024;
+/**
+ * How long close() waits for open connections before it cuts them: requests in flight get this
+ * long to be answered, and a client that keeps an idle connection, or a request that never ends,
+ * cannot hold a shutdown.
+ */
+const CLOSE_GRACE_MS = 10_000;
 // The built dashboard: dist/web, whether this file runs from dist/ or from source under the test runner.
 const WEB_ROOT = fileURLToPath(
   new URL(import.meta.url.includes('/dist/src/') ? '../../web/' : '../../dist/web/', import.meta.url),
@@ -44,6 +50,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     frameworkErrors: onFrameworkError,
     clientErrorHandler: onClientError,
+  });
+  app.addHook('preClose', async () => {
+    setTimeout(() => app.server.closeAllConnections?.(), deps.closeGraceMs ?? CLOSE_GRACE_MS).unref();
   });
   // On every answer, errors and the dashboard included (docs/api.md "Security headers").
   app.addHook('onSend', async (_request, reply) => {

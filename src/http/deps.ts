@@ -14,6 +14,8 @@ export interface AppDeps {
   send: SendPipeline;
   logger?: Logger | false;
   now?: () => number;
+  /** How long close() waits for open connections before it cuts them (default 10 s). */
+  closeGraceMs?: number;
   /** Resolves a webhook host at save time; the default asks the system resolver. */
   resolveHost?: (hostname: string) => Promise<string[]>;
   /** Extra plugins (metrics, OpenAPI) registered before the routes. */
