@@ -189,8 +189,9 @@ export function registerDeliveryStreamRoute(api: FastifyInstance, deps: AppDeps)
         throw err;
       }
       // Sent once the replay is written and the stream listens: a client may count on what is
-      // recorded from here on.
-      out.write('retry: 2000\n: connected\n\n');
+      // recorded from here on. Not when the stream ended meanwhile (its client left, or the server
+      // is closing): it is answered empty, and a client reconnects as after any end.
+      write('retry: 2000\n: connected\n\n');
       reply
         .header('content-type', 'text/event-stream; charset=utf-8')
         .header('cache-control', 'no-cache')
