@@ -48,8 +48,13 @@ for (const backend of backends) {
         passed_count: 4,
       });
       expect(done.status).toBe(200);
-      // A run created already finished never started: no event of that type.
+      // A run created already finished never started: no event of that type. Nor did one created
+      // pending or grading (docs/delivery.md#event-types).
       await finishedRun(ctx, agent);
+      for (const status of ['pending', 'grading']) {
+        const notStarted = await ctx.api('POST', '/api/v1/runs', { agent_id: agent, status });
+        expect(notStarted.status).toBe(201);
+      }
       await eventually(async () => completed!.requests.length === 2, 10_000, 'both completions');
       await eventually(async () => started!.requests.length >= 1, 10_000, 'the start');
       await pause(200);
