@@ -179,6 +179,8 @@ export interface TestEvent {
 export interface TestRunGroupCompletedEvent {
   /** The event type. */
   event: 'test_run_group_completed';
+  /** Present (and true) only on Test Webhook sends. */
+  is_test?: true;
   /** When the event was created. */
   timestamp: string;
   group: {

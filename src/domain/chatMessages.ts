@@ -296,7 +296,8 @@ export function groupChangeLine(group: PayloadGroup): string | null {
 function groupText(payload: TestRunGroupCompletedEvent, clean: (text: string) => string) {
   const g = payload.group;
   const outcome = runOutcome(g);
-  const title = `${outcome.emoji} Run group ${clean(cutText(g.name, 150))} ${outcome.words}`;
+  const prefix = payload.is_test ? TEST_PREFIX : '';
+  const title = `${outcome.emoji} ${prefix}Run group ${clean(cutText(g.name, 150))} ${outcome.words}`;
   const summary =
     `${g.run_count} run${g.run_count === 1 ? '' : 's'} · ${g.passed_count}/${g.total_scenarios} passed · ` +
     `${g.pass_rate}% pass rate${g.agent_name === null ? '' : ` · agent ${clean(cutText(g.agent_name, 150))}`}`;
@@ -391,7 +392,7 @@ export function teamsGroupMessage(payload: TestRunGroupCompletedEvent): TeamsMes
     ...extra,
   });
   return teamsCard(
-    `${t.outcome.emoji} Run group ${cutText(oneLine(g.name), 150)} ${t.outcome.words}: ${t.link}`,
+    `${t.outcome.emoji} ${payload.is_test ? TEST_PREFIX : ''}Run group ${cutText(oneLine(g.name), 150)} ${t.outcome.words}: ${t.link}`,
     [
       block(t.title, { size: 'medium', weight: 'bolder', color: TEAMS_COLORS[t.outcome.kind] }),
       ...(t.change === null ? [] : [block(t.change, { weight: 'bolder', spacing: 'small' })]),

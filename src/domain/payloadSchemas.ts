@@ -424,6 +424,7 @@ export const groupCompletedPayloadSchema = {
   required: ['event', 'timestamp', 'group'],
   properties: {
     event: { const: 'test_run_group_completed', description: 'The event type.' },
+    is_test: { const: true, description: 'Present (and true) only on Test Webhook sends.' },
     timestamp: { ...isoSecond, description: 'When the event was created.' },
     group: payloadGroupSchema,
   },

@@ -22,7 +22,7 @@ import { CLIX_EVENT_TYPES } from './validateWebhook.js';
 // The payload types are derived from their schemas, in one place.
 export type { StandardPayload, StandardPayloadTestRun } from './payloadSchemas.js';
 // The Test Webhook samples: the run's below, the run group's beside its payload.
-export { sampleGroupCompleted } from './runGroups.js';
+export { groupTestSample, sampleGroupCompleted } from './runGroups.js';
 
 import type {
   RunChanges,

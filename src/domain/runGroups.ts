@@ -168,8 +168,17 @@ const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 const SAMPLE_PUBLIC_URL = 'https://runhook.example.com';
 
 /**
- * A sample `test_run_group_completed` payload (Test Webhook, the docs' examples): a CI build of
- * three shards of one agent, one of which failed; all ids are zeros.
+ * What Test Webhook sends for `test_run_group_completed`: the sample group with `is_test: true`
+ * right after `event`, as every other type's sample has it, so a receiver can tell it from a real one.
+ */
+export function groupTestSample(now: number, publicUrl: string): TestRunGroupCompletedEvent {
+  const { event, ...rest } = sampleGroupCompleted(now, publicUrl);
+  return { event, is_test: true, ...rest };
+}
+
+/**
+ * A sample `test_run_group_completed` payload (the docs' examples; Test Webhook's with `is_test`):
+ * a CI build of three shards of one agent, one of which failed; ids are zeros but for the runs' last digit.
  */
 export function sampleGroupCompleted(now: number, publicUrl = SAMPLE_PUBLIC_URL): TestRunGroupCompletedEvent {
   const shard = (n: number, passed: number, failed: number): TestRun => ({

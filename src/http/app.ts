@@ -2,7 +2,13 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type {} from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { IdempotencyKeyTakenError } from '../store/store.js';
 import { registerAuth } from './auth.js';
 import type { AppDeps } from './deps.js';
@@ -100,6 +106,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       );
     }
     const apiError = toApiError(err, request.routeOptions.bodyLimit ?? BODY_LIMIT);
+    // A body sent to a path or method that has no route is never judged: that is a 404 or 405
+    // (docs/api.md#errors). Only a URL too long to route stays a 414.
+    if (request.is404 && apiError?.status !== 414) return answerNoRoute(request, reply);
     if (apiError) return sendApiError(reply, apiError);
     request.log.error({ err }, 'request failed');
     return reply
@@ -108,7 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   const hasDashboard = existsSync(`${WEB_ROOT}index.html`);
-  app.setNotFoundHandler((request, reply) => {
+  function answerNoRoute(request: FastifyRequest, reply: FastifyReply) {
     const path = request.url.split('?')[0] ?? '/';
     const match = [...routes.values()].find((r) => r.pattern.test(path));
     if (match && !match.methods.has(request.method)) {
@@ -129,7 +138,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return reply.type('text/html').sendFile('index.html');
     }
     return reply.code(404).send(new ApiError('NOT_FOUND', `no route for ${request.method} ${path}`).toJSON());
-  });
+  }
+  app.setNotFoundHandler(answerNoRoute);
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {

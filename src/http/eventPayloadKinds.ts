@@ -48,7 +48,7 @@ export const OTHER_EVENT_KINDS: readonly PayloadKind[] = [
     schema: testRunStartedSchema,
     title: 'A test run started (`test_run_started`)',
     description:
-      'Sent once when a run enters `running` (a run created without a final status), to the webhooks subscribed ' +
+      'Sent once when a run enters `running` (created by `POST /runs` with no `status` or `status: "running"`; a run created `pending`, `grading` or finished gets none), to the webhooks subscribed ' +
       `to it. ${CHAT_NOTE}`,
   },
   {

@@ -60,8 +60,11 @@ for (const backend of backends) {
         response_time_ms: expect.any(Number),
         attempt_number: 1,
         error_class: null,
-        started_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        started_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
       });
+      // The same time as the attempt in the delivery's history: to the second, like every API time.
+      const detail = await ctx.api('GET', `/api/v1/deliveries/${delivery.id}`);
+      expect(data.started_at).toBe(detail.body.attempts[0].started_at);
     });
 
     it('filters by webhook and by status', async () => {

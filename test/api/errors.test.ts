@@ -89,6 +89,27 @@ for (const backend of backends) {
       expectError(await ctx.api('PUT', '/api/v1/deliveries'), 405, 'METHOD_NOT_ALLOWED');
     });
 
+    it('a body sent where no route is gets the 404 or 405, however bad the body', async () => {
+      const bodies = [
+        '{"name": ',
+        JSON.stringify({ name: 'x\u0000y' }),
+        JSON.stringify({ description: 'y'.repeat(1_100_000) }),
+      ];
+      for (const body of bodies) {
+        expectError(await ctx.api('POST', '/api/v1/nothing-here', body), 404, 'NOT_FOUND');
+        expectError(await ctx.api('DELETE', '/api/v1/runs', body), 405, 'METHOD_NOT_ALLOWED');
+      }
+      // Without a key too: there is nothing to authenticate for.
+      const anonymous = await ctx.app.inject({
+        method: 'POST',
+        url: '/api/v1/nothing-here',
+        headers: { 'content-type': 'application/json' },
+        payload: '{"name": ',
+      });
+      expect(anonymous.statusCode).toBe(404);
+      expect(anonymous.json()).toMatchObject({ code: 'NOT_FOUND' });
+    });
+
     it('409 ALREADY_EXISTS and INVALID_STATE', async () => {
       expectError(await ctx.api('POST', '/api/v1/agents', { name: 'A' }), 409, 'ALREADY_EXISTS');
       const run = await ctx.api('POST', '/api/v1/runs', { agent_id: agentId });

@@ -48,8 +48,13 @@ for (const backend of backends) {
         passed_count: 4,
       });
       expect(done.status).toBe(200);
-      // A run created already finished never started: no event of that type.
+      // A run created already finished never started: no event of that type. Nor did one created
+      // pending or grading (docs/delivery.md#event-types).
       await finishedRun(ctx, agent);
+      for (const status of ['pending', 'grading']) {
+        const notStarted = await ctx.api('POST', '/api/v1/runs', { agent_id: agent, status });
+        expect(notStarted.status).toBe(201);
+      }
       await eventually(async () => completed!.requests.length === 2, 10_000, 'both completions');
       await eventually(async () => started!.requests.length >= 1, 10_000, 'the start');
       await pause(200);
@@ -145,10 +150,18 @@ for (const backend of backends) {
         event_type: 'test_run_group_completed',
       });
       expect(group.body.success).toBe(true);
+      // Marked as a test like every other type's sample, so a receiver can tell it from a real group.
+      expect(Object.keys(JSON.parse(r!.requests[2]!.body)).slice(0, 2)).toEqual(['event', 'is_test']);
       expect(JSON.parse(r!.requests[2]!.body)).toMatchObject({
         event: 'test_run_group_completed',
+        is_test: true,
         group: { runs: expect.any(Array) },
       });
+      const slackGroup = await ctx.api('POST', `/api/v1/webhooks/${hook.id}/test`, {
+        event_type: 'test_run_group_completed',
+      });
+      expect(slackGroup.body.success).toBe(true);
+      expect(JSON.parse(r!.requests[3]!.body).text).toContain('[Test webhook from Runhook] Run group');
       for (const [id, body] of [
         [clix.id, { event_type: 'test_run_started' }],
         [clix.id, { event_type: 'test_run_group_completed' }],
@@ -159,7 +172,7 @@ for (const backend of backends) {
         expect(res.status, JSON.stringify(body)).toBe(400);
         expect(res.body.code).toBe('INVALID_FIELD_VALUE');
       }
-      expect(r!.requests).toHaveLength(3);
+      expect(r!.requests).toHaveLength(4);
     });
 
     it('webhook_disabled and webhook_recovered go to the other subscribed webhooks, once per transition', async () => {

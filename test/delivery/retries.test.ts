@@ -177,6 +177,22 @@ for (const backend of backends) {
       expect(r.requests).toHaveLength(1);
     });
 
+    it('410 Gone changes the webhook: its updated_at is the time it was turned off', async () => {
+      const r = await receiver();
+      r.behaviour = { kind: 'status', status: 410 };
+      ctx = await createTestContext(backend, { worker: true });
+      const hook = await createWebhook(ctx, { url: r.url });
+      const agentId = await createAgent(ctx);
+      // Times are to the second: the 410 comes in a later second than the creation.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const run = await finishedRun(ctx, agentId);
+      await settled(ctx, (await deliveryOfRun(ctx, run.id)).id);
+      const off = await getWebhook(ctx, hook.id);
+      expect(off).toMatchObject({ is_enabled: false, disabled_reason: 'gone' });
+      expect(off.disabled_at).not.toBe(hook.updated_at);
+      expect(off.updated_at).toBe(off.disabled_at);
+    });
+
     it('429 with Retry-After: 1 lengthens the 50 ms delay to at least a second', async () => {
       const r = await receiver();
       r.script = [

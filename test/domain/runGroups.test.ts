@@ -6,7 +6,12 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { groupCompletedPayloadSchema } from '../../src/domain/payloadSchemas.js';
-import { formatCarries, renderGroupEvent, sampleGroupCompleted } from '../../src/domain/payloads.js';
+import {
+  formatCarries,
+  groupTestSample,
+  renderGroupEvent,
+  sampleGroupCompleted,
+} from '../../src/domain/payloads.js';
 import { type GroupState, groupCompletedPayload, groupCompletion } from '../../src/domain/runGroups.js';
 import type { TestRun } from '../../src/domain/types.js';
 import {
@@ -198,6 +203,20 @@ describe('rendering a group', () => {
       }
     },
   );
+
+  it('the Test Webhook sample says so in every format, and a real group does not', () => {
+    const sample = groupTestSample(NOW, 'https://runhook.example.com');
+    expect(ajv.validate(groupCompletedPayloadSchema, sample), ajv.errorsText()).toBe(true);
+    expect(Object.keys(sample).slice(0, 2)).toEqual(['event', 'is_test']);
+    const test = renderGroupEvent(sample);
+    expect(JSON.parse(test.body('slack')).text).toContain('[Test webhook from Runhook] Run group');
+    expect(JSON.parse(test.body('discord')).embeds[0].title).toContain('[Test webhook from Runhook]');
+    expect(JSON.parse(test.body('teams')).attachments[0].content.body[0].text).toContain(
+      '[Test webhook from Runhook]',
+    );
+    for (const f of ['slack', 'discord', 'teams'] as const)
+      expect(rendered.body(f)).not.toContain('Test webhook from Runhook');
+  });
 
   it('clix cannot carry it; every other format can', () => {
     expect(formatCarries('clix', 'test_run_group_completed')).toBe(false);

@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { timeOfOrderedId } from '../../domain/ids.js';
+import { toIso } from '../../domain/time.js';
 import type { DeliveryStatus } from '../../domain/types.js';
 import { hashApiKey } from '../../security/apiKeys.js';
 import type { AttemptFeedItem } from '../../store/store.js';
@@ -64,7 +65,8 @@ export function presentFeedItem(item: AttemptFeedItem) {
     response_time_ms: item.responseTimeMs,
     attempt_number: item.attemptNumber,
     error_class: item.errorClass,
-    started_at: new Date(item.startedAt).toISOString(),
+    // To the second, as every time of the API (docs/api.md#conventions) and the attempt in GET /deliveries/{id}.
+    started_at: toIso(item.startedAt),
   };
 }
 

@@ -3,10 +3,10 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { otherEventSample } from '../../domain/eventPayloads.js';
 import { ALLOWED_CIDRS_HINT, forbiddenAddressReason, isAddressAllowed } from '../../domain/ipRules.js';
 import {
+  groupTestSample,
   renderEvent,
   renderGroupEvent,
   renderOtherEvent,
-  sampleGroupCompleted,
   testPayload,
 } from '../../domain/payloads.js';
 import {
@@ -228,7 +228,7 @@ export function registerWebhookRoutes(api: FastifyInstance, deps: AppDeps): void
     }
     if (type === 'test_run_group_completed') {
       if (format === 'clix') throw invalidField('event_type', `format ${format} cannot carry ${type}`);
-      const rendered = renderGroupEvent(sampleGroupCompleted(t, config.publicUrl));
+      const rendered = renderGroupEvent(groupTestSample(t, config.publicUrl));
       return { payload: rendered.payload, body: rendered.body(format) };
     }
     const payload = otherEventSample(type, t, config.publicUrl);

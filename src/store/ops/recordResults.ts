@@ -192,6 +192,8 @@ function recordStatements(dialect: 'sqlite' | 'postgres'): RecordStatements {
         -- A 410 turns the webhook off with reason gone, dated, its probes starting from here.
         disabled_reason = CASE WHEN v.disable = 1 AND webhooks.is_enabled = 1 THEN 'gone' ELSE webhooks.disabled_reason END,
         disabled_at = CASE WHEN v.disable = 1 AND webhooks.is_enabled = 1 THEN v.triggered_at ELSE webhooks.disabled_at END,
+        -- The webhook changed (is_enabled), as when a failing streak or a person turns it off.
+        updated_at = CASE WHEN v.disable = 1 AND webhooks.is_enabled = 1 THEN v.triggered_at ELSE webhooks.updated_at END,
         probe_count = CASE WHEN v.disable = 1 AND webhooks.is_enabled = 1 THEN 0 ELSE webhooks.probe_count END,
         next_probe_at = CASE WHEN v.disable = 1 AND webhooks.is_enabled = 1 THEN NULL ELSE webhooks.next_probe_at END
       FROM v
