@@ -61,7 +61,7 @@ export function registerResultRoutes(api: FastifyInstance, deps: AppDeps): void 
     },
     async (req) => {
       const run = await findRun(req.orgId, req.params.id);
-      const results = checkedResults(req.body.results, RESULT_LIMITS.perChunk) ?? [];
+      const results = checkedResults(req.body.results, RESULT_LIMITS.perChunk, '') ?? [];
       try {
         return await store.addRunResults(
           req.orgId,

@@ -56,17 +56,19 @@ interface FinishBody {
 export const RESULTS_BODY_LIMIT = 32 * 1024 * 1024;
 
 /**
- * The scenario results of a request, checked: at most `max` (413 naming the limit), no test
- * twice (400 naming it).
+ * The scenario results of a request, checked: at most `max` (413 naming the limit: `limitName`, the
+ * setting that sets it, when there is one), no test twice (400 naming it).
  */
 export function checkedResults(
   input: ResultInput[] | undefined,
   max: number,
-  field = 'results',
+  limitName = 'RUNHOOK_MAX_RESULTS',
 ): ScenarioResult[] | undefined {
+  const field = 'results';
   if (input === undefined) return undefined;
   if (input.length > max) {
-    throw new ApiError('PAYLOAD_TOO_LARGE', `${field} holds ${input.length} results; the limit is ${max}`, {
+    const limit = limitName === '' ? `${max}` : `${max} (${limitName})`;
+    throw new ApiError('PAYLOAD_TOO_LARGE', `${field} holds ${input.length} results; the limit is ${limit}`, {
       field,
       limit: max,
     });
@@ -142,6 +144,8 @@ function time(field: string, text: string | undefined): number | null {
   return t;
 }
 
+const COUNT_FIELDS = ['passed_count', 'failed_count', 'error_count'] as const;
+
 /** Checks a finish against the run's start and known total; a total below the sum is a 400 (docs/api.md#errors). */
 function finishOf(
   status: FinalRunStatus,
@@ -171,8 +175,7 @@ function finishOf(
     totalScenarios: body.total_scenarios ?? null,
     completedAt,
     ...(body.failures !== undefined && { failures: body.failures.map(normalizeFailure) }),
-    countsGiven:
-      body.passed_count !== undefined || body.failed_count !== undefined || body.error_count !== undefined,
+    countsGiven: COUNT_FIELDS.filter((k) => body[k] !== undefined),
     ...(body.baseline_run_id !== undefined && { baselineRunId: body.baseline_run_id }),
   };
 }
@@ -184,11 +187,15 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
   const maxResults = deps.config.maxResults ?? 10_000;
   const tags = ['test runs'];
 
-  /** A baseline the caller names must be a run of the organization. */
-  async function checkBaseline(orgId: string, id: string | undefined): Promise<void> {
-    if (id === undefined) return;
-    if (!(await store.getRun(orgId, id)))
+  /** A baseline the caller names (by UUID or `TR-` id) must be a run of the organization: its UUID. */
+  async function baselineOf(orgId: string, id: string | undefined): Promise<string | undefined> {
+    if (id === undefined) return undefined;
+    try {
+      return (await findRunOf(store, orgId, id)).id;
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
       throw invalidField('baseline_run_id', 'baseline_run_id names no test run of this organization');
+    }
   }
 
   /** Runs are found by UUID or by their human id (`TR-00042`). */
@@ -217,7 +224,7 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
       const status = b.status ?? 'running';
       const final = isFinalRunStatus(status);
       const results = checkedResults(b.results, maxResults);
-      await checkBaseline(req.orgId, b.baseline_run_id);
+      const baselineRunId = await baselineOf(req.orgId, b.baseline_run_id);
       const input = {
         agentId: b.agent_id,
         name: b.name ?? 'Test run',
@@ -228,7 +235,7 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
         testMode: b.test_mode ?? null,
         maxScenarios: b.max_scenarios ?? null,
         maxTurns: b.max_turns ?? null,
-        baselineRunId: b.baseline_run_id ?? null,
+        baselineRunId: baselineRunId ?? null,
         group: b.group ?? null,
         groupSize: b.group_size ?? null,
       };
@@ -252,7 +259,11 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
           );
           return reply.code(201).send(presentCreatedRun(run, await suiteNameOf(store, req.orgId, run)));
         }
-        const finish = { ...finishOf(status, b, startedAt ?? t, null, t), results, maxResults };
+        const finish = {
+          ...finishOf(status, { ...b, baseline_run_id: baselineRunId }, startedAt ?? t, null, t),
+          results,
+          maxResults,
+        };
         const run = await store.createFinishedRun(
           req.orgId,
           input,
@@ -275,8 +286,12 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
     const run = await findRun(orgId, id);
     const t = now();
     const results = checkedResults(body.results, maxResults);
-    await checkBaseline(orgId, body.baseline_run_id);
-    const f = { ...finishOf(status, body, run.startedAt, run.totalScenarios, t), results, maxResults };
+    const baselineRunId = await baselineOf(orgId, body.baseline_run_id);
+    const f = {
+      ...finishOf(status, { ...body, baseline_run_id: baselineRunId }, run.startedAt, run.totalScenarios, t),
+      results,
+      maxResults,
+    };
     // The answer kept for a replay, written with the run (the suite's name is read when answering).
     const answer = idempotentAnswer<TestRun>(req, 200, (r) =>
       status === 'canceled' ? { ...presentRun(r), message: CANCEL_MESSAGE } : presentRun(r),
