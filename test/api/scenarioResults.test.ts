@@ -188,6 +188,7 @@ for (const backend of backends) {
       expect(dup.status).toBe(400);
       expect(dup.body.code).toBe('INVALID_FIELD_VALUE');
       expect(dup.body.error).toContain('triage › a');
+      expect(dup.body.details).toEqual({ field: 'results', name: 'a', suite: 'triage' });
       const b = await ctx.api('POST', `/api/v1/runs/${run.id}/results`, { results: [pass('c')] });
       expect(b.body).toEqual({ accepted: 1, total: 3 });
       const wrong = await ctx.api('POST', `/api/v1/runs/${run.id}/complete`, {
@@ -236,6 +237,8 @@ for (const backend of backends) {
       });
       expect(twice.status).toBe(400);
       expect(twice.body.code).toBe('INVALID_FIELD_VALUE');
+      // Named in details as a test already stored by an earlier chunk is.
+      expect(twice.body.details).toEqual({ field: 'results', name: 'a', suite: 'triage' });
       const disagree = await ctx.api('POST', '/api/v1/runs', {
         agent_id: agentId,
         status: 'completed',

@@ -77,9 +77,11 @@ export function checkedResults(
   const results = input.map(normalizeResult);
   const twice = firstDuplicate(results);
   if (twice) {
-    throw invalidField(
-      field,
+    // The same details as a test already stored by an earlier chunk (scenarioResults.ts).
+    throw new ApiError(
+      'INVALID_FIELD_VALUE',
       `test ${JSON.stringify(testLabel(twice.suite, twice.name))} appears twice; a test (suite, name) has one result per run (merge retries into attempts)`,
+      { field, name: twice.name, suite: twice.suite === '' ? null : twice.suite },
     );
   }
   return results;
