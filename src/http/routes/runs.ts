@@ -39,7 +39,7 @@ import {
   runListQuery,
   runSchema,
 } from '../schemas.js';
-import { suiteNameOf, suiteNamesOf } from '../suiteNames.js';
+import { suiteNameFor, suiteNameOf, suiteNamesOf } from '../suiteNames.js';
 
 interface FinishBody {
   passed_count?: number;
@@ -227,6 +227,7 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
       const final = isFinalRunStatus(status);
       const results = checkedResults(b.results, maxResults);
       const baselineRunId = await baselineOf(req.orgId, b.baseline_run_id);
+      const suiteName = await suiteNameFor(store, req.orgId, b.test_suite_id);
       const input = {
         agentId: b.agent_id,
         name: b.name ?? 'Test run',
@@ -257,9 +258,9 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
             { ...input, status },
             publicUrl,
             t,
-            idempotentAnswer(req, 201, (r) => presentCreatedRun(r)),
+            idempotentAnswer(req, 201, (r) => presentCreatedRun(r, suiteName)),
           );
-          return reply.code(201).send(presentCreatedRun(run, await suiteNameOf(store, req.orgId, run)));
+          return reply.code(201).send(presentCreatedRun(run, suiteName));
         }
         const finish = {
           ...finishOf(status, { ...b, baseline_run_id: baselineRunId }, startedAt ?? t, null, t),
@@ -272,9 +273,9 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
           finish,
           publicUrl,
           t,
-          idempotentAnswer(req, 201, (r) => presentCreatedRun(r)),
+          idempotentAnswer(req, 201, (r) => presentCreatedRun(r, suiteName)),
         );
-        return reply.code(201).send(presentCreatedRun(run, await suiteNameOf(store, req.orgId, run)));
+        return reply.code(201).send(presentCreatedRun(run, suiteName));
       } catch (err) {
         if (err instanceof AgentMissingError)
           throw new ApiError('AGENT_NOT_FOUND', 'agent not found', { field: 'agent_id' });
@@ -294,13 +295,16 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
       results,
       maxResults,
     };
-    // The answer kept for a replay, written with the run (the suite's name is read when answering).
+    // The answer kept for a replay, written with the run: the same as the first answer.
+    const suiteName = await suiteNameOf(store, orgId, run);
     const answer = idempotentAnswer<TestRun>(req, 200, (r) =>
-      status === 'canceled' ? { ...presentRun(r), message: CANCEL_MESSAGE } : presentRun(r),
+      status === 'canceled'
+        ? { ...presentRun(r, suiteName), message: CANCEL_MESSAGE }
+        : presentRun(r, suiteName),
     );
     try {
       const done = await store.finishRun(orgId, run.id, f, publicUrl, t, answer);
-      return presentRun(done, await suiteNameOf(store, orgId, done));
+      return presentRun(done, suiteName);
     } catch (err) {
       if (err instanceof ResultsRejectedError) throw resultsError(err);
       if (err instanceof InvalidStateError) {
