@@ -191,6 +191,15 @@ for (const backend of backends) {
       expect(dup.body.details).toEqual({ field: 'results', name: 'a', suite: 'triage' });
       const b = await ctx.api('POST', `/api/v1/runs/${run.id}/results`, { results: [pass('c')] });
       expect(b.body).toEqual({ accepted: 1, total: 3 });
+      // While open, the run's counts follow its results (the refused chunk added nothing).
+      const polled = (await ctx.api('GET', `/api/v1/runs/${run.id}`)).body;
+      expect(polled).toMatchObject({
+        status: 'running',
+        passed_count: 2,
+        failed_count: 1,
+        error_count: 0,
+        total_scenarios: 3,
+      });
       const wrong = await ctx.api('POST', `/api/v1/runs/${run.id}/complete`, {
         status: 'failed',
         passed_count: 5,
@@ -204,6 +213,27 @@ for (const backend of backends) {
       const late = await ctx.api('POST', `/api/v1/runs/${run.id}/results`, { results: [pass('d')] });
       expect(late.status).toBe(409);
       expect(late.body.code).toBe('INVALID_STATE');
+    });
+
+    it('an open run with a planned total shows progress; the plan grows when more ran', async () => {
+      const run = (await ctx.api('POST', '/api/v1/runs', { agent_id: agentId, total_scenarios: 4 })).body;
+      await ctx.api('POST', `/api/v1/runs/${run.id}/results`, {
+        results: [pass('a'), fail('b'), { name: 's', status: 'skipped' }],
+      });
+      const progress = (await ctx.api('GET', `/api/v1/runs/${run.id}`)).body;
+      expect(progress).toMatchObject({ passed_count: 1, failed_count: 1, total_scenarios: 4, pass_rate: 25 });
+      await ctx.api('POST', `/api/v1/runs/${run.id}/results`, {
+        results: [pass('c'), pass('d'), { name: 'e', status: 'error' }],
+      });
+      const over = (await ctx.api('GET', `/api/v1/runs/${run.id}`)).body;
+      expect(over).toMatchObject({ passed_count: 3, error_count: 1, total_scenarios: 5, pass_rate: 60 });
+      const done = await ctx.api('POST', `/api/v1/runs/${run.id}/complete`, { status: 'failed' });
+      expect(done.body).toMatchObject({
+        passed_count: 3,
+        failed_count: 1,
+        error_count: 1,
+        total_scenarios: 5,
+      });
     });
 
     it('a chunk sent again with its Idempotency-Key is answered again, not refused as a duplicate', async () => {
