@@ -250,20 +250,23 @@ export function teamsMessage(payload: StandardPayload): TeamsMessage {
           { type: 'TextBlock', text: 'Failing tests', weight: 'bolder', spacing: 'medium', wrap: true },
           ...lines.map((text) => ({ type: 'TextBlock', text, wrap: true, spacing: 'small' })),
         ];
+  // Opens with the change, as Slack's text and Discord's content do (docs/api.md#what-changed).
+  const opening = change === null ? '' : `${change} · `;
   return teamsCard(
-    `${prefix}${outcome.emoji} ${cutText(oneLine(runTitle(run)), 200)} ${outcome.words}: ${payload.results_url}`,
+    `${prefix}${opening}${outcome.emoji} ${cutText(oneLine(runTitle(run)), 200)} ${outcome.words}: ${payload.results_url}`,
     [
+      ...(change === null
+        ? []
+        : [{ type: 'TextBlock', text: `${prefix}${change}`, weight: 'bolder', wrap: true }]),
       {
         type: 'TextBlock',
-        text: heading,
+        text: change === null ? heading : heading.slice(prefix.length),
         size: 'medium',
         weight: 'bolder',
         color: TEAMS_COLORS[outcome.kind],
         wrap: true,
+        ...(change !== null && { spacing: 'small' }),
       },
-      ...(change === null
-        ? []
-        : [{ type: 'TextBlock', text: change, weight: 'bolder', spacing: 'small', wrap: true }]),
       { type: 'FactSet', facts },
       ...failures,
     ],

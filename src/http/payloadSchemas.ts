@@ -198,7 +198,7 @@ export const teamsPayloadSchema = {
             type: 'object',
             required: ['type', 'version', 'body', 'actions'],
             description:
-              'An Adaptive Card 1.4: a heading coloured by outcome, a FactSet (run, agent, status, passed, failed, errors, duration, completed), the first 10 failing tests, and an `Action.OpenUrl` “View results” to `results_url`.',
+              'An Adaptive Card 1.4: what changed since the baseline run (when there is one), a heading coloured by outcome, a FactSet (run, agent, status, passed, failed, errors, duration, completed), the first 10 failing tests, and an `Action.OpenUrl` “View results” to `results_url`.',
             properties: {
               $schema: {
                 const: 'http://adaptivecards.io/schemas/adaptive-card.json',
@@ -208,9 +208,14 @@ export const teamsPayloadSchema = {
               version: { const: '1.4', description: 'Adaptive Card 1.4, which Teams renders.' },
               fallbackText: {
                 type: 'string',
-                description: 'Heading and link, for clients that cannot show the card.',
+                description:
+                  'What changed (when there is a baseline), heading and link, for clients that cannot show the card.',
               },
-              body: { type: 'array', description: 'TextBlock, FactSet and TextBlocks of failing tests.' },
+              body: {
+                type: 'array',
+                description:
+                  'TextBlocks of the change and the heading, a FactSet, and TextBlocks of failing tests (new failures first, flaky ones marked).',
+              },
               actions: {
                 type: 'array',
                 minItems: 1,

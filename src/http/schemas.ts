@@ -302,9 +302,11 @@ export const resultsInput = {
 };
 
 const baselineRunId = {
-  ...uuid,
+  type: 'string',
+  minLength: 1,
+  maxLength: 64,
   description:
-    'The run to compare with when this one finishes; default: the agent’s latest earlier completed or failed run of the same test suite (or name).',
+    'The run to compare with when this one finishes (its UUID or `TR-` id); default: the agent’s latest earlier completed or failed run of the same test suite (or name).',
 };
 
 export const addResultsBody = {

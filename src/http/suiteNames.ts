@@ -20,5 +20,18 @@ export async function suiteNamesOf(
 
 /** The `test_suite_name` of one run. */
 export async function suiteNameOf(store: Store, orgId: string, run: TestRun): Promise<string | null> {
-  return (await suiteNamesOf(store, orgId, [run]))(run);
+  return suiteNameFor(store, orgId, run.testSuiteId);
+}
+
+/**
+ * The `test_suite_name` a run with this `test_suite_id` shows: read before a run is created or
+ * finished, so that the answer kept for an Idempotency-Key replay carries it too.
+ */
+export async function suiteNameFor(
+  store: Store,
+  orgId: string,
+  testSuiteId: string | null | undefined,
+): Promise<string | null> {
+  if (testSuiteId == null || !isUuid(testSuiteId)) return null;
+  return (await store.testSuiteNames(orgId, [testSuiteId])).get(testSuiteId) ?? null;
 }

@@ -113,8 +113,11 @@ export interface RunFinish {
   failures?: TestFailure[];
   /** Scenario results sent with the finish, checked by the caller (no test twice). */
   results?: ScenarioResult[];
-  /** The caller gave counts: with results, they must agree with the results' (else ResultsRejectedError). */
-  countsGiven?: boolean;
+  /**
+   * The counts the caller gave: with results, each must agree with the results' (else
+   * ResultsRejectedError); one left out is taken from them.
+   */
+  countsGiven?: readonly ('passed_count' | 'failed_count' | 'error_count')[];
   /** At most this many results a run may hold (RUNHOOK_MAX_RESULTS). */
   maxResults?: number;
   /** Replaces the baseline the run named, if given. */

@@ -188,8 +188,18 @@ for (const backend of backends) {
       expect(dup.status).toBe(400);
       expect(dup.body.code).toBe('INVALID_FIELD_VALUE');
       expect(dup.body.error).toContain('triage › a');
+      expect(dup.body.details).toEqual({ field: 'results', name: 'a', suite: 'triage' });
       const b = await ctx.api('POST', `/api/v1/runs/${run.id}/results`, { results: [pass('c')] });
       expect(b.body).toEqual({ accepted: 1, total: 3 });
+      // While open, the run's counts follow its results (the refused chunk added nothing).
+      const polled = (await ctx.api('GET', `/api/v1/runs/${run.id}`)).body;
+      expect(polled).toMatchObject({
+        status: 'running',
+        passed_count: 2,
+        failed_count: 1,
+        error_count: 0,
+        total_scenarios: 3,
+      });
       const wrong = await ctx.api('POST', `/api/v1/runs/${run.id}/complete`, {
         status: 'failed',
         passed_count: 5,
@@ -203,6 +213,27 @@ for (const backend of backends) {
       const late = await ctx.api('POST', `/api/v1/runs/${run.id}/results`, { results: [pass('d')] });
       expect(late.status).toBe(409);
       expect(late.body.code).toBe('INVALID_STATE');
+    });
+
+    it('an open run with a planned total shows progress; the plan grows when more ran', async () => {
+      const run = (await ctx.api('POST', '/api/v1/runs', { agent_id: agentId, total_scenarios: 4 })).body;
+      await ctx.api('POST', `/api/v1/runs/${run.id}/results`, {
+        results: [pass('a'), fail('b'), { name: 's', status: 'skipped' }],
+      });
+      const progress = (await ctx.api('GET', `/api/v1/runs/${run.id}`)).body;
+      expect(progress).toMatchObject({ passed_count: 1, failed_count: 1, total_scenarios: 4, pass_rate: 25 });
+      await ctx.api('POST', `/api/v1/runs/${run.id}/results`, {
+        results: [pass('c'), pass('d'), { name: 'e', status: 'error' }],
+      });
+      const over = (await ctx.api('GET', `/api/v1/runs/${run.id}`)).body;
+      expect(over).toMatchObject({ passed_count: 3, error_count: 1, total_scenarios: 5, pass_rate: 60 });
+      const done = await ctx.api('POST', `/api/v1/runs/${run.id}/complete`, { status: 'failed' });
+      expect(done.body).toMatchObject({
+        passed_count: 3,
+        failed_count: 1,
+        error_count: 1,
+        total_scenarios: 5,
+      });
     });
 
     it('a chunk sent again with its Idempotency-Key is answered again, not refused as a duplicate', async () => {
@@ -236,6 +267,8 @@ for (const backend of backends) {
       });
       expect(twice.status).toBe(400);
       expect(twice.body.code).toBe('INVALID_FIELD_VALUE');
+      // Named in details as a test already stored by an earlier chunk is.
+      expect(twice.body.details).toEqual({ field: 'results', name: 'a', suite: 'triage' });
       const disagree = await ctx.api('POST', '/api/v1/runs', {
         agent_id: agentId,
         status: 'completed',
@@ -255,6 +288,71 @@ for (const backend of backends) {
       // Only the open run exists: the refused ones took no TR- number.
       expect(runs.body.total).toBe(1);
       expect((await ctx.api('GET', `/api/v1/agents/${agentId}/tests`)).body.total).toBe(0);
+    });
+
+    it('checks only the counts given beside results; the others come from the results', async () => {
+      const results = [pass('a'), fail('b'), { name: 'c', status: 'error' }];
+      const some = await ctx.api('POST', '/api/v1/runs', {
+        agent_id: agentId,
+        status: 'failed',
+        passed_count: 1,
+        results,
+      });
+      expect(some.status, JSON.stringify(some.body)).toBe(201);
+      expect([some.body.passed_count, some.body.failed_count, some.body.error_count]).toEqual([1, 1, 1]);
+      const open = (await ctx.api('POST', '/api/v1/runs', { agent_id: agentId })).body;
+      await ctx.api('POST', `/api/v1/runs/${open.id}/results`, { results });
+      const wrong = await ctx.api('POST', `/api/v1/runs/${open.id}/complete`, {
+        status: 'failed',
+        error_count: 0,
+      });
+      expect(wrong.status).toBe(400);
+      expect(wrong.body.details).toEqual({ field: 'error_count', given: 0, from_results: 1 });
+      const done = await ctx.api('POST', `/api/v1/runs/${open.id}/complete`, {
+        status: 'failed',
+        failed_count: 1,
+      });
+      expect(done.status, JSON.stringify(done.body)).toBe(200);
+      expect(done.body.total_scenarios).toBe(3);
+    });
+
+    it('holds a run to RUNHOOK_MAX_RESULTS across requests: 413 naming the limit, nothing changed', async () => {
+      const small = await createTestContext(backend, { env: { RUNHOOK_MAX_RESULTS: '5' } });
+      try {
+        const agent = (await small.api('POST', '/api/v1/agents', { name: 'Capped' })).body.id;
+        const many = (n: number, from = 0) => Array.from({ length: n }, (_, i) => pass(`t${from + i}`));
+        const once = await small.api('POST', '/api/v1/runs', {
+          agent_id: agent,
+          status: 'completed',
+          results: many(6),
+        });
+        expect(once.status).toBe(413);
+        expect(once.body).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', details: { limit: 5 } });
+        expect(once.body.error).toContain('RUNHOOK_MAX_RESULTS');
+        const run = (await small.api('POST', '/api/v1/runs', { agent_id: agent })).body;
+        expect(run.test_run_id).toBe('TR-00001');
+        const first = await small.api('POST', `/api/v1/runs/${run.id}/results`, { results: many(3) });
+        expect(first.body).toEqual({ accepted: 3, total: 3 });
+        const over = await small.api('POST', `/api/v1/runs/${run.id}/results`, { results: many(3, 3) });
+        expect(over.status).toBe(413);
+        expect(over.body.error).toContain('RUNHOOK_MAX_RESULTS');
+        const last = await small.api('POST', `/api/v1/runs/${run.id}/complete`, {
+          status: 'completed',
+          results: many(3, 3),
+        });
+        expect(last.status).toBe(413);
+        const still = await small.api('GET', `/api/v1/runs/${run.id}/results`);
+        expect(still.body.test_run.status).toBe('running');
+        expect(still.body.total).toBe(3);
+        const done = await small.api('POST', `/api/v1/runs/${run.id}/complete`, {
+          status: 'completed',
+          results: many(2, 3),
+        });
+        expect(done.status, JSON.stringify(done.body)).toBe(200);
+        expect(done.body.total_scenarios).toBe(5);
+      } finally {
+        await small.close();
+      }
     });
 
     it('compares by failure names when a run has no results; fixed only from a complete list', async () => {
@@ -312,6 +410,63 @@ for (const backend of backends) {
       });
       expect(unknown.status).toBe(400);
       expect(unknown.body.details.field).toBe('baseline_run_id');
+    });
+
+    it('takes a named baseline by TR- id, also one of another agent, matched by suite and name', async () => {
+      const other = (await ctx.api('POST', '/api/v1/agents', { name: 'Other agent' })).body.id;
+      const theirs = await ctx.api('POST', '/api/v1/runs', {
+        agent_id: other,
+        name: 'Theirs',
+        status: 'failed',
+        results: [fail('both'), fail('theirs-only'), pass('fixed-here'), pass('breaks-here')],
+      });
+      expect(theirs.status).toBe(201);
+      const mine = await finished(
+        [fail('both'), pass('fixed-here'), fail('breaks-here'), pass('mine-only')],
+        {
+          baseline_run_id: theirs.body.id,
+        },
+      );
+      expect(mine.baseline_run_id).toBe(theirs.body.id);
+      const c = mine.changes;
+      expect(c.baseline_test_run_id).toBe(theirs.body.test_run_id);
+      expect(c.basis).toBe('results');
+      expect(c.new_failures.map((f: { name: string }) => f.name)).toEqual(['breaks-here']);
+      expect(c.counts).toEqual({
+        new_failures: 1,
+        fixed: 0,
+        still_failing: 1,
+        flaky: 0,
+        new_tests: 1,
+        missing_tests: 1,
+      });
+      const list = await ctx.api('GET', `/api/v1/scenario-runs?test_run_id=${mine.test_run_id}`);
+      const changeOf = Object.fromEntries(
+        list.body.scenario_runs.map((r: { scenario_name: string; change: string }) => [
+          r.scenario_name,
+          r.change,
+        ]),
+      );
+      expect(changeOf).toEqual({
+        both: 'still_failing',
+        'breaks-here': 'new_failure',
+        'fixed-here': 'unchanged',
+        'mine-only': 'new',
+      });
+      const open = (await ctx.api('POST', '/api/v1/runs', { agent_id: agentId, name: 'Open' })).body;
+      const byTr = await ctx.api('POST', `/api/v1/runs/${open.id}/complete`, {
+        status: 'failed',
+        results: [fail('theirs-only')],
+        baseline_run_id: theirs.body.test_run_id,
+      });
+      expect(byTr.status, JSON.stringify(byTr.body)).toBe(200);
+      expect(byTr.body.changes.counts.still_failing).toBe(1);
+      const unknownTr = await ctx.api('POST', `/api/v1/runs/${open.id}/complete`, {
+        status: 'failed',
+        baseline_run_id: 'TR-09999',
+      });
+      expect(unknownTr.status).toBe(400);
+      expect(unknownTr.body.details.field).toBe('baseline_run_id');
     });
 
     it('keeps each test’s history: flipping tests are flaky, lists and history read back', async () => {

@@ -174,6 +174,38 @@ for (const backend of backends) {
       expect((await send({ name: 'Other', scenario_ids: ['a'] })).statusCode).toBe(409);
     });
 
+    it('a replayed run answer (Idempotency-Key) shows the suite name the first answer showed', async () => {
+      const agent = (await ctx.api('POST', '/api/v1/agents', { name: 'replayed suite runner' })).body;
+      const suite = (await ctx.api('POST', '/api/v1/test-suites', { name: 'Replayed', scenario_ids: ['a'] }))
+        .body;
+      const send = (url: string, key: string, body: unknown) =>
+        ctx.app.inject({
+          method: 'POST',
+          url,
+          headers: {
+            authorization: `Bearer ${ctx.apiKey}`,
+            'content-type': 'application/json',
+            'idempotency-key': key,
+          },
+          payload: JSON.stringify(body),
+        });
+      const twice = async (url: string, key: string, body: unknown) => {
+        const first = await send(url, key, body);
+        const again = await send(url, key, body);
+        expect(again.headers['idempotent-replayed']).toBe('true');
+        expect(first.json().test_suite_name).toBe('Replayed');
+        expect(again.json()).toEqual(first.json());
+        return first.json();
+      };
+      const body = { agent_id: agent.id, test_suite_id: suite.id };
+      await twice('/api/v1/runs', 'suite-run-finished', { ...body, status: 'completed', passed_count: 1 });
+      const open = await twice('/api/v1/runs', 'suite-run-open', body);
+      await twice(`/api/v1/runs/${open.id}/complete`, 'suite-run-complete', { status: 'completed' });
+      const other = (await ctx.api('POST', '/api/v1/runs', body)).body;
+      const canceled = await twice(`/api/v1/runs/${other.id}/cancel`, 'suite-run-cancel', {});
+      expect(canceled.message).toBe('Test run cancellation initiated');
+    });
+
     it('a run whose test_suite_id is one of the suites shows its name; any other string shows null', async () => {
       const agent = (await ctx.api('POST', '/api/v1/agents', { name: 'suite runner' })).body;
       const suite = (
@@ -217,6 +249,10 @@ for (const backend of backends) {
       ).body;
       const foreign = await ctx.api('POST', '/api/v1/runs', { agent_id: agent.id, test_suite_id: theirs.id });
       expect(foreign.body.test_suite_name).toBeNull();
+
+      // Its results page shows the run as GET /runs/{id} does.
+      const results = await ctx.api('GET', `/api/v1/runs/${named.body.id}/results`);
+      expect(results.body.test_run.test_suite_name).toBe('Nightly triage v2');
 
       // Deleted: the run keeps its test_suite_id and shows no name.
       await ctx.api('DELETE', `/api/v1/test-suites/${suite.id}`);

@@ -90,6 +90,50 @@ for (const backend of backends) {
       expect(section).toContain('cart _(new)_');
     });
 
+    it('discord and teams open with the change, list new failures first and mark flaky tests', async () => {
+      ctx = await createTestContext(backend, { worker: true });
+      const [discord, teams] = await Promise.all([startReceiver(), startReceiver()]);
+      receivers.push(discord, teams);
+      const agentId = await createAgent(ctx);
+      await createWebhook(ctx, { url: discord.url, agent_id: agentId, format: 'discord' });
+      await createWebhook(ctx, { url: teams.url, agent_id: agentId, format: 'teams' });
+      // 'flip' passes, fails, passes, then fails: three flips, a flaky test failing now.
+      for (const flip of ['passed', 'failed', 'passed']) {
+        await run(ctx, agentId, [
+          ['pay', 'failed'],
+          ['cart', 'passed'],
+          ['flip', flip],
+        ]);
+      }
+      await run(ctx, agentId, [
+        ['pay', 'failed'],
+        ['cart', 'failed'],
+        ['flip', 'failed'],
+      ]);
+      await eventually(async () => discord.requests.length >= 4 && teams.requests.length >= 4, 10_000);
+      const change = '1 new failure · 1 flaky · 1 still failing · pass rate 0 % (−66.67)';
+      const last = (r: Receiver) =>
+        JSON.parse(r.requests.map((q) => q.body).find((b) => b.includes('TR-00004')) ?? '{}');
+
+      const d = last(discord);
+      expect(d.content.startsWith(change)).toBe(true);
+      const description: string[] = d.embeds[0].description.split('\n');
+      expect(description[0]).toContain(change);
+      const listed = description.slice(description.indexOf('Failing tests:') + 1);
+      expect(listed[0]).toMatch(/^• \*\*cart\*\* \(new\)/);
+      expect(listed.find((l) => l.includes('flip'))).toMatch(/\(flaky\)/);
+
+      const card = last(teams).attachments[0].content;
+      expect(card.fallbackText.startsWith(change)).toBe(true);
+      const texts: string[] = card.body
+        .filter((b: { type: string }) => b.type === 'TextBlock')
+        .map((b: { text: string }) => b.text);
+      expect(texts[0]).toBe(change);
+      const failing = texts.slice(texts.indexOf('Failing tests') + 1);
+      expect(failing[0]).toMatch(/^cart \(new\)/);
+      expect(failing.find((l) => l.includes('flip'))).toMatch(/\(flaky\)/);
+    });
+
     it('only_changes: a run with the same outcome as its baseline gets no delivery', async () => {
       ctx = await createTestContext(backend, { worker: false });
       const agentId = await createAgent(ctx);

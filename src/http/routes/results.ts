@@ -25,6 +25,7 @@ import {
   scenarioRunSchema,
   testHistoryResponse,
 } from '../schemas.js';
+import { suiteNameOf } from '../suiteNames.js';
 import { checkedResults, findRunOf, RESULTS_BODY_LIMIT, resultsError } from './runs.js';
 
 /**
@@ -61,7 +62,7 @@ export function registerResultRoutes(api: FastifyInstance, deps: AppDeps): void 
     },
     async (req) => {
       const run = await findRun(req.orgId, req.params.id);
-      const results = checkedResults(req.body.results, RESULT_LIMITS.perChunk) ?? [];
+      const results = checkedResults(req.body.results, RESULT_LIMITS.perChunk, '') ?? [];
       try {
         return await store.addRunResults(
           req.orgId,
@@ -99,7 +100,7 @@ export function registerResultRoutes(api: FastifyInstance, deps: AppDeps): void 
         store.listScenarioRuns(req.orgId, run.id, {}, { limit: 50, offset: 0 }),
       ]);
       return {
-        test_run: presentRun(run),
+        test_run: presentRun(run, await suiteNameOf(store, req.orgId, run)),
         changes: run.changes ?? null,
         summary,
         scenario_runs: page.items.map(presentScenarioRun),

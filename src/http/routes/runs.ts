@@ -39,7 +39,7 @@ import {
   runListQuery,
   runSchema,
 } from '../schemas.js';
-import { suiteNameOf, suiteNamesOf } from '../suiteNames.js';
+import { suiteNameFor, suiteNameOf, suiteNamesOf } from '../suiteNames.js';
 
 interface FinishBody {
   passed_count?: number;
@@ -56,17 +56,19 @@ interface FinishBody {
 export const RESULTS_BODY_LIMIT = 32 * 1024 * 1024;
 
 /**
- * The scenario results of a request, checked: at most `max` (413 naming the limit), no test
- * twice (400 naming it).
+ * The scenario results of a request, checked: at most `max` (413 naming the limit: `limitName`, the
+ * setting that sets it, when there is one), no test twice (400 naming it).
  */
 export function checkedResults(
   input: ResultInput[] | undefined,
   max: number,
-  field = 'results',
+  limitName = 'RUNHOOK_MAX_RESULTS',
 ): ScenarioResult[] | undefined {
+  const field = 'results';
   if (input === undefined) return undefined;
   if (input.length > max) {
-    throw new ApiError('PAYLOAD_TOO_LARGE', `${field} holds ${input.length} results; the limit is ${max}`, {
+    const limit = limitName === '' ? `${max}` : `${max} (${limitName})`;
+    throw new ApiError('PAYLOAD_TOO_LARGE', `${field} holds ${input.length} results; the limit is ${limit}`, {
       field,
       limit: max,
     });
@@ -75,9 +77,11 @@ export function checkedResults(
   const results = input.map(normalizeResult);
   const twice = firstDuplicate(results);
   if (twice) {
-    throw invalidField(
-      field,
+    // The same details as a test already stored by an earlier chunk (scenarioResults.ts).
+    throw new ApiError(
+      'INVALID_FIELD_VALUE',
       `test ${JSON.stringify(testLabel(twice.suite, twice.name))} appears twice; a test (suite, name) has one result per run (merge retries into attempts)`,
+      { field, name: twice.name, suite: twice.suite === '' ? null : twice.suite },
     );
   }
   return results;
@@ -142,6 +146,8 @@ function time(field: string, text: string | undefined): number | null {
   return t;
 }
 
+const COUNT_FIELDS = ['passed_count', 'failed_count', 'error_count'] as const;
+
 /** Checks a finish against the run's start and known total; a total below the sum is a 400 (docs/api.md#errors). */
 function finishOf(
   status: FinalRunStatus,
@@ -171,8 +177,7 @@ function finishOf(
     totalScenarios: body.total_scenarios ?? null,
     completedAt,
     ...(body.failures !== undefined && { failures: body.failures.map(normalizeFailure) }),
-    countsGiven:
-      body.passed_count !== undefined || body.failed_count !== undefined || body.error_count !== undefined,
+    countsGiven: COUNT_FIELDS.filter((k) => body[k] !== undefined),
     ...(body.baseline_run_id !== undefined && { baselineRunId: body.baseline_run_id }),
   };
 }
@@ -184,11 +189,15 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
   const maxResults = deps.config.maxResults ?? 10_000;
   const tags = ['test runs'];
 
-  /** A baseline the caller names must be a run of the organization. */
-  async function checkBaseline(orgId: string, id: string | undefined): Promise<void> {
-    if (id === undefined) return;
-    if (!(await store.getRun(orgId, id)))
+  /** A baseline the caller names (by UUID or `TR-` id) must be a run of the organization: its UUID. */
+  async function baselineOf(orgId: string, id: string | undefined): Promise<string | undefined> {
+    if (id === undefined) return undefined;
+    try {
+      return (await findRunOf(store, orgId, id)).id;
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
       throw invalidField('baseline_run_id', 'baseline_run_id names no test run of this organization');
+    }
   }
 
   /** Runs are found by UUID or by their human id (`TR-00042`). */
@@ -217,7 +226,8 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
       const status = b.status ?? 'running';
       const final = isFinalRunStatus(status);
       const results = checkedResults(b.results, maxResults);
-      await checkBaseline(req.orgId, b.baseline_run_id);
+      const baselineRunId = await baselineOf(req.orgId, b.baseline_run_id);
+      const suiteName = await suiteNameFor(store, req.orgId, b.test_suite_id);
       const input = {
         agentId: b.agent_id,
         name: b.name ?? 'Test run',
@@ -228,7 +238,7 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
         testMode: b.test_mode ?? null,
         maxScenarios: b.max_scenarios ?? null,
         maxTurns: b.max_turns ?? null,
-        baselineRunId: b.baseline_run_id ?? null,
+        baselineRunId: baselineRunId ?? null,
         group: b.group ?? null,
         groupSize: b.group_size ?? null,
       };
@@ -248,20 +258,24 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
             { ...input, status },
             publicUrl,
             t,
-            idempotentAnswer(req, 201, (r) => presentCreatedRun(r)),
+            idempotentAnswer(req, 201, (r) => presentCreatedRun(r, suiteName)),
           );
-          return reply.code(201).send(presentCreatedRun(run, await suiteNameOf(store, req.orgId, run)));
+          return reply.code(201).send(presentCreatedRun(run, suiteName));
         }
-        const finish = { ...finishOf(status, b, startedAt ?? t, null, t), results, maxResults };
+        const finish = {
+          ...finishOf(status, { ...b, baseline_run_id: baselineRunId }, startedAt ?? t, null, t),
+          results,
+          maxResults,
+        };
         const run = await store.createFinishedRun(
           req.orgId,
           input,
           finish,
           publicUrl,
           t,
-          idempotentAnswer(req, 201, (r) => presentCreatedRun(r)),
+          idempotentAnswer(req, 201, (r) => presentCreatedRun(r, suiteName)),
         );
-        return reply.code(201).send(presentCreatedRun(run, await suiteNameOf(store, req.orgId, run)));
+        return reply.code(201).send(presentCreatedRun(run, suiteName));
       } catch (err) {
         if (err instanceof AgentMissingError)
           throw new ApiError('AGENT_NOT_FOUND', 'agent not found', { field: 'agent_id' });
@@ -275,15 +289,22 @@ export function registerRunRoutes(api: FastifyInstance, deps: AppDeps): void {
     const run = await findRun(orgId, id);
     const t = now();
     const results = checkedResults(body.results, maxResults);
-    await checkBaseline(orgId, body.baseline_run_id);
-    const f = { ...finishOf(status, body, run.startedAt, run.totalScenarios, t), results, maxResults };
-    // The answer kept for a replay, written with the run (the suite's name is read when answering).
+    const baselineRunId = await baselineOf(orgId, body.baseline_run_id);
+    const f = {
+      ...finishOf(status, { ...body, baseline_run_id: baselineRunId }, run.startedAt, run.totalScenarios, t),
+      results,
+      maxResults,
+    };
+    // The answer kept for a replay, written with the run: the same as the first answer.
+    const suiteName = await suiteNameOf(store, orgId, run);
     const answer = idempotentAnswer<TestRun>(req, 200, (r) =>
-      status === 'canceled' ? { ...presentRun(r), message: CANCEL_MESSAGE } : presentRun(r),
+      status === 'canceled'
+        ? { ...presentRun(r, suiteName), message: CANCEL_MESSAGE }
+        : presentRun(r, suiteName),
     );
     try {
       const done = await store.finishRun(orgId, run.id, f, publicUrl, t, answer);
-      return presentRun(done, await suiteNameOf(store, orgId, done));
+      return presentRun(done, suiteName);
     } catch (err) {
       if (err instanceof ResultsRejectedError) throw resultsError(err);
       if (err instanceof InvalidStateError) {

@@ -146,7 +146,7 @@ export async function settleFinishedRun(
     };
     const derived = { passed_count: counts.passed, failed_count: counts.failed, error_count: counts.error };
     if (finish.countsGiven) {
-      const field = (Object.keys(given) as (keyof typeof given)[]).find((k) => given[k] !== derived[k]);
+      const field = finish.countsGiven.find((k) => given[k] !== derived[k]);
       if (field) {
         throw new ResultsRejectedError(
           `${field} (${given[field]}) disagrees with the results (${derived[field]})`,
@@ -197,7 +197,10 @@ export async function settleFinishedRun(
     if (results.length > 0) {
       const baseKey = await resultRunKey(trx, base, now, false);
       if (baseKey && baseKey.count > 0)
-        baseResults = baselineResults(await readResultStatuses(trx, baseKey.key), testsByKey, keysById);
+        baseResults =
+          base.agentId === run.agentId
+            ? baselineResults(await readResultStatuses(trx, baseKey.key), testsByKey, keysById)
+            : otherAgentResults(await readRunResults(trx, baseKey.key));
     }
     baseline = comparedRun(base, baseResults);
   }
@@ -283,6 +286,24 @@ function baselineResults(
       message: null,
     };
     map.set(key ?? `#${r.testId}`, entry);
+  }
+  return map;
+}
+
+/**
+ * A named baseline of another agent: its tests are that agent's, so its results are matched by
+ * (suite, name) rather than by test id.
+ */
+function otherAgentResults(rows: readonly ScenarioResult[]): Map<string, ComparedResult> {
+  const map = new Map<string, ComparedResult>();
+  for (const r of rows) {
+    map.set(testKey(r.suite, r.name), {
+      name: r.name,
+      suite: r.suite,
+      status: r.status,
+      attempts: r.attempts,
+      message: r.message,
+    });
   }
   return map;
 }

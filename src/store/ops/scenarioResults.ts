@@ -6,6 +6,7 @@
 import { type RawBuilder, sql } from 'kysely';
 import { outcomeChar, RECENT_LENGTH, type TestState, testState } from '../../domain/changes.js';
 import {
+  countResults,
   RESULT_CHANGES,
   RESULT_STATUSES,
   type ResultChange,
@@ -218,6 +219,23 @@ export async function addRunResults(
       maxResults,
       now,
     );
+    // The run's counts come from its results, also while it is open: a client polling the run sees
+    // them grow. A planned total smaller than what ran grows with them (docs/api.md#scenario-results).
+    const c = countResults(results);
+    if (c.total > 0) {
+      const ran = sql<number>`passed_count + failed_count + error_count + ${c.total}`;
+      await trx
+        .updateTable('test_runs')
+        .set({
+          passed_count: sql`passed_count + ${c.passed}`,
+          failed_count: sql`failed_count + ${c.failed}`,
+          error_count: sql`error_count + ${c.error}`,
+          total_scenarios: sql`CASE WHEN total_scenarios < ${ran} THEN ${ran} ELSE total_scenarios END`,
+          updated_at: now,
+        })
+        .where('id', '=', runId)
+        .execute();
+    }
     const out = { accepted: results.length, total };
     // A CI step that died after this commit gets this answer again, not a 400 for its tests.
     await keepAnswerIn(trx, answer, out);
