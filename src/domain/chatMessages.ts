@@ -394,11 +394,14 @@ export function teamsGroupMessage(payload: TestRunGroupCompletedEvent): TeamsMes
     wrap: true,
     ...extra,
   });
+  // Opens with the change, as the run's card does.
   return teamsCard(
-    `${t.outcome.emoji} ${payload.is_test ? TEST_PREFIX : ''}Run group ${cutText(oneLine(g.name), 150)} ${t.outcome.words}: ${t.link}`,
+    `${payload.is_test ? TEST_PREFIX : ''}${t.change === null ? '' : `${oneLine(t.change)} · `}${t.outcome.emoji} Run group ${cutText(oneLine(g.name), 150)} ${t.outcome.words}: ${t.link}`,
     [
+      ...(t.change === null
+        ? []
+        : [block(`${payload.is_test ? TEST_PREFIX : ''}${t.change}`, { weight: 'bolder' })]),
       block(t.title, { size: 'medium', weight: 'bolder', color: TEAMS_COLORS[t.outcome.kind] }),
-      ...(t.change === null ? [] : [block(t.change, { weight: 'bolder', spacing: 'small' })]),
       {
         type: 'FactSet',
         facts: [

@@ -200,6 +200,9 @@ describe('rendering a group', () => {
       if (format === 'teams') {
         const card = adaptiveCardValidator()(body.attachments[0].content);
         expect(card.ok, card.errors).toBe(true);
+        // Opens with the change, as the run's card does.
+        expect(body.attachments[0].content.body[0].text).toMatch(/^1 new failure/);
+        expect(body.attachments[0].content.fallbackText).toMatch(/^1 new failure/);
       }
     },
   );
