@@ -35,7 +35,8 @@ const parts = [
   },
   {
     name: 'web',
-    inputs: ['web', ...lockfiles],
+    // The dashboard bundles src/domain (the payload renderers of its previews, the value lists).
+    inputs: ['web', 'src/domain', ...lockfiles],
     command: ['node_modules/vite/bin/vite.js', 'build', 'web', '--emptyOutDir', '--logLevel', 'warn'],
     output: 'dist/web/index.html',
   },

@@ -38,44 +38,53 @@ export async function startRealServer(
 ): Promise<RealServer> {
   ensureBuilt();
   const dir = mkdtempSync(join(tmpdir(), 'runhook-real-'));
-  const port = await freePort();
   const apiKey = `sk_live_${Array.from({ length: 40 }, () => ALNUM[randomInt(ALNUM.length)]).join('')}`;
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const serve = runCli(['serve'], {
-    RUNHOOK_DATABASE_URL: options.databaseUrl ?? `sqlite:${join(dir, 'r.db')}`,
-    RUNHOOK_SECRET_KEY: randomBytes(32).toString('hex'),
-    RUNHOOK_PORT: String(port),
-    RUNHOOK_BOOTSTRAP_API_KEY: apiKey,
-    RUNHOOK_ALLOWED_CIDRS: '127.0.0.0/8',
-    RUNHOOK_RETRY_JITTER: '0',
-    RUNHOOK_LOG_LEVEL: 'warn',
-    ...options.env,
-  });
-
-  const stop = async () => {
-    if (serve.child.exitCode === null) {
-      serve.child.kill('SIGTERM');
-      const timer = setTimeout(() => serve.child.kill('SIGKILL'), 5_000);
-      await serve.exited;
-      clearTimeout(timer);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const ready = await fetch(`${baseUrl}/readyz`).then(
-      (res) => res.status === 200,
-      () => false,
-    );
-    if (ready) break;
-    if (serve.child.exitCode !== null || Date.now() > deadline) {
+  // A free port can be taken by another test's server before this one binds it; that server would
+  // answer /readyz (and 401 to this key). Ready means this process says it listens; a clash is
+  // tried again on another port.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const serve = runCli(['serve'], {
+      RUNHOOK_DATABASE_URL: options.databaseUrl ?? `sqlite:${join(dir, 'r.db')}`,
+      RUNHOOK_SECRET_KEY: randomBytes(32).toString('hex'),
+      RUNHOOK_PORT: String(port),
+      RUNHOOK_BOOTSTRAP_API_KEY: apiKey,
+      RUNHOOK_ALLOWED_CIDRS: '127.0.0.0/8',
+      RUNHOOK_RETRY_JITTER: '0',
+      RUNHOOK_LOG_LEVEL: 'warn',
+      ...options.env,
+    });
+    const stop = async () => {
+      if (serve.child.exitCode === null) {
+        serve.child.kill('SIGTERM');
+        const timer = setTimeout(() => serve.child.kill('SIGKILL'), 5_000);
+        await serve.exited;
+        clearTimeout(timer);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    };
+    const listening = await Promise.race([
+      serve.waitForOutput('Runhook is listening on', 20_000).then(
+        () => true,
+        () => false,
+      ),
+      serve.exited.then(() => false),
+    ]);
+    if (!listening) {
+      const clash = /already in use/.test(serve.output());
+      if (clash && attempt < 3) {
+        await serve.exited;
+        continue;
+      }
       await stop();
-      throw new Error(`runhook serve did not become ready on ${baseUrl}; output:\n${serve.output()}`);
+      throw new Error(`runhook serve did not start on ${baseUrl}; output:\n${serve.output()}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    return realServer(baseUrl, apiKey, stop);
   }
+}
 
+function realServer(baseUrl: string, apiKey: string, stop: () => Promise<void>): RealServer {
   return {
     baseUrl,
     apiKey,
