@@ -91,7 +91,7 @@ export async function createTestContext(
       config,
       logger,
       now: options.now,
-      // As `runhook serve`'s own worker (src/cli/serve.ts).
+      // As `runhook serve`'s own worker (src/cli/workerProcess.ts).
       leaseAhead: true,
     });
     worker.start();
@@ -151,12 +151,10 @@ export async function createTestContext(
 async function slowStepReported(step: string, fn: () => Promise<unknown> | undefined): Promise<void> {
   const started = Date.now();
   const watch = setInterval(() => {
-    const handles = (process as unknown as { _getActiveHandles(): object[] })
-      ._getActiveHandles()
-      .map((h) => {
-        const s = h as { constructor?: { name?: string }; localPort?: number; remotePort?: number };
-        return `${s.constructor?.name ?? '?'}${s.remotePort ? ` ${s.localPort}->${s.remotePort}` : ''}`;
-      });
+    const handles = (process as unknown as { _getActiveHandles(): object[] })._getActiveHandles().map((h) => {
+      const s = h as { constructor?: { name?: string }; localPort?: number; remotePort?: number };
+      return `${s.constructor?.name ?? '?'}${s.remotePort ? ` ${s.localPort}->${s.remotePort}` : ''}`;
+    });
     process.stderr.write(
       `[test context] close: ${step} still running after ${Date.now() - started} ms; open handles: ${handles.join(', ')}\n`,
     );
