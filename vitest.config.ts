@@ -37,7 +37,8 @@ export default defineConfig({
     maxWorkers: availableParallelism(),
     // A fork runs file after file without reloading the modules each imports (Fastify, Kysely, the
     // store): no test file sets global state that another could see (each opens its own database,
-    // app and servers and closes them).
+    // app and servers and closes them; the dashboard files share one Chromium, each in its own
+    // browser context: test/web/harness.ts).
     isolate: false,
     sequence: { sequencer: ScaleFilesFirst },
     testTimeout: 30_000,

@@ -36,7 +36,9 @@ let shared: { ajv: { strict: Ajv; lenient: Ajv }; compiled: Map<string, Validate
 
 /**
  * One compiled validator per schema and process: every app built in a process (each test builds
- * its own) reuses what the first compiled, as compiling is most of building the app.
+ * its own) reuses what the first compiled. Each schema is compiled on its route's first request,
+ * not when the app is built: compiling every route's schemas was a sixth of `runhook serve`'s
+ * start, paid again by every process that starts, for routes most processes never see.
  */
 export function createValidatorCompiler() {
   shared ??= { ajv: newAjvPair(), compiled: new Map() };
@@ -44,11 +46,18 @@ export function createValidatorCompiler() {
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) => {
     const mode = httpPart === 'body' ? 'strict' : 'lenient';
     const key = `${mode}:${JSON.stringify(schema)}`;
-    let validate = compiled.get(key);
-    if (!validate) {
-      validate = ajv[mode].compile(schema);
-      compiled.set(key, validate);
-    }
+    // Fastify reads a failed validation's reasons from the function's `errors`, as Ajv sets them.
+    const validate = (data: unknown): boolean => {
+      let compiledOnce = compiled.get(key);
+      if (!compiledOnce) {
+        compiledOnce = ajv[mode].compile(schema);
+        compiled.set(key, compiledOnce);
+      }
+      const valid = compiledOnce(data);
+      validate.errors = compiledOnce.errors;
+      return valid;
+    };
+    validate.errors = null as ErrorObject[] | null | undefined;
     return validate;
   };
 }

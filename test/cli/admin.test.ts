@@ -105,13 +105,15 @@ for (const backend of backends) {
       expect(org.active_keys).toBe(1);
 
       // 5. keys create by name and by id: each prints {"id","api_key"} and the key works at once.
-      const byName = await cli(['keys', 'create', '--org', 'default', '--name', 'recovered']);
+      const [byName, byId] = await Promise.all([
+        cli(['keys', 'create', '--org', 'default', '--name', 'recovered']),
+        cli(['keys', 'create', '--org', org.id]),
+      ]);
       expect(byName.code).toBe(0);
       expect(Object.keys(byName.json[0]!)).toEqual(['id', 'api_key']);
       const secondKey = byName.json[0]!.api_key as string;
       expect(secondKey).toMatch(KEY);
       expect((await call('GET', '/agents', secondKey)).status).toBe(200);
-      const byId = await cli(['keys', 'create', '--org', org.id]);
       expect(byId.code).toBe(0);
       const thirdId = byId.json[0]!.id as string;
       expect((await cli(['orgs', 'list'])).json[0]!.active_keys).toBe(3);
@@ -150,44 +152,54 @@ for (const backend of backends) {
     }, 90_000);
 
     it('refuses what it cannot do, naming the problem', async () => {
-      const unknownOrg = await cli(['keys', 'create', '--org', 'no-such-org']);
-      expect(unknownOrg.code).not.toBe(0);
-      expect(unknownOrg.out).toContain('no organization has the id or name "no-such-org"');
-
+      // Independent refusals, each its own process: run side by side.
+      const unknownOrg = async () => {
+        const res = await cli(['keys', 'create', '--org', 'no-such-org']);
+        expect(res.code).not.toBe(0);
+        expect(res.out).toContain('no organization has the id or name "no-such-org"');
+      };
       // Organization names are not unique: an ambiguous name asks for the id.
-      await cli(['orgs', 'create', '--name', 'twin']);
-      await cli(['orgs', 'create', '--name', 'twin']);
-      const ambiguous = await cli(['keys', 'list', '--org', 'twin']);
-      expect(ambiguous.code).not.toBe(0);
-      expect(ambiguous.out).toContain('2 organizations are named "twin"; pass the id');
-
-      const unknownKey = await cli(['keys', 'revoke', '00000000-0000-4000-8000-000000000000']);
-      expect(unknownKey.code).not.toBe(0);
-      expect(unknownKey.out).toContain('no active API key has the id');
-
+      const ambiguousName = async () => {
+        await Promise.all([
+          cli(['orgs', 'create', '--name', 'twin']),
+          cli(['orgs', 'create', '--name', 'twin']),
+        ]);
+        const ambiguous = await cli(['keys', 'list', '--org', 'twin']);
+        expect(ambiguous.code).not.toBe(0);
+        expect(ambiguous.out).toContain('2 organizations are named "twin"; pass the id');
+      };
+      const unknownKey = async () => {
+        const res = await cli(['keys', 'revoke', '00000000-0000-4000-8000-000000000000']);
+        expect(res.code).not.toBe(0);
+        expect(res.out).toContain('no active API key has the id');
+      };
       // An organization holds at most 100 active keys: `keys create` refuses the 101st too.
-      const crowded = (await cli(['orgs', 'create', '--name', 'crowded'])).json[0]!.org_id as string;
-      const store = await openStore(parseDatabaseUrl(db.url));
-      try {
-        for (let i = 1; i < MAX_ACTIVE_API_KEYS; i++) {
-          const made = await store.createApiKey(
-            crowded,
-            newApiKeyRecord(generateApiKey(), `k${i}`, null),
-            Date.now(),
-          );
-          expect(made.kind).toBe('created');
+      const fullOrg = async () => {
+        const crowded = (await cli(['orgs', 'create', '--name', 'crowded'])).json[0]!.org_id as string;
+        const store = await openStore(parseDatabaseUrl(db.url));
+        try {
+          for (let i = 1; i < MAX_ACTIVE_API_KEYS; i++) {
+            const made = await store.createApiKey(
+              crowded,
+              newApiKeyRecord(generateApiKey(), `k${i}`, null),
+              Date.now(),
+            );
+            expect(made.kind).toBe('created');
+          }
+        } finally {
+          await store.close();
         }
-      } finally {
-        await store.close();
-      }
-      const full = await cli(['keys', 'create', '--org', crowded]);
-      expect(full.code).not.toBe(0);
-      expect(full.out).toContain('already has 100 active API keys');
-      expect(full.out).not.toMatch(KEY);
-
-      const noOrg = await cli(['keys', 'create']);
-      expect(noOrg.code).not.toBe(0);
-      expect(noOrg.out).toContain('--org');
+        const full = await cli(['keys', 'create', '--org', crowded]);
+        expect(full.code).not.toBe(0);
+        expect(full.out).toContain('already has 100 active API keys');
+        expect(full.out).not.toMatch(KEY);
+      };
+      const noOrg = async () => {
+        const res = await cli(['keys', 'create']);
+        expect(res.code).not.toBe(0);
+        expect(res.out).toContain('--org');
+      };
+      await Promise.all([unknownOrg(), ambiguousName(), unknownKey(), fullOrg(), noOrg()]);
     }, 60_000);
   });
 }

@@ -3,15 +3,17 @@
  * `runhook listen` against a real `runhook serve`), its payload example set beside a real delivery,
  * and its CLI and configuration tables set beside `runhook --help` and src/config.ts.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ensureBuilt, ROOT } from '../helpers/cli.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { type RealServer, startRealServer } from '../sdk/realServer.js';
 
 const README = readFileSync(`${ROOT}README.md`, 'utf8');
+const execFileAsync = promisify(execFile);
 const hasCurl = spawnSync('curl', ['--version']).status === 0;
 
 /** The fenced blocks of a language, in order. */
@@ -46,8 +48,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-const help = (...args: string[]) =>
-  execFileSync(process.execPath, [CLI, ...args, '--help'], { encoding: 'utf8' });
+const help = async (...args: string[]) =>
+  (await execFileAsync(process.execPath, [CLI, ...args, '--help'], { encoding: 'utf8' })).stdout;
 
 /** Command names listed under "Commands:" in a help text, without commander's own `help`. */
 const commandsIn = (text: string) =>
@@ -130,19 +132,26 @@ describe('README.md', () => {
 
   it('the CLI table names every command, subcommand and option that runhook --help lists', {
     timeout: 240_000,
-  }, () => {
+  }, async () => {
     const rows = firstCells('CLI');
-    const top = commandsIn(help());
+    const top = commandsIn(await help());
     expect(top.length).toBeGreaterThanOrEqual(9);
-    for (const command of top) {
-      const subcommands = commandsIn(help(command));
-      const names = subcommands.length > 0 ? subcommands.map((s) => `${command} ${s}`) : [command];
-      for (const name of names) {
-        const row = rows.find((r) => r.startsWith(`\`${name} `) || r.startsWith(`\`${name}\``));
-        expect(row, `README's CLI table has no row for \`${name}\``).toBeDefined();
-        for (const option of optionsIn(help(...name.split(' ')))) {
-          expect(row, `README's row for \`${name}\` does not name ${option}`).toContain(option);
-        }
+    // Each help text is its own process: all of a level at once, each text read once.
+    const named = await Promise.all(
+      top.map(async (command) => {
+        const text = await help(command);
+        const subcommands = commandsIn(text);
+        if (subcommands.length === 0) return [{ name: command, text }];
+        return Promise.all(
+          subcommands.map(async (s) => ({ name: `${command} ${s}`, text: await help(command, s) })),
+        );
+      }),
+    );
+    for (const { name, text } of named.flat()) {
+      const row = rows.find((r) => r.startsWith(`\`${name} `) || r.startsWith(`\`${name}\``));
+      expect(row, `README's CLI table has no row for \`${name}\``).toBeDefined();
+      for (const option of optionsIn(text)) {
+        expect(row, `README's row for \`${name}\` does not name ${option}`).toContain(option);
       }
     }
   });

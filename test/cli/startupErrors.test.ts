@@ -2,14 +2,15 @@
  * A start that cannot go on says which variable to change and never prints a secret's value
  * (docs/configuration.md). Real `runhook` processes, each in an empty folder.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listenError } from '../../src/cli/serve.js';
+import { listenError } from '../../src/cli/serveProcess.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { ensureBuilt, runCli } from '../helpers/cli.js';
+import { CLI, ensureBuilt, runCli } from '../helpers/cli.js';
 
 const SECRET_KEY = 'startup-errors-test-secret-key-0123456789';
 
@@ -155,6 +156,75 @@ describe('startup errors (real processes)', () => {
       );
     }
   }, 120_000);
+
+  /** A module to pass to `node --import`: it makes importing any of `packages` fail, naming it. */
+  function refusing(file: string, packages: string[]): string {
+    const hook = join(dir, file);
+    const refuse = `export async function resolve(s, c, next) { if (${JSON.stringify(packages)}.includes(s)) throw new Error("loaded " + s); return next(s, c); }`;
+    writeFileSync(
+      hook,
+      `import { register } from 'node:module';\nregister('data:text/javascript,' + encodeURIComponent(${JSON.stringify(refuse)}));\n`,
+    );
+    return hook;
+  }
+
+  /** Runs `runhook <command>` under `hook` to its end, or until it prints `stopAt` (then SIGTERM). */
+  const runHooked = (hook: string, command: string, env: Record<string, string>, stopAt?: string) =>
+    new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', hook, CLI, command], {
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? '', RUNHOOK_DATABASE_URL: `sqlite:${join(dir, 'hook.db')}`, ...env },
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      let out = '';
+      let stopped = false;
+      const onData = (d: Buffer) => {
+        out += d.toString();
+        // Once: a second SIGTERM would end the process at once, before its clean stop.
+        if (stopAt !== undefined && !stopped && out.includes(stopAt)) {
+          stopped = true;
+          child.kill('SIGTERM');
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code, out });
+      });
+    });
+
+  it('a bad variable stops serve and worker before Fastify or Kysely is loaded', async () => {
+    // A start that loads the server's modules before reading its configuration exits 1 naming
+    // the package, not 78.
+    const hook = refusing('refuse-server.mjs', ['fastify', 'kysely']);
+    const [serve, worker, valid] = await Promise.all([
+      runHooked(hook, 'serve', { RUNHOOK_CLAIM_LEASE: '1h' }),
+      runHooked(hook, 'worker', { RUNHOOK_CLAIM_LEASE: '1h' }),
+      // The hook works: a valid configuration goes on to load Fastify and fails there.
+      runHooked(hook, 'serve', { RUNHOOK_PORT: '0' }),
+    ]);
+    for (const { code, out } of [serve, worker]) {
+      expect(code, out).toBe(78);
+      expect(out).toContain('runhook: configuration error: RUNHOOK_CLAIM_LEASE');
+    }
+    expect(valid.code, valid.out).toBe(1);
+    expect(valid.out).toMatch(/loaded (fastify|kysely)/);
+  });
+
+  it('a worker starts without loading Fastify, its validator or its metrics; a SIGTERM on its started line stops it cleanly', async () => {
+    const hook = refusing('refuse-http.mjs', ['fastify', 'ajv', 'prom-client']);
+    const { code, out } = await runHooked(
+      hook,
+      'worker',
+      { RUNHOOK_DATABASE_URL: `sqlite:${join(dir, 'worker.db')}` },
+      'started (sqlite)',
+    );
+    expect(out).toMatch(/Runhook worker \S+ started \(sqlite\)/);
+    expect(out).not.toMatch(/loaded (fastify|ajv|prom-client)/);
+    expect(out).toContain('shutting down');
+    expect(code, out).toBe(0);
+  });
 
   it('a PostgreSQL that cannot be reached names RUNHOOK_DATABASE_URL, without the password', async () => {
     const { code, out } = await start({

@@ -139,15 +139,18 @@ beforeAll(async () => {
   for (const name of FRAMEWORKS)
     symlinkSync(join(ROOT, 'node_modules', name), join(nodeDir, 'node_modules', name));
 
-  for (const backend of backends) {
-    const db: TestDatabase = await backend.create();
-    const server = await startRealServer(backend.name === 'sqlite' ? {} : { databaseUrl: db.url });
-    servers.set(backend.name, server);
-    cleanups.push(async () => {
-      await server.stop();
-      await db.drop();
-    });
-  }
+  // One server per backend, started side by side.
+  await Promise.all(
+    backends.map(async (backend) => {
+      const db: TestDatabase = await backend.create();
+      const server = await startRealServer(backend.name === 'sqlite' ? {} : { databaseUrl: db.url });
+      servers.set(backend.name, server);
+      cleanups.push(async () => {
+        await server.stop();
+        await db.drop();
+      });
+    }),
+  );
 }, 120_000);
 
 afterAll(async () => {

@@ -91,7 +91,7 @@ export async function createTestContext(
       config,
       logger,
       now: options.now,
-      // As `runhook serve`'s own worker (src/cli/serve.ts).
+      // As `runhook serve`'s own worker (src/cli/workerProcess.ts).
       leaseAhead: true,
     });
     worker.start();

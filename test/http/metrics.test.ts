@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startWorker } from '../../src/cli/serve.js';
+import { startWorker } from '../../src/cli/workerProcess.js';
 import type { Worker } from '../../src/delivery/deliveryWorker.js';
 import { buildApp } from '../../src/http/app.js';
 import { createMetrics, metricsPlugin } from '../../src/http/metrics.js';

@@ -239,6 +239,34 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
+let shared: Promise<Browser> | null = null;
+
+/**
+ * Under vitest, one Chromium per test process, for the dashboard files it runs one after another
+ * (vitest.config.ts: isolate false): each file still opens its own browser context, so no cookie,
+ * storage or permission crosses files, and the launch (seconds on a loaded machine) is paid once.
+ * `release` closes the file's contexts; Playwright ends the browser with the process. Outside
+ * vitest (`npm run screenshots`) each harness launches its own browser and closes it.
+ */
+async function harnessBrowser(): Promise<{ browser: Browser; release: () => Promise<void> }> {
+  if (!process.env.VITEST) {
+    const own = await launchBrowser();
+    return { browser: own, release: () => own.close() };
+  }
+  let browser = shared ? await shared.catch(() => null) : null;
+  if (!browser?.isConnected()) {
+    shared = launchBrowser();
+    browser = await shared;
+  }
+  const kept = browser;
+  return {
+    browser: kept,
+    release: async () => {
+      await Promise.all(kept.contexts().map((c) => c.close().catch(() => undefined)));
+    },
+  };
+}
+
 export function newLaptopContext(
   browser: Browser,
   baseUrl: string,
@@ -315,7 +343,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   let server: RunningServer | undefined;
   try {
     server = await startServer(env);
-    const browser = await launchBrowser();
+    const { browser, release } = await harnessBrowser();
     const running = server;
     return {
       server: running,
@@ -323,7 +351,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
       browser,
       rest: restClient(running.baseUrl, running.apiKey),
       close: async () => {
-        await browser.close().catch(() => undefined);
+        await release().catch(() => undefined);
         await running.stop();
         await receiver.close();
       },
