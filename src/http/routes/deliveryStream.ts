@@ -197,6 +197,9 @@ export function registerDeliveryStreamRoute(api: FastifyInstance, deps: AppDeps)
       reply
         .header('content-type', 'text/event-stream; charset=utf-8')
         .header('cache-control', 'no-cache')
+        // The connection ends with the stream: one that stayed open for reuse, its stream ended by
+        // a closing server, would hold that close until the client let it go.
+        .header('connection', 'close')
         .header('x-accel-buffering', 'no');
       return reply.send(out);
     },
