@@ -74,7 +74,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       );
     }
   });
-  app.setValidatorCompiler(createValidatorCompiler());
+  const validators = createValidatorCompiler();
+  app.setValidatorCompiler(validators);
+  app.decorate('compileAllValidators', validators.compileAll);
   app.decorate('manualSends', new ManualSendLimiter(deps.config.manualSendLimit));
 
   acceptJsonBodies(app);

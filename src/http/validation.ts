@@ -32,6 +32,13 @@ function newAjvPair(): { strict: Ajv; lenient: Ajv } {
   return { strict, lenient };
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Set by buildApp: compiles every route's request schemas now (they compile lazily). */
+    compileAllValidators(): number;
+  }
+}
+
 let shared: { ajv: { strict: Ajv; lenient: Ajv }; compiled: Map<string, ValidateFunction> } | null = null;
 
 /**
@@ -43,16 +50,23 @@ let shared: { ajv: { strict: Ajv; lenient: Ajv }; compiled: Map<string, Validate
 export function createValidatorCompiler() {
   shared ??= { ajv: newAjvPair(), compiled: new Map() };
   const { ajv, compiled } = shared;
-  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => {
+  const compileOnce = (key: string, mode: 'strict' | 'lenient', schema: object): ValidateFunction => {
+    let validate = compiled.get(key);
+    if (!validate) {
+      validate = ajv[mode].compile(schema);
+      compiled.set(key, validate);
+    }
+    return validate;
+  };
+  /** What this compiler handed out, so that `compileAll` can check every schema at once. */
+  const handedOut = new Map<string, { mode: 'strict' | 'lenient'; schema: object }>();
+  const compile = ({ schema, httpPart }: { schema: object; httpPart?: string }) => {
     const mode = httpPart === 'body' ? 'strict' : 'lenient';
     const key = `${mode}:${JSON.stringify(schema)}`;
+    handedOut.set(key, { mode, schema });
     // Fastify reads a failed validation's reasons from the function's `errors`, as Ajv sets them.
     const validate = (data: unknown): boolean => {
-      let compiledOnce = compiled.get(key);
-      if (!compiledOnce) {
-        compiledOnce = ajv[mode].compile(schema);
-        compiled.set(key, compiledOnce);
-      }
+      const compiledOnce = compileOnce(key, mode, schema);
       const valid = compiledOnce(data);
       validate.errors = compiledOnce.errors;
       return valid;
@@ -60,6 +74,12 @@ export function createValidatorCompiler() {
     validate.errors = null as ErrorObject[] | null | undefined;
     return validate;
   };
+  /** Compiles every schema handed out so far (a test's check that all of them compile); how many. */
+  compile.compileAll = (): number => {
+    for (const [key, { mode, schema }] of handedOut) compileOnce(key, mode, schema);
+    return handedOut.size;
+  };
+  return compile;
 }
 
 /** JSON Schema type names as an error message says them. */
