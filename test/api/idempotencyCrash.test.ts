@@ -9,7 +9,6 @@
  * 2. With real `runhook serve` child processes SIGKILLed three times while 300 keyed POST /runs
  *    are sent and retried: exactly 300 runs.
  */
-import { type AddressInfo, createServer } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/http/app.js';
 import type { Store } from '../../src/store/store.js';
@@ -17,17 +16,10 @@ import { wrapStoreMethod } from '../delivery/support.js';
 import { backends } from '../helpers/backends.js';
 import { ensureBuilt, runCli, type Spawned } from '../helpers/cli.js';
 import { createTestContext, eventually, TEST_ENV, type TestContext } from '../helpers/context.js';
+import { freePort } from '../helpers/freePort.js';
 import { openRawSql } from '../helpers/rawSql.js';
 
 const LOCK_RUNS_OUT = 11_000;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 beforeAll(() => ensureBuilt(), 120_000);
 

@@ -5,10 +5,10 @@
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ensureBuilt, ROOT } from '../helpers/cli.js';
+import { freePort } from '../helpers/freePort.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { type RealServer, startRealServer } from '../sdk/realServer.js';
 
@@ -38,14 +38,6 @@ function firstJson(line: string): any {
     } catch {}
   }
   throw new Error(`no JSON object at the start of ${line}`);
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 const help = async (...args: string[]) =>

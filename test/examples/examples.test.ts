@@ -15,6 +15,7 @@ import { signStandardWebhook } from '../../sdk/index.js';
 import { backends, type TestDatabase } from '../helpers/backends.js';
 import { ROOT } from '../helpers/cli.js';
 import { FLASK_ENV } from '../helpers/environment.js';
+import { freePort } from '../helpers/freePort.js';
 import { installOffline, packSdk } from '../helpers/packages.js';
 import { type RealServer, startRealServer } from '../sdk/realServer.js';
 import { waitFor } from '../web/harness.js';
@@ -53,14 +54,6 @@ const EXAMPLES: Example[] = [
 
 /** The framework packages the Node examples import, linked from this checkout's devDependencies. */
 const FRAMEWORKS = ['express', 'fastify', 'hono', '@hono/node-server'];
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 const accepting = (port: number) =>
   new Promise<boolean>((resolve) => {

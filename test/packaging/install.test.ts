@@ -13,11 +13,11 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
+import { freePort } from '../helpers/freePort.js';
 import { installOffline, installServerGlobally, npmEnv, packSdk, packServer } from '../helpers/packages.js';
 import { waitFor } from '../web/harness.js';
 
@@ -31,14 +31,6 @@ afterAll(async () => {
   }
   rmSync(work, { recursive: true, force: true });
 }, 30_000);
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** Starts a process and collects what it prints. */
 function start(command: string, args: string[], cwd: string, env: Record<string, string>) {

@@ -19,11 +19,11 @@
  * at least once and at most once more than its delivery's `worker_lost` attempts: a receiver that
  * deduplicates on `webhook-id` sees each occurrence exactly once.
  */
-import { type AddressInfo, createServer } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sqliteBackend } from '../helpers/backends.js';
 import { ensureBuilt, type Spawned } from '../helpers/cli.js';
 import { createTestContext, eventually, type TestContext } from '../helpers/context.js';
+import { freePort } from '../helpers/freePort.js';
 import { openRawSql, type RawSql } from '../helpers/rawSql.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { Processes, scaleBackend } from './support.js';
@@ -266,14 +266,6 @@ function killLoop(start: () => Promise<Spawned>) {
       return kills;
     },
   };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 beforeAll(() => ensureBuilt(), 120_000);

@@ -5,10 +5,10 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBuilt, runCli } from '../helpers/cli.js';
+import { freePort } from '../helpers/freePort.js';
 
 export interface RealServer {
   /** `http://127.0.0.1:<port>`, also its RUNHOOK_PUBLIC_URL. */
@@ -20,14 +20,6 @@ export interface RealServer {
 }
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /**
  * `databaseUrl`: a RUNHOOK_DATABASE_URL (e.g. a backend's test database); default a fresh SQLite file.

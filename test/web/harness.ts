@@ -21,6 +21,7 @@ import {
   type Request,
 } from 'playwright-core';
 import { CHROMIUM_ENV, findChromium } from '../helpers/environment.js';
+import { freePort } from '../helpers/freePort.js';
 
 /**
  * For `describe.skipIf(!chromiumFound)(…)` in every suite that drives the browser: false only when
@@ -37,14 +38,6 @@ export function repoRoot(): string {
     dir = parent;
   }
   return dir;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
