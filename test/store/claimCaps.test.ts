@@ -127,11 +127,9 @@ for (const backend of backends) {
         return () => released;
       }
 
-      it("waits for another claim's lock on its webhook instead of coming back empty", async () => {
-        const now = await backlog(1, 4);
-        const release = await holdWebhookLock(100);
-        const started = Date.now();
-        const claim = await store.claimDueDeliveries({
+      /** One claim of worker-a with room for every delivery of these tests. */
+      const claimAsA = (now: number) =>
+        store.claimDueDeliveries({
           workerId: 'worker-a',
           now,
           limit: 10,
@@ -139,6 +137,12 @@ for (const backend of backends) {
           perWebhookCap: 8,
           perOrgCap: 32,
         });
+
+      it("waits for another claim's lock on its webhook instead of coming back empty", async () => {
+        const now = await backlog(1, 4);
+        const release = await holdWebhookLock(100);
+        const started = Date.now();
+        const claim = await claimAsA(now);
         await release();
         expect(Date.now() - started).toBeGreaterThanOrEqual(90);
         expect(claim.deliveries).toHaveLength(4);
@@ -148,27 +152,13 @@ for (const backend of backends) {
       it('comes back empty and missed when the lock is held past the wait', async () => {
         const now = await backlog(1, 2);
         const release = await holdWebhookLock(1_000);
-        const claim = await store.claimDueDeliveries({
-          workerId: 'worker-a',
-          now,
-          limit: 10,
-          leaseMs: 30_000,
-          perWebhookCap: 8,
-          perOrgCap: 32,
-        });
+        const claim = await claimAsA(now);
         await release();
         expect(claim.deliveries).toHaveLength(0);
         expect(claim.missed).toBe(true);
         expect(claim.leftOver).toBe(true);
         // Nothing was leased meanwhile: the next claim takes both.
-        const again = await store.claimDueDeliveries({
-          workerId: 'worker-a',
-          now,
-          limit: 10,
-          leaseMs: 30_000,
-          perWebhookCap: 8,
-          perOrgCap: 32,
-        });
+        const again = await claimAsA(now);
         expect(again.deliveries).toHaveLength(2);
       });
     }
