@@ -42,6 +42,8 @@ for (const backend of backends) {
     let receiver: Receiver;
     let worker: Worker | undefined;
     const claims = { n: 0 };
+    /** The context whose store's LISTEN connection is known to be up. */
+    let listening: TestContext | undefined;
     afterEach(async () => {
       await worker?.stop(2_000);
       worker = undefined;
@@ -61,9 +63,19 @@ for (const backend of backends) {
         logger: ctx.rt.logger,
         idlePollMs: 60_000,
       });
+      // On PostgreSQL the worker claims once more when the store's LISTEN connection is up (the
+      // store wakes its listeners then, once per store): wait for that wake, however late a loaded
+      // machine makes it.
+      const wakes = { n: 0 };
+      const unsubscribe = ctx.rt.store.onNewWork(() => wakes.n++);
       worker.start();
       // The claims at start (and, on PostgreSQL, once LISTEN is connected) find nothing.
       await eventually(async () => claims.n >= 1, 5_000, 'the first claim');
+      if (backend.name === 'postgres' && listening !== ctx) {
+        await eventually(async () => wakes.n >= 1, 10_000, 'LISTEN to connect');
+        listening = ctx;
+      }
+      unsubscribe();
       let seen = -1;
       while (seen !== claims.n) {
         seen = claims.n;
