@@ -3,14 +3,19 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const CLI = join(ROOT, 'dist/src/cli/main.js');
+export const CLI = join(ROOT, 'dist/bin/runhook.js');
+
+let checked = false;
 
 /**
- * Builds what of dist/ is older than its sources (scripts/build.mjs, which `npm test` has just run;
- * this covers running one file with `npx vitest run`).
+ * Builds what of dist/ is older than its sources (scripts/build.mjs, which `npm test` and
+ * test/globalSetup.ts have just run; this covers a file run outside them). Once per test process:
+ * the check hashes every source file, and the files of one process run one after another.
  */
 export function ensureBuilt(): void {
+  if (checked) return;
   execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { stdio: 'inherit' });
+  checked = true;
 }
 
 export interface Spawned {
