@@ -33,6 +33,7 @@ import { registerTestSuiteRoutes } from './routes/testSuites.js';
 import { registerWebhookHealthRoutes } from './routes/webhookHealth.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 import { SECURITY_HEADERS } from './securityHeaders.js';
+import { createSerializerCompiler } from './serialization.js';
 import { createValidatorCompiler, inspectJson, MAX_JSON_DEPTH } from './validation.js';
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -77,6 +78,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const validators = createValidatorCompiler();
   app.setValidatorCompiler(validators);
   app.decorate('compileAllValidators', validators.compileAll);
+  const serializers = createSerializerCompiler();
+  app.setSerializerCompiler(serializers);
+  app.decorate('compileAllSerializers', serializers.compileAll);
   app.decorate('manualSends', new ManualSendLimiter(deps.config.manualSendLimit));
 
   acceptJsonBodies(app);
