@@ -1,11 +1,11 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { type Config, ConfigError, redactDatabaseUrl } from './config.js';
+import type { Config } from './config.js';
+import { openMigratedStore } from './database.js';
 import { createHttpSender } from './delivery/httpClient.js';
 import { createSendPipeline, type SendPipeline } from './delivery/sendPipeline.js';
 import { generateApiKey, newApiKeyRecord } from './security/apiKeys.js';
 import { redactSecretsInText } from './security/logRedaction.js';
 import { createSecretBox, loadOrCreateKeyFile, type SecretBox } from './security/secretBox.js';
-import { openStore } from './store/openStore.js';
 import type { Store } from './store/store.js';
 
 /** What every command of one process shares, opened once by openRuntime and closed by closeRuntime. */
@@ -65,47 +65,13 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: Des
   return destination ? pino(options, destination) : pino(options);
 }
 
-// Failures to reach or open the database at all, as opposed to a failing statement.
-const UNREACHABLE = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  '28P01', // password authentication failed
-  '28000', // no such role / not allowed
-  '3D000', // no such database
-  'SQLITE_CANTOPEN',
-]);
-
-/** A database that cannot be reached or opened is a RUNHOOK_DATABASE_URL problem: say so. */
-function databaseError(err: unknown, config: Config): Error {
-  const e = err as { code?: string; message?: string };
-  if (!UNREACHABLE.has(e?.code ?? '') && !/^cannot open SQLite database/.test(e?.message ?? '')) {
-    return err instanceof Error ? err : new Error(String(err));
-  }
-  const message = e.message ?? e.code ?? 'unknown error';
-  if (config.database.kind === 'sqlite') return new ConfigError('RUNHOOK_DATABASE_URL', message);
-  return new ConfigError(
-    'RUNHOOK_DATABASE_URL',
-    `cannot reach PostgreSQL at ${redactDatabaseUrl(config.database.url)}: ${message}`,
-  );
-}
-
 /** Opens the database (migrating it) and everything that every command needs. */
 export async function openRuntime(
   config: Config,
   logger = createLogger(config),
   clock: RuntimeClock = {},
 ): Promise<Runtime> {
-  const store = await openStore(config.database);
-  try {
-    await store.migrate();
-  } catch (err) {
-    await store.close().catch(() => {});
-    throw databaseError(err, config);
-  }
+  const store = await openMigratedStore(config);
   const secretKey =
     config.secretKey ??
     (config.database.kind === 'sqlite' ? loadOrCreateKeyFile(config.database.path) : null);

@@ -1,21 +1,25 @@
 /** What the admin commands (`orgs`, `keys`) share: a store opened for one command, and `--org` lookup. */
 import { loadConfig } from '../config.js';
+import { openMigratedStore } from '../database.js';
 import type { Organization } from '../domain/types.js';
-import { closeRuntime, openRuntime, type Runtime } from '../runtime.js';
+import type { Store } from '../store/store.js';
 
-/** Opens the database (migrating it), runs `fn`, closes it whatever happens. */
-export async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
-  const rt = await openRuntime(loadConfig());
+/**
+ * Opens the database (migrating it), runs `fn`, closes it whatever happens. Only the store: these
+ * commands send nothing and log nothing, so they load neither the send pipeline nor the logger.
+ */
+export async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openMigratedStore(loadConfig());
   try {
-    return await fn(rt);
+    return await fn(store);
   } finally {
-    await closeRuntime(rt);
+    await store.close();
   }
 }
 
 /** `--org` takes an id or a name; names are not unique, so an ambiguous name asks for the id. */
-export async function resolveOrganization(rt: Runtime, idOrName: string): Promise<Organization> {
-  const found = await rt.store.findOrganizations(idOrName.trim());
+export async function resolveOrganization(store: Store, idOrName: string): Promise<Organization> {
+  const found = await store.findOrganizations(idOrName.trim());
   const exact = found.find((o) => o.id === idOrName.trim());
   if (exact) return exact;
   if (found.length === 0) {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { toIso } from '../domain/time.js';
 import { generateApiKey, newApiKeyRecord } from '../security/apiKeys.js';
 import { MAX_ACTIVE_API_KEYS } from '../store/store.js';
-import { printJsonLine, resolveOrganization, withRuntime } from './adminStore.js';
+import { printJsonLine, resolveOrganization, withStore } from './adminStore.js';
 
 const iso = (ms: number | null) => (ms === null ? null : toIso(ms));
 
@@ -24,10 +24,10 @@ export function registerKeysCommand(program: Command): void {
     .action(async (opts: { org: string; name: string }) => {
       const name = opts.name.trim();
       if (name.length === 0 || name.length > 200) throw new Error('--name must be 1 to 200 characters');
-      await withRuntime(async (rt) => {
-        const org = await resolveOrganization(rt, opts.org);
+      await withStore(async (store) => {
+        const org = await resolveOrganization(store, opts.org);
         const apiKey = generateApiKey();
-        const outcome = await rt.store.createApiKey(org.id, newApiKeyRecord(apiKey, name, null), Date.now());
+        const outcome = await store.createApiKey(org.id, newApiKeyRecord(apiKey, name, null), Date.now());
         if (outcome.kind === 'too_many_keys') {
           throw new Error(
             `organization ${org.id} already has ${MAX_ACTIVE_API_KEYS} active API keys; revoke one first with \`runhook keys revoke <key id>\``,
@@ -44,10 +44,10 @@ export function registerKeysCommand(program: Command): void {
     )
     .requiredOption('--org <id or name>', 'the organization')
     .action(async (opts: { org: string }) => {
-      await withRuntime(async (rt) => {
-        const org = await resolveOrganization(rt, opts.org);
+      await withStore(async (store) => {
+        const org = await resolveOrganization(store, opts.org);
         const now = Date.now();
-        for (const k of await rt.store.listAllApiKeys(org.id)) {
+        for (const k of await store.listAllApiKeys(org.id)) {
           printJsonLine({
             id: k.id,
             name: k.name,
@@ -69,9 +69,9 @@ export function registerKeysCommand(program: Command): void {
     )
     .argument('<key id>', 'the key id, as `runhook keys list` shows it')
     .action(async (id: string) => {
-      await withRuntime(async (rt) => {
+      await withStore(async (store) => {
         const now = Date.now();
-        const outcome = await rt.store.revokeApiKey({
+        const outcome = await store.revokeApiKey({
           id: id.trim(),
           orgId: null,
           now,
@@ -79,7 +79,7 @@ export function registerKeysCommand(program: Command): void {
         });
         if (outcome.kind !== 'revoked') throw new Error(`no active API key has the id "${id}"`);
         printJsonLine({ id: outcome.key.id, org_id: outcome.key.orgId, revoked_at: toIso(now) });
-        const left = (await rt.store.listOrganizations(now)).find((o) => o.id === outcome.key.orgId);
+        const left = (await store.listOrganizations(now)).find((o) => o.id === outcome.key.orgId);
         if (left && left.activeKeys === 0) {
           process.stderr.write(
             `runhook: organization ${left.id} ("${left.name}") has no active API key left; create one with \`runhook keys create --org ${left.id}\`\n`,

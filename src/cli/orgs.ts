@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { toIso } from '../domain/time.js';
 import { generateApiKey, newApiKeyRecord } from '../security/apiKeys.js';
-import { printJsonLine, withRuntime } from './adminStore.js';
+import { printJsonLine, withStore } from './adminStore.js';
 
 export function registerOrgsCommand(program: Command): void {
   const orgs = program.command('orgs').description('manage organizations');
@@ -13,9 +13,9 @@ export function registerOrgsCommand(program: Command): void {
     .action(async (opts: { name: string }) => {
       const name = opts.name.trim();
       if (name.length === 0 || name.length > 200) throw new Error('--name must be 1 to 200 characters');
-      await withRuntime(async (rt) => {
+      await withStore(async (store) => {
         const apiKey = generateApiKey();
-        const org = await rt.store.createOrganization(
+        const org = await store.createOrganization(
           name,
           newApiKeyRecord(apiKey, 'created by runhook orgs create', null),
           Date.now(),
@@ -30,8 +30,8 @@ export function registerOrgsCommand(program: Command): void {
       'print every organization, one JSON object per line: {"id","name","created_at","active_keys"}',
     )
     .action(async () => {
-      await withRuntime(async (rt) => {
-        for (const o of await rt.store.listOrganizations(Date.now())) {
+      await withStore(async (store) => {
+        for (const o of await store.listOrganizations(Date.now())) {
           printJsonLine({
             id: o.id,
             name: o.name,
