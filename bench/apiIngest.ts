@@ -54,7 +54,7 @@ export interface ApiIngestResult {
   problems: string[];
 }
 
-const SERVE_MAIN = new URL('../src/cli/main.js', import.meta.url);
+const SERVE_MAIN = new URL('../bin/runhook.js', import.meta.url);
 
 async function freePort(): Promise<number> {
   const server = createServer();

@@ -27,7 +27,7 @@ export interface WorkersResult {
 }
 
 /** The CLI the workers run: this build's, or BENCH_WORKER_MAIN (another build's, to compare in one run). */
-const MAIN = process.env.BENCH_WORKER_MAIN ?? new URL('../src/cli/main.js', import.meta.url).pathname;
+const MAIN = process.env.BENCH_WORKER_MAIN ?? new URL('../bin/runhook.js', import.meta.url).pathname;
 
 export async function measureWorkers(input: {
   pgUrl: string;

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
  * Builds dist/: the TypeScript compiler for the server, tests, bench and SDK, then Vite for the
- * dashboard. Each part is rebuilt only when its sources differ from the ones of its last build
+ * dashboard, then the `runhook` command bundled (scripts/bundle.mjs). Each part is rebuilt only when its sources differ from the ones of its last build
  * (a hash of their contents, kept in dist/.build-<part>), so `npm start` and `npm test` start at
- * once when dist/ is current. `--force` builds both parts whatever the hash says (`npm run build`).
+ * once when dist/ is current. `--force` builds every part whatever the hash says (`npm run build`).
  *
  * Plain JavaScript on purpose: it has to run before anything is compiled.
  */
@@ -39,6 +39,13 @@ const parts = [
     inputs: ['web', 'src/domain', ...lockfiles],
     command: ['node_modules/vite/bin/vite.js', 'build', 'web', '--emptyOutDir', '--logLevel', 'warn'],
     output: 'dist/web/index.html',
+  },
+  {
+    name: 'bin',
+    // The `runhook` command, bundled with its dependencies (scripts/bundle.mjs).
+    inputs: ['src', 'scripts/bundle.mjs', 'tsconfig.json', ...lockfiles],
+    command: ['scripts/bundle.mjs'],
+    output: 'dist/bin/runhook.js',
   },
 ];
 
@@ -100,6 +107,6 @@ for (const part of parts) {
   writeFileSync(stamp, `${hash}\n`);
 }
 
-// tsc writes files without the run bit; `npx runhook` (bin) needs it (docs/installing.md). Set on
-// every run, built or current: a dist/ that lost it gets it back without a rebuild.
-chmodSync(join(root, 'dist/src/cli/main.js'), 0o755);
+// The bundle is written without the run bit; `npx runhook` (bin) needs it (docs/installing.md). Set
+// on every run, built or current: a dist/ that lost it gets it back without a rebuild.
+chmodSync(join(root, 'dist/bin/runhook.js'), 0o755);

@@ -43,9 +43,17 @@ export const BODY_LIMIT = 1024 * 1024;
  * cannot hold a shutdown.
  */
 const CLOSE_GRACE_MS = 10_000;
-// The built dashboard: dist/web, whether this file runs from dist/ or from source under the test runner.
+// The built dashboard, dist/web, from where this code runs: bundled in dist/bin (the `runhook`
+// command), compiled file by file in dist/src/http, or from source under the test runner.
 const WEB_ROOT = fileURLToPath(
-  new URL(import.meta.url.includes('/dist/src/') ? '../../web/' : '../../dist/web/', import.meta.url),
+  new URL(
+    import.meta.url.includes('/dist/bin/')
+      ? '../web/'
+      : import.meta.url.includes('/dist/src/')
+        ? '../../web/'
+        : '../../dist/web/',
+    import.meta.url,
+  ),
 );
 const NON_DASHBOARD = /^\/(api|healthz|readyz|metrics|openapi\.json|docs)(\/|$|\?)/;
 

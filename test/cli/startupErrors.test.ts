@@ -14,6 +14,14 @@ import { CLI, ensureBuilt, runCli } from '../helpers/cli.js';
 
 const SECRET_KEY = 'startup-errors-test-secret-key-0123456789';
 
+/** Text found only in a package's own code: a bundled chunk that contains it holds the package. */
+const MARKERS = {
+  fastify: 'FST_ERR_CTP_ALREADY_PRESENT',
+  kysely: 'class Kysely extends',
+  ajv: 'strictSchema',
+  'prom-client': 'process_cpu_user_seconds_total',
+};
+
 describe('startup errors (real processes)', () => {
   let dir: string;
   beforeAll(() => {
@@ -157,10 +165,19 @@ describe('startup errors (real processes)', () => {
     }
   }, 120_000);
 
-  /** A module to pass to `node --import`: it makes importing any of `packages` fail, naming it. */
-  function refusing(file: string, packages: string[]): string {
+  /**
+   * A module to pass to `node --import`: it makes loading any of `packages` fail, naming it, whether
+   * it is imported by name or comes inside a chunk of the bundled command (dist/bin), which holds
+   * the package's code: a chunk is refused when it contains the package's marker.
+   */
+  function refusing(file: string, packages: Array<keyof typeof MARKERS>): string {
     const hook = join(dir, file);
-    const refuse = `export async function resolve(s, c, next) { if (${JSON.stringify(packages)}.includes(s)) throw new Error("loaded " + s); return next(s, c); }`;
+    const markers = packages.map((name) => [name, MARKERS[name]]);
+    const refuse = [
+      `export async function resolve(s, c, next) { if (${JSON.stringify(packages)}.includes(s)) throw new Error("loaded " + s); return next(s, c); }`,
+      `export async function load(url, c, next) { const r = await next(url, c); const text = r.source ? String(r.source) : "";`,
+      ` for (const [name, marker] of ${JSON.stringify(markers)}) if (text.includes(marker)) throw new Error("loaded " + name); return r; }`,
+    ].join('\n');
     writeFileSync(
       hook,
       `import { register } from 'node:module';\nregister('data:text/javascript,' + encodeURIComponent(${JSON.stringify(refuse)}));\n`,

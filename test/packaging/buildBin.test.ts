@@ -1,6 +1,6 @@
 /**
  * The build leaves the CLI executable: the clone's `npx runhook` and the installed `runhook` run
- * dist/src/cli/main.js through its shebang, and a file tsc writes anew has no run bit
+ * dist/bin/runhook.js through its shebang, and the bundler writes it without the run bit
  * (docs/installing.md). `npm run build` and `prepack` are scripts/build.mjs with --force, which
  * compiles and then runs the same chmod step as without it: this checks the built dist/ and that
  * step, without recompiling everything while other test files run the CLI from dist/.
@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { CLI, ensureBuilt, ROOT } from '../helpers/cli.js';
 
-it('scripts/build.mjs marks dist/src/cli/main.js executable, and it runs through its shebang', () => {
+it('scripts/build.mjs marks dist/bin/runhook.js executable, and it runs through its shebang', () => {
   const { scripts, version: expected } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
   expect(scripts.build).toBe('node scripts/build.mjs --force');
   expect(scripts.prepack).toMatch(/&& node scripts\/build\.mjs --force$/);
-  chmodSync(CLI, 0o644); // as a fresh tsc output is
+  chmodSync(CLI, 0o644); // as a fresh bundle is
   ensureBuilt(); // scripts/build.mjs: dist/ is current, only the chmod step has work
   expect(statSync(CLI).mode & 0o111).toBe(0o111);
   const version = execFileSync(CLI, ['--version'], { cwd: ROOT, encoding: 'utf8' }).trim();

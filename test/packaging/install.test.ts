@@ -64,7 +64,7 @@ describe('npm pack → install → run', () => {
         'package.json',
         'README.md',
         'LICENSE',
-        'dist/src/cli/main.js',
+        'dist/bin/runhook.js',
         'dist/src/store/migrations/0001_initial.js',
         'dist/web/index.html',
         'dist/sdk/index.js',

@@ -1,5 +1,5 @@
 /**
- * A real Runhook (`node dist/src/cli/main.js serve`) on a free port with a fresh SQLite file,
+ * A real Runhook (`node dist/bin/runhook.js serve`) on a free port with a fresh SQLite file,
  * for the tests that need deliveries made by the real worker: test/sdk/realDelivery.test.ts and
  * test/cli/report.e2e.test.ts.
  */

@@ -1,7 +1,7 @@
 /**
  * What the dashboard's browser test and the screenshot script both need: the real server on a
  * temp SQLite file, a real receiver on 127.0.0.1, headless Chromium, and a small REST client.
- * The server is the built CLI (`dist/src/cli/main.js`); `npm test` and `npm run screenshots`
+ * The server is the built CLI (`dist/bin/runhook.js`); `npm test` and `npm run screenshots`
  * build before they run.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -74,7 +74,7 @@ export interface RunningServer {
 
 export async function startServer(extraEnv: Record<string, string> = {}): Promise<RunningServer> {
   const root = repoRoot();
-  const main = join(root, 'dist/src/cli/main.js');
+  const main = join(root, 'dist/bin/runhook.js');
   if (!existsSync(main)) throw new Error(`${main} does not exist: run \`npm run build\` first`);
   if (!existsSync(join(root, 'dist/web/index.html')))
     throw new Error('dist/web/index.html does not exist: run `npm run build` first');

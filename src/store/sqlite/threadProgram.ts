@@ -17,17 +17,21 @@ import type {
 
 /** The program's source text, for `new Worker(text, { eval: true })`. */
 export function threadProgramSource(): string {
-  return `(${threadMain.toString()})(${createGroupRunner.toString()})`;
+  // `require` is the thread's own (an eval'd Worker runs as CommonJS), named only in this text: a
+  // bundler rewrites a `require` it finds inside a function's body, which then names nothing there.
+  return `(${threadMain.toString()})(require, ${createGroupRunner.toString()})`;
 }
 
 /**
  * The thread's main function: opens the connection and answers the main thread's messages. It is
  * handed to the Worker as source text (threadProgramSource), so it must not refer to anything
- * outside itself but its argument, the group runner.
+ * outside itself but its arguments, the thread's `require` and the group runner.
  */
-function threadMain(makeGroupRunner: typeof createGroupRunner): void {
+function threadMain(
   // biome-ignore lint/suspicious/noExplicitAny: untyped on purpose, this runs as plain CommonJS.
-  const req: (id: string) => any = require;
+  req: (id: string) => any,
+  makeGroupRunner: typeof createGroupRunner,
+): void {
   const { parentPort, workerData } = req('node:worker_threads');
   const data = workerData as ThreadData;
   const Database = req(data.driverPath);
