@@ -35,6 +35,12 @@ export const SQLITE_TEMPLATE_ENV = 'RUNHOOK_TEST_SQLITE_TEMPLATE';
 /** Set by test/globalSetup.ts: a file of SQL that builds a migrated schema named TEMPLATE_SCHEMA. */
 export const PG_TEMPLATE_ENV = 'RUNHOOK_TEST_PG_TEMPLATE';
 
+/** Set by test/globalSetup.ts: this run's id, in the name of every schema the run makes. */
+const RUN_ENV = 'RUNHOOK_TEST_RUN';
+
+/** The start of this run's schema names: its teardown drops what is left of them. */
+const schemaPrefix = () => `t_${process.env[RUN_ENV] ?? 'local'}_`;
+
 /** The template schema's name in the SQL file: replaced by each test's schema name. */
 const TEMPLATE_SCHEMA = 't_template_0f1e2d3c4b5a';
 
@@ -99,9 +105,13 @@ async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>)
   }
 }
 
+/**
+ * The schema's URL. Its connections carry the schema's name as their application_name, so that a
+ * schema given back for reuse can end the ones still open (a SIGKILLed server's, say).
+ */
 function schemaUrl(baseUrl: string, schema: string): string {
   const url = new URL(baseUrl);
-  url.searchParams.set('options', `-c search_path=${schema}`);
+  url.searchParams.set('options', `-c search_path=${schema} -c application_name=${schema}`);
   return url.toString();
 }
 
@@ -146,9 +156,158 @@ async function migratedSchemaSql(baseUrl: string): Promise<string | null> {
 
 let pgTemplate: Promise<string | null> | null = null;
 
+/**
+ * What a schema built from the template is made of (tables, columns, indexes, constraints, by
+ * name), as one hash: a schema handed back is reused only when it is still exactly that.
+ */
+const SHAPE_SQL = `
+  SELECT md5(coalesce((
+    SELECT string_agg(c.relname::text || ' ' || c.relkind::text || ' ' || coalesce(a.attname::text, '') || ' ' ||
+      coalesce(format_type(a.atttypid, a.atttypmod), '') || ' ' || coalesce(a.attnotnull::text, '') || ' ' ||
+      coalesce(pg_get_expr(d.adbin, d.adrelid), ''), ',' ORDER BY c.relname, a.attnum)
+    FROM pg_class c
+    LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+    LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+    WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1::text)), '') || coalesce((
+    SELECT string_agg(conname || ' ' || replace(pg_get_constraintdef(oid), $1::text || '.', ''), ',' ORDER BY conname)
+    FROM pg_constraint WHERE connamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1::text)), '') || coalesce((
+    SELECT string_agg(replace(pg_get_indexdef(i.indexrelid), $1::text || '.', ''), ',' ORDER BY 1)
+    FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+    WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1::text)), '')) AS shape`;
+
+/** A schema with more rows than this is dropped, not emptied: its dead rows would slow the next test. */
+const MAX_ROWS_TO_EMPTY = 2_000;
+
+/**
+ * The PostgreSQL half of the suite makes a few hundred schemas. Building one from the template
+ * and dropping it cost about 65 ms of the server's CPU (110 DDL statements) and two connections;
+ * emptying one costs a few milliseconds. So a test's schema, when its test is done, is renamed,
+ * emptied and kept for the next test of this process, unless anything about it differs from a fresh
+ * one: a table, column, index or constraint changed, statistics gathered, Kysely's bookkeeping
+ * touched, more rows than MAX_ROWS_TO_EMPTY, or a connection that will not end.
+ */
+function schemaPool(baseUrl: string) {
+  const ready: string[] = [];
+  /** The template's shape, and its tables and sequences (but Kysely's), read from its first copy. */
+  let template: { shape: string; tables: string[]; sequences: string[] } | null = null;
+  let admin: pg.Pool | null = null;
+  const pool = () => {
+    admin ??= new pg.Pool({
+      connectionString: baseUrl,
+      max: 1,
+      idleTimeoutMillis: 1_000,
+      allowExitOnIdle: true,
+    });
+    return admin;
+  };
+
+  async function learnShape(schema: string): Promise<void> {
+    if (template !== null) return;
+    const db = pool();
+    const shape = (await db.query(SHAPE_SQL, [schema])).rows[0].shape as string;
+    const tables = await db.query(
+      "SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename NOT LIKE 'kysely_migration%' ORDER BY 1",
+      [schema],
+    );
+    const sequences = await db.query('SELECT sequencename FROM pg_sequences WHERE schemaname = $1', [schema]);
+    template = {
+      shape,
+      tables: tables.rows.map((r) => r.tablename as string),
+      sequences: sequences.rows.map((r) => r.sequencename as string),
+    };
+  }
+
+  /**
+   * Empties `schema`, just renamed from `was`, for reuse; false when it cannot be made as new.
+   * Whatever still uses the old name (a worker or pool a test left running, reconnecting with the
+   * old URL) finds nothing there any more, so it cannot write into the next test's schema. A
+   * connection still open under the old name could still commit a transaction it began before the
+   * rename: the schema is reused only once there is none (a killed server's end within moments;
+   * nothing is ended here, the test process may still hold one).
+   */
+  async function empty(schema: string, was: string): Promise<boolean> {
+    if (template === null) return false;
+    const db = pool();
+    const open = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1`;
+    for (let i = 0; (await db.query(open, [was])).rows[0].n > 0; i++) {
+      if (i === 50) return false;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const checked = await db.query(
+      `SELECT (${SHAPE_SQL}) AS shape,
+        -- Statistics of rows (an ANALYZE or VACUUM by a test, or autovacuum, while rows were there)
+        -- change the planner's choices: a fresh schema has none (its CREATE INDEX statements
+        -- leave reltuples at 0, but for Kysely's tables, which the template fills).
+        (SELECT count(*)::int FROM pg_class
+          WHERE relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1::text) AND relkind = 'r' AND reltuples > 0
+            AND relname NOT LIKE 'kysely_migration%') AS analyzed,
+        (SELECT count(*)::int FROM ${schema}.kysely_migration) AS migrations,
+        (SELECT count(*)::int FROM ${schema}.kysely_migration_lock WHERE is_locked = 0) AS unlocked,
+        ${template.tables.map((t) => `(SELECT count(*) FROM ${schema}.${t})`).join(' + ')} AS rows`,
+      [schema],
+    );
+    const c = checked.rows[0];
+    if (
+      c.shape !== template.shape ||
+      c.analyzed !== 0 ||
+      c.migrations !== templateMigrations ||
+      c.unlocked !== 1 ||
+      Number(c.rows) > MAX_ROWS_TO_EMPTY
+    ) {
+      return false;
+    }
+    await db.query(
+      [
+        'BEGIN',
+        // Every table is emptied: no foreign key needs checking, in whatever order they go.
+        'SET LOCAL session_replication_role = replica',
+        ...template.tables.map((t) => `DELETE FROM ${schema}.${t}`),
+        ...template.sequences.map((q) => `SELECT setval('${schema}.${q}', 1, false)`),
+        'COMMIT',
+      ].join(';'),
+    );
+    return true;
+  }
+
+  return {
+    take: () => ready.pop() ?? null,
+    learnShape,
+    /** Keeps `schema`, emptied and renamed, for the next test; else drops it. */
+    async giveBack(schema: string): Promise<void> {
+      let name = schema;
+      try {
+        if (template !== null) {
+          const renamed = `${schemaPrefix()}${randomBytes(6).toString('hex')}`;
+          await pool().query(`ALTER SCHEMA ${schema} RENAME TO ${renamed}`);
+          name = renamed;
+          if (await empty(renamed, schema)) {
+            ready.push(renamed);
+            return;
+          }
+        }
+      } catch {
+        // Dropped below.
+      }
+      await withClient(baseUrl, (c) => c.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`));
+    },
+  };
+}
+
+/** The migrations the template holds, counted in its SQL. */
+let templateMigrations = -1;
+
 function postgres(baseUrl: string): Backend {
+  const reusable = schemaPool(baseUrl);
+  const handle = (schema: string, reuse: boolean): TestDatabase => ({
+    url: schemaUrl(baseUrl, schema),
+    async drop() {
+      if (process.env.KEEP_TEST_DB === '1') return;
+      if (reuse) await reusable.giveBack(schema);
+      else await withClient(baseUrl, (c) => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
+    },
+  });
+
   async function newSchema(fromTemplate: boolean): Promise<TestDatabase> {
-    const schema = `t_${randomBytes(6).toString('hex')}`;
     let sql: string | null = null;
     if (fromTemplate) {
       const fromSetup = process.env[PG_TEMPLATE_ENV];
@@ -156,18 +315,19 @@ function postgres(baseUrl: string): Backend {
         ? Promise.resolve(readFileSync(fromSetup, 'utf8'))
         : migratedSchemaSql(baseUrl);
       sql = await pgTemplate;
+      if (sql !== null) {
+        templateMigrations = sql.split(`INSERT INTO ${TEMPLATE_SCHEMA}.kysely_migration VALUES`).length - 1;
+        const reused = reusable.take();
+        if (reused) return handle(reused, true);
+      }
     }
+    const schema = `${schemaPrefix()}${randomBytes(6).toString('hex')}`;
     await withClient(baseUrl, async (c) => {
       if (sql === null) await c.query(`CREATE SCHEMA ${schema}`);
       else await c.query(sql.replaceAll(TEMPLATE_SCHEMA, schema));
     });
-    return {
-      url: schemaUrl(baseUrl, schema),
-      async drop() {
-        if (process.env.KEEP_TEST_DB === '1') return;
-        await withClient(baseUrl, (c) => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
-      },
-    };
+    if (sql !== null) await reusable.learnShape(schema);
+    return handle(schema, sql !== null);
   }
   return {
     name: 'postgres',
@@ -180,7 +340,8 @@ function postgres(baseUrl: string): Backend {
  * Called once per run by test/globalSetup.ts: migrates the templates `createMigrated` copies, so
  * that no test file migrates its own. Returns the teardown that removes them.
  */
-export async function prepareTemplates(pgUrl: string | null): Promise<() => void> {
+export async function prepareTemplates(pgUrl: string | null): Promise<() => Promise<void>> {
+  process.env[RUN_ENV] = randomBytes(4).toString('hex');
   const sqlitePath = await migratedSqliteFile();
   process.env[SQLITE_TEMPLATE_ENV] = sqlitePath;
   let sqlFile: string | null = null;
@@ -192,9 +353,18 @@ export async function prepareTemplates(pgUrl: string | null): Promise<() => void
       process.env[PG_TEMPLATE_ENV] = sqlFile;
     }
   }
-  return () => {
+  return async () => {
     rmSync(join(sqlitePath, '..'), { recursive: true, force: true });
     if (sqlFile) rmSync(join(sqlFile, '..'), { recursive: true, force: true });
+    // The schemas the test processes kept for reuse when their last test ended (schemaPool).
+    if (pgUrl && process.env.KEEP_TEST_DB !== '1') {
+      await withClient(pgUrl, async (c) => {
+        const kept = await c.query('SELECT nspname FROM pg_namespace WHERE nspname LIKE $1', [
+          `${schemaPrefix()}%`,
+        ]);
+        for (const row of kept.rows) await c.query(`DROP SCHEMA IF EXISTS ${row.nspname as string} CASCADE`);
+      });
+    }
   };
 }
 
@@ -202,11 +372,9 @@ export async function prepareTemplates(pgUrl: string | null): Promise<() => void
  * The backends every integration suite runs against: `for (const backend of backends)`.
  * PostgreSQL is in the list whenever test/globalSetup.ts found it (always in CI).
  */
-export const backends: Backend[] = process.env.RUNHOOK_TEST_PG
-  ? [sqlite, postgres(process.env.RUNHOOK_TEST_PG)]
-  : [sqlite];
-
 export const sqliteBackend = sqlite;
 export const postgresBackend: Backend | null = process.env.RUNHOOK_TEST_PG
   ? postgres(process.env.RUNHOOK_TEST_PG)
   : null;
+
+export const backends: Backend[] = postgresBackend ? [sqlite, postgresBackend] : [sqlite];
