@@ -54,7 +54,8 @@ export interface ApiIngestResult {
   problems: string[];
 }
 
-const SERVE_MAIN = new URL('../bin/runhook.js', import.meta.url);
+/** The `runhook` that serves; BENCH_SERVE_MAIN runs another build's instead, to compare two. */
+const SERVE_MAIN = process.env.BENCH_SERVE_MAIN ?? new URL('../bin/runhook.js', import.meta.url).pathname;
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -133,7 +134,7 @@ export async function measureApiIngest(input: {
   // BENCH_API_CPU_PROFILE=<folder>: a .cpuprofile of the serve process, written when it stops.
   const profileDir = process.env.BENCH_API_CPU_PROFILE;
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, SERVE_MAIN.pathname, 'serve'], {
+  const child = spawn(process.execPath, [...nodeArgs, SERVE_MAIN, 'serve'], {
     stdio: ['ignore', logFd, logFd],
     env: {
       // RUNHOOK_* variables of the bench's environment pass through (e.g. RUNHOOK_WEBHOOK_CONCURRENCY).
