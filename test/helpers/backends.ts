@@ -107,7 +107,7 @@ async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>)
 
 /**
  * The schema's URL. Its connections carry the schema's name as their application_name, so that a
- * schema given back for reuse can end the ones still open (a SIGKILLed server's, say).
+ * schema given back for reuse can wait until none of them is left (a SIGKILLed server's, say).
  */
 function schemaUrl(baseUrl: string, schema: string): string {
   const url = new URL(baseUrl);
@@ -256,16 +256,22 @@ function schemaPool(baseUrl: string) {
     ) {
       return false;
     }
-    await db.query(
-      [
-        'BEGIN',
-        // Every table is emptied: no foreign key needs checking, in whatever order they go.
-        'SET LOCAL session_replication_role = replica',
-        ...template.tables.map((t) => `DELETE FROM ${schema}.${t}`),
-        ...template.sequences.map((q) => `SELECT setval('${schema}.${q}', 1, false)`),
-        'COMMIT',
-      ].join(';'),
-    );
+    try {
+      await db.query(
+        [
+          'BEGIN',
+          // Every table is emptied: no foreign key needs checking, in whatever order they go
+          // (a superuser's setting; without it the schema is dropped instead).
+          'SET LOCAL session_replication_role = replica',
+          ...template.tables.map((t) => `DELETE FROM ${schema}.${t}`),
+          ...template.sequences.map((q) => `SELECT setval('${schema}.${q}', 1, false)`),
+          'COMMIT',
+        ].join(';'),
+      );
+    } catch (err) {
+      await db.query('ROLLBACK').catch(() => {});
+      throw err;
+    }
     return true;
   }
 
