@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
  * Builds dist/: the TypeScript compiler for the server, tests, bench and SDK, then Vite for the
- * dashboard, then the `runhook` command bundled (scripts/bundle.mjs). Each part is rebuilt only when its sources differ from the ones of its last build
- * (a hash of their contents, kept in dist/.build-<part>), so `npm start` and `npm test` start at
- * once when dist/ is current. `--force` builds every part whatever the hash says (`npm run build`).
+ * dashboard, then the `runhook` command bundled (scripts/bundle.mjs). Each part is rebuilt only
+ * when its sources differ from the ones of its last build (a hash of their contents, kept in
+ * dist/.build-<part>), so `npm start` and `npm test` start at once when dist/ is current. `--force` builds every part whatever the hash says (`npm run build`).
  *
  * Plain JavaScript on purpose: it has to run before anything is compiled.
  */

@@ -41,6 +41,9 @@ const RUN_ENV = 'RUNHOOK_TEST_RUN';
 /** The start of this run's schema names: its teardown drops what is left of them. */
 const schemaPrefix = () => `t_${process.env[RUN_ENV] ?? 'local'}_`;
 
+/** A new schema name of this run. */
+const newSchemaName = () => `${schemaPrefix()}${randomBytes(6).toString('hex')}`;
+
 /** The template schema's name in the SQL file: replaced by each test's schema name. */
 const TEMPLATE_SCHEMA = 't_template_0f1e2d3c4b5a';
 
@@ -105,6 +108,10 @@ async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>)
   }
 }
 
+async function dropSchema(url: string, schema: string): Promise<void> {
+  await withClient(url, (c) => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
+}
+
 /**
  * The schema's URL. Its connections carry the schema's name as their application_name, so that a
  * schema given back for reuse can wait until none of them is left (a SIGKILLed server's, say).
@@ -150,7 +157,7 @@ async function migratedSchemaSql(baseUrl: string): Promise<string | null> {
       .filter((line) => !line.startsWith('\\'))
       .join('\n');
   } finally {
-    await withClient(baseUrl, (c) => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
+    await dropSchema(baseUrl, schema);
   }
 }
 
@@ -188,8 +195,11 @@ const MAX_ROWS_TO_EMPTY = 2_000;
  */
 function schemaPool(baseUrl: string) {
   const ready: string[] = [];
-  /** The template's shape, and its tables and sequences (but Kysely's), read from its first copy. */
-  let template: { shape: string; tables: string[]; sequences: string[] } | null = null;
+  /**
+   * The template's shape, its tables and sequences (but Kysely's) and its migrations, read from
+   * its first copy.
+   */
+  let template: { shape: string; tables: string[]; sequences: string[]; migrations: number } | null = null;
   let admin: pg.Pool | null = null;
   const pool = () => {
     admin ??= new pg.Pool({
@@ -210,10 +220,12 @@ function schemaPool(baseUrl: string) {
       [schema],
     );
     const sequences = await db.query('SELECT sequencename FROM pg_sequences WHERE schemaname = $1', [schema]);
+    const migrations = await db.query(`SELECT count(*)::int AS n FROM ${schema}.kysely_migration`);
     template = {
       shape,
       tables: tables.rows.map((r) => r.tablename as string),
       sequences: sequences.rows.map((r) => r.sequencename as string),
+      migrations: migrations.rows[0].n as number,
     };
   }
 
@@ -250,7 +262,7 @@ function schemaPool(baseUrl: string) {
     if (
       c.shape !== template.shape ||
       c.analyzed !== 0 ||
-      c.migrations !== templateMigrations ||
+      c.migrations !== template.migrations ||
       c.unlocked !== 1 ||
       Number(c.rows) > MAX_ROWS_TO_EMPTY
     ) {
@@ -283,7 +295,7 @@ function schemaPool(baseUrl: string) {
       let name = schema;
       try {
         if (template !== null) {
-          const renamed = `${schemaPrefix()}${randomBytes(6).toString('hex')}`;
+          const renamed = newSchemaName();
           await pool().query(`ALTER SCHEMA ${schema} RENAME TO ${renamed}`);
           name = renamed;
           if (await empty(renamed, schema)) {
@@ -294,13 +306,10 @@ function schemaPool(baseUrl: string) {
       } catch {
         // Dropped below.
       }
-      await withClient(baseUrl, (c) => c.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`));
+      await dropSchema(baseUrl, name);
     },
   };
 }
-
-/** The migrations the template holds, counted in its SQL. */
-let templateMigrations = -1;
 
 function postgres(baseUrl: string): Backend {
   const reusable = schemaPool(baseUrl);
@@ -309,7 +318,7 @@ function postgres(baseUrl: string): Backend {
     async drop() {
       if (process.env.KEEP_TEST_DB === '1') return;
       if (reuse) await reusable.giveBack(schema);
-      else await withClient(baseUrl, (c) => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
+      else await dropSchema(baseUrl, schema);
     },
   });
 
@@ -321,13 +330,10 @@ function postgres(baseUrl: string): Backend {
         ? Promise.resolve(readFileSync(fromSetup, 'utf8'))
         : migratedSchemaSql(baseUrl);
       sql = await pgTemplate;
-      if (sql !== null) {
-        templateMigrations = sql.split(`INSERT INTO ${TEMPLATE_SCHEMA}.kysely_migration VALUES`).length - 1;
-        const reused = reusable.take();
-        if (reused) return handle(reused, true);
-      }
+      const reused = sql === null ? null : reusable.take();
+      if (reused) return handle(reused, true);
     }
-    const schema = `${schemaPrefix()}${randomBytes(6).toString('hex')}`;
+    const schema = newSchemaName();
     await withClient(baseUrl, async (c) => {
       if (sql === null) await c.query(`CREATE SCHEMA ${schema}`);
       else await c.query(sql.replaceAll(TEMPLATE_SCHEMA, schema));
