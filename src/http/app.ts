@@ -34,7 +34,13 @@ import { registerWebhookHealthRoutes } from './routes/webhookHealth.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 import { SECURITY_HEADERS } from './securityHeaders.js';
 import { createSerializerCompiler } from './serialization.js';
-import { createValidatorCompiler, inspectJson, MAX_JSON_DEPTH } from './validation.js';
+import {
+  createValidatorCompiler,
+  inspectJson,
+  MAX_JSON_DEPTH,
+  mayHoldLoneSurrogate,
+  replaceLoneSurrogates,
+} from './validation.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 /**
@@ -175,15 +181,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   return app;
 }
 
-/** How the app reads request bodies: JSON only, checked for NUL characters and depth. */
+/**
+ * How the app reads request bodies: JSON only, checked for NUL characters and depth, lone
+ * surrogates in text mended.
+ */
 function acceptJsonBodies(app: FastifyInstance): void {
   // JSON only. An empty body is "no body" (POST /runs/{id}/cancel needs none).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+  const withSurrogateEscapes = new WeakSet<object>();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     const text = body as string;
     if (text.trim() === '') return done(null, undefined);
     try {
-      done(null, JSON.parse(text));
+      const parsed: unknown = JSON.parse(text);
+      if (mayHoldLoneSurrogate(text)) withSurrogateEscapes.add(req);
+      done(null, parsed);
     } catch (err) {
       done(
         new ApiError(
@@ -221,6 +233,12 @@ function acceptJsonBodies(app: FastifyInstance): void {
         });
       }
     }
+  });
+
+  // After validation, so that a name holding a lone surrogate is still refused by its pattern:
+  // in other text a lone surrogate becomes U+FFFD (docs/api.md#conventions).
+  app.addHook('preHandler', async (request) => {
+    if (withSurrogateEscapes.has(request)) request.body = replaceLoneSurrogates(request.body);
   });
 }
 

@@ -224,3 +224,34 @@ function pathOf(place: JsonPlace): string {
   for (let p: JsonPlace | null = place; p?.parent; p = p.parent) keys.push(String(p.key));
   return keys.reverse().join('.');
 }
+
+/**
+ * JSON text that writes a UTF-16 surrogate as an escape (`\ud83d`): the only way a lone surrogate
+ * can reach a parsed body (raw bytes that are not UTF-8 are decoded to U+FFFD already).
+ */
+export function mayHoldLoneSurrogate(jsonText: string): boolean {
+  return /\\u[dD][89a-fA-F]/.test(jsonText);
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Replaces every lone UTF-16 surrogate in the string values of parsed JSON with U+FFFD, in place,
+ * as any UTF-8 encoder does: stored text then reads back the same on both backends (SQLite kept
+ * three U+FFFD for one, PostgreSQL's jsonb refused it). Runs after validation, so names, which
+ * refuse a lone surrogate, are not changed; keys are left as they are (unknown keys are refused).
+ */
+export function replaceLoneSurrogates(value: unknown): unknown {
+  const mend = (v: unknown) => (typeof v === 'string' ? v.replace(LONE_SURROGATE, '\uFFFD') : v);
+  if (typeof value !== 'object' || value === null) return mend(value);
+  const stack: object[] = [value];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const entries = top as Record<string, unknown>;
+    for (const key of Object.keys(entries)) {
+      const item = entries[key];
+      if (typeof item === 'string') entries[key] = mend(item);
+      else if (typeof item === 'object' && item !== null) stack.push(item);
+    }
+  }
+  return value;
+}

@@ -3,11 +3,42 @@
  * however deep: the body is inspected without recursion, so nothing overflows the stack.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inspectJson, MAX_JSON_DEPTH } from '../../src/http/validation.js';
+import {
+  inspectJson,
+  MAX_JSON_DEPTH,
+  mayHoldLoneSurrogate,
+  replaceLoneSurrogates,
+} from '../../src/http/validation.js';
 import { backends } from '../helpers/backends.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 
 const nested = (depth: number, open = '{"a":', close = '}') => `${open.repeat(depth)}1${close.repeat(depth)}`;
+
+describe('replaceLoneSurrogates', () => {
+  it('mends lone high and low surrogates and reversed pairs, keeps pairs, walks arrays and objects in place', () => {
+    const body = {
+      a: 'x\ud800',
+      b: ['\udc00y', { c: '\ude00\ud83d', d: 'ok \ud83d\ude00' }],
+      n: 1,
+      z: null,
+    };
+    expect(replaceLoneSurrogates(body)).toBe(body);
+    expect(body).toEqual({
+      a: 'x\ufffd',
+      b: ['\ufffdy', { c: '\ufffd\ufffd', d: 'ok 😀' }],
+      n: 1,
+      z: null,
+    });
+    expect(replaceLoneSurrogates('\udbff')).toBe('\ufffd');
+    expect(replaceLoneSurrogates(7)).toBe(7);
+  });
+  it('is asked for only when the JSON text writes a surrogate as an escape', () => {
+    expect(mayHoldLoneSurrogate(JSON.stringify({ a: 'x\ud800' }))).toBe(true);
+    expect(mayHoldLoneSurrogate('{"a":"\\uDBFF"}')).toBe(true);
+    expect(mayHoldLoneSurrogate(JSON.stringify({ a: 'ok 😀 \u00e9' }))).toBe(false);
+    expect(mayHoldLoneSurrogate('{"a":"\\u0041\\ud7ff"}')).toBe(false);
+  });
+});
 
 describe('inspectJson', () => {
   it('counts objects and arrays: 64 deep passes, 65 does not', () => {
