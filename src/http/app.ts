@@ -11,6 +11,7 @@ import Fastify, {
 } from 'fastify';
 import { IdempotencyKeyTakenError } from '../store/store.js';
 import { registerAuth } from './auth.js';
+import { decodeRequestBodies } from './bodyEncoding.js';
 import type { AppDeps } from './deps.js';
 import { ApiError } from './errors.js';
 import {
@@ -182,12 +183,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 }
 
 /**
- * How the app reads request bodies: JSON only, checked for NUL characters and depth, lone
- * surrogates in text mended.
+ * How the app reads request bodies: JSON only (gzip or deflate allowed), checked for NUL
+ * characters and depth, lone surrogates in text mended.
  */
 function acceptJsonBodies(app: FastifyInstance): void {
   // JSON only. An empty body is "no body" (POST /runs/{id}/cancel needs none).
   app.removeAllContentTypeParsers();
+  decodeRequestBodies(app, BODY_LIMIT);
   const withSurrogateEscapes = new WeakSet<object>();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     const text = body as string;
