@@ -72,6 +72,8 @@ export function checkWebhookUrl(url: string, allowed: readonly Cidr[]): UrlCheck
   // `2130706433` and `0x7f.1` to dotted decimal.
   const host = parsed.hostname;
   if (host === '') return urlProblem('url must have a host');
+  // WHATWG URL accepts port 0, which no connection can reach.
+  if (parsed.port === '0') return urlProblem('url port must be between 1 and 65535');
   const hostname = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
   const address = parseAddress(hostname);
   if (address !== null) {

@@ -49,6 +49,8 @@ describe('checkWebhookUrl', () => {
     ['javascript:alert(1)', none, /http or https/],
     ['http://user:pw@example.com', none, /user name or password/],
     ['http://user@example.com', none, /user name or password/],
+    ['http://example.com:0/hook', none, /port must be between 1 and 65535/],
+    ['https://example.com:00/', none, /port must be between 1 and 65535/],
     ['example.com/hook', none, /absolute http or https URL/],
     ['', none, /absolute http or https URL/],
     ['http://', none, /absolute http or https URL/],
