@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createRetentionSweeper } from '../../src/retention/sweeper.js';
 import { type Backend, backends } from '../helpers/backends.js';
 import { createTestContext, eventually, type TestContext } from '../helpers/context.js';
+import { openRawSql } from '../helpers/rawSql.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { createAgent, createWebhook, deliveryOfRun, finishedRun, getWebhook, settled } from './support.js';
 
@@ -102,5 +103,45 @@ for (const backend of backends) {
       expect(totals?.alerts).toBe(2 * flips);
       expect(await alertRows(backend, c.db.url)).toBe(0);
     }, 60_000);
+
+    it('the newest of several waiting alerts counts every older one, whatever order they are stored in', async () => {
+      ctx = await createTestContext(backend);
+      const c = ctx;
+      const hook = await createWebhook(c, { url: 'https://hooks.example.com/alerts' });
+      const t0 = 1_800_000_000_000;
+      const raw = await openRawSql(c.db.url);
+      try {
+        const row = (id: string, status: string, attempts: number, next: number | null, created: number) =>
+          `('${id}', '${c.orgId}', '${hook.id}', 'webhook.degraded', 'failing', 3, '${status}', ${attempts}, ` +
+          `${next ?? 'NULL'}, NULL, NULL, NULL, ${created}, ${created})`;
+        // One alert sent at t0; then, stored newest first: C and A held back until the interval's
+        // end (t0 + 1 h), and B, due since its creation, not claimed before the interval ended.
+        await raw.exec(
+          `INSERT INTO alerts (id, org_id, webhook_id, event, reason, consecutive_failures, status,
+             attempt_count, next_attempt_at, lease_until, last_http_status, last_error, created_at, updated_at)
+           VALUES ${[
+             row('00000000-0000-4000-8000-000000000001', 'sent', 1, null, t0),
+             row('00000000-0000-4000-8000-00000000000c', 'pending', 0, t0 + HOUR, t0 + 55_000),
+             row('00000000-0000-4000-8000-00000000000a', 'pending', 0, t0 + HOUR, t0 + 5_000),
+             row('00000000-0000-4000-8000-00000000000b', 'pending', 0, t0 + 50_000, t0 + 50_000),
+           ].join(', ')}`,
+        );
+        const claimed = await c.rt.store.claimDueAlerts({
+          now: t0 + HOUR + 1_000,
+          limit: 20,
+          leaseMs: 60_000,
+          intervalMs: HOUR,
+        });
+        expect(claimed.map((a) => [a.id, a.suppressed])).toEqual([
+          ['00000000-0000-4000-8000-00000000000c', 2],
+        ]);
+        const statuses = await raw.rows<{ id: string; status: string }>(
+          'SELECT id, status FROM alerts ORDER BY created_at',
+        );
+        expect(statuses.map((r) => r.status)).toEqual(['sent', 'suppressed', 'suppressed', 'pending']);
+      } finally {
+        await raw.close();
+      }
+    });
   });
 }

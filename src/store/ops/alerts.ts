@@ -38,7 +38,12 @@ export async function claimDueAlerts(
       .where('a.status', '=', 'pending')
       .where('a.next_attempt_at', '<=', now)
       .where((eb) => eb.or([eb('a.lease_until', 'is', null), eb('a.lease_until', '<', now)]))
-      .orderBy('a.next_attempt_at')
+      // Oldest first, so that of a webhook's waiting alerts the older ones are suppressed before
+      // the newest is leased and counts them. By `next_attempt_at`, a newer alert not yet held
+      // back (due since its creation) came before older ones held until the interval's end; so did
+      // any of equal times that the database returned first, and the newest went out counting too few.
+      .orderBy('a.created_at')
+      .orderBy('a.id')
       .limit(input.limit)
       .execute();
     if (due.length === 0) return [];
