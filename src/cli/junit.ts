@@ -165,9 +165,16 @@ function parseRoot(
   const valid = XMLValidator.validate(xml);
   if (valid !== true) {
     const { msg, line, col } = valid.err;
-    throw new JUnitParseError(`${path} is not well-formed XML (line ${line}, column ${col}): ${msg}`);
+    const where = typeof col === 'number' ? `line ${line}, column ${col}` : `line ${line}`;
+    throw new JUnitParseError(`${path} is not well-formed XML (${where}): ${msg}`);
   }
-  const document = parser.parse(xml) as XmlNode;
+  let document: XmlNode;
+  try {
+    document = parser.parse(xml) as XmlNode;
+  } catch (error) {
+    // What the validator lets through and the parser refuses, e.g. a DOCTYPE with external entities.
+    throw new JUnitParseError(`${path} cannot be read as JUnit XML: ${(error as Error).message}`);
+  }
   if ('testsuites' in document) {
     const node = asNode(document.testsuites);
     return { kind: 'testsuites', node, suites: asNodes(node.testsuite) };

@@ -379,6 +379,27 @@ describe('parseJUnitFiles edge cases', () => {
     await expect(parseJUnitFiles([path])).rejects.toThrow(/cut\.xml is not well-formed XML \(line 1/);
   });
 
+  it('refuses an empty file and external entities by name, and expands no entity bomb', async () => {
+    const empty = writeTmp('empty.xml', '');
+    await expect(parseJUnitFiles([empty])).rejects.toThrow(/empty\.xml is not well-formed XML \(line 1\): /);
+    const external = writeTmp(
+      'xxe.xml',
+      '<?xml version="1.0"?><!DOCTYPE t [<!ENTITY x SYSTEM "file:///etc/passwd">]>' +
+        '<testsuite name="s"><testcase name="a"><failure message="&x;"/></testcase></testsuite>',
+    );
+    await expect(parseJUnitFiles([external])).rejects.toThrow(/xxe\.xml cannot be read as JUnit XML/);
+    const entities = Array.from({ length: 9 }, (_, i) => `<!ENTITY l${i + 1} "${`&l${i};`.repeat(10)}">`);
+    const laughs = writeTmp(
+      'laughs.xml',
+      `<?xml version="1.0"?><!DOCTYPE t [<!ENTITY l0 "lol">${entities.join('')}]>` +
+        '<testsuite name="s"><testcase name="&l9;"/></testsuite>',
+    );
+    // Entities defined in terms of entities are not expanded: no billion laughs.
+    const parsed = await parseJUnitFiles([laughs]);
+    expect(parsed.results.map((r) => r.name.length)).toEqual([expect.any(Number)]);
+    expect(parsed.results[0]!.name.length).toBeLessThan(100);
+  });
+
   it('refuses XML that is not a JUnit report', async () => {
     const path = writeTmp('pom.xml', '<project><modelVersion>4.0.0</modelVersion></project>');
     await expect(parseJUnitFiles([path])).rejects.toThrow(/not a JUnit report/);
