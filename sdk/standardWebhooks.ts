@@ -152,6 +152,11 @@ export function verifyWebhook<T = RunhookEvent>(
 
 /** One header's value, by case-insensitive name; repeated headers are joined with a space. */
 function readHeader(headers: WebhookHeaders, name: string): string {
+  // A framework that hands over no headers object (plain JavaScript callers) gets the same error
+  // as for a missing header, not a TypeError that a `catch` for this error would let through.
+  if (typeof headers !== 'object' || headers === null) {
+    throw new WebhookVerificationError(`Missing ${name} header (no headers were given)`);
+  }
   let value: string | string[] | null | undefined;
   if (typeof headers.get === 'function') {
     value = (headers as Headers).get(name);

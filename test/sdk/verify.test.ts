@@ -276,6 +276,18 @@ describe('verifyWebhook', () => {
     expect(() => verifyWebhook(BODY, headers, SECRET, { now: clock })).toThrow(message);
   });
 
+  it.each([
+    ['null', null],
+    ['undefined', undefined],
+  ])('refuses %s headers with its own error, not a TypeError', (_name, headers) => {
+    expect(() => verifyWebhook(BODY, headers as never, SECRET, { now: clock })).toThrow(
+      WebhookVerificationError,
+    );
+    expect(() => verifyWebhook(BODY, headers as never, SECRET, { now: clock })).toThrow(
+      /Missing webhook-id header \(no headers were given\)/,
+    );
+  });
+
   it('refuses a correctly signed body that is not JSON', () => {
     const h = signed('msg_1', now, 'not json');
     expect(() => verifyWebhook('not json', h, SECRET, { now: clock })).toThrow(/not valid JSON/);
