@@ -16,6 +16,11 @@ export function decodeRequestBodies(app: FastifyInstance, bodyLimit: number): vo
   app.addHook('preParsing', async (request, _reply, payload) => {
     const header = request.headers['content-encoding'];
     if (header === undefined) return payload;
+    // Fastify reads no body of a GET or HEAD, nor of a request that declares none: a stream made
+    // here would never be read.
+    const { headers, method } = request;
+    const hasBody = headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
+    if (!hasBody || method === 'GET' || method === 'HEAD') return payload;
     const encoding = header.trim().toLowerCase();
     if (encoding === '' || encoding === 'identity') return payload;
     if (encoding !== 'gzip' && encoding !== 'x-gzip' && encoding !== 'deflate') {
@@ -34,6 +39,9 @@ export function decodeRequestBodies(app: FastifyInstance, bodyLimit: number): vo
       received += chunk.length;
       (limited as { receivedEncodedLength?: number }).receivedEncodedLength = received;
     });
+    // An error nobody reads (the body was never parsed) must not end the process: when Fastify
+    // reads the stream it listens too, and answers the error.
+    limited.on('error', () => {});
     const fail = (err: Error) => limited.destroy(err);
     decompress.on('error', () =>
       fail(new ApiError('INVALID_JSON', `the request body is not valid ${encoding} data`)),

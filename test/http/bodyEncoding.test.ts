@@ -85,6 +85,25 @@ describe('compressed request bodies', () => {
     expect(res.json()).toMatchObject({ code: 'INVALID_JSON', error: expect.stringContaining('gzip') });
   });
 
+  it('a request with the header and no body to read is answered, and the server goes on (real HTTP)', async () => {
+    const address = await ctx.app.listen({ port: 0, host: '127.0.0.1' });
+    const headers = { authorization: `Bearer ${ctx.apiKey}`, 'content-encoding': 'gzip' };
+    const list = await fetch(`${address}/api/v1/agents?limit=1`, { headers });
+    expect(list.status).toBe(200);
+    const run = (
+      await ctx.api('POST', '/api/v1/runs', {
+        agent_id: (await ctx.api('GET', '/api/v1/agents')).body.agents[0].id,
+      })
+    ).body;
+    // A POST without a body: optional bodies (cancel) work as without the header.
+    const canceled = await fetch(`${address}/api/v1/runs/${run.id}/cancel`, { method: 'POST', headers });
+    expect(canceled.status, await canceled.clone().text()).toBe(200);
+    // A body with no content type is never parsed (415); its broken gzip must not end the process.
+    const unread = await fetch(`${address}/api/v1/agents`, { method: 'POST', headers, body: 'not gzip' });
+    expect(unread.status).toBe(415);
+    expect((await fetch(`${address}/healthz`)).status).toBe(200);
+  });
+
   it('counts the limit after decompression: 50 MB of zeros in 50 kB of gzip is a 413, and the app goes on', async () => {
     const bomb = gzipSync(Buffer.alloc(50_000_000));
     expect(bomb.length).toBeLessThan(BODY_LIMIT);
