@@ -239,8 +239,9 @@ function acceptJsonBodies(app: FastifyInstance): void {
 
   // After validation, so that a name holding a lone surrogate is still refused by its pattern:
   // in other text a lone surrogate becomes U+FFFD (docs/api.md#conventions).
-  app.addHook('preHandler', async (request) => {
+  app.addHook('preHandler', (request, _reply, done) => {
     if (withSurrogateEscapes.has(request)) request.body = replaceLoneSurrogates(request.body);
+    done();
   });
 }
 

@@ -13,21 +13,25 @@ export const ACCEPTED_ENCODINGS = ['gzip', 'deflate', 'identity'] as const;
 
 /** `bodyLimit`: the app's, for routes that set none of their own. */
 export function decodeRequestBodies(app: FastifyInstance, bodyLimit: number): void {
-  app.addHook('preParsing', async (request, _reply, payload) => {
+  // A callback, not an async function: this runs for every request, and almost every one has no
+  // Content-Encoding; an async hook costs each of them a promise.
+  app.addHook('preParsing', (request, _reply, payload, done) => {
     const header = request.headers['content-encoding'];
-    if (header === undefined) return payload;
+    if (header === undefined) return done(null, payload);
     // Fastify reads no body of a GET or HEAD, nor of a request that declares none: a stream made
     // here would never be read.
     const { headers, method } = request;
     const hasBody = headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
-    if (!hasBody || method === 'GET' || method === 'HEAD') return payload;
+    if (!hasBody || method === 'GET' || method === 'HEAD') return done(null, payload);
     const encoding = header.trim().toLowerCase();
-    if (encoding === '' || encoding === 'identity') return payload;
+    if (encoding === '' || encoding === 'identity') return done(null, payload);
     if (encoding !== 'gzip' && encoding !== 'x-gzip' && encoding !== 'deflate') {
-      throw new ApiError(
-        'UNSUPPORTED_MEDIA_TYPE',
-        `Content-Encoding ${JSON.stringify(header)} is not supported; send gzip, deflate or none`,
-        { accepted: [...ACCEPTED_ENCODINGS] },
+      return done(
+        new ApiError(
+          'UNSUPPORTED_MEDIA_TYPE',
+          `Content-Encoding ${JSON.stringify(header)} is not supported; send gzip, deflate or none`,
+          { accepted: [...ACCEPTED_ENCODINGS] },
+        ),
       );
     }
     const decompress = encoding === 'deflate' ? createInflate() : createGunzip();
@@ -52,7 +56,7 @@ export function decodeRequestBodies(app: FastifyInstance, bodyLimit: number): vo
       payload.unpipe(decompress);
       decompress.destroy();
     });
-    return limited;
+    done(null, limited);
   });
 }
 
