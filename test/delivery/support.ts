@@ -1,11 +1,11 @@
 /** Small helpers shared by the delivery suites (test/delivery only). */
-import { createServer } from 'node:net';
 import { expect } from 'vitest';
 import type { Worker, WorkerSettings } from '../../src/delivery/deliveryWorker.js';
 import { createWorkerWithHealth } from '../../src/delivery/workerWithHealth.js';
 import type { Store } from '../../src/store/store.js';
 import type { Delivery, DeliveryDetail, TestRun, Webhook } from '../../web/src/apiTypes.js';
 import { eventually, type TestContext } from '../helpers/context.js';
+import { freePort } from '../helpers/freePort.js';
 
 /** The API's JSON shapes (docs/api.md), generated from src/http/schemas.ts. */
 export type {
@@ -16,14 +16,8 @@ export type {
   Webhook as WebhookJson,
 } from '../../web/src/apiTypes.js';
 
-/** A port nothing listens on: bound once by us, then closed. */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/** A port nothing listens on: bound once by us, then closed (freePort, under the name these tests mean). */
+export const closedPort = freePort;
 
 export async function createAgent(ctx: TestContext, name = 'Delivery agent'): Promise<string> {
   const res = await ctx.api('POST', '/api/v1/agents', { name });
