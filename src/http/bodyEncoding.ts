@@ -9,7 +9,7 @@ import { createGunzip, createInflate } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from './errors.js';
 
-export const ACCEPTED_ENCODINGS = ['gzip', 'deflate', 'identity'] as const;
+const ACCEPTED_ENCODINGS = ['gzip', 'deflate', 'identity'] as const;
 
 /** `bodyLimit`: the app's, for routes that set none of their own. */
 export function decodeRequestBodies(app: FastifyInstance, bodyLimit: number): void {
